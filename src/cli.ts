@@ -1,0 +1,58 @@
+// The s2sgw command line: picks a command, maps usage errors to exit 2 and internal errors to one line (stack with --debug).
+import { UsageError } from './compiler/load';
+import { Command, EXIT, Io, parse, processIo } from './commands/common';
+import { command as validate } from './commands/validate';
+import { VERSION } from './version';
+
+export const COMMANDS: Command[] = [validate];
+
+function help(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return [
+    `s2sgw ${VERSION}: compile tenants' YAML into multi-tenant site-to-site IPsec gateway bundles`,
+    '',
+    'usage: s2sgw <command> [options]',
+    '',
+    'commands:',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    'Run `s2sgw <command> --help` for a command\'s options.',
+    'Exit codes: 0 ok, 1 findings or failure, 2 usage, 3 plan found changes.',
+    '',
+  ].join('\n');
+}
+
+export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    io.out(help());
+    return name ? EXIT.ok : EXIT.usage;
+  }
+  if (name === '--version' || name === '-V') {
+    io.out(`${VERSION}\n`);
+    return EXIT.ok;
+  }
+  const cmd = COMMANDS.find((c) => c.name === name);
+  if (!cmd) {
+    io.err(`s2sgw: unknown command \`${name}\`\n\n${help()}`);
+    return EXIT.usage;
+  }
+  const debug = rest.includes('--debug');
+  try {
+    const args = parse(cmd, rest);
+    if (args.values.help) {
+      io.out(`usage: ${cmd.usage}\n\n${cmd.summary}\n`);
+      return EXIT.ok;
+    }
+    return await cmd.run(args, io);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`s2sgw ${cmd.name}: ${e.message}\n${e.hint ? `hint: ${e.hint}\n` : ''}`);
+      return EXIT.usage;
+    }
+    const err = e as Error;
+    io.err(`s2sgw ${cmd.name}: internal error: ${err.message}. This is a bug in s2sgw; please report it with the command you ran${debug ? '' : ' (add --debug for the stack)'}.\n`);
+    if (debug) io.err(`${err.stack}\n`);
+    return EXIT.findings;
+  }
+}

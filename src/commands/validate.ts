@@ -1,0 +1,22 @@
+// `s2sgw validate`: schema and every rule over the config repository; exit 0 clean, 1 findings.
+import { loadConfig } from '../compiler/load';
+import { Format } from '../compiler/format';
+import { validate } from '../validate';
+import { Command, EXIT, configDir, formatOption, printDiagnostics } from './common';
+
+export const command: Command = {
+  name: 'validate',
+  summary: 'check the config repository: schema, cross-tenant conflicts, secrets',
+  usage: 's2sgw validate [--config DIR] [--format text|json|github]',
+  options: { config: { type: 'string', short: 'c' }, format: { type: 'string', short: 'f' } },
+  async run({ values }, io) {
+    const format = formatOption(values, ['text', 'json', 'github']) as Format;
+    const loaded = loadConfig(configDir(values, io));
+    const result = validate(loaded);
+    printDiagnostics(result.diagnostics, format, loaded.files, io);
+    if (format === 'text' && result.ok) {
+      io.err(`${result.model.tenants.length} tenant${result.model.tenants.length === 1 ? '' : 's'} on ${result.model.gateways.length} gateway${result.model.gateways.length === 1 ? '' : 's'}: valid\n`);
+    }
+    return result.ok ? EXIT.ok : EXIT.findings;
+  },
+};

@@ -1,0 +1,272 @@
+// Model phase: one typed model of the whole config repository, built from schema-valid files.
+// Every entity keeps its origin (file, YAML path, 1-based line/col) so later phases report at the source.
+import type { Diagnostic, Place } from './diagnostics';
+import { SourceFile, locate, Path } from './source';
+import { familyOf, isIp, canonical, Family } from '../validate/formats';
+
+export interface Origin extends Place {
+  path: Path;
+}
+
+export interface Rate {
+  txKbps: number;
+  rxKbps: number;
+}
+export interface Policy {
+  proposals: string[];
+  lifetime: string;
+}
+
+export interface Gateway {
+  name: string;
+  origin: Origin;
+  external: { interface: string; addresses: string[] };
+  trunk: { interface: string; underlayAddress?: string };
+  identity?: { certificate: string; privateKey: string; trustAnchors: string[] };
+  /** Defaults with the built-in values filled in. */
+  defaults: { rate: Rate; ike: Policy; esp: Policy; dpd: string };
+}
+
+export interface Route {
+  to: string;
+  metric: number;
+  family: Family;
+  origin: Origin;
+}
+
+export type Auth =
+  | { kind: 'psk'; ref: string }
+  | { kind: 'certificate'; subject: string }
+  | { kind: 'eap'; method: 'mschapv2' | 'md5'; ref: string };
+
+export interface Connection {
+  interface: string;
+  origin: Origin;
+  destination: string;
+  /** True when destination is an IP literal (required for PSK). */
+  destinationIsIp: boolean;
+  source?: string;
+  auth: Auth;
+  connect: 'on-demand' | 'always' | 'respond-only';
+  routes: Route[];
+  postConnectRoutes: Route[];
+  rate?: Partial<Rate>;
+  ike?: Partial<Policy>;
+  esp?: Partial<Policy>;
+  dpd?: string;
+}
+
+export interface Neighbor {
+  address: string;
+  remoteAsn: number;
+  via?: string;
+  origin: Origin;
+}
+
+export interface Bgp {
+  asn: number;
+  routerId: string;
+  neighbors: Neighbor[];
+  advertise: string[];
+  maxPrefixes: number;
+  origin: Origin;
+}
+
+export interface FilterRule {
+  source?: string;
+  destination?: string;
+  protocol?: string;
+  sourcePort?: number | string;
+  destinationPort?: number | string;
+  icmpType?: number;
+  icmpCode?: number;
+  origin: Origin;
+}
+
+export interface Filter {
+  interface: string;
+  direction: 'inbound' | 'outbound';
+  action: 'permit' | 'deny';
+  rules: FilterRule[];
+  origin: Origin;
+}
+
+export interface Tenant {
+  name: string;
+  file: string;
+  origin: Origin;
+  routingDomain: string;
+  gateways: string[];
+  network: { interface: string; vlan?: number; vsid?: number; vteps: string[]; addresses: string[]; origin: Origin };
+  connections: Connection[];
+  bgp?: Bgp;
+  filters: Filter[];
+}
+
+export interface Model {
+  gateways: Gateway[];
+  tenants: Tenant[];
+  /** Every gateway name that has a file, valid or not (so a broken gateway file does not also make its tenants "unknown"). */
+  gatewayFiles: Map<string, string>;
+  /** The source files by path, for rules that need a value's exact place. */
+  sources: Map<string, SourceFile>;
+}
+
+export const DEFAULTS = {
+  rate: { txKbps: 5120, rxKbps: 5120 },
+  ike: { proposals: ['aes256gcm16-prfsha384-ecp384'], lifetime: '8h' },
+  esp: { proposals: ['aes256gcm16-ecp384'], lifetime: '1h' },
+  dpd: '30s',
+  metric: 1,
+  maxPrefixes: 1000,
+  connect: 'on-demand' as const,
+};
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+type Raw = any;
+
+/** Place of a path in a model entity's file. */
+export function at(model: Model, origin: { file: string; path: Path }, ...more: Path): Place & { length: number } {
+  const src = model.sources.get(origin.file);
+  if (!src) return { file: origin.file, line: 1, col: 1, length: 0 };
+  return locate(src, [...origin.path, ...more]);
+}
+
+function origin(file: SourceFile, path: Path): Origin {
+  const p = locate(file, path);
+  return { file: p.file, line: p.line, col: p.col, path };
+}
+
+function route(file: SourceFile, path: Path, r: Raw): Route {
+  return { to: canonical(r.to), metric: r.metric ?? DEFAULTS.metric, family: familyOf(r.to), origin: origin(file, path) };
+}
+
+/**
+ * Builds the model from the files that passed the schema (`valid`). Pure.
+ * Files are visited in path order, so the model's order is stable.
+ */
+export function buildModel(files: SourceFile[], valid: Set<string>): { model: Model; diagnostics: Diagnostic[] } {
+  const model: Model = { gateways: [], tenants: [], gatewayFiles: new Map(), sources: new Map() };
+  for (const f of files) {
+    model.sources.set(f.path, f);
+    if (f.kind === 'gateway') {
+      const d = f.data as Raw;
+      model.gatewayFiles.set(typeof d?.gateway === 'string' ? d.gateway : f.stem, f.path);
+    }
+    if (!valid.has(f.path)) continue;
+    const d = f.data as Raw;
+    if (f.kind === 'gateway') model.gateways.push(gateway(f, d));
+    else model.tenants.push(tenant(f, d));
+  }
+  return { model, diagnostics: [] };
+}
+
+function gateway(f: SourceFile, d: Raw): Gateway {
+  const def = d.defaults ?? {};
+  return {
+    name: d.gateway,
+    origin: origin(f, []),
+    external: { interface: d.external.interface, addresses: d.external.addresses.map(canonical) },
+    trunk: { interface: d.trunk.interface, ...(d.trunk.underlayAddress ? { underlayAddress: canonical(d.trunk.underlayAddress) } : {}) },
+    ...(d.identity ? { identity: { certificate: d.identity.certificate, privateKey: d.identity.privateKey, trustAnchors: [...d.identity.trustAnchors] } } : {}),
+    defaults: {
+      rate: { ...DEFAULTS.rate, ...(def.rate ?? {}) },
+      ike: { ...DEFAULTS.ike, ...(def.ike ?? {}) },
+      esp: { ...DEFAULTS.esp, ...(def.esp ?? {}) },
+      dpd: def.dpd ?? DEFAULTS.dpd,
+    },
+  };
+}
+
+function auth(a: Raw): Auth {
+  if ('psk' in a) return { kind: 'psk', ref: a.psk };
+  if ('certificate' in a) return { kind: 'certificate', subject: a.certificate.subject };
+  return { kind: 'eap', method: a.eap.method, ref: a.eap.secret };
+}
+
+function tenant(f: SourceFile, d: Raw): Tenant {
+  const n = d.network;
+  return {
+    name: d.tenant,
+    file: f.path,
+    origin: origin(f, []),
+    routingDomain: d.routingDomain.toLowerCase(),
+    gateways: [...d.gateways],
+    network: {
+      interface: n.interface,
+      ...(n.vlan !== undefined ? { vlan: n.vlan } : {}),
+      ...(n.vsid !== undefined ? { vsid: n.vsid } : {}),
+      vteps: (n.vteps ?? []).map(canonical),
+      addresses: n.addresses.map(canonical),
+      origin: origin(f, ['network']),
+    },
+    connections: (d.connections ?? []).map((c: Raw, i: number): Connection => {
+      const p = ['connections', i];
+      return {
+        interface: c.interface,
+        origin: origin(f, p),
+        destination: isIp(c.destination) ? canonical(c.destination) : c.destination.toLowerCase(),
+        destinationIsIp: isIp(c.destination),
+        ...(c.source ? { source: canonical(c.source) } : {}),
+        auth: auth(c.auth),
+        connect: c.connect ?? DEFAULTS.connect,
+        routes: (c.routes ?? []).map((r: Raw, j: number) => route(f, [...p, 'routes', j], r)),
+        postConnectRoutes: (c.postConnectRoutes ?? []).map((r: Raw, j: number) => route(f, [...p, 'postConnectRoutes', j], r)),
+        ...(c.rate ? { rate: { ...c.rate } } : {}),
+        ...(c.ike ? { ike: { ...c.ike } } : {}),
+        ...(c.esp ? { esp: { ...c.esp } } : {}),
+        ...(c.dpd ? { dpd: c.dpd } : {}),
+      };
+    }),
+    ...(d.bgp
+      ? {
+          bgp: {
+            asn: d.bgp.asn,
+            routerId: d.bgp.routerId,
+            neighbors: (d.bgp.neighbors ?? []).map((nb: Raw, i: number) => ({ address: canonical(nb.address), remoteAsn: nb.remoteAsn, ...(nb.via ? { via: nb.via } : {}), origin: origin(f, ['bgp', 'neighbors', i]) })),
+            advertise: (d.bgp.advertise ?? []).map(canonical),
+            maxPrefixes: d.bgp.maxPrefixes ?? DEFAULTS.maxPrefixes,
+            origin: origin(f, ['bgp']),
+          },
+        }
+      : {}),
+    filters: (d.filters ?? []).map((flt: Raw, i: number): Filter => {
+      const action = flt.permit ? 'permit' : 'deny';
+      return {
+        interface: flt.interface,
+        direction: flt.direction,
+        action,
+        rules: (flt[action] ?? []).map((r: Raw, j: number) => ({
+          ...r,
+          ...(r.source ? { source: canonical(r.source) } : {}),
+          ...(r.destination ? { destination: canonical(r.destination) } : {}),
+          origin: origin(f, ['filters', i, action, j]),
+        })),
+        origin: origin(f, ['filters', i]),
+      };
+    }),
+  };
+}
+
+/** The effective settings of a connection on a gateway: its overrides over the gateway's defaults. */
+export function effective(c: Connection, gw: Gateway): { rate: Rate; ike: Policy; esp: Policy; dpd: string; source: string } {
+  return {
+    rate: { ...gw.defaults.rate, ...(c.rate ?? {}) },
+    ike: { ...gw.defaults.ike, ...(c.ike ?? {}) },
+    esp: { ...gw.defaults.esp, ...(c.esp ?? {}) },
+    dpd: c.dpd ?? gw.defaults.dpd,
+    source: c.source ?? defaultSource(c, gw),
+  };
+}
+
+/** The gateway's first external address of the destination's family (any family for a DNS name). */
+export function defaultSource(c: Connection, gw: Gateway): string {
+  if (!c.destinationIsIp) return gw.external.addresses[0];
+  const fam = familyOf(c.destination);
+  return gw.external.addresses.find((a) => familyOf(a) === fam) ?? gw.external.addresses[0];
+}
+
+/** Tenants on a gateway, sorted by name. */
+export function tenantsOn(model: Model, gw: string): Tenant[] {
+  return model.tenants.filter((t) => t.gateways.includes(gw)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}

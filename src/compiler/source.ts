@@ -1,0 +1,81 @@
+// A loaded YAML file: its text, its yaml Document (with node ranges) and the LineCounter that turns offsets into places.
+import { Document, LineCounter, isMap, isSeq, isScalar, Node, Pair } from 'yaml';
+import type { Place } from './diagnostics';
+
+export type FileKind = 'gateway' | 'tenant';
+export type Path = ReadonlyArray<string | number>;
+
+export interface SourceFile {
+  /** Relative to the config folder, with forward slashes. */
+  path: string;
+  kind: FileKind;
+  /** The name the file's own name gives (tenants/contoso.yaml -> contoso). */
+  stem: string;
+  text: string;
+  doc?: Document;
+  lineCounter: LineCounter;
+  /** The parsed value; undefined when the file could not be parsed. */
+  data?: unknown;
+}
+
+/** 1-based place of a character offset. */
+export function placeAt(file: SourceFile, offset: number): Place {
+  const { line, col } = file.lineCounter.linePos(offset);
+  return { file: file.path, line, col };
+}
+
+interface Found {
+  key?: Node;
+  value?: Node | null;
+}
+
+function find(file: SourceFile, path: Path): Found | undefined {
+  let node: unknown = file.doc?.contents;
+  let found: Found = { value: node as Node };
+  for (const seg of path) {
+    if (isMap(node)) {
+      const pair = (node.items as Pair[]).find((p) => isScalar(p.key) && String(p.key.value) === String(seg));
+      if (!pair) return undefined;
+      found = { key: pair.key as Node, value: pair.value as Node | null };
+      node = pair.value;
+    } else if (isSeq(node) && typeof seg === 'number') {
+      const item = node.items[seg];
+      if (item === undefined) return undefined;
+      found = { value: item as Node };
+      node = item;
+    } else {
+      return undefined;
+    }
+  }
+  return found;
+}
+
+export interface Span extends Place {
+  length: number;
+}
+
+/**
+ * The place of the node at `path` (the value, or the key with `which: 'key'`).
+ * Falls back to the nearest ancestor that exists, so a diagnostic always has a place.
+ */
+export function locate(file: SourceFile, path: Path, which: 'key' | 'value' = 'value'): Span {
+  for (let n = path.length; n >= 0; n--) {
+    const f = find(file, path.slice(0, n));
+    if (!f) continue;
+    const node = which === 'key' && n === path.length && f.key ? f.key : f.value ?? f.key;
+    const range = node?.range;
+    if (range) {
+      const p = placeAt(file, range[0]);
+      // One line at most under the caret.
+      const end = Math.min(range[1], nextLineBreak(file.text, range[0]));
+      return { ...p, length: Math.max(1, end - range[0]) };
+    }
+    if (f.key?.range) return { ...placeAt(file, f.key.range[0]), length: f.key.range[1] - f.key.range[0] };
+  }
+  return { file: file.path, line: 1, col: 1, length: 0 };
+}
+
+function nextLineBreak(text: string, from: number): number {
+  const i = text.indexOf('\n', from);
+  return i < 0 ? text.length : i;
+}

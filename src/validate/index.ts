@@ -1,0 +1,25 @@
+// The validate pipeline: load -> schema -> model -> rules, every finding collected.
+import { Diagnostic, hasErrors, sortDiagnostics } from '../compiler/diagnostics';
+import { Loaded } from '../compiler/load';
+import { buildModel, Model } from '../compiler/model';
+import { validateSchema } from './schema';
+import { runRules } from './rules';
+
+export interface Validated {
+  model: Model;
+  diagnostics: Diagnostic[];
+  ok: boolean;
+}
+
+/**
+ * Validates loaded files. Files with YAML or schema errors are left out of the model (their own
+ * findings stand); the rules then run over every file that is well-formed. Pure.
+ */
+export function validate(loaded: Loaded): Validated {
+  const schemaDiags = validateSchema(loaded.files);
+  const bad = new Set([...loaded.diagnostics, ...schemaDiags].filter((d) => d.severity === 'error').map((d) => d.file));
+  const valid = new Set(loaded.files.filter((f) => f.data !== undefined && !bad.has(f.path)).map((f) => f.path));
+  const { model, diagnostics: modelDiags } = buildModel(loaded.files, valid);
+  const diagnostics = sortDiagnostics([...loaded.diagnostics, ...schemaDiags, ...modelDiags, ...runRules(model)]);
+  return { model, diagnostics, ok: !hasErrors(diagnostics) };
+}

@@ -1,0 +1,23 @@
+// Two tenants on one trunk cannot share a VLAN id: their frames would land in one VRF.
+import { error } from '../../compiler/diagnostics';
+import { Rule, byGateway, duplicates, related, shared } from './rule';
+
+export const rule: Rule = {
+  id: 'duplicate-vlan',
+  summary: 'two tenants on one gateway use the same VLAN id',
+  check(ctx) {
+    const out = [];
+    for (const tenants of byGateway(ctx.model).values()) {
+      const claims = tenants.filter((t) => t.network.vlan !== undefined).map((t) => ({ key: String(t.network.vlan), place: ctx.at(t.network.origin, 'vlan'), owner: t }));
+      for (const { first, again } of duplicates(claims)) {
+        out.push(
+          error(this.id, again.place, `VLAN ${again.owner.network.vlan} of tenant ${again.owner.name} is already tenant ${first.owner.name}'s on gateway ${shared(first.owner, again.owner)}`, {
+            hint: 'each tenant needs its own VLAN id on the trunk; pick one that is free',
+            related: [related(first.place, `tenant ${first.owner.name} uses VLAN ${first.owner.network.vlan} here`)],
+          }),
+        );
+      }
+    }
+    return out;
+  },
+};

@@ -1,0 +1,29 @@
+// The rule list: every file in this folder but rule.ts and index.ts is one rule, named by its file.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Diagnostic } from '../../compiler/diagnostics';
+import type { Model } from '../../compiler/model';
+import { Rule, context } from './rule';
+
+let cache: Rule[] | undefined;
+
+/** All rules, sorted by id. */
+export function allRules(): Rule[] {
+  if (cache) return cache;
+  const names = fs
+    .readdirSync(__dirname)
+    .filter((f) => f.endsWith('.js') && f !== 'rule.js' && f !== 'index.js')
+    .sort();
+  cache = names.map((f) => {
+    const mod = require(path.join(__dirname, f)) as { rule: Rule };
+    if (!mod.rule || mod.rule.id !== f.replace(/\.js$/, '')) throw new Error(`rule file ${f} must export \`rule\` with id ${f.replace(/\.js$/, '')}`);
+    return mod.rule;
+  });
+  return cache;
+}
+
+/** Runs every rule over the model; findings are collected, never first-only. Pure. */
+export function runRules(model: Model): Diagnostic[] {
+  const ctx = context(model);
+  return allRules().flatMap((r) => r.check.call(r, ctx));
+}
