@@ -1,0 +1,12 @@
+// The nftables target (stub until implemented): render and check.
+import type { Target } from '../target';
+
+export const target: Target = {
+  name: 'nftables',
+  render() {
+    return [];
+  },
+  async check() {
+    return [];
+  },
+};
