@@ -2,9 +2,10 @@
 import { UsageError } from './compiler/load';
 import { Command, EXIT, Io, parse, processIo } from './commands/common';
 import { command as validate } from './commands/validate';
+import { command as build } from './commands/build';
 import { VERSION } from './version';
 
-export const COMMANDS: Command[] = [validate];
+export const COMMANDS: Command[] = [validate, build];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -83,9 +83,12 @@ export function allocate(model: Model, prev: Allocations): { alloc: Allocations;
 }
 
 export function formatLock(alloc: Allocations): string {
-  const body = stringify(
-    { version: 1, next: alloc.next, tenants: alloc.tenants },
-    { sortMapEntries: true, lineWidth: 0, flowCollectionPadding: true },
+  const sorted = <T>(o: Record<string, T>): Record<string, T> => Object.fromEntries(Object.keys(o).sort().map((k) => [k, o[k]]));
+  const tenants = Object.fromEntries(
+    Object.keys(alloc.tenants)
+      .sort()
+      .map((k) => [k, { table: alloc.tenants[k].table, zone: alloc.tenants[k].zone, ifIds: sorted(alloc.tenants[k].ifIds) }]),
   );
+  const body = stringify({ version: 1, next: { table: alloc.next.table, zone: alloc.next.zone, ifId: alloc.next.ifId }, tenants }, { lineWidth: 0 });
   return `# Written by s2sgw build: ids the gateway hosts need that the YAML does not give.\n# Commit it like a lock file. Ids never move and are never reused; do not edit by hand.\n${body}`;
 }

@@ -8,12 +8,13 @@ export const rule: Rule = {
   check(ctx) {
     const out = [];
     for (const tenants of byGateway(ctx.model).values()) {
-      const claims = tenants.filter((t) => t.network.vlan !== undefined).map((t) => ({ key: String(t.network.vlan), place: ctx.at(t.network.origin, 'vlan'), owner: t }));
+      // Places are looked up only for conflicts: the cheap origin stands in until then.
+      const claims = tenants.filter((t) => t.network.vlan !== undefined).map((t) => ({ key: String(t.network.vlan), place: t.network.origin, owner: t }));
       for (const { first, again } of duplicates(claims)) {
         out.push(
-          error(this.id, again.place, `VLAN ${again.owner.network.vlan} of tenant ${again.owner.name} is already tenant ${first.owner.name}'s on gateway ${shared(first.owner, again.owner)}`, {
+          error(this.id, ctx.at(again.owner.network.origin, 'vlan'), `VLAN ${again.owner.network.vlan} of tenant ${again.owner.name} is already tenant ${first.owner.name}'s on gateway ${shared(first.owner, again.owner)}`, {
             hint: 'each tenant needs its own VLAN id on the trunk; pick one that is free',
-            related: [related(first.place, `tenant ${first.owner.name} uses VLAN ${first.owner.network.vlan} here`)],
+            related: [related(ctx.at(first.owner.network.origin, 'vlan'), `tenant ${first.owner.name} uses VLAN ${first.owner.network.vlan} here`)],
           }),
         );
       }

@@ -1,6 +1,6 @@
 // What a rule is: an id (its file name and its diagnostic code), a one-line summary, and a pure check of the model.
 import type { Diagnostic, Place, Related } from '../../compiler/diagnostics';
-import { at, Model, Origin, Tenant } from '../../compiler/model';
+import { at, Gateway, Model, Origin, Tenant } from '../../compiler/model';
 import type { Path } from '../../compiler/source';
 
 export interface RuleContext {
@@ -21,13 +21,43 @@ export function context(model: Model): RuleContext {
   return { model, at: (o, ...more) => at(model, o, ...more) };
 }
 
-/** Tenants grouped by the gateways they are on (only gateways that exist), in name order. */
+const groups = new WeakMap<Model, Map<string, Tenant[]>>();
+
+/**
+ * Tenants grouped by the gateways they are on (only gateways that exist), in file order.
+ * Computed once per model (every rule asks); callers must not change the lists.
+ */
 export function byGateway(model: Model): Map<string, Tenant[]> {
+  const cached = groups.get(model);
+  if (cached) return cached;
   const out = new Map<string, Tenant[]>();
   for (const gw of model.gateways) out.set(gw.name, []);
   for (const t of model.tenants) for (const g of t.gateways) out.get(g)?.push(t);
   for (const list of out.values()) list.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+  groups.set(model, out);
   return out;
+}
+
+/** The gateway of each name (the first file wins when two files claim one name). */
+export function gatewaysByName(model: Model): Map<string, Gateway> {
+  const out = new Map<string, Gateway>();
+  for (const g of model.gateways) if (!out.has(g.name)) out.set(g.name, g);
+  return out;
+}
+
+/** The parsed value at a path of a file, for the few checks the model does not keep (both permit and deny). */
+export function rawAt(model: Model, file: string, path: Path): unknown {
+  let v: unknown = model.sources.get(file)?.data;
+  for (const seg of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<string, unknown>)[seg as string];
+  }
+  return v;
+}
+
+/** "connection IfCe1 of tenant contoso" style label. */
+export function conn(t: Tenant, c: { interface: string }): string {
+  return `${t.name}/${c.interface}`;
 }
 
 /** Gateways two tenants share, as text for a message: "gw1" or "gw1, gw2". */

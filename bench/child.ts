@@ -1,0 +1,19 @@
+// One measurement in its own process, so its peak RSS is its own: `node child.js OP DIR [--nft-out FILE]`, prints one JSON line.
+import { measure, OPS, Op } from './measure';
+
+export const RESULT_PREFIX = 'S2SGW-BENCH-RESULT ';
+
+function main(argv: string[]): number {
+  const [op, dir, ...rest] = argv;
+  if (!OPS.includes(op as Op) || !dir) {
+    process.stderr.write(`usage: node child.js ${OPS.join('|')} DIR [--nft-out FILE]\n`);
+    return 2;
+  }
+  const i = rest.indexOf('--nft-out');
+  const nftOut = i >= 0 ? rest[i + 1] : undefined;
+  const m = measure(op as Op, dir, { nftOut });
+  process.stdout.write(RESULT_PREFIX + JSON.stringify(m) + '\n');
+  return 0;
+}
+
+if (require.main === module) process.exitCode = main(process.argv.slice(2));

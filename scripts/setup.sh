@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what s2sgw's checks and tests need: the real tools from Debian packages (only those missing), then npm ci.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# The programs that read the generated files on a gateway, so `build --check` and the tests can run them.
+PACKAGES=(
+  iproute2 nftables netplan.io
+  strongswan-swanctl charon-systemd libstrongswan-standard-plugins libstrongswan-extra-plugins strongswan-pki
+  frr frr-pythontools
+  git procps
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+npm ci --no-audit --no-fund

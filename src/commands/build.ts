@@ -1,0 +1,85 @@
+// `s2sgw build`: validate, allocate ids, render every gateway's bundle, optionally check it with the real tools, then write.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { loadConfig } from '../compiler/load';
+import { Format } from '../compiler/format';
+import { readLock, LOCK_FILE } from '../compiler/lock';
+import { compile } from '../compiler/compile';
+import { checkBundle } from '../compiler/check';
+import { MANIFEST } from '../compiler/bundle';
+import { hasErrors, sortDiagnostics, error } from '../compiler/diagnostics';
+import { replaceTree, writeFileAtomic } from '../compiler/write';
+import { Command, EXIT, configDir, formatOption, printDiagnostics } from './common';
+
+export const command: Command = {
+  name: 'build',
+  summary: 'compile the config repository into out/<gateway>/ bundles (writes nothing when validation fails)',
+  usage: 's2sgw build [--config DIR] [--out DIR] [--gateway G] [--locked] [--check] [--format text|json|github]',
+  options: {
+    config: { type: 'string', short: 'c' },
+    out: { type: 'string', short: 'o' },
+    gateway: { type: 'string', short: 'g', multiple: true },
+    locked: { type: 'boolean' },
+    check: { type: 'boolean' },
+    format: { type: 'string', short: 'f' },
+  },
+  async run({ values }, io) {
+    const format = formatOption(values, ['text', 'json', 'github']) as Format;
+    const dir = configDir(values, io);
+    const outDir = path.resolve(io.cwd, (values.out as string | undefined) ?? path.join(dir, 'out'));
+    const loaded = loadConfig(dir);
+    let prev;
+    try {
+      prev = readLock(dir);
+    } catch (e) {
+      const d = [error('lock/invalid', { file: LOCK_FILE, line: 1, col: 1 }, (e as Error).message, { hint: `restore ${LOCK_FILE} from Git; it is written by s2sgw build` })];
+      printDiagnostics(d, format, loaded.files, io);
+      return EXIT.findings;
+    }
+    const gateways = values.gateway as string[] | undefined;
+    const result = compile(loaded, prev, { locked: !!values.locked, gateways });
+    let diags = result.diagnostics;
+    if (result.ok && gateways) {
+      const unknown = gateways.filter((g) => !result.bundles.some((b) => b.gateway === g));
+      if (unknown.length) {
+        io.err(`s2sgw build: no gateway named ${unknown.join(', ')} (have: ${result.model.gateways.map((g) => g.name).join(', ') || 'none'})\n`);
+        return EXIT.usage;
+      }
+    }
+    if (result.ok && values.check) {
+      for (const b of result.bundles) diags = [...diags, ...(await checkBundle(b, result.model))];
+      diags = sortDiagnostics(diags);
+    }
+    printDiagnostics(diags, format, loaded.files, io);
+    if (!result.ok || hasErrors(diags)) {
+      if (format === 'text') io.err('build: nothing written\n');
+      return EXIT.findings;
+    }
+    // Lock first: a bundle must never refer to ids the committed lock does not hold.
+    const lockPath = path.join(dir, LOCK_FILE);
+    const oldLock = fs.existsSync(lockPath) ? fs.readFileSync(lockPath, 'utf8') : undefined;
+    if (result.lockText !== oldLock && !values.locked) writeFileAtomic(lockPath, result.lockText!);
+    for (const b of result.bundles) replaceTree(path.join(outDir, b.gateway), b.files);
+    if (!gateways) removeStale(outDir, result.bundles.map((b) => b.gateway), io);
+    if (format === 'text') {
+      for (const b of result.bundles) {
+        const n = Object.keys(b.manifest.tenants).length;
+        const rel = path.relative(io.cwd, path.join(outDir, b.gateway));
+        io.err(`built ${rel.startsWith('..') ? path.join(outDir, b.gateway) : rel}/: ${b.files.length} files, ${n} tenant${n === 1 ? '' : 's'}${values.check ? ', checked with the real tools' : ''}\n`);
+      }
+      for (const c of result.lockChanges) io.err(`${LOCK_FILE}: ${c.what}\n`);
+    }
+    return EXIT.ok;
+  },
+};
+
+/** Removes out/<name>/ bundles of gateways that no longer exist (only folders s2sgw made: they hold its manifest). */
+function removeStale(outDir: string, keep: string[], io: { err: (s: string) => void }): void {
+  if (!fs.existsSync(outDir)) return;
+  for (const name of fs.readdirSync(outDir)) {
+    const p = path.join(outDir, name);
+    if (keep.includes(name) || name.startsWith('.') || !fs.existsSync(path.join(p, MANIFEST))) continue;
+    fs.rmSync(p, { recursive: true, force: true });
+    io.err(`removed ${name}/: gateway ${name} no longer exists\n`);
+  }
+}

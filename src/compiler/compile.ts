@@ -1,0 +1,48 @@
+// The pure compile pipeline shared by build and plan: validated files + previous lock -> allocations and bundles.
+import { Diagnostic, error, hasErrors, sortDiagnostics } from './diagnostics';
+import type { Loaded } from './load';
+import { Allocations, LockChange, allocate, formatLock, LOCK_FILE } from './lock';
+import { Bundle, bundleAll } from './bundle';
+import { validate } from '../validate';
+import type { Model } from './model';
+
+export interface Compiled {
+  model: Model;
+  diagnostics: Diagnostic[];
+  ok: boolean;
+  alloc?: Allocations;
+  lockText?: string;
+  lockChanges: LockChange[];
+  bundles: Bundle[];
+}
+
+export interface CompileOptions {
+  /** Refuse to change the lock: any new or retired id is a finding. */
+  locked?: boolean;
+  /** Only these gateways (all when absent). */
+  gateways?: string[];
+}
+
+/** Validates, allocates and renders in memory. Writes nothing. */
+export function compile(loaded: Loaded, prev: Allocations, opts: CompileOptions = {}): Compiled {
+  const v = validate(loaded);
+  const base: Compiled = { model: v.model, diagnostics: v.diagnostics, ok: v.ok, lockChanges: [], bundles: [] };
+  if (!v.ok) return base;
+  let alloc: Allocations;
+  let changes: LockChange[];
+  try {
+    ({ alloc, changes } = allocate(v.model, prev));
+  } catch (e) {
+    return { ...base, ok: false, diagnostics: sortDiagnostics([...v.diagnostics, error('lock/exhausted', { file: LOCK_FILE, line: 1, col: 1 }, (e as Error).message)]) };
+  }
+  if (opts.locked && changes.length) {
+    const d = error('lock/would-change', { file: LOCK_FILE, line: 1, col: 1 }, `--locked: the lock file would change (${changes.length} change${changes.length === 1 ? '' : 's'}): ${changes.map((c) => c.what).join('; ')}`, {
+      hint: 'run `s2sgw build` without --locked and commit allocations.lock.yaml with the tenant change',
+    });
+    return { ...base, ok: false, diagnostics: sortDiagnostics([...v.diagnostics, d]), alloc, lockChanges: changes };
+  }
+  const model = v.model;
+  const wanted = opts.gateways;
+  const bundles = bundleAll(model, alloc).filter((b) => !wanted || wanted.includes(b.gateway));
+  return { ...base, ok: !hasErrors(v.diagnostics), alloc, lockText: formatLock(alloc), lockChanges: changes, bundles };
+}

@@ -1,0 +1,60 @@
+// Every device s2sgw creates on a gateway (VRFs, VLAN/VXLAN and XFRM interfaces) shares one namespace with the host's NICs.
+import { Diagnostic, error } from '../../compiler/diagnostics';
+import type { Origin, Tenant } from '../../compiler/model';
+import type { Path } from '../../compiler/source';
+import { Rule, byGateway, duplicates, gatewaysByName, related, shared } from './rule';
+
+/** Names the kernel refuses for a new device ("." and "..") or that clash with /proc/sys/net/*\/conf/ entries. */
+const RESERVED = new Set(['.', '..', 'all', 'default', 'lo']);
+
+interface Owner {
+  /** "tenant contoso's connection", "gateway gw1's trunk NIC". */
+  what: string;
+  tenant?: Tenant;
+  vrf?: boolean;
+  origin: Origin;
+  path: Path;
+}
+
+export const rule: Rule = {
+  id: 'duplicate-interface',
+  summary: 'two interfaces (or VRFs) with the same name on one gateway',
+  check(ctx) {
+    const out: Diagnostic[] = [];
+    const gws = gatewaysByName(ctx.model);
+    const reserved = new Set<string>();
+    for (const [gwName, tenants] of byGateway(ctx.model)) {
+      const gw = gws.get(gwName)!;
+      const owners: Array<{ key: string; owner: Owner }> = [{ key: gw.external.interface, owner: { what: `gateway ${gw.name}'s external NIC`, origin: gw.origin, path: ['external', 'interface'] } }];
+      // One NIC may serve as both external and trunk interface: not a clash.
+      if (gw.trunk.interface !== gw.external.interface) owners.push({ key: gw.trunk.interface, owner: { what: `gateway ${gw.name}'s trunk NIC`, origin: gw.origin, path: ['trunk', 'interface'] } });
+      for (const t of tenants) {
+        owners.push({ key: t.name, owner: { what: `tenant ${t.name}'s VRF`, tenant: t, vrf: true, origin: t.origin, path: ['tenant'] } });
+        owners.push({ key: t.network.interface, owner: { what: `tenant ${t.name}'s network interface`, tenant: t, origin: t.network.origin, path: ['interface'] } });
+        for (const c of t.connections) owners.push({ key: c.interface, owner: { what: `tenant ${t.name}'s connection`, tenant: t, origin: c.origin, path: ['interface'] } });
+      }
+      for (const { key, owner } of owners) {
+        if (!RESERVED.has(key) || owner.vrf) continue;
+        const place = ctx.at(owner.origin, ...owner.path);
+        const id = `${place.file}:${place.line}:${place.col}`;
+        if (reserved.has(id)) continue;
+        reserved.add(id);
+        out.push(error(this.id, place, `interface name \`${key}\` (${owner.what}) is reserved on Linux`, { hint: '`.`, `..`, `lo`, `all` and `default` cannot name a new device; pick another name' }));
+      }
+      const claims = owners.map(({ key, owner }) => ({ key, place: owner.origin, owner }));
+      for (const { first, again } of duplicates(claims)) {
+        const a = first.owner;
+        const b = again.owner;
+        if (a.vrf && b.vrf) continue; // two tenants of one name: duplicate-tenant says so
+        const where = a.tenant && b.tenant ? shared(a.tenant, b.tenant) : gw.name;
+        out.push(
+          error(this.id, ctx.at(b.origin, ...b.path), `interface name \`${again.key}\` (${b.what}) is already ${a.what} on gateway ${where}`, {
+            hint: 'interface and VRF names share one namespace on the gateway host (what `ip link` shows); rename this one',
+            related: [related(ctx.at(a.origin, ...a.path), `${a.what} \`${first.key}\` is here`)],
+          }),
+        );
+      }
+    }
+    return out;
+  },
+};

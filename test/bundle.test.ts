@@ -1,0 +1,129 @@
+// Bundle properties: determinism, one tenant's change touches only its own lines, no secrets, nothing written on failure, stable ids.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ROOT, changedLines, cli, compileDir, readFiles, tempCopy } from './helpers';
+import type { Bundle } from '../src/compiler/bundle';
+
+function byPath(b: Bundle): Map<string, string> {
+  return new Map(b.files.map((f) => [f.path, f.content]));
+}
+
+/** Lines of each file that belong to `tenant` (from the rendered sections). */
+function tenantLines(b: Bundle, tenant: string | null): Set<string> {
+  const s = new Set<string>();
+  for (const f of b.rendered) for (const sec of f.sections) if ((sec.tenant ?? null) === tenant) for (const l of sec.text.split('\n')) s.add(`${f.path}\0${l}`);
+  return s;
+}
+
+/** Asserts every line that differs between two bundles belongs to `tenant` (manifest aside: it digests every file). */
+function onlyTenantChanged(before: Bundle, after: Bundle, tenant: string): void {
+  const a = byPath(before);
+  const b = byPath(after);
+  const mineBefore = tenantLines(before, tenant);
+  const mineAfter = tenantLines(after, tenant);
+  for (const p of new Set([...a.keys(), ...b.keys()])) {
+    if (p === 'manifest.json') continue;
+    const { added, removed } = changedLines(a.get(p) ?? '', b.get(p) ?? '');
+    for (const l of added) assert.ok(l === '' || mineAfter.has(`${p}\0${l}`), `${p}: added line is not ${tenant}'s: ${JSON.stringify(l)}`);
+    for (const l of removed) assert.ok(l === '' || mineBefore.has(`${p}\0${l}`), `${p}: removed line is not ${tenant}'s: ${JSON.stringify(l)}`);
+  }
+  for (const [name, t] of Object.entries(after.manifest.tenants)) if (name !== tenant && before.manifest.tenants[name]) assert.is(t.digest, before.manifest.tenants[name].digest, `${name}'s digest changed`);
+}
+
+test('two builds give the same bytes', () => {
+  const a = compileDir(ROOT);
+  const b = compileDir(ROOT);
+  assert.equal(a.bundles.map(byPath), b.bundles.map(byPath));
+  assert.is(a.lockText, b.lockText);
+});
+
+test('changing one tenant changes no line of another tenant', () => {
+  const dir = tempCopy(ROOT);
+  const before = compileDir(dir);
+  const f = path.join(dir, 'tenants', 'contoso.yaml');
+  fs.writeFileSync(f, fs.readFileSync(f, 'utf8').replace('metric: 100', 'metric: 50').replace('txKbps: 1024', 'txKbps: 2048'));
+  const after = compileDir(dir);
+  assert.ok(after.ok);
+  onlyTenantChanged(before.bundles[0], after.bundles[0], 'contoso');
+  assert.is.not(after.bundles[0].manifest.tenants.contoso.digest, before.bundles[0].manifest.tenants.contoso.digest);
+});
+
+test('adding and removing a tenant changes only its own lines, and ids of others stay', () => {
+  const dir = tempCopy(ROOT);
+  const before = compileDir(dir);
+  fs.writeFileSync(path.join(dir, 'allocations.lock.yaml'), before.lockText!);
+  // "adatum" sorts before both existing tenants: their ids must not move.
+  const text = fs
+    .readFileSync(path.join(dir, 'tenants', 'contoso.yaml'), 'utf8')
+    .replace('tenant: contoso', 'tenant: adatum')
+    .replace('123456780001', '123456780003')
+    .replace('vlan: 4000', 'vlan: 4002')
+    .replace('IfCi1', 'IfAi1')
+    .replace(/IfCi1/g, 'IfAi1')
+    .replace(/IfCe1/g, 'IfAe1')
+    .replace('131.107.0.10', '131.107.3.10')
+    .replace('CONTOSO_NY_PSK', 'ADATUM_NY_PSK');
+  fs.writeFileSync(path.join(dir, 'tenants', 'adatum.yaml'), text.replace(/IfCi1/g, 'IfAi1'));
+  const added = compileDir(dir);
+  assert.is(added.diagnostics.length, 0, JSON.stringify(added.diagnostics));
+  onlyTenantChanged(before.bundles[0], added.bundles[0], 'adatum');
+  assert.equal(added.alloc!.tenants.contoso, before.alloc!.tenants.contoso);
+  assert.equal(added.alloc!.tenants.woodgrove, before.alloc!.tenants.woodgrove);
+  assert.is(added.alloc!.tenants.adatum.table, 1003);
+  // Removing it again: the others' lines are as before, and its ids stay retired.
+  fs.writeFileSync(path.join(dir, 'allocations.lock.yaml'), added.lockText!);
+  fs.rmSync(path.join(dir, 'tenants', 'adatum.yaml'));
+  const removed = compileDir(dir);
+  onlyTenantChanged(added.bundles[0], removed.bundles[0], 'adatum');
+  assert.is(removed.alloc!.next.table, 1004, 'a retired table id is never handed out again');
+  assert.is(removed.alloc!.tenants.adatum, undefined);
+});
+
+test('a secret set in the environment never appears in the bundle', () => {
+  const secret = 'Sup3r-S3cret-PSK-value-0123456789';
+  process.env.CONTOSO_NY_PSK = secret;
+  process.env.WOODGROVE_NY_PSK = secret;
+  try {
+    const r = compileDir(ROOT);
+    for (const b of r.bundles) for (const f of b.files) assert.not.ok(f.content.includes(secret), `${f.path} holds the secret`);
+    assert.not.ok(r.lockText!.includes(secret));
+  } finally {
+    delete process.env.CONTOSO_NY_PSK;
+    delete process.env.WOODGROVE_NY_PSK;
+  }
+});
+
+test('build writes the bundle and the lock; an invalid repository writes nothing and leaves out/ as it was', async () => {
+  const dir = tempCopy(ROOT);
+  const ok = await cli(['build', '--config', dir]);
+  assert.is(ok.code, 0, ok.err);
+  const out = readFiles(path.join(dir, 'out'));
+  assert.ok(out.has('gw1/manifest.json'));
+  const lock = fs.readFileSync(path.join(dir, 'allocations.lock.yaml'), 'utf8');
+  const f = path.join(dir, 'tenants', 'woodgrove.yaml');
+  fs.writeFileSync(f, fs.readFileSync(f, 'utf8').replace('vlan: 4001', 'vlan: 4000'));
+  fs.writeFileSync(path.join(dir, 'tenants', 'new.yaml'), 'tenant: new\nroutingDomain: "{12345678-1000-2000-3000-123456789999}"\ngateways: [gw1]\nnetwork: { interface: IfNi1, vlan: 4005, addresses: [192.168.9.1/29] }\n');
+  const bad = await cli(['build', '--config', dir]);
+  assert.is(bad.code, 1);
+  assert.match(bad.err, /duplicate-vlan/);
+  assert.match(bad.err, /nothing written/);
+  assert.equal(readFiles(path.join(dir, 'out')), out);
+  assert.is(fs.readFileSync(path.join(dir, 'allocations.lock.yaml'), 'utf8'), lock);
+});
+
+test('build --locked refuses to change the lock and says what would change', async () => {
+  const dir = tempCopy(ROOT);
+  assert.is((await cli(['build', '--config', dir])).code, 0);
+  const f = path.join(dir, 'tenants', 'contoso.yaml');
+  fs.writeFileSync(f, fs.readFileSync(f, 'utf8').replace('  - interface: IfCe1', '  - interface: IfCe2\n    destination: 131.107.0.11\n    auth: { psk: env:CONTOSO_LA_PSK }\n  - interface: IfCe1'));
+  const r = await cli(['build', '--config', dir, '--locked']);
+  assert.is(r.code, 1);
+  assert.match(r.err, /lock\/would-change/);
+  assert.match(r.err, /connection contoso\/IfCe2: if_id 4/);
+  assert.is((await cli(['build', '--config', dir])).code, 0);
+  assert.is((await cli(['build', '--config', dir, '--locked'])).code, 0);
+});
+
+test.run();
