@@ -8,7 +8,7 @@ PACKAGES=(
   iproute2 nftables netplan.io
   strongswan-swanctl charon-systemd libstrongswan-standard-plugins libstrongswan-extra-plugins strongswan-pki
   frr frr-pythontools
-  git procps
+  git procps iputils-ping
 )
 
 missing=()

@@ -3,9 +3,10 @@ import { UsageError } from './compiler/load';
 import { Command, EXIT, Io, parse, processIo } from './commands/common';
 import { command as validate } from './commands/validate';
 import { command as build } from './commands/build';
+import { command as plan } from './commands/plan';
 import { VERSION } from './version';
 
-export const COMMANDS: Command[] = [validate, build];
+export const COMMANDS: Command[] = [validate, build, plan];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -16,6 +16,9 @@ export function compileDir(dir: string): Compiled {
   return compile(loadConfig(dir), readLock(dir));
 }
 
+const temps: string[] = [];
+process.on('exit', () => temps.forEach((t) => fs.rmSync(t, { recursive: true, force: true })));
+
 /** A temp copy of a config folder (gateways/, tenants/, lock), removed at process exit. */
 export function tempCopy(dir: string): string {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 's2sgw-test-'));
@@ -23,7 +26,7 @@ export function tempCopy(dir: string): string {
     const src = path.join(dir, name);
     if (fs.existsSync(src)) fs.cpSync(src, path.join(tmp, name), { recursive: true });
   }
-  process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
+  temps.push(tmp);
   return tmp;
 }
 

@@ -6,6 +6,7 @@ import type { Allocations } from './lock';
 import { TARGETS } from '../targets';
 import { RenderedFile, text } from '../targets/target';
 import { VERSION } from '../version';
+import { summarize, TenantSummary } from './summary';
 
 export interface BundleFile {
   path: string;
@@ -18,7 +19,7 @@ export interface Manifest {
   gateway: string;
   /** Digest of the lines that belong to no tenant (the gateway's own settings). */
   gatewayDigest: string;
-  tenants: Record<string, { digest: string; file: string; connections: string[] }>;
+  tenants: Record<string, { digest: string; file: string; connections: string[]; summary: TenantSummary }>;
   files: Record<string, { sha256: string; mode: string }>;
 }
 
@@ -59,7 +60,10 @@ export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations
     gateway: gateway.name,
     gatewayDigest: gw.digest('hex'),
     tenants: Object.fromEntries(
-      tenants.map((t) => [t.name, { digest: perTenant.get(t.name)?.digest('hex') ?? sha256(''), file: t.file, connections: t.connections.map((c) => c.interface).sort() }]),
+      tenants.map((t) => [
+        t.name,
+        { digest: perTenant.get(t.name)?.digest('hex') ?? sha256(''), file: t.file, connections: t.connections.map((c) => c.interface).sort(), summary: summarize(model, t, gateway, alloc) },
+      ]),
     ),
     files: Object.fromEntries(files.map((f) => [f.path, { sha256: sha256(f.content), mode: f.mode.toString(8).padStart(4, '0') }])),
   };

@@ -1,0 +1,58 @@
+// Reads a config repository's files as they are at a Git ref, without touching the work tree.
+import { spawnSync } from 'node:child_process';
+import { UsageError } from './load';
+import type { FileKind } from './source';
+
+export interface RefFiles {
+  commit: string;
+  inputs: Array<{ path: string; kind: FileKind; bytes: Buffer | number }>;
+  lock?: string;
+}
+
+function git(cwd: string, args: string[], input?: string): { code: number; out: Buffer; err: string } {
+  const r = spawnSync('git', ['-C', cwd, ...args], { input, maxBuffer: 1 << 30 });
+  if (r.error) throw new UsageError(`cannot run git: ${r.error.message}`, 'install git, or pass --against a folder of built bundles');
+  return { code: r.status ?? 1, out: r.stdout, err: r.stderr.toString() };
+}
+
+/** Whether `ref` names a commit in the repository holding `dir`. */
+export function isRef(dir: string, ref: string): boolean {
+  return git(dir, ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`]).code === 0;
+}
+
+/** The gateways/, tenants/ and lock files of the config folder `dir` at `ref` (dir may be a subfolder of the repository). */
+export function filesAt(dir: string, ref: string): RefFiles {
+  const rev = git(dir, ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`]);
+  if (rev.code !== 0) throw new UsageError(`--against ${ref} is neither a folder nor a commit of the repository at ${dir}`, 'pass a folder of built bundles (e.g. out/) or a Git ref such as origin/main or HEAD~1');
+  const commit = rev.out.toString().trim();
+  // Run inside dir: pathspecs and printed paths are relative to it, so a config folder may be a subfolder of the repository.
+  const ls = git(dir, ['ls-tree', '-r', '-z', '--long', commit, '--', 'gateways', 'tenants', 'allocations.lock.yaml']);
+  const entries = ls.out
+    .toString()
+    .split('\0')
+    .filter(Boolean)
+    .map((l) => {
+      const [meta, p] = l.split('\t');
+      const [, type, sha, size] = meta.trim().split(/\s+/);
+      return { type, sha, size: Number(size), path: p };
+    })
+    .filter((e) => e.type === 'blob');
+  const batch = git(dir, ['cat-file', '--batch'], entries.map((e) => e.sha).join('\n') + '\n');
+  const blobs: Buffer[] = [];
+  let off = 0;
+  for (let i = 0; i < entries.length; i++) {
+    const nl = batch.out.indexOf(10, off);
+    const size = Number(batch.out.subarray(off, nl).toString().split(' ')[2]);
+    blobs.push(batch.out.subarray(nl + 1, nl + 1 + size));
+    off = nl + 1 + size + 1;
+  }
+  const inputs: RefFiles['inputs'] = [];
+  let lock: string | undefined;
+  entries.forEach((e, i) => {
+    const rel = e.path;
+    if (rel === 'allocations.lock.yaml') lock = blobs[i].toString('utf8');
+    const m = /^(gateways|tenants)\/[^/]+\.ya?ml$/.exec(rel);
+    if (m) inputs.push({ path: rel, kind: m[1] === 'gateways' ? 'gateway' : 'tenant', bytes: blobs[i] });
+  });
+  return { commit, inputs, lock };
+}

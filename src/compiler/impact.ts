@@ -1,0 +1,186 @@
+// Impact: what a new bundle does to a gateway compared with the one it replaces, tenant by tenant, in operator's words.
+// Computed from the two manifests alone, so plan (against a folder or a Git ref) and apply share it. Pure.
+import type { Manifest } from './bundle';
+import type { ConnectionSummary, TenantSummary } from './summary';
+
+export type ChangeKind = 'tenant' | 'network' | 'connection' | 'route' | 'post-connect-route' | 'rate' | 'bgp' | 'bgp-neighbor' | 'filter';
+export type ChangeAction = 'added' | 'removed' | 'changed' | 'replaced' | 'rekeyed' | 'reset';
+
+export interface Change {
+  kind: ChangeKind;
+  action: ChangeAction;
+  /** What changed, e.g. "IfCe1" or "10.1.0.0/16 on IfCe1". */
+  subject: string;
+  /** Before -> after, in words. */
+  detail?: string;
+  /** The tenant file place that causes it (the new file's line; the old one's for removals). */
+  file: string;
+  line: number;
+  /** Drops a tunnel or resets a BGP session. */
+  disruptive: boolean;
+}
+
+export interface TenantImpact {
+  tenant: string;
+  file: string;
+  status: 'added' | 'removed' | 'changed';
+  changes: Change[];
+  /** Connections whose SAs drop (removed or replaced), for apply's terminate step. */
+  tunnelsDropped: string[];
+  /** BGP neighbors whose session resets. */
+  sessionsReset: string[];
+  /** Connections whose swanctl definition changes (new, replaced, re-keyed). */
+  connectionsToLoad: string[];
+}
+
+export interface GatewayImpact {
+  gateway: string;
+  /** The gateway's own lines changed (defaults are reflected in each tenant's effective settings). */
+  gatewayChanged: boolean;
+  tenants: TenantImpact[];
+  untouched: Array<{ tenant: string; digest: string }>;
+  totals: { added: number; removed: number; changed: number; untouched: number; tunnelsDropped: number; sessionsReset: number; disruptive: boolean };
+}
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+function connectionChanges(name: string, file: string, a: ConnectionSummary | undefined, b: ConnectionSummary | undefined): Change[] {
+  const out: Change[] = [];
+  if (!a && b) {
+    // A new connection: show the routes it brings too.
+    const none: ConnectionSummary = { ...b, routes: [], postConnectRoutes: [] };
+    return [{ kind: 'connection', action: 'added', subject: name, detail: `new tunnel to ${b.destination} (${b.auth.split(' ')[0]}, ${b.connect})`, file, line: b.line, disruptive: false }, ...connectionChanges(name, file, none, b)];
+  }
+  if (a && !b) return [{ kind: 'connection', action: 'removed', subject: name, detail: `tunnel to ${a.destination} removed: its SAs are terminated`, file, line: a.line, disruptive: true }];
+  if (!a || !b) return out;
+  const identity = (c: ConnectionSummary) => ({ auth: c.auth, destination: c.destination, source: c.source, ifId: c.ifId });
+  const negotiation = (c: ConnectionSummary) => ({ ike: c.ike, esp: c.esp, dpd: c.dpd, connect: c.connect });
+  if (!same(identity(a), identity(b))) {
+    const what: string[] = [];
+    if (a.auth !== b.auth) what.push(a.auth.split(' ')[0] === b.auth.split(' ')[0] ? `${a.auth.split(' ')[0]} credentials changed` : `auth ${a.auth.split(' ')[0]} -> ${b.auth.split(' ')[0]}`);
+    if (a.destination !== b.destination) what.push(`destination ${a.destination} -> ${b.destination}`);
+    if (a.source !== b.source) what.push(`source ${a.source} -> ${b.source}`);
+    if (a.ifId !== b.ifId) what.push(`if_id ${a.ifId} -> ${b.ifId}`);
+    const line = a.auth !== b.auth ? b.lines.auth : a.destination !== b.destination ? b.lines.destination : a.source !== b.source ? b.lines.source : b.line;
+    out.push({ kind: 'connection', action: 'replaced', subject: name, detail: `${what.join(', ')}: the tunnel drops and comes back`, file, line, disruptive: true });
+  } else if (!same(negotiation(a), negotiation(b))) {
+    const what: string[] = [];
+    if (!same(a.ike, b.ike)) what.push('IKE proposals/lifetime');
+    if (!same(a.esp, b.esp)) what.push('ESP proposals/lifetime');
+    if (a.dpd !== b.dpd) what.push(`DPD ${a.dpd} -> ${b.dpd}`);
+    if (a.connect !== b.connect) what.push(`connect ${a.connect} -> ${b.connect}`);
+    const line = !same(a.ike, b.ike) ? b.lines.ike : !same(a.esp, b.esp) ? b.lines.esp : a.dpd !== b.dpd ? b.lines.dpd : b.lines.connect;
+    out.push({ kind: 'connection', action: 'rekeyed', subject: name, detail: `${what.join(', ')} changed: takes effect in place at the next rekey`, file, line, disruptive: false });
+  }
+  if (!same(a.rate, b.rate)) out.push({ kind: 'rate', action: 'changed', subject: name, detail: `tx ${a.rate.txKbps} -> ${b.rate.txKbps} kbps, rx ${a.rate.rxKbps} -> ${b.rate.rxKbps} kbps`, file, line: b.lines.rate, disruptive: false });
+  for (const [kind, key] of [['route', 'routes'], ['post-connect-route', 'postConnectRoutes']] as const) {
+    const before = new Map(a[key].map((r) => [r.to, r]));
+    const after = new Map(b[key].map((r) => [r.to, r]));
+    for (const [to, r] of after) {
+      const old = before.get(to);
+      if (!old) out.push({ kind, action: 'added', subject: `${to} on ${name}`, detail: `metric ${r.metric}`, file, line: r.line, disruptive: false });
+      else if (old.metric !== r.metric) out.push({ kind, action: 'changed', subject: `${to} on ${name}`, detail: `metric ${old.metric} -> ${r.metric}`, file, line: r.line, disruptive: false });
+    }
+    for (const [to, r] of before) if (!after.has(to)) out.push({ kind, action: 'removed', subject: `${to} on ${name}`, detail: `metric ${r.metric}`, file, line: r.line, disruptive: false });
+  }
+  return out;
+}
+
+/** Changes inside one tenant (present on both sides). */
+export function tenantChanges(a: TenantSummary, b: TenantSummary): Change[] {
+  const file = b.file;
+  const out: Change[] = [];
+  const net = (s: TenantSummary) => ({ ...s.network, line: 0 });
+  if (!same(net(a), net(b)) || !same(a.vrf, b.vrf)) {
+    const reattach = a.network.vlan !== b.network.vlan || a.network.vsid !== b.network.vsid || a.network.interface !== b.network.interface || !same(a.vrf, b.vrf);
+    out.push({ kind: 'network', action: 'changed', subject: b.network.interface, detail: reattach ? 'network re-attached: the VLAN/VXLAN link is recreated' : 'addresses or VTEPs changed', file, line: b.network.line, disruptive: reattach });
+  }
+  for (const name of [...new Set([...Object.keys(a.connections), ...Object.keys(b.connections)])].sort()) out.push(...connectionChanges(name, file, a.connections[name], b.connections[name]));
+  const ab = a.bgp;
+  const bb = b.bgp;
+  if (ab && !bb) out.push({ kind: 'bgp', action: 'removed', subject: `AS ${ab.asn}`, detail: 'BGP removed: every session ends', file, line: ab.line, disruptive: true });
+  if (bb) {
+    const speakerReset = !!ab && (ab.asn !== bb.asn || ab.routerId !== bb.routerId);
+    if (!ab) out.push({ kind: 'bgp', action: 'added', subject: `AS ${bb.asn}`, detail: `router id ${bb.routerId}`, file, line: bb.line, disruptive: false });
+    else if (speakerReset) out.push({ kind: 'bgp', action: 'reset', subject: `AS ${bb.asn}`, detail: `AS ${ab.asn} -> ${bb.asn}, router id ${ab.routerId} -> ${bb.routerId}: every session resets`, file, line: bb.line, disruptive: true });
+    else if (!same(ab.advertise, bb.advertise) || ab.maxPrefixes !== bb.maxPrefixes) out.push({ kind: 'bgp', action: 'changed', subject: `AS ${bb.asn}`, detail: `advertise [${ab.advertise.join(', ')}] -> [${bb.advertise.join(', ')}], maxPrefixes ${ab.maxPrefixes} -> ${bb.maxPrefixes} (sessions stay up)`, file, line: bb.line, disruptive: false });
+    const an = ab?.neighbors ?? {};
+    for (const addr of [...new Set([...Object.keys(an), ...Object.keys(bb.neighbors)])].sort()) {
+      const x = an[addr];
+      const y = bb.neighbors[addr];
+      if (!x && y) out.push({ kind: 'bgp-neighbor', action: 'added', subject: addr, detail: `AS ${y.remoteAsn}${y.via ? ` via ${y.via}` : ''}`, file, line: y.line, disruptive: false });
+      else if (x && !y) out.push({ kind: 'bgp-neighbor', action: 'removed', subject: addr, detail: `AS ${x.remoteAsn}: the session ends`, file, line: x.line, disruptive: true });
+      else if (x && y && (speakerReset || x.remoteAsn !== y.remoteAsn || x.via !== y.via))
+        out.push({ kind: 'bgp-neighbor', action: 'reset', subject: addr, detail: speakerReset ? 'the speaker changed' : `AS ${x.remoteAsn} -> ${y.remoteAsn}${x.via !== y.via ? `, via ${x.via ?? '-'} -> ${y.via ?? '-'}` : ''}`, file, line: y.line, disruptive: true });
+    }
+  }
+  for (const key of [...new Set([...Object.keys(a.filters), ...Object.keys(b.filters)])].sort()) {
+    const x = a.filters[key];
+    const y = b.filters[key];
+    if (!x && y) out.push({ kind: 'filter', action: 'added', subject: key, detail: `${y.action} ${y.rules.length} rule${y.rules.length === 1 ? '' : 's'}`, file, line: y.line, disruptive: false });
+    else if (x && !y) out.push({ kind: 'filter', action: 'removed', subject: key, detail: `${x.action} list removed`, file, line: x.line, disruptive: false });
+    else if (x && y && !same({ a: x.action, r: x.rules }, { a: y.action, r: y.rules })) {
+      const added = y.rules.filter((r) => !x.rules.includes(r));
+      const removed = x.rules.filter((r) => !y.rules.includes(r));
+      const parts = [x.action !== y.action ? `${x.action} -> ${y.action}` : '', ...added.map((r) => `+ ${r}`), ...removed.map((r) => `- ${r}`)].filter(Boolean);
+      const first = y.rules.findIndex((r) => !x.rules.includes(r));
+      out.push({ kind: 'filter', action: 'changed', subject: key, detail: parts.join('; ') || 'rule order changed', file, line: first >= 0 ? y.ruleLines[first] : y.line, disruptive: false });
+    }
+  }
+  return out;
+}
+
+function wholeTenant(s: TenantSummary, action: 'added' | 'removed'): Change[] {
+  const empty: TenantSummary = { ...s, connections: {}, filters: {}, bgp: undefined };
+  const changes = action === 'added' ? tenantChanges(empty, s) : tenantChanges(s, { ...empty, file: s.file }).map((c) => ({ ...c, file: s.file }));
+  const head: Change = { kind: 'tenant', action, subject: s.network.interface, detail: action === 'added' ? `VRF table ${s.vrf.table}${s.network.vlan !== undefined ? `, VLAN ${s.network.vlan}` : `, VSID ${s.network.vsid}`}` : 'VRF, links, chains and qdiscs removed', file: s.file, line: s.line, disruptive: action === 'removed' };
+  return [head, ...changes.filter((c) => c.kind !== 'network')];
+}
+
+function tally(tenant: string, file: string, status: TenantImpact['status'], changes: Change[]): TenantImpact {
+  const conns = (actions: ChangeAction[]) => changes.filter((c) => c.kind === 'connection' && actions.includes(c.action)).map((c) => c.subject);
+  const sessions = changes.filter((c) => c.kind === 'bgp-neighbor' && (c.action === 'removed' || c.action === 'reset')).map((c) => c.subject);
+  return { tenant, file, status, changes, tunnelsDropped: conns(['removed', 'replaced']), sessionsReset: sessions, connectionsToLoad: conns(['added', 'replaced', 'rekeyed']) };
+}
+
+/** Compares the manifest a host runs (or undefined for a first apply) with a new one. */
+export function impact(before: Manifest | undefined, after: Manifest | undefined): GatewayImpact {
+  const gateway = (after ?? before)!.gateway;
+  const a = before?.tenants ?? {};
+  const b = after?.tenants ?? {};
+  const tenants: TenantImpact[] = [];
+  const untouched: GatewayImpact['untouched'] = [];
+  for (const name of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) {
+    const x = a[name];
+    const y = b[name];
+    if (!x && y) tenants.push(tally(name, y.file, 'added', wholeTenant(y.summary, 'added')));
+    else if (x && !y) {
+      const t = tally(name, x.file, 'removed', wholeTenant(x.summary, 'removed'));
+      // A removed tenant's BGP sessions all end.
+      t.sessionsReset = Object.keys(x.summary.bgp?.neighbors ?? {}).sort();
+      tenants.push(t);
+    } else if (x && y) {
+      if (x.digest === y.digest && same(x.summary, y.summary)) {
+        untouched.push({ tenant: name, digest: y.digest });
+        continue;
+      }
+      const changes = tenantChanges(x.summary, y.summary);
+      if (!changes.length && x.digest === y.digest) {
+        // Only places moved in the YAML (comments, reordering): nothing on the host changes.
+        untouched.push({ tenant: name, digest: y.digest });
+        continue;
+      }
+      tenants.push(tally(name, y.file, 'changed', changes.length ? changes : [{ kind: 'tenant', action: 'changed', subject: name, detail: 'generated lines changed', file: y.file, line: y.summary.line, disruptive: false }]));
+    }
+  }
+  const count = (s: TenantImpact['status']) => tenants.filter((t) => t.status === s).length;
+  const tunnelsDropped = tenants.reduce((n, t) => n + t.tunnelsDropped.length, 0);
+  const sessionsReset = tenants.reduce((n, t) => n + t.sessionsReset.length, 0);
+  return {
+    gateway,
+    gatewayChanged: !!before && !!after && before.gatewayDigest !== after.gatewayDigest,
+    tenants,
+    untouched,
+    totals: { added: count('added'), removed: count('removed'), changed: count('changed'), untouched: untouched.length, tunnelsDropped, sessionsReset, disruptive: tenants.some((t) => t.changes.some((c) => c.disruptive)) },
+  };
+}

@@ -1,0 +1,97 @@
+// Plan: compares the bundles a config repository builds now with a base (built bundles on disk, or the repository at a
+// Git ref built in memory) and assembles what would change, file by file and tenant by tenant. Pure but for reading the base.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createTwoFilesPatch } from 'diff';
+import type { Bundle, BundleFile, Manifest } from './bundle';
+import { MANIFEST } from './bundle';
+import { impact, GatewayImpact } from './impact';
+import { readTree } from './write';
+
+export interface BaseBundle {
+  gateway: string;
+  files: BundleFile[];
+  manifest?: Manifest;
+}
+
+export interface FileDiff {
+  path: string;
+  status: 'added' | 'removed' | 'changed';
+  /** Unified diff, secrets redacted. */
+  patch: string;
+}
+
+export interface GatewayPlan {
+  gateway: string;
+  status: 'added' | 'removed' | 'changed' | 'unchanged';
+  impact: GatewayImpact;
+  files: FileDiff[];
+}
+
+export interface Plan {
+  against: string;
+  gateways: GatewayPlan[];
+  lock: { changes: string[]; patch: string };
+  changed: boolean;
+}
+
+/** Reads built bundles: a folder with manifest.json (one bundle) or with <gateway>/manifest.json folders (out/). */
+export function readBundles(dir: string): BaseBundle[] {
+  const one = (d: string): BaseBundle => {
+    const files = readTree(d);
+    const m = files.find((f) => f.path === MANIFEST);
+    const manifest = m ? (JSON.parse(m.content) as Manifest) : undefined;
+    return { gateway: manifest?.gateway ?? path.basename(d), files, manifest };
+  };
+  if (fs.existsSync(path.join(dir, MANIFEST))) return [one(dir)];
+  return fs
+    .readdirSync(dir)
+    .filter((n) => !n.startsWith('.') && fs.existsSync(path.join(dir, n, MANIFEST)))
+    .sort()
+    .map((n) => one(path.join(dir, n)));
+}
+
+/** Masks anything that looks like a secret value; bundles hold only references, this is a second line of defence. */
+export function redact(text: string): string {
+  return text.replace(/^([+\- ]?\s*(?:secret|psk|password)\s*[=:]\s*)(?!env:|file:)("?)[^\s"]+\2/gim, '$1<redacted>');
+}
+
+function patch(name: string, a: string, b: string): string {
+  const p = createTwoFilesPatch(`a/${name}`, `b/${name}`, a, b, undefined, undefined, { context: 3 });
+  return redact(p.replace(/^=+\n/, '').replace(/^(---|\+\+\+) (\S+)\t$/gm, '$1 $2'));
+}
+
+/** Diffs two gateways' files (the manifest is left out: it only digests the others). */
+export function diffFiles(gateway: string, before: BundleFile[], after: BundleFile[]): FileDiff[] {
+  const a = new Map(before.filter((f) => f.path !== MANIFEST).map((f) => [f.path, f.content]));
+  const b = new Map(after.filter((f) => f.path !== MANIFEST).map((f) => [f.path, f.content]));
+  const out: FileDiff[] = [];
+  for (const p of [...new Set([...a.keys(), ...b.keys()])].sort()) {
+    const x = a.get(p);
+    const y = b.get(p);
+    if (x === y) continue;
+    out.push({ path: p, status: x === undefined ? 'added' : y === undefined ? 'removed' : 'changed', patch: patch(`${gateway}/${p}`, x ?? '', y ?? '') });
+  }
+  return out;
+}
+
+export function assemblePlan(against: string, base: BaseBundle[], now: Bundle[], lock: { changes: string[]; before?: string; after?: string }, only?: string[]): Plan {
+  const baseBy = new Map(base.map((b) => [b.gateway, b]));
+  const nowBy = new Map(now.map((b) => [b.gateway, b]));
+  const names = [...new Set([...baseBy.keys(), ...nowBy.keys()])].filter((g) => !only || only.includes(g)).sort();
+  const gateways: GatewayPlan[] = names.map((g) => {
+    const x = baseBy.get(g);
+    const y = nowBy.get(g);
+    const files = diffFiles(g, x?.files ?? [], y?.files ?? []);
+    const imp = impact(x?.manifest, y?.manifest);
+    const status = !x ? 'added' : !y ? 'removed' : files.length || imp.tenants.length ? 'changed' : 'unchanged';
+    return { gateway: g, status, impact: imp, files };
+  });
+  const lockPatch = lock.before !== undefined && lock.after !== undefined && lock.before !== lock.after ? patch('allocations.lock.yaml', lock.before, lock.after) : '';
+  return {
+    against,
+    gateways,
+    lock: { changes: lock.changes, patch: lockPatch },
+    changed: gateways.some((g) => g.status !== 'unchanged') || !!lock.changes.length || !!lockPatch,
+  };
+}

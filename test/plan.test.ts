@@ -1,0 +1,196 @@
+// Plan: for each kind of change, the impact lines and the exit code; against a Git ref; markdown that renders.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { marked } from 'marked';
+import Ajv2020 from 'ajv/dist/2020';
+import { ROOT, cli, tempCopy, readFiles } from './helpers';
+import { changeLine, planMarkdown } from '../src/compiler/plan-format';
+
+interface PlanJson {
+  changed: boolean;
+  gateways: Array<{ gateway: string; status: string; impact: { tenants: Array<{ tenant: string; status: string; changes: Parameters<typeof changeLine>[0][] }>; untouched: Array<{ tenant: string }>; totals: { tunnelsDropped: number; sessionsReset: number } }; files: Array<{ path: string; patch: string }> }>;
+}
+
+/** Builds the example into out/, applies `edit`, and plans against out/. */
+async function planAfter(edit: (dir: string) => void): Promise<{ code: number; plan: PlanJson; lines: string[]; untouched: string[] }> {
+  const dir = tempCopy(ROOT);
+  const built = await cli(['build', '--config', dir]);
+  assert.is(built.code, 0, built.err);
+  edit(dir);
+  const r = await cli(['plan', '--config', dir, '--against', path.join(dir, 'out'), '--format', 'json']);
+  assert.ok(r.code === 0 || r.code === 3, r.err || r.out);
+  const plan = JSON.parse(r.out) as PlanJson;
+  const g = plan.gateways[0];
+  const lines = g.impact.tenants.flatMap((t) => t.changes.map((c) => `${t.tenant}: ${changeLine(c)} @${c.line}`));
+  return { code: r.code, plan, lines, untouched: g.impact.untouched.map((u) => u.tenant) };
+}
+
+function edit(dir: string, file: string, from: string | RegExp, to: string): void {
+  const p = path.join(dir, file);
+  const text = fs.readFileSync(p, 'utf8');
+  const next = text.replace(from, to);
+  if (next === text) throw new Error(`edit of ${file} changed nothing`);
+  fs.writeFileSync(p, next);
+}
+
+const CASES: Array<{ name: string; edit: (dir: string) => void; lines: string[]; untouched: string[]; code?: number }> = [
+  { name: 'nothing changed', edit: () => undefined, lines: [], untouched: ['contoso', 'woodgrove'], code: 0 },
+  {
+    name: 'route metric changed',
+    edit: (d) => edit(d, 'tenants/contoso.yaml', '{ to: 10.1.0.0/16, metric: 100 }', '{ to: 10.1.0.0/16, metric: 50 }'),
+    lines: ['contoso: ~ route 10.1.0.0/16 on IfCe1 changed: metric 100 -> 50 @17'],
+    untouched: ['woodgrove'],
+  },
+  {
+    name: 'PSK reference changed',
+    edit: (d) => edit(d, 'tenants/contoso.yaml', 'env:CONTOSO_NY_PSK', 'file:/etc/s2sgw/secrets/contoso-ny'),
+    lines: ['contoso: ! connection IfCe1 replaced: psk credentials changed: the tunnel drops and comes back [disruptive] @14'],
+    untouched: ['woodgrove'],
+  },
+  {
+    name: 'destination changed',
+    edit: (d) => edit(d, 'tenants/woodgrove.yaml', '131.107.2.10', '131.107.2.20'),
+    lines: ['woodgrove: ! connection IfWe2 replaced: destination 131.107.2.10 -> 131.107.2.20: the tunnel drops and comes back [disruptive] @18'],
+    untouched: ['contoso'],
+  },
+  {
+    name: 'BGP neighbor added',
+    edit: (d) => edit(d, 'tenants/contoso.yaml', '    - { address: 10.1.0.1, remoteAsn: 65001, via: IfCe1 }', '    - { address: 10.1.0.1, remoteAsn: 65001, via: IfCe1 }\n    - { address: 10.1.0.2, remoteAsn: 65001, via: IfCe1 }'),
+    lines: ['contoso: + bgp neighbor 10.1.0.2 added: AS 65001 via IfCe1 @24'],
+    untouched: ['woodgrove'],
+  },
+  {
+    name: 'filter rule added',
+    edit: (d) => edit(d, 'tenants/contoso.yaml', '      - { protocol: icmp }', '      - { protocol: icmp }\n      - { protocol: udp, destinationPort: 53 }'),
+    lines: ['contoso: ~ filter IfCi1 outbound changed: + proto=udp dport=53 @32'],
+    untouched: ['woodgrove'],
+  },
+  {
+    name: 'rate changed',
+    edit: (d) => edit(d, 'tenants/contoso.yaml', 'rate: { txKbps: 1024, rxKbps: 1024 }', 'rate: { txKbps: 2048, rxKbps: 1024 }'),
+    lines: ['contoso: ~ rate IfCe1 changed: tx 1024 -> 2048 kbps, rx 1024 -> 1024 kbps @18'],
+    untouched: ['woodgrove'],
+  },
+  {
+    name: "a gateway's defaults changed: only tenants using the default",
+    edit: (d) => edit(d, 'gateways/gw1.yaml', 'rate: { txKbps: 5120, rxKbps: 5120 }', 'rate: { txKbps: 4096, rxKbps: 4096 }'),
+    lines: ['woodgrove: ~ rate IfWe1 changed: tx 5120 -> 4096 kbps, rx 5120 -> 4096 kbps @11', 'woodgrove: ~ rate IfWe2 changed: tx 5120 -> 4096 kbps, rx 5120 -> 4096 kbps @17'],
+    untouched: ['contoso'],
+  },
+  {
+    name: 'tenant removed',
+    edit: (d) => fs.rmSync(path.join(d, 'tenants', 'woodgrove.yaml')),
+    lines: [
+      'woodgrove: - tenant IfWi1 removed: VRF, links, chains and qdiscs removed [disruptive] @3',
+      'woodgrove: - connection IfWe1 removed: tunnel to 131.107.1.10 removed: its SAs are terminated [disruptive] @11',
+      'woodgrove: - connection IfWe2 removed: tunnel to 131.107.2.10 removed: its SAs are terminated [disruptive] @17',
+      'woodgrove: - bgp AS 64512 removed: BGP removed: every session ends [disruptive] @24',
+      'woodgrove: - filter IfWi1 outbound removed: deny list removed @32',
+    ],
+    untouched: ['contoso'],
+  },
+  {
+    name: 'tenant added',
+    edit: (d) =>
+      fs.writeFileSync(
+        path.join(d, 'tenants', 'fabrikam-lab.yaml'),
+        'tenant: fabrikam-lab\nroutingDomain: "{12345678-1000-2000-3000-123456780009}"\ngateways: [gw1]\nnetwork: { interface: IfLi1, vlan: 4009, addresses: [192.168.0.1/29] }\nconnections:\n  - interface: IfLe1\n    destination: 131.107.9.10\n    auth: { psk: env:LAB_PSK }\n    routes: [ { to: 10.9.0.0/16 } ]\n',
+      ),
+    lines: ['fabrikam-lab: + tenant IfLi1 added: VRF table 1003, VLAN 4009 @1', 'fabrikam-lab: + connection IfLe1 added: new tunnel to 131.107.9.10 (psk, on-demand) @6', 'fabrikam-lab: + route 10.9.0.0/16 on IfLe1 added: metric 1 @9'],
+    untouched: ['contoso', 'woodgrove'],
+  },
+];
+
+for (const c of CASES) {
+  test(`plan: ${c.name}`, async () => {
+    const r = await planAfter(c.edit);
+    assert.equal(r.lines, c.lines);
+    assert.equal(r.untouched, c.untouched);
+    assert.is(r.code, c.code ?? 3);
+  });
+}
+
+test('plan counts the tunnels and sessions a removal drops', async () => {
+  const r = await planAfter((d) => fs.rmSync(path.join(d, 'tenants', 'woodgrove.yaml')));
+  assert.equal(r.plan.gateways[0].impact.totals, { added: 0, changed: 0, removed: 1, untouched: 1, tunnelsDropped: 2, sessionsReset: 2, disruptive: true } as never);
+});
+
+test('plan --against HEAD~1 reports the second commit and leaves the work tree as it was', async () => {
+  const dir = tempCopy(ROOT);
+  const git = (...args: string[]) => {
+    const r = spawnSync('git', ['-C', dir, '-c', 'user.email=ci@example.com', '-c', 'user.name=ci', ...args], { encoding: 'utf8' });
+    assert.is(r.status, 0, r.stderr);
+    return r.stdout;
+  };
+  git('init', '-q');
+  assert.is((await cli(['build', '--config', dir])).code, 0);
+  git('add', 'gateways', 'tenants', 'allocations.lock.yaml');
+  git('commit', '-qm', 'base');
+  edit(dir, 'tenants/woodgrove.yaml', '{ to: 10.2.0.0/16, metric: 100 }', '{ to: 10.2.0.0/16, metric: 90 }');
+  git('commit', '-qam', 'woodgrove: prefer the SFO route');
+  const before = readFiles(dir);
+  const status = git('status', '--porcelain');
+  const r = await cli(['plan', '--config', dir, '--against', 'HEAD~1']);
+  assert.is(r.code, 3, r.err);
+  assert.match(r.out, /~ route 10\.2\.0\.0\/16 on IfWe2 changed: metric 100 -> 90/);
+  assert.match(r.out, /= contoso untouched/);
+  assert.equal(readFiles(dir), before);
+  assert.is(git('status', '--porcelain'), status);
+  const same = await cli(['plan', '--config', dir, '--against', 'HEAD']);
+  assert.is(same.code, 0, same.out);
+  assert.match(same.out, /No changes\./);
+});
+
+test('plan: usage errors exit 2', async () => {
+  assert.is((await cli(['plan', '--config', ROOT])).code, 2);
+  const r = await cli(['plan', '--config', ROOT, '--against', 'no-such-ref-or-folder']);
+  assert.is(r.code, 2);
+  assert.match(r.err, /neither a folder nor a commit/);
+});
+
+test('plan markdown renders as a summary table with collapsible details', async () => {
+  const dir = tempCopy(ROOT);
+  assert.is((await cli(['build', '--config', dir])).code, 0);
+  fs.rmSync(path.join(dir, 'tenants', 'woodgrove.yaml'));
+  edit(dir, 'tenants/contoso.yaml', 'metric: 100', 'metric: 50');
+  const r = await cli(['plan', '--config', dir, '--against', path.join(dir, 'out'), '--format', 'markdown']);
+  assert.is(r.code, 3);
+  const html = await marked.parse(r.out);
+  assert.match(html, /<table>[\s\S]*<th>gateway<\/th>[\s\S]*<td>gw1<\/td>/);
+  assert.match(html, /<strong>disruptive<\/strong>/);
+  assert.match(html, /<details><summary><b>woodgrove<\/b> removed: 5 changes<\/summary>/);
+  assert.match(html, /<code class="language-diff">/);
+  assert.ok(r.out.length < 65536);
+});
+
+test('plan markdown is cut to fit a GitHub comment, with a note', async () => {
+  const big = 'x'.repeat(200);
+  const plan = {
+    against: 'HEAD',
+    changed: true,
+    lock: { changes: [], patch: '' },
+    gateways: [{ gateway: 'gw1', status: 'changed' as const, impact: { gateway: 'gw1', gatewayChanged: false, tenants: [], untouched: [], totals: { added: 0, removed: 0, changed: 1, untouched: 0, tunnelsDropped: 0, sessionsReset: 0, disruptive: false } }, files: [{ path: 'f', status: 'changed' as const, patch: Array(1000).fill(`+${big}`).join('\n') }] }],
+  };
+  const md = planMarkdown(plan, 5000);
+  assert.ok(md.length < 5600);
+  assert.match(md, /was cut at 5000 characters/);
+  assert.is((md.match(/```/g) ?? []).length % 2, 0, 'code fences are balanced');
+});
+
+test('plan --format json matches schema/plan.schema.json', async () => {
+  const schema = JSON.parse(fs.readFileSync(path.join(ROOT, 'schema', 'plan.schema.json'), 'utf8'));
+  const validate = new Ajv2020({ allErrors: true, strict: false }).compile(schema);
+  for (const c of CASES.slice(0, 4).concat(CASES.slice(-2))) {
+    const dir = tempCopy(ROOT);
+    assert.is((await cli(['build', '--config', dir])).code, 0);
+    c.edit(dir);
+    const r = await cli(['plan', '--config', dir, '--against', path.join(dir, 'out'), '--format', 'json']);
+    const doc = JSON.parse(r.out);
+    assert.ok(validate(doc), `${c.name}: ${JSON.stringify(validate.errors)}`);
+  }
+});
+
+test.run();

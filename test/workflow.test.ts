@@ -1,0 +1,69 @@
+// The example GitHub workflow's s2sgw commands run as written against the bundled example.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { parse } from 'yaml';
+import { ROOT, tempCopy } from './helpers';
+
+interface Step {
+  name?: string;
+  run?: string;
+  env?: Record<string, string>;
+}
+
+const workflow = parse(fs.readFileSync(path.join(ROOT, 'examples', 'github', 's2sgw.yml'), 'utf8')) as { jobs: Record<string, { steps: Step[] }> };
+
+/** The steps that run s2sgw, with `npx s2sgw` pointing at this checkout. */
+function s2sgwSteps(job: string): Step[] {
+  return workflow.jobs[job].steps.filter((s) => s.run?.includes('npx s2sgw'));
+}
+
+function sh(dir: string, script: string, env: Record<string, string> = {}): { code: number; out: string } {
+  const bin = path.join(ROOT, 'bin', 's2sgw.js');
+  const r = spawnSync('bash', ['-c', `set -o pipefail; ${script.replace(/npx s2sgw/g, `node ${bin}`)}`], { cwd: dir, encoding: 'utf8', env: { ...process.env, ...env } });
+  return { code: r.status ?? 1, out: r.stdout + r.stderr };
+}
+
+test('the pull-request job validates and writes a markdown plan against the base branch', () => {
+  const dir = tempCopy(ROOT);
+  const git = (...a: string[]) => assert.is(spawnSync('git', ['-C', dir, '-c', 'user.email=ci@example.com', '-c', 'user.name=ci', ...a]).status, 0, a.join(' '));
+  git('init', '-q', '-b', 'main');
+  git('add', '.');
+  git('commit', '-qm', 'base');
+  git('update-ref', 'refs/remotes/origin/main', 'HEAD');
+  git('checkout', '-qb', 'change');
+  const f = path.join(dir, 'tenants', 'contoso.yaml');
+  fs.writeFileSync(f, fs.readFileSync(f, 'utf8').replace('metric: 100', 'metric: 90'));
+  const steps = s2sgwSteps('pull-request');
+  assert.equal(steps.map((s) => s.name), ['Validate', 'Plan']);
+  for (const s of steps) {
+    const env = Object.fromEntries(Object.entries(s.env ?? {}).map(([k, v]) => [k, v === '${{ github.base_ref }}' ? 'main' : v]));
+    const r = sh(dir, s.run!, env);
+    assert.is(r.code, 0, `${s.name}: ${r.out}`);
+  }
+  const md = fs.readFileSync(path.join(dir, 'plan.md'), 'utf8');
+  assert.match(md, /### s2sgw plan against `origin\/main/);
+  assert.match(md, /route `10\.1\.0\.0\/16 on IfCe1` changed: metric 100 -> 90/);
+});
+
+test('the validate step annotates a broken tenant file and fails the job', () => {
+  const dir = tempCopy(ROOT);
+  const f = path.join(dir, 'tenants', 'woodgrove.yaml');
+  fs.writeFileSync(f, fs.readFileSync(f, 'utf8').replace('vlan: 4001', 'vlan: 4000'));
+  const r = sh(dir, s2sgwSteps('pull-request')[0].run!);
+  assert.is(r.code, 1);
+  assert.match(r.out, /^::error file=tenants\/woodgrove\.yaml,line=\d+,col=\d+,title=duplicate-vlan::/m);
+});
+
+test('the main job builds with --locked', () => {
+  const dir = tempCopy(ROOT);
+  const steps = s2sgwSteps('main');
+  assert.equal(steps.map((s) => s.run), ['npx s2sgw build --locked']);
+  const r = sh(dir, steps[0].run!);
+  assert.is(r.code, 0, r.out);
+  assert.ok(fs.existsSync(path.join(dir, 'out', 'gw1', 'manifest.json')));
+});
+
+test.run();
