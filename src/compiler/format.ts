@@ -17,18 +17,83 @@ const style = (on: boolean) => ({
   cyan: (s: string) => (on ? `\x1b[36m${s}\x1b[39m` : s),
 });
 
-/** A few lines around line:col with a caret (or carets over `length` characters); secrets masked. */
+const SECRET_KEY = /(^|[\s{,-])(psk|secret|password|passphrase)(\s*:)([ \t]*)/g;
+const REF = /^(env:[A-Za-z_][A-Za-z0-9_]*|file:\/[^\s"'\\;{}#,]+)$/;
+
+/**
+ * The text with the value of every `psk:`, `secret:` (or `password:`) key starred out (same length, so carets
+ * still line up), unless it is an env:/file: reference. Line-based, so it also works on text
+ * that is not valid YAML; block and multi-line values are starred to their end.
+ */
+export function maskSecrets(text: string): string {
+  const lines = text.split('\n');
+  let blockIndent = -1; // > -1: inside a multi-line secret value whose key sits at this column
+  let openQuote = ''; // inside a quoted secret value that goes on past its line
+  // Leading indentation stays (so block lines keep their shape); everything after it is starred.
+  const star = (s: string) => s.replace(/\S.*$/, (m) => '*'.repeat(m.length));
+  for (let i = 0; i < lines.length; i++) {
+    let line = lines[i];
+    if (openQuote) {
+      const end = line.indexOf(openQuote);
+      if (end < 0) {
+        lines[i] = star(line);
+        continue;
+      }
+      line = star(line.slice(0, end)) + line.slice(end);
+      openQuote = '';
+    }
+    if (blockIndent >= 0) {
+      const indent = line.length - line.trimStart().length;
+      if (line.trim() === '' || indent > blockIndent) {
+        lines[i] = star(line);
+        continue;
+      }
+      blockIndent = -1;
+    }
+    let out = '';
+    let from = 0;
+    SECRET_KEY.lastIndex = 0;
+    for (let m = SECRET_KEY.exec(line); m; m = SECRET_KEY.exec(line)) {
+      const start = m.index + m[0].length;
+      const flow = /[{,]\s*$/.test(line.slice(0, m.index + m[1].length)) || /^[{,]/.test(m[1]);
+      const rest = line.slice(start);
+      let len: number;
+      if (rest[0] === '"' || rest[0] === "'") {
+        const close = rest.indexOf(rest[0], 1);
+        if (close < 0) openQuote = rest[0];
+        len = close < 0 ? rest.length : close + 1;
+      } else if (/^[|>]/.test(rest) || /^(#.*)?$/.test(rest)) {
+        // Block scalar, or a value on the following lines.
+        blockIndent = m.index + m[1].length;
+        len = 0;
+      } else {
+        const stop = rest.search(flow ? /\s+#|[,}]/ : /\s+#/);
+        len = stop < 0 ? rest.length : stop;
+        while (len > 0 && /\s/.test(rest[len - 1])) len--;
+      }
+      const value = rest.slice(0, len);
+      const bare = value.replace(/^["']|["']$/g, '');
+      out += line.slice(from, start) + (REF.test(bare) ? value : star(value));
+      from = start + len;
+      SECRET_KEY.lastIndex = from;
+    }
+    lines[i] = out + line.slice(from);
+  }
+  return lines.join('\n');
+}
+
+/** A few lines around line:col with a caret (or carets over `length` characters); every secret value masked. */
 export function codeFrame(text: string, line: number, col: number, length = 1, mask = false, color = false): string {
   const c = style(color);
-  const lines = text.split('\n');
+  const lines = maskSecrets(text).split('\n');
   const from = Math.max(1, line - 2);
   const to = Math.min(lines.length, line + 1);
   const width = String(to).length;
   const out: string[] = [];
   for (let n = from; n <= to; n++) {
     let src = (lines[n - 1] ?? '').replace(/\r$/, '');
-    if (mask && n === line) src = src.slice(0, col - 1) + '*'.repeat(Math.max(1, length)) + src.slice(col - 1 + length);
-    if (mask && n !== line) src = src.replace(/(psk|secret)(\s*:\s*).*/, '$1$2…');
+    // The diagnostic's own span holds a secret: star it out whatever key it sits under.
+    if (mask && n === line) src = src.slice(0, col - 1) + src.slice(col - 1, col - 1 + length).replace(/[^\s]/g, '*') + src.slice(col - 1 + length);
     const gutter = `${n === line ? '>' : ' '} ${String(n).padStart(width)} | `;
     out.push((n === line ? c.bold(gutter) : c.dim(gutter)) + src);
     if (n === line) out.push(`  ${' '.repeat(width)} | ${' '.repeat(Math.max(0, col - 1))}${c.red('^'.repeat(Math.max(1, length)))}`);

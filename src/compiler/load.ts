@@ -29,10 +29,10 @@ const FOLDERS: Array<[string, FileKind]> = [
 
 /** Reads a config folder from disk. Throws UsageError when the folder or its gateways/ or tenants/ is missing. */
 export function loadConfig(dir: string): Loaded {
-  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
-    throw new UsageError(`config folder ${dir} does not exist`, 'pass --config with the folder that holds gateways/ and tenants/');
-  }
+  if (!fs.existsSync(dir)) throw new UsageError(`config folder ${dir} does not exist`, 'pass --config with the folder that holds gateways/ and tenants/');
+  if (!fs.statSync(dir).isDirectory()) throw new UsageError(`--config ${dir} is a file, not a folder`, 'pass --config with the folder that holds gateways/ and tenants/');
   const inputs: Array<{ path: string; kind: FileKind; bytes: Buffer | number }> = [];
+  const unreadable: Diagnostic[] = [];
   for (const [folder, kind] of FOLDERS) {
     const abs = path.join(dir, folder);
     if (!fs.existsSync(abs) || !fs.statSync(abs).isDirectory()) {
@@ -41,12 +41,19 @@ export function loadConfig(dir: string): Loaded {
     for (const name of fs.readdirSync(abs).sort()) {
       if (!/\.ya?ml$/.test(name)) continue;
       const full = path.join(abs, name);
-      const st = fs.statSync(full);
-      if (!st.isFile()) continue;
-      inputs.push({ path: `${folder}/${name}`, kind, bytes: st.size > MAX_FILE_BYTES ? st.size : fs.readFileSync(full) });
+      try {
+        const st = fs.statSync(full);
+        if (!st.isFile()) continue;
+        inputs.push({ path: `${folder}/${name}`, kind, bytes: st.size > MAX_FILE_BYTES ? st.size : fs.readFileSync(full) });
+      } catch (e) {
+        // A dangling symlink or an unreadable file is a finding about that file, not a crash.
+        unreadable.push(error('yaml/unreadable', { file: `${folder}/${name}`, line: 1, col: 1 }, `cannot read the file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { hint: 'check that it exists (not a broken symlink) and that s2sgw may read it' }));
+      }
     }
   }
-  return loadFiles(dir, inputs);
+  const loaded = loadFiles(dir, inputs);
+  loaded.diagnostics.push(...unreadable);
+  return loaded;
 }
 
 /** Parses files already in memory (used by plan to build a Git ref without a work tree). Pure. */
@@ -80,15 +87,18 @@ export function parseFile(relPath: string, kind: FileKind, bytes: Buffer | numbe
     const before = bytes.subarray(0, bad).toString('utf8');
     const line = before.split('\n').length;
     const col = before.length - before.lastIndexOf('\n');
-    return { file, diagnostics: [error('yaml/encoding', { file: relPath, line, col }, `file is not valid UTF-8 (byte 0x${bytes[bad].toString(16).padStart(2, '0')} at offset ${bad})`, { hint: 'save the file as UTF-8' })] };
+    return { file, diagnostics: [error('yaml/encoding', { file: relPath, line, col }, `file is not valid UTF-8: byte 0x${(bytes[bad] ?? 0).toString(16).padStart(2, '0')} at offset ${bad} cannot start or continue a character`, { hint: 'save the file as UTF-8 (an editor set to Latin-1 or Windows-1252 writes bytes like this for é or ü)' })] };
   }
   if (file.text.charCodeAt(0) === 0xfeff) file.text = file.text.slice(1);
-  const doc = parseDocument(file.text, { lineCounter, uniqueKeys: false, prettyErrors: false, strict: true, version: '1.2' });
+  // logLevel 'error': the package's own warnings (e.g. a list used as a key) would go to stderr as Node warnings.
+  const doc = parseDocument(file.text, { lineCounter, uniqueKeys: false, prettyErrors: false, strict: true, version: '1.2', logLevel: 'error' });
   file.doc = doc;
   const diagnostics: Diagnostic[] = [];
   for (const e of [...doc.errors, ...doc.warnings]) {
     const msg = e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
-    diagnostics.push(error('yaml/syntax', { ...placeAt(file, e.pos[0]), length: Math.max(1, e.pos[1] - e.pos[0]) }, `YAML syntax: ${msg}`));
+    const known = SYNTAX[e.code];
+    const at = { ...placeAt(file, e.pos[0]), length: Math.max(1, Math.min(e.pos[1], nextBreak(file.text, e.pos[0])) - e.pos[0]) };
+    diagnostics.push(error('yaml/syntax', at, `YAML syntax: ${known?.message ?? msg}`, { hint: known?.hint ?? 'check the line above too: an unclosed [ { or quote, or a wrong indent, often shows up only on a later line' }));
   }
   if (diagnostics.length) return { file, diagnostics };
   diagnostics.push(...duplicateKeys(file, doc.contents));
@@ -107,9 +117,22 @@ export function parseFile(relPath: string, kind: FileKind, bytes: Buffer | numbe
   } catch (e) {
     const firstAlias = findFirstAlias(doc.contents);
     const p = firstAlias ? placeAt(file, firstAlias) : at1;
-    diagnostics.push(error('yaml/alias-limit', p, `aliases expand to too much data (${(e as Error).message})`, { hint: `s2sgw allows at most ${MAX_ALIAS_COUNT} alias expansions per file; write the values out` }));
+    diagnostics.push(error('yaml/alias-limit', p, `aliases (*name) in this file expand to too much data (more than ${MAX_ALIAS_COUNT} alias uses); s2sgw stopped reading it`, { hint: 'write the values out instead of nesting anchors and aliases; a tenant file needs no aliases at all' }));
   }
   return { file, diagnostics };
+}
+
+/** Plainer words for the yaml package's errors an operator meets most. */
+const SYNTAX: Partial<Record<string, { message: string; hint: string }>> = {
+  MULTIPLE_DOCS: { message: 'a second YAML document starts here (`---`); an s2sgw file holds one document', hint: 'remove the `---` line and what follows it, or move that document to a file of its own' },
+  TAB_AS_INDENT: { message: 'a tab is used for indentation; YAML indents with spaces only', hint: 'replace the tab with spaces' },
+  BAD_DQ_ESCAPE: { message: 'a double-quoted string has an invalid \\ escape', hint: 'write the value in single quotes, or double the backslash' },
+  TAG_RESOLVE_FAILED: { message: 'unknown YAML tag (a `!name` before a value)', hint: 's2sgw files use plain values; remove the tag' },
+};
+
+function nextBreak(text: string, from: number): number {
+  const i = text.indexOf('\n', from);
+  return i < 0 ? text.length : i;
 }
 
 function duplicateKeys(file: SourceFile, root: unknown): Diagnostic[] {
@@ -145,18 +168,18 @@ function findFirstAlias(root: unknown): number | undefined {
   return found;
 }
 
+/** Offset of the first byte that does not start (or continue) a valid UTF-8 sequence. */
 function firstInvalidUtf8(bytes: Buffer): number {
-  let lo = 0;
-  let hi = bytes.length;
-  // Binary search for the shortest prefix that fails to decode.
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    try {
-      new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, mid + 1), { stream: true });
-      lo = mid + 1;
-    } catch {
-      hi = mid;
-    }
+  const n = bytes.length;
+  for (let i = 0; i < n; ) {
+    const b = bytes[i];
+    const len = b < 0x80 ? 1 : b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
+    if (!len || i + len > n) return i;
+    for (let k = 1; k < len; k++) if ((bytes[i + k] & 0xc0) !== 0x80) return i;
+    // Overlong forms, surrogates and values past U+10FFFF: what TextDecoder rejects beyond the shape.
+    const c1 = bytes[i + 1];
+    if ((b === 0xe0 && c1 < 0xa0) || (b === 0xed && c1 >= 0xa0) || (b === 0xf0 && c1 < 0x90) || (b === 0xf4 && c1 >= 0x90)) return i;
+    i += len;
   }
-  return lo;
+  return n;
 }

@@ -4,45 +4,64 @@ import { unknownKeyword } from './algorithms';
 
 export type Family = 4 | 6;
 
-/** A plain address literal in canonical dotted/colon form (no zone, no prefix). */
-export function isIp(s: string): boolean {
-  return ipaddr.IPv4.isValidFourPartDecimal(s) || (s.includes(':') && ipaddr.IPv6.isValid(s) && !s.includes('%'));
+/** Cheap shape guards so ipaddr.js is only asked (and only throws) for strings that may be of that family. */
+const V4_SHAPE = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
+
+/**
+ * Memo for pure string functions: a repository repeats the same addresses and prefixes in every
+ * tenant (overlap is the point), and ipaddr.js allocates on every call. Bounded so a huge input
+ * cannot grow it without end.
+ */
+function memo<T>(fn: (s: string) => T, max = 100_000): (s: string) => T {
+  const cache = new Map<string, T>();
+  return (s: string) => {
+    let v = cache.get(s);
+    if (v === undefined && !cache.has(s)) {
+      v = fn(s);
+      if (cache.size >= max) cache.clear();
+      cache.set(s, v);
+    }
+    return v as T;
+  };
 }
 
-export function isIpv4(s: string): boolean {
-  return ipaddr.IPv4.isValidFourPartDecimal(s);
-}
+/** A plain IPv4 address literal in dotted-quad form. */
+export const isIpv4 = memo((s: string): boolean => V4_SHAPE.test(s) && ipaddr.IPv4.isValidFourPartDecimal(s));
+
+/** A plain address literal in canonical dotted/colon form (no zone, no prefix). */
+export const isIp = memo((s: string): boolean => isIpv4(s) || (s.includes(':') && !s.includes('%') && ipaddr.IPv6.isValid(s)));
 
 export function familyOf(s: string): Family {
   return s.includes(':') ? 6 : 4;
 }
 
+/** The ipaddr.js class of a string's family, so it never tries (and throws on) the other family first. */
+function cls(s: string): typeof ipaddr.IPv4 | typeof ipaddr.IPv6 {
+  return familyOf(s) === 4 ? ipaddr.IPv4 : ipaddr.IPv6;
+}
+
 /** address/len with a valid length for the family; host bits may be set. */
-export function isInterfaceAddress(s: string): boolean {
+export const isInterfaceAddress = memo((s: string): boolean => {
   const slash = s.indexOf('/');
   if (slash < 0) return false;
   const addr = s.slice(0, slash);
   const len = s.slice(slash + 1);
   if (!isIp(addr) || !/^(0|[1-9][0-9]{0,2})$/.test(len)) return false;
   return Number(len) <= (familyOf(addr) === 4 ? 32 : 128);
-}
+});
 
 /** The network prefix of address/len (host bits cleared), in canonical form. */
-export function networkOf(s: string): string {
-  const [addr, len] = ipaddr.parseCIDR(s);
-  const n = len;
-  if (addr.kind() === 'ipv4') return `${ipaddr.IPv4.networkAddressFromCIDR(s).toString()}/${n}`;
-  return `${ipaddr.IPv6.networkAddressFromCIDR(s).toString()}/${n}`;
-}
+export const networkOf = memo((s: string): string => {
+  const [, len] = (cls(s) as typeof ipaddr.IPv4).parseCIDR(s);
+  return `${(cls(s) as typeof ipaddr.IPv4).networkAddressFromCIDR(s).toString()}/${len}`;
+});
 
 /** A prefix: address/len with no host bits set. */
-export function isPrefix(s: string): boolean {
-  return isInterfaceAddress(s) && hostBitsClear(s);
-}
+export const isPrefix = memo((s: string): boolean => isInterfaceAddress(s) && hostBitsClear(s));
 
 export function hostBitsClear(s: string): boolean {
   const [addr, len] = s.split('/');
-  return networkOf(s).split('/')[0] === ipaddr.parse(addr).toString() && len !== undefined;
+  return len !== undefined && networkOf(s).split('/')[0] === canonicalAddress(addr);
 }
 
 export function isPrefixOrAddress(s: string): boolean {
@@ -62,24 +81,25 @@ export function isPortRange(s: string): boolean {
   return !!m && Number(m[1]) <= 65535 && Number(m[2]) <= 65535 && Number(m[1]) < Number(m[2]);
 }
 
-/** Does prefix a overlap prefix b (either contains the other)? Both as address/len, same family. */
+const cidr = memo((s: string): [ipaddr.IPv4 | ipaddr.IPv6, number] => (cls(s) as typeof ipaddr.IPv4).parseCIDR(s.includes('/') ? s : `${s}/${familyOf(s) === 4 ? 32 : 128}`));
+
+/** Does prefix a overlap prefix b (either contains the other)? Address/len or plain addresses; other families never overlap. */
 export function overlaps(a: string, b: string): boolean {
-  const pa = ipaddr.parseCIDR(a.includes('/') ? a : `${a}/${familyOf(a) === 4 ? 32 : 128}`);
-  const pb = ipaddr.parseCIDR(b.includes('/') ? b : `${b}/${familyOf(b) === 4 ? 32 : 128}`);
-  if (pa[0].kind() !== pb[0].kind()) return false;
+  if (familyOf(a) !== familyOf(b)) return false;
+  const pa = cidr(a);
+  const pb = cidr(b);
   const shorter = pa[1] <= pb[1] ? pa : pb;
   const longer = shorter === pa ? pb : pa;
   return (longer[0] as ipaddr.IPv4).match(shorter as [ipaddr.IPv4, number]);
 }
 
+const canonicalAddress = memo((a: string): string => (cls(a) as typeof ipaddr.IPv4).parse(a).toString());
+
 /** Canonical text of an address or prefix (ipaddr.js normal form, IPv6 compressed). */
-export function canonical(s: string): string {
-  if (s.includes('/')) {
-    const [a, l] = s.split('/');
-    return `${ipaddr.parse(a).toString()}/${l}`;
-  }
-  return ipaddr.parse(s).toString();
-}
+export const canonical = memo((s: string): string => {
+  const slash = s.indexOf('/');
+  return slash < 0 ? canonicalAddress(s) : `${canonicalAddress(s.slice(0, slash))}${s.slice(slash)}`;
+});
 
 /** ajv custom formats: name -> validator. */
 export const FORMATS: Record<string, (s: string) => boolean> = {

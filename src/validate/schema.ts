@@ -61,6 +61,7 @@ const TYPE_NAMES: Record<string, string> = {
 };
 
 function describe(value: unknown): string {
+  if (value === HIDDEN) return 'a value not shown here (it may be a secret)';
   if (value === null || value === undefined) return 'nothing';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
@@ -69,6 +70,7 @@ function describe(value: unknown): string {
 }
 
 function typeName(value: unknown): string {
+  if (value === HIDDEN) return 'a value not shown here (it may be a secret)';
   if (value === null || value === undefined) return 'nothing';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
@@ -87,6 +89,11 @@ const PATTERN_TEXT: Record<string, string> = {
   '^[^"\\n\\r\\\\]+=[^"\\n\\r\\\\]+$': 'a certificate subject DN like "CN=ny.contoso.example, O=Contoso", without quotes or backslashes',
 };
 
+/** 10000000 -> 10,000,000; small numbers as they are (4094). */
+function num(n: unknown): string {
+  return typeof n === 'number' && Math.abs(n) >= 10000 ? n.toLocaleString('en-US') : String(n);
+}
+
 function isIntegerRange(ps: Record<string, unknown>): boolean {
   return ps.type === 'integer' && typeof ps.minimum === 'number' && typeof ps.maximum === 'number';
 }
@@ -96,16 +103,41 @@ function explain(file: SourceFile, errors: ErrorObject[]): Diagnostic[] {
   const out: Diagnostic[] = [];
   // A failed anyOf (ports) reports each branch too: keep the anyOf's own error only.
   const anyOfPaths = new Set(errors.filter((e) => e.keyword === 'anyOf').map((e) => e.instancePath));
+  // A misspelt key is reported once, as unknown (with "did you mean"), not also as the required key it was meant to be.
+  const unknownKeys = errors.filter((e) => e.keyword === 'additionalProperties').map((e) => ({ at: e.instancePath, key: (e.params as { additionalProperty: string }).additionalProperty }));
+  const typo = (e: ErrorObject) => {
+    if (e.keyword !== 'required') return false;
+    const missing = (e.params as { missingProperty: string }).missingProperty;
+    return unknownKeys.some((u) => u.at === e.instancePath && similar(u.key, missing));
+  };
   for (const e of errors) {
     if (e.keyword !== 'anyOf' && anyOfPaths.has(e.instancePath) && e.schemaPath.includes('/anyOf/')) continue;
+    if (typo(e)) continue;
     const d = explainOne(file, e);
     if (d) out.push(d);
   }
   return out;
 }
 
+/** Is this the place of a secret (auth.psk, auth.eap.secret)? Its value is never echoed. */
+function isSecretPath(path: Path): boolean {
+  const n = path.length;
+  return (path[n - 1] === 'psk' && path[n - 2] === 'auth') || (path[n - 1] === 'secret' && path[n - 2] === 'eap');
+}
+
 function explainOne(file: SourceFile, e: ErrorObject): Diagnostic | undefined {
   const path = pathOf(e.instancePath);
+  if (isSecretPath(path)) {
+    const d = explainPlain(file, path, { ...e, data: HIDDEN });
+    return d && { ...d, secret: true };
+  }
+  return explainPlain(file, path, e);
+}
+
+/** Stands in for a secret's value in messages. */
+const HIDDEN = Symbol('hidden');
+
+function explainPlain(file: SourceFile, path: Path, e: ErrorObject): Diagnostic | undefined {
   const name = showPath(path);
   const last = path[path.length - 1];
   const field = typeof last === 'string' ? `\`${last}\`` : `\`${name}\``;
@@ -130,14 +162,15 @@ function explainOne(file: SourceFile, e: ErrorObject): Diagnostic | undefined {
     }
     case 'type': {
       const want = (e.params as { type: string }).type;
-      const range = isIntegerRange(ps) ? ` from ${ps.minimum} to ${ps.maximum}` : '';
-      return error('schema/type', at(), `${field} must be ${TYPE_NAMES[want] ?? want}${range}, got ${typeName(value)}`);
+      const range = isIntegerRange(ps) ? ` from ${num(ps.minimum)} to ${num(ps.maximum)}` : '';
+      const quoted = typeof value === 'string' && (want === 'integer' || want === 'number') && /^-?[0-9]+$/.test(value.trim());
+      return error('schema/type', at(), `${field} must be ${TYPE_NAMES[want] ?? want}${range}, got ${typeName(value)}`, quoted ? { hint: `write ${value.trim()} without quotes` } : {});
     }
     case 'minimum':
     case 'maximum': {
       const isPort = ps.maximum === 65535 && ps.minimum === 1;
-      const text = isIntegerRange(ps) ? `a whole number from ${ps.minimum} to ${ps.maximum}` : `${e.keyword === 'minimum' ? 'at least' : 'at most'} ${(e.params as { limit: number }).limit}`;
-      return error(isPort ? 'schema/port' : 'schema/range', at(), `${field} must be ${text}, got ${value}`);
+      const text = isIntegerRange(ps) ? `a whole number from ${num(ps.minimum)} to ${num(ps.maximum)}` : `${e.keyword === 'minimum' ? 'at least' : 'at most'} ${num((e.params as { limit: number }).limit)}`;
+      return error(isPort ? 'schema/port' : 'schema/range', at(), `${field} must be ${text}, got ${num(value)}`);
     }
     case 'pattern': {
       const text = PATTERN_TEXT[(e.params as { pattern: string }).pattern] ?? `text matching ${(e.params as { pattern: string }).pattern}`;
@@ -190,7 +223,7 @@ function explainFormat(file: SourceFile, path: Path, field: string, format: stri
   const at = locate(file, path);
   if ((format === 'prefix' || format === 'prefix-or-address') && isInterfaceAddress(value) && !hostBitsClear(value)) {
     const net = networkOf(value);
-    return error('schema/host-bits', at, `${field} \`${value}\` has host bits set; a prefix ends at its network address`, { hint: `write ${net}` });
+    return error('schema/host-bits', at, `${field} is ${value}, which has host bits set; as a prefix it is ${net}`, { hint: `write ${net} (a prefix names a network: the bits after /${value.split('/')[1]} are zero)` });
   }
   if (format === 'ike-proposal' || format === 'esp-proposal') {
     const bad = unknownKeyword(value, format === 'ike-proposal' ? 'ike' : 'esp');

@@ -1,5 +1,5 @@
 // A certificate connection is picked by the peer's subject DN, so one subject may name one connection per gateway.
-import { error } from '../../compiler/diagnostics';
+import { Diagnostic, error } from '../../compiler/diagnostics';
 import type { Connection, Tenant } from '../../compiler/model';
 import { Rule, byGateway, conn, duplicates, related, shared } from './rule';
 
@@ -18,7 +18,7 @@ export const rule: Rule = {
   id: 'duplicate-certificate-subject',
   summary: 'two certificate connections on one gateway expect the same peer subject',
   check(ctx) {
-    const out = [];
+    const out: Diagnostic[] = [];
     for (const tenants of byGateway(ctx.model).values()) {
       const claims = tenants.flatMap((t) =>
         t.connections.flatMap((c) => (c.auth.kind === 'certificate' ? [{ key: normalizeDn(c.auth.subject), place: c.origin, owner: { t, c } as { t: Tenant; c: Connection } }] : [])),

@@ -1,5 +1,5 @@
 // The EAP username is the connection's interface name; RADIUS-style lookups ignore case, so IfCe1 and ifce1 are one user.
-import { error } from '../../compiler/diagnostics';
+import { Diagnostic, error } from '../../compiler/diagnostics';
 import type { Connection, Tenant } from '../../compiler/model';
 import { Rule, byGateway, conn, duplicates, related, shared } from './rule';
 
@@ -7,7 +7,7 @@ export const rule: Rule = {
   id: 'duplicate-eap-username',
   summary: 'two EAP connections on one gateway whose usernames differ only in case',
   check(ctx) {
-    const out = [];
+    const out: Diagnostic[] = [];
     for (const tenants of byGateway(ctx.model).values()) {
       const claims = tenants.flatMap((t) =>
         t.connections.flatMap((c) => (c.auth.kind === 'eap' ? [{ key: c.interface.toLowerCase(), place: c.origin, owner: { t, c } as { t: Tenant; c: Connection } }] : [])),

@@ -1,12 +1,12 @@
 // Two files for one gateway (gw1.yaml and gw1.yml, or a copied file) would fight over one bundle.
-import { error } from '../../compiler/diagnostics';
+import { Diagnostic, error } from '../../compiler/diagnostics';
 import { Rule, duplicates, related } from './rule';
 
 export const rule: Rule = {
   id: 'duplicate-gateway',
   summary: 'two gateway files with the same `gateway:` name',
   check(ctx) {
-    const out = [];
+    const out: Diagnostic[] = [];
     const claims = ctx.model.gateways.map((g) => ({ key: g.name, place: g.origin, owner: g }));
     for (const { first, again } of duplicates(claims)) {
       out.push(

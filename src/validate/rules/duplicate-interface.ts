@@ -46,9 +46,10 @@ export const rule: Rule = {
         const a = first.owner;
         const b = again.owner;
         if (a.vrf && b.vrf) continue; // two tenants of one name: duplicate-tenant says so
-        const where = a.tenant && b.tenant ? shared(a.tenant, b.tenant) : gw.name;
+        // A gateway's own NIC already names its gateway.
+        const where = a.tenant && b.tenant ? ` on gateway ${shared(a.tenant, b.tenant)}` : a.tenant ? ` on gateway ${gw.name}` : '';
         out.push(
-          error(this.id, ctx.at(b.origin, ...b.path), `interface name \`${again.key}\` (${b.what}) is already ${a.what} on gateway ${where}`, {
+          error(this.id, ctx.at(b.origin, ...b.path), `interface name \`${again.key}\` (${b.what}) is already ${a.what}${where}`, {
             hint: 'interface and VRF names share one namespace on the gateway host (what `ip link` shows); rename this one',
             related: [related(ctx.at(a.origin, ...a.path), `${a.what} \`${first.key}\` is here`)],
           }),

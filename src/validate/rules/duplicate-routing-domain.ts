@@ -1,12 +1,12 @@
 // The routing domain GUID names one tenant's compartment; two tenants with one GUID are a copy-paste slip.
-import { error } from '../../compiler/diagnostics';
+import { Diagnostic, error } from '../../compiler/diagnostics';
 import { Rule, duplicates, related } from './rule';
 
 export const rule: Rule = {
   id: 'duplicate-routing-domain',
   summary: 'two tenants with the same routing domain GUID',
   check(ctx) {
-    const out = [];
+    const out: Diagnostic[] = [];
     // GUIDs are compared case-insensitively (the model lower-cases them).
     const claims = ctx.model.tenants.map((t) => ({ key: t.routingDomain, place: t.origin, owner: t }));
     for (const { first, again } of duplicates(claims)) {

@@ -1,12 +1,12 @@
 // A tenant name is its VRF device, its lock-file entry and its bundle sections: one tenant per name in the whole repository.
-import { error } from '../../compiler/diagnostics';
+import { Diagnostic, error } from '../../compiler/diagnostics';
 import { Rule, duplicates, related } from './rule';
 
 export const rule: Rule = {
   id: 'duplicate-tenant',
   summary: 'two tenant files with the same `tenant:` name',
   check(ctx) {
-    const out = [];
+    const out: Diagnostic[] = [];
     const claims = ctx.model.tenants.map((t) => ({ key: t.name, place: t.origin, owner: t }));
     for (const { first, again } of duplicates(claims)) {
       out.push(

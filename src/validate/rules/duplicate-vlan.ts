@@ -1,12 +1,12 @@
 // Two tenants on one trunk cannot share a VLAN id: their frames would land in one VRF.
-import { error } from '../../compiler/diagnostics';
+import { Diagnostic, error } from '../../compiler/diagnostics';
 import { Rule, byGateway, duplicates, related, shared } from './rule';
 
 export const rule: Rule = {
   id: 'duplicate-vlan',
   summary: 'two tenants on one gateway use the same VLAN id',
   check(ctx) {
-    const out = [];
+    const out: Diagnostic[] = [];
     for (const tenants of byGateway(ctx.model).values()) {
       // Places are looked up only for conflicts: the cheap origin stands in until then.
       const claims = tenants.filter((t) => t.network.vlan !== undefined).map((t) => ({ key: String(t.network.vlan), place: t.network.origin, owner: t }));

@@ -1,12 +1,12 @@
 // Two tenants on one gateway cannot share a VSID: it is the VXLAN VNI, and one VNI is one virtual network.
-import { error } from '../../compiler/diagnostics';
+import { Diagnostic, error } from '../../compiler/diagnostics';
 import { Rule, byGateway, duplicates, related, shared } from './rule';
 
 export const rule: Rule = {
   id: 'duplicate-vsid',
   summary: 'two tenants on one gateway use the same VSID (VXLAN VNI)',
   check(ctx) {
-    const out = [];
+    const out: Diagnostic[] = [];
     for (const tenants of byGateway(ctx.model).values()) {
       const claims = tenants.filter((t) => t.network.vsid !== undefined).map((t) => ({ key: String(t.network.vsid), place: t.network.origin, owner: t }));
       for (const { first, again } of duplicates(claims)) {

@@ -1,12 +1,12 @@
 // A gateway's name is its file's name (and its bundle's folder), so gateways/gw1.yaml builds out/gw1/.
-import { error } from '../../compiler/diagnostics';
+import { Diagnostic, error } from '../../compiler/diagnostics';
 import { Rule } from './rule';
 
 export const rule: Rule = {
   id: 'gateway-file-name',
   summary: 'a gateway file whose `gateway:` differs from its file name',
   check(ctx) {
-    const out = [];
+    const out: Diagnostic[] = [];
     for (const g of ctx.model.gateways) {
       const stem = ctx.model.sources.get(g.origin.file)?.stem;
       if (stem === undefined || stem === g.name) continue;

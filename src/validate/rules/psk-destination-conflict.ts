@@ -1,13 +1,13 @@
 // A PSK peer is told apart only by its address, so one (source, destination) pair may carry one PSK connection per gateway.
-import { error } from '../../compiler/diagnostics';
+import { Diagnostic, error } from '../../compiler/diagnostics';
 import { effective } from '../../compiler/model';
-import { Rule, byGateway, duplicates, gatewaysByName, related, shared } from './rule';
+import { Rule, byGateway, duplicates, gatewaysByName, related } from './rule';
 
 export const rule: Rule = {
   id: 'psk-destination-conflict',
   summary: 'two PSK connections on one gateway with the same source and destination address',
   check(ctx) {
-    const out = [];
+    const out: Diagnostic[] = [];
     const gws = gatewaysByName(ctx.model);
     for (const [gwName, tenants] of byGateway(ctx.model)) {
       const gw = gws.get(gwName)!;
@@ -20,10 +20,8 @@ export const rule: Rule = {
         const a = first.owner;
         const b = again.owner;
         const src = effective(b.c, gw).source;
-        // Say which gateway only when the pair is not on every gateway the two share.
-        const on = shared(a.t, b.t) === gw.name ? gw.name : `${gw.name} (source ${src})`;
         out.push(
-          error(this.id, ctx.at(b.c.origin, 'destination'), `PSK connection ${b.t.name}/${b.c.interface} has the same destination ${b.c.destination} (from ${src}) as ${a.t.name}/${a.c.interface} of ${a.t.file} on gateway ${on}`, {
+          error(this.id, ctx.at(b.c.origin, 'destination'), `PSK connection ${b.t.name}/${b.c.interface} has the same destination ${b.c.destination} (from ${src}) as ${a.t.name}/${a.c.interface} of ${a.t.file} on gateway ${gw.name}`, {
             hint: 'the gateway tells a PSK peer apart only by its address, so it could not know which tenant an incoming IKE packet belongs to; give one of them another source address, or authenticate it with a certificate or EAP',
             related: [related(ctx.at(a.c.origin, 'destination'), `${a.t.name}/${a.c.interface} connects to ${a.c.destination} here`)],
           }),

@@ -1,12 +1,12 @@
 // A PSK peer is known only by its address, so a PSK connection's destination must be an IP literal, not a DNS name.
-import { error } from '../../compiler/diagnostics';
+import { Diagnostic, error } from '../../compiler/diagnostics';
 import { Rule, conn } from './rule';
 
 export const rule: Rule = {
   id: 'psk-destination-ip',
   summary: 'a PSK connection whose destination is a DNS name',
   check(ctx) {
-    const out = [];
+    const out: Diagnostic[] = [];
     for (const t of ctx.model.tenants) {
       for (const c of t.connections) {
         if (c.auth.kind !== 'psk' || c.destinationIsIp) continue;

@@ -1,7 +1,7 @@
 // What a rule is: an id (its file name and its diagnostic code), a one-line summary, and a pure check of the model.
 import type { Diagnostic, Place, Related } from '../../compiler/diagnostics';
 import { at, Gateway, Model, Origin, Tenant } from '../../compiler/model';
-import type { Path } from '../../compiler/source';
+import { locate, Path } from '../../compiler/source';
 
 export interface RuleContext {
   model: Model;
@@ -53,6 +53,13 @@ export function rawAt(model: Model, file: string, path: Path): unknown {
     v = (v as Record<string, unknown>)[seg as string];
   }
   return v;
+}
+
+/** Place of a key (rather than its value) below an entity's origin: where to point when a value is missing or unwanted as a whole. */
+export function keyAt(model: Model, origin: { file: string; path: Path }, ...more: Path): Place & { length: number } {
+  const src = model.sources.get(origin.file);
+  if (!src) return { file: origin.file, line: 1, col: 1, length: 0 };
+  return locate(src, [...origin.path, ...more], 'key');
 }
 
 /** "connection IfCe1 of tenant contoso" style label. */

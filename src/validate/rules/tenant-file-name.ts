@@ -1,12 +1,12 @@
 // A tenant's name is its file's name, so a reviewer finds tenant contoso in tenants/contoso.yaml and nowhere else.
-import { error } from '../../compiler/diagnostics';
+import { Diagnostic, error } from '../../compiler/diagnostics';
 import { Rule } from './rule';
 
 export const rule: Rule = {
   id: 'tenant-file-name',
   summary: 'a tenant file whose `tenant:` differs from its file name',
   check(ctx) {
-    const out = [];
+    const out: Diagnostic[] = [];
     for (const t of ctx.model.tenants) {
       const stem = ctx.model.sources.get(t.file)?.stem;
       if (stem === undefined || stem === t.name) continue;

@@ -1,0 +1,57 @@
+// The rule catalogue is complete: every rule and every schema/yaml code has a docs/rules.md entry and a fixture that triggers it.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { allRules } from '../src/validate/rules';
+
+const ROOT = path.resolve(__dirname, '..', fs.existsSync(path.join(__dirname, '..', 'package.json')) ? '' : '..');
+const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'validate');
+const docs = fs.readFileSync(path.join(ROOT, 'docs', 'rules.md'), 'utf8');
+const headings = new Set([...docs.matchAll(/^## (\S+)$/gm)].map((m) => m[1]));
+const errorsTxt = fs
+  .readdirSync(FIXTURES)
+  .filter((d) => fs.existsSync(path.join(FIXTURES, d, 'errors.txt')))
+  .map((d) => fs.readFileSync(path.join(FIXTURES, d, 'errors.txt'), 'utf8'))
+  .join('');
+const fixtureCodes = new Set([...errorsTxt.matchAll(/^\S+:\d+:\d+: error (\S+):/gm)].map((m) => m[1]));
+
+/** Every literal schema/* and yaml/* code in the sources that emit them. */
+function emittedCodes(): string[] {
+  const src = ['src/validate/schema.ts', 'src/compiler/load.ts'].map((f) => fs.readFileSync(path.join(ROOT, f), 'utf8')).join('\n');
+  return [...new Set([...src.matchAll(/'((?:schema|yaml)\/[a-z-]+)'/g)].map((m) => m[1]))].sort();
+}
+
+test('rule files are kebab-case, export a rule whose id is the file name, with a summary', () => {
+  const files = fs.readdirSync(path.join(ROOT, 'src', 'validate', 'rules')).filter((f) => f.endsWith('.ts') && f !== 'rule.ts' && f !== 'index.ts');
+  const ids = allRules().map((r) => r.id);
+  assert.equal(ids, files.map((f) => f.replace(/\.ts$/, '')).sort());
+  assert.ok(ids.length >= 27, `only ${ids.length} rules`);
+  for (const r of allRules()) {
+    assert.match(r.id, /^[a-z]+(-[a-z]+)*$/);
+    assert.ok(r.summary.length > 10, `${r.id} has no summary`);
+  }
+});
+
+for (const r of allRules()) {
+  test(`rule ${r.id}: a docs/rules.md entry and a fixture`, () => {
+    assert.ok(headings.has(r.id), `docs/rules.md has no "## ${r.id}"`);
+    assert.ok(fixtureCodes.has(r.id), `no fixture's errors.txt has error ${r.id}`);
+  });
+}
+
+test('every schema/* and yaml/* code has a docs entry and a fixture or test', () => {
+  const codes = emittedCodes();
+  assert.ok(codes.length >= 20, codes.join(' '));
+  for (const code of codes) {
+    assert.ok(headings.has(code), `docs/rules.md has no "## ${code}"`);
+    // Tested in validate-cli.test.ts: a 1 MiB fixture would bloat the repository, and Git keeps no dangling symlink well.
+    if (code !== 'yaml/too-large' && code !== 'yaml/unreadable') assert.ok(fixtureCodes.has(code), `no fixture's errors.txt has error ${code}`);
+  }
+});
+
+test('every code in the fixtures is documented', () => {
+  for (const code of fixtureCodes) assert.ok(headings.has(code), `docs/rules.md has no "## ${code}"`);
+});
+
+test.run();
