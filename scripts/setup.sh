@@ -8,6 +8,7 @@ PACKAGES=(
   iproute2 nftables netplan.io
   strongswan-swanctl charon-systemd libstrongswan-standard-plugins libstrongswan-extra-plugins strongswan-pki
   frr frr-pythontools
+  libcharon-extauth-plugins libcharon-extra-plugins
   git procps iputils-ping
 )
 

@@ -85,7 +85,8 @@ const PATTERN_TEXT: Record<string, string> = {
   '^[A-Za-z0-9_.-]{1,15}$': 'a Linux interface name: 1 to 15 characters of A-Z, a-z, 0-9, _, . and -',
   '^[1-9][0-9]{0,6}[smhd]$': 'a duration: a whole number and a unit s, m, h or d, like 30s or 8h',
   '^\\{[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\\}$': 'a GUID in braces, like {12345678-1000-2000-3000-123456780001}',
-  '^/[^\\s"\'\\\\;{}#]*$': 'an absolute path on the gateway host, without spaces, quotes, ;, { } or #',
+  '^/[^\\s"\'\\\\;{}#,]*$': 'an absolute path on the gateway host, without spaces, quotes, ;, { }, # or commas',
+  '^[A-Za-z0-9_-]{1,15}$': 'a connection interface name: 1 to 15 characters of A-Z, a-z, 0-9, _ and - (no dot: it is also a strongSwan connection name)',
   '^[^"\\n\\r\\\\]+=[^"\\n\\r\\\\]+$': 'a certificate subject DN like "CN=ny.contoso.example, O=Contoso", without quotes or backslashes',
 };
 
