@@ -4,9 +4,10 @@ import { Command, EXIT, Io, parse, processIo } from './commands/common';
 import { command as validate } from './commands/validate';
 import { command as build } from './commands/build';
 import { command as plan } from './commands/plan';
+import { command as peerConfig } from './commands/peer-config';
 import { VERSION } from './version';
 
-export const COMMANDS: Command[] = [validate, build, plan];
+export const COMMANDS: Command[] = [validate, build, plan, peerConfig];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -71,13 +71,17 @@ const cache = new Map<string, Handlebars.TemplateDelegate>();
  * every decision is made by the target's view function.
  */
 export function template(target: string, name: string): (view: object) => string {
-  const key = `${target}/${name}`;
-  let fn = cache.get(key);
+  return templateFile(path.join('targets', target, `${name}.hbs`));
+}
+
+/** A template by its path under src/ (e.g. "peer/swanctl.hbs"); compiled once. */
+export function templateFile(rel: string): (view: object) => string {
+  let fn = cache.get(rel);
   if (!fn) {
     // Templates live beside the sources; dist/ has no copy, so read them from src/.
-    const file = path.resolve(__dirname, '..', '..', '..', 'src', 'targets', target, `${name}.hbs`);
+    const file = path.resolve(__dirname, '..', '..', '..', 'src', rel);
     fn = hb.compile(fs.readFileSync(file, 'utf8'), { noEscape: true, strict: true });
-    cache.set(key, fn);
+    cache.set(rel, fn);
   }
   return fn;
 }

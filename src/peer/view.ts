@@ -1,0 +1,119 @@
+// The customer-premises side of one connection: every decision for the site's swanctl.conf and FRR snippet. Pure.
+// The site mirrors the gateway's connection: same proposals, lifetimes and DPD, addresses and identities swapped.
+// It is policy-based (explicit traffic selectors), which any IKEv2 site router can do; the gateway narrows its
+// route-based 0.0.0.0/0 selectors to the site's.
+import type { Connection, Gateway, Tenant } from '../compiler/model';
+import { effective } from '../compiler/model';
+import { familyOf, networkOf } from '../validate/formats';
+import { q, comment, connectionName } from '../targets/strongswan/view';
+import { refsLine } from '../targets/strongswan/secrets';
+
+export interface PeerSecret {
+  /** The swanctl secrets section: ike-NAME or eap-NAME. */
+  section: string;
+  kind: 'psk' | 'eap';
+  /** The reference in the tenant file; the customer gets the value out of band. */
+  ref: string;
+  ids: string[];
+  /** The same line format as the gateway's swanctl/secrets.refs. */
+  refsLine: string;
+}
+
+export interface PeerView {
+  title: string;
+  name: string;
+  localAddrs: string;
+  remoteAddrs: string;
+  proposals: string;
+  rekeyTime: string;
+  dpdDelay: string;
+  local: { auth: string; id: string | null; certs: string | null; eapId: string | null };
+  remote: { auth: string; id: string | null; cacerts: string | null };
+  child: { localTs: string; remoteTs: string; espProposals: string; rekeyTime: string; startAction: string; dpdAction: string; closeAction: string };
+  secrets: PeerSecret[];
+  frr: PeerFrrView | null;
+}
+
+export interface PeerFrrView {
+  asn: number;
+  routerId: string;
+  neighbor: string;
+  remoteAsn: number;
+  updateSource: string;
+  families: Array<{ afi: string; networks: string[]; entries: Array<{ seq: number; prefix: string }>; prefixList: string; ipKeyword: string }>;
+}
+
+const list = (items: string[]) => q(items.join(','));
+
+/** Where the site keeps the certificates this config names (placeholders the customer replaces). */
+export const SITE_CERT = (name: string) => `/etc/swanctl/x509/${name}.pem`;
+export const PROVIDER_CA = '/etc/swanctl/x509ca/provider-root.pem';
+
+/** The site's prefixes: what the gateway routes to it (routes and post-connect routes), network form, sorted. */
+function sitePrefixes(c: Connection): string[] {
+  return [...new Set([...c.routes, ...c.postConnectRoutes].map((r) => r.to))].sort();
+}
+
+export function peerView(t: Tenant, c: Connection, gw: Gateway): PeerView {
+  const eff = effective(c, gw);
+  const name = `${connectionName(c.interface)}`;
+  const sitePrefixList = sitePrefixes(c);
+  const tenantPrefixes = [...new Set(t.network.addresses.map(networkOf))].sort();
+  const neighbors = (t.bgp?.neighbors ?? []).filter((n) => n.via === c.interface);
+  // BGP neighbors' host addresses ride the tunnel too (the gateway's trigger routes).
+  const local = [...new Set([...sitePrefixList, ...neighbors.map((n) => `${n.address}/${familyOf(n.address) === 4 ? 32 : 128}`)])].filter((p, _, all) => !all.some((o) => o !== p && covers(o, p)));
+  if (!local.length) throw new Error(`${t.name}/${c.interface} has no routes: the site would have no traffic selector; give the connection routes or postConnectRoutes`);
+  const ownAddress = c.destinationIsIp ? c.destination : '%any';
+  const connect = c.connect === 'respond-only' ? { start: 'start', dpd: 'restart', close: 'start' } : { start: 'trap', dpd: 'trap', close: 'trap' };
+  const secrets: PeerSecret[] = [];
+  let localAuth: PeerView['local'];
+  let remoteAuth: PeerView['remote'];
+  if (c.auth.kind === 'psk') {
+    localAuth = { auth: 'psk', id: q(c.destination), certs: null, eapId: null };
+    remoteAuth = { auth: 'psk', id: q(eff.source), cacerts: null };
+    const ids = [c.destination, eff.source];
+    secrets.push({ section: `ike-${name}`, kind: 'psk', ref: c.auth.ref, ids, refsLine: refsLine({ connection: name, kind: 'psk', ref: c.auth.ref, ids }) });
+  } else if (c.auth.kind === 'certificate') {
+    localAuth = { auth: 'pubkey', id: q(c.auth.subject), certs: q(SITE_CERT(name)), eapId: null };
+    remoteAuth = { auth: 'pubkey', id: null, cacerts: q(PROVIDER_CA) };
+  } else {
+    localAuth = { auth: `eap-${c.auth.method}`, id: null, certs: null, eapId: q(c.interface) };
+    remoteAuth = { auth: 'pubkey', id: null, cacerts: q(PROVIDER_CA) };
+    secrets.push({ section: `eap-${name}`, kind: 'eap', ref: c.auth.ref, ids: [c.interface], refsLine: refsLine({ connection: name, kind: 'eap', ref: c.auth.ref, ids: [c.interface] }) });
+  }
+  return {
+    title: comment(`the customer side of ${t.name}/${c.interface} on gateway ${gw.name}`),
+    name,
+    localAddrs: q(ownAddress),
+    remoteAddrs: q(eff.source),
+    proposals: list(eff.ike.proposals),
+    rekeyTime: q(eff.ike.lifetime),
+    dpdDelay: q(eff.dpd),
+    local: localAuth,
+    remote: remoteAuth,
+    child: { localTs: list(local), remoteTs: list(tenantPrefixes), espProposals: list(eff.esp.proposals), rekeyTime: q(eff.esp.lifetime), startAction: connect.start, dpdAction: connect.dpd, closeAction: connect.close },
+    secrets,
+    frr: frrView(t, c, neighbors, sitePrefixList),
+  };
+}
+
+function covers(outer: string, inner: string): boolean {
+  if (familyOf(outer) !== familyOf(inner)) return false;
+  const [, ol] = outer.split('/');
+  const [ia, il] = inner.split('/');
+  return Number(ol) < Number(il) && networkOf(`${ia}/${ol}`) === outer;
+}
+
+function frrView(t: Tenant, c: Connection, neighbors: NonNullable<Tenant['bgp']>['neighbors'], prefixes: string[]): PeerFrrView | null {
+  const bgp = t.bgp;
+  const n = neighbors[0];
+  if (!bgp || !n) return null;
+  const fam = familyOf(n.address);
+  const gwAddr = t.network.addresses.map((a) => a.split('/')[0]).find((a) => familyOf(a) === fam);
+  if (!gwAddr) return null;
+  const families = ([4, 6] as const)
+    .map((f) => ({ f, networks: prefixes.filter((p) => familyOf(p) === f) }))
+    .filter((x) => x.f === fam || x.networks.length)
+    .map((x) => ({ afi: x.f === 4 ? 'ipv4' : 'ipv6', networks: x.networks, entries: x.networks.map((prefix, i) => ({ seq: 5 * (i + 1), prefix })), prefixList: `s2sgw-out${x.f}`, ipKeyword: x.f === 4 ? 'ip' : 'ipv6' }));
+  return { asn: n.remoteAsn, routerId: fam === 4 ? n.address : '10.255.255.1', neighbor: gwAddr, remoteAsn: bgp.asn, updateSource: n.address, families };
+}
