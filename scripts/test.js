@@ -7,7 +7,7 @@ const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
 const pattern = process.argv[2] || '\\.test\\.js$';
-const child = spawn(process.execPath, [require.resolve('uvu/bin.js'), path.join('dist', 'test'), pattern], {
+const child = spawn(process.execPath, [path.join(root, 'node_modules', 'uvu', 'bin.js'), path.join('dist', 'test'), pattern], {
   cwd: root,
   env: { ...process.env, FORCE_COLOR: '0' },
   stdio: ['ignore', 'pipe', 'inherit'],

@@ -1,12 +1,35 @@
-// The links target (stub until implemented): render and check.
-import type { Target } from '../target';
+// The links target: links.ipbatch (XFRM interfaces into VRFs) and netplan/90-s2sgw.ipbatch (the netplan links for hosts without networkd).
+import type { Diagnostic } from '../../compiler/diagnostics';
+import type { CheckInput, RenderedFile, Section, Target, TargetInput } from '../target';
+import { header, template } from '../target';
+import { networkSections, xfrmSections, LinkSectionView } from './view';
+import { checkBatches } from './check';
+import { NETPLAN_FDB } from '../netplan';
 
-export const target: Target = {
-  name: 'links',
-  render() {
-    return [];
-  },
-  async check() {
-    return [];
-  },
-};
+export const LINKS_BATCH = 'links.ipbatch';
+export const NETPLAN_BATCH = 'netplan/90-s2sgw.ipbatch';
+
+/** The order apply runs them in: VRFs and tenant networks, their flood entries, then the XFRM interfaces. */
+export const BATCH_ORDER: Array<{ path: string; tool: 'ip' | 'bridge' }> = [
+  { path: NETPLAN_BATCH, tool: 'ip' },
+  { path: NETPLAN_FDB, tool: 'bridge' },
+  { path: LINKS_BATCH, tool: 'ip' },
+];
+
+function file(path: string, head: string, from: string[], gw: TargetInput['gateway'], body: LinkSectionView[]): RenderedFile {
+  const sections: Section[] = [{ text: template('links', head)({ header: header('#', from) }), origin: { file: gw.origin.file, line: gw.origin.line, col: gw.origin.col } }];
+  for (const s of body) sections.push({ tenant: s.tenant, text: template('links', 'lines')({ lines: s.lines }), origin: s.origin });
+  return { path, sections };
+}
+
+/** Renders both batches: a gateway head, then one section per connection (links) or per tenant VRF / network (netplan). Pure. */
+export function render(input: TargetInput): RenderedFile[] {
+  const from = [input.gateway.origin.file, 'the tenant files named below'];
+  return [file(LINKS_BATCH, 'head', from, input.gateway, xfrmSections(input)), file(NETPLAN_BATCH, 'netplan-head', from, input.gateway, networkSections(input))];
+}
+
+export async function check(input: CheckInput): Promise<Diagnostic[]> {
+  return checkBatches(input, BATCH_ORDER);
+}
+
+export const target: Target = { name: 'links', render, check };
