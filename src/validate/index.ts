@@ -4,6 +4,7 @@ import { Loaded } from '../compiler/load';
 import { buildModel, Model } from '../compiler/model';
 import { validateSchema } from './schema';
 import { runRules } from './rules';
+import { scanRaw } from './rules/inline-secret';
 
 export interface Validated {
   model: Model;
@@ -20,6 +21,8 @@ export function validate(loaded: Loaded): Validated {
   const bad = new Set([...loaded.diagnostics, ...schemaDiags].filter((d) => d.severity === 'error').map((d) => d.file));
   const valid = new Set(loaded.files.filter((f) => f.data !== undefined && !bad.has(f.path)).map((f) => f.path));
   const { model, diagnostics: modelDiags } = buildModel(loaded.files, valid);
-  const diagnostics = sortDiagnostics([...loaded.diagnostics, ...schemaDiags, ...modelDiags, ...runRules(model)]);
+  // Secrets are looked for in every parsed file, schema-valid or not: they must never be committed.
+  const rawSecrets = loaded.files.filter((f) => f.data !== undefined && !valid.has(f.path)).flatMap(scanRaw);
+  const diagnostics = sortDiagnostics([...loaded.diagnostics, ...schemaDiags, ...modelDiags, ...rawSecrets, ...runRules(model)]);
   return { model, diagnostics, ok: !hasErrors(diagnostics) };
 }
