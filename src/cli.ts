@@ -5,9 +5,13 @@ import { command as validate } from './commands/validate';
 import { command as build } from './commands/build';
 import { command as plan } from './commands/plan';
 import { command as peerConfig } from './commands/peer-config';
+import { command as apply } from './commands/apply';
+import { command as confirm } from './commands/confirm';
+import { command as rollback } from './commands/rollback';
+import { command as status } from './commands/status';
 import { VERSION } from './version';
 
-export const COMMANDS: Command[] = [validate, build, plan, peerConfig];
+export const COMMANDS: Command[] = [validate, build, plan, apply, confirm, rollback, status, peerConfig];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

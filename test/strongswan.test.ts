@@ -143,7 +143,7 @@ test('the full scenario: certificates, EAP, IPv6 outer, connect modes, overrides
   assert.not.match(gamma, /start_action = (trap|start)/);
   const alpha = text(file(files, 'swanctl/conf.d/alpha.conf'));
   assert.match(alpha, /\n {8}local_ts = "0\.0\.0\.0\/0,::\/0"\n {8}remote_ts = "0\.0\.0\.0\/0,::\/0"\n/, 'dual-stack tenant network: both families');
-  assert.match(alpha, /\n {8}updown = "\/etc\/s2sgw\/current\/swanctl\/updown\.sh"\n/);
+  assert.match(alpha, /\n {8}updown = "\/var\/lib\/s2sgw\/current\/swanctl\/updown\.sh"\n/);
   assert.not.match(beta, /updown =/, 'no hook where there is nothing to do');
   const hook = text(file(files, 'swanctl/updown.sh'));
   assert.match(hook, /\n {2}'IfAe1'\)\n {4}route 4 '1001' 'IfAe1' '10\.2\.0\.0\/16' '1'\n {4}route 6 '1001' 'IfAe1' 'fd00:2::\/48' '20'\n {4};;\n/);

@@ -6,7 +6,7 @@ import { familyOf, Family } from '../../validate/formats';
 import { refsLine } from './secrets';
 
 /** Where apply puts the current bundle on the host; the updown hook is referenced by this absolute path. */
-export const HOST_BUNDLE = '/etc/s2sgw/current';
+export const HOST_BUNDLE = '/var/lib/s2sgw/current';
 export const UPDOWN_PATH = 'swanctl/updown.sh';
 export const UPDOWN_HOST_PATH = `${HOST_BUNDLE}/${UPDOWN_PATH}`;
 export const CHARON_SNIPPET_PATH = 'swanctl/strongswan.d/s2sgw.conf';

@@ -1,0 +1,141 @@
+// What a switch between two releases touches on the host: tenants, connections, devices and files, from the two manifests.
+import type { Manifest } from '../compiler/bundle';
+import { impact, GatewayImpact } from '../compiler/impact';
+import type { Release } from './release';
+import { SECRETS_CONF } from './release';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+export interface ChangeSet {
+  /** Tenants whose host state changes (added, removed or changed), sorted. */
+  touched: string[];
+  added: string[];
+  removed: string[];
+  changed: string[];
+  untouched: string[];
+  gatewayChanged: boolean;
+  /** Connections whose SAs must be terminated (removed or replaced). */
+  terminate: string[];
+  /** Connections of kept tenants that are gone: their XFRM devices are deleted last. */
+  removedConnections: string[];
+  /** Devices that must be recreated before the link batches run (re-attached networks, replaced if_ids). */
+  recreate: string[];
+  /** Device names (VRF, network, XFRM) of touched tenants, for filtering per-device batches. */
+  devices: Set<string>;
+  /** Device names of every tenant, old and new, so gateway lines can be told from tenant lines. */
+  allDevices: Set<string>;
+  /** Does this bundle file differ between the two releases? */
+  fileChanged(p: string): boolean;
+  secretsChanged: boolean;
+  impact?: GatewayImpact;
+}
+
+type T = Manifest['tenants'][string];
+
+function devicesOf(name: string, t: T | undefined): string[] {
+  if (!t) return [];
+  const net = t.summary?.network?.interface;
+  return [name, ...(net ? [net] : []), ...t.connections];
+}
+
+function read(r: Release | null, p: string): string | undefined {
+  if (!r) return undefined;
+  try {
+    return fs.readFileSync(path.join(r.dir, ...p.split('/')), 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Compares two releases (null: the host without s2sgw). Uses the plan's impact when both manifests carry tenant summaries. */
+export function changeSet(from: Release | null, to: Release | null): ChangeSet {
+  const a = from?.manifest.tenants ?? {};
+  const b = to?.manifest.tenants ?? {};
+  const names = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+  const added = names.filter((n) => !a[n] && b[n]);
+  const removed = names.filter((n) => a[n] && !b[n]);
+  const haveSummaries = names.every((n) => (a[n] ?? b[n]).summary);
+  let imp: GatewayImpact | undefined;
+  let changed: string[];
+  const terminate = new Set<string>();
+  const recreate = new Set<string>();
+  if (haveSummaries && (from || to)) {
+    imp = impact(from?.manifest, to?.manifest);
+    changed = imp.tenants.filter((t) => t.status === 'changed').map((t) => t.tenant);
+    for (const t of imp.tenants) {
+      t.tunnelsDropped.forEach((c) => terminate.add(c));
+      for (const c of t.changes) {
+        if (c.kind === 'network' && c.disruptive) recreate.add(a[t.tenant]?.summary.network.interface ?? c.subject);
+        if (c.kind === 'connection' && c.action === 'replaced' && /if_id/.test(c.detail ?? '')) recreate.add(c.subject);
+      }
+    }
+    // A tenant whose digest moved is touched even when its summary reads the same (e.g. a gateway default it inherits).
+    for (const n of names) if (a[n] && b[n] && a[n].digest !== b[n].digest && !changed.includes(n)) changed.push(n);
+    changed.sort();
+  } else {
+    changed = names.filter((n) => a[n] && b[n] && a[n].digest !== b[n].digest);
+  }
+  const removedConnections: string[] = [];
+  for (const n of names) {
+    const old = a[n]?.connections ?? [];
+    const now = new Set(b[n]?.connections ?? []);
+    for (const c of old) if (!now.has(c)) {
+      terminate.add(c);
+      if (b[n]) removedConnections.push(c);
+    }
+  }
+  const touched = [...new Set([...added, ...removed, ...changed])].sort();
+  const devices = new Set(touched.flatMap((n) => [...devicesOf(n, a[n]), ...devicesOf(n, b[n])]));
+  const allDevices = new Set(names.flatMap((n) => [...devicesOf(n, a[n]), ...devicesOf(n, b[n])]));
+  const fa = from?.manifest.files ?? {};
+  const fb = to?.manifest.files ?? {};
+  return {
+    touched,
+    added,
+    removed,
+    changed,
+    untouched: names.filter((n) => a[n] && b[n] && !touched.includes(n)),
+    gatewayChanged: !from || !to || from.manifest.gatewayDigest !== to.manifest.gatewayDigest,
+    terminate: [...terminate].sort(),
+    removedConnections: removedConnections.sort(),
+    recreate: [...recreate].sort(),
+    devices,
+    allDevices,
+    fileChanged: (p) => fa[p]?.sha256 !== fb[p]?.sha256,
+    secretsChanged: read(from, SECRETS_CONF) !== read(to, SECRETS_CONF),
+    impact: imp,
+  };
+}
+
+/**
+ * The lines of a per-device batch (ip -batch, tc -batch) that a switch must run: lines naming a touched
+ * tenant's device, and lines naming no tenant device at all (the gateway's) when the gateway changed.
+ */
+export function touchedLines(text: string, cs: ChangeSet, full: boolean): string[] {
+  const out: string[] = [];
+  for (const line of text.split('\n')) {
+    const l = line.trim();
+    if (!l || l.startsWith('#')) continue;
+    if (full) {
+      out.push(l);
+      continue;
+    }
+    const words = l.split(/\s+/);
+    const mine = words.some((w) => cs.devices.has(w));
+    const anyTenant = words.some((w) => cs.allDevices.has(w));
+    if (mine || (!anyTenant && cs.gatewayChanged)) out.push(l);
+  }
+  return out;
+}
+
+/** Which tenant (and YAML line) a line of a bundle file belongs to, for error messages: "tenant contoso (tenants/contoso.yaml:12)". */
+export function whereIs(r: Release | null, lineText: string): string | undefined {
+  if (!r) return undefined;
+  const words = new Set(lineText.split(/[^A-Za-z0-9_.-]+/).filter(Boolean));
+  for (const [name, t] of Object.entries(r.manifest.tenants).sort()) {
+    const conn = t.connections.find((c) => words.has(c));
+    if (conn) return `tenant ${name}, connection ${conn} (${t.file}:${t.summary?.connections?.[conn]?.line ?? 1})`;
+    if (words.has(name) || (t.summary?.network && words.has(t.summary.network.interface))) return `tenant ${name} (${t.file}:${t.summary?.line ?? 1})`;
+  }
+  return undefined;
+}

@@ -1,0 +1,68 @@
+// Durable file operations for apply: write beside and rename, fsync file and folder, so a crash leaves the old bytes or the new ones.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+
+function fsyncDir(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(dir, 'r');
+    fs.fsyncSync(fd);
+  } catch {
+    /* some filesystems refuse fsync on a folder; the rename is still atomic */
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+/** Writes `file` by writing a synced temporary sibling and renaming it over the target. Never in place. */
+export function writeDurable(file: string, content: string | Buffer, mode = 0o644): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    const fd = fs.openSync(tmp, 'wx', mode);
+    try {
+      fs.writeSync(fd, typeof content === 'string' ? Buffer.from(content) : content);
+      fs.fchmodSync(fd, mode);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+    fsyncDir(path.dirname(file));
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+}
+
+/** Points symlink `link` at `target` atomically (a new symlink renamed over the old one). */
+export function symlinkAtomic(target: string, link: string): void {
+  fs.mkdirSync(path.dirname(link), { recursive: true });
+  const tmp = path.join(path.dirname(link), `.${path.basename(link)}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    fs.symlinkSync(target, tmp);
+    fs.renameSync(tmp, link);
+    fsyncDir(path.dirname(link));
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+}
+
+/** Removes a file or symlink if present, durably. */
+export function removeDurable(file: string): void {
+  try {
+    fs.unlinkSync(file);
+    fsyncDir(path.dirname(file));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+}
+
+export function readIfExists(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+}

@@ -1,0 +1,78 @@
+// The apply journal: one durable file recording each step before and after it, so an apply after a crash knows what to finish.
+import * as fs from 'node:fs';
+import { readIfExists, removeDurable, writeDurable } from './fsx';
+import type { Layout } from './layout';
+
+/**
+ * forward: switching from `from` to `to`, not yet committed (a crash here is rolled back to `from`);
+ * reverting: going back to `from` after a failure (a crash here finishes going back);
+ * committed: `to` passed its health check (a crash here finishes the switch: only bookkeeping is left).
+ */
+export type Phase = 'forward' | 'reverting' | 'committed';
+
+export interface JournalEntry {
+  step: string;
+  at: 'begin' | 'done';
+  t: string;
+}
+
+export interface Journal {
+  op: 'apply' | 'rollback' | 'confirm-timeout';
+  /** Release names (folders under releases/); null is the host as it was before s2sgw. */
+  from: string | null;
+  to: string | null;
+  phase: Phase;
+  /** Why a revert started: the failing step and message. */
+  reason?: string;
+  /** apply --confirm SECONDS: re-armed if a crash came after the commit. */
+  confirmSeconds?: number;
+  steps: JournalEntry[];
+}
+
+export function readJournal(l: Layout): Journal | undefined {
+  const t = readIfExists(l.journal);
+  if (t === undefined) return undefined;
+  try {
+    return JSON.parse(t) as Journal;
+  } catch {
+    // writeDurable renames whole files, so a torn journal means outside damage; treat as an unfinished forward apply we cannot trust.
+    throw new Error(`${l.journal} is not valid JSON: inspect it, then remove it to continue`);
+  }
+}
+
+export class JournalWriter {
+  constructor(
+    private readonly l: Layout,
+    readonly j: Journal,
+  ) {}
+
+  static start(l: Layout, j: Omit<Journal, 'steps'>): JournalWriter {
+    fs.mkdirSync(l.state, { recursive: true, mode: 0o700 });
+    const w = new JournalWriter(l, { ...j, steps: [] });
+    w.flush();
+    return w;
+  }
+
+  static resume(l: Layout, j: Journal): JournalWriter {
+    return new JournalWriter(l, j);
+  }
+
+  mark(step: string, at: 'begin' | 'done'): void {
+    this.j.steps.push({ step, at, t: new Date().toISOString() });
+    this.flush();
+  }
+
+  phase(p: Phase, reason?: string): void {
+    this.j.phase = p;
+    if (reason !== undefined) this.j.reason = reason;
+    this.flush();
+  }
+
+  finish(): void {
+    removeDurable(this.l.journal);
+  }
+
+  private flush(): void {
+    writeDurable(this.l.journal, JSON.stringify(this.j, null, 2) + '\n', 0o600);
+  }
+}

@@ -1,0 +1,106 @@
+// The switch: points <root>/var/lib/s2sgw/current at a release and writes the live files the daemons read, each by rename.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { readIfExists, removeDurable, symlinkAtomic, writeDurable } from './fsx';
+import type { Layout } from './layout';
+import type { Release } from './release';
+import { SECRETS_CONF } from './release';
+import type { Runner } from './runner';
+
+/** A file a daemon reads from a fixed place on the host, and where its content comes from. */
+export interface LiveFile {
+  /** Host path (under --root). */
+  host: string;
+  /** The bundle file copied there. */
+  bundle?: string;
+  /** Or content apply writes itself while a release is current. */
+  generate?: (ctx: { root: string; current: string; release: Release }) => string | undefined;
+  mode: number;
+}
+
+/** swanctl.conf on the host includes conf.d/*.conf: this one include pulls in the current release's connections and secrets. */
+export const SWANCTL_INCLUDE = '/etc/swanctl/conf.d/s2sgw.conf';
+
+export const LIVE: LiveFile[] = [
+  { host: '/etc/modules-load.d/s2sgw.conf', bundle: 'modules-load.d/s2sgw.conf', mode: 0o644 },
+  { host: '/etc/sysctl.d/90-s2sgw.conf', bundle: 'sysctl/90-s2sgw.conf', mode: 0o644 },
+  { host: '/etc/netplan/90-s2sgw.yaml', bundle: 'netplan/90-s2sgw.yaml', mode: 0o600 },
+  { host: '/etc/systemd/networkd.conf.d/90-s2sgw.conf', bundle: 'networkd.conf.d/90-s2sgw.conf', mode: 0o644 },
+  { host: '/etc/frr/frr.conf', bundle: 'frr/frr.conf', mode: 0o640 },
+  { host: '/etc/strongswan.d/s2sgw.conf', bundle: 'swanctl/strongswan.d/s2sgw.conf', mode: 0o644 },
+  {
+    host: SWANCTL_INCLUDE,
+    mode: 0o600,
+    generate: ({ current, release }) =>
+      Object.keys(release.manifest.files).some((p) => p.startsWith('swanctl/conf.d/'))
+        ? [
+            '# Written by s2sgw apply: the current release\'s swanctl connections and resolved secrets. Do not edit.',
+            `include ${current}/swanctl/conf.d/*.conf`,
+            `include ${current}/${SECRETS_CONF}`,
+            '',
+          ].join('\n')
+        : undefined,
+  },
+];
+
+interface Baseline {
+  /** Host path -> whether it existed before s2sgw's first switch (its bytes are in baseline/). */
+  existed: Record<string, boolean>;
+}
+
+function baselineCopy(l: Layout, host: string): string {
+  return path.join(l.baseline, 'files', ...host.split('/').filter(Boolean));
+}
+
+/** Records, once, what the live paths held before s2sgw wrote them: that is what "no release" restores. */
+function ensureBaseline(l: Layout, r: Runner): Baseline & { held?: Map<string, string> } {
+  const file = path.join(l.baseline, 'baseline.json');
+  const text = readIfExists(file);
+  if (text) return JSON.parse(text) as Baseline;
+  const b: Baseline & { held?: Map<string, string> } = { existed: {} };
+  const held = new Map<string, string>();
+  for (const f of LIVE) {
+    const content = readIfExists(r.host(f.host));
+    b.existed[f.host] = content !== undefined;
+    if (content !== undefined) held.set(f.host, content);
+  }
+  // A dry run looks, never writes.
+  if (r.dryRun) return { ...b, held };
+  for (const [host, content] of held) writeDurable(baselineCopy(l, host), content, 0o600);
+  writeDurable(file, JSON.stringify(b, null, 2) + '\n', 0o600);
+  return b;
+}
+
+/** What each live file should hold with `release` current (undefined: absent). */
+export function liveContents(l: Layout, r: Runner, release: Release | null): Map<string, { content?: string; mode: number }> {
+  const baseline = ensureBaseline(l, r);
+  const out = new Map<string, { content?: string; mode: number }>();
+  for (const f of LIVE) {
+    let content: string | undefined;
+    if (release && f.bundle && release.manifest.files[f.bundle]) content = fs.readFileSync(path.join(release.dir, ...f.bundle.split('/')), 'utf8');
+    else if (release && f.generate) content = f.generate({ root: r.root, current: l.current, release });
+    if (content === undefined && baseline.existed[f.host]) content = baseline.held?.get(f.host) ?? readIfExists(baselineCopy(l, f.host));
+    out.set(f.host, { content, mode: f.mode });
+  }
+  return out;
+}
+
+/**
+ * Makes `release` current: the `current` symlink first (one rename), then each live file by rename.
+ * Idempotent, so a recovery can run it again. Returns the live paths it changed.
+ */
+export function switchTo(l: Layout, r: Runner, release: Release | null): string[] {
+  const changed: string[] = [];
+  if (release) symlinkAtomic(path.join('releases', release.name), l.current);
+  else removeDurable(l.current);
+  for (const [host, want] of liveContents(l, r, release)) {
+    const p = r.host(host);
+    const have = readIfExists(p);
+    if (have === want.content) continue;
+    if (want.content === undefined) removeDurable(p);
+    else writeDurable(p, want.content, want.mode);
+    changed.push(host);
+  }
+  return changed;
+}
+

@@ -1,0 +1,212 @@
+// A bundle on its way to the host: verified against its manifest, its secrets resolved, staged as a release folder.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
+import type { Manifest } from '../compiler/bundle';
+import { parseRefs, secretsConf } from '../targets/strongswan/secrets';
+import { StepError, Runner } from './runner';
+import { Layout } from './layout';
+
+export const MANIFEST = 'manifest.json';
+export const SECRETS_REFS = 'swanctl/secrets.refs';
+/** The resolved secrets, mode 0600, only inside a release folder. */
+export const SECRETS_CONF = 'swanctl/secrets.conf';
+export const MIN_PSK = 20;
+
+export interface VerifiedBundle {
+  dir: string;
+  manifest: Manifest;
+  manifestText: string;
+  /** sha256 of manifest.json, which holds every file's sha256: the bundle's identity. */
+  digest: string;
+  files: Array<{ path: string; content: Buffer; mode: number }>;
+}
+
+/** A release on the host (a folder under releases/), or null for the host as it was before s2sgw. */
+export interface Release {
+  name: string;
+  dir: string;
+  manifest: Manifest;
+}
+
+function sha256(b: Buffer | string): string {
+  return createHash('sha256').update(b).digest('hex');
+}
+
+function walk(dir: string): { files: string[]; odd: string[] } {
+  const files: string[] = [];
+  const odd: string[] = [];
+  const rec = (rel: string) => {
+    for (const name of fs.readdirSync(path.join(dir, rel)).sort()) {
+      const r = rel ? `${rel}/${name}` : name;
+      const st = fs.lstatSync(path.join(dir, r));
+      if (st.isDirectory()) rec(r);
+      else if (st.isFile()) files.push(r);
+      else odd.push(r);
+    }
+  };
+  rec('');
+  return { files, odd };
+}
+
+/**
+ * Checks a bundle folder against its manifest.json: every listed file present with its sha256, nothing
+ * else (no extra file, no symlink), before apply looks at anything else. Collects every problem.
+ */
+export function verifyBundle(dir: string, opts: { allowExtra?: string[] } = {}): VerifiedBundle {
+  const problems: string[] = [];
+  let manifestText: string;
+  try {
+    manifestText = fs.readFileSync(path.join(dir, MANIFEST), 'utf8');
+  } catch (e) {
+    throw new StepError('verify', `${dir} is not a bundle: cannot read ${MANIFEST} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  let manifest: Manifest;
+  try {
+    manifest = JSON.parse(manifestText) as Manifest;
+    if (!manifest || typeof manifest.files !== 'object' || typeof manifest.tenants !== 'object' || typeof manifest.gateway !== 'string') throw new Error('missing gateway, tenants or files');
+  } catch (e) {
+    throw new StepError('verify', `${MANIFEST} in ${dir} is not a valid manifest: ${(e as Error).message}`);
+  }
+  const { files: found, odd } = walk(dir);
+  for (const o of odd) problems.push(`${o}: not a regular file (symlinks and devices are refused)`);
+  const listed = new Set(Object.keys(manifest.files));
+  const files: VerifiedBundle['files'] = [];
+  for (const p of found) {
+    if (p === MANIFEST || opts.allowExtra?.includes(p)) continue;
+    if (!listed.has(p)) {
+      problems.push(`${p}: not in the manifest (an extra file)`);
+      continue;
+    }
+    const content = fs.readFileSync(path.join(dir, p));
+    const want = manifest.files[p];
+    const got = sha256(content);
+    if (got !== want.sha256) problems.push(`${p}: sha256 ${got.slice(0, 12)}… does not match the manifest's ${String(want.sha256).slice(0, 12)}…`);
+    files.push({ path: p, content, mode: parseInt(want.mode ?? '0644', 8) & 0o777 });
+  }
+  for (const p of [...listed].sort()) if (!found.includes(p)) problems.push(`${p}: listed in the manifest but missing`);
+  for (const p of listed) if (p.split('/').some((s) => s === '..' || s === '' || s === '.') || p.startsWith('/')) problems.push(`${p}: not a plain relative path`);
+  if (problems.length) throw new StepError('verify', `the bundle in ${dir} does not match its manifest (${problems.length} problem${problems.length === 1 ? '' : 's'})`, problems.join('\n'));
+  return { dir, manifest, manifestText, digest: sha256(manifestText), files };
+}
+
+/**
+ * Resolves every reference in secrets.refs on this host and returns the swanctl secrets block. Collects every
+ * problem; a message names the reference and the connection, never a value.
+ */
+export function resolveSecrets(refsText: string | undefined, env: NodeJS.ProcessEnv, runner: Pick<Runner, 'host'>): string {
+  if (refsText === undefined) return 'secrets {\n}\n';
+  let refs;
+  try {
+    refs = parseRefs(refsText);
+  } catch (e) {
+    throw new StepError('secrets', (e as Error).message);
+  }
+  const problems: string[] = [];
+  const values = new Map<string, string>();
+  for (const r of refs) {
+    const key = `${r.kind} ${r.ref}`;
+    if (values.has(key)) continue;
+    let value: string | undefined;
+    const where = `${r.ref} (${r.kind} of connection ${r.connection})`;
+    if (r.ref.startsWith('env:')) {
+      const name = r.ref.slice(4);
+      value = env[name];
+      if (value === undefined) problems.push(`${where}: environment variable ${name} is not set`);
+    } else if (r.ref.startsWith('file:/')) {
+      const file = runner.host(r.ref.slice(5));
+      try {
+        const st = fs.statSync(file);
+        if (!st.isFile()) problems.push(`${where}: not a regular file`);
+        else if (st.mode & 0o077) problems.push(`${where}: the file is readable or writable by group or others (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}); chmod 600 it`);
+        else value = fs.readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+      } catch (e) {
+        problems.push(`${where}: cannot read the file (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+      }
+    } else {
+      problems.push(`${where}: not an env:NAME or file:/path reference`);
+    }
+    if (value === undefined) continue;
+    if (!value.length) problems.push(`${where}: the secret is empty`);
+    else if (r.kind === 'psk' && [...value].length < MIN_PSK) problems.push(`${where}: a PSK must be at least ${MIN_PSK} characters`);
+    else values.set(key, value);
+  }
+  if (problems.length) throw new StepError('secrets', `${problems.length} secret reference${problems.length === 1 ? '' : 's'} cannot be used; nothing was changed`, problems.join('\n'));
+  return secretsConf(refsText, (ref, e) => values.get(`${e.kind} ${ref}`)!);
+}
+
+function sameRelease(dir: string, b: VerifiedBundle, secrets: string): boolean {
+  try {
+    verifyBundle(dir, { allowExtra: [SECRETS_CONF] });
+    return fs.readFileSync(path.join(dir, MANIFEST), 'utf8') === b.manifestText && fs.readFileSync(path.join(dir, SECRETS_CONF), 'utf8') === secrets;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Stages a verified bundle as releases/<digest>/ (mode 0700; secrets.conf 0600): written under a temporary
+ * name, then renamed, so a release folder is whole or absent. The same bundle with the same secrets reuses
+ * its folder; with other secrets (a rotation) it gets releases/<digest>.<n>/.
+ */
+export function stage(b: VerifiedBundle, secrets: string, l: Layout, runner: Runner): Release {
+  fs.mkdirSync(l.releases, { recursive: true, mode: 0o700 });
+  let name = b.digest;
+  for (let n = 1; fs.existsSync(path.join(l.releases, name)); n++) {
+    if (sameRelease(path.join(l.releases, name), b, secrets)) return { name, dir: path.join(l.releases, name), manifest: b.manifest };
+    name = `${b.digest}.${n}`;
+  }
+  const tmp = path.join(l.releases, `.stage-${randomBytes(4).toString('hex')}`);
+  try {
+    fs.mkdirSync(tmp, { mode: 0o700 });
+    const write = (rel: string, content: Buffer | string, mode: number) => {
+      runner.diskFull('stage');
+      const p = path.join(tmp, ...rel.split('/'));
+      fs.mkdirSync(path.dirname(p), { recursive: true, mode: 0o700 });
+      const fd = fs.openSync(p, 'wx', mode);
+      try {
+        fs.writeSync(fd, typeof content === 'string' ? Buffer.from(content) : content);
+        fs.fchmodSync(fd, mode);
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+    };
+    for (const f of b.files) write(f.path, f.content, f.mode);
+    write(SECRETS_CONF, secrets, 0o600);
+    write(MANIFEST, b.manifestText, 0o644);
+    fs.chmodSync(tmp, 0o700);
+    fs.renameSync(tmp, path.join(l.releases, name));
+  } catch (e) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    if (e instanceof StepError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new StepError('stage', `cannot stage the release in ${l.releases}${code === 'ENOSPC' ? ': the disk is full' : ''}`, (e as Error).message);
+  }
+  return { name, dir: path.join(l.releases, name), manifest: b.manifest };
+}
+
+/** Opens an existing release folder (its manifest re-read; files re-verified when `verify`). */
+export function openRelease(l: Layout, name: string | null, verify = false): Release | null {
+  if (name === null) return null;
+  const dir = path.join(l.releases, name);
+  if (verify) {
+    const v = verifyBundle(dir, { allowExtra: [SECRETS_CONF] });
+    return { name, dir, manifest: v.manifest };
+  }
+  return { name, dir, manifest: JSON.parse(fs.readFileSync(path.join(dir, MANIFEST), 'utf8')) as Manifest };
+}
+
+/** Removes half-staged folders and releases other than the ones to keep (the newest `keep` by mtime stay too). */
+export function pruneReleases(l: Layout, protect: Array<string | null>, keep = 5): void {
+  if (!fs.existsSync(l.releases)) return;
+  const names = fs.readdirSync(l.releases);
+  for (const n of names) if (n.startsWith('.stage-')) fs.rmSync(path.join(l.releases, n), { recursive: true, force: true });
+  const releases = names
+    .filter((n) => !n.startsWith('.'))
+    .map((n) => ({ n, t: fs.statSync(path.join(l.releases, n)).mtimeMs }))
+    .sort((a, b) => b.t - a.t);
+  releases.slice(keep).forEach(({ n }) => {
+    if (!protect.includes(n)) fs.rmSync(path.join(l.releases, n), { recursive: true, force: true });
+  });
+}

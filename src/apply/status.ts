@@ -1,0 +1,154 @@
+// `s2sgw status`: per tenant, what the host runs (the seed's Get-NetCompartment / Get-VpnS2SInterface), read through the Runner.
+import { Runner } from './runner';
+import { currentLink, layout, readPending, readState } from './layout';
+import { openRelease } from './release';
+import { readJournal } from './journal';
+
+export interface SaStatus {
+  state: string;
+  /** IKE SA established this many seconds ago, when charon says. */
+  establishedSeconds?: number;
+  bytesIn: number;
+  bytesOut: number;
+  children: Array<{ name: string; state: string; spiIn?: string; spiOut?: string; bytesIn: number; bytesOut: number }>;
+}
+
+export interface TenantStatus {
+  tenant: string;
+  vrf: { exists: boolean | null; table: number | null; expectedTable?: number };
+  interfaces: Array<{ name: string; state: string; addresses: string[] }>;
+  connections: Array<{ name: string; loaded: boolean; sa: SaStatus | null }>;
+  bgp: Array<{ neighbor: string; state: string; prefixesReceived?: number; uptime?: string }>;
+}
+
+export interface HostStatus {
+  release: string | null;
+  previous: string | null;
+  pendingConfirm?: { release: string; deadline: string };
+  journal?: { op: string; phase: string; lastStep?: string };
+  tenants: TenantStatus[];
+  /** What could not be read (a daemon down, a tool missing): status reports, it does not fail. */
+  problems: string[];
+}
+
+/** Parses `swanctl --list-sas` text: IKE SAs with their CHILD SAs, SPIs and byte counters. Pure. */
+export function parseSas(text: string): Map<string, SaStatus> {
+  const out = new Map<string, SaStatus>();
+  let ike: SaStatus | undefined;
+  let child: SaStatus['children'][number] | undefined;
+  for (const line of text.split('\n')) {
+    let m = /^(\S+): #\d+, (\w+), IKEv\d/.exec(line);
+    if (m) {
+      ike = { state: m[2], bytesIn: 0, bytesOut: 0, children: [] };
+      out.set(m[1], ike);
+      child = undefined;
+      continue;
+    }
+    if (!ike) continue;
+    if ((m = /^\s+established (\d+)s ago/.exec(line))) ike.establishedSeconds = Number(m[1]);
+    else if ((m = /^\s+(\S+): #\d+, reqid \d+, (\w+),/.exec(line))) {
+      child = { name: m[1], state: m[2], bytesIn: 0, bytesOut: 0 };
+      ike.children.push(child);
+    } else if (child && (m = /^\s+(in|out)\s+([0-9a-f]+)(?:\s*\([^)]*\))?,\s+(\d+) bytes/.exec(line))) {
+      if (m[1] === 'in') {
+        child.spiIn = m[2];
+        child.bytesIn = Number(m[3]);
+        ike.bytesIn += Number(m[3]);
+      } else {
+        child.spiOut = m[2];
+        child.bytesOut = Number(m[3]);
+        ike.bytesOut += Number(m[3]);
+      }
+    }
+  }
+  return out;
+}
+
+function json<T>(text: string, fallback: T): T {
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return fallback;
+  }
+}
+
+/** Reads the host's state for every tenant of the current release. Never changes anything. */
+export async function hostStatus(runner: Runner): Promise<HostStatus> {
+  const l = layout(runner);
+  const state = readState(l);
+  const name = currentLink(l) ?? state.current;
+  const release = name ? openRelease(l, name) : null;
+  const problems: string[] = [];
+  const pending = readPending(l);
+  const j = readJournal(l);
+  const out: HostStatus = {
+    release: name,
+    previous: state.previous,
+    ...(pending ? { pendingConfirm: { release: pending.release, deadline: pending.deadline } } : {}),
+    ...(j ? { journal: { op: j.op, phase: j.phase, lastStep: j.steps.at(-1)?.step } } : {}),
+    tenants: [],
+    problems,
+  };
+  if (!release) return out;
+
+  const links = await runner.run('ip', ['-j', '-d', 'addr', 'show']);
+  type Link = { ifname: string; operstate: string; master?: string; linkinfo?: { info_kind?: string; info_data?: { table?: number } }; addr_info?: Array<{ local: string; prefixlen: number }> };
+  const all = links.code === 0 ? json<Link[]>(links.stdout, []) : [];
+  if (links.code !== 0) problems.push(`ip: ${links.stderr.trim()}`);
+
+  let sas = new Map<string, SaStatus>();
+  let loaded: string[] = [];
+  if (!runner.skipped('strongswan')) {
+    const s = await runner.run('swanctl', ['--list-sas', '--uri', runner.vici]);
+    const c = await runner.run('swanctl', ['--list-conns', '--uri', runner.vici]);
+    if (s.code !== 0 || c.code !== 0) problems.push(`charon on ${runner.vici}: ${(s.stderr || c.stderr).trim()}`);
+    sas = parseSas(s.stdout);
+    loaded = [...c.stdout.matchAll(/^([^\s:]+): IKEv[12]/gm)].map((m) => m[1]);
+  }
+
+  type Peer = { state?: string; pfxRcd?: number; peerUptime?: string };
+  let bgp: Record<string, { ipv4Unicast?: { peers?: Record<string, Peer> }; ipv6Unicast?: { peers?: Record<string, Peer> } }> = {};
+  if (!runner.skipped('frr')) {
+    const b = await runner.run('vtysh', [...(runner.frrPathspace ? ['-N', runner.frrPathspace] : []), '-c', 'show bgp vrf all summary json']);
+    if (b.code !== 0) problems.push(`FRR: ${(b.stderr || b.stdout).trim()}`);
+    else bgp = json(b.stdout, {});
+  }
+
+  for (const [t, m] of Object.entries(release.manifest.tenants).sort()) {
+    const vrf = all.find((x) => x.ifname === t && x.linkinfo?.info_kind === 'vrf');
+    const mine = new Set([m.summary?.network?.interface, ...m.connections].filter(Boolean) as string[]);
+    const ifaces = all.filter((x) => mine.has(x.ifname) || x.master === t);
+    const peers = { ...(bgp[t]?.ipv4Unicast?.peers ?? {}), ...(bgp[t]?.ipv6Unicast?.peers ?? {}) };
+    out.tenants.push({
+      tenant: t,
+      vrf: { exists: links.code === 0 ? !!vrf : null, table: vrf?.linkinfo?.info_data?.table ?? null, ...(m.summary?.vrf ? { expectedTable: m.summary.vrf.table } : {}) },
+      interfaces: ifaces.map((x) => ({ name: x.ifname, state: x.operstate, addresses: (x.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`) })),
+      connections: m.connections.map((c) => ({ name: c, loaded: loaded.includes(c), sa: sas.get(c) ?? null })),
+      bgp: Object.entries(peers)
+        .sort()
+        .map(([n, p]) => ({ neighbor: n, state: p.state ?? 'unknown', ...(p.pfxRcd !== undefined ? { prefixesReceived: p.pfxRcd } : {}), ...(p.peerUptime ? { uptime: p.peerUptime } : {}) })),
+    });
+  }
+  return out;
+}
+
+/** The text form: one block per tenant. */
+export function formatStatus(s: HostStatus): string {
+  const lines: string[] = [];
+  lines.push(`release: ${s.release ?? '(none)'}${s.previous ? `  (previous ${s.previous.slice(0, 12)})` : ''}`);
+  if (s.pendingConfirm) lines.push(`pending confirm: release ${s.pendingConfirm.release.slice(0, 12)} rolls back at ${s.pendingConfirm.deadline} unless \`s2sgw confirm\` runs`);
+  if (s.journal) lines.push(`interrupted ${s.journal.op} (${s.journal.phase}, last step ${s.journal.lastStep ?? '-'}): the next apply, rollback or confirm finishes it`);
+  for (const t of s.tenants) {
+    lines.push('', `tenant ${t.tenant}`);
+    lines.push(`  vrf ${t.tenant}: ${t.vrf.exists === null ? 'unknown' : t.vrf.exists ? `table ${t.vrf.table}` : 'MISSING'}${t.vrf.expectedTable !== undefined && t.vrf.table !== t.vrf.expectedTable ? ` (expected table ${t.vrf.expectedTable})` : ''}`);
+    for (const i of t.interfaces) lines.push(`  interface ${i.name}: ${i.state}${i.addresses.length ? ` ${i.addresses.join(' ')}` : ''}`);
+    for (const c of t.connections) {
+      const sa = c.sa;
+      lines.push(`  connection ${c.name}: ${c.loaded ? 'loaded' : 'NOT LOADED'}, ${sa ? `${sa.state}${sa.establishedSeconds !== undefined ? ` ${sa.establishedSeconds}s` : ''}, ${sa.bytesIn} bytes in, ${sa.bytesOut} bytes out` : 'no SA'}`);
+      for (const ch of sa?.children ?? []) lines.push(`    child ${ch.name}: ${ch.state}, spi in ${ch.spiIn ?? '-'} out ${ch.spiOut ?? '-'}`);
+    }
+    for (const n of t.bgp) lines.push(`  bgp ${n.neighbor}: ${n.state}${n.prefixesReceived !== undefined ? `, ${n.prefixesReceived} prefixes` : ''}${n.uptime ? `, up ${n.uptime}` : ''}`);
+  }
+  if (s.problems.length) lines.push('', ...s.problems.map((p) => `problem: ${p}`));
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,39 @@
+// `s2sgw apply`: put a built bundle on this gateway host: verify, stage, check, switch, reload what changed, roll back on failure.
+import * as path from 'node:path';
+import { UsageError } from '../compiler/load';
+import { Command } from './common';
+import { apply } from '../apply/engine';
+import { HOST_OPTIONS, HOST_USAGE, finish, lockWaitMs, runnerFrom } from '../apply/options';
+
+export const command: Command = {
+  name: 'apply',
+  summary: 'apply a bundle on this gateway host atomically, reloading only what changed; roll back on any failure',
+  usage: `s2sgw apply --bundle out/<gateway> [--dry-run] [--confirm SECONDS] [--full] ${HOST_USAGE}`,
+  options: {
+    bundle: { type: 'string', short: 'b' },
+    'dry-run': { type: 'boolean', short: 'n' },
+    confirm: { type: 'string' },
+    full: { type: 'boolean' },
+    ...HOST_OPTIONS,
+  },
+  async run({ values }, io) {
+    const bundle = values.bundle as string | undefined;
+    if (!bundle) throw new UsageError('--bundle is required', 'usage: s2sgw apply --bundle out/<gateway>');
+    const c = values.confirm as string | undefined;
+    if (c !== undefined && !/^[1-9]\d*$/.test(c)) throw new UsageError(`--confirm takes a number of seconds, got ${c}`);
+    const runner = runnerFrom(values, io);
+    runner.dryRun = !!values['dry-run'];
+    const out = await apply(runner, {
+      bundle: path.resolve(io.cwd, bundle),
+      env: io.env,
+      dryRun: runner.dryRun,
+      full: !!values.full,
+      confirmSeconds: c === undefined ? undefined : Number(c),
+      lockWaitMs: lockWaitMs(values),
+      // Progress to stderr; a dry run's plan is the output, so stdout.
+      say: (s) => (runner.dryRun ? io.out(s + '\n') : io.err(s + '\n')),
+    });
+    if (out.code === 0 && !runner.dryRun && c !== undefined) io.err(`applied; run \`s2sgw confirm\` within ${c} s or the host rolls back\n`);
+    return finish(out, io, 'apply');
+  },
+};
