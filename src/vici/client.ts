@@ -1,0 +1,394 @@
+// A small VICI client over charon's unix socket: one command at a time, streamed commands with their events, a timeout on every call.
+import * as net from 'node:net';
+import { decode, decodePacket, SegmentReader } from './decode';
+import { encode, encodePacket } from './encode';
+import { Packet, PacketType, PACKET_NAMES, ViciInput, ViciProtocolError, ViciSection, ViciValue } from './protocol';
+
+export class ViciError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** charon answered `success = no`; `errmsg` is charon's reason, `events` what a streamed command sent before failing. */
+export class ViciCommandError extends ViciError {
+  constructor(
+    readonly command: string,
+    readonly errmsg: string,
+    readonly response: ViciSection,
+    readonly events: ViciSection[] = [],
+  ) {
+    super(`vici ${command} failed: ${errmsg || '(no errmsg)'}`);
+  }
+}
+
+/** charon has no handler for the command (CMD_UNKNOWN). */
+export class ViciUnknownCommandError extends ViciError {
+  constructor(readonly command: string) {
+    super(`vici: charon does not know the command ${JSON.stringify(command)}`);
+  }
+}
+
+/** charon has no such event source (EVENT_UNKNOWN). */
+export class ViciUnknownEventError extends ViciError {
+  constructor(readonly event: string) {
+    super(`vici: charon does not know the event ${JSON.stringify(event)}`);
+  }
+}
+
+/** A call outlived its deadline. The connection is closed then: a late answer would be taken for the next call's. */
+export class ViciTimeoutError extends ViciError {
+  constructor(
+    readonly operation: string,
+    readonly timeoutMs: number,
+  ) {
+    super(`vici ${operation}: no answer within ${timeoutMs} ms`);
+  }
+}
+
+/** The connection is gone (closed, reset, timed out or desynchronised); `cause` says why. */
+export class ViciClosedError extends ViciError {
+  constructor(
+    message: string,
+    readonly cause?: Error,
+  ) {
+    super(message);
+  }
+}
+
+export interface ConnectOptions {
+  /** Deadline for connecting, and the default deadline of every call. Default 10 s. */
+  timeoutMs?: number;
+}
+
+export interface CallOptions {
+  /** Deadline of this call, counted from when it gets the connection (calls run one at a time). */
+  timeoutMs?: number;
+}
+
+export interface StreamResult {
+  response: ViciSection;
+  /** The streamed events' messages, in the order charon sent them. */
+  events: ViciSection[];
+}
+
+export interface SharedSecret {
+  /** Unique identifier; swanctl uses the secrets section name (e.g. ike-IfCe1). unload-shared needs it. */
+  id?: string;
+  /** IKE, EAP, XAUTH, NTLM, PPK. */
+  type: string;
+  data: ViciValue;
+  owners: string[];
+}
+
+export interface TerminateOptions {
+  child?: string;
+  ike?: string;
+  childId?: number;
+  ikeId?: number;
+  /** charon's own timeout in ms (0 waits indefinitely, -1 returns at once). */
+  timeout?: number;
+  /** Delete the IKE_SA without waiting for the peer's answer (with timeout: after it). */
+  force?: boolean;
+  loglevel?: number;
+}
+
+export interface InitiateOptions {
+  child?: string;
+  ike?: string;
+  timeout?: number;
+  initLimits?: boolean;
+  loglevel?: number;
+}
+
+export interface NamedSection {
+  name: string;
+  section: ViciSection;
+}
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+const noop = (): void => undefined;
+
+/** The one key of a list-conn / list-sa event: its connection name and contents. */
+function named(events: ViciSection[]): NamedSection[] {
+  const out: NamedSection[] = [];
+  for (const e of events) for (const [name, section] of Object.entries(e)) if (typeof section === 'object' && !Array.isArray(section) && !Buffer.isBuffer(section)) out.push({ name, section: section as ViciSection });
+  return out;
+}
+
+function list(v: unknown): string[] {
+  return Array.isArray(v) ? v.map(String) : [];
+}
+
+export class ViciClient {
+  private readonly reader = new SegmentReader();
+  private inbox: Packet[] = [];
+  private waiter: { resolve: (p: Packet) => void; reject: (e: Error) => void } | undefined;
+  private dead: ViciClosedError | undefined;
+  private chain: Promise<void> = Promise.resolve();
+  private readonly closed: Promise<void>;
+
+  private constructor(
+    private readonly socket: net.Socket,
+    private readonly defaultTimeoutMs: number,
+  ) {
+    this.closed = new Promise((r) => socket.once('close', () => r()));
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        for (const seg of this.reader.push(chunk)) this.deliver(decodePacket(seg));
+      } catch (e) {
+        this.fail(new ViciClosedError(`vici: malformed data from charon: ${(e as Error).message}`, e as Error));
+      }
+    });
+    socket.on('error', (e) => this.fail(new ViciClosedError(`vici socket error: ${e.message}`, e)));
+    socket.on('close', () => this.fail(new ViciClosedError('vici: connection closed by charon')));
+  }
+
+  /**
+   * Connects to charon's VICI unix socket (e.g. /var/run/charon.vici; a `unix://` prefix is accepted).
+   * A socket that is not there yet or not listening yet (charon binds, then listens) is retried until the timeout.
+   */
+  static async connect(socketPath: string, opts: ConnectOptions = {}): Promise<ViciClient> {
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const p = socketPath.replace(/^unix:\/\//, '');
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        return await ViciClient.connectOnce(p, Math.max(1, deadline - Date.now()), timeoutMs);
+      } catch (e) {
+        const code = ((e as ViciClosedError).cause as NodeJS.ErrnoException | undefined)?.code;
+        if ((code !== 'ECONNREFUSED' && code !== 'ENOENT') || Date.now() + 20 >= deadline) throw e;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+  }
+
+  private static connectOnce(p: string, waitMs: number, timeoutMs: number): Promise<ViciClient> {
+    return new Promise((resolve, reject) => {
+      const socket = net.createConnection({ path: p });
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(new ViciTimeoutError(`connect ${p}`, timeoutMs));
+      }, waitMs);
+      socket.once('error', (e) => {
+        clearTimeout(timer);
+        reject(new ViciClosedError(`vici: cannot connect to ${p}: ${e.message}`, e));
+      });
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        socket.removeAllListeners('error');
+        resolve(new ViciClient(socket, timeoutMs));
+      });
+    });
+  }
+
+  /** Closes the connection at once; calls still queued or running reject with ViciClosedError. */
+  async close(): Promise<void> {
+    this.fail(new ViciClosedError('vici: connection closed by the client'));
+    await this.closed;
+  }
+
+  /** Whether the connection can still carry calls. */
+  get isOpen(): boolean {
+    return !this.dead;
+  }
+
+  // ---- the packet layer ----
+
+  private deliver(p: Packet): void {
+    if (this.waiter) {
+      const w = this.waiter;
+      this.waiter = undefined;
+      w.resolve(p);
+    } else {
+      this.inbox.push(p);
+    }
+  }
+
+  private fail(e: ViciClosedError): void {
+    if (this.dead) return;
+    this.dead = e;
+    this.socket.destroy();
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.reject(e);
+  }
+
+  private recv(): Promise<Packet> {
+    if (this.inbox.length) return Promise.resolve(this.inbox.shift()!);
+    if (this.dead) return Promise.reject(this.dead);
+    return new Promise((resolve, reject) => (this.waiter = { resolve, reject }));
+  }
+
+  private send(p: Packet): void {
+    if (this.dead) throw this.dead;
+    this.socket.write(encodePacket(p));
+  }
+
+  /** A packet that cannot belong to the current exchange: the stream is out of step, so it is closed. */
+  private desync(p: Packet, during: string): never {
+    const e = new ViciClosedError(`vici: unexpected ${PACKET_NAMES[p.type]} packet during ${during}`, new ViciProtocolError('out of step'));
+    this.fail(e);
+    throw e;
+  }
+
+  /** Runs fn alone on the connection, with a deadline; a missed deadline closes the connection. */
+  private exclusive<T>(label: string, opts: CallOptions | undefined, fn: () => Promise<T>): Promise<T> {
+    const ms = opts?.timeoutMs ?? this.defaultTimeoutMs;
+    const go = async (): Promise<T> => {
+      if (this.dead) throw new ViciClosedError(`vici ${label}: ${this.dead.message}`, this.dead);
+      // Events of an earlier stream that arrived after its unregistration are harmless; anything else is not.
+      const stray = this.inbox.find((p) => p.type !== PacketType.EVENT);
+      if (stray) this.desync(stray, `the start of ${label}`);
+      this.inbox = [];
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          const e = new ViciTimeoutError(label, ms);
+          this.fail(new ViciClosedError(e.message, e));
+          reject(e);
+        }, ms);
+      });
+      try {
+        return await Promise.race([fn(), deadline]);
+      } finally {
+        clearTimeout(timer);
+      }
+    };
+    const result = this.chain.then(go, go);
+    this.chain = result.then(noop, noop);
+    return result;
+  }
+
+  /** Sends one command and waits for its response; events named `event` on the way are passed to onEvent. */
+  private async command(cmd: string, message: Buffer, event?: string, onEvent?: (m: ViciSection) => void): Promise<ViciSection> {
+    this.send({ type: PacketType.CMD_REQUEST, name: cmd, message });
+    for (;;) {
+      const p = await this.recv();
+      switch (p.type) {
+        case PacketType.CMD_RESPONSE:
+          return decode(p.message ?? Buffer.alloc(0));
+        case PacketType.CMD_UNKNOWN:
+          throw new ViciUnknownCommandError(cmd);
+        case PacketType.EVENT:
+          if (event !== undefined && p.name === event) onEvent?.(decode(p.message ?? Buffer.alloc(0)));
+          break;
+        default:
+          this.desync(p, `command ${cmd}`);
+      }
+    }
+  }
+
+  private async eventRegistration(type: typeof PacketType.EVENT_REGISTER | typeof PacketType.EVENT_UNREGISTER, event: string): Promise<void> {
+    this.send({ type, name: event });
+    for (;;) {
+      const p = await this.recv();
+      if (p.type === PacketType.EVENT_CONFIRM) return;
+      if (p.type === PacketType.EVENT_UNKNOWN) throw new ViciUnknownEventError(event);
+      if (p.type !== PacketType.EVENT) this.desync(p, `${PACKET_NAMES[type]} ${event}`);
+    }
+  }
+
+  private static checked(cmd: string, res: ViciSection, events: ViciSection[] = []): ViciSection {
+    if (res.success === 'no') throw new ViciCommandError(cmd, typeof res.errmsg === 'string' ? res.errmsg : '', res, events);
+    return res;
+  }
+
+  // ---- generic calls ----
+
+  /**
+   * Sends a command and returns its response. A response with `success = no` throws ViciCommandError
+   * carrying charon's errmsg; an unknown command throws ViciUnknownCommandError.
+   */
+  request(cmd: string, message: ViciInput = {}, opts?: CallOptions): Promise<ViciSection> {
+    let bytes: Buffer;
+    try {
+      bytes = encode(message); // an unencodable message fails here, before the connection is touched
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.exclusive(cmd, opts, async () => ViciClient.checked(cmd, await this.command(cmd, bytes)));
+  }
+
+  /**
+   * A streamed command: registers for `event`, sends the command, collects the events until the
+   * response, unregisters. `success = no` throws ViciCommandError with the events collected so far.
+   */
+  streamed(cmd: string, event: string, message: ViciInput = {}, opts?: CallOptions): Promise<StreamResult> {
+    let bytes: Buffer;
+    try {
+      bytes = encode(message);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.exclusive(`${cmd} (${event} events)`, opts, async () => {
+      const events: ViciSection[] = [];
+      await this.eventRegistration(PacketType.EVENT_REGISTER, event);
+      let res: ViciSection;
+      try {
+        res = await this.command(cmd, bytes, event, (m) => events.push(m));
+      } finally {
+        if (!this.dead) await this.eventRegistration(PacketType.EVENT_UNREGISTER, event);
+      }
+      return { response: ViciClient.checked(cmd, res, events), events };
+    });
+  }
+
+  // ---- convenience ----
+
+  /** daemon, version, sysname, release, machine. */
+  async version(opts?: CallOptions): Promise<Record<string, string>> {
+    return (await this.request('version', {}, opts)) as Record<string, string>;
+  }
+
+  /** Loads or replaces one connection; `section` is its swanctl.conf block translated to VICI (see swanctl-conf.ts). */
+  async loadConn(name: string, section: ViciInput, opts?: CallOptions): Promise<void> {
+    await this.request('load-conn', new Map([[name, section]]), opts);
+  }
+
+  async unloadConn(name: string, opts?: CallOptions): Promise<void> {
+    await this.request('unload-conn', { name }, opts);
+  }
+
+  /** Names of the connections loaded over VICI. */
+  async getConns(opts?: CallOptions): Promise<string[]> {
+    return list((await this.request('get-conns', {}, opts)).conns);
+  }
+
+  /** Every loaded connection as charon describes it (list-conn events), in charon's order. */
+  async listConns(filter: { ike?: string } = {}, opts?: CallOptions): Promise<NamedSection[]> {
+    return named((await this.streamed('list-conns', 'list-conn', { ike: filter.ike }, opts)).events);
+  }
+
+  /** Active IKE_SAs with their CHILD_SAs (list-sa events); `noblock` skips SAs that are busy. */
+  async listSas(filter: { ike?: string; ikeId?: number; noblock?: boolean } = {}, opts?: CallOptions): Promise<NamedSection[]> {
+    const msg = { ike: filter.ike, 'ike-id': filter.ikeId, noblock: filter.noblock ? 'yes' : undefined };
+    return named((await this.streamed('list-sas', 'list-sa', msg, opts)).events);
+  }
+
+  async loadShared(s: SharedSecret, opts?: CallOptions): Promise<void> {
+    await this.request('load-shared', { id: s.id, type: s.type, data: s.data, owners: s.owners }, opts);
+  }
+
+  async unloadShared(id: string, opts?: CallOptions): Promise<void> {
+    await this.request('unload-shared', { id }, opts);
+  }
+
+  /** Identifiers of the shared secrets loaded over VICI with an id. */
+  async getShared(opts?: CallOptions): Promise<string[]> {
+    return list((await this.request('get-shared', {}, opts)).keys);
+  }
+
+  /** Terminates SAs, streaming charon's control-log; `success = no` (e.g. nothing matched) throws ViciCommandError. */
+  terminate(t: TerminateOptions, opts?: CallOptions): Promise<StreamResult> {
+    const msg = { child: t.child, ike: t.ike, 'child-id': t.childId, 'ike-id': t.ikeId, timeout: t.timeout, force: t.force, loglevel: t.loglevel };
+    return this.streamed('terminate', 'control-log', msg, opts);
+  }
+
+  /** Initiates a CHILD_SA (and its IKE_SA), streaming charon's control-log. */
+  initiate(i: InitiateOptions, opts?: CallOptions): Promise<StreamResult> {
+    const msg = { child: i.child, ike: i.ike, timeout: i.timeout, 'init-limits': i.initLimits, loglevel: i.loglevel };
+    return this.streamed('initiate', 'control-log', msg, opts);
+  }
+}
