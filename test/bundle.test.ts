@@ -13,7 +13,7 @@ function byPath(b: Bundle): Map<string, string> {
 /** Lines of each file that belong to `tenant` (from the rendered sections). */
 function tenantLines(b: Bundle, tenant: string | null): Set<string> {
   const s = new Set<string>();
-  for (const f of b.rendered) for (const sec of f.sections) if ((sec.tenant ?? null) === tenant) for (const l of sec.text.split('\n')) s.add(`${f.path}\0${l}`);
+  for (const f of b.rendered!) for (const sec of f.sections) if ((sec.tenant ?? null) === tenant) for (const l of sec.text.split('\n')) s.add(`${f.path}\0${l}`);
   return s;
 }
 

@@ -13,7 +13,7 @@ export const FIXTURES = path.join(ROOT, 'test', 'fixtures');
 export const UPDATE = process.env.UPDATE === '1';
 
 export function compileDir(dir: string): Compiled {
-  return compile(loadConfig(dir), readLock(dir));
+  return compile(loadConfig(dir), readLock(dir), { keepRendered: true });
 }
 
 const temps: string[] = [];

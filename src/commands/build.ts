@@ -37,7 +37,7 @@ export const command: Command = {
       return EXIT.findings;
     }
     const gateways = values.gateway as string[] | undefined;
-    const result = compile(loaded, prev, { locked: !!values.locked, gateways });
+    const result = compile(loaded, prev, { locked: !!values.locked, gateways, keepRendered: !!values.check });
     let diags = result.diagnostics;
     if (result.ok && gateways) {
       const unknown = gateways.filter((g) => !result.bundles.some((b) => b.gateway === g));

@@ -26,8 +26,8 @@ export interface Manifest {
 export interface Bundle {
   gateway: string;
   files: BundleFile[];
-  /** The targets' output with sections, for checks and plan/apply. */
-  rendered: RenderedFile[];
+  /** The targets' output with its sections; kept only when asked for (checks, tests): it doubles the bundle's memory. */
+  rendered?: RenderedFile[];
   manifest: Manifest;
 }
 
@@ -38,7 +38,7 @@ function sha256(s: string): string {
 }
 
 /** Renders one gateway's bundle in memory. Same model, same bytes. */
-export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations): Bundle {
+export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations, keepRendered = false): Bundle {
   const tenants = tenantsOn(model, gateway.name);
   const rendered = TARGETS.flatMap((t) => t.render({ model, gateway, tenants, alloc })).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const files: BundleFile[] = rendered.map((f) => ({ path: f.path, content: text(f), mode: f.mode ?? 0o644 }));
@@ -69,10 +69,10 @@ export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations
   };
   files.push({ path: MANIFEST, content: JSON.stringify(manifest, null, 2) + '\n', mode: 0o644 });
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  return { gateway: gateway.name, files, rendered, manifest };
+  return { gateway: gateway.name, files, ...(keepRendered ? { rendered } : {}), manifest };
 }
 
 /** Every gateway's bundle, by gateway name order. */
-export function bundleAll(model: Model, alloc: Allocations): Bundle[] {
-  return [...model.gateways].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map((g) => bundleGateway(model, g, alloc));
+export function bundleAll(model: Model, alloc: Allocations, keepRendered = false): Bundle[] {
+  return [...model.gateways].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map((g) => bundleGateway(model, g, alloc, keepRendered));
 }

@@ -10,6 +10,7 @@ import { writeTree } from './write';
 
 /** Runs each target's check over one gateway's bundle. Targets are checked one after another (each may start daemons). */
 export async function checkBundle(bundle: Bundle, model: Model, only?: string[]): Promise<Diagnostic[]> {
+  if (!bundle.rendered) throw new Error('checkBundle needs the rendered sections: compile with keepRendered');
   const gateway = model.gateways.find((g) => g.name === bundle.gateway)!;
   const tenants = tenantsOn(model, gateway.name);
   return withTempDir('check', async (dir) => {
@@ -18,7 +19,7 @@ export async function checkBundle(bundle: Bundle, model: Model, only?: string[])
     const out: Diagnostic[] = [];
     for (const t of TARGETS) {
       if (only && !only.includes(t.name)) continue;
-      out.push(...(await t.check({ dir: root, files: bundle.rendered, gateway, tenants })));
+      out.push(...(await t.check({ dir: root, files: bundle.rendered ?? [], gateway, tenants })));
     }
     return out;
   });

@@ -1,11 +1,14 @@
 // Model phase: one typed model of the whole config repository, built from schema-valid files.
 // Every entity keeps its origin (file, YAML path, 1-based line/col) so later phases report at the source.
 import type { Diagnostic, Place } from './diagnostics';
-import { SourceFile, locate, Path } from './source';
+import { SourceFile, locate, keyPlaces, Path, Span } from './source';
 import { familyOf, isIp, canonical, Family } from '../validate/formats';
 
 export interface Origin extends Place {
   path: Path;
+  length?: number;
+  /** Places of the entity's own keys' values, so late phases need not keep the YAML document. */
+  keys?: Record<string, Span>;
 }
 
 export interface Rate {
@@ -126,15 +129,18 @@ export const DEFAULTS = {
 type Raw = any;
 
 /** Place of a path in a model entity's file. */
-export function at(model: Model, origin: { file: string; path: Path }, ...more: Path): Place & { length: number } {
+export function at(model: Model, origin: { file: string; path: Path; keys?: Origin['keys'] } & Partial<Place> & { length?: number }, ...more: Path): Place & { length: number } {
+  if (more.length === 1 && origin.keys?.[String(more[0])]) return origin.keys[String(more[0])];
   const src = model.sources.get(origin.file);
-  if (!src) return { file: origin.file, line: 1, col: 1, length: 0 };
-  return locate(src, [...origin.path, ...more]);
+  if (src?.doc) return locate(src, [...origin.path, ...more]);
+  // The document was released after validation: the entity's own place is the best there is.
+  return { file: origin.file, line: origin.line ?? 1, col: origin.col ?? 1, length: origin.length ?? 0 };
 }
 
 function origin(file: SourceFile, path: Path): Origin {
   const p = locate(file, path);
-  return { file: p.file, line: p.line, col: p.col, path };
+  const keys = keyPlaces(file, path);
+  return { file: p.file, line: p.line, col: p.col, length: p.length, path, ...(keys ? { keys } : {}) };
 }
 
 function route(file: SourceFile, path: Path, r: Raw): Route {

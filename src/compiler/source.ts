@@ -79,3 +79,24 @@ function nextLineBreak(text: string, from: number): number {
   const i = text.indexOf('\n', from);
   return i < 0 ? text.length : i;
 }
+
+/**
+ * The places of every value directly under the mapping at `path` (key -> span of its value, or of the
+ * key when the value is empty). One walk, so an entity can remember its keys' places and the YAML
+ * document can be let go before rendering.
+ */
+export function keyPlaces(file: SourceFile, path: Path): Record<string, Span> | undefined {
+  const f = find(file, path);
+  const node = f?.value;
+  if (!isMap(node)) return undefined;
+  const out: Record<string, Span> = {};
+  for (const pair of node.items as Pair[]) {
+    if (!isScalar(pair.key)) continue;
+    const n = (pair.value as Node | null)?.range ? (pair.value as Node) : (pair.key as Node);
+    const range = n.range;
+    if (!range) continue;
+    const p = placeAt(file, range[0]);
+    out[String(pair.key.value)] = { ...p, length: Math.max(1, Math.min(range[1], nextLineBreak(file.text, range[0])) - range[0]) };
+  }
+  return out;
+}
