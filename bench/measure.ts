@@ -6,9 +6,8 @@ import { Document, LineCounter, parseDocument } from 'yaml';
 import { loadConfig } from '../src/compiler/load';
 import { validate } from '../src/validate';
 import { allocate, emptyLock } from '../src/compiler/lock';
-import { bundleAll } from '../src/compiler/bundle';
 
-export const OPS = ['parse', 'validate', 'build'] as const;
+export const OPS = ['parse', 'validate', 'build', 'breakdown', 'breakdown-build'] as const;
 export type Op = (typeof OPS)[number];
 
 export interface Measurement {
@@ -16,6 +15,8 @@ export interface Measurement {
   tenants: number;
   /** Wall time of the operation, ms (node start-up and module loading excluded). */
   ms: number;
+  /** CPU time (user + system, all threads incl. GC) of the operation, ms: steadier than ms on a busy machine. */
+  cpuMs: number;
   /** Named parts of ms, in order. */
   phases: Record<string, number>;
   /** Peak resident set size of the whole process, kB. */
@@ -40,7 +41,7 @@ export function parseOnly(dir: string): Document[] {
       if (!/\.ya?ml$/.test(name)) continue;
       const text = utf8.decode(fs.readFileSync(path.join(abs, name)));
       const lineCounter = new LineCounter();
-      docs.push(parseDocument(text, { lineCounter, uniqueKeys: false, prettyErrors: false, strict: true, version: '1.2' }));
+      docs.push(parseDocument(text, { lineCounter, uniqueKeys: false, prettyErrors: false, strict: true, version: '1.2', logLevel: 'error' }));
     }
   }
   return docs;
@@ -53,10 +54,13 @@ export function measure(op: Op, dir: string, opts: { nftOut?: string } = {}): Me
   let tenants = 0;
   const out: Partial<Measurement> = {};
   let nft: string | undefined;
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   if (op === 'parse') {
     tenants = parseOnly(dir).length - 1;
     phases.parse = performance.now() - t0;
+  } else if (op === 'breakdown' || op === 'breakdown-build') {
+    ({ tenants, errors } = breakdown(dir, phases, op === 'breakdown-build'));
   } else {
     const loaded = loadConfig(dir);
     const t1 = performance.now();
@@ -67,11 +71,14 @@ export function measure(op: Op, dir: string, opts: { nftOut?: string } = {}): Me
     errors = v.diagnostics.filter((d) => d.severity === 'error').length;
     tenants = v.model.tenants.length;
     if (op === 'build') {
-      const { alloc } = allocate(v.model, emptyLock());
+      // Loaded here so validate runs, like `s2sgw validate`, without the targets (and survives a target that does not load).
+      // compileValidated is what `s2sgw build` runs after validate: allocate, release the YAML documents, render, bundle.
+      const { compileValidated } = require('../src/compiler/compile') as typeof import('../src/compiler/compile');
+      const compiled = compileValidated(loaded, v, emptyLock());
+      const bundles = compiled.bundles;
       const t3 = performance.now();
-      phases.allocate = t3 - t2;
-      const bundles = bundleAll(v.model, alloc);
-      phases.bundle = performance.now() - t3;
+      phases.allocate = 0;
+      phases.bundle = t3 - t2;
       let bytes = 0;
       let files = 0;
       nft = '';
@@ -86,7 +93,44 @@ export function measure(op: Op, dir: string, opts: { nftOut?: string } = {}): Me
     }
   }
   const ms = performance.now() - t0;
+  const cpu = process.cpuUsage(c0);
   // Written after the clock stops: the bench times `nft -c` on it, not the disk.
   if (opts.nftOut && nft !== undefined) fs.writeFileSync(opts.nftOut, nft);
-  return { op, tenants, ms, phases, maxRssKb: process.resourceUsage().maxRSS, errors, ...out };
+  return { op, tenants, ms, cpuMs: (cpu.user + cpu.system) / 1000, phases, maxRssKb: process.resourceUsage().maxRSS, errors, ...out };
+}
+
+/**
+ * validate's parts timed one by one, CPU ms each (load, schema, model, then every rule by id).
+ * With `build`, then allocate and each target's render (what bundleAll adds on top: joining and hashing).
+ * Mirrors src/validate/index.ts's order; for finding hotspots, not for the goals (validate() itself is measured for those).
+ */
+function breakdown(dir: string, phases: Record<string, number>, build: boolean): { tenants: number; errors: number } {
+  const { validateSchema } = require('../src/validate/schema') as typeof import('../src/validate/schema');
+  const { buildModel } = require('../src/compiler/model') as typeof import('../src/compiler/model');
+  const { allRules } = require('../src/validate/rules') as typeof import('../src/validate/rules');
+  const { context } = require('../src/validate/rules/rule') as typeof import('../src/validate/rules/rule');
+  const timed = <T>(name: string, fn: () => T): T => {
+    const c = process.cpuUsage();
+    const r = fn();
+    const d = process.cpuUsage(c);
+    phases[name] = (d.user + d.system) / 1000;
+    return r;
+  };
+  const loaded = timed('load', () => loadConfig(dir));
+  const schemaDiags = timed('schema', () => validateSchema(loaded.files));
+  const valid = new Set(loaded.files.filter((f) => f.data !== undefined).map((f) => f.path));
+  const { model } = timed('model', () => buildModel(loaded.files, valid));
+  const ctx = context(model);
+  let errors = schemaDiags.length + loaded.diagnostics.length;
+  for (const r of allRules()) errors += timed(`rule ${r.id}`, () => r.check.call(r, ctx)).length;
+  if (build) {
+    const { TARGETS } = require('../src/targets') as typeof import('../src/targets');
+    const { tenantsOn } = require('../src/compiler/model') as typeof import('../src/compiler/model');
+    const { alloc } = timed('allocate', () => allocate(model, emptyLock()));
+    for (const gateway of model.gateways) {
+      const tenants = tenantsOn(model, gateway.name);
+      for (const t of TARGETS) timed(`render ${t.name}`, () => t.render({ model, gateway, tenants, alloc }));
+    }
+  }
+  return { tenants: model.tenants.length, errors };
 }

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LineCounter, parseDocument, isMap, isScalar, isSeq, YAMLMap, Pair, Node, visit } from 'yaml';
 import { Diagnostic, error } from './diagnostics';
-import { FileKind, SourceFile, placeAt } from './source';
+import { FileKind, SourceFile, placeAt, PARSE_OPTIONS } from './source';
 
 export const MAX_FILE_BYTES = 1024 * 1024;
 /** The yaml package's guard against alias bombs ("billion laughs"). */
@@ -91,7 +91,7 @@ export function parseFile(relPath: string, kind: FileKind, bytes: Buffer | numbe
   }
   if (file.text.charCodeAt(0) === 0xfeff) file.text = file.text.slice(1);
   // logLevel 'error': the package's own warnings (e.g. a list used as a key) would go to stderr as Node warnings.
-  const doc = parseDocument(file.text, { lineCounter, uniqueKeys: false, prettyErrors: false, strict: true, version: '1.2', logLevel: 'error' });
+  const doc = parseDocument(file.text, { ...PARSE_OPTIONS, lineCounter });
   file.doc = doc;
   const diagnostics: Diagnostic[] = [];
   for (const e of [...doc.errors, ...doc.warnings]) {

@@ -130,10 +130,10 @@ type Raw = any;
 
 /** Place of a path in a model entity's file. */
 export function at(model: Model, origin: { file: string; path: Path; keys?: Origin['keys'] } & Partial<Place> & { length?: number }, ...more: Path): Place & { length: number } {
+  if (more.length === 0 && origin.line !== undefined) return { file: origin.file, line: origin.line, col: origin.col ?? 1, length: origin.length ?? 0 };
   if (more.length === 1 && origin.keys?.[String(more[0])]) return origin.keys[String(more[0])];
   const src = model.sources.get(origin.file);
-  if (src?.doc) return locate(src, [...origin.path, ...more]);
-  // The document was released after validation: the entity's own place is the best there is.
+  if (src) return locate(src, [...origin.path, ...more]);
   return { file: origin.file, line: origin.line ?? 1, col: origin.col ?? 1, length: origin.length ?? 0 };
 }
 

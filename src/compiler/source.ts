@@ -1,5 +1,5 @@
 // A loaded YAML file: its text, its yaml Document (with node ranges) and the LineCounter that turns offsets into places.
-import { Document, LineCounter, isMap, isSeq, isScalar, Node, Pair } from 'yaml';
+import { Document, LineCounter, parseDocument, isMap, isSeq, isScalar, Node, Pair } from 'yaml';
 import type { Place } from './diagnostics';
 
 export type FileKind = 'gateway' | 'tenant';
@@ -14,8 +14,33 @@ export interface SourceFile {
   text: string;
   doc?: Document;
   lineCounter: LineCounter;
-  /** The parsed value; undefined when the file could not be parsed. */
+  /** The parsed value; undefined when the file could not be parsed (compile drops it once the model is built). */
   data?: unknown;
+  /** Set by release(): the document was parsed fine and let go. */
+  released?: boolean;
+}
+
+/** How every YAML file is parsed (load, and a re-parse for a late diagnostic). */
+export const PARSE_OPTIONS = { uniqueKeys: false, prettyErrors: false, strict: true, version: '1.2', logLevel: 'error' } as const;
+
+/**
+ * The file's YAML document. Validation releases the documents once the model holds every place it
+ * needs (at 10,000 tenants they are most of the memory); a later diagnostic that needs an exact place
+ * below an entity re-parses its one file here.
+ */
+export function documentOf(file: SourceFile): Document | undefined {
+  if (!file.doc && file.released) {
+    file.lineCounter = new LineCounter();
+    file.doc = parseDocument(file.text, { ...PARSE_OPTIONS, lineCounter: file.lineCounter });
+  }
+  return file.doc;
+}
+
+/** Lets go of the parsed document (the data stays); documentOf() brings the document back if needed. */
+export function release(file: SourceFile): void {
+  if (!file.doc) return;
+  delete file.doc;
+  file.released = true;
 }
 
 /** 1-based place of a character offset. */
@@ -30,7 +55,7 @@ interface Found {
 }
 
 function find(file: SourceFile, path: Path): Found | undefined {
-  let node: unknown = file.doc?.contents;
+  let node: unknown = documentOf(file)?.contents;
   let found: Found = { value: node as Node };
   for (const seg of path) {
     if (isMap(node)) {

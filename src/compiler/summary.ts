@@ -1,7 +1,7 @@
 // A tenant's settings on one gateway as plain data, kept in manifest.json: what plan and apply compare to tell
 // which tunnels, sessions, routes and filters a change touches, without the YAML at hand.
 import type { Allocations } from './lock';
-import { at, effective, Gateway, Model, Route, Tenant, FilterRule } from './model';
+import { effective, Gateway, Model, Route, Tenant, FilterRule } from './model';
 
 export interface RouteSummary {
   to: string;
@@ -83,7 +83,7 @@ export function summarize(model: Model, t: Tenant, gw: Gateway, alloc: Allocatio
   const connections: Record<string, ConnectionSummary> = {};
   for (const c of [...t.connections].sort((a, b) => (a.interface < b.interface ? -1 : 1))) {
     const e = effective(c, gw);
-    const lineOf = (key: string) => (key in (c as unknown as Record<string, unknown>) ? at(model, c.origin, key).line : c.origin.line);
+    const lineOf = (key: string) => c.origin.keys?.[key]?.line ?? c.origin.line;
     connections[c.interface] = {
       line: c.origin.line,
       lines: { auth: lineOf('auth'), destination: lineOf('destination'), source: lineOf('source'), rate: lineOf('rate'), ike: lineOf('ike'), esp: lineOf('esp'), dpd: lineOf('dpd'), connect: lineOf('connect') },

@@ -2,6 +2,7 @@
 import { Diagnostic, hasErrors, sortDiagnostics } from '../compiler/diagnostics';
 import { Loaded } from '../compiler/load';
 import { buildModel, Model } from '../compiler/model';
+import { release } from '../compiler/source';
 import { validateSchema } from './schema';
 import { runRules } from './rules';
 import { scanRaw } from './rules/inline-secret';
@@ -23,6 +24,8 @@ export function validate(loaded: Loaded): Validated {
   const { model, diagnostics: modelDiags } = buildModel(loaded.files, valid);
   // Secrets are looked for in every parsed file, schema-valid or not: they must never be committed.
   const rawSecrets = loaded.files.filter((f) => f.data !== undefined && !valid.has(f.path)).flatMap(scanRaw);
+  // The model holds every place the rules and targets need; the rest comes back by re-parsing one file.
+  for (const f of loaded.files) if (valid.has(f.path)) release(f);
   const diagnostics = sortDiagnostics([...loaded.diagnostics, ...schemaDiags, ...modelDiags, ...rawSecrets, ...runRules(model)]);
   return { model, diagnostics, ok: !hasErrors(diagnostics) };
 }
