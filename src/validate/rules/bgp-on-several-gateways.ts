@@ -1,0 +1,21 @@
+// A tenant's BGP speaks from its network address with one router id on every gateway it is on; a site cannot have two
+// neighbors at one address, so BGP on two gateways only works if the site peers with one of them.
+import { Diagnostic, warning } from '../../compiler/diagnostics';
+import { Rule } from './rule';
+
+export const rule: Rule = {
+  id: 'bgp-on-several-gateways',
+  summary: 'a tenant with BGP on more than one gateway (same address and router id on each)',
+  check(ctx) {
+    const out: Diagnostic[] = [];
+    for (const t of ctx.model.tenants) {
+      if (!t.bgp || t.gateways.length < 2) continue;
+      out.push(
+        warning(this.id, ctx.at(t.origin, 'gateways'), `tenant ${t.name} runs BGP on ${t.gateways.join(', ')} from the same address ${t.bgp.routerId}: a site cannot peer with both at one address`, {
+          hint: 'keep BGP on one gateway, or give each gateway its own tenant file',
+        }),
+      );
+    }
+    return out;
+  },
+};
