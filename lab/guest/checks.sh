@@ -1,0 +1,250 @@
+# The checks of issue 7 that the bundled example covers, as functions. Sourced by the scenario.
+# Each prints PASS or FAIL lines with what it measured. Sizes tell the tenants' packets apart:
+# Contoso's host pings with 101 bytes of payload (IP length 129), Woodgrove's with 202 (230).
+C_SIZE=101 W_SIZE=202
+C_LEN=129 W_LEN=230
+
+# counters NS: nft counters of each tenant's marker pings seen in NS, and of cleartext tenant
+# addresses (only in `inet`, the Internet, where only IKE and ESP between outer addresses belong).
+counters() {
+  ns "$1" nft -f - <<EOF
+table inet lab {
+  counter contoso {}
+  counter woodgrove {}
+  counter cleartext {}
+  chain pre {
+    type filter hook prerouting priority -300; policy accept;
+    meta l4proto icmp ip length $C_LEN counter name contoso
+    meta l4proto icmp ip length $W_LEN counter name woodgrove
+  }
+  chain fwd_count {
+    type filter hook forward priority -300; policy accept;
+    ip saddr 192.168.0.0/29 counter name cleartext
+    ip daddr 192.168.0.0/29 counter name cleartext
+  }
+}
+EOF
+}
+# count NS NAME: packets counted so far.
+count() { ns "$1" nft list counter inet lab "$2" | awk '/packets/ { for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1) }'; }
+
+ping1() { ns "$1" ping -c 1 -W 1 -s "$2" "$3" > /dev/null 2>&1; }
+# sa_up CONN: the gateway's charon has that connection's CHILD_SA installed.
+sa_up() { swan gw --list-sas --ike "$1" 2> /dev/null | grep -q INSTALLED; }
+ike_down() { ! swan gw --list-sas --ike "$1" 2> /dev/null | grep -q ESTABLISHED; }
+
+# (1) On demand: no SA right after the bundle is loaded; a packet routed into IfCe1 dials it.
+check_on_demand() {
+  # bgpd's SYN towards 10.1.0.1 (the /32 trigger route) is usually the first packet routed into
+  # IfCe1; the log line says which packet dialed. check_redial proves the same with a ping.
+  local name="on-demand: no SA after apply; the first packet routed into IfCe1 dials it"
+  local tries=0 start t
+  start=$(now)
+  while ! ping1 chost "$C_SIZE" 10.1.0.1; do
+    tries=$((tries + 1))
+    awk -v a="$start" -v b="$(now)" 'BEGIN { exit !(b - a > 30) }' && break
+  done
+  t=$(awk -v a="$start" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }')
+  # Which packet started the IKE_SA: charon logs the policy of the acquire it got.
+  local first; first=$(grep -m1 -E 'acquire' "$LOGS/charon-gw.log" | sed 's/^[^]]*] *//')
+  if [ "$sas_after_load" = 0 ] && sa_up IfCe1; then
+    pass "$name" "0 SAs after apply, IfCe1 up; a ping got its first reply after $tries unanswered, ${t}s; ${first:-no acquire logged}"
+  else
+    fail "$name" "$sas_after_load IKE_SAs right after load; IfCe1 $(sa_up IfCe1 && echo up || echo down) after ${t}s, $tries pings"
+  fi
+}
+
+# (1b) On demand again: with IfCe1 torn down from the gateway (the trap policy stays), the next
+# packet routed into it, a ping, dials it. BGP sends nothing in this window (keepalives every 60 s).
+check_redial() {
+  # A BGP keepalive (every 60 s) can beat the ping into the trap; then try once more.
+  redial_once || { note "redial: a BGP keepalive dialed first ($acq); trying again"; redial_once; } || true
+}
+redial_once() {
+  local name="on-demand: after IfCe1 is torn down, the first ping re-dials it"
+  local mark; mark=$(wc -l < "$LOGS/charon-gw.log")
+  swan gw --terminate --ike IfCe1 --force --timeout 5 > /dev/null 2>&1
+  if ! wait_until 10 ike_down IfCe1; then
+    fail "$name" "IfCe1 still up 10 s after --terminate"; return
+  fi
+  local tries=0 start t; start=$(now)
+  while ! ping1 chost "$C_SIZE" 10.1.0.1; do
+    tries=$((tries + 1))
+    awk -v a="$start" -v b="$(now)" 'BEGIN { exit !(b - a > 30) }' && break
+  done
+  t=$(awk -v a="$start" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }')
+  acq=$(tail -n +"$((mark + 1))" "$LOGS/charon-gw.log" | grep -m1 'acquire' | sed 's/^.*creating acquire job for policy //')
+  if sa_up IfCe1 && [[ "$acq" == *icmp* ]]; then
+    pass "$name" "down after terminate; first reply after $tries unanswered pings, ${t}s; acquire: $acq"
+  elif [ "${retried:-}" != 1 ] && [[ "$acq" == *bgp* ]]; then
+    retried=1; return 1
+  else
+    fail "$name" "IfCe1 $(sa_up IfCe1 && echo up || echo down) after ${t}s, $tries pings; first acquire: ${acq:-none}"
+  fi
+}
+
+# xfrm_bytes IF_ID DIR: bytes through the gateway's SAs of that if_id, out (from 203.0.113.10) or in.
+xfrm_bytes() {
+  ns gw ip -s xfrm state | awk -v want="$(printf '0x%x' "$1")" -v dir="$2" '
+    /^src / { out = ($2 == "203.0.113.10"); id = "" }
+    /if_id/ { for (i = 1; i < NF; i++) if ($i == "if_id") id = $(i + 1) }
+    /\(bytes\)/ && id == want && ((dir == "out") == out) { sub(/\(bytes\),?/, "", $1); s += $1 }
+    END { print s + 0 }'
+}
+
+# (2) Every CHILD_SA up, and ESP bytes rise both ways with traffic.
+check_child_sas() {
+  ping1 whost "$W_SIZE" 10.1.0.1; ping1 whost "$W_SIZE" 10.2.0.1  # dial Woodgrove's if BGP has not
+  local c id=0
+  for c in IfCe1 IfWe1 IfWe2; do
+    id=$((id + 1))  # if_ids from allocations.lock.yaml: IfCe1 1, IfWe1 2, IfWe2 3
+    if ! wait_until 30 sa_up "$c"; then fail "child SA $c installed" "not up after 30 s"; continue; fi
+    local o1 i1 o2 i2 host=chost size=$C_SIZE dst=10.1.0.1
+    [ "$c" != IfCe1 ] && host=whost size=$W_SIZE
+    [ "$c" = IfWe2 ] && dst=10.2.0.1
+    o1=$(xfrm_bytes $id out) i1=$(xfrm_bytes $id in)
+    ns "$host" ping -c 5 -i 0.2 -W 1 -s "$size" "$dst" > /dev/null 2>&1
+    o2=$(xfrm_bytes $id out) i2=$(xfrm_bytes $id in)
+    check "child SA $c installed, ESP bytes rise both ways" "up after ${WAITED}s; 5 pings: out $o1 -> $o2 B, in $i1 -> $i2 B" \
+      test "$o2" -gt "$o1" -a "$i2" -gt "$i1"
+  done
+}
+
+# The bundle's strongswan.d snippet sets install_routes = no: routes are FRR's, in the VRFs.
+check_no_charon_routes() {
+  local r; r=$(ns gw ip route show table 220 2> /dev/null | wc -l)
+  check "strongswan: charon installed no routes of its own (table 220)" "$r routes" test "$r" = 0
+}
+
+# (3) Isolation: same 192.168.0.2 on both tenants; each reaches its own sites only, and no packet
+# of one tenant shows up in the other's namespaces (counted by size) or in clear on the Internet.
+check_isolation() {
+  local ok=0
+  for i in 1 2 3; do ping1 chost "$C_SIZE" 10.1.0.1 && ok=$((ok + 1)); done
+  check "isolation: Contoso host reaches Contoso NY (10.1.0.1)" "$ok/3 replies" test "$ok" -ge 2
+  ok=0; for i in 1 2 3; do ping1 whost "$W_SIZE" 10.1.0.1 && ok=$((ok + 1)); done
+  check "isolation: Woodgrove host reaches Woodgrove NY (10.1.0.1)" "$ok/3 replies" test "$ok" -ge 2
+  ok=0; for i in 1 2 3; do ping1 whost "$W_SIZE" 10.2.0.1 && ok=$((ok + 1)); done
+  check "isolation: Woodgrove host reaches Woodgrove SFO (10.2.0.1)" "$ok/3 replies" test "$ok" -ge 2
+  ok=0; for i in 1 2 3; do ping1 chost "$C_SIZE" 10.2.0.1 && ok=$((ok + 1)); done
+  check "isolation: Contoso host does not reach Woodgrove SFO (10.2.0.1)" "$ok/3 replies" test "$ok" = 0
+  local cc cw wc ww sc sw hc hw leak
+  cc=$(count cny contoso) cw=$(count cny woodgrove)
+  wc=$(count wny contoso) ww=$(count wny woodgrove)
+  sc=$(count wsfo contoso) sw=$(count wsfo woodgrove)
+  hc=$(count whost contoso) hw=$(count chost woodgrove)
+  leak=$(count inet cleartext)
+  check "isolation: Contoso's pings only at Contoso's site" "cny $cc, wny $wc, wsfo $sc, Woodgrove host $hc" \
+    test "$cc" -gt 0 -a "$wc" = 0 -a "$sc" = 0 -a "$hc" = 0
+  check "isolation: Woodgrove's pings only at Woodgrove's sites" "wny $ww, wsfo $sw, cny $cw, Contoso host $hw" \
+    test "$ww" -gt 0 -a "$sw" -gt 0 -a "$cw" = 0 -a "$hw" = 0
+  check "isolation: no tenant address in clear on the Internet" "$leak packets" test "$leak" = 0
+}
+
+bgp_up() { vty gw -c "show bgp vrf $1 neighbors $2 json" | grep -q '"bgpState":"Established"'; }
+# (4) BGP per VRF over its tunnel; each site's own /24 lands in its tenant's VRF table only.
+check_bgp() {
+  local v a
+  for v in contoso:10.1.0.1 woodgrove:10.1.0.1 woodgrove:10.2.0.1; do
+    if wait_until 40 bgp_up "${v%%:*}" "${v#*:}"; then
+      pass "bgp: $v established" "${WAITED}s after the checks before it"
+    else
+      fail "bgp: $v established" "not after 40 s: $(vty gw -c "show bgp vrf ${v%%:*} summary" | grep -E "^${v#*:} " | tr -s ' ')"
+      local dump=1
+    fi
+  done
+  if [ -n "${dump:-}" ]; then
+    { vty gw -c 'show bgp vrf all neighbors'; vty gw -c 'show interface vrf all brief'; vty gw -c 'show ip route vrf all'; } > "$LOGS/frr-gw-state.log" 2>&1
+  fi
+  route_in() { ns gw ip route show table "$1" "$2" | grep -q 'proto bgp'; }
+  wait_until 20 route_in 1001 172.16.1.0/24
+  wait_until 20 route_in 1002 172.16.3.0/24
+  local c w m
+  c=$(ns gw ip route show table 1001 proto bgp | awk '{print $1}' | sort | tr '\n' ' ')
+  w=$(ns gw ip route show table 1002 proto bgp | awk '{print $1}' | sort | tr '\n' ' ')
+  m=$(ns gw ip route show table main | grep -c '^172\.16\.' || true)
+  check "bgp: Contoso's VRF learned Contoso NY's prefixes only" "table 1001 bgp routes: ${c:-none}" \
+    test "$(echo "$c" | grep -c '172.16.1.0/24')" = 1 -a "$(echo "$c" | grep -cE '172\.16\.[23]\.')" = 0
+  check "bgp: Woodgrove's VRF learned Woodgrove's prefixes only" "table 1002 bgp routes: ${w:-none}" \
+    test "$(echo "$w" | grep -cE '172\.16\.2\.0/24 .*172\.16\.3\.0/24|172\.16\.3\.0/24 .*172\.16\.2\.0/24|172\.16\.2\.0/24 172\.16\.3\.0/24')" = 1 -a "$(echo "$w" | grep -c '172.16.1.')" = 0
+  check "bgp: nothing learned into the gateway's main table" "$m routes to 172.16/16" test "$m" = 0
+  local s
+  for s in cny wny wsfo; do
+    check "bgp: site $s learned its tenant's 192.168.0.0/29" "$(vty "$s" -c 'show bgp ipv4 unicast 192.168.0.0/29' | grep -m1 -oE 'from 192\.168\.0\.1[^)]*\)?' || echo 'not learned')" \
+      bash -c "vtysh -N $s -c 'show bgp ipv4 unicast 192.168.0.0/29' | grep -q 'from 192.168.0.1'"
+  done
+}
+
+# (6) Filters: what the seed's filters permit connects, what they deny times out.
+check_filters() {
+  # Listeners: each `nc -lk` accepts connections on one port until the VM stops.
+  ns cny nc -lkn 8080 > /dev/null 2>&1 &
+  ns wny nc -lkn 4321 > /dev/null 2>&1 &
+  ns wsfo nc -lkn 4321 > /dev/null 2>&1 &
+  ns chost nc -lkn 443 > /dev/null 2>&1 &
+  ns chost nc -lkn 22 > /dev/null 2>&1 &
+  ns whost nc -lkn 22 > /dev/null 2>&1 &
+  listening() { ns "$1" ss -Hltn "sport = :$2" | grep -q LISTEN; }
+  wait_until 10 listening cny 8080; wait_until 10 listening wsfo 4321; wait_until 10 listening whost 22
+  # name|expect(open/closed)|ns|dst|port|sport
+  local probes=(
+    "Contoso out: host -> NY 10.1.0.1 tcp/8080 (permit 192.168.0.0/29 -> 10.1.0.0/16)|open|chost|10.1.0.1|8080|"
+    "Contoso out: host -> NY 172.16.1.1 tcp/8080 (not in 10.1.0.0/16, not icmp)|closed|chost|172.16.1.1|8080|"
+    "Contoso in: NY 10.1.0.1 -> host tcp/443 (permit)|open|cny|192.168.0.2|443|"
+    "Contoso in: NY 10.1.0.1 -> host tcp/22 (not permitted)|closed|cny|192.168.0.2|22|"
+    "Woodgrove out: host:1234 -> SFO 10.2.0.1:4321 (deny)|closed|whost|10.2.0.1|4321|1234"
+    "Woodgrove out: host:1235 -> SFO 10.2.0.1:4321|open|whost|10.2.0.1|4321|1235"
+    "Woodgrove out: host:1234 -> NY 10.1.0.1:4321 (deny is for 10.2.0.0/16)|open|whost|10.1.0.1|4321|1234"
+    "Woodgrove in: SFO 10.2.0.1 -> host tcp/22 (no inbound filter)|open|wsfo|192.168.0.2|22|"
+  )
+  # Probes run in parallel (a denied one waits out its 3 s timeout), in two waves: two probes
+  # from the same source port at once would fight over binding it.
+  local p i=0 wave
+  mkdir -p /tmp/probes
+  for wave in 1 2; do
+    local pids=()
+    i=0
+    for p in "${probes[@]}"; do
+      IFS='|' read -r _ _ n d port sport <<< "$p"
+      if [ "$sport" = 1234 ] && [ "$d" = 10.1.0.1 ]; then [ $wave = 2 ] || { i=$((i + 1)); continue; }
+      else [ $wave = 1 ] || { i=$((i + 1)); continue; }; fi
+      # Site-side probes leave from the site's LAN address, inside the tunnel's selectors.
+      local src=""
+      case $n in cny|wny) src="-s 10.1.0.1" ;; wsfo) src="-s 10.2.0.1" ;; esac
+      ( ns "$n" nc -z -n -w 3 $src ${sport:+-p "$sport"} "$d" "$port" > /dev/null 2>&1; echo $? > "/tmp/probes/$i" ) &
+      pids+=($!); i=$((i + 1))
+    done
+    wait "${pids[@]}"
+  done
+  i=0
+  for p in "${probes[@]}"; do
+    IFS='|' read -r name expect _ <<< "$p"
+    local got=closed; [ "$(cat "/tmp/probes/$i")" = 0 ] && got=open
+    check "filter: $name" "$got (expected $expect)" test "$got" = "$expect"
+    i=$((i + 1))
+  done
+  # ICMP passes Contoso's outbound filter to any destination (permit protocol icmp).
+  local ok=0; for i in 1 2 3; do ping1 chost "$C_SIZE" 172.16.1.1 && ok=$((ok + 1)); done
+  check "filter: Contoso out: host -> 172.16.1.1 icmp (permit icmp)" "$ok/3 replies" test "$ok" -ge 2
+  local drops; drops=$(ns gw nft list chain inet s2sgw outbound_IfCi1 | awk '/ drop comment "tenants\/contoso.yaml:27"/ { for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1) }')
+  check "filter: the gateway's Contoso outbound drop rule counted the denied SYNs" "${drops:-?} packets" test "${drops:-0}" -gt 0
+}
+
+# kbps NS ARGS...: iperf3 client; prints the receiver's rate in kbit/s.
+kbps() {
+  local n=$1; shift
+  ns "$n" iperf3 -f k -t 5 -O 1 "$@" 2> /dev/null | awk '/receiver/ { for (i = 2; i <= NF; i++) if ($i == "Kbits/sec") print $(i - 1) }'
+}
+# (7) Rate: TCP through each tunnel's shaper (egress) and policer (ingress).
+check_rate() {
+  ns cny iperf3 -s -D -B 10.1.0.1
+  ns wsfo iperf3 -s -D -B 10.2.0.1
+  listening() { ns "$1" ss -Hltn "sport = :5201" | grep -q LISTEN; }
+  wait_until 10 listening cny; wait_until 10 listening wsfo
+  local r
+  within() { awk -v r="$1" -v want="$2" 'BEGIN { exit !(r >= want * 0.85 && r <= want * 1.15) }'; }
+  r=$(kbps chost -c 10.1.0.1); check "rate: Contoso host -> NY, 1024 kbps +-15%" "${r:-?} kbit/s" within "${r:-0}" 1024
+  r=$(kbps chost -c 10.1.0.1 -R); check "rate: Contoso NY -> host, 1024 kbps +-15%" "${r:-?} kbit/s" within "${r:-0}" 1024
+  r=$(kbps whost -c 10.2.0.1); check "rate: Woodgrove host -> SFO, 5120 kbps +-15%" "${r:-?} kbit/s" within "${r:-0}" 5120
+
+}

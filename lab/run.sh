@@ -1,0 +1,113 @@
+#!/bin/bash
+# `npm run lab`: boots Debian's kernel under qemu, runs the lab scenario inside it, prints each
+# check as PASS or FAIL and exits non-zero on any failure or timeout. See docs/lab.md.
+#
+# Host side only: it builds the bundle, boots the VM and judges the results. Everything that
+# touches the data plane runs in the guest (lab/guest/main.sh).
+#
+# Environment:
+#   S2SGW_LAB_TIMEOUT  seconds before qemu is killed (default 280)
+#   S2SGW_LAB_DIST     compiled s2sgw to use (default dist; e.g. dist-lab)
+#   S2SGW_LAB_CACHE    where the kernel is kept (default lab/.cache)
+#   S2SGW_LAB_SCENARIO which lab/guest/scenario-NAME.sh to run (default example)
+#   S2SGW_LAB_CHECKS   comma-separated subset of checks to run (development; default all)
+#   S2SGW_LAB_KEEP=1   keep the run folder (lab/.cache/run) even when everything passed
+set -uo pipefail
+lab=$(cd "$(dirname "$0")" && pwd)
+repo=$(dirname "$lab")
+cache=${S2SGW_LAB_CACHE:-$lab/.cache}
+dist=${S2SGW_LAB_DIST:-dist}
+timeout=${S2SGW_LAB_TIMEOUT:-280}
+t_start=$(date +%s.%N)
+
+elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
+die() { echo "FAIL lab: $*"; echo "0 passed, 1 failed"; exit 1; }
+host_phase() { echo "PHASE host-$1 $(elapsed "$2")s"; }
+
+# 1. Tools. lab/setup.sh installs them; here we only look, so a run never installs silently.
+for tool in qemu-system-x86_64 busybox cpio depmod charon-systemd swanctl vtysh iperf3 nc; do
+  command -v "$tool" > /dev/null || [ -x "/usr/sbin/$tool" ] || [ -x "/usr/lib/frr/$tool" ] \
+    || die "$tool is missing: run \`bash lab/setup.sh\` (as root) first"
+done
+[ "$(id -u)" = 0 ] || die "the lab must run as root (qemu shares / and the guest needs root inside it)"
+
+# 2. Kernel (downloaded once, then cached) and initramfs (rebuilt each run, ~0.3 s).
+t=$(date +%s.%N)
+read -r kver kdir < <(bash "$lab/kernel.sh") || die "could not fetch the kernel"
+[ -n "${kdir:-}" ] || die "could not fetch the kernel"
+run=$cache/run
+rm -rf "$run" && mkdir -p "$run/logs" && chmod 1777 "$run/logs"
+bash "$lab/initramfs.sh" "$kver" "$kdir" "$run/initrd.gz" || die "could not build the initramfs"
+host_phase kernel "$t"
+
+# 3. The bundle: built from a copy of the example config, so the build's lock file write does not
+#    touch the repository.
+t=$(date +%s.%N)
+[ -f "$repo/$dist/src/cli.js" ] || die "$dist/src/cli.js is missing: run \`npm run build:ts\` (or set S2SGW_LAB_DIST)"
+mkdir -p "$run/config"
+cp -r "$repo/gateways" "$repo/tenants" "$run/config/"
+[ -f "$repo/allocations.lock.yaml" ] && cp "$repo/allocations.lock.yaml" "$run/config/"
+node -e "require(process.argv[1]).main(process.argv.slice(2)).then((c) => process.exit(c))" \
+  "$repo/$dist/src/cli.js" build --config "$run/config" --out "$run/bundle" > "$run/build.log" 2>&1 \
+  || { cat "$run/build.log"; die "s2sgw build failed"; }
+host_phase build "$t"
+
+# 4. Boot. What each qemu option is for:
+#   -accel tcg,tb-size=128  software emulation (this host's KVM cannot run a stock kernel);
+#                           tb-size caps the translation cache (peak RSS ~400 MB instead of ~800)
+#   -cpu max -M q35         a modern emulated CPU and chipset (AES instructions for ESP)
+#   -m 512 -smp 2           guest memory and CPUs
+#   -kernel/-initrd/-append boot the kernel directly, no disk image or boot loader
+#   -virtfs ... hostroot    this host's / shared read-only over 9p: the guest runs our programs
+#   -virtfs ... labrun      the run folder, read-write: the bundle goes in, report/logs/rc come out
+#   -no-reboot              a guest panic or reboot ends qemu instead of looping
+#   -serial file:           the guest console (kernel messages) into console.log
+# `timeout` wraps qemu itself (not a shell around it), so a hung guest is really killed.
+t=$(date +%s.%N)
+: > "$run/report"
+tail -n +1 -F "$run/report" 2> /dev/null | grep --line-buffered -E '^(PASS|FAIL|PHASE|NOTE)' &
+tail_pid=$!
+timeout -k 5 "$timeout" qemu-system-x86_64 \
+  -accel tcg,tb-size=128 -cpu max -M q35 -m 512 -smp 2 \
+  -nodefaults -display none -no-reboot -serial "file:$run/console.log" \
+  -device virtio-rng-pci \
+  -kernel "$kdir/boot/vmlinuz-$kver" -initrd "$run/initrd.gz" \
+  -append "console=ttyS0 quiet panic=-1 s2sgw.kver=$kver s2sgw.kmods=$kdir s2sgw.main=$lab/guest/main.sh s2sgw.lab=$lab s2sgw.scenario=${S2SGW_LAB_SCENARIO:-example} s2sgw.checks=${S2SGW_LAB_CHECKS:-all} s2sgw.dev=${S2SGW_LAB_DEV:-}" \
+  -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+  -virtfs "local,path=$run,mount_tag=labrun,security_model=none"
+qemu_rc=$?
+sleep 0.3  # let tail print the last lines it has read (tail polls the file)
+kill "$tail_pid" 2> /dev/null; wait "$tail_pid" 2> /dev/null
+host_phase vm "$t"
+
+# 5. Judge by the files the guest wrote, not qemu's exit status (qemu exits 0 on power-off).
+passed=$(grep -c '^PASS' "$run/report")
+failed=$(grep -c '^FAIL' "$run/report")
+if [ "$qemu_rc" = 124 ] || [ "$qemu_rc" = 137 ]; then
+  echo "FAIL lab: qemu killed after ${timeout}s (guest hung or too slow); last console lines:"
+  tail -n 15 "$run/console.log" | sed 's/^/  | /'
+  failed=$((failed + 1))
+elif [ ! -f "$run/rc" ]; then
+  echo "FAIL lab: the guest stopped without writing rc (qemu exit $qemu_rc); last console lines:"
+  tail -n 15 "$run/console.log" | sed 's/^/  | /'
+  failed=$((failed + 1))
+elif [ "$(cat "$run/rc")" != 0 ] && [ "$failed" = 0 ]; then
+  echo "FAIL lab: guest script exited $(cat "$run/rc") without a failed check; see $run/guest.log"
+  tail -n 15 "$run/guest.log" 2> /dev/null | sed 's/^/  | /'
+  failed=$((failed + 1))
+fi
+
+if [ "$failed" != 0 ]; then
+  echo "--- logs (full files in $run/logs) ---"
+  tail -n 25 "$run/guest.log" 2> /dev/null | sed 's/^/  guest.log: /'
+  for f in "$run"/logs/*.log; do
+    [ -s "$f" ] || continue
+    # The ~dozen "plugin 'X': failed to load" lines at charon's start are harmless noise.
+    grep -v "failed to load" "$f" | tail -n 25 | awk -v f="$(basename "$f")" '{ print "  " f ": " $0 }'
+  done
+fi
+
+echo "PHASE total $(elapsed "$t_start")s"
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ] && [ "${S2SGW_LAB_KEEP:-0}" != 1 ] && rm -rf "$run/bundle" "$run/config" "$run/initrd.gz"
+[ "$failed" = 0 ]

@@ -1,0 +1,41 @@
+#!/bin/bash
+# Installs the Debian packages the lab needs (idempotent: installs only what is missing).
+#
+# The lab boots Debian's own kernel under qemu's software emulation and shares this host's
+# userland with the guest, so every program the guest runs (strongSwan, FRR, iperf3, ...) is
+# installed here, on the host. The kernel itself is fetched by lab/kernel.sh at run time.
+set -euo pipefail
+
+packages=(
+  qemu-system-x86        # the emulator (installed without recommends: no GUI, no firmware extras)
+  busybox-static         # the initramfs's only program: a static shell, mount, insmod, switch_root
+  cpio                   # packs the initramfs
+  kmod                   # depmod/modprobe for the guest kernel's modules
+  xz-utils               # Debian's kernel modules are .ko.xz
+  iproute2 iputils-ping procps
+  strongswan-swanctl charon-systemd libstrongswan-standard-plugins strongswan-pki
+  frr                    # zebra + bgpd per network namespace
+  iperf3                 # rate checks
+  conntrack              # shows conntrack zones when a check fails
+  netcat-openbsd         # TCP probes with a chosen source port (filter checks)
+  nftables
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  # dpkg-query prints "install ok installed" only for a fully installed package
+  if [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" != "install ok installed" ]; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "lab/setup.sh: all ${#packages[@]} packages installed"
+  exit 0
+fi
+
+echo "lab/setup.sh: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"
+# iperf3's postinst may ask about a daemon; the lab starts iperf3 itself, so nothing else to do.
