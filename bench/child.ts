@@ -1,7 +1,6 @@
 // One measurement in its own process, so its peak RSS is its own: `node child.js OP DIR [--nft-out FILE]`, prints one JSON line.
 import { measure, OPS, Op } from './measure';
-
-export const RESULT_PREFIX = 'S2SGW-BENCH-RESULT ';
+import { RESULT_PREFIX } from './bench';
 
 function main(argv: string[]): number {
   const [op, dir, ...rest] = argv;
