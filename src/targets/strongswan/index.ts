@@ -1,11 +1,11 @@
 // The strongswan target: swanctl connections per tenant, the secrets refs, the updown hook and charon's snippet; checked by a real charon.
 import type { RenderedFile, Section, Target, TargetInput } from '../target';
 import { header, template } from '../target';
-import { CHARON_SNIPPET_PATH, SECRETS_REFS_PATH, UPDOWN_HOST_PATH, UPDOWN_PATH, confPath, toView } from './view';
+import { CHARON_SNIPPET_PATH, PRIVATE_REFS_PATH, SECRETS_REFS_PATH, UPDOWN_HOST_PATH, UPDOWN_PATH, confPath, privateKeyLink, privateKeyPath, toView } from './view';
 import { check } from './check';
 
 export { secretsConf, parseRefs } from './secrets';
-export { UPDOWN_HOST_PATH, CHARON_SNIPPET_PATH, SECRETS_REFS_PATH } from './view';
+export { UPDOWN_HOST_PATH, CHARON_SNIPPET_PATH, SECRETS_REFS_PATH, PRIVATE_REFS_PATH, parsePrivateRefs } from './view';
 export { mainConf } from './check';
 
 const T = 'strongswan';
@@ -37,6 +37,8 @@ export function render(input: TargetInput): RenderedFile[] {
   files.push({ path: UPDOWN_PATH, sections: updown, mode: 0o755 });
 
   files.push({ path: CHARON_SNIPPET_PATH, sections: [{ text: header('#', [view.gatewayFile]) + template(T, 'strongswan')({}) }] });
+  // swanctl loads private keys only from its own private/ folder: apply links the identity's key there.
+  if (gw.identity) files.push({ path: PRIVATE_REFS_PATH, sections: [{ text: header('#', [view.gatewayFile]) + template(T, 'private-refs')({ key: privateKeyPath(gw.identity.privateKey), link: privateKeyLink(gw.name) }) }] });
   return files;
 }
 

@@ -11,6 +11,22 @@ export const UPDOWN_PATH = 'swanctl/updown.sh';
 export const UPDOWN_HOST_PATH = `${HOST_BUNDLE}/${UPDOWN_PATH}`;
 export const CHARON_SNIPPET_PATH = 'swanctl/strongswan.d/s2sgw.conf';
 export const SECRETS_REFS_PATH = 'swanctl/secrets.refs';
+/** The gateway identity's private key: a path on the host, which apply links into swanctl's private/ folder. */
+export const PRIVATE_REFS_PATH = 'swanctl/private.refs';
+/** The name of that link under swanctl's private/ folder. */
+export const privateKeyLink = (gateway: string): string => `s2sgw-${gateway}.key`;
+
+/** A key path that can be written on one line (the schema already refuses spaces and quotes). */
+export function privateKeyPath(p: string): string {
+  if (!/^\/[^\s"'\\;{}#,]*$/.test(p)) throw new Error(`private key path ${JSON.stringify(p)} cannot be written to ${PRIVATE_REFS_PATH}`);
+  return p;
+}
+
+/** Reads swanctl/private.refs: `key PATH link NAME`. */
+export function parsePrivateRefs(text: string): { key: string; link: string } | undefined {
+  const m = /^key (\S+) link (\S+)$/m.exec(text);
+  return m ? { key: m[1], link: m[2] } : undefined;
+}
 export const confPath = (tenant: string): string => `swanctl/conf.d/${tenant}.conf`;
 
 /**
