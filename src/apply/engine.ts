@@ -2,6 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
 import { Runner, StepError } from './runner';
 import { acquire, HostLock } from './host-lock';
 import { Layout, layout, Pending, readPending, readState, writeState } from './layout';
@@ -48,6 +49,7 @@ function asStepError(e: unknown, step: string): StepError {
 async function step<T>(runner: Runner, journal: JournalWriter | undefined, name: string, fn: () => Promise<T> | T): Promise<T> {
   runner.step = name;
   journal?.mark(name, 'begin');
+  const t0 = performance.now();
   try {
     const r = await fn();
     await runner.point(name);
@@ -55,6 +57,8 @@ async function step<T>(runner: Runner, journal: JournalWriter | undefined, name:
     return r;
   } catch (e) {
     throw asStepError(e, name);
+  } finally {
+    runner.timings.push({ step: name, ms: performance.now() - t0 });
   }
 }
 
@@ -195,6 +199,15 @@ async function switchRelease(runner: Runner, l: Layout, op: Journal['op'], to: R
   }
 }
 
+/** The current release for reuse (hard links at stage, incremental checks), or null when it cannot be read. */
+function openReleaseQuietly(l: Layout, name: string | null): Release | null {
+  try {
+    return openRelease(l, name);
+  } catch {
+    return null;
+  }
+}
+
 async function withLock<T>(runner: Runner, what: string, waitMs: number, fn: () => Promise<T>): Promise<T> {
   let lock: HostLock | undefined;
   try {
@@ -220,9 +233,9 @@ export async function apply(runner: Runner, req: ApplyRequest): Promise<Outcome>
       const secrets = await step(runner, undefined, 'secrets', () => resolveSecrets(refs?.content.toString('utf8'), req.env, runner));
       const release = runner.dryRun
         ? { name: bundle.digest, dir: bundle.dir, manifest: bundle.manifest }
-        : await step(runner, undefined, 'stage', () => stage(bundle, secrets, l, runner));
+        : await step(runner, undefined, 'stage', () => stage(bundle, secrets, l, runner, openReleaseQuietly(l, readState(l).current)));
       say(`bundle ${bundle.manifest.gateway} ${bundle.digest.slice(0, 12)}: verified, secrets resolved${runner.dryRun ? '' : `, staged as ${path.relative(runner.root, release.dir)}`}`);
-      await step(runner, undefined, 'check', () => checkRelease(runner, l, release));
+      await step(runner, undefined, 'check', () => checkRelease(runner, l, release, req.full ? null : openReleaseQuietly(l, readState(l).current)));
       const state = readState(l);
       if (state.current === release.name && !req.full) {
         say('already applied: nothing to do');

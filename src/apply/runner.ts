@@ -78,6 +78,8 @@ export class Runner {
   readonly timeoutMs: number;
   /** Every command run, in order. Tests assert on it; it is also appended to <root>/var/log/s2sgw/commands.log. */
   readonly log: LogEntry[] = [];
+  /** Wall time of each journaled step, in order (bench and status figures). */
+  readonly timings: Array<{ step: string; ms: number }> = [];
   /** Set while a step runs, so commands are logged under it. */
   step = '-';
   /** --dry-run: commands are logged and echoed, never run; they "succeed" with empty output. */
@@ -138,6 +140,32 @@ export class Runner {
       throw new StepError(this.step, `${program} ${args.join(' ')} exited ${r.code}`, msg);
     }
     return r;
+  }
+
+  /**
+   * A call that is not a program (a VICI request to charon): logged like a command (argv `vici OP NAME`),
+   * echoed and skipped by a dry run, and failed by an injected `fail@STEP` like a tool would be.
+   * Resolves undefined in a dry run.
+   */
+  async call<T>(argv: string[], fn: () => Promise<T>): Promise<T | undefined> {
+    const t0 = Date.now();
+    if (this.dryRun) {
+      this.echo?.(`    ${argv.join(' ')}`);
+      this.log.push({ step: this.step, argv, code: 0, ms: 0 });
+      return undefined;
+    }
+    let code = 0;
+    try {
+      if (this.fire('fail', this.step)) throw new StepError(this.step, `injected fault: ${argv.join(' ')} failed at step ${this.step}`);
+      return await fn();
+    } catch (e) {
+      code = 1;
+      throw e;
+    } finally {
+      const entry: LogEntry = { step: this.step, argv, code, ms: Date.now() - t0 };
+      this.log.push(entry);
+      this.appendLog(entry);
+    }
   }
 
   /** Fault hook between "step begun" and "step done": kill or pause here. */
