@@ -9,8 +9,9 @@ import { Layout, layout, Pending, readPending, readState, writeState } from './l
 import { Journal, JournalWriter, readJournal } from './journal';
 import { checkRelease, health, STEPS, StepContext } from './steps';
 import { changeSet } from './change-set';
-import { openRelease, pruneReleases, Release, resolveSecrets, SECRETS_REFS, stage, verifyBundle } from './release';
+import { checkPrivateKey, openRelease, pruneReleases, Release, resolveSecrets, SECRETS_REFS, stage, verifyBundle } from './release';
 import { liveContents, switchTo } from './live';
+import { PRIVATE_REFS_PATH } from '../targets/strongswan/view';
 import { removeDurable, writeDurable } from './fsx';
 
 export interface Outcome {
@@ -230,7 +231,11 @@ export async function apply(runner: Runner, req: ApplyRequest): Promise<Outcome>
       if (pending && !runner.dryRun) throw new StepError('confirm', `release ${pending.release.slice(0, 12)} waits for \`s2sgw confirm\` until ${pending.deadline}: confirm or roll back before another apply`);
       const bundle = await step(runner, undefined, 'verify', () => verifyBundle(path.resolve(req.bundle)));
       const refs = bundle.files.find((f) => f.path === SECRETS_REFS);
-      const secrets = await step(runner, undefined, 'secrets', () => resolveSecrets(refs?.content.toString('utf8'), req.env, runner));
+      const privateRefs = bundle.files.find((f) => f.path === PRIVATE_REFS_PATH);
+      const secrets = await step(runner, undefined, 'secrets', () => {
+        checkPrivateKey(privateRefs?.content.toString('utf8'), runner);
+        return resolveSecrets(refs?.content.toString('utf8'), req.env, runner);
+      });
       const release = runner.dryRun
         ? { name: bundle.digest, dir: bundle.dir, manifest: bundle.manifest }
         : await step(runner, undefined, 'stage', () => stage(bundle, secrets, l, runner, openReleaseQuietly(l, readState(l).current)));

@@ -4,7 +4,8 @@ import * as path from 'node:path';
 import { readIfExists, removeDurable, symlinkAtomic, writeDurable } from './fsx';
 import type { Layout } from './layout';
 import type { Release } from './release';
-import { SECRETS_CONF } from './release';
+import { SECRETS_CONF, SWANCTL_PRIVATE } from './release';
+import { PRIVATE_REFS_PATH, parsePrivateRefs } from '../targets/strongswan/view';
 import type { Runner } from './runner';
 
 /** A file a daemon reads from a fixed place on the host, and where its content comes from. */
@@ -100,6 +101,43 @@ export function switchTo(l: Layout, r: Runner, release: Release | null): string[
     if (want.content === undefined) removeDurable(p);
     else writeDurable(p, want.content, want.mode);
     changed.push(host);
+  }
+  changed.push(...linkPrivateKey(r, release));
+  return changed;
+}
+
+/**
+ * swanctl loads private keys only from its private/ folder: the release's identity key is linked there as
+ * s2sgw-<gateway>.key (the key itself stays where the operator keeps it). Links of other releases are removed.
+ */
+function linkPrivateKey(r: Runner, release: Release | null): string[] {
+  const dir = r.host(SWANCTL_PRIVATE);
+  const file = release && release.manifest.files[PRIVATE_REFS_PATH] ? path.join(release.dir, ...PRIVATE_REFS_PATH.split('/')) : undefined;
+  const want = file ? parsePrivateRefs(fs.readFileSync(file, 'utf8')) : undefined;
+  const changed: string[] = [];
+  let names: string[] = [];
+  try {
+    names = fs.readdirSync(dir).filter((n) => /^s2sgw-.*\.key$/.test(n) && fs.lstatSync(path.join(dir, n)).isSymbolicLink());
+  } catch {
+    /* no private/ folder yet */
+  }
+  for (const n of names) {
+    if (want && n === want.link) continue;
+    removeDurable(path.join(dir, n));
+    changed.push(`${SWANCTL_PRIVATE}/${n}`);
+  }
+  if (want) {
+    const link = path.join(dir, want.link);
+    let have: string | undefined;
+    try {
+      have = fs.readlinkSync(link);
+    } catch {
+      have = undefined;
+    }
+    if (have !== want.key) {
+      symlinkAtomic(want.key, link);
+      changed.push(`${SWANCTL_PRIVATE}/${want.link}`);
+    }
   }
   return changed;
 }

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import type { Manifest } from '../compiler/bundle';
 import { parseRefs, secretsConf } from '../targets/strongswan/secrets';
+import { parsePrivateRefs } from '../targets/strongswan/view';
 import { StepError, Runner } from './runner';
 import { Layout } from './layout';
 
@@ -133,6 +134,28 @@ export function resolveSecrets(refsText: string | undefined, env: NodeJS.Process
   }
   if (problems.length) throw new StepError('secrets', `${problems.length} secret reference${problems.length === 1 ? '' : 's'} cannot be used; nothing was changed`, problems.join('\n'));
   return secretsConf(refsText, (ref, e) => values.get(`${e.kind} ${ref}`)!);
+}
+
+/** Where swanctl's private/ folder is on the host: apply links the gateway identity's key there. */
+export const SWANCTL_PRIVATE = '/etc/swanctl/private';
+
+/**
+ * The gateway identity's private key named by swanctl/private.refs: it must exist and be readable by
+ * root alone before anything changes. Returns the link to make under swanctl's private/ folder.
+ */
+export function checkPrivateKey(refsText: string | undefined, runner: Pick<Runner, 'host'>): { key: string; link: string } | undefined {
+  if (refsText === undefined) return undefined;
+  const refs = parsePrivateRefs(refsText);
+  if (!refs) throw new StepError('secrets', 'swanctl/private.refs has no `key PATH link NAME` line');
+  try {
+    const st = fs.statSync(runner.host(refs.key));
+    if (!st.isFile()) throw new StepError('secrets', `the gateway's private key ${refs.key} is not a regular file; nothing was changed`);
+    if (st.mode & 0o077) throw new StepError('secrets', `the gateway's private key ${refs.key} is readable or writable by group or others (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}); chmod 600 it; nothing was changed`);
+  } catch (e) {
+    if (e instanceof StepError) throw e;
+    throw new StepError('secrets', `the gateway's private key ${refs.key} cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'}); certificate and EAP connections need it; nothing was changed`);
+  }
+  return refs;
 }
 
 function sameRelease(dir: string, b: VerifiedBundle, secrets: string): boolean {

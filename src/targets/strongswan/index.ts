@@ -37,8 +37,10 @@ export function render(input: TargetInput): RenderedFile[] {
   files.push({ path: UPDOWN_PATH, sections: updown, mode: 0o755 });
 
   files.push({ path: CHARON_SNIPPET_PATH, sections: [{ text: header('#', [view.gatewayFile]) + template(T, 'strongswan')({}) }] });
-  // swanctl loads private keys only from its own private/ folder: apply links the identity's key there.
-  if (gw.identity) files.push({ path: PRIVATE_REFS_PATH, sections: [{ text: header('#', [view.gatewayFile]) + template(T, 'private-refs')({ key: privateKeyPath(gw.identity.privateKey), link: privateKeyLink(gw.name) }) }] });
+  // swanctl loads private keys only from its own private/ folder: apply links the identity's key there
+  // (only when a certificate or EAP connection needs it, so a PSK-only gateway needs no key on the host).
+  const needsKey = tenants.some((t) => t.connections.some((c) => c.auth.kind !== 'psk'));
+  if (gw.identity && needsKey) files.push({ path: PRIVATE_REFS_PATH, sections: [{ text: header('#', [view.gatewayFile]) + template(T, 'private-refs')({ key: privateKeyPath(gw.identity.privateKey), link: privateKeyLink(gw.name) }) }] });
   return files;
 }
 
