@@ -18,6 +18,7 @@ repo=$(dirname "$lab")
 cache=${S2SGW_LAB_CACHE:-$lab/.cache}
 dist=${S2SGW_LAB_DIST:-dist}
 timeout=${S2SGW_LAB_TIMEOUT:-280}
+scenario=${S2SGW_LAB_SCENARIO:-example}
 t_start=$(date +%s.%N)
 
 elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
@@ -25,7 +26,7 @@ die() { echo "FAIL lab: $*"; echo "0 passed, 1 failed"; exit 1; }
 host_phase() { echo "PHASE host-$1 $(elapsed "$2")s"; }
 
 # 1. Tools. lab/setup.sh installs them; here we only look, so a run never installs silently.
-for tool in qemu-system-x86_64 busybox cpio depmod charon-systemd swanctl vtysh iperf3 nc; do
+for tool in qemu-system-x86_64 busybox cpio depmod charon-systemd swanctl vtysh frr-reload.py iperf3 nc jq pki node; do
   command -v "$tool" > /dev/null || [ -x "/usr/sbin/$tool" ] || [ -x "/usr/lib/frr/$tool" ] \
     || die "$tool is missing: run \`bash lab/setup.sh\` (as root) first"
 done
@@ -40,16 +41,14 @@ rm -rf "$run" && mkdir -p "$run/logs" && chmod 1777 "$run/logs"
 bash "$lab/initramfs.sh" "$kver" "$kdir" "$run/initrd.gz" || die "could not build the initramfs"
 host_phase kernel "$t"
 
-# 3. The bundle: built from a copy of the example config, so the build's lock file write does not
-#    touch the repository.
+# 3. The bundles and the sites' configs, made with s2sgw itself (build, peer-config) from copies of the
+#    example config, so no lock file write touches the repository: lab/host/prepare-SCENARIO.sh.
 t=$(date +%s.%N)
 [ -f "$repo/$dist/src/cli.js" ] || die "$dist/src/cli.js is missing: run \`npm run build:ts\` (or set S2SGW_LAB_DIST)"
-mkdir -p "$run/config"
-cp -r "$repo/gateways" "$repo/tenants" "$run/config/"
-[ -f "$repo/allocations.lock.yaml" ] && cp "$repo/allocations.lock.yaml" "$run/config/"
-node -e "require(process.argv[1]).main(process.argv.slice(2)).then((c) => process.exit(c))" \
-  "$repo/$dist/src/cli.js" build --config "$run/config" --out "$run/bundle" > "$run/build.log" 2>&1 \
-  || { cat "$run/build.log"; die "s2sgw build failed"; }
+# Development: S2SGW_LAB_DEBUG=FILE runs that guest script at the end of the scenario (its output in guest.log).
+[ -n "${S2SGW_LAB_DEBUG:-}" ] && cp "$S2SGW_LAB_DEBUG" "$run/debug.sh"
+bash "$lab/host/prepare-$scenario.sh" "$run" "$repo/$dist/src/cli.js" > "$run/prepare.log" 2>&1 \
+  || { tail -n 20 "$run/prepare.log"; die "preparing the bundles failed (s2sgw build or peer-config)"; }
 host_phase build "$t"
 
 # 4. Boot. What each qemu option is for:
@@ -72,7 +71,7 @@ timeout -k 5 "$timeout" qemu-system-x86_64 \
   -nodefaults -display none -no-reboot -serial "file:$run/console.log" \
   -device virtio-rng-pci \
   -kernel "$kdir/boot/vmlinuz-$kver" -initrd "$run/initrd.gz" \
-  -append "console=ttyS0 quiet panic=-1 s2sgw.kver=$kver s2sgw.kmods=$kdir s2sgw.main=$lab/guest/main.sh s2sgw.lab=$lab s2sgw.scenario=${S2SGW_LAB_SCENARIO:-example} s2sgw.checks=${S2SGW_LAB_CHECKS:-all} s2sgw.dev=${S2SGW_LAB_DEV:-}" \
+  -append "console=ttyS0 quiet panic=-1 s2sgw.kver=$kver s2sgw.kmods=$kdir s2sgw.main=$lab/guest/main.sh s2sgw.lab=$lab s2sgw.scenario=$scenario s2sgw.checks=${S2SGW_LAB_CHECKS:-all} s2sgw.dev=${S2SGW_LAB_DEV:-} s2sgw.dist=$repo/$dist" \
   -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
   -virtfs "local,path=$run,mount_tag=labrun,security_model=none"
 qemu_rc=$?
@@ -109,5 +108,5 @@ fi
 
 echo "PHASE total $(elapsed "$t_start")s"
 echo "$passed passed, $failed failed"
-[ "$failed" = 0 ] && [ "${S2SGW_LAB_KEEP:-0}" != 1 ] && rm -rf "$run/bundle" "$run/config" "$run/initrd.gz"
+[ "$failed" = 0 ] && [ "${S2SGW_LAB_KEEP:-0}" != 1 ] && rm -rf "$run"/bundle* "$run"/config* "$run/initrd.gz"
 [ "$failed" = 0 ]

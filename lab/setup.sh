@@ -13,8 +13,12 @@ packages=(
   kmod                   # depmod/modprobe for the guest kernel's modules
   xz-utils               # Debian's kernel modules are .ko.xz
   iproute2 iputils-ping procps
-  strongswan-swanctl charon-systemd libstrongswan-standard-plugins strongswan-pki
+  strongswan-swanctl charon-systemd libstrongswan-standard-plugins
+  strongswan-pki         # the second scenario's throwaway CA and certificates
+  libcharon-extauth-plugins  # eap-identity and eap-mschapv2 (the second scenario's EAP site)
   frr                    # zebra + bgpd per network namespace
+  frr-pythontools        # frr-reload.py: s2sgw apply reloads FRR with it
+  jq                     # the lab reads peer-config's JSON, apply's command log and FRR's JSON with it
   iperf3                 # rate checks
   conntrack              # shows conntrack zones when a check fails
   netcat-openbsd         # TCP probes with a chosen source port (filter checks)

@@ -55,6 +55,19 @@ test('the site FRR snippet is accepted by vtysh -C', async () => {
   }
 });
 
+test('an EAP site identifies itself with its EAP username (its EAP client looks the secret up by that identity)', async () => {
+  const config = path.join(ROOT, 'test', 'fixtures', 'build', 'eap-respond-only');
+  const r = await cli(['peer-config', '--config', config, '--tenant', 'northwind', '--connection', 'IfNe-shop1', '--format', 'json']);
+  assert.is(r.code, 0, r.err);
+  const j = JSON.parse(r.out);
+  const local = /local \{([^}]*)\}/.exec(j.swanctl)?.[1] ?? '';
+  assert.match(local, /auth = eap-mschapv2/);
+  assert.match(local, /\bid = "IfNe-shop1"/);
+  assert.match(local, /eap_id = "IfNe-shop1"/);
+  assert.match(j.swanctl, /start_action = start/);
+  assert.equal(j.secrets.map((s: { section: string; ids: string[] }) => [s.section, s.ids]), [['eap-IfNe-shop1', ['IfNe-shop1']]]);
+});
+
 test('peer-config usage errors exit 2 and say what exists', async () => {
   assert.is((await cli(['peer-config', '--config', ROOT])).code, 2);
   const r = await cli(['peer-config', '--config', ROOT, '--tenant', 'contoso', '--connection', 'IfXe9']);

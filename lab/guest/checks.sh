@@ -58,7 +58,8 @@ check_on_demand() {
 # packet routed into it, a ping, dials it. BGP sends nothing in this window (keepalives every 60 s).
 check_redial() {
   # A BGP keepalive (every 60 s) can beat the ping into the trap; then try once more.
-  redial_once || { note "redial: a BGP keepalive dialed first ($acq); trying again"; redial_once; } || true
+  # The site's trap policy can also dial it first (its BGP keepalive): no acquire on the gateway then.
+  redial_once || { note "redial: $( [ -n "$acq" ] && echo "a BGP packet dialed first ($acq)" || echo "the site dialed first (no acquire on the gateway)"); trying again"; redial_once; } || true
 }
 redial_once() {
   local name="on-demand: after IfCe1 is torn down, the first ping re-dials it"
@@ -76,11 +77,33 @@ redial_once() {
   acq=$(tail -n +"$((mark + 1))" "$LOGS/charon-gw.log" | grep -m1 'acquire' | sed 's/^.*creating acquire job for policy //')
   if sa_up IfCe1 && [[ "$acq" == *icmp* ]]; then
     pass "$name" "down after terminate; first reply after $tries unanswered pings, ${t}s; acquire: $acq"
-  elif [ "${retried:-}" != 1 ] && [[ "$acq" == *bgp* ]]; then
+  elif [ "${retried:-}" != 1 ] && [[ "$acq" == *bgp* || -z "$acq" ]]; then
     retried=1; return 1
   else
     fail "$name" "IfCe1 $(sa_up IfCe1 && echo up || echo down) after ${t}s, $tries pings; first acquire: ${acq:-none}"
   fi
+}
+
+# (5) Post-connection routes: the lab's copy of the example gives IfCe1 one, 172.16.1.0/24. The bundle's
+# updown hook installs it in Contoso's VRF table when the CHILD_SA comes up and removes it when it goes
+# down. Contoso NY's BGP also advertises that prefix (peer-config's snippet does): the hook's route is
+# the one that is not proto bgp.
+pc_route() { ns gw ip route show table "${1:-1001}" 172.16.1.0/24 | grep -v 'proto bgp' | grep -q 'dev IfCe1'; }
+pc_gone() { ! pc_route; }
+check_post_connect() {
+  local name="post-connect: IfCe1's route 172.16.1.0/24"
+  ping1 chost "$C_SIZE" 10.1.0.1
+  wait_until 30 sa_up IfCe1 || { fail "$name" "IfCe1 did not come up"; return; }
+  local r; wait_until 10 pc_route; r=$(ns gw ip route show table 1001 172.16.1.0/24 | grep -v 'proto bgp' | head -n 1)
+  check "$name is in Contoso's VRF while the tunnel is up" "table 1001: ${r:-none}" pc_route
+  check "$name is in no other table" "Woodgrove's table 1002: $(ns gw ip route show table 1002 172.16.1.0/24 | grep -v 'proto bgp' | wc -l), main: $(ns gw ip route show 172.16.1.0/24 | wc -l) routes" \
+    test "$(ns gw ip route show table 1002 172.16.1.0/24 | grep -v 'proto bgp' | wc -l)$(ns gw ip route show 172.16.1.0/24 | wc -l)" = 00
+  swan gw --terminate --ike IfCe1 --force --timeout 5 > /dev/null 2>&1
+  if wait_until 10 pc_gone; then pass "$name goes when the tunnel goes down" "gone ${WAITED}s after swanctl --terminate"
+  else fail "$name goes when the tunnel goes down" "still there 10 s after --terminate: $(ns gw ip route show table 1001 172.16.1.0/24 | grep -v 'proto bgp')"; fi
+  local tries=0
+  until wait_until 2 pc_route; do ping1 chost "$C_SIZE" 10.1.0.1; tries=$((tries + 1)); [ $tries -ge 15 ] && break; done
+  check "$name comes back when the tunnel is dialed again" "after $tries pings" pc_route
 }
 
 # xfrm_bytes IF_ID DIR: bytes through the gateway's SAs of that if_id, out (from 203.0.113.10) or in.
@@ -156,18 +179,24 @@ check_bgp() {
   if [ -n "${dump:-}" ]; then
     { vty gw -c 'show bgp vrf all neighbors'; vty gw -c 'show interface vrf all brief'; vty gw -c 'show ip route vrf all'; } > "$LOGS/frr-gw-state.log" 2>&1
   fi
-  route_in() { ns gw ip route show table "$1" "$2" | grep -q 'proto bgp'; }
-  wait_until 20 route_in 1001 172.16.1.0/24
-  wait_until 20 route_in 1002 172.16.3.0/24
-  local c w m
-  c=$(ns gw ip route show table 1001 proto bgp | awk '{print $1}' | sort | tr '\n' ' ')
-  w=$(ns gw ip route show table 1002 proto bgp | awk '{print $1}' | sort | tr '\n' ' ')
-  m=$(ns gw ip route show table main | grep -c '^172\.16\.' || true)
-  check "bgp: Contoso's VRF learned Contoso NY's prefixes only" "table 1001 bgp routes: ${c:-none}" \
-    test "$(echo "$c" | grep -c '172.16.1.0/24')" = 1 -a "$(echo "$c" | grep -cE '172\.16\.[23]\.')" = 0
-  check "bgp: Woodgrove's VRF learned Woodgrove's prefixes only" "table 1002 bgp routes: ${w:-none}" \
-    test "$(echo "$w" | grep -cE '172\.16\.2\.0/24 .*172\.16\.3\.0/24|172\.16\.3\.0/24 .*172\.16\.2\.0/24|172\.16\.2\.0/24 172\.16\.3\.0/24')" = 1 -a "$(echo "$w" | grep -c '172.16.1.')" = 0
-  check "bgp: nothing learned into the gateway's main table" "$m routes to 172.16/16" test "$m" = 0
+  # What each site advertises is what peer-config put in its FRR snippet: the connection's routes and
+  # post-connection routes. Both tenants' New York sites advertise the same 10.1.0.0/16: the VRF and the
+  # tunnel the kernel routes it into tell whose it is. (Contoso's 172.16.1.0/24 is also IfCe1's
+  # post-connection route, which zebra prefers as a kernel route: the kernel holds that one.)
+  learned() { vty gw -c "show bgp vrf $1 ipv4 unicast neighbors $2 routes json" 2> /dev/null | jq -r '.routes // {} | keys[]' | sort | tr '\n' ' '; }
+  learned_all() { [ -n "$(learned "$@")" ]; }
+  wait_until 20 learned_all contoso 10.1.0.1; wait_until 20 learned_all woodgrove 10.2.0.1
+  # routed TABLE PREFIX...: "PREFIX@DEVICE" for each, as the VRF's kernel table routes it.
+  routed() { local t=$1 p; shift; for p in "$@"; do printf '%s@%s ' "$p" "$(ns gw ip route show table "$t" "$p" | head -n 1 | grep -oE 'dev [^ ]+' | cut -d' ' -f2)"; done; }
+  local c w1 w2 kc kw m
+  c=$(learned contoso 10.1.0.1) w1=$(learned woodgrove 10.1.0.1) w2=$(learned woodgrove 10.2.0.1)
+  kc=$(routed 1001 10.1.0.0/16 172.16.1.0/24 10.2.0.0/16) kw=$(routed 1002 10.1.0.0/16 10.2.0.0/16 172.16.1.0/24)
+  m=$(ns gw ip route show table main | grep -cE '^(10\.[1-9]\.|172\.16\.)' || true)
+  check "bgp: Contoso's VRF learned exactly Contoso NY's prefixes, routed into IfCe1" "from 10.1.0.1: ${c:-none}; table 1001: $kc" \
+    test "$c|$kc" = "10.1.0.0/16 172.16.1.0/24 |10.1.0.0/16@IfCe1 172.16.1.0/24@IfCe1 10.2.0.0/16@ "
+  check "bgp: Woodgrove's VRF learned exactly its sites' prefixes, each routed into its tunnel" "from 10.1.0.1: ${w1:-none}; from 10.2.0.1: ${w2:-none}; table 1002: $kw" \
+    test "$w1|$w2|$kw" = "10.1.0.0/16 |10.2.0.0/16 |10.1.0.0/16@IfWe1 10.2.0.0/16@IfWe2 172.16.1.0/24@ "
+  check "bgp: nothing learned into the gateway's main table" "$m routes to the sites' 10.1-9.0.0/16 or 172.16/16" test "$m" = 0
   local s
   for s in cny wny wsfo; do
     check "bgp: site $s learned its tenant's 192.168.0.0/29" "$(vty "$s" -c 'show bgp ipv4 unicast 192.168.0.0/29' | grep -m1 -oE 'from 192\.168\.0\.1[^)]*\)?' || echo 'not learned')" \
@@ -226,25 +255,60 @@ check_filters() {
   # ICMP passes Contoso's outbound filter to any destination (permit protocol icmp).
   local ok=0; for i in 1 2 3; do ping1 chost "$C_SIZE" 172.16.1.1 && ok=$((ok + 1)); done
   check "filter: Contoso out: host -> 172.16.1.1 icmp (permit icmp)" "$ok/3 replies" test "$ok" -ge 2
-  local drops; drops=$(ns gw nft list chain inet s2sgw outbound_IfCi1 | awk '/ drop comment "tenants\/contoso.yaml:27"/ { for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1) }')
+  local drops; drops=$(ns gw nft list chain inet s2sgw outbound_IfCi1 | awk '/ drop comment "tenants\/contoso.yaml:[0-9]+"/ { for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1) }')
   check "filter: the gateway's Contoso outbound drop rule counted the denied SYNs" "${drops:-?} packets" test "${drops:-0}" -gt 0
 }
 
-# kbps NS ARGS...: iperf3 client; prints the receiver's rate in kbit/s.
+# kbps SECONDS NS ARGS...: iperf3 client for SECONDS (after 1 s of warm-up that is not counted);
+# prints the receiver's rate in kbit/s.
 kbps() {
-  local n=$1; shift
-  ns "$n" iperf3 -f k -t 5 -O 1 "$@" 2> /dev/null | awk '/receiver/ { for (i = 2; i <= NF; i++) if ($i == "Kbits/sec") print $(i - 1) }'
+  local t=$1 n=$2; shift 2
+  ns "$n" iperf3 -f k -t "$t" -O 1 "$@" 2> /dev/null | awk '/receiver/ { for (i = 2; i <= NF; i++) if ($i == "Kbits/sec") print $(i - 1) }'
+}
+within() { awk -v r="$1" -v want="$2" 'BEGIN { exit !(r >= want * 0.85 && r <= want * 1.15) }'; }
+# rate NAME WANT NS ARGS...: one rate check. The emulated guest shares the host's CPUs: a busy host can
+# starve it for a moment and the measured rate drops (never rises) for reasons that are not tc's. So a
+# first measurement outside the bound is repeated once, longer, with a NOTE; the bound stays +-15%.
+rate() {
+  local name=$1 want=$2 r; shift 2
+  r=$(kbps 5 "$@")
+  if ! within "${r:-0}" "$want"; then
+    note "rate: $name measured ${r:-?} kbit/s, outside ${want} +-15%; measuring again for 8 s"
+    r=$(kbps 8 "$@")
+  fi
+  check "rate: $name, $want kbps +-15%" "${r:-?} kbit/s" within "${r:-0}" "$want"
 }
 # (7) Rate: TCP through each tunnel's shaper (egress) and policer (ingress).
 check_rate() {
   ns cny iperf3 -s -D -B 10.1.0.1
   ns wsfo iperf3 -s -D -B 10.2.0.1
-  listening() { ns "$1" ss -Hltn "sport = :5201" | grep -q LISTEN; }
-  wait_until 10 listening cny; wait_until 10 listening wsfo
-  local r
-  within() { awk -v r="$1" -v want="$2" 'BEGIN { exit !(r >= want * 0.85 && r <= want * 1.15) }'; }
-  r=$(kbps chost -c 10.1.0.1); check "rate: Contoso host -> NY, 1024 kbps +-15%" "${r:-?} kbit/s" within "${r:-0}" 1024
-  r=$(kbps chost -c 10.1.0.1 -R); check "rate: Contoso NY -> host, 1024 kbps +-15%" "${r:-?} kbit/s" within "${r:-0}" 1024
-  r=$(kbps whost -c 10.2.0.1); check "rate: Woodgrove host -> SFO, 5120 kbps +-15%" "${r:-?} kbit/s" within "${r:-0}" 5120
+  iperf_listening() { ns "$1" ss -Hltn "sport = :5201" | grep -q LISTEN; }
+  wait_until 10 iperf_listening cny; wait_until 10 iperf_listening wsfo
+  rate "Contoso host -> NY" 1024 chost -c 10.1.0.1
+  rate "Contoso NY -> host" 1024 chost -c 10.1.0.1 -R
+  rate "Woodgrove host -> SFO" 5120 whost -c 10.2.0.1
+}
 
+# (4b) maxPrefixes: the lab's Contoso has maxPrefixes 2, exactly what Contoso NY advertises. The site
+# router then announces one prefix more (a new LAN: a connected route and a network statement), and
+# the gateway must end the session rather than take it: the third prefix never reaches Contoso's VRF.
+check_max_prefixes() {
+  local name="bgp: Contoso's session stops at maxPrefixes (2)"
+  wait_until 40 bgp_up contoso 10.1.0.1 || { fail "$name" "the session was not up to begin with"; return; }
+  ip -n cny address add 172.16.9.1/24 dev lan0
+  vty cny -c 'configure terminal' -c 'ip prefix-list s2sgw-out4 seq 100 permit 172.16.9.0/24' \
+    -c 'router bgp 65001' -c 'address-family ipv4 unicast' -c 'network 172.16.9.0/24' > /dev/null 2>&1
+  bgp_down() { ! bgp_up contoso 10.1.0.1; }
+  local j reason state
+  if wait_until 30 bgp_down; then
+    j=$(vty gw -c 'show bgp vrf contoso neighbors 10.1.0.1 json')
+    state=$(echo "$j" | jq -r '.["10.1.0.1"].bgpState')
+    reason=$(echo "$j" | jq -r '.["10.1.0.1"] | [.lastResetDueTo, .lastNotificationReason, .lastErrorCodeSubcode] | map(select(. != null)) | join(", ")')
+    state="$state ($(vty gw -c 'show bgp vrf contoso summary' | awk '$1 == "10.1.0.1" { print $(NF - 2), $(NF - 1) }' | tr -d '\n'))"
+    local leaked; leaked=$(ns gw ip route show table 1001 172.16.9.0/24 | wc -l)
+    check "$name" "the site announced a third prefix: session $state ${WAITED}s later (last reset: $reason); 172.16.9.0/24 in table 1001: $leaked routes" \
+      test "$leaked" = 0 -a -n "$(echo "$reason $state" | grep -iE 'prefix|PfxCt')"
+  else
+    fail "$name" "still Established 30 s after the site announced a third prefix; received $(vty gw -c 'show bgp vrf contoso neighbors 10.1.0.1 json' | jq -r '.["10.1.0.1"].addressFamilyInfo.ipv4Unicast.acceptedPrefixCounter // "?"') prefixes"
+  fi
 }

@@ -10,6 +10,7 @@ for arg in $(cat /proc/cmdline); do
     s2sgw.scenario=*) scenario=${arg#*=} ;;
     s2sgw.checks=*) export CHECKS=${arg#*=} ;;
     s2sgw.dev=*) export DEV=${arg#*=} ;;
+    s2sgw.dist=*) export DIST=${arg#*=} ;;
   esac
 done
 
@@ -28,8 +29,15 @@ exec >> "$OUT/guest.log" 2>&1
 mount -t tmpfs -o mode=755 tmpfs /run
 mount -t tmpfs tmpfs /tmp
 mkdir -p /run/netns /run/lab /var/run 2> /dev/null
+# devtmpfs has no /dev/fd (udev or systemd make it on a normal system): bash's <(...) needs it.
+[ -e /dev/fd ] || ln -s /proc/self/fd /dev/fd
 mount -t tmpfs tmpfs /var/log  # daemons that log by default must not write to the host's logs
 
+# A host always has a name; the kernel's default "(none)" is one FRR prints (`hostname (none)`) and then
+# cannot read back, which breaks frr-reload.py.
+hostname s2sgw-lab
 source "$LAB/guest/lib.sh"
 phase boot
 source "$LAB/guest/scenario-$scenario.sh"
+# Development (S2SGW_LAB_DEBUG on the host): a script run after the scenario, output in guest.log.
+if [ -f "$OUT/debug.sh" ]; then set +e; echo "=== debug.sh"; source "$OUT/debug.sh"; fi

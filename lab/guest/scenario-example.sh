@@ -1,26 +1,38 @@
 # The bundled example (gateways/gw1.yaml, tenants/contoso.yaml, tenants/woodgrove.yaml) on a real
-# data plane: topology, gateway from the bundle, sites, then the checks. Sourced by main.sh.
+# data plane: topology, sites from `s2sgw peer-config`, the gateway from `s2sgw apply`, then the checks.
+# Sourced by main.sh. The bundles and site configs were made on the host (lab/host/prepare-example.sh).
 set -u
 source "$LAB/guest/topology.sh"
-source "$LAB/sites-by-hand.sh"
+source "$LAB/guest/sites.sh"
+source "$LAB/guest/gateway.sh"
 source "$LAB/guest/checks.sh"
+source "$LAB/guest/checks-change.sh"
+source "$LAB/guest/second.sh"
 BUNDLE=$OUT/bundle/gw1
 
-# The lab's PSKs: the bundle names them (env:NAME); apply resolves them from its environment.
+# The lab's PSKs: the bundle names them (env:NAME); apply resolves them from its environment, and the
+# sites' secrets blocks are filled from the same values.
 export CONTOSO_NY_PSK=lab-contoso-ny-not-a-secret
 export WOODGROVE_NY_PSK=lab-woodgrove-ny-not-a-secret
 export WOODGROVE_SFO_PSK=lab-woodgrove-sfo-not-a-secret
+# The second scenario's EAP secret is a file reference (file:/etc/s2sgw/secrets/litware-ifle1, mode 0600).
+LITWARE_EAP=lab-litware-eap-not-a-secret
+# Which namespace is the site of which connection.
+declare -A SITE=([IfCe1]=cny [IfWe1]=wny [IfWe2]=wsfo)
 
-modprobe -a vrf 8021q xfrm_interface esp4 veth dummy bridge
+# Only what the lab's topology needs: the gateway's modules are apply's business.
+modprobe -a veth dummy bridge
 namespaces
 
-# The daemons a gateway host and the sites run before any configuration (systemd would start
-# them on a real host). staticd carries FRR's static routes; the sites need none. They start
-# before the links exist (they follow link changes), so their slow first start (~10 s to read
-# their libraries over 9p) overlaps with building the topology.
-start_charon gw "$BUNDLE/swanctl/strongswan.d/s2sgw.conf"
-for s in cny wny wsfo; do start_charon "$s"; done
+# The daemons a gateway host and the sites run before any configuration (systemd would start them on a
+# real host). staticd carries FRR's static routes; the sites need none. They start before the links
+# exist (they follow link changes), so their slow first start (~10 s to read their libraries over 9p)
+# overlaps with building the topology. The gateway's charon reads what apply writes to
+# /etc/strongswan.d/ (a glob: nothing matches before the first apply).
+start_charon gw "/etc/strongswan.d/s2sgw*.conf"
+for s in cny wny wsfo tsite lsite; do start_charon "$s"; done
 topology
+second_topology
 phase topology
 start_frr gw zebra staticd bgpd
 for s in cny wny wsfo; do start_frr "$s" zebra bgpd; done
@@ -28,32 +40,29 @@ for n in gw cny wny wsfo; do
   wait_until 20 charon_ready "$n" || fail "charon in $n" "no VICI socket after 20 s"
   wait_until 20 frr_ready "$n" || fail "FRR in $n" "vtysh gets no answer after 20 s"
 done
+for n in tsite lsite; do wait_until 20 charon_ready "$n" || fail "charon in $n" "no VICI socket after 20 s"; done
 phase daemons
 
-# The sites first: they stand before the gateway dials them. TEMPORARY hand-written configs
-# until `s2sgw peer-config` exists.
-site_by_hand cny 131.107.0.10 "$CONTOSO_NY_PSK" 65001 10.1.0.1 10.1.0.0/16 172.16.1.0/24
-site_by_hand wny 131.107.1.10 "$WOODGROVE_NY_PSK" 65001 10.1.0.1 10.1.0.0/16 172.16.2.0/24
-site_by_hand wsfo 131.107.2.10 "$WOODGROVE_SFO_PSK" 65002 10.2.0.1 10.2.0.0/16 172.16.3.0/24
-for s in cny wny wsfo; do
-  swan "$s" --load-all --noprompt --file "$RUN/$s/swanctl.conf" > "$LOGS/swanctl-$s.log" 2>&1 \
-    || fail "sites: $s loads its swanctl.conf" "$(tail -n 2 "$LOGS/swanctl-$s.log" | tr '\n' ' ')"
-  vty "$s" -f "$RUN/$s/frr.conf" >> "$LOGS/vtysh-$s.log" 2>&1
-  counters "$s"
-done
-counters chost; counters whost; counters inet
+# The sites' IPsec first, so they stand before the gateway dials them. Their BGP follows the on-demand
+# check: a site router's session would dial the tunnel from the site's side (peer-config gives the site
+# start_action = trap too), and that check is about the gateway dialing on demand.
+for c in IfCe1 IfWe1 IfWe2; do site_from_peer "${SITE[$c]}" "$c" && load_site_swan "${SITE[$c]}" "$c"; done
+for s in cny wny wsfo chost whost inet; do counters "$s"; done
 phase sites
 
-# The gateway: ONLY the bundle. TEMPORARY by-hand steps until `s2sgw apply` is in the CLI.
-if bash "$LAB/gateway-by-hand.sh" gw "$BUNDLE" "$RUN/gw" > "$LOGS/apply-gw.log" 2>&1; then
-  pass "apply: gateway set up from the bundle" "$(grep -c 'gateway-by-hand:' "$LOGS/apply-gw.log") steps, sysctl links frr strongswan nftables tc"
-else
-  fail "apply: gateway set up from the bundle" "$(tail -n 3 "$LOGS/apply-gw.log" | tr '\n' ' ')"
-fi
+# The gateway: ONLY `s2sgw apply` of the bundle, with the lab's secrets in its environment.
+apply_bundle "apply: gateway set up by s2sgw apply of the bundle" "$BUNDLE"
 sas_after_load=$(swan gw --list-sas | grep -c ' ESTABLISHED' || true)
 phase apply
+if [ "$APPLY_RC" != 0 ]; then
+  fail "checks" "skipped: the gateway was not set up"; CHECKS=none
+fi
 
-for c in on-demand child-sas isolation bgp filters rate redial; do
+for c in on-demand child-sas isolation bgp post-connect filters rate redial change faults removal second max-prefixes; do
+  if [ "$c" = child-sas ]; then
+    # The sites' routers now: their sessions ride the tunnels the checks bring up.
+    for s in cny wny wsfo; do load_site_frr "$s"; done
+  fi
   wanted "$c" || continue
   "check_${c//-/_}"
   [ "$c" = child-sas ] && check_no_charon_routes

@@ -8,10 +8,10 @@
 #   gw eth0 203.0.113.10 -- inet (a router: "the internet") -- cny  131.107.0.10 (Contoso New York, LAN 10.1.0.0/16)
 #                                                            -- wny  131.107.1.10 (Woodgrove New York, LAN 10.1.0.0/16)
 #                                                            -- wsfo 131.107.2.10 (Woodgrove San Francisco, LAN 10.2.0.0/16)
-# Each site also owns a /24 only it advertises over BGP (172.16.1-3.0/24): the isolation check
-# looks for it in the right VRF and nowhere else.
+# Contoso NY also owns 172.16.1.0/24: the lab's copy of the example gives IfCe1 a post-connection route
+# to it (lab/host/prepare-example.sh).
 
-ROLES="gw inet cny wny wsfo sw chost whost"
+ROLES="gw inet cny wny wsfo sw chost whost tsite lsite thost lhost"  # the last four: lab/guest/second.sh
 
 # namespaces: the empty roles, so daemons can start in them while the links are made.
 namespaces() {
@@ -50,8 +50,8 @@ EOF
   ns inet sysctl -qw net.ipv4.ip_forward=1
 
   site_links cny 131.107.0.10 131.107.0.1 10.1.0.1/16 172.16.1.1/24
-  site_links wny 131.107.1.10 131.107.1.1 10.1.0.1/16 172.16.2.1/24
-  site_links wsfo 131.107.2.10 131.107.2.1 10.2.0.1/16 172.16.3.1/24
+  site_links wny 131.107.1.10 131.107.1.1 10.1.0.1/16
+  site_links wsfo 131.107.2.10 131.107.2.1 10.2.0.1/16
 
   # The provider's switch: a VLAN-aware bridge. The hosts sit on access ports (untagged, one
   # VLAN each); the gateway's eth1 is the trunk carrying both VLANs tagged.
@@ -85,17 +85,17 @@ EOF
   done
 }
 
-# site_links NS OUTER GATEWAY LAN EXTRA: a customer site: its Internet address, and a dummy
-# interface standing for its LAN (the site router's inside address is the BGP neighbor).
+# site_links NS OUTER GATEWAY LAN...: a customer site: its Internet address, and a dummy interface
+# standing for its LAN (the site router's inside address is the BGP neighbor).
 site_links() {
-  ip -n "$1" -batch - <<EOF
-link set lo up
-link set eth0 up
-address add $2/24 dev eth0
-route add default via $3
-link add lan0 type dummy
-address add $4 dev lan0
-address add $5 dev lan0
-link set lan0 up
-EOF
+  local n=$1 outer=$2 gw=$3 a; shift 3
+  {
+    echo "link set lo up"
+    echo "link set eth0 up"
+    echo "address add $outer/24 dev eth0"
+    echo "route add default via $gw"
+    echo "link add lan0 type dummy"
+    for a in "$@"; do echo "address add $a dev lan0"; done
+    echo "link set lan0 up"
+  } | ip -n "$n" -batch -
 }

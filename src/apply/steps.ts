@@ -299,6 +299,12 @@ export const STEPS: Step[] = [
       const swan = [...new Set([...Object.keys(ctx.from?.manifest.files ?? {}), ...Object.keys(ctx.to?.manifest.files ?? {})])].filter((p) => p.startsWith('swanctl/'));
       if (!ctx.full && !cs.secretsChanged && !swan.some((p) => cs.fileChanged(p))) return false;
       if (ctx.full || cs.fileChanged('swanctl/strongswan.d/s2sgw.conf')) await runner.must('swanctl', ['--reload-settings', ...vicis(runner)]);
+      // The gateway identity's key (linked into swanctl's private/ at the switch) reaches charon only through a credentials
+      // load; VICI load-conn carries certificates, not keys. The lab found it: the first certificate or EAP connection
+      // applied incrementally failed with "no private key found".
+      if (!ctx.full && cs.fileChanged('swanctl/private.refs') && ctx.to?.manifest.files['swanctl/private.refs'] && !runner.via?.length) {
+        await runner.must('swanctl', ['--load-creds', '--noprompt', '--file', runner.host('/etc/swanctl/swanctl.conf'), ...vicis(runner)]);
+      }
       if (!ctx.full && ctx.from && ctx.to && !runner.via?.length) return swanIncremental(ctx, ctx.from, ctx.to);
       return swanLoadAll(ctx);
     },

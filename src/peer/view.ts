@@ -77,7 +77,10 @@ export function peerView(t: Tenant, c: Connection, gw: Gateway): PeerView {
     localAuth = { auth: 'pubkey', id: q(c.auth.subject), certs: q(SITE_CERT(name)), eapId: null };
     remoteAuth = { auth: 'pubkey', id: null, cacerts: q(PROVIDER_CA) };
   } else {
-    localAuth = { auth: `eap-${c.auth.method}`, id: null, certs: null, eapId: q(c.interface) };
+    // The EAP username is the site's IKE identity too: the gateway names the EAP identity itself (eap_id) and skips
+    // EAP-Identity, so the site's EAP client looks its secret up by its IKE identity (the lab found "no EAP key found
+    // for hosts GATEWAY - SITE_ADDRESS" when only eap_id was set).
+    localAuth = { auth: `eap-${c.auth.method}`, id: q(c.interface), certs: null, eapId: q(c.interface) };
     remoteAuth = { auth: 'pubkey', id: null, cacerts: q(PROVIDER_CA) };
     secrets.push({ section: `eap-${name}`, kind: 'eap', ref: c.auth.ref, ids: [c.interface], refsLine: refsLine({ connection: name, kind: 'eap', ref: c.auth.ref, ids: [c.interface] }) });
   }

@@ -1,0 +1,44 @@
+# The gateway's side: `s2sgw apply` in the gw namespace, run as an operator runs it on a gateway host.
+# Sourced by the scenario. Nothing on the gateway is configured any other way.
+#
+# The guest's / is the host's own root (with a RAM overlay), so apply keeps its state where it would on
+# a gateway (/var/lib/s2sgw, /etc/frr/frr.conf, /etc/swanctl/conf.d/s2sgw.conf, ...). What differs from a
+# real host is only how apply reaches the daemons: the gateway's charon and FRR run in the gw namespace
+# with a private VICI socket and FRR pathspace, which apply's --netns, --vici and --frr-pathspace name.
+
+# s2sgw ARGS...: the compiled CLI the host built the bundle with (S2SGW_LAB_DIST).
+s2sgw() { node -e "require(process.argv[1]).main(process.argv.slice(2)).then((c) => process.exit(c))" "$DIST/src/cli.js" "$@"; }
+
+APPLY_LOG=$LOGS/apply-gw.log
+COMMANDS_LOG=/var/log/s2sgw/commands.log
+
+# gw_s2sgw COMMAND ARGS...: apply/rollback/status against the lab's gateway. STRONGSWAN_CONF is the gw
+# charon's strongswan.conf (the lab's /etc/strongswan.conf): the swanctl that apply runs loads only the
+# plugins it needs from it. Output goes to the apply log; the exit code is the command's.
+gw_s2sgw() {
+  local c=$1; shift
+  echo "=== s2sgw $c $* (uptime $(now)s)" >> "$APPLY_LOG"
+  STRONGSWAN_CONF=$RUN/gw/strongswan.conf s2sgw "$c" --netns gw --vici "unix://$RUN/gw/charon.vici" --frr-pathspace gw "$@" >> "$APPLY_LOG" 2>&1
+}
+
+# apply_steps FROM_LINE: what apply ran since that line of its command log, as "step:commands" words.
+apply_steps() {
+  tail -n +"$1" "$COMMANDS_LOG" 2> /dev/null | jq -r '.step' | uniq -c | awk '{ printf "%s%s:%s", sep, $2, $1; sep = " " }'
+}
+log_lines() { [ -f "$COMMANDS_LOG" ] && wc -l < "$COMMANDS_LOG" || echo 0; }
+
+# apply_bundle NAME BUNDLE [ARGS...]: one apply, reported as a PASS/FAIL line NAME with its time and steps.
+# Sets APPLY_RC.
+apply_bundle() {
+  local name=$1 bundle=$2; shift 2
+  local mark t0 t
+  mark=$(($(log_lines) + 1)) t0=$(now)
+  gw_s2sgw apply --bundle "$bundle" "$@"
+  APPLY_RC=$?
+  t=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }')
+  if [ "$APPLY_RC" = 0 ]; then
+    pass "$name" "exit 0 in ${t}s; commands per step: $(apply_steps "$mark")"
+  else
+    fail "$name" "exit $APPLY_RC in ${t}s: $(grep -E 's2sgw apply:' "$APPLY_LOG" | tail -n 3 | tr '\n' ' ')"
+  fi
+}
