@@ -2,16 +2,18 @@
 # `npm run lab`: boots Debian's kernel under qemu, runs the lab scenario inside it, prints each
 # check as PASS or FAIL and exits non-zero on any failure or timeout. See docs/lab.md.
 #
-# Host side only: it builds the bundle, boots the VM and judges the results. Everything that
-# touches the data plane runs in the guest (lab/guest/main.sh).
+# Host side only: it makes the bundles and the sites' configs with s2sgw (lab/host/prepare-*.sh),
+# boots the VM and judges the results. Everything that touches the data plane, `s2sgw apply`
+# included, runs in the guest (lab/guest/main.sh).
 #
 # Environment:
 #   S2SGW_LAB_TIMEOUT  seconds before qemu is killed (default 280)
-#   S2SGW_LAB_DIST     compiled s2sgw to use (default dist; e.g. dist-lab)
+#   S2SGW_LAB_DIST     compiled s2sgw to use, on the host and in the guest (default dist; e.g. dist-lab)
 #   S2SGW_LAB_CACHE    where the kernel is kept (default lab/.cache)
 #   S2SGW_LAB_SCENARIO which lab/guest/scenario-NAME.sh to run (default example)
 #   S2SGW_LAB_CHECKS   comma-separated subset of checks to run (development; default all)
-#   S2SGW_LAB_KEEP=1   keep the run folder (lab/.cache/run) even when everything passed
+#   S2SGW_LAB_KEEP=1   keep the bundles and configs in lab/.cache/run even when everything passed
+#   S2SGW_LAB_DEBUG    a guest script to run after the scenario (development)
 set -uo pipefail
 lab=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$lab")
@@ -71,7 +73,7 @@ timeout -k 5 "$timeout" qemu-system-x86_64 \
   -nodefaults -display none -no-reboot -serial "file:$run/console.log" \
   -device virtio-rng-pci \
   -kernel "$kdir/boot/vmlinuz-$kver" -initrd "$run/initrd.gz" \
-  -append "console=ttyS0 quiet panic=-1 s2sgw.kver=$kver s2sgw.kmods=$kdir s2sgw.main=$lab/guest/main.sh s2sgw.lab=$lab s2sgw.scenario=$scenario s2sgw.checks=${S2SGW_LAB_CHECKS:-all} s2sgw.dev=${S2SGW_LAB_DEV:-} s2sgw.dist=$repo/$dist" \
+  -append "console=ttyS0 quiet panic=-1 s2sgw.kver=$kver s2sgw.kmods=$kdir s2sgw.main=$lab/guest/main.sh s2sgw.lab=$lab s2sgw.scenario=$scenario s2sgw.checks=${S2SGW_LAB_CHECKS:-all} s2sgw.dist=$repo/$dist" \
   -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
   -virtfs "local,path=$run,mount_tag=labrun,security_model=none"
 qemu_rc=$?

@@ -304,7 +304,7 @@ check_max_prefixes() {
     j=$(vty gw -c 'show bgp vrf contoso neighbors 10.1.0.1 json')
     state=$(echo "$j" | jq -r '.["10.1.0.1"].bgpState')
     reason=$(echo "$j" | jq -r '.["10.1.0.1"] | [.lastResetDueTo, .lastNotificationReason, .lastErrorCodeSubcode] | map(select(. != null)) | join(", ")')
-    state="$state ($(vty gw -c 'show bgp vrf contoso summary' | awk '$1 == "10.1.0.1" { print $(NF - 2), $(NF - 1) }' | tr -d '\n'))"
+    state="$state$(vty gw -c 'show bgp vrf contoso summary' | grep -E '^10\.1\.0\.1 ' | grep -oE ' \(PfxCt\)')"
     local leaked; leaked=$(ns gw ip route show table 1001 172.16.9.0/24 | wc -l)
     check "$name" "the site announced a third prefix: session $state ${WAITED}s later (last reset: $reason); 172.16.9.0/24 in table 1001: $leaked routes" \
       test "$leaked" = 0 -a -n "$(echo "$reason $state" | grep -iE 'prefix|PfxCt')"

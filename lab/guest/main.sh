@@ -9,7 +9,6 @@ for arg in $(cat /proc/cmdline); do
     s2sgw.lab=*) export LAB=${arg#*=} ;;
     s2sgw.scenario=*) scenario=${arg#*=} ;;
     s2sgw.checks=*) export CHECKS=${arg#*=} ;;
-    s2sgw.dev=*) export DEV=${arg#*=} ;;
     s2sgw.dist=*) export DIST=${arg#*=} ;;
   esac
 done
