@@ -110,5 +110,5 @@ fi
 
 echo "PHASE total $(elapsed "$t_start")s"
 echo "$passed passed, $failed failed"
-[ "$failed" = 0 ] && [ "${S2SGW_LAB_KEEP:-0}" != 1 ] && rm -rf "$run"/bundle* "$run"/config* "$run/initrd.gz"
+[ "$failed" = 0 ] && [ "${S2SGW_LAB_KEEP:-0}" != 1 ] && rm -rf "$run"/bundle* "$run"/config* "$run/pki" "$run/peers" "$run/initrd.gz"
 [ "$failed" = 0 ]
