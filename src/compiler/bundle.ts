@@ -85,7 +85,7 @@ export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations
     gateway: gateway.name,
     gatewayDigest: combine(gatewayParts),
     tenants: Object.fromEntries(
-      tenants.map((t) => [t.name, { digest: combine(perTenant.get(t.name)), file: t.file, connections: t.connections.map((c) => c.interface).sort(), summary: summarize(model, t, gateway, alloc) }]),
+      tenants.map((t) => [t.name, { digest: combine(perTenant.get(t.name)), file: t.file, connections: t.connections.map((c) => c.interface).sort(), summary: summarize(t, gateway, alloc) }]),
     ),
     files: Object.fromEntries(files.map((f) => [f.path, { sha256: sha256(f.content), mode: f.mode.toString(8).padStart(4, '0') }])),
   };

@@ -1,7 +1,7 @@
 // A tenant's settings on one gateway as plain data, kept in manifest.json: what plan and apply compare to tell
 // which tunnels, sessions, routes and filters a change touches, without the YAML at hand.
 import type { Allocations } from './lock';
-import { effective, Gateway, Model, Route, Tenant, FilterRule } from './model';
+import { effective, Gateway, Route, Tenant, FilterRule } from './model';
 
 export interface RouteSummary {
   to: string;
@@ -78,7 +78,7 @@ function authText(t: Tenant, c: Tenant['connections'][number]): string {
 }
 
 /** Summarizes one tenant as deployed on one gateway (effective values, allocated ids). Pure. */
-export function summarize(model: Model, t: Tenant, gw: Gateway, alloc: Allocations): TenantSummary {
+export function summarize(t: Tenant, gw: Gateway, alloc: Allocations): TenantSummary {
   const ids = alloc.tenants[t.name];
   const connections: Record<string, ConnectionSummary> = {};
   for (const c of [...t.connections].sort((a, b) => (a.interface < b.interface ? -1 : 1))) {
