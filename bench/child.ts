@@ -1,8 +1,9 @@
 // One measurement in its own process, so its peak RSS is its own: `node child.js OP DIR [--nft-out FILE]`, prints one JSON line.
-import { measure, OPS, Op } from './measure';
+import { measure, measureCommand, OPS, Op } from './measure';
 import { RESULT_PREFIX } from './bench';
+import { boundHeapGrowth } from '../src/heap';
 
-function main(argv: string[]): number {
+async function main(argv: string[]): Promise<number> {
   const [op, dir, ...rest] = argv;
   if (!OPS.includes(op as Op) || !dir) {
     process.stderr.write(`usage: node child.js ${OPS.join('|')} DIR [--nft-out FILE]\n`);
@@ -10,9 +11,11 @@ function main(argv: string[]): number {
   }
   const i = rest.indexOf('--nft-out');
   const nftOut = i >= 0 ? rest[i + 1] : undefined;
-  const m = measure(op as Op, dir, { nftOut });
+  // The same GC policy as the s2sgw command (src/heap.ts), so the figures are the command's.
+  boundHeapGrowth();
+  const m = op === 'command' ? await measureCommand(dir) : measure(op as Op, dir, { nftOut });
   process.stdout.write(RESULT_PREFIX + JSON.stringify(m) + '\n');
   return 0;
 }
 
-if (require.main === module) process.exitCode = main(process.argv.slice(2));
+if (require.main === module) main(process.argv.slice(2)).then((code) => (process.exitCode = code));

@@ -10,6 +10,7 @@ import { command as confirm } from './commands/confirm';
 import { command as rollback } from './commands/rollback';
 import { command as status } from './commands/status';
 import { VERSION } from './version';
+import { boundHeapGrowth } from './heap';
 
 export const COMMANDS: Command[] = [validate, build, plan, apply, confirm, rollback, status, peerConfig];
 
@@ -30,6 +31,7 @@ function help(): string {
 }
 
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+  boundHeapGrowth();
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     io.out(help());

@@ -27,11 +27,11 @@ export interface CompileOptions {
 
 /** Validates, allocates and renders in memory. Writes nothing. */
 export function compile(loaded: Loaded, prev: Allocations, opts: CompileOptions = {}): Compiled {
-  return compileValidated(loaded, validate(loaded), prev, opts);
+  return compileValidated(validate(loaded), prev, opts);
 }
 
-/** The rest of compile() once the files are validated (the bench times the two apart). Releases the YAML documents. */
-export function compileValidated(loaded: Loaded, v: Validated, prev: Allocations, opts: CompileOptions = {}): Compiled {
+/** The rest of compile() once the files are validated (the bench times the two apart). */
+export function compileValidated(v: Validated, prev: Allocations, opts: CompileOptions = {}): Compiled {
   const base: Compiled = { model: v.model, diagnostics: v.diagnostics, ok: v.ok, lockChanges: [], bundles: [] };
   if (!v.ok) return base;
   let alloc: Allocations;
@@ -48,8 +48,6 @@ export function compileValidated(loaded: Loaded, v: Validated, prev: Allocations
     return { ...base, ok: false, diagnostics: sortDiagnostics([...v.diagnostics, d]), alloc, lockChanges: changes };
   }
   const model = v.model;
-  // The model holds all the rendering needs: let the parsed data go (validate already let the documents go).
-  for (const f of loaded.files) delete f.data;
   const wanted = opts.gateways;
   const bundles = bundleAll(model, alloc, !!opts.keepRendered).filter((b) => !wanted || wanted.includes(b.gateway));
   return { ...base, ok: !hasErrors(v.diagnostics), alloc, lockText: formatLock(alloc), lockChanges: changes, bundles };

@@ -18,7 +18,9 @@ export class UsageError extends Error {
 
 export interface Loaded {
   dir: string;
+  /** Read, not yet parsed: parse() each one in turn (validate does), so one YAML document is alive at a time. */
   files: SourceFile[];
+  /** Files that could not be read at all. The YAML findings come from parse(). */
   diagnostics: Diagnostic[];
 }
 
@@ -56,16 +58,25 @@ export function loadConfig(dir: string): Loaded {
   return loaded;
 }
 
-/** Parses files already in memory (used by plan to build a Git ref without a work tree). Pure. */
+/** Wraps files already in memory (plan builds a Git ref without a work tree); nothing is parsed yet. Pure. */
 export function loadFiles(dir: string, inputs: Array<{ path: string; kind: FileKind; bytes: Buffer | number }>): Loaded {
-  const files: SourceFile[] = [];
-  const diagnostics: Diagnostic[] = [];
-  for (const input of [...inputs].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) {
-    const { file, diagnostics: d } = parseFile(input.path, input.kind, input.bytes);
-    files.push(file);
-    diagnostics.push(...d);
-  }
-  return { dir, files, diagnostics };
+  const files = [...inputs]
+    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+    .map((input): SourceFile => ({ path: input.path, kind: input.kind, stem: path.posix.basename(input.path).replace(/\.ya?ml$/, ''), text: '', lineCounter: new LineCounter(), pending: input.bytes }));
+  return { dir, files, diagnostics: [] };
+}
+
+/**
+ * Parses a file loadFiles() read, once; returns its YAML findings (none the second time).
+ * At 10,000 tenants the parsed documents are most of the memory, so callers parse, use and
+ * release() one file before the next rather than parsing them all up front.
+ */
+export function parse(file: SourceFile): Diagnostic[] {
+  if (file.pending === undefined) return [];
+  const { file: parsed, diagnostics } = parseFile(file.path, file.kind, file.pending);
+  delete file.pending;
+  Object.assign(file, parsed);
+  return diagnostics;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });

@@ -140,30 +140,40 @@ export function at(model: Model, origin: { file: string; path: Path; keys?: Orig
 function origin(file: SourceFile, path: Path): Origin {
   const p = locate(file, path);
   const keys = keyPlaces(file, path);
-  return { file: p.file, line: p.line, col: p.col, length: p.length, path, ...(keys ? { keys } : {}) };
+  // One literal shape for every origin (see spanAt): a conditional spread would fork V8's hidden classes.
+  return { file: p.file, line: p.line, col: p.col, length: p.length, path, keys };
 }
 
 function route(file: SourceFile, path: Path, r: Raw): Route {
   return { to: canonical(r.to), metric: r.metric ?? DEFAULTS.metric, family: familyOf(r.to), origin: origin(file, path) };
 }
 
+/** An empty model; addFile() fills it one file at a time. */
+export function emptyModel(): Model {
+  return { gateways: [], tenants: [], gatewayFiles: new Map(), sources: new Map() };
+}
+
 /**
- * Builds the model from the files that passed the schema (`valid`). Pure.
- * Files are visited in path order, so the model's order is stable.
+ * Adds one file to the model: its entity when it passed the schema (`valid`), else only its
+ * name and source (so a broken gateway file does not also make its tenants "unknown").
+ * Files are added in path order, so the model's order is stable.
  */
-export function buildModel(files: SourceFile[], valid: Set<string>): { model: Model; diagnostics: Diagnostic[] } {
-  const model: Model = { gateways: [], tenants: [], gatewayFiles: new Map(), sources: new Map() };
-  for (const f of files) {
-    model.sources.set(f.path, f);
-    if (f.kind === 'gateway') {
-      const d = f.data as Raw;
-      model.gatewayFiles.set(typeof d?.gateway === 'string' ? d.gateway : f.stem, f.path);
-    }
-    if (!valid.has(f.path)) continue;
+export function addFile(model: Model, f: SourceFile, valid: boolean): void {
+  model.sources.set(f.path, f);
+  if (f.kind === 'gateway') {
     const d = f.data as Raw;
-    if (f.kind === 'gateway') model.gateways.push(gateway(f, d));
-    else model.tenants.push(tenant(f, d));
+    model.gatewayFiles.set(typeof d?.gateway === 'string' ? d.gateway : f.stem, f.path);
   }
+  if (!valid) return;
+  const d = f.data as Raw;
+  if (f.kind === 'gateway') model.gateways.push(gateway(f, d));
+  else model.tenants.push(tenant(f, d));
+}
+
+/** Builds the model from parsed files, of which those in `valid` passed the schema. Pure. */
+export function buildModel(files: SourceFile[], valid: Set<string>): { model: Model; diagnostics: Diagnostic[] } {
+  const model = emptyModel();
+  for (const f of files) addFile(model, f, valid.has(f.path));
   return { model, diagnostics: [] };
 }
 

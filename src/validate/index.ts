@@ -1,7 +1,7 @@
 // The validate pipeline: load -> schema -> model -> rules, every finding collected.
 import { Diagnostic, hasErrors, sortDiagnostics } from '../compiler/diagnostics';
-import { Loaded } from '../compiler/load';
-import { buildModel, Model } from '../compiler/model';
+import { Loaded, parse } from '../compiler/load';
+import { addFile, emptyModel, Model } from '../compiler/model';
 import { release } from '../compiler/source';
 import { validateSchema } from './schema';
 import { runRules } from './rules';
@@ -16,16 +16,31 @@ export interface Validated {
 /**
  * Validates loaded files. Files with YAML or schema errors are left out of the model (their own
  * findings stand); the rules then run over every file that is well-formed. Pure.
+ *
+ * Parse, schema and model run file by file, and each YAML document is let go as soon as its
+ * entity is in the model: at 10,000 tenants the documents would otherwise be most of the memory.
+ * The model keeps every place the rules and targets need; a late diagnostic that needs another
+ * place re-parses its one file (source.ts documentOf()).
  */
 export function validate(loaded: Loaded): Validated {
-  const schemaDiags = validateSchema(loaded.files);
-  const bad = new Set([...loaded.diagnostics, ...schemaDiags].filter((d) => d.severity === 'error').map((d) => d.file));
-  const valid = new Set(loaded.files.filter((f) => f.data !== undefined && !bad.has(f.path)).map((f) => f.path));
-  const { model, diagnostics: modelDiags } = buildModel(loaded.files, valid);
-  // Secrets are looked for in every parsed file, schema-valid or not: they must never be committed.
-  const rawSecrets = loaded.files.filter((f) => f.data !== undefined && !valid.has(f.path)).flatMap(scanRaw);
-  // The model holds every place the rules and targets need; the rest comes back by re-parsing one file.
-  for (const f of loaded.files) if (valid.has(f.path)) release(f);
-  const diagnostics = sortDiagnostics([...loaded.diagnostics, ...schemaDiags, ...modelDiags, ...rawSecrets, ...runRules(model)]);
+  const model = emptyModel();
+  const found: Diagnostic[] = [...loaded.diagnostics];
+  for (const f of loaded.files) {
+    const yaml = parse(f);
+    const schema = f.data === undefined ? [] : validateSchema([f]);
+    found.push(...yaml, ...schema);
+    const valid = f.data !== undefined && !yaml.some(isError) && !schema.some(isError);
+    addFile(model, f, valid);
+    // Its entity holds what the rules and targets need: the document and the parsed data go.
+    if (valid) {
+      release(f);
+      delete f.data;
+    }
+    // Secrets are looked for in every parsed file, schema-valid or not: they must never be committed.
+    else if (f.data !== undefined) found.push(...scanRaw(f));
+  }
+  const diagnostics = sortDiagnostics([...found, ...runRules(model)]);
   return { model, diagnostics, ok: !hasErrors(diagnostics) };
 }
+
+const isError = (d: Diagnostic) => d.severity === 'error';

@@ -1,6 +1,6 @@
 // A filter is either an allow-list (permit: everything else dropped) or a block-list (deny): exactly one of them.
 import { Diagnostic, error } from '../../compiler/diagnostics';
-import { Rule, keyAt, rawAt, related } from './rule';
+import { Rule, keyAt, related } from './rule';
 
 export const rule: Rule = {
   id: 'permit-or-deny',
@@ -9,10 +9,9 @@ export const rule: Rule = {
     const out: Diagnostic[] = [];
     for (const t of ctx.model.tenants) {
       for (const f of t.filters) {
-        // The model keeps one list; the raw file tells whether both were written.
-        const raw = rawAt(ctx.model, f.origin.file, f.origin.path) as Record<string, unknown> | undefined;
-        const hasPermit = raw?.permit !== undefined;
-        const hasDeny = raw?.deny !== undefined;
+        // The model keeps one list; the places of the filter's keys tell whether both were written.
+        const hasPermit = f.origin.keys?.permit !== undefined;
+        const hasDeny = f.origin.keys?.deny !== undefined;
         if (hasPermit && hasDeny) {
           out.push(
             error(this.id, keyAt(ctx.model, f.origin, 'deny'), `filter on ${f.interface} ${f.direction} has both \`permit\` and \`deny\`; give one`, {

@@ -45,16 +45,6 @@ export function gatewaysByName(model: Model): Map<string, Gateway> {
   return out;
 }
 
-/** The parsed value at a path of a file, for the few checks the model does not keep (both permit and deny). */
-export function rawAt(model: Model, file: string, path: Path): unknown {
-  let v: unknown = model.sources.get(file)?.data;
-  for (const seg of path) {
-    if (v === null || typeof v !== 'object') return undefined;
-    v = (v as Record<string, unknown>)[seg as string];
-  }
-  return v;
-}
-
 /** Place of a key (rather than its value) below an entity's origin: where to point when a value is missing or unwanted as a whole. */
 export function keyAt(model: Model, origin: { file: string; path: Path }, ...more: Path): Place & { length: number } {
   const src = model.sources.get(origin.file);
