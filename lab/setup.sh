@@ -3,7 +3,8 @@
 #
 # The lab boots Debian's own kernel under qemu's software emulation and shares this host's
 # userland with the guest, so every program the guest runs (strongSwan, FRR, iperf3, ...) is
-# installed here, on the host. The kernel itself is fetched by lab/kernel.sh at run time.
+# installed here, on the host. Then it fetches the kernel package the lab boots (lab/kernel.sh:
+# Debian's linux-image, unpacked into lab/.cache, never installed), so a run downloads nothing.
 set -euo pipefail
 
 packages=(
@@ -35,11 +36,13 @@ done
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "lab/setup.sh: all ${#packages[@]} packages installed"
-  exit 0
+else
+  echo "lab/setup.sh: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  # iperf3's postinst may ask about a daemon: noninteractive takes its default (the lab starts iperf3 itself).
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-echo "lab/setup.sh: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -q
-apt-get install -y -q --no-install-recommends "${missing[@]}"
-# iperf3's postinst may ask about a daemon; the lab starts iperf3 itself, so nothing else to do.
+kernel=$(bash "$(dirname "$0")/kernel.sh")  # "VERSION DIR"; set -e stops here if the fetch fails
+echo "lab/setup.sh: kernel ${kernel%% *} ready"

@@ -23,4 +23,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# The lab (part of `npm test`): qemu, busybox, iperf3 and the rest, and the kernel package it boots.
+bash lab/setup.sh
+
 npm ci --no-audit --no-fund
