@@ -10,7 +10,7 @@ import { writeTree } from '../src/compiler/write';
 import { FIXTURE_ENV, WOODGROVE_PSK, fingerprint, fixtureBundle, openSandbox, prepareFixtureHost, Sandbox } from '../src/apply/sandbox';
 import { Runner, StepError } from '../src/apply/runner';
 import { apply, describeError, rollback } from '../src/apply/engine';
-import { resolveSecrets, verifyBundle } from '../src/apply/release';
+import { contentOf, resolveSecrets, verifyBundle } from '../src/apply/release';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 's2sgw-apply-test-'));
 process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -55,6 +55,26 @@ test('verify: a corrupted, an extra and a missing file are each refused, naming 
     assert.match(err.tool!, /extra\.conf: not in the manifest/);
     assert.match(err.tool!, /tc\/s2sgw\.tc: listed in the manifest but missing/);
   }
+});
+
+test('verify against the current release: an unchanged file is taken from the release, a changed one is read and checked', () => {
+  const b = bundle('v1', 'verify-reuse');
+  const rel = path.join(tmp, 'release-reuse');
+  fs.cpSync(b, rel, { recursive: true });
+  const manifest = JSON.parse(fs.readFileSync(path.join(rel, 'manifest.json'), 'utf8'));
+  const reuse = { name: 'current', dir: rel, manifest };
+  const good = fs.readFileSync(path.join(b, 'frr/frr.conf'));
+  // The bundle's copy of a file the release holds unchanged is never read: the release's copy is what stage links.
+  fs.appendFileSync(path.join(b, 'frr/frr.conf'), '! tampered\n');
+  const v = verifyBundle(b, { reuse });
+  assert.is(v.files.find((f) => f.path === 'frr/frr.conf')!.reused, path.join(rel, 'frr', 'frr.conf'));
+  assert.equal(contentOf(v, 'frr/frr.conf'), good);
+  // Should the release's copy be gone, the bundle's own is read then, and checked against the manifest.
+  fs.rmSync(path.join(rel, 'frr/frr.conf'));
+  assert.throws(() => contentOf(verifyBundle(b, { reuse }), 'frr/frr.conf'), (e: unknown) => e instanceof StepError && /frr\/frr\.conf: sha256 does not match/.test(e.message));
+  // A file whose sha256 differs from the release's is read and hashed at verify, as without a release.
+  manifest.files['frr/frr.conf'] = { ...manifest.files['frr/frr.conf'], sha256: '0'.repeat(64) };
+  assert.throws(() => verifyBundle(b, { reuse }), (e: unknown) => e instanceof StepError && /frr\/frr\.conf: sha256 .* does not match/.test((e as StepError).tool ?? ''));
 });
 
 test('secrets: missing env, a group-readable file and a short PSK stop the apply, naming references, never values', () => {

@@ -9,7 +9,7 @@ import { Layout, layout, Pending, readPending, readState, writeState } from './l
 import { Journal, JournalWriter, readJournal } from './journal';
 import { checkRelease, health, STEPS, StepContext } from './steps';
 import { changeSet } from './change-set';
-import { checkPrivateKey, openRelease, pruneReleases, Release, resolveSecrets, SECRETS_REFS, stage, verifyBundle } from './release';
+import { checkPrivateKey, contentOf, openRelease, pruneReleases, Release, resolveSecrets, SECRETS_REFS, stage, verifyBundle } from './release';
 import { liveContents, switchTo } from './live';
 import { PRIVATE_REFS_PATH } from '../targets/strongswan/view';
 import { removeDurable, writeDurable } from './fsx';
@@ -166,9 +166,10 @@ export async function recover(runner: Runner, say: (s: string) => void): Promise
 }
 
 /** Switches from the current release to `to` with a journal; undoes it on any failure. */
-async function switchRelease(runner: Runner, l: Layout, op: Journal['op'], to: Release | null, full: boolean, confirmSeconds: number | undefined, say: (s: string) => void): Promise<Outcome> {
+async function switchRelease(runner: Runner, l: Layout, op: Journal['op'], to: Release | null, full: boolean, confirmSeconds: number | undefined, say: (s: string) => void, opened?: Release | null): Promise<Outcome> {
   const state = readState(l);
-  const from = openRelease(l, state.current);
+  // The current release as the caller already opened it (its manifest is tens of MB at 10,000 tenants).
+  const from = opened && opened.name === state.current ? opened : openRelease(l, state.current);
   const journal = runner.dryRun ? undefined : JournalWriter.start(l, { op, from: from?.name ?? null, to: to?.name ?? null, phase: 'forward', ...(confirmSeconds !== undefined ? { confirmSeconds } : {}) });
   const ctx = context(runner, l, from, to, full || !from, say);
   const cs = ctx.cs;
@@ -229,24 +230,24 @@ export async function apply(runner: Runner, req: ApplyRequest): Promise<Outcome>
       else if (readJournal(l)) say(`a journal is left from an interrupted apply: a real apply finishes it first`);
       const pending = readPending(l);
       if (pending && !runner.dryRun) throw new StepError('confirm', `release ${pending.release.slice(0, 12)} waits for \`s2sgw confirm\` until ${pending.deadline}: confirm or roll back before another apply`);
-      const bundle = await step(runner, undefined, 'verify', () => verifyBundle(path.resolve(req.bundle)));
-      const refs = bundle.files.find((f) => f.path === SECRETS_REFS);
-      const privateRefs = bundle.files.find((f) => f.path === PRIVATE_REFS_PATH);
+      // Files the current release holds unchanged are neither read nor hashed again: stage links them.
+      const current = runner.dryRun ? null : openReleaseQuietly(l, readState(l).current);
+      const bundle = await step(runner, undefined, 'verify', () => verifyBundle(path.resolve(req.bundle), { reuse: current }));
       const secrets = await step(runner, undefined, 'secrets', () => {
-        checkPrivateKey(privateRefs?.content.toString('utf8'), runner);
-        return resolveSecrets(refs?.content.toString('utf8'), req.env, runner);
+        checkPrivateKey(contentOf(bundle, PRIVATE_REFS_PATH)?.toString('utf8'), runner);
+        return resolveSecrets(contentOf(bundle, SECRETS_REFS)?.toString('utf8'), req.env, runner);
       });
       const release = runner.dryRun
         ? { name: bundle.digest, dir: bundle.dir, manifest: bundle.manifest }
-        : await step(runner, undefined, 'stage', () => stage(bundle, secrets, l, runner, openReleaseQuietly(l, readState(l).current)));
+        : await step(runner, undefined, 'stage', () => stage(bundle, secrets, l, runner, current));
       say(`bundle ${bundle.manifest.gateway} ${bundle.digest.slice(0, 12)}: verified, secrets resolved${runner.dryRun ? '' : `, staged as ${path.relative(runner.root, release.dir)}`}`);
-      await step(runner, undefined, 'check', () => checkRelease(runner, l, release, req.full ? null : openReleaseQuietly(l, readState(l).current)));
+      await step(runner, undefined, 'check', () => checkRelease(runner, l, release, req.full ? null : current));
       const state = readState(l);
       if (state.current === release.name && !req.full) {
         say('already applied: nothing to do');
         return { code: 0, release: release.name };
       }
-      return await switchRelease(runner, l, 'apply', release, !!req.full, req.confirmSeconds, say);
+      return await switchRelease(runner, l, 'apply', release, !!req.full, req.confirmSeconds, say, current);
     } catch (e) {
       return { code: 1, error: asStepError(e, runner.step) };
     }
