@@ -183,7 +183,7 @@ export const bench: Bench = {
     notes.push(`FRR runs at ${fmtInt(nf)} tenants (first load ${fmtInt(fFirst.total)} ms): loading ${fmtInt(n)} VRF tenants into FRR 8.4 is not feasible here; the incremental FRR command sequence does not grow with the tenant count (the plan row is its cost at ${fmtInt(n)})`);
     notes.push(`links and tc cannot run on this kernel (no vrf/vlan/xfrm devices, no act_police): their rows are a dry run's selection of the changed tenant's lines, without the ip/tc exec (a few ms for a one-device batch)`);
     notes.push(`nft plan at ${fmtInt(n)} tenants alone: ${fmtMs(nftPlanMs)} ms for a ${np.script.split('\n').length}-line transaction`);
-    notes.push('verify hashes every file of the new bundle and secrets resolves every reference on both paths; stage hard-links the files the current release already holds; check runs nft -c on the changed tenants\' transaction and vtysh -C on their sections (the full path: the whole files); the whole-apply row also holds the lock, change set, commit and pruning');
+    notes.push('on both paths verify reads and hashes only the files the current release does not hold with the same sha256, stage hard-links the others from it, and secrets resolves every reference; check runs nft -c on the changed tenants\' transaction and vtysh -C on their sections (the full path: the whole files); the whole-apply row also holds the lock, change set, commit and pruning');
     const goals: Goal[] = [
       { name: `reload steps of a one-tenant change at ${fmtInt(n)} tenants`, value: reloadInc, limit: 1000, unit: 'ms' },
       { name: 'incremental / full reload (reload steps)', value: reloadInc / reloadFull, limit: 1 / 50, unit: 'x' },
