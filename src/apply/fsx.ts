@@ -15,19 +15,24 @@ function fsyncDir(dir: string): void {
   }
 }
 
+/** Creates `file` (it must not exist) with `content` and `mode`, synced to disk before it returns. */
+export function writeNewSynced(file: string, content: string | Buffer, mode: number): void {
+  const fd = fs.openSync(file, 'wx', mode);
+  try {
+    fs.writeSync(fd, typeof content === 'string' ? Buffer.from(content) : content);
+    fs.fchmodSync(fd, mode);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** Writes `file` by writing a synced temporary sibling and renaming it over the target. Never in place. */
 export function writeDurable(file: string, content: string | Buffer, mode = 0o644): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(4).toString('hex')}.tmp`);
   try {
-    const fd = fs.openSync(tmp, 'wx', mode);
-    try {
-      fs.writeSync(fd, typeof content === 'string' ? Buffer.from(content) : content);
-      fs.fchmodSync(fd, mode);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
+    writeNewSynced(tmp, content, mode);
     fs.renameSync(tmp, file);
     fsyncDir(path.dirname(file));
   } finally {

@@ -7,6 +7,7 @@ import { parseRefs, secretsConf } from '../targets/strongswan/secrets';
 import { parsePrivateRefs } from '../targets/strongswan/view';
 import { StepError, Runner } from './runner';
 import { Layout } from './layout';
+import { writeNewSynced } from './fsx';
 
 export const MANIFEST = 'manifest.json';
 export const SECRETS_REFS = 'swanctl/secrets.refs';
@@ -224,14 +225,7 @@ export function stage(b: VerifiedBundle, secrets: string, l: Layout, runner: Run
       runner.diskFull('stage');
       const p = path.join(tmp, ...rel.split('/'));
       mkdir(path.dirname(p));
-      const fd = fs.openSync(p, 'wx', mode);
-      try {
-        fs.writeSync(fd, typeof content === 'string' ? Buffer.from(content) : content);
-        fs.fchmodSync(fd, mode);
-        fs.fsyncSync(fd);
-      } finally {
-        fs.closeSync(fd);
-      }
+      writeNewSynced(p, content, mode);
     };
     // A file the current release holds with the same sha256 and mode is hard-linked, not copied: a one-tenant
     // change on a 10,000-tenant host writes a handful of files, not 10,000 (releases are never written in place).
