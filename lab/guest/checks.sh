@@ -41,12 +41,13 @@ ike_down() { ! swan gw --list-sas --ike "$1" 2> /dev/null | grep -q ESTABLISHED;
 # with a ping.
 # ifce1_reqid: the reqid of the gateway's policies for IfCe1 (if_id 1, from allocations.lock.yaml).
 ifce1_reqid() {
+  # (exit in a rule still runs END: `done` keeps END from printing a second line.)
   ns gw ip xfrm policy | awk '
-    function found() { if (have && rq != "") { print rq; exit } }
+    function found() { if (have && rq != "" && !done) { print rq; done = 1; exit } }
     /^src / { found(); have = 0; rq = "" }
     /if_id 0x1 *$/ { have = 1 }
     / reqid / { for (i = 1; i < NF; i++) if ($i == "reqid") rq = $(i + 1) }
-    END { found() }'
+    END { found() }' | head -n 1
 }
 check_on_demand() {
   local name="on-demand: IfCe1 is dialed by the first packet routed into it"
