@@ -92,6 +92,11 @@ elif [ ! -f "$run/rc" ]; then
   echo "FAIL lab: the guest stopped without writing rc (qemu exit $qemu_rc); last console lines:"
   tail -n 15 "$run/console.log" | sed 's/^/  | /'
   failed=$((failed + 1))
+elif [ "$passed" = 0 ] && [ "$failed" = 0 ]; then
+  # A guest that ran no check at all proves nothing: a failure, whatever its rc says.
+  echo "FAIL lab: the guest ran no check (rc $(cat "$run/rc")); last lines of guest.log:"
+  tail -n 15 "$run/guest.log" 2> /dev/null | sed 's/^/  | /'
+  failed=1
 elif [ "$(cat "$run/rc")" != 0 ] && [ "$failed" = 0 ]; then
   echo "FAIL lab: guest script exited $(cat "$run/rc") without a failed check; see $run/guest.log"
   tail -n 15 "$run/guest.log" 2> /dev/null | sed 's/^/  | /'

@@ -48,8 +48,9 @@ async function main() {
     const lp = m ? Number(m[1]) : 0;
     const lf = m ? Number(m[2]) : 1;
     passed += lp;
-    failed += Math.max(lf, lab.code === 0 ? 0 : 1);
-    ok = ok && lab.code === 0 && lf === 0;
+    // A lab that ran no check proves nothing: that counts as a failure too.
+    failed += Math.max(lf, lab.code === 0 && lp > 0 ? 0 : 1);
+    ok = ok && lab.code === 0 && lf === 0 && lp > 0;
   }
   process.stdout.write(`\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`);
   process.exit(ok && failed === 0 ? 0 : 1);

@@ -24,6 +24,14 @@ finish() {
 trap finish EXIT
 exec >> "$OUT/guest.log" 2>&1
 
+# The tmpfs mounts below would hide the repository if it lives under one of those folders (CI's
+# clean clone is in /tmp): reach it through a bind mount at a fixed place instead. Node finds
+# node_modules from the real path of dist/, so the whole repository goes, not only lab/ and dist/.
+REPO=$(dirname "$LAB")
+mkdir -p /s2sgw-repo && mount --bind "$REPO" /s2sgw-repo || { echo "cannot bind $REPO"; exit 1; }
+case $DIST in "$REPO"/*) DIST=/s2sgw-repo/${DIST#"$REPO"/} ;; esac
+export LAB=/s2sgw-repo/lab DIST
+
 # The overlay shows the host's /run (its FRR and charon leftovers): start from an empty one.
 mount -t tmpfs -o mode=755 tmpfs /run
 mount -t tmpfs tmpfs /tmp
@@ -35,8 +43,9 @@ mount -t tmpfs tmpfs /var/log  # daemons that log by default must not write to t
 # A host always has a name; the kernel's default "(none)" is one FRR prints (`hostname (none)`) and then
 # cannot read back, which breaks frr-reload.py.
 hostname s2sgw-lab
-source "$LAB/guest/lib.sh"
+source "$LAB/guest/lib.sh" || { echo "cannot read $LAB/guest/lib.sh"; exit 1; }
 phase boot
+[ -f "$LAB/guest/scenario-$scenario.sh" ] || { echo "no scenario $LAB/guest/scenario-$scenario.sh"; exit 1; }
 source "$LAB/guest/scenario-$scenario.sh"
 # Development (S2SGW_LAB_DEBUG on the host): a script run after the scenario, output in guest.log.
 if [ -f "$OUT/debug.sh" ]; then set +e; echo "=== debug.sh"; source "$OUT/debug.sh"; fi
