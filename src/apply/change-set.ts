@@ -2,9 +2,7 @@
 import type { Manifest } from '../compiler/bundle';
 import { impact, GatewayImpact } from '../compiler/impact';
 import type { Release } from './release';
-import { SECRETS_CONF } from './release';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import { readReleaseFile as read, SECRETS_CONF } from './release';
 
 export interface ChangeSet {
   /** Tenants whose host state changes (added, removed or changed), sorted. */
@@ -36,15 +34,6 @@ function devicesOf(name: string, t: T | undefined): string[] {
   if (!t) return [];
   const net = t.summary?.network?.interface;
   return [name, ...(net ? [net] : []), ...t.connections];
-}
-
-function read(r: Release | null, p: string): string | undefined {
-  if (!r) return undefined;
-  try {
-    return fs.readFileSync(path.join(r.dir, ...p.split('/')), 'utf8');
-  } catch {
-    return undefined;
-  }
 }
 
 /** Compares two releases (null: the host without s2sgw). Uses the plan's impact when both manifests carry tenant summaries. */

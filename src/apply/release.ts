@@ -110,7 +110,11 @@ export function verifyBundle(dir: string, opts: { allowExtra?: string[]; reuse?:
  */
 export function contentOf(b: VerifiedBundle, rel: string): Buffer | undefined {
   const f = b.files.find((x) => x.path === rel);
-  if (!f) return undefined;
+  return f && loadContent(b, f);
+}
+
+function loadContent(b: VerifiedBundle, f: VerifiedBundle['files'][number]): Buffer {
+  const rel = f.path;
   if (f.content) return f.content;
   try {
     const c = fs.readFileSync(f.reused!);
@@ -246,7 +250,7 @@ export function stage(b: VerifiedBundle, secrets: string, l: Layout, runner: Run
         return false;
       }
     };
-    for (const f of b.files) if (!link(f.path, f.mode)) write(f.path, contentOf(b, f.path)!, f.mode);
+    for (const f of b.files) if (!link(f.path, f.mode)) write(f.path, loadContent(b, f), f.mode);
     write(SECRETS_CONF, secrets, 0o600);
     write(MANIFEST, b.manifestText, 0o644);
     fs.chmodSync(tmp, 0o700);
@@ -258,6 +262,16 @@ export function stage(b: VerifiedBundle, secrets: string, l: Layout, runner: Run
     throw new StepError('stage', `cannot stage the release in ${l.releases}${code === 'ENOSPC' ? ': the disk is full' : ''}`, (e as Error).message);
   }
   return { name, dir: path.join(l.releases, name), manifest: b.manifest };
+}
+
+/** A release's file as text, or undefined when there is no release or no such file. */
+export function readReleaseFile(r: Release | null, rel: string): string | undefined {
+  if (!r) return undefined;
+  try {
+    return fs.readFileSync(path.join(r.dir, ...rel.split('/')), 'utf8');
+  } catch {
+    return undefined;
+  }
 }
 
 /** Opens an existing release folder (its manifest re-read; files re-verified when `verify`). */

@@ -1,9 +1,7 @@
 // strongSwan's incremental reload: load, replace and unload exactly the changed connections and secrets over VICI, then end the SAs that must drop.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { connectionsToVici, encode, loadConnMessage, loadSharedMessage, parseSwanctlConf, secretsToVici, ViciClient, ViciCommandError, ViciInputElement } from '../../vici';
 import type { Release } from '../release';
-import { SECRETS_CONF } from '../release';
+import { readReleaseFile as read, SECRETS_CONF } from '../release';
 
 export interface SwanPlan {
   /** Connections to load (new or changed), with their load-conn bodies. */
@@ -17,15 +15,6 @@ export interface SwanPlan {
 }
 
 const CONF_DIR = 'swanctl/conf.d/';
-
-function read(r: Release | null, p: string): string | undefined {
-  if (!r) return undefined;
-  try {
-    return fs.readFileSync(path.join(r.dir, ...p.split('/')), 'utf8');
-  } catch {
-    return undefined;
-  }
-}
 
 function conns(text: string | undefined, file: string, swanctlDir: string): Map<string, { section: Map<string, ViciInputElement>; bytes: Buffer }> {
   const out = new Map<string, { section: Map<string, ViciInputElement>; bytes: Buffer }>();
