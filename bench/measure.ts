@@ -1,5 +1,6 @@
 // The measured operations, in-process: parse only, validate (the whole `s2sgw validate` pipeline), build in memory.
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Document, LineCounter, parseDocument } from 'yaml';
@@ -38,7 +39,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  */
 export async function measureCommand(dir: string): Promise<Measurement> {
   const { main } = require('../src/cli') as typeof import('../src/cli');
-  const out = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 's2sgw-bench-out-'));
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 's2sgw-bench-out-'));
   const lines: string[] = [];
   const io = { out: (t: string) => void lines.push(t), err: (t: string) => void lines.push(t), color: false, env: process.env, cwd: process.cwd() };
   try {

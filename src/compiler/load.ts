@@ -72,24 +72,21 @@ export function loadFiles(dir: string, inputs: Array<{ path: string; kind: FileK
  * release() one file before the next rather than parsing them all up front.
  */
 export function parse(file: SourceFile): Diagnostic[] {
-  if (file.pending === undefined) return [];
-  const { file: parsed, diagnostics } = parseFile(file.path, file.kind, file.pending);
+  const bytes = file.pending;
+  if (bytes === undefined) return [];
   delete file.pending;
-  Object.assign(file, parsed);
-  return diagnostics;
+  return parseInto(file, bytes);
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** Parses one file; a file that cannot be used still yields a SourceFile (without data) so other files' checks go on. */
-export function parseFile(relPath: string, kind: FileKind, bytes: Buffer | number): { file: SourceFile; diagnostics: Diagnostic[] } {
-  const stem = path.posix.basename(relPath).replace(/\.ya?ml$/, '');
-  const lineCounter = new LineCounter();
-  const file: SourceFile = { path: relPath, kind, stem, text: '', lineCounter };
+/** Fills in a file's text, document and data from its bytes; a file that cannot be used keeps no data, so other files' checks go on. */
+function parseInto(file: SourceFile, bytes: Buffer | number): Diagnostic[] {
+  const { path: relPath, kind, stem, lineCounter } = file;
   const at1 = { file: relPath, line: 1, col: 1 };
   if (typeof bytes === 'number' || bytes.length > MAX_FILE_BYTES) {
     const size = typeof bytes === 'number' ? bytes : bytes.length;
-    return { file, diagnostics: [error('yaml/too-large', at1, `file is ${size} bytes; the limit is ${MAX_FILE_BYTES} bytes (1 MiB)`, { hint: 'a tenant file this large is almost certainly not hand-written; split it or check what generated it' })] };
+    return [error('yaml/too-large', at1, `file is ${size} bytes; the limit is ${MAX_FILE_BYTES} bytes (1 MiB)`, { hint: 'a tenant file this large is almost certainly not hand-written; split it or check what generated it' })];
   }
   try {
     file.text = utf8.decode(bytes);
@@ -98,7 +95,7 @@ export function parseFile(relPath: string, kind: FileKind, bytes: Buffer | numbe
     const before = bytes.subarray(0, bad).toString('utf8');
     const line = before.split('\n').length;
     const col = before.length - before.lastIndexOf('\n');
-    return { file, diagnostics: [error('yaml/encoding', { file: relPath, line, col }, `file is not valid UTF-8: byte 0x${(bytes[bad] ?? 0).toString(16).padStart(2, '0')} at offset ${bad} cannot start or continue a character`, { hint: 'save the file as UTF-8 (an editor set to Latin-1 or Windows-1252 writes bytes like this for é or ü)' })] };
+    return [error('yaml/encoding', { file: relPath, line, col }, `file is not valid UTF-8: byte 0x${(bytes[bad] ?? 0).toString(16).padStart(2, '0')} at offset ${bad} cannot start or continue a character`, { hint: 'save the file as UTF-8 (an editor set to Latin-1 or Windows-1252 writes bytes like this for é or ü)' })];
   }
   if (file.text.charCodeAt(0) === 0xfeff) file.text = file.text.slice(1);
   // logLevel 'error': the package's own warnings (e.g. a list used as a key) would go to stderr as Node warnings.
@@ -111,18 +108,18 @@ export function parseFile(relPath: string, kind: FileKind, bytes: Buffer | numbe
     const at = { ...placeAt(file, e.pos[0]), length: Math.max(1, Math.min(e.pos[1], nextBreak(file.text, e.pos[0])) - e.pos[0]) };
     diagnostics.push(error('yaml/syntax', at, `YAML syntax: ${known?.message ?? msg}`, { hint: known?.hint ?? 'check the line above too: an unclosed [ { or quote, or a wrong indent, often shows up only on a later line' }));
   }
-  if (diagnostics.length) return { file, diagnostics };
+  if (diagnostics.length) return diagnostics;
   diagnostics.push(...duplicateKeys(file, doc.contents));
   if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) {
     diagnostics.push(error('yaml/empty', at1, `file is empty; a ${kind} file is a mapping that starts with \`${kind}:\``));
-    return { file, diagnostics };
+    return diagnostics;
   }
   if (!isMap(doc.contents)) {
     const p = placeAt(file, doc.contents.range?.[0] ?? 0);
     diagnostics.push(error('yaml/not-a-mapping', p, `a ${kind} file must be a mapping of keys to values, got ${isSeq(doc.contents) ? 'a list' : 'a single value'}`, { hint: `start the file with \`${kind}: ${stem}\`` }));
-    return { file, diagnostics };
+    return diagnostics;
   }
-  if (diagnostics.length) return { file, diagnostics };
+  if (diagnostics.length) return diagnostics;
   try {
     file.data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (e) {
@@ -130,7 +127,7 @@ export function parseFile(relPath: string, kind: FileKind, bytes: Buffer | numbe
     const p = firstAlias ? placeAt(file, firstAlias) : at1;
     diagnostics.push(error('yaml/alias-limit', p, `aliases (*name) in this file expand to too much data (more than ${MAX_ALIAS_COUNT} alias uses); s2sgw stopped reading it`, { hint: 'write the values out instead of nesting anchors and aliases; a tenant file needs no aliases at all' }));
   }
-  return { file, diagnostics };
+  return diagnostics;
 }
 
 /** Plainer words for the yaml package's errors an operator meets most. */
