@@ -3,6 +3,7 @@ import type { Manifest } from '../compiler/bundle';
 import { impact, GatewayImpact } from '../compiler/impact';
 import type { Release } from './release';
 import { readReleaseFile as read, SECRETS_CONF } from './release';
+import type { Text } from './incremental/sections';
 
 export interface ChangeSet {
   /** Tenants whose host state changes (added, removed or changed), sorted. */
@@ -20,8 +21,8 @@ export interface ChangeSet {
   recreate: string[];
   /** Device names (VRF, network, XFRM) of touched tenants, for filtering per-device batches. */
   devices: Set<string>;
-  /** Device names of every tenant, old and new, so gateway lines can be told from tenant lines. */
-  allDevices: Set<string>;
+  /** Device names of every tenant, old and new, so gateway lines can be told from tenant lines (read on first use: every tenant's summary). */
+  readonly allDevices: Set<string>;
   /** Does this bundle file differ between the two releases? */
   fileChanged(p: string): boolean;
   secretsChanged: boolean;
@@ -43,7 +44,8 @@ export function changeSet(from: Release | null, to: Release | null): ChangeSet {
   const names = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
   const added = names.filter((n) => !a[n] && b[n]);
   const removed = names.filter((n) => a[n] && !b[n]);
-  const haveSummaries = names.every((n) => (a[n] ?? b[n]).summary);
+  // `in`, not a read: a summary is parsed from the manifest only when it is read (parseManifest).
+  const haveSummaries = names.every((n) => 'summary' in (a[n] ?? b[n]));
   let imp: GatewayImpact | undefined;
   let changed: string[];
   const terminate = new Set<string>();
@@ -75,7 +77,7 @@ export function changeSet(from: Release | null, to: Release | null): ChangeSet {
   }
   const touched = [...new Set([...added, ...removed, ...changed])].sort();
   const devices = new Set(touched.flatMap((n) => [...devicesOf(n, a[n]), ...devicesOf(n, b[n])]));
-  const allDevices = new Set(names.flatMap((n) => [...devicesOf(n, a[n]), ...devicesOf(n, b[n])]));
+  let allDevices: Set<string> | undefined;
   const fa = from?.manifest.files ?? {};
   const fb = to?.manifest.files ?? {};
   return {
@@ -89,7 +91,9 @@ export function changeSet(from: Release | null, to: Release | null): ChangeSet {
     removedConnections: removedConnections.sort(),
     recreate: [...recreate].sort(),
     devices,
-    allDevices,
+    get allDevices() {
+      return (allDevices ??= new Set(names.flatMap((n) => [...devicesOf(n, a[n]), ...devicesOf(n, b[n])])));
+    },
     fileChanged: (p) => fa[p]?.sha256 !== fb[p]?.sha256,
     secretsChanged: read(from, SECRETS_CONF) !== read(to, SECRETS_CONF),
     impact: imp,
@@ -100,7 +104,9 @@ export function changeSet(from: Release | null, to: Release | null): ChangeSet {
  * The lines of a per-device batch (ip -batch, tc -batch) that a switch must run: lines naming a touched
  * tenant's device, and lines naming no tenant device at all (the gateway's) when the gateway changed.
  */
-export function touchedLines(text: string, cs: ChangeSet, full: boolean): string[] {
+export function touchedLines(bytes: Text, cs: ChangeSet, full: boolean): string[] {
+  if (!full && !cs.gatewayChanged) return linesNaming(bytes, cs.devices);
+  const text = bytes.toString();
   const out: string[] = [];
   for (const line of text.split('\n')) {
     const l = line.trim();
@@ -113,6 +119,32 @@ export function touchedLines(text: string, cs: ChangeSet, full: boolean): string
     const mine = words.some((w) => cs.devices.has(w));
     const anyTenant = words.some((w) => cs.allDevices.has(w));
     if (mine || (!anyTenant && cs.gatewayChanged)) out.push(l);
+  }
+  return out;
+}
+
+/** ASCII whitespace, as /\s+/ splits words in a batch line. */
+const isSpace = (c: number) => c === 32 || (c >= 9 && c <= 13);
+const codeAt = (t: Text, i: number) => (i < 0 || i >= t.length ? 10 : typeof t === 'string' ? t.charCodeAt(i) : t[i]);
+
+/**
+ * The non-comment lines that have one of `names` as a whitespace-separated word, in file order, trimmed. Finds
+ * the names with indexOf instead of splitting every line: the tc file is 11 MB at 10,000 tenants (330 ms split).
+ */
+export function linesNaming(text: Text, names: Iterable<string>): string[] {
+  const starts = new Set<number>();
+  for (const n of names) {
+    if (!n) continue;
+    for (let i = text.indexOf(n); i >= 0; i = text.indexOf(n, i + n.length)) {
+      // A Buffer's indexes are byte offsets, which is all the search needs: names and separators are ASCII.
+      if (isSpace(codeAt(text, i - 1)) && isSpace(codeAt(text, i + n.length))) starts.add(text.lastIndexOf('\n', i) + 1);
+    }
+  }
+  const out: string[] = [];
+  for (const s of [...starts].sort((x, y) => x - y)) {
+    const e = text.indexOf('\n', s);
+    const l = (typeof text === 'string' ? text.slice(s, e < 0 ? text.length : e) : text.toString('utf8', s, e < 0 ? text.length : e)).trim();
+    if (l && !l.startsWith('#')) out.push(l);
   }
   return out;
 }

@@ -64,8 +64,12 @@ export function removeDurable(file: string): void {
 }
 
 export function readIfExists(file: string): string | undefined {
+  return readBytesIfExists(file)?.toString('utf8');
+}
+
+export function readBytesIfExists(file: string): Buffer | undefined {
   try {
-    return fs.readFileSync(file, 'utf8');
+    return fs.readFileSync(file);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw e;

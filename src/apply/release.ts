@@ -2,8 +2,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
-import type { Manifest } from '../compiler/bundle';
-import { parseRefs, secretsConf } from '../targets/strongswan/secrets';
+import { Manifest, parseManifest } from '../compiler/bundle';
+import { parseRefs, secretsBlock } from '../targets/strongswan/secrets';
 import { parsePrivateRefs } from '../targets/strongswan/view';
 import { StepError, Runner } from './runner';
 import { Layout } from './layout';
@@ -43,11 +43,12 @@ function walk(dir: string): { files: string[]; odd: string[] } {
   const files: string[] = [];
   const odd: string[] = [];
   const rec = (rel: string) => {
-    for (const name of fs.readdirSync(path.join(dir, rel)).sort()) {
-      const r = rel ? `${rel}/${name}` : name;
-      const st = fs.lstatSync(path.join(dir, r));
-      if (st.isDirectory()) rec(r);
-      else if (st.isFile()) files.push(r);
+    // The entries' types come with the listing: no lstat per file (10,000 of them at 10,000 tenants).
+    const entries = fs.readdirSync(path.join(dir, rel), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const e of entries) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) rec(r);
+      else if (e.isFile()) files.push(r);
       else odd.push(r);
     }
   };
@@ -69,7 +70,7 @@ export function verifyBundle(dir: string, opts: { allowExtra?: string[]; reuse?:
   }
   let manifest: Manifest;
   try {
-    manifest = JSON.parse(manifestText) as Manifest;
+    manifest = parseManifest(manifestText);
     if (!manifest || typeof manifest.files !== 'object' || typeof manifest.tenants !== 'object' || typeof manifest.gateway !== 'string') throw new Error('missing gateway, tenants or files');
   } catch (e) {
     throw new StepError('verify', `${MANIFEST} in ${dir} is not a valid manifest: ${(e as Error).message}`);
@@ -98,7 +99,8 @@ export function verifyBundle(dir: string, opts: { allowExtra?: string[]; reuse?:
     if (got !== want.sha256) problems.push(`${p}: sha256 ${got.slice(0, 12)}… does not match the manifest's ${String(want.sha256).slice(0, 12)}…`);
     files.push({ path: p, content, mode });
   }
-  for (const p of [...listed].sort()) if (!found.includes(p)) problems.push(`${p}: listed in the manifest but missing`);
+  const present = new Set(found);
+  for (const p of [...listed].sort()) if (!present.has(p)) problems.push(`${p}: listed in the manifest but missing`);
   for (const p of listed) if (p.split('/').some((s) => s === '..' || s === '' || s === '.') || p.startsWith('/')) problems.push(`${p}: not a plain relative path`);
   if (problems.length) throw new StepError('verify', `the bundle in ${dir} does not match its manifest (${problems.length} problem${problems.length === 1 ? '' : 's'})`, problems.join('\n'));
   return { dir, manifest, manifestText, digest: sha256(manifestText), files };
@@ -169,7 +171,7 @@ export function resolveSecrets(refsText: string | undefined, env: NodeJS.Process
     else values.set(key, value);
   }
   if (problems.length) throw new StepError('secrets', `${problems.length} secret reference${problems.length === 1 ? '' : 's'} cannot be used; nothing was changed`, problems.join('\n'));
-  return secretsConf(refsText, (ref, e) => values.get(`${e.kind} ${ref}`)!);
+  return secretsBlock(refs, (ref, e) => values.get(`${e.kind} ${ref}`)!);
 }
 
 /** Where swanctl's private/ folder is on the host: apply links the gateway identity's key there. */
@@ -241,8 +243,7 @@ export function stage(b: VerifiedBundle, secrets: string, l: Layout, runner: Run
       const src = path.join(reuse.dir, ...rel.split('/'));
       const p = path.join(tmp, ...rel.split('/'));
       try {
-        const st = fs.lstatSync(src);
-        if (!st.isFile() || (st.mode & 0o777) !== mode) return false;
+        // No lstat first (10,000 of them): stage made the release's files with these modes, and a missing one fails the link.
         mkdir(path.dirname(p));
         fs.linkSync(src, p);
         return true;
@@ -282,7 +283,7 @@ export function openRelease(l: Layout, name: string | null, verify = false): Rel
     const v = verifyBundle(dir, { allowExtra: [SECRETS_CONF] });
     return { name, dir, manifest: v.manifest };
   }
-  return { name, dir, manifest: JSON.parse(fs.readFileSync(path.join(dir, MANIFEST), 'utf8')) as Manifest };
+  return { name, dir, manifest: parseManifest(fs.readFileSync(path.join(dir, MANIFEST), 'utf8')) };
 }
 
 /** Removes half-staged folders and releases other than the ones to keep (the newest `keep` by mtime stay too). */

@@ -164,7 +164,7 @@ async function frrIncremental(ctx: StepContext): Promise<boolean> {
   const a = file(ctx.from, FRR_FILE);
   const b = file(ctx.to, FRR_FILE);
   if (!a || !b) return false;
-  const plan = memo('frr', a, b, ctx.cs.touched, () => frrPlan(fs.readFileSync(a, 'utf8'), fs.readFileSync(b, 'utf8'), ctx.cs.touched));
+  const plan = memo('frr', a, b, ctx.cs.touched, () => frrPlan(fs.readFileSync(a), fs.readFileSync(b), ctx.cs.touched));
   if (plan.headChanged) {
     if (ctx.runner.dryRun) ctx.say('    (the gateway\'s own FRR lines changed: whole-file reload)');
     return false;
@@ -225,7 +225,7 @@ async function nftIncremental(ctx: StepContext): Promise<boolean> {
   const a = file(ctx.from, NFT_FILE);
   const b = file(ctx.to, NFT_FILE);
   if (!a || !b) return false;
-  const plan = memo('nft', a, b, ctx.cs.touched, () => nftPlan(fs.readFileSync(a, 'utf8'), fs.readFileSync(b, 'utf8'), ctx.cs.touched));
+  const plan = memo('nft', a, b, ctx.cs.touched, () => nftPlan(fs.readFileSync(a), fs.readFileSync(b), ctx.cs.touched));
   if (plan.headChanged) return false;
   if (!plan.script) return true;
   const f = ctx.runner.dryRun ? path.join(ctx.l.tmp, 'incremental.nft') : scratch(ctx, 'incremental.nft', plan.script);
@@ -268,7 +268,7 @@ export const STEPS: Step[] = [
       for (const b of BATCH_ORDER) {
         const f = file(ctx.to, b.path);
         if (!f || (!ctx.full && !cs.fileChanged(b.path) && !cs.recreate.length)) continue;
-        const lines = touchedLines(fs.readFileSync(f, 'utf8'), cs, ctx.full);
+        const lines = touchedLines(fs.readFileSync(f), cs, ctx.full);
         // Re-running a batch meets links and addresses that already exist: those lines are no-ops.
         await batch(ctx, b.tool, lines, /File exists|already exists/);
         // FRR 8.4's zebra, running while one quick batch makes a VRF, its VLAN and the VLAN's address, can miss the
@@ -325,7 +325,7 @@ export const STEPS: Step[] = [
       if (!ctx.full && !ctx.cs.fileChanged(TC_FILE)) return false;
       const f = file(ctx.to, TC_FILE);
       if (!f) return false;
-      const lines = touchedLines(fs.readFileSync(f, 'utf8'), ctx.cs, ctx.full);
+      const lines = touchedLines(fs.readFileSync(f), ctx.cs, ctx.full);
       await batch(ctx, 'tc', lines, /^$/);
       return lines.length > 0;
     },
@@ -465,7 +465,7 @@ async function nftCheckDelta(runner: Runner, l: Layout, from: Release, to: Relea
   const a = file(from, NFT_FILE);
   const b = file(to, NFT_FILE);
   if (!a || !b) return false;
-  const plan = memo('nft', a, b, touched, () => nftPlan(fs.readFileSync(a, 'utf8'), fs.readFileSync(b, 'utf8'), touched));
+  const plan = memo('nft', a, b, touched, () => nftPlan(fs.readFileSync(a), fs.readFileSync(b), touched));
   if (plan.headChanged) return false;
   if (!plan.script) return true;
   if (runner.dryRun) return (await runner.run('nft', ['-c', '-f', path.join(l.tmp, 'incremental.nft')])).code === 0;
@@ -480,8 +480,8 @@ function frrCheckPart(from: Release, to: Release, touched: string[]): string | u
   const a = file(from, FRR_FILE);
   const b = file(to, FRR_FILE);
   if (!a || !b) return undefined;
-  const now = fs.readFileSync(b, 'utf8');
-  const plan = memo('frr', a, b, touched, () => frrPlan(fs.readFileSync(a, 'utf8'), now, touched));
+  const now = fs.readFileSync(b);
+  const plan = memo('frr', a, b, touched, () => frrPlan(fs.readFileSync(a), now, touched));
   if (plan.headChanged) return undefined;
   return headOf(now, FRR_MARKER) + plan.tenants.map((t) => sectionOf(now, FRR_MARKER, t)).join('');
 }

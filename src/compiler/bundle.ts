@@ -116,6 +116,84 @@ export function formatManifest(m: Manifest): string {
   ].join('\n');
 }
 
+/** Each tenant entry parsed by parseManifest, with its line's text: two equal lines are the same tenant entry. */
+const entryText = new WeakMap<object, string>();
+
+/** Whether two tenant entries read from manifest lines are byte-identical (false when either was not read by parseManifest). */
+export function sameEntryText(a: object, b: object): boolean {
+  const x = entryText.get(a);
+  return x !== undefined && x === entryText.get(b);
+}
+
+const SUMMARY_KEY = ',"summary":';
+
+/**
+ * Reads manifest.json. In formatManifest's layout each tenant's summary (90 % of the file, 29 MB at 10,000
+ * tenants, 270 ms for JSON.parse) is parsed only when read: apply looks at the summaries of changed tenants
+ * only. Any other layout of valid JSON is parsed whole.
+ */
+export function parseManifest(text: string): Manifest {
+  try {
+    const m = readLines(text);
+    if (m) return m;
+  } catch {
+    /* not formatManifest's layout after all: JSON.parse says what is wrong, if anything */
+  }
+  return JSON.parse(text) as Manifest;
+}
+
+function readLines(text: string): Manifest | undefined {
+  const lines = text.split('\n');
+  const at = (i: number, want: string) => lines[i] === want;
+  const field = (i: number, key: string): string | undefined => {
+    const m = new RegExp(`^  "${key}": (".*"),$`).exec(lines[i] ?? '');
+    return m ? (JSON.parse(m[1]) as string) : undefined;
+  };
+  const compiler = field(1, 'compiler');
+  const gateway = field(2, 'gateway');
+  const gatewayDigest = field(3, 'gatewayDigest');
+  if (!at(0, '{') || compiler === undefined || gateway === undefined || gatewayDigest === undefined || !lines[4]?.startsWith('  "tenants": {')) return undefined;
+  const tenants: Manifest['tenants'] = {};
+  const files: Manifest['files'] = {};
+  // One `    "key": {...}` line per entry; the block's closing line tells where it ends.
+  const block = (start: number, into: Record<string, unknown>, read: (key: string, value: string) => unknown): number => {
+    if (lines[start].endsWith('{},')|| lines[start].endsWith('{}')) return start + 1;
+    let i = start + 1;
+    for (; i < lines.length && lines[i].startsWith('    "'); i++) {
+      const line = lines[i].endsWith(',') ? lines[i].slice(4, -1) : lines[i].slice(4);
+      const colon = line.indexOf('": ');
+      const key = JSON.parse(line.slice(0, colon + 1)) as string;
+      into[key] = read(key, line.slice(colon + 3));
+    }
+    if (lines[i] !== '  },' && lines[i] !== '  }') throw new SyntaxError(`manifest.json line ${i + 1}: expected the end of a block`);
+    return i + 1;
+  };
+  const next = block(4, tenants, (key, value) => {
+    const cut = value.indexOf(SUMMARY_KEY);
+    if (cut < 0) return JSON.parse(value);
+    const entry = JSON.parse(`${value.slice(0, cut)}}`) as Manifest['tenants'][string];
+    let summary: TenantSummary | undefined;
+    Object.defineProperty(entry, 'summary', {
+      enumerable: true,
+      configurable: true,
+      get: () => {
+        if (summary) return summary;
+        try {
+          return (summary = (JSON.parse(value) as Manifest['tenants'][string]).summary);
+        } catch {
+          throw new Error(`manifest.json: tenant ${key}'s entry is not valid JSON`);
+        }
+      },
+    });
+    entryText.set(entry, value);
+    return entry;
+  });
+  if (!lines[next]?.startsWith('  "files": {')) return undefined;
+  const end = block(next, files, (_key, value) => JSON.parse(value));
+  if (lines[end] !== '}' || lines.slice(end + 1).some((l) => l.trim())) return undefined;
+  return { compiler, gateway, gatewayDigest, tenants, files };
+}
+
 /** Every gateway's bundle, by gateway name order. */
 export function bundleAll(model: Model, alloc: Allocations, keepRendered = false): Bundle[] {
   return [...model.gateways].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map((g) => bundleGateway(model, g, alloc, keepRendered));

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createTwoFilesPatch } from 'diff';
 import type { Bundle, BundleFile, Manifest } from './bundle';
+import { parseManifest } from './bundle';
 import { MANIFEST } from './bundle';
 import { impact, GatewayImpact } from './impact';
 import { readTree } from './write';
@@ -40,7 +41,7 @@ export function readBundles(dir: string): BaseBundle[] {
   const one = (d: string): BaseBundle => {
     const files = readTree(d);
     const m = files.find((f) => f.path === MANIFEST);
-    const manifest = m ? (JSON.parse(m.content) as Manifest) : undefined;
+    const manifest = m ? parseManifest(m.content) : undefined;
     return { gateway: manifest?.gateway ?? path.basename(d), files, manifest };
   };
   if (fs.existsSync(path.join(dir, MANIFEST))) return [one(dir)];

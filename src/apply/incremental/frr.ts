@@ -1,5 +1,5 @@
 // FRR's incremental reload: the vtysh commands that turn one tenant's frr.conf section into another's, line by line, under their contexts.
-import { FRR_MARKER, headOf, sectionOf } from './sections';
+import { FRR_MARKER, headOf, sectionOf, Text } from './sections';
 
 /** A config line with the lines nested under it (a `vrf`, `router bgp`, `route-map` or `address-family` block). */
 interface Node {
@@ -166,7 +166,7 @@ export interface FrrPlan {
 }
 
 /** The incremental plan between two frr.conf files for the tenants the change set touched (others are equal by their digests). */
-export function frrPlan(oldText: string, newText: string, touched: string[]): FrrPlan {
+export function frrPlan(oldText: Text, newText: Text, touched: string[]): FrrPlan {
   if (headOf(oldText, FRR_MARKER) !== headOf(newText, FRR_MARKER)) return { headChanged: true, tenants: [], commands: [] };
   const tenants: string[] = [];
   const commands: FrrCommand[] = [];

@@ -1,5 +1,5 @@
 // nftables' incremental reload: one `nft -f` transaction that takes out the changed tenants' map elements and chains and puts in their new ones.
-import { headOf, NFT_MARKER, sectionOf } from './sections';
+import { Text, headOf, NFT_MARKER, sectionOf } from './sections';
 
 export interface NftPlan {
   /** The table's skeleton (the gateway's part) changed: only the whole file is right. */
@@ -55,7 +55,7 @@ export function nftTenantScript(oldSection: string, newSection: string): string 
 }
 
 /** The incremental transaction between two s2sgw.nft files for the touched tenants. */
-export function nftPlan(oldText: string, newText: string, touched: string[]): NftPlan {
+export function nftPlan(oldText: Text, newText: Text, touched: string[]): NftPlan {
   if (headOf(oldText, NFT_MARKER) !== headOf(newText, NFT_MARKER)) return { headChanged: true, tenants: [], script: '' };
   const tenants: string[] = [];
   const parts: string[] = [];

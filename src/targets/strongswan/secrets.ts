@@ -27,6 +27,8 @@ function esc(s: string): string {
 }
 
 function unesc(s: string): string {
+  // Most tokens hold no escape: skip the regex (30,000 lines at 10,000 tenants, on every apply).
+  if (!s.includes('%')) return s;
   return s.replace(/%([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
 }
 
@@ -62,8 +64,13 @@ function quoteId(s: string): string {
  * string or start a line, and a secret that happens to begin with "0x" is not taken for hex.
  */
 export function secretsConf(refsText: string, resolve: (ref: string, entry: SecretRef) => string): string {
+  return secretsBlock(parseRefs(refsText), resolve);
+}
+
+/** secretsConf for references already parsed. */
+export function secretsBlock(refs: SecretRef[], resolve: (ref: string, entry: SecretRef) => string): string {
   const lines = ['secrets {'];
-  for (const r of parseRefs(refsText)) {
+  for (const r of refs) {
     const value = resolve(r.ref, r);
     if (!value.length) throw new Error(`secret ${r.ref} for connection ${r.connection} is empty`);
     lines.push(`  ${SECTION[r.kind]}-${r.connection} {`);
