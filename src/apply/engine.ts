@@ -7,7 +7,7 @@ import { Runner, StepError } from './runner';
 import { acquire, HostLock } from './host-lock';
 import { Layout, layout, Pending, readPending, readState, writeState } from './layout';
 import { Journal, JournalWriter, readJournal } from './journal';
-import { checkRelease, health, STEPS, StepContext } from './steps';
+import { checkRelease, health, startNftCheck, STEPS, StepContext } from './steps';
 import { changeSet } from './change-set';
 import { checkPrivateKey, contentOf, openRelease, pruneReleases, Release, resolveSecrets, SECRETS_REFS, stage, verifyBundle } from './release';
 import { liveContents, switchTo } from './live';
@@ -233,6 +233,8 @@ export async function apply(runner: Runner, req: ApplyRequest): Promise<Outcome>
       // Files the current release holds unchanged are neither read nor hashed again: stage links them.
       const current = runner.dryRun ? null : openReleaseQuietly(l, readState(l).current);
       const bundle = await step(runner, undefined, 'verify', () => verifyBundle(path.resolve(req.bundle), { reuse: current }));
+      // check's nft -c runs in its own process while this one resolves secrets and stages.
+      const early = req.full ? undefined : startNftCheck(runner, l, current, bundle, (p) => contentOf(bundle, p));
       const secrets = await step(runner, undefined, 'secrets', () => {
         checkPrivateKey(contentOf(bundle, PRIVATE_REFS_PATH)?.toString('utf8'), runner);
         return resolveSecrets(contentOf(bundle, SECRETS_REFS)?.toString('utf8'), req.env, runner);
@@ -241,7 +243,7 @@ export async function apply(runner: Runner, req: ApplyRequest): Promise<Outcome>
         ? { name: bundle.digest, dir: bundle.dir, manifest: bundle.manifest }
         : await step(runner, undefined, 'stage', () => stage(bundle, secrets, l, runner, current));
       say(`bundle ${bundle.manifest.gateway} ${bundle.digest.slice(0, 12)}: verified, secrets resolved${runner.dryRun ? '' : `, staged as ${path.relative(runner.root, release.dir)}`}`);
-      await step(runner, undefined, 'check', () => checkRelease(runner, l, release, req.full ? null : current));
+      await step(runner, undefined, 'check', () => checkRelease(runner, l, release, req.full ? null : current, early));
       const state = readState(l);
       if (state.current === release.name && !req.full) {
         say('already applied: nothing to do');

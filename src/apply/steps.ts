@@ -127,18 +127,27 @@ async function nftFull(ctx: StepContext): Promise<boolean> {
   return true;
 }
 
+/** A release's or a verified bundle's file: its sha256 as the manifest lists it, and its bytes on demand. */
+export interface Src {
+  sha: string;
+  read: () => Buffer;
+}
+
+/** `p` of release `r` (a folder under releases/, or a verified bundle through `read`), or undefined when it has none. */
+export function src(r: Pick<Release, 'dir' | 'manifest'> | null, p: string, read?: (p: string) => Buffer | undefined): Src | undefined {
+  const f = r?.manifest.files[p];
+  if (!r || !f) return undefined;
+  return { sha: f.sha256, read: () => read?.(p) ?? fs.readFileSync(path.join(r.dir, ...p.split('/'))) };
+}
+
 /**
  * Incremental plans by (kind, old file, new file, tenants): the check step and the reload step of one apply use the
  * same plan, and reading two 20 MB files twice is a visible part of a one-tenant change at 10,000 tenants.
- * The key holds each file's path, size, mtime and inode (a dry run reads a bundle folder that may be rebuilt); only the last few are kept.
+ * Keyed by the files' sha256 (from the manifests, checked when the release was staged); only the last few are kept.
  */
 const plans = new Map<string, unknown>();
-function memo<T>(kind: string, a: string, b: string, touched: string[], make: () => T): T {
-  const stamp = (f: string) => {
-    const st = fs.statSync(f);
-    return `${f}:${st.size}:${st.mtimeMs}:${st.ino}`;
-  };
-  const key = [kind, stamp(a), stamp(b), ...touched].join('\0');
+function memo<T>(kind: string, a: Src, b: Src, touched: string[], make: () => T): T {
+  const key = [kind, a.sha, b.sha, ...touched].join('\0');
   if (!plans.has(key)) {
     if (plans.size >= 4) plans.delete(plans.keys().next().value as string);
     plans.set(key, make());
@@ -161,10 +170,10 @@ function scratch(ctx: StepContext, name: string, content: string): string {
  * says: frr-reload.py then converges it).
  */
 async function frrIncremental(ctx: StepContext): Promise<boolean> {
-  const a = file(ctx.from, FRR_FILE);
-  const b = file(ctx.to, FRR_FILE);
+  const a = src(ctx.from, FRR_FILE);
+  const b = src(ctx.to, FRR_FILE);
   if (!a || !b) return false;
-  const plan = memo('frr', a, b, ctx.cs.touched, () => frrPlan(fs.readFileSync(a), fs.readFileSync(b), ctx.cs.touched));
+  const plan = memo('frr', a, b, ctx.cs.touched, () => frrPlan(a.read(), b.read(), ctx.cs.touched));
   if (plan.headChanged) {
     if (ctx.runner.dryRun) ctx.say('    (the gateway\'s own FRR lines changed: whole-file reload)');
     return false;
@@ -222,10 +231,10 @@ async function swanIncremental(ctx: StepContext, from: Release, to: Release): Pr
  * the table's skeleton changed, or nft refused the delta (the ruleset was not what the old release says).
  */
 async function nftIncremental(ctx: StepContext): Promise<boolean> {
-  const a = file(ctx.from, NFT_FILE);
-  const b = file(ctx.to, NFT_FILE);
+  const a = src(ctx.from, NFT_FILE);
+  const b = src(ctx.to, NFT_FILE);
   if (!a || !b) return false;
-  const plan = memo('nft', a, b, ctx.cs.touched, () => nftPlan(fs.readFileSync(a), fs.readFileSync(b), ctx.cs.touched));
+  const plan = memo('nft', a, b, ctx.cs.touched, () => nftPlan(a.read(), b.read(), ctx.cs.touched));
   if (plan.headChanged) return false;
   if (!plan.script) return true;
   const f = ctx.runner.dryRun ? path.join(ctx.l.tmp, 'incremental.nft') : scratch(ctx, 'incremental.nft', plan.script);
@@ -420,7 +429,7 @@ export async function health(ctx: StepContext): Promise<void> {
 }
 
 /** Pre-switch checks of the staged release with the real tools, against this host (nft -c, vtysh -C). Change nothing. */
-export async function checkRelease(runner: Runner, l: Layout, r: Release, from: Release | null = null): Promise<void> {
+export async function checkRelease(runner: Runner, l: Layout, r: Release, from: Release | null = null, early?: Promise<boolean>): Promise<void> {
   const problems: string[] = [];
   let where: string | undefined;
   const nft = file(r, NFT_FILE);
@@ -429,7 +438,7 @@ export async function checkRelease(runner: Runner, l: Layout, r: Release, from: 
   // Against the release the host runs, only what changes is checked: the changed tenants' transaction with `nft -c`
   // against the live table, their frr.conf sections (with the gateway's head) with `vtysh -C`. A refusal there is
   // checked again with the whole file, so a host whose state drifted is not taken for a bad bundle.
-  if (nft && !runner.skipped('nftables') && from && (await nftCheckDelta(runner, l, from, r, touched))) {
+  if (nft && !runner.skipped('nftables') && from && (await (early ?? nftCheckDelta(runner, l, from, r, touched)))) {
     /* checked */
   } else if (nft && !runner.skipped('nftables')) {
     const c = await runner.run('nft', ['-c', '-f', nft]);
@@ -461,11 +470,11 @@ export async function checkRelease(runner: Runner, l: Layout, r: Release, from: 
 }
 
 /** `nft -c` of the incremental transaction against the live table; false when only the whole file can be checked. */
-async function nftCheckDelta(runner: Runner, l: Layout, from: Release, to: Release, touched: string[]): Promise<boolean> {
-  const a = file(from, NFT_FILE);
-  const b = file(to, NFT_FILE);
+async function nftCheckDelta(runner: Runner, l: Layout, from: Release, to: Pick<Release, 'dir' | 'manifest'>, touched: string[], read?: (p: string) => Buffer | undefined): Promise<boolean> {
+  const a = src(from, NFT_FILE);
+  const b = src(to, NFT_FILE, read);
   if (!a || !b) return false;
-  const plan = memo('nft', a, b, touched, () => nftPlan(fs.readFileSync(a), fs.readFileSync(b), touched));
+  const plan = memo('nft', a, b, touched, () => nftPlan(a.read(), b.read(), touched));
   if (plan.headChanged) return false;
   if (!plan.script) return true;
   if (runner.dryRun) return (await runner.run('nft', ['-c', '-f', path.join(l.tmp, 'incremental.nft')])).code === 0;
@@ -475,19 +484,30 @@ async function nftCheckDelta(runner: Runner, l: Layout, from: Release, to: Relea
   return (await runner.run('nft', ['-c', '-f', f])).code === 0;
 }
 
+/**
+ * Starts check's `nft -c` of the incremental transaction from the verified bundle (its bytes as verify read them),
+ * before stage: nft reads the 10,000-chain table for about 0.1 s, on the other core while apply stages. The
+ * same transaction is what reload-nftables later runs (the plan is keyed by the files' sha256). Resolves to false
+ * when only the whole file can be checked (check then runs nft -c on it).
+ */
+export function startNftCheck(runner: Runner, l: Layout, from: Release | null, bundle: Pick<Release, 'dir' | 'manifest'>, read: (p: string) => Buffer | undefined): Promise<boolean> | undefined {
+  if (!from || runner.dryRun || runner.skipped('nftables') || !bundle.manifest.files[NFT_FILE]) return undefined;
+  return nftCheckDelta(runner, l, from, bundle, digestTouched(from, bundle), read).catch(() => false);
+}
+
 /** The part of the new frr.conf worth a syntax check: the head and the changed tenants' sections (undefined: the whole file). */
 function frrCheckPart(from: Release, to: Release, touched: string[]): string | undefined {
-  const a = file(from, FRR_FILE);
-  const b = file(to, FRR_FILE);
+  const a = src(from, FRR_FILE);
+  const b = src(to, FRR_FILE);
   if (!a || !b) return undefined;
-  const now = fs.readFileSync(b);
-  const plan = memo('frr', a, b, touched, () => frrPlan(fs.readFileSync(a), now, touched));
+  const now = b.read();
+  const plan = memo('frr', a, b, touched, () => frrPlan(a.read(), now, touched));
   if (plan.headChanged) return undefined;
   return headOf(now, FRR_MARKER) + plan.tenants.map((t) => sectionOf(now, FRR_MARKER, t)).join('');
 }
 
 /** Tenants added, removed, or whose per-tenant digest (over their generated lines) moved. */
-function digestTouched(from: Release, to: Release): string[] {
+function digestTouched(from: Pick<Release, 'manifest'>, to: Pick<Release, 'manifest'>): string[] {
   const a = from.manifest.tenants;
   const b = to.manifest.tenants;
   return [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((t) => a[t]?.digest !== b[t]?.digest).sort();
