@@ -16,6 +16,8 @@ import { ViciClient } from '../src/vici';
 import { frrCommands, vtyshScript } from '../src/apply/incremental/frr';
 import { nftTenantScript } from '../src/apply/incremental/nft';
 import { sectionOf, FRR_MARKER, NFT_MARKER, headOf } from '../src/apply/incremental/sections';
+import { differingSecrets } from '../src/apply/incremental/swan';
+import { linesNaming } from '../src/apply/change-set';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 's2sgw-apply-incr-'));
 process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -152,6 +154,43 @@ test('sections: a tenant section is found by its marker, not by a name prefix (t
   assert.is(sectionOf(frr, FRR_MARKER, 't10'), '! tenant t10: tenants/t10.yaml\nvrf t10\nexit-vrf\n');
   assert.is(sectionOf(frr, FRR_MARKER, 't2'), '');
   assert.is(sectionOf('# head\n# tenant a (x): zone 1\nadd element\n', NFT_MARKER, 'a'), '# tenant a (x): zone 1\nadd element\n');
+});
+
+test('sections: a Buffer gives the same head and sections as the text', () => {
+  const frr = '! head\n!\n! tenant t1: tenants/t1.yaml\nvrf t1\n! tenant t10: tenants/t10.yaml\nvrf t10 ü\n';
+  const b = Buffer.from(frr);
+  assert.is(headOf(b, FRR_MARKER), headOf(frr, FRR_MARKER));
+  for (const t of ['t1', 't10', 't2']) assert.is(sectionOf(b, FRR_MARKER, t), sectionOf(frr, FRR_MARKER, t));
+});
+
+test('linesNaming: whole words only, comments skipped, file order, same for text and bytes', () => {
+  const tc = '# t1 t1e1 (tenants/t1.yaml:3)\nqdisc replace dev t1e1 root tbf\nqdisc replace dev t10e1 root tbf\n\tfilter replace dev t1e1 parent ffff:\nlink set dev t1e10 master t1\nqdisc replace dev t1e1';
+  const want = ['qdisc replace dev t1e1 root tbf', 'filter replace dev t1e1 parent ffff:', 'link set dev t1e10 master t1', 'qdisc replace dev t1e1'];
+  assert.equal(linesNaming(tc, ['t1e1', 't1']), want);
+  assert.equal(linesNaming(Buffer.from(tc), new Set(['t1', 't1e1'])), want);
+  assert.equal(linesNaming(tc, ['t2', '']), []);
+});
+
+test('differingSecrets: only the blocks that differ (and at most a neighbour), for changes, additions and removals', () => {
+  const blk = (n: string) => `  ike-${n[0]} {\n    id-1 = "192.0.2.1"\n    secret = "0s${n.slice(1)}"\n  }\n`;
+  const file = (bs: string[]) => `secrets {\n${bs.map(blk).join('')}}\n`;
+  const names = (t: string) => [...t.matchAll(/ike-(\w+) \{\n.*\n.*"0s(\d)"/g)].map((m) => m[1] + m[2]).join(',');
+  const cases: Array<[string[], string[], string, string]> = [
+    [['a1', 'b1', 'c1'], ['a1', 'b2', 'c1'], 'b1', 'b2'],
+    [['a1', 'b1', 'c1'], ['a1', 'c1'], 'b1,c1', 'c1'],
+    [['a1', 'c1'], ['a1', 'b1', 'c1'], 'c1', 'b1,c1'],
+    [['a1', 'b1', 'c1'], ['a2', 'b1', 'c1'], 'a1', 'a2'],
+    [['a1', 'b1', 'c1'], ['a1', 'b1', 'c2'], 'c1', 'c2'],
+    [['a1', 'b1'], ['a1', 'b1', 'd1'], '', 'd1'],
+    [[], ['a1'], '', 'a1'],
+    [['a1'], [], 'a1', ''],
+    [['a1', 'b1'], ['b1'], 'a1,b1', 'b1'],
+  ];
+  for (const [x, y, wa, wb] of cases) {
+    const [da, db] = differingSecrets(file(x), file(y));
+    assert.is(`${names(da)} | ${names(db)}`, `${wa} | ${wb}`, `${x} -> ${y}`);
+    assert.ok(da.startsWith('secrets {\n') && db.startsWith('secrets {\n'));
+  }
 });
 
 test('frr commands: a distance change is `no` old then the new route; a removed neighbor is one `no ... remote-as`; an AS change replaces in place', () => {

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ROOT, changedLines, cli, compileDir, readFiles, tempCopy } from './helpers';
-import type { Bundle } from '../src/compiler/bundle';
+import { Bundle, formatManifest, parseManifest, sameEntryText } from '../src/compiler/bundle';
 
 function byPath(b: Bundle): Map<string, string> {
   return new Map(b.files.map((f) => [f.path, f.content]));
@@ -127,3 +127,26 @@ test('build --locked refuses to change the lock and says what would change', asy
 });
 
 test.run();
+
+test('parseManifest reads what formatManifest writes, summaries on first read; other JSON layouts whole; broken JSON refused', () => {
+  const c = compileDir(ROOT);
+  assert.ok(c.ok);
+  const m = c.bundles[0].manifest;
+  const text = formatManifest(m);
+  const read = parseManifest(text);
+  // Equal as JSON (the getter makes `summary` an enumerable property like any other).
+  assert.equal(JSON.parse(JSON.stringify(read)), JSON.parse(text));
+  const names = Object.keys(m.tenants);
+  assert.ok(names.length >= 2);
+  const again = parseManifest(text);
+  for (const n of names) assert.ok(sameEntryText(read.tenants[n], again.tenants[n]), n);
+  assert.not.ok(sameEntryText(read.tenants[names[0]], again.tenants[names[1]]));
+  // Indented JSON is not the layout: parsed whole, equal all the same, and no entry text to compare.
+  const pretty = parseManifest(JSON.stringify(m, null, 2));
+  assert.equal(JSON.parse(JSON.stringify(pretty)), JSON.parse(text));
+  assert.not.ok(sameEntryText(pretty.tenants[names[0]], read.tenants[names[0]]));
+  // Empty blocks.
+  assert.equal(parseManifest(formatManifest({ ...m, tenants: {}, files: {} })), { ...JSON.parse(text), tenants: {}, files: {} });
+  assert.throws(() => parseManifest(text.replace('"files": {', '"files": {{')), SyntaxError);
+  assert.throws(() => parseManifest(text.slice(0, -3)), SyntaxError);
+});

@@ -152,7 +152,7 @@ function readLines(text: string): Manifest | undefined {
   const compiler = field(1, 'compiler');
   const gateway = field(2, 'gateway');
   const gatewayDigest = field(3, 'gatewayDigest');
-  if (!at(0, '{') || compiler === undefined || gateway === undefined || gatewayDigest === undefined || !lines[4]?.startsWith('  "tenants": {')) return undefined;
+  if (!at(0, '{') || compiler === undefined || gateway === undefined || gatewayDigest === undefined || !['  "tenants": {', '  "tenants": {},'].includes(lines[4])) return undefined;
   const tenants: Manifest['tenants'] = {};
   const files: Manifest['files'] = {};
   // One `    "key": {...}` line per entry; the block's closing line tells where it ends.
@@ -188,7 +188,7 @@ function readLines(text: string): Manifest | undefined {
     entryText.set(entry, value);
     return entry;
   });
-  if (!lines[next]?.startsWith('  "files": {')) return undefined;
+  if (!['  "files": {', '  "files": {}'].includes(lines[next])) return undefined;
   const end = block(next, files, (_key, value) => JSON.parse(value));
   if (lines[end] !== '}' || lines.slice(end + 1).some((l) => l.trim())) return undefined;
   return { compiler, gateway, gatewayDigest, tenants, files };

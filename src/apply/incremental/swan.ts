@@ -52,6 +52,29 @@ function secretBlocks(text: string): Map<string, string> | undefined {
   return name === undefined ? out : undefined;
 }
 
+const BLOCK_END = '\n  }\n';
+
+/**
+ * The parts of two secrets.conf texts that differ, widened to whole blocks, each as a secrets.conf of its own:
+ * outside them the two files are the same bytes. A one-tenant change parses its few blocks, not 30,000.
+ * (`\n  }\n` only ever ends a block: bodies are indented four spaces and the file's own end has none.)
+ */
+export function differingSecrets(a: string, b: string): [string, string] {
+  const n = Math.min(a.length, b.length);
+  let p = 0;
+  while (p < n && a.charCodeAt(p) === b.charCodeAt(p)) p++;
+  let q = 0;
+  while (q < n - p && a.charCodeAt(a.length - 1 - q) === b.charCodeAt(b.length - 1 - q)) q++;
+  const lineStart = a.lastIndexOf('\n', p - 1) + 1;
+  const before = lineStart >= 5 ? a.lastIndexOf(BLOCK_END, lineStart - 5) : -1;
+  const start = before < 0 ? a.indexOf('\n') + 1 : before + BLOCK_END.length;
+  // The first block end lying wholly in the common suffix: the same bytes, at the same distance from the end, in b.
+  const after = a.indexOf(BLOCK_END, a.length - q);
+  const fromEnd = after < 0 ? 0 : a.length - (after + BLOCK_END.length);
+  const part = (t: string) => `secrets {\n${t.slice(start, Math.max(start, t.length - fromEnd))}`;
+  return [part(a), part(b)];
+}
+
 function shared(block: string | undefined) {
   return block === undefined ? [] : secretsToVici(parseSwanctlConf(`secrets {\n${block}\n}\n`, SECRETS_CONF));
 }
@@ -78,8 +101,9 @@ export function swanPlan(from: Release, to: Release, swanctlDir: string): SwanPl
   const sa = read(from, SECRETS_CONF) ?? 'secrets {\n}\n';
   const sb = read(to, SECRETS_CONF) ?? 'secrets {\n}\n';
   if (sa !== sb) {
-    const ba = secretBlocks(sa);
-    const bb = secretBlocks(sb);
+    const [da, db] = differingSecrets(sa, sb);
+    const ba = secretBlocks(da);
+    const bb = secretBlocks(db);
     if (ba && bb) {
       for (const [id, block] of [...bb].sort(([x], [y]) => (x < y ? -1 : 1))) if (ba.get(id) !== block) plan.loadShared.push(...shared(block));
       plan.unloadShared = [...ba.keys()].filter((id) => !bb.has(id)).sort();
