@@ -17,6 +17,7 @@ import { frrCommands, vtyshScript } from '../src/apply/incremental/frr';
 import { nftTenantScript } from '../src/apply/incremental/nft';
 import { sectionOf, FRR_MARKER, NFT_MARKER, headOf } from '../src/apply/incremental/sections';
 import { differingSecrets } from '../src/apply/incremental/swan';
+import { releasePath, shardOf } from '../src/apply/release';
 import { linesNaming } from '../src/apply/change-set';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 's2sgw-apply-incr-'));
@@ -335,8 +336,13 @@ test('stage hard-links the files a change leaves alone; check looks at the chang
     const inc = await run(sb, bv);
     const releases = path.join(sb.root, 'var/lib/s2sgw/releases');
     const [r0, r1] = [b0, bv].map((b) => path.join(releases, createHash('sha256').update(fs.readFileSync(path.join(b, 'manifest.json'))).digest('hex')));
-    const ino = (r: string, f: string) => fs.statSync(path.join(r, f)).ino;
-    assert.is(ino(r0, 'swanctl/conf.d/t1.conf'), ino(r1, 'swanctl/conf.d/t1.conf'), 'an unchanged file is a hard link');
+    const ino = (r: string, f: string) => fs.statSync(releasePath({ dir: r }, f)).ino;
+    assert.is(ino(r0, 'swanctl/conf.d/t1.conf'), ino(r1, 'swanctl/conf.d/t1.conf'), 'an unchanged file is the same file');
+    // Connection files live in shard folders the two releases share: each release links to them.
+    const shard = (r: string) => fs.readlinkSync(path.join(r, 'swanctl/conf.d', shardOf('t1.conf')));
+    assert.match(shard(r0), /^\.\.\/\.\.\/\.\.\/\.\.\/shards\/[0-9a-f]{64}$/);
+    assert.is(shard(r1), shard(r0), 'an unchanged shard is shared');
+    assert.ok(fs.lstatSync(path.join(r1, 'swanctl/conf.d', shardOf('t1.conf'))).isSymbolicLink());
     assert.is.not(ino(r0, 'frr/frr.conf'), ino(r1, 'frr/frr.conf'), 'a changed file is a new file');
     assert.is(fs.readFileSync(path.join(r1, 'frr/frr.conf'), 'utf8'), fs.readFileSync(path.join(bv, 'frr/frr.conf'), 'utf8'));
     assert.is(fs.statSync(path.join(r1, 'swanctl/secrets.conf')).mode & 0o777, 0o600);

@@ -128,7 +128,7 @@ test('apply v1 -> v2 -> v3 on real charon, FRR and nft: each switch reloads only
     }
     // The live files are the release's, written by rename.
     assert.is(fp['etc/frr/frr.conf'], fs.readFileSync(path.join(rel, 'frr/frr.conf'), 'utf8'));
-    assert.match(fp['etc/swanctl/conf.d/s2sgw.conf'], /include .*\/var\/lib\/s2sgw\/current\/swanctl\/conf\.d\/\*\.conf/);
+    assert.match(fp['etc/swanctl/conf.d/s2sgw.conf'], /include .*\/var\/lib\/s2sgw\/current\/swanctl\/conf\.d\/\*\/\*\.conf/);
 
     const ikeBefore = sb.sh('swanctl', ['--list-conns', '--ike', 'IfCe1', '--uri', sb.vici]).stdout;
     const b = await run(sb, bundle('v2'));

@@ -240,7 +240,7 @@ export async function apply(runner: Runner, req: ApplyRequest): Promise<Outcome>
         return resolveSecrets(contentOf(bundle, SECRETS_REFS)?.toString('utf8'), req.env, runner);
       });
       const release = runner.dryRun
-        ? { name: bundle.digest, dir: bundle.dir, manifest: bundle.manifest }
+        ? { name: bundle.digest, dir: bundle.dir, manifest: bundle.manifest, flat: true }
         : await step(runner, undefined, 'stage', () => stage(bundle, secrets, l, runner, current));
       say(`bundle ${bundle.manifest.gateway} ${bundle.digest.slice(0, 12)}: verified, secrets resolved${runner.dryRun ? '' : `, staged as ${path.relative(runner.root, release.dir)}`}`);
       await step(runner, undefined, 'check', () => checkRelease(runner, l, release, req.full ? null : current, early));

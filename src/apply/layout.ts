@@ -9,6 +9,8 @@ export const STATE_DIR = '/var/lib/s2sgw';
 export interface Layout {
   state: string;
   releases: string;
+  /** Folders of per-tenant connection files that releases share (release.ts: stage). */
+  shards: string;
   current: string;
   journal: string;
   stateFile: string;
@@ -22,6 +24,7 @@ export function layout(r: Pick<Runner, 'host'>): Layout {
   return {
     state: s,
     releases: path.join(s, 'releases'),
+    shards: path.join(s, 'shards'),
     current: path.join(s, 'current'),
     journal: path.join(s, 'journal.json'),
     stateFile: path.join(s, 'state.json'),

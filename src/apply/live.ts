@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { readBytesIfExists, readIfExists, removeDurable, symlinkAtomic, writeDurable } from './fsx';
 import type { Layout } from './layout';
 import type { Release } from './release';
-import { SECRETS_CONF, SWANCTL_PRIVATE } from './release';
+import { releasePath, SECRETS_CONF, SWANCTL_PRIVATE } from './release';
 import { PRIVATE_REFS_PATH, parsePrivateRefs } from '../targets/strongswan/view';
 import type { Runner } from './runner';
 
@@ -36,7 +36,7 @@ export const LIVE: LiveFile[] = [
       Object.keys(release.manifest.files).some((p) => p.startsWith('swanctl/conf.d/'))
         ? [
             '# Written by s2sgw apply: the current release\'s swanctl connections and resolved secrets. Do not edit.',
-            `include ${current}/swanctl/conf.d/*.conf`,
+            `include ${current}/swanctl/conf.d/${release.flat ? '' : '*/'}*.conf`,
             `include ${current}/${SECRETS_CONF}`,
             '',
           ].join('\n')
@@ -79,7 +79,7 @@ export function liveContents(l: Layout, r: Runner, release: Release | null): Map
   for (const f of LIVE) {
     let content: string | Buffer | undefined;
     // Bytes, not text: frr.conf is 14 MB at 10,000 tenants and is only compared and copied.
-    if (release && f.bundle && release.manifest.files[f.bundle]) content = fs.readFileSync(path.join(release.dir, ...f.bundle.split('/')));
+    if (release && f.bundle && release.manifest.files[f.bundle]) content = fs.readFileSync(releasePath(release, f.bundle));
     else if (release && f.generate) content = f.generate({ root: r.root, current: l.current, release });
     if (content === undefined && baseline.existed[f.host]) content = baseline.held?.get(f.host) ?? readIfExists(baselineCopy(l, f.host));
     out.set(f.host, { content, mode: f.mode });
@@ -114,7 +114,7 @@ export function switchTo(l: Layout, r: Runner, release: Release | null): string[
  */
 function linkPrivateKey(r: Runner, release: Release | null): string[] {
   const dir = r.host(SWANCTL_PRIVATE);
-  const file = release && release.manifest.files[PRIVATE_REFS_PATH] ? path.join(release.dir, ...PRIVATE_REFS_PATH.split('/')) : undefined;
+  const file = release && release.manifest.files[PRIVATE_REFS_PATH] ? releasePath(release, PRIVATE_REFS_PATH) : undefined;
   const want = file ? parsePrivateRefs(fs.readFileSync(file, 'utf8')) : undefined;
   const changed: string[] = [];
   let names: string[] = [];

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { StepError, Runner } from './runner';
 import type { Layout } from './layout';
-import type { Release } from './release';
+import { Release, releasePath } from './release';
 import { ChangeSet, touchedLines, whereIs } from './change-set';
 import { BATCH_ORDER } from '../targets/links';
 import { tenantLinkDeletes, connectionLinkDeletes } from '../targets/links/view';
@@ -47,7 +47,7 @@ export interface Step {
   run(ctx: StepContext): Promise<boolean>;
 }
 
-const file = (r: Release | null, p: string) => (r && r.manifest.files[p] ? path.join(r.dir, ...p.split('/')) : undefined);
+const file = (r: Release | null, p: string) => (r && r.manifest.files[p] ? releasePath(r, p) : undefined);
 const vicis = (r: Runner) => ['--uri', r.vici];
 const vtysh = (r: Runner) => (r.frrPathspace ? ['-N', r.frrPathspace] : []);
 
@@ -134,10 +134,10 @@ export interface Src {
 }
 
 /** `p` of release `r` (a folder under releases/, or a verified bundle through `read`), or undefined when it has none. */
-export function src(r: Pick<Release, 'dir' | 'manifest'> | null, p: string, read?: (p: string) => Buffer | undefined): Src | undefined {
+export function src(r: Pick<Release, 'dir' | 'manifest' | 'flat'> | null, p: string, read?: (p: string) => Buffer | undefined): Src | undefined {
   const f = r?.manifest.files[p];
   if (!r || !f) return undefined;
-  return { sha: f.sha256, read: () => read?.(p) ?? fs.readFileSync(path.join(r.dir, ...p.split('/'))) };
+  return { sha: f.sha256, read: () => read?.(p) ?? fs.readFileSync(releasePath(r, p)) };
 }
 
 /**
