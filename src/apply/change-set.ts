@@ -1,8 +1,9 @@
 // What a switch between two releases touches on the host: tenants, connections, devices and files, from the two manifests.
+import * as fs from 'node:fs';
 import type { Manifest } from '../compiler/bundle';
 import { impact, GatewayImpact } from '../compiler/impact';
 import type { Release } from './release';
-import { readReleaseFile as read, SECRETS_CONF } from './release';
+import { releasePath, SECRETS_CONF } from './release';
 import type { Text } from './incremental/sections';
 
 export interface ChangeSet {
@@ -30,6 +31,20 @@ export interface ChangeSet {
 }
 
 type T = Manifest['tenants'][string];
+
+/** Whether two releases' copies of a file (absent counts) hold the same bytes; compared as bytes, 4 MB of secrets at 10,000 tenants. */
+function sameBytes(a: Release | null, b: Release | null, p: string): boolean {
+  const bytes = (r: Release | null) => {
+    try {
+      return r ? fs.readFileSync(releasePath(r, p)) : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const x = bytes(a);
+  const y = bytes(b);
+  return x === undefined || y === undefined ? x === y : x.equals(y);
+}
 
 function devicesOf(name: string, t: T | undefined): string[] {
   if (!t) return [];
@@ -95,7 +110,7 @@ export function changeSet(from: Release | null, to: Release | null): ChangeSet {
       return (allDevices ??= new Set(names.flatMap((n) => [...devicesOf(n, a[n]), ...devicesOf(n, b[n])])));
     },
     fileChanged: (p) => fa[p]?.sha256 !== fb[p]?.sha256,
-    secretsChanged: read(from, SECRETS_CONF) !== read(to, SECRETS_CONF),
+    secretsChanged: !sameBytes(from, to, SECRETS_CONF),
     impact: imp,
   };
 }

@@ -25,9 +25,14 @@ export const MIN_PSK = 20;
 export const CONF_D = 'swanctl/conf.d/';
 const SHARDS = 64;
 
-/** The shard (two digits) of a connection file's name: stable, so an unchanged tenant's shard only moves with its neighbours. */
+/**
+ * The shard (two digits) of a connection file's name: FNV-1a, so it never moves (an unchanged tenant's shard changes
+ * only with its neighbours), and cheap: stage and verify ask for every one of 10,000 files.
+ */
 export function shardOf(name: string): string {
-  return (parseInt(createHash('sha1').update(name).digest('hex').slice(0, 8), 16) % SHARDS).toString().padStart(2, '0');
+  let h = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193) >>> 0;
+  return (h % SHARDS).toString().padStart(2, '0');
 }
 
 /** Bundle path of a file that lives in a shard: swanctl/conf.d/<name>.conf (no deeper folder). */
