@@ -30,9 +30,12 @@ function help(): string {
   ].join('\n');
 }
 
+/** Commands on a gateway host: small live data, where a tight heap only means more collections (0.2 s of a one-tenant apply at 10,000 tenants). */
+const HOST_COMMANDS = new Set(['apply', 'rollback', 'confirm', 'status']);
+
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
-  boundHeapGrowth();
   const [name, ...rest] = argv;
+  if (!HOST_COMMANDS.has(name)) boundHeapGrowth();
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     io.out(help());
     return name ? EXIT.ok : EXIT.usage;

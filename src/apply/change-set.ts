@@ -1,6 +1,6 @@
 // What a switch between two releases touches on the host: tenants, connections, devices and files, from the two manifests.
 import * as fs from 'node:fs';
-import type { Manifest } from '../compiler/bundle';
+import type { Manifest } from '../compiler/manifest';
 import { impact, GatewayImpact } from '../compiler/impact';
 import type { Release } from './release';
 import { releasePath, SECRETS_CONF } from './release';

@@ -13,6 +13,7 @@ import { checkPrivateKey, contentOf, openRelease, pruneReleases, Release, resolv
 import { liveContents, switchTo } from './live';
 import { PRIVATE_REFS_PATH } from '../targets/strongswan/view';
 import { removeDurable, writeDurable } from './fsx';
+import { childEnv } from '../env';
 
 export interface Outcome {
   code: 0 | 1;
@@ -102,7 +103,7 @@ export function armTimer(l: Layout, runner: Runner): number | undefined {
   const log = runner.host('/var/log/s2sgw/confirm-timer.log');
   fs.mkdirSync(path.dirname(log), { recursive: true });
   const fd = fs.openSync(log, 'a');
-  const child = spawn(process.execPath, [script, runner.root], { detached: true, stdio: ['ignore', fd, fd], env: { ...process.env, S2SGW_FAULTS: '' } });
+  const child = spawn(process.execPath, [script, runner.root], { detached: true, stdio: ['ignore', fd, fd], env: { ...childEnv(), S2SGW_FAULTS: '' } });
   fs.closeSync(fd);
   child.unref();
   return child.pid;

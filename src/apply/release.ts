@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
-import { Manifest, parseManifest } from '../compiler/bundle';
+import { Manifest, parseManifest } from '../compiler/manifest';
 import { parseRefs, secretsBlock } from '../targets/strongswan/secrets';
 import { parsePrivateRefs } from '../targets/strongswan/view';
 import { StepError, Runner } from './runner';

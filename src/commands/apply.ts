@@ -1,5 +1,6 @@
 // `s2sgw apply`: put a built bundle on this gateway host: verify, stage, check, switch, reload what changed, roll back on failure.
 import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { UsageError } from '../compiler/load';
 import { Command } from './common';
 import { apply } from '../apply/engine';
@@ -23,6 +24,7 @@ export const command: Command = {
     if (c !== undefined && !/^[1-9]\d*$/.test(c)) throw new UsageError(`--confirm takes a number of seconds, got ${c}`);
     const runner = runnerFrom(values, io);
     runner.dryRun = !!values['dry-run'];
+    const t0 = performance.now();
     const out = await apply(runner, {
       bundle: path.resolve(io.cwd, bundle),
       env: io.env,
@@ -33,6 +35,13 @@ export const command: Command = {
       // Progress to stderr; a dry run's plan is the output, so stdout.
       say: (s) => (runner.dryRun ? io.out(s + '\n') : io.err(s + '\n')),
     });
+    // Where the time went, for an operator watching a large host (the steps that took a millisecond or more).
+    if (out.code === 0 && !runner.dryRun) {
+      const steps = new Map<string, number>();
+      for (const t of runner.timings) steps.set(t.step, (steps.get(t.step) ?? 0) + t.ms);
+      const parts = [...steps].filter(([, ms]) => ms >= 1).map(([s, ms]) => `${s} ${Math.round(ms)}`);
+      io.err(`done in ${Math.round(performance.now() - t0)} ms${parts.length ? ` (${parts.join(', ')})` : ''}\n`);
+    }
     if (out.code === 0 && !runner.dryRun && c !== undefined) io.err(`applied; run \`s2sgw confirm\` within ${c} s or the host rolls back\n`);
     return finish(out, io, 'apply');
   },

@@ -6,6 +6,7 @@ import type { Diagnostic } from '../compiler/diagnostics';
 import { Format, formatGithub, formatJson, formatText } from '../compiler/format';
 import type { SourceFile } from '../compiler/source';
 import { UsageError } from '../compiler/load';
+import { environment } from '../env';
 
 export const EXIT = { ok: 0, findings: 1, usage: 2, changes: 3 } as const;
 
@@ -19,7 +20,8 @@ export interface Io {
 }
 
 export function processIo(): Io {
-  const env = process.env;
+  // A plain copy, read once: process.env answers each key with a scan of the whole environment (src/env.ts).
+  const env = environment();
   return {
     out: (s) => process.stdout.write(s),
     err: (s) => process.stderr.write(s),

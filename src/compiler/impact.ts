@@ -1,6 +1,6 @@
 // Impact: what a new bundle does to a gateway compared with the one it replaces, tenant by tenant, in operator's words.
 // Computed from the two manifests alone, so plan (against a folder or a Git ref) and apply share it. Pure.
-import { Manifest, sameEntryText } from './bundle';
+import { Manifest, sameEntryText } from './manifest';
 import type { ConnectionSummary, TenantSummary } from './summary';
 
 export type ChangeKind = 'tenant' | 'network' | 'connection' | 'route' | 'post-connect-route' | 'rate' | 'bgp' | 'bgp-neighbor' | 'filter';

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { childEnv } from '../env';
 
 export interface RunResult {
   code: number;
@@ -44,7 +45,7 @@ export function run(program: string, args: string[], opts: RunOptions = {}): Pro
   if (!bin) return Promise.resolve({ code: 127, stdout: '', stderr: `${program}: not found`, missing: true });
   const [cmd, argv] = opts.netns ? [which('ip') ?? 'ip', ['netns', 'exec', opts.netns, bin, ...args]] : [bin, args];
   return new Promise((resolve) => {
-    const child = spawn(cmd, argv, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(cmd, argv, { env: opts.env ?? childEnv(), cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     const timer = opts.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs) : undefined;
