@@ -1,20 +1,31 @@
 // The s2sgw command line: picks a command, maps usage errors to exit 2 and internal errors to one line (stack with --debug).
-import { UsageError } from './compiler/load';
+import { UsageError } from './usage';
 import { Command, EXIT, Io, parse, processIo } from './commands/common';
-import { command as validate } from './commands/validate';
-import { command as build } from './commands/build';
-import { command as plan } from './commands/plan';
-import { command as peerConfig } from './commands/peer-config';
-import { command as apply } from './commands/apply';
-import { command as confirm } from './commands/confirm';
-import { command as rollback } from './commands/rollback';
-import { command as status } from './commands/status';
 import { VERSION } from './version';
 import { boundHeapGrowth } from './heap';
 
-export const COMMANDS: Command[] = [validate, build, plan, apply, confirm, rollback, status, peerConfig];
+/**
+ * Each command's module, loaded when it runs: `s2sgw apply` on a gateway host does not load the YAML parser, the
+ * schema or the templates (0.15 s of module loading for every apply).
+ */
+const LOADERS: Record<string, () => Command> = {
+  validate: () => require('./commands/validate').command,
+  build: () => require('./commands/build').command,
+  plan: () => require('./commands/plan').command,
+  apply: () => require('./commands/apply').command,
+  confirm: () => require('./commands/confirm').command,
+  rollback: () => require('./commands/rollback').command,
+  status: () => require('./commands/status').command,
+  'peer-config': () => require('./commands/peer-config').command,
+};
+
+/** Every command, in help order (loads them all). */
+export function commands(): Command[] {
+  return Object.values(LOADERS).map((load) => load());
+}
 
 function help(): string {
+  const COMMANDS = commands();
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
   return [
     `s2sgw ${VERSION}: compile tenants' YAML into multi-tenant site-to-site IPsec gateway bundles`,
@@ -44,7 +55,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     io.out(`${VERSION}\n`);
     return EXIT.ok;
   }
-  const cmd = COMMANDS.find((c) => c.name === name);
+  const cmd = Object.prototype.hasOwnProperty.call(LOADERS, name) ? LOADERS[name]() : undefined;
   if (!cmd) {
     io.err(`s2sgw: unknown command \`${name}\`\n\n${help()}`);
     return EXIT.usage;

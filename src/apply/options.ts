@@ -1,5 +1,5 @@
 // The options apply, rollback, confirm and status share: where the host is (--root, --netns), its daemons' sockets, skipped steps.
-import { UsageError } from '../compiler/load';
+import { UsageError } from '../usage';
 import { parseFaults, Runner, DEFAULT_VICI } from './runner';
 import { describeError, Outcome } from './engine';
 import type { Io } from '../commands/common';

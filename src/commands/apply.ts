@@ -1,7 +1,7 @@
 // `s2sgw apply`: put a built bundle on this gateway host: verify, stage, check, switch, reload what changed, roll back on failure.
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { UsageError } from '../compiler/load';
+import { UsageError } from '../usage';
 import { Command } from './common';
 import { apply } from '../apply/engine';
 import { HOST_OPTIONS, HOST_USAGE, finish, lockWaitMs, runnerFrom } from '../apply/options';

@@ -5,7 +5,7 @@ import { parseArgs, ParseArgsConfig } from 'node:util';
 import type { Diagnostic } from '../compiler/diagnostics';
 import { Format, formatGithub, formatJson, formatText } from '../compiler/format';
 import type { SourceFile } from '../compiler/source';
-import { UsageError } from '../compiler/load';
+import { UsageError } from '../usage';
 import { environment } from '../env';
 
 export const EXIT = { ok: 0, findings: 1, usage: 2, changes: 3 } as const;

@@ -7,7 +7,7 @@ import { compile } from '../compiler/compile';
 import { assemblePlan, readBundles, BaseBundle } from '../compiler/plan';
 import { planJson, planMarkdown, planText } from '../compiler/plan-format';
 import { filesAt } from '../compiler/git';
-import { UsageError } from '../compiler/load';
+import { UsageError } from '../usage';
 import { Command, EXIT, configDir, formatOption, printDiagnostics } from './common';
 
 export const command: Command = {

@@ -9,12 +9,9 @@ export const MAX_FILE_BYTES = 1024 * 1024;
 /** The yaml package's guard against alias bombs ("billion laughs"). */
 export const MAX_ALIAS_COUNT = 100;
 
-/** A problem with how s2sgw was called (exit 2), as opposed to a finding in the files (exit 1). */
-export class UsageError extends Error {
-  constructor(message: string, public hint?: string) {
-    super(message);
-  }
-}
+import { UsageError } from '../usage';
+
+export { UsageError } from '../usage';
 
 export interface Loaded {
   dir: string;
