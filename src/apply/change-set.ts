@@ -1,9 +1,8 @@
 // What a switch between two releases touches on the host: tenants, connections, devices and files, from the two manifests.
-import * as fs from 'node:fs';
 import type { Manifest } from '../compiler/manifest';
 import { impact, GatewayImpact } from '../compiler/impact';
 import type { Release } from './release';
-import { releasePath, SECRETS_CONF } from './release';
+import { readReleaseBytes, SECRETS_CONF } from './release';
 import type { Text } from './incremental/sections';
 
 export interface ChangeSet {
@@ -34,15 +33,8 @@ type T = Manifest['tenants'][string];
 
 /** Whether two releases' copies of a file (absent counts) hold the same bytes; compared as bytes, 4 MB of secrets at 10,000 tenants. */
 function sameBytes(a: Release | null, b: Release | null, p: string): boolean {
-  const bytes = (r: Release | null) => {
-    try {
-      return r ? fs.readFileSync(releasePath(r, p)) : undefined;
-    } catch {
-      return undefined;
-    }
-  };
-  const x = bytes(a);
-  const y = bytes(b);
+  const x = readReleaseBytes(a, p);
+  const y = readReleaseBytes(b, p);
   return x === undefined || y === undefined ? x === y : x.equals(y);
 }
 

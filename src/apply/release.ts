@@ -79,6 +79,13 @@ export interface Release {
   flat?: boolean;
 }
 
+type FileEntry = Manifest['files'][string];
+
+/** Whether a manifest entry describes the same bytes and mode as another (a file the current release can lend). */
+function sameFile(was: FileEntry | undefined, now: FileEntry | undefined): boolean {
+  return !!was && !!now && was.sha256 === now.sha256 && (was.mode ?? '0644') === (now.mode ?? '0644');
+}
+
 function sha256(b: Buffer | string): string {
   return createHash('sha256').update(b).digest('hex');
 }
@@ -144,8 +151,7 @@ export function verifyBundle(dir: string, opts: { allowExtra?: string[]; reuse?:
     const mode = parseInt(want.mode ?? '0644', 8) & 0o777;
     // At 10,000 tenants reading and hashing every file took 1.8 s of a one-tenant apply; the current
     // release's copy of an unchanged file is already verified (when it was staged) and is what stage links.
-    const was = opts.reuse?.manifest.files[p];
-    if (was && was.sha256 === want.sha256 && (was.mode ?? '0644') === (want.mode ?? '0644')) {
+    if (sameFile(opts.reuse?.manifest.files[p], want)) {
       files.push({ path: p, mode, reused: releasePath(opts.reuse!, p) });
       continue;
     }
@@ -303,9 +309,7 @@ export function stage(b: VerifiedBundle, secrets: string, l: Layout, runner: Run
     // A file the current release holds with the same sha256 and mode is hard-linked, not copied (releases are never
     // written in place).
     const link = (rel: string, at: string): boolean => {
-      const was = reuse?.manifest.files[rel];
-      const now = b.manifest.files[rel];
-      if (!reuse || !was || !now || was.sha256 !== now.sha256 || (was.mode ?? '0644') !== (now.mode ?? '0644')) return false;
+      if (!reuse || !sameFile(reuse.manifest.files[rel], b.manifest.files[rel])) return false;
       runner.diskFull('stage');
       try {
         // No lstat first: stage made the release's files with these modes, and a missing one fails the link.
@@ -358,14 +362,19 @@ export function stage(b: VerifiedBundle, secrets: string, l: Layout, runner: Run
   return { name, dir: path.join(l.releases, name), manifest: b.manifest };
 }
 
-/** A release's file as text, or undefined when there is no release or no such file. */
-export function readReleaseFile(r: Release | null, rel: string): string | undefined {
+/** A release's file, or undefined when there is no release or no such file. */
+export function readReleaseBytes(r: Release | null, rel: string): Buffer | undefined {
   if (!r) return undefined;
   try {
-    return fs.readFileSync(releasePath(r, rel), 'utf8');
+    return fs.readFileSync(releasePath(r, rel));
   } catch {
     return undefined;
   }
+}
+
+/** A release's file as text, or undefined when there is no release or no such file. */
+export function readReleaseFile(r: Release | null, rel: string): string | undefined {
+  return readReleaseBytes(r, rel)?.toString('utf8');
 }
 
 /** Opens an existing release folder (its manifest re-read; files re-verified when `verify`). */

@@ -361,15 +361,14 @@ async function swanctlConns(runner: Runner): Promise<string[] | string> {
   return r.code === 0 ? loadedConnections(r.stdout) : (r.stderr || r.stdout).trim();
 }
 
-/** The connections charon holds, by VICI get-conns, or its error text. */
-async function viciConns(runner: Runner): Promise<string[] | string> {
+/** One VICI session for a health question, logged through the runner; the answer, or the error's text. */
+async function viciAsk<T>(runner: Runner, argv: string[], fn: (client: ViciClient) => Promise<T[]>): Promise<T[] | string> {
   try {
-    let client: ViciClient | undefined;
     return (
-      (await runner.call(['vici', '--get-conns'], async () => {
-        client = await ViciClient.connect(runner.vici, { timeoutMs: 10_000 });
+      (await runner.call(argv, async () => {
+        const client = await ViciClient.connect(runner.vici, { timeoutMs: 10_000 });
         try {
-          return await client.getConns();
+          return await fn(client);
         } finally {
           await client.close();
         }
@@ -380,26 +379,19 @@ async function viciConns(runner: Runner): Promise<string[] | string> {
   }
 }
 
+/** The connections charon holds, by VICI get-conns, or its error text. */
+function viciConns(runner: Runner): Promise<string[] | string> {
+  return viciAsk(runner, ['vici', '--get-conns'], (c) => c.getConns());
+}
+
 /** Which of `names` charon holds, by one VICI list-conns per name, or its error text. */
 async function viciHeld(runner: Runner, names: string[]): Promise<string[] | string> {
   if (!names.length) return [];
-  try {
-    let client: ViciClient | undefined;
-    return (
-      (await runner.call(['vici', '--list-conns', ...names], async () => {
-        client = await ViciClient.connect(runner.vici, { timeoutMs: 10_000 });
-        try {
-          const held: string[] = [];
-          for (const n of names) if ((await client.listConns({ ike: n })).some((c) => c.name === n)) held.push(n);
-          return held;
-        } finally {
-          await client.close();
-        }
-      })) ?? []
-    );
-  } catch (e) {
-    return (e as Error).message;
-  }
+  return viciAsk(runner, ['vici', '--list-conns', ...names], async (c) => {
+    const held: string[] = [];
+    for (const n of names) if ((await c.listConns({ ike: n })).some((x) => x.name === n)) held.push(n);
+    return held;
+  });
 }
 
 /** After the reload: each daemon answers, charon holds exactly the bundle's connections, each VRF exists with its table. */
