@@ -236,6 +236,22 @@ test('a full disk under the release folder stops apply at stage, leaving no part
   }, false);
 });
 
+test('a secret that cannot be resolved stops apply before the host changes; the files staged meanwhile are removed', async () => {
+  await withHost(async (sb) => {
+    assert.is((await run(sb, bundle('v1'))).out.code, 0);
+    const before = fingerprint(sb);
+    const state = path.join(sb.root, 'var/lib/s2sgw');
+    const listing = () => ['releases', 'shards'].map((d) => fs.readdirSync(path.join(state, d)).sort().join(' '));
+    const had = listing();
+    // v2 changes a connection file, so staging writes a new shard and a release folder while secrets resolve.
+    const r = await run(sb, bundle('v2'), { env: {} });
+    assert.is(r.out.code, 1);
+    assert.is(r.out.error!.step, 'secrets');
+    assert.equal(listing(), had, 'no staged release folder or shard left');
+    assert.equal(fingerprint(sb), before);
+  }, false);
+});
+
 test('the example repository, compiled by the real pipeline, applies to real charon, FRR and nft (devices and sysctls this kernel lacks skipped)', async () => {
   const r = compileDir(ROOT);
   assert.ok(r.ok, r.diagnostics.map((d) => d.message).join('\n'));

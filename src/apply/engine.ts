@@ -9,7 +9,7 @@ import { Layout, layout, Pending, readPending, readState, writeState } from './l
 import { Journal, JournalWriter, readJournal } from './journal';
 import { checkRelease, health, startNftCheck, STEPS, StepContext } from './steps';
 import { changeSet } from './change-set';
-import { checkPrivateKey, contentOf, openRelease, pruneReleases, Release, resolveSecrets, SECRETS_REFS, stage, verifyBundle } from './release';
+import { abortStage, beginStage, checkPrivateKey, contentOf, openRelease, pruneReleases, Release, resolveSecrets, SECRETS_REFS, stage, verifyBundle } from './release';
 import { liveContents, switchTo } from './live';
 import { PRIVATE_REFS_PATH } from '../targets/strongswan/view';
 import { removeDurable, writeDurable } from './fsx';
@@ -236,13 +236,21 @@ export async function apply(runner: Runner, req: ApplyRequest): Promise<Outcome>
       const bundle = await step(runner, undefined, 'verify', () => verifyBundle(path.resolve(req.bundle), { reuse: current }));
       // check's nft -c runs in its own process while this one resolves secrets and stages.
       const early = req.full ? undefined : startNftCheck(runner, l, current, bundle, (p) => contentOf(bundle, p));
-      const secrets = await step(runner, undefined, 'secrets', () => {
-        checkPrivateKey(contentOf(bundle, PRIVATE_REFS_PATH)?.toString('utf8'), runner);
-        return resolveSecrets(contentOf(bundle, SECRETS_REFS)?.toString('utf8'), req.env, runner);
-      });
+      // So does staging: libuv's threads write the bundle's files into a temporary release folder meanwhile.
+      const staging = runner.dryRun ? undefined : beginStage(bundle, l, runner, current);
+      let secrets: string;
+      try {
+        secrets = await step(runner, undefined, 'secrets', () => {
+          checkPrivateKey(contentOf(bundle, PRIVATE_REFS_PATH)?.toString('utf8'), runner);
+          return resolveSecrets(contentOf(bundle, SECRETS_REFS)?.toString('utf8'), req.env, runner);
+        });
+      } catch (e) {
+        await abortStage(staging);
+        throw e;
+      }
       const release = runner.dryRun
         ? { name: bundle.digest, dir: bundle.dir, manifest: bundle.manifest, flat: true }
-        : await step(runner, undefined, 'stage', () => stage(bundle, secrets, l, runner, current));
+        : await step(runner, undefined, 'stage', () => stage(bundle, secrets, l, runner, current, staging));
       say(`bundle ${bundle.manifest.gateway} ${bundle.digest.slice(0, 12)}: verified, secrets resolved${runner.dryRun ? '' : `, staged as ${path.relative(runner.root, release.dir)}`}`);
       await step(runner, undefined, 'check', () => checkRelease(runner, l, release, req.full ? null : current, early));
       const state = readState(l);
