@@ -7,7 +7,7 @@ import { Runner, StepError } from './runner';
 import { acquire, HostLock } from './host-lock';
 import { Layout, layout, Pending, readPending, readState, writeState } from './layout';
 import { Journal, JournalWriter, readJournal } from './journal';
-import { checkRelease, health, startNftCheck, STEPS, StepContext } from './steps';
+import { checkRelease, health, startNftCheck, Step, STEPS, StepContext } from './steps';
 import { changeSet } from './change-set';
 import { abortStage, beginStage, checkPrivateKey, contentOf, openRelease, pruneReleases, Release, resolveSecrets, SECRETS_REFS, stage, verifyBundle } from './release';
 import { liveContents, switchTo } from './live';
@@ -84,9 +84,16 @@ async function reloadAll(ctx: StepContext, journal: JournalWriter | undefined, w
   const changed = await step(runner, journal, 'switch', () => (runner.dryRun ? [] : switchTo(ctx.l, runner, ctx.to)));
   if (runner.dryRun) say(`  switch: ${ctx.l.current} -> ${ctx.to ? `releases/${ctx.to.name}` : '(none)'}; live files rewritten by rename`);
   else if (changed.length) say(`  switch: ${changed.join(', ')}`);
-  for (const s of STEPS) {
+  for (let i = 0; i < STEPS.length; i++) {
+    const s = STEPS[i];
     if (runner.skipped(s.owner)) {
       if (runner.dryRun) say(`  ${s.name}: skipped (--skip ${s.owner})`);
+      continue;
+    }
+    const next = STEPS[i + 1];
+    if (next?.alongsidePrevious && !runner.skipped(next.owner) && !runner.dryRun) {
+      await together(ctx, journal, [next, s]);
+      i++;
       continue;
     }
     if (runner.dryRun) say(`  ${s.name}:`);
@@ -95,6 +102,20 @@ async function reloadAll(ctx: StepContext, journal: JournalWriter | undefined, w
   }
   if (withHealth && !runner.dryRun) await step(runner, journal, 'health', () => health(ctx));
   else if (withHealth) say('  health: daemons answer, loaded connections = bundle, VRFs with their tables');
+}
+
+/**
+ * Runs steps at the same time, each journaled as usual and each with its own view of the runner (so commands and
+ * faults are logged under the right step). Waits for all of them; then throws the first failure in `steps` order.
+ */
+async function together(ctx: StepContext, journal: JournalWriter | undefined, steps: Step[]): Promise<void> {
+  const runs = steps.map((s) => {
+    const view = Object.create(ctx.runner) as Runner;
+    return step(view, journal, s.name, () => s.run({ ...ctx, runner: view }));
+  });
+  const results = await Promise.allSettled(runs);
+  ctx.runner.step = steps[steps.length - 1].name;
+  for (const r of results) if (r.status === 'rejected') throw r.reason;
 }
 
 /** Arms the confirm timer: a detached process that rolls back at the deadline unless `s2sgw confirm` removed the pending file. */
