@@ -11,7 +11,7 @@ import { checkRelease, health, startNftCheck, Step, STEPS, StepContext } from '.
 import { changeSet } from './change-set';
 import { abortStage, beginStage, checkPrivateKey, contentOf, openRelease, pruneReleases, Release, resolveSecrets, SECRETS_REFS, stage, verifyBundle } from './release';
 import { liveContents, switchTo } from './live';
-import { PRIVATE_REFS_PATH } from '../targets/strongswan/view';
+import { PRIVATE_REFS_PATH } from '../targets/strongswan/host';
 import { removeDurable, writeDurable } from './fsx';
 import { childEnv } from '../env';
 

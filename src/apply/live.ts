@@ -5,7 +5,7 @@ import { readBytesIfExists, readIfExists, removeDurable, symlinkAtomic, writeDur
 import type { Layout } from './layout';
 import type { Release } from './release';
 import { releasePath, SECRETS_CONF, SWANCTL_PRIVATE } from './release';
-import { PRIVATE_REFS_PATH, parsePrivateRefs } from '../targets/strongswan/view';
+import { PRIVATE_REFS_PATH, parsePrivateRefs } from '../targets/strongswan/host';
 import type { Runner } from './runner';
 
 /** A file a daemon reads from a fixed place on the host, and where its content comes from. */

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { Manifest, parseManifest } from '../compiler/manifest';
 import { parseRefs, secretsBlock } from '../targets/strongswan/secrets';
-import { parsePrivateRefs } from '../targets/strongswan/view';
+import { parsePrivateRefs } from '../targets/strongswan/host';
 import { StepError, Runner } from './runner';
 import { Layout } from './layout';
 import { writeNewSynced } from './fsx';

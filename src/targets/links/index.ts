@@ -4,17 +4,9 @@ import type { CheckInput, RenderedFile, Section, Target, TargetInput } from '../
 import { header, template } from '../target';
 import { networkSections, xfrmSections, LinkSectionView } from './view';
 import { checkBatches } from './check';
-import { NETPLAN_FDB } from '../netplan';
+import { BATCH_ORDER, LINKS_BATCH, NETPLAN_BATCH } from './batches';
 
-export const LINKS_BATCH = 'links.ipbatch';
-export const NETPLAN_BATCH = 'netplan/90-s2sgw.ipbatch';
-
-/** The order apply runs them in: VRFs and tenant networks, their flood entries, then the XFRM interfaces. */
-export const BATCH_ORDER: Array<{ path: string; tool: 'ip' | 'bridge' }> = [
-  { path: NETPLAN_BATCH, tool: 'ip' },
-  { path: NETPLAN_FDB, tool: 'bridge' },
-  { path: LINKS_BATCH, tool: 'ip' },
-];
+export { BATCH_ORDER, LINKS_BATCH, NETPLAN_BATCH } from './batches';
 
 function file(path: string, head: string, from: string[], gw: TargetInput['gateway'], body: LinkSectionView[]): RenderedFile {
   const sections: Section[] = [{ text: template('links', head)({ header: header('#', from) }), origin: { file: gw.origin.file, line: gw.origin.line, col: gw.origin.col } }];

@@ -11,7 +11,8 @@ export const NETPLAN_YAML = 'netplan/90-s2sgw.yaml';
  * remote). Rendered here, beside the netplan file it completes; the links target checks it, since it
  * needs the VXLAN devices that netplan/90-s2sgw.ipbatch creates.
  */
-export const NETPLAN_FDB = 'netplan/90-s2sgw.fdb';
+import { NETPLAN_FDB } from '../links/batches';
+export { NETPLAN_FDB };
 /** /etc/systemd/networkd.conf.d/90-s2sgw.conf on the host. */
 export const NETWORKD_CONF = 'networkd.conf.d/90-s2sgw.conf';
 

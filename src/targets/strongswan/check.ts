@@ -298,10 +298,8 @@ export function missingTraps(gwName: string, gwPlace: Place, confs: RenderedFile
   return out;
 }
 
-/** Connection names in `swanctl --list-conns` output, sorted. */
-export function loadedConnections(listOutput: string): string[] {
-  return [...listOutput.matchAll(/^([^\s:]+): IKEv[12]/gm)].map((m) => m[1]).sort();
-}
+import { loadedConnections } from './host';
+export { loadedConnections };
 
 /** Turns swanctl's output into diagnostics; every expected connection must be loaded. */
 function interpret(input: CheckInput, copies: Map<string, RenderedFile>, swdir: string, output: string, code: number, listOutput: string, gwPlace: Place): Diagnostic[] {

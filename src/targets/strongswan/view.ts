@@ -11,8 +11,8 @@ export const UPDOWN_PATH = 'swanctl/updown.sh';
 export const UPDOWN_HOST_PATH = `${HOST_BUNDLE}/${UPDOWN_PATH}`;
 export const CHARON_SNIPPET_PATH = 'swanctl/strongswan.d/s2sgw.conf';
 export const SECRETS_REFS_PATH = 'swanctl/secrets.refs';
-/** The gateway identity's private key: a path on the host, which apply links into swanctl's private/ folder. */
-export const PRIVATE_REFS_PATH = 'swanctl/private.refs';
+import { PRIVATE_REFS_PATH, parsePrivateRefs } from './host';
+export { PRIVATE_REFS_PATH, parsePrivateRefs };
 /** The name of that link under swanctl's private/ folder. */
 export const privateKeyLink = (gateway: string): string => `s2sgw-${gateway}.key`;
 
@@ -22,11 +22,6 @@ export function privateKeyPath(p: string): string {
   return p;
 }
 
-/** Reads swanctl/private.refs: `key PATH link NAME`. */
-export function parsePrivateRefs(text: string): { key: string; link: string } | undefined {
-  const m = /^key (\S+) link (\S+)$/m.exec(text);
-  return m ? { key: m[1], link: m[2] } : undefined;
-}
 export const confPath = (tenant: string): string => `swanctl/conf.d/${tenant}.conf`;
 
 /**
