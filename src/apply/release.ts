@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { Manifest, parseManifest } from '../compiler/manifest';
-import { parseRefs, secretsBlock } from '../targets/strongswan/secrets';
+import { formatSecrets } from '../targets/strongswan/secrets';
 import { parsePrivateRefs } from '../targets/strongswan/host';
 import { StepError, Runner } from './runner';
 import { Layout } from './layout';
@@ -197,45 +197,46 @@ function loadContent(b: VerifiedBundle, f: VerifiedBundle['files'][number]): Buf
  */
 export function resolveSecrets(refsText: string | undefined, env: NodeJS.ProcessEnv, runner: Pick<Runner, 'host'>): string {
   if (refsText === undefined) return 'secrets {\n}\n';
-  let refs;
+  const problems: string[] = [];
+  // Files are read once per reference; environment variables are looked up where used (a hash lookup).
+  const files = new Map<string, string | undefined>();
+  const readSecretFile = (ref: string, where: () => string): string | undefined => {
+    if (files.has(ref)) return files.get(ref);
+    let value: string | undefined;
+    const file = runner.host(ref.slice(5));
+    try {
+      const st = fs.statSync(file);
+      if (!st.isFile()) problems.push(`${where()}: not a regular file`);
+      else if (st.mode & 0o077) problems.push(`${where()}: the file is readable or writable by group or others (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}); chmod 600 it`);
+      else value = fs.readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    } catch (e) {
+      problems.push(`${where()}: cannot read the file (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+    files.set(ref, value);
+    return value;
+  };
+  let conf: string;
   try {
-    refs = parseRefs(refsText);
+    conf = formatSecrets(refsText, (ref, kind, connection) => {
+      // Built only for a problem: 30,000 references at 10,000 tenants.
+      const where = () => `${ref} (${kind} of connection ${connection})`;
+      let value: string | undefined;
+      if (ref.startsWith('env:')) {
+        value = env[ref.slice(4)];
+        if (value === undefined) problems.push(`${where()}: environment variable ${ref.slice(4)} is not set`);
+      } else if (ref.startsWith('file:/')) value = readSecretFile(ref, where);
+      else problems.push(`${where()}: not an env:NAME or file:/path reference`);
+      if (value === undefined) return undefined;
+      if (!value.length) problems.push(`${where()}: the secret is empty`);
+      else if (kind === 'psk' && value.length < 2 * MIN_PSK && [...value].length < MIN_PSK) problems.push(`${where()}: a PSK must be at least ${MIN_PSK} characters`);
+      else return value;
+      return undefined;
+    });
   } catch (e) {
     throw new StepError('secrets', (e as Error).message);
   }
-  const problems: string[] = [];
-  // By kind, then reference: no key strings to build for 30,000 references.
-  const byKind = { psk: new Map<string, string>(), eap: new Map<string, string>() };
-  for (const r of refs) {
-    const values = byKind[r.kind];
-    if (values.has(r.ref)) continue;
-    let value: string | undefined;
-    // Built only for a problem: 30,000 references at 10,000 tenants.
-    const where = () => `${r.ref} (${r.kind} of connection ${r.connection})`;
-    if (r.ref.startsWith('env:')) {
-      const name = r.ref.slice(4);
-      value = env[name];
-      if (value === undefined) problems.push(`${where()}: environment variable ${name} is not set`);
-    } else if (r.ref.startsWith('file:/')) {
-      const file = runner.host(r.ref.slice(5));
-      try {
-        const st = fs.statSync(file);
-        if (!st.isFile()) problems.push(`${where()}: not a regular file`);
-        else if (st.mode & 0o077) problems.push(`${where()}: the file is readable or writable by group or others (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}); chmod 600 it`);
-        else value = fs.readFileSync(file, 'utf8').replace(/\r?\n$/, '');
-      } catch (e) {
-        problems.push(`${where()}: cannot read the file (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
-      }
-    } else {
-      problems.push(`${where()}: not an env:NAME or file:/path reference`);
-    }
-    if (value === undefined) continue;
-    if (!value.length) problems.push(`${where()}: the secret is empty`);
-    else if (r.kind === 'psk' && value.length < 2 * MIN_PSK && [...value].length < MIN_PSK) problems.push(`${where()}: a PSK must be at least ${MIN_PSK} characters`);
-    else values.set(r.ref, value);
-  }
   if (problems.length) throw new StepError('secrets', `${problems.length} secret reference${problems.length === 1 ? '' : 's'} cannot be used; nothing was changed`, problems.join('\n'));
-  return secretsBlock(refs, (ref, e) => byKind[e.kind].get(ref)!);
+  return conf;
 }
 
 /** Where swanctl's private/ folder is on the host: apply links the gateway identity's key there. */
