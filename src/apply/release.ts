@@ -153,7 +153,15 @@ export function verifyBundle(dir: string, opts: { allowExtra?: string[]; reuse?:
     // At 10,000 tenants reading and hashing every file took 1.8 s of a one-tenant apply; the current
     // release's copy of an unchanged file is already verified (when it was staged) and is what stage links.
     if (sameFile(opts.reuse?.manifest.files[p], want)) {
-      files.push({ path: p, mode, reused: releasePath(opts.reuse!, p) });
+      const from = opts.reuse!;
+      // Its path in the release is worked out when asked (a release copy is read only when a plan needs it).
+      files.push({
+        path: p,
+        mode,
+        get reused() {
+          return releasePath(from, p);
+        },
+      });
       continue;
     }
     const content = fs.readFileSync(releasePath(at, p));
