@@ -1,5 +1,5 @@
 // What a switch between two releases touches on the host: tenants, connections, devices and files, from the two manifests.
-import type { Manifest } from '../compiler/manifest';
+import { Manifest, tenantNames } from '../compiler/manifest';
 import { impact, GatewayImpact } from '../compiler/impact';
 import type { Release } from './release';
 import { readReleaseBytes, SECRETS_CONF } from './release';
@@ -48,7 +48,7 @@ function devicesOf(name: string, t: T | undefined): string[] {
 export function changeSet(from: Release | null, to: Release | null): ChangeSet {
   const a = from?.manifest.tenants ?? {};
   const b = to?.manifest.tenants ?? {};
-  const names = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+  const names = tenantNames(a, b);
   const added = names.filter((n) => !a[n] && b[n]);
   const removed = names.filter((n) => a[n] && !b[n]);
   // `in`, not a read: a summary is parsed from the manifest only when it is read (parseManifest).
@@ -76,7 +76,10 @@ export function changeSet(from: Release | null, to: Release | null): ChangeSet {
   const removedConnections: string[] = [];
   for (const n of names) {
     const old = a[n]?.connections ?? [];
-    const now = new Set(b[n]?.connections ?? []);
+    const kept = b[n]?.connections ?? [];
+    // Most tenants keep the very same list: no set for each of 10,000.
+    if (old.length === kept.length && old.every((c, i) => c === kept[i])) continue;
+    const now = new Set(kept);
     for (const c of old) if (!now.has(c)) {
       terminate.add(c);
       if (b[n]) removedConnections.push(c);

@@ -9,7 +9,7 @@ import { Layout, layout, Pending, readPending, readState, writeState } from './l
 import { Journal, JournalWriter, readJournal } from './journal';
 import { checkRelease, health, startNftCheck, Step, STEPS, StepContext } from './steps';
 import { changeSet } from './change-set';
-import { abortStage, beginStage, checkPrivateKey, contentOf, openRelease, pruneReleases, Release, resolveSecrets, SECRETS_REFS, stage, verifyBundle } from './release';
+import { abortStage, beginStage, checkPrivateKey, contentOf, openRelease, pruneReleases, Release, resolveSecrets, SECRETS_REFS, stage, verifyBundleAsync } from './release';
 import { liveContents, switchTo } from './live';
 import { PRIVATE_REFS_PATH } from '../targets/strongswan/host';
 import { removeDurable, writeDurable } from './fsx';
@@ -45,6 +45,16 @@ function asStepError(e: unknown, step: string): StepError {
   if (e instanceof StepError) return e;
   const err = e as NodeJS.ErrnoException;
   return new StepError(step, err.code === 'ENOSPC' ? 'the disk is full' : 'unexpected error', err.message);
+}
+
+/** Times work between the steps (reading the current release, comparing, committing): not journaled, no commands. */
+function timed<T>(runner: Runner, name: string, fn: () => T): T {
+  const t0 = performance.now();
+  const record = () => runner.timings.push({ step: name, ms: performance.now() - t0 });
+  const r = fn();
+  if (r instanceof Promise) return r.finally(record) as T;
+  record();
+  return r;
 }
 
 /** Runs one journaled step: "begin" is durable before it acts, "done" after; kill faults fire between its action and "done". */
@@ -193,14 +203,14 @@ async function switchRelease(runner: Runner, l: Layout, op: Journal['op'], to: R
   // The current release as the caller already opened it (its manifest is tens of MB at 10,000 tenants).
   const from = opened && opened.name === state.current ? opened : openRelease(l, state.current);
   const journal = runner.dryRun ? undefined : JournalWriter.start(l, { op, from: from?.name ?? null, to: to?.name ?? null, phase: 'forward', ...(confirmSeconds !== undefined ? { confirmSeconds } : {}) });
-  const ctx = context(runner, l, from, to, full || !from, say);
+  const ctx = timed(runner, 'compare', () => context(runner, l, from, to, full || !from, say));
   const cs = ctx.cs;
   say(`${runner.dryRun ? 'would switch' : 'switching'} ${from ? from.name.slice(0, 12) : '(none)'} -> ${to ? to.name.slice(0, 12) : '(none)'}: ${cs.added.length} added, ${cs.changed.length} changed, ${cs.removed.length} removed, ${cs.untouched.length} untouched${ctx.full ? ' (full reload)' : ''}`);
   for (const t of cs.touched) say(`  tenant ${t}: ${cs.added.includes(t) ? 'added' : cs.removed.includes(t) ? 'removed' : 'changed'}`);
   if (cs.terminate.length) say(`  SAs to terminate: ${cs.terminate.join(', ')}`);
   try {
     await reloadAll(ctx, journal, true);
-    if (journal) await commit(l, runner, journal, confirmSeconds);
+    if (journal) await timed(runner, 'commit', () => commit(l, runner, journal, confirmSeconds));
     return { code: 0, release: to?.name ?? null };
   } catch (e) {
     const err = asStepError(e, runner.step);
@@ -253,8 +263,8 @@ export async function apply(runner: Runner, req: ApplyRequest): Promise<Outcome>
       const pending = readPending(l);
       if (pending && !runner.dryRun) throw new StepError('confirm', `release ${pending.release.slice(0, 12)} waits for \`s2sgw confirm\` until ${pending.deadline}: confirm or roll back before another apply`);
       // Files the current release holds unchanged are neither read nor hashed again: stage links them.
-      const current = runner.dryRun ? null : openReleaseQuietly(l, readState(l).current);
-      const bundle = await step(runner, undefined, 'verify', () => verifyBundle(path.resolve(req.bundle), { reuse: current }));
+      const current = runner.dryRun ? null : timed(runner, 'current', () => openReleaseQuietly(l, readState(l).current));
+      const bundle = await step(runner, undefined, 'verify', () => verifyBundleAsync(path.resolve(req.bundle), { reuse: current }));
       // check's nft -c runs in its own process while this one resolves secrets and stages.
       const early = req.full ? undefined : startNftCheck(runner, l, current, bundle, (p) => contentOf(bundle, p));
       // So does staging: libuv's threads write the bundle's files into a temporary release folder meanwhile.

@@ -1,7 +1,7 @@
 // A bundle on its way to the host: verified against its manifest, its secrets resolved, staged as a release folder.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, webcrypto } from 'node:crypto';
 import { Manifest, parseManifest } from '../compiler/manifest';
 import { formatSecrets } from '../targets/strongswan/secrets';
 import { parsePrivateRefs } from '../targets/strongswan/host';
@@ -118,11 +118,20 @@ function walk(dir: string, release = false): { files: string[]; odd: string[] } 
   return { files: files.sort(), odd };
 }
 
-/**
- * Checks a bundle folder against its manifest.json: every listed file present with its sha256, nothing
- * else (no extra file, no symlink), before apply looks at anything else. Collects every problem.
- */
-export function verifyBundle(dir: string, opts: { allowExtra?: string[]; reuse?: Release | null; release?: boolean } = {}): VerifiedBundle {
+interface VerifyPlan {
+  dir: string;
+  manifest: Manifest;
+  manifestBytes: Buffer;
+  files: VerifiedBundle['files'];
+  /** Files to read and hash, with where they are. */
+  toRead: Array<{ f: VerifiedBundle['files'][number]; at: string }>;
+  problems: string[];
+  listed: Set<string>;
+  present: Set<string>;
+}
+
+/** Everything verify does before reading files: the manifest read and parsed, the folder listed, the reads decided. */
+function planVerify(dir: string, opts: { allowExtra?: string[]; reuse?: Release | null; release?: boolean }): VerifyPlan {
   const problems: string[] = [];
   let manifestBytes: Buffer;
   try {
@@ -142,6 +151,7 @@ export function verifyBundle(dir: string, opts: { allowExtra?: string[]; reuse?:
   for (const o of odd) problems.push(`${o}: not a regular file (symlinks and devices are refused)`);
   const listed = new Set(Object.keys(manifest.files));
   const files: VerifiedBundle['files'] = [];
+  const toRead: VerifyPlan['toRead'] = [];
   for (const p of found) {
     if (p === MANIFEST || opts.allowExtra?.includes(p)) continue;
     if (!listed.has(p)) {
@@ -164,16 +174,65 @@ export function verifyBundle(dir: string, opts: { allowExtra?: string[]; reuse?:
       });
       continue;
     }
-    const content = fs.readFileSync(releasePath(at, p));
-    const got = sha256(content);
-    if (got !== want.sha256) problems.push(`${p}: sha256 ${got.slice(0, 12)}… does not match the manifest's ${String(want.sha256).slice(0, 12)}…`);
-    files.push({ path: p, content, mode });
+    const f: VerifiedBundle['files'][number] = { path: p, mode };
+    files.push(f);
+    toRead.push({ f, at: releasePath(at, p) });
   }
-  const present = new Set(found);
-  for (const p of [...listed].sort()) if (!present.has(p)) problems.push(`${p}: listed in the manifest but missing`);
-  for (const p of listed) if (p.split('/').some((s) => s === '..' || s === '' || s === '.') || p.startsWith('/')) problems.push(`${p}: not a plain relative path`);
-  if (problems.length) throw new StepError('verify', `the bundle in ${dir} does not match its manifest (${problems.length} problem${problems.length === 1 ? '' : 's'})`, problems.join('\n'));
-  return { dir, manifest, manifestBytes, digest: sha256(manifestBytes), files };
+  return { dir, manifest, manifestBytes, files, toRead, problems, listed, present: new Set(found) };
+}
+
+/** The rest of verify once the files are read and hashed: every listed file present with its sha256, nothing else. */
+function finishVerify(v: VerifyPlan, hashes: string[], manifestDigest: string): VerifiedBundle {
+  const { problems, manifest } = v;
+  v.toRead.forEach(({ f }, i) => {
+    const want = manifest.files[f.path].sha256;
+    if (hashes[i] !== want) problems.push(`${f.path}: sha256 ${hashes[i].slice(0, 12)}… does not match the manifest's ${String(want).slice(0, 12)}…`);
+  });
+  for (const p of [...v.listed].sort()) if (!v.present.has(p)) problems.push(`${p}: listed in the manifest but missing`);
+  for (const p of v.listed) if (p.split('/').some((s) => s === '..' || s === '' || s === '.') || p.startsWith('/')) problems.push(`${p}: not a plain relative path`);
+  if (problems.length) throw new StepError('verify', `the bundle in ${v.dir} does not match its manifest (${problems.length} problem${problems.length === 1 ? '' : 's'})`, problems.join('\n'));
+  return { dir: v.dir, manifest, manifestBytes: v.manifestBytes, digest: manifestDigest, files: v.files };
+}
+
+/**
+ * Checks a bundle folder against its manifest.json: every listed file present with its sha256, nothing
+ * else (no extra file, no symlink), before apply looks at anything else. Collects every problem.
+ */
+export function verifyBundle(dir: string, opts: { allowExtra?: string[]; reuse?: Release | null; release?: boolean } = {}): VerifiedBundle {
+  const v = planVerify(dir, opts);
+  const hashes = v.toRead.map(({ f, at }) => sha256((f.content = fs.readFileSync(at))));
+  return finishVerify(v, hashes, sha256(v.manifestBytes));
+}
+
+/** WebCrypto's SHA-256 runs on libuv's threads; the hex digest as createHash gives it. */
+async function sha256Async(b: Buffer): Promise<string> {
+  return Buffer.from(await webcrypto.subtle.digest('SHA-256', b)).toString('hex');
+}
+
+/**
+ * verifyBundle with the changed files read and hashed on libuv's threads, side by side: at 10,000 tenants a
+ * one-tenant change reads and hashes about 75 MB (nft, frr, tc, the manifest), 95 ms on the main thread alone.
+ */
+export async function verifyBundleAsync(dir: string, opts: { reuse?: Release | null } = {}): Promise<VerifiedBundle> {
+  const v = planVerify(dir, opts);
+  const manifestDigest = sha256Async(v.manifestBytes);
+  const hashes: string[] = new Array(v.toRead.length);
+  // The gateway-wide files go to the threads (a few, large); per-tenant connection files (10,000 small ones on a
+  // first apply) are read here, where a file costs no thread hand-offs.
+  const big: number[] = [];
+  v.toRead.forEach(({ f, at }, i) => {
+    if (sharded(f.path) === undefined) big.push(i);
+    else hashes[i] = sha256((f.content = fs.readFileSync(at)));
+  });
+  const next = async (): Promise<void> => {
+    for (let i = big.shift(); i !== undefined; i = big.shift()) {
+      const { f, at } = v.toRead[i];
+      f.content = await fs.promises.readFile(at);
+      hashes[i] = await sha256Async(f.content);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(4, big.length) }, next));
+  return finishVerify(v, hashes, await manifestDigest);
 }
 
 /**

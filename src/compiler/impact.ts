@@ -1,6 +1,6 @@
 // Impact: what a new bundle does to a gateway compared with the one it replaces, tenant by tenant, in operator's words.
 // Computed from the two manifests alone, so plan (against a folder or a Git ref) and apply share it. Pure.
-import { Manifest, sameEntryText } from './manifest';
+import { Manifest, sameEntryText, tenantNames } from './manifest';
 import type { ConnectionSummary, TenantSummary } from './summary';
 
 export type ChangeKind = 'tenant' | 'network' | 'connection' | 'route' | 'post-connect-route' | 'rate' | 'bgp' | 'bgp-neighbor' | 'filter';
@@ -150,7 +150,7 @@ export function impact(before: Manifest | undefined, after: Manifest | undefined
   const b = after?.tenants ?? {};
   const tenants: TenantImpact[] = [];
   const untouched: GatewayImpact['untouched'] = [];
-  for (const name of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) {
+  for (const name of tenantNames(a, b)) {
     const x = a[name];
     const y = b[name];
     if (!x && y) tenants.push(tally(name, y.file, 'added', wholeTenant(y.summary, 'added')));
