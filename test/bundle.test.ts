@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ROOT, changedLines, cli, compileDir, readFiles, tempCopy } from './helpers';
-import { Bundle, formatManifest, parseManifest, sameEntryText } from '../src/compiler/bundle';
+import { Bundle, formatManifest, parseManifest, sameEntryText, summaryPath } from '../src/compiler/bundle';
 
 function byPath(b: Bundle): Map<string, string> {
   return new Map(b.files.map((f) => [f.path, f.content]));
@@ -25,6 +25,11 @@ function onlyTenantChanged(before: Bundle, after: Bundle, tenant: string): void 
   const mineAfter = tenantLines(after, tenant);
   for (const p of new Set([...a.keys(), ...b.keys()])) {
     if (p === 'manifest.json') continue;
+    // A tenant's summary file is all its own; no other tenant's may change.
+    if (p.startsWith('summaries/')) {
+      assert.ok(p === `summaries/${tenant}.json` || a.get(p) === b.get(p), `${p} changed`);
+      continue;
+    }
     const { added, removed } = changedLines(a.get(p) ?? '', b.get(p) ?? '');
     for (const l of added) assert.ok(l === '' || mineAfter.has(`${p}\0${l}`), `${p}: added line is not ${tenant}'s: ${JSON.stringify(l)}`);
     for (const l of removed) assert.ok(l === '' || mineBefore.has(`${p}\0${l}`), `${p}: removed line is not ${tenant}'s: ${JSON.stringify(l)}`);
@@ -128,25 +133,42 @@ test('build --locked refuses to change the lock and says what would change', asy
 
 test.run();
 
-test('parseManifest reads what formatManifest writes, summaries on first read; other JSON layouts whole; broken JSON refused', () => {
+test('parseManifest reads what formatManifest writes, summaries from their files on first read; older and other JSON layouts too; broken JSON refused', () => {
   const c = compileDir(ROOT);
   assert.ok(c.ok);
-  const m = c.bundles[0].manifest;
+  const b = c.bundles[0];
+  const m = b.manifest;
   const text = formatManifest(m);
-  const read = parseManifest(text);
-  // Equal as JSON (the getter makes `summary` an enumerable property like any other).
-  assert.equal(JSON.parse(JSON.stringify(read)), JSON.parse(text));
+  // Summaries are files of their own, listed like any other; the entries carry none.
+  assert.not.match(text, /"summary"/);
   const names = Object.keys(m.tenants);
   assert.ok(names.length >= 2);
+  for (const n of names) assert.ok(m.files[summaryPath(n)], n);
+  const files = new Map(b.files.map((f) => [f.path, f.content]));
+  const reads: string[] = [];
+  const read = parseManifest(text, (t) => {
+    reads.push(t);
+    return JSON.parse(files.get(summaryPath(t))!);
+  });
+  assert.equal(reads, [], 'no summary is read before it is asked for');
+  // Equal as JSON (toJSON reads each summary through the reader).
+  assert.equal(JSON.parse(JSON.stringify(read)), JSON.parse(JSON.stringify(m)));
+  assert.equal(reads, names);
   const again = parseManifest(text);
   for (const n of names) assert.ok(sameEntryText(read.tenants[n], again.tenants[n]), n);
   assert.not.ok(sameEntryText(read.tenants[names[0]], again.tenants[names[1]]));
+  // A manifest written before summaries had files: the summary is in the entry, read from there.
+  const inline = text.replace(/^( {4}"([^"]+)": \{"digest".*\])\}/gm, (_, head, n) => `${head},"summary":${JSON.stringify(m.tenants[n].summary)}}`);
+  assert.match(inline, /"summary"/);
+  const old = parseManifest(inline);
+  for (const n of names) assert.equal(old.tenants[n].summary, m.tenants[n].summary);
+  assert.not.ok(sameEntryText(old.tenants[names[0]], read.tenants[names[0]]));
   // Indented JSON is not the layout: parsed whole, equal all the same, and no entry text to compare.
   const pretty = parseManifest(JSON.stringify(m, null, 2));
-  assert.equal(JSON.parse(JSON.stringify(pretty)), JSON.parse(text));
+  assert.equal(JSON.parse(JSON.stringify(pretty)), JSON.parse(JSON.stringify(m)));
   assert.not.ok(sameEntryText(pretty.tenants[names[0]], read.tenants[names[0]]));
   // Empty blocks.
-  assert.equal(parseManifest(formatManifest({ ...m, tenants: {}, files: {} })), { ...JSON.parse(text), tenants: {}, files: {} });
+  assert.equal(parseManifest(formatManifest({ ...m, tenants: {}, files: {} })), { compiler: m.compiler, gateway: m.gateway, gatewayDigest: m.gatewayDigest, tenants: {}, files: {} });
   assert.throws(() => parseManifest(text.replace('"files": {', '"files": {{')), SyntaxError);
   assert.throws(() => parseManifest(text.slice(0, -3)), SyntaxError);
 });

@@ -1,5 +1,5 @@
 // What a switch between two releases touches on the host: tenants, connections, devices and files, from the two manifests.
-import { Manifest, tenantNames } from '../compiler/manifest';
+import { hasSummary, Manifest, tenantNames } from '../compiler/manifest';
 import { impact, GatewayImpact } from '../compiler/impact';
 import type { Release } from './release';
 import { readReleaseBytes, SECRETS_CONF } from './release';
@@ -51,8 +51,8 @@ export function changeSet(from: Release | null, to: Release | null): ChangeSet {
   const names = tenantNames(a, b);
   const added = names.filter((n) => !a[n] && b[n]);
   const removed = names.filter((n) => a[n] && !b[n]);
-  // `in`, not a read: a summary is parsed from the manifest only when it is read (parseManifest).
-  const haveSummaries = names.every((n) => 'summary' in (a[n] ?? b[n]));
+  // Not a read: a summary is read (from its summaries/ file) only when something asks for it.
+  const haveSummaries = names.every((n) => (a[n] ? hasSummary(from!.manifest, n) : hasSummary(to!.manifest, n)));
   let imp: GatewayImpact | undefined;
   let changed: string[];
   const terminate = new Set<string>();

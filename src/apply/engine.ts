@@ -9,7 +9,7 @@ import { Layout, layout, Pending, readPending, readState, writeState } from './l
 import { Journal, JournalWriter, readJournal } from './journal';
 import { checkRelease, health, startNftCheck, Step, STEPS, StepContext } from './steps';
 import { changeSet } from './change-set';
-import { abortStage, beginStage, checkPrivateKey, contentOf, openRelease, pruneReleases, Release, resolveSecrets, SECRETS_REFS, stage, verifyBundleAsync } from './release';
+import { abortStage, beginStage, checkPrivateKey, contentOf, openRelease, pruneReleases, Release, resolveSecrets, SECRETS_REFS, stage, verifyBundle } from './release';
 import { liveContents, switchTo } from './live';
 import { PRIVATE_REFS_PATH } from '../targets/strongswan/host';
 import { removeDurable, writeDurable } from './fsx';
@@ -264,7 +264,7 @@ export async function apply(runner: Runner, req: ApplyRequest): Promise<Outcome>
       if (pending && !runner.dryRun) throw new StepError('confirm', `release ${pending.release.slice(0, 12)} waits for \`s2sgw confirm\` until ${pending.deadline}: confirm or roll back before another apply`);
       // Files the current release holds unchanged are neither read nor hashed again: stage links them.
       const current = runner.dryRun ? null : timed(runner, 'current', () => openReleaseQuietly(l, readState(l).current));
-      const bundle = await step(runner, undefined, 'verify', () => verifyBundleAsync(path.resolve(req.bundle), { reuse: current }));
+      const bundle = await step(runner, undefined, 'verify', () => verifyBundle(path.resolve(req.bundle), { reuse: current }));
       // check's nft -c runs in its own process while this one resolves secrets and stages.
       const early = req.full ? undefined : startNftCheck(runner, l, current, bundle, (p) => contentOf(bundle, p));
       // So does staging: libuv's threads write the bundle's files into a temporary release folder meanwhile.

@@ -1,8 +1,9 @@
 // A bundle on its way to the host: verified against its manifest, its secrets resolved, staged as a release folder.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { createHash, randomBytes, webcrypto } from 'node:crypto';
-import { Manifest, parseManifest } from '../compiler/manifest';
+import { createHash, randomBytes } from 'node:crypto';
+import { Manifest, parseManifest, SUMMARIES, summaryPath, SummaryReader } from '../compiler/manifest';
+import type { TenantSummary } from '../compiler/summary';
 import { formatSecrets } from '../targets/strongswan/secrets';
 import { parsePrivateRefs } from '../targets/strongswan/host';
 import { StepError, Runner } from './runner';
@@ -23,6 +24,8 @@ export const MIN_PSK = 20;
  * a release as long), and charon reads them through `include .../conf.d/*\/*.conf`.
  */
 export const CONF_D = 'swanctl/conf.d/';
+/** The folders of per-tenant files kept in shards: connection files and tenant summaries. */
+const SHARDED = [CONF_D, SUMMARIES];
 const SHARDS = 64;
 
 /**
@@ -35,17 +38,28 @@ export function shardOf(name: string): string {
   return (h % SHARDS).toString().padStart(2, '0');
 }
 
-/** Bundle path of a file that lives in a shard: swanctl/conf.d/<name>.conf (no deeper folder). */
-function sharded(p: string): string | undefined {
-  if (!p.startsWith(CONF_D)) return undefined;
-  const name = p.slice(CONF_D.length);
-  return name && !name.includes('/') ? name : undefined;
+/** A file that lives in a shard: swanctl/conf.d/<name>.conf or summaries/<name>.json (no deeper folder): its folder and name. */
+function sharded(p: string): { dir: string; name: string } | undefined {
+  const dir = SHARDED.find((d) => p.startsWith(d));
+  if (!dir) return undefined;
+  const name = p.slice(dir.length);
+  return name && !name.includes('/') ? { dir, name } : undefined;
 }
 
-/** Where a bundle file is inside a release folder (through its shard's symlink for a connection file). */
+/** Where a bundle file is inside a release folder (through its shard's symlink for a connection file or summary). */
 export function releasePath(r: Pick<Release, 'dir' | 'flat'>, p: string): string {
-  const name = r.flat ? undefined : sharded(p);
-  return name ? path.join(r.dir, 'swanctl', 'conf.d', shardOf(name), name) : path.join(r.dir, ...p.split('/'));
+  const sh = r.flat ? undefined : sharded(p);
+  return sh ? path.join(r.dir, ...sh.dir.split('/').filter(Boolean), shardOf(sh.name), sh.name) : path.join(r.dir, ...p.split('/'));
+}
+
+/** A summaries/<tenant>.json file's summary, or undefined when it is missing or not JSON (a release staged before summaries had files). */
+function readSummary(read: () => Buffer | undefined): TenantSummary | undefined {
+  try {
+    const b = read();
+    return b ? (JSON.parse(b.toString('utf8')) as TenantSummary) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Whether a release folder keeps its connection files in shards (one listing of swanctl/conf.d). */
@@ -106,9 +120,9 @@ function walk(dir: string, release = false): { files: string[]; odd: string[] } 
       const r = rel ? `${rel}/${e.name}` : e.name;
       if (e.isDirectory()) rec(r);
       else if (e.isFile()) files.push(r);
-      else if (release && e.isSymbolicLink() && `${r}/`.startsWith(CONF_D) && /^\d\d$/.test(e.name) && fs.statSync(path.join(dir, r)).isDirectory()) {
+      else if (release && e.isSymbolicLink() && SHARDED.includes(`${rel}/`) && /^\d\d$/.test(e.name) && fs.statSync(path.join(dir, r)).isDirectory()) {
         for (const f of fs.readdirSync(path.join(dir, r), { withFileTypes: true }).sort(byName)) {
-          if (f.isFile() && shardOf(f.name) === e.name) files.push(`${CONF_D}${f.name}`);
+          if (f.isFile() && shardOf(f.name) === e.name) files.push(`${rel}/${f.name}`);
           else odd.push(`${r}/${f.name}`);
         }
       } else odd.push(r);
@@ -118,20 +132,28 @@ function walk(dir: string, release = false): { files: string[]; odd: string[] } 
   return { files: files.sort(), odd };
 }
 
-interface VerifyPlan {
-  dir: string;
-  manifest: Manifest;
-  manifestBytes: Buffer;
-  files: VerifiedBundle['files'];
-  /** Files to read and hash, with where they are. */
-  toRead: Array<{ f: VerifiedBundle['files'][number]; at: string }>;
-  problems: string[];
-  listed: Set<string>;
-  present: Set<string>;
+/** A file verify takes from the current release: its path there is worked out only when asked (a prototype getter, not a closure per file). */
+class ReusedFile {
+  constructor(
+    readonly path: string,
+    readonly mode: number,
+    private readonly from: Release,
+  ) {}
+  get reused(): string {
+    return releasePath(this.from, this.path);
+  }
 }
 
-/** Everything verify does before reading files: the manifest read and parsed, the folder listed, the reads decided. */
-function planVerify(dir: string, opts: { allowExtra?: string[]; reuse?: Release | null; release?: boolean }): VerifyPlan {
+const modeOf = new Map<string, number>();
+
+/** A path as a manifest may list it: relative, no empty, `.` or `..` part. */
+const PLAIN_PATH = /^(?!\/)(?!.*(?:^|\/)\.{1,2}(?:\/|$))(?!.*\/\/)(?!.*\/$).+$/;
+
+/**
+ * Checks a bundle folder against its manifest.json: every listed file present with its sha256, nothing
+ * else (no extra file, no symlink), before apply looks at anything else. Collects every problem.
+ */
+export function verifyBundle(dir: string, opts: { allowExtra?: string[]; reuse?: Release | null; release?: boolean } = {}): VerifiedBundle {
   const problems: string[] = [];
   let manifestBytes: Buffer;
   try {
@@ -140,8 +162,10 @@ function planVerify(dir: string, opts: { allowExtra?: string[]; reuse?: Release 
     throw new StepError('verify', `${dir} is not a bundle: cannot read ${MANIFEST} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
   let manifest: Manifest;
+  // A tenant's summary is read from the verified files (as contentOf reads them) once verify is through.
+  let verified: VerifiedBundle | undefined;
   try {
-    manifest = parseManifest(manifestBytes);
+    manifest = parseManifest(manifestBytes, (t) => (verified ? readSummary(() => contentOf(verified!, summaryPath(t))) : undefined));
     if (!manifest || typeof manifest.files !== 'object' || typeof manifest.tenants !== 'object' || typeof manifest.gateway !== 'string') throw new Error('missing gateway, tenants or files');
   } catch (e) {
     throw new StepError('verify', `${MANIFEST} in ${dir} is not a valid manifest: ${(e as Error).message}`);
@@ -149,90 +173,40 @@ function planVerify(dir: string, opts: { allowExtra?: string[]; reuse?: Release 
   const { files: found, odd } = walk(dir, opts.release);
   const at = { dir, flat: !opts.release || !hasShards(dir) };
   for (const o of odd) problems.push(`${o}: not a regular file (symlinks and devices are refused)`);
-  const listed = new Set(Object.keys(manifest.files));
   const files: VerifiedBundle['files'] = [];
-  const toRead: VerifyPlan['toRead'] = [];
+  const reuse = opts.reuse?.manifest.files;
+  let matched = 0;
   for (const p of found) {
     if (p === MANIFEST || opts.allowExtra?.includes(p)) continue;
-    if (!listed.has(p)) {
+    const want = manifest.files[p];
+    if (!want || !Object.prototype.hasOwnProperty.call(manifest.files, p)) {
       problems.push(`${p}: not in the manifest (an extra file)`);
       continue;
     }
-    const want = manifest.files[p];
-    const mode = parseInt(want.mode ?? '0644', 8) & 0o777;
+    matched++;
+    const m = want.mode ?? '0644';
+    let mode = modeOf.get(m);
+    if (mode === undefined) modeOf.set(m, (mode = parseInt(m, 8) & 0o777));
     // At 10,000 tenants reading and hashing every file took 1.8 s of a one-tenant apply; the current
     // release's copy of an unchanged file is already verified (when it was staged) and is what stage links.
-    if (sameFile(opts.reuse?.manifest.files[p], want)) {
-      const from = opts.reuse!;
-      // Its path in the release is worked out when asked (a release copy is read only when a plan needs it).
-      files.push({
-        path: p,
-        mode,
-        get reused() {
-          return releasePath(from, p);
-        },
-      });
+    if (reuse && sameFile(reuse[p], want)) {
+      files.push(new ReusedFile(p, mode, opts.reuse!));
       continue;
     }
-    const f: VerifiedBundle['files'][number] = { path: p, mode };
-    files.push(f);
-    toRead.push({ f, at: releasePath(at, p) });
+    const content = fs.readFileSync(releasePath(at, p));
+    const got = sha256(content);
+    if (got !== want.sha256) problems.push(`${p}: sha256 ${got.slice(0, 12)}… does not match the manifest's ${String(want.sha256).slice(0, 12)}…`);
+    files.push({ path: p, content, mode });
   }
-  return { dir, manifest, manifestBytes, files, toRead, problems, listed, present: new Set(found) };
-}
-
-/** The rest of verify once the files are read and hashed: every listed file present with its sha256, nothing else. */
-function finishVerify(v: VerifyPlan, hashes: string[], manifestDigest: string): VerifiedBundle {
-  const { problems, manifest } = v;
-  v.toRead.forEach(({ f }, i) => {
-    const want = manifest.files[f.path].sha256;
-    if (hashes[i] !== want) problems.push(`${f.path}: sha256 ${hashes[i].slice(0, 12)}… does not match the manifest's ${String(want).slice(0, 12)}…`);
-  });
-  for (const p of [...v.listed].sort()) if (!v.present.has(p)) problems.push(`${p}: listed in the manifest but missing`);
-  for (const p of v.listed) if (p.split('/').some((s) => s === '..' || s === '' || s === '.') || p.startsWith('/')) problems.push(`${p}: not a plain relative path`);
-  if (problems.length) throw new StepError('verify', `the bundle in ${v.dir} does not match its manifest (${problems.length} problem${problems.length === 1 ? '' : 's'})`, problems.join('\n'));
-  return { dir: v.dir, manifest, manifestBytes: v.manifestBytes, digest: manifestDigest, files: v.files };
-}
-
-/**
- * Checks a bundle folder against its manifest.json: every listed file present with its sha256, nothing
- * else (no extra file, no symlink), before apply looks at anything else. Collects every problem.
- */
-export function verifyBundle(dir: string, opts: { allowExtra?: string[]; reuse?: Release | null; release?: boolean } = {}): VerifiedBundle {
-  const v = planVerify(dir, opts);
-  const hashes = v.toRead.map(({ f, at }) => sha256((f.content = fs.readFileSync(at))));
-  return finishVerify(v, hashes, sha256(v.manifestBytes));
-}
-
-/** WebCrypto's SHA-256 runs on libuv's threads; the hex digest as createHash gives it. */
-async function sha256Async(b: Buffer): Promise<string> {
-  return Buffer.from(await webcrypto.subtle.digest('SHA-256', b)).toString('hex');
-}
-
-/**
- * verifyBundle with the changed files read and hashed on libuv's threads, side by side: at 10,000 tenants a
- * one-tenant change reads and hashes about 75 MB (nft, frr, tc, the manifest), 95 ms on the main thread alone.
- */
-export async function verifyBundleAsync(dir: string, opts: { reuse?: Release | null } = {}): Promise<VerifiedBundle> {
-  const v = planVerify(dir, opts);
-  const manifestDigest = sha256Async(v.manifestBytes);
-  const hashes: string[] = new Array(v.toRead.length);
-  // The gateway-wide files go to the threads (a few, large); per-tenant connection files (10,000 small ones on a
-  // first apply) are read here, where a file costs no thread hand-offs.
-  const big: number[] = [];
-  v.toRead.forEach(({ f, at }, i) => {
-    if (sharded(f.path) === undefined) big.push(i);
-    else hashes[i] = sha256((f.content = fs.readFileSync(at)));
-  });
-  const next = async (): Promise<void> => {
-    for (let i = big.shift(); i !== undefined; i = big.shift()) {
-      const { f, at } = v.toRead[i];
-      f.content = await fs.promises.readFile(at);
-      hashes[i] = await sha256Async(f.content);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(4, big.length) }, next));
-  return finishVerify(v, hashes, await manifestDigest);
+  const listed = Object.keys(manifest.files);
+  // Every listed file was found unless fewer matched than are listed: only then look for which.
+  if (matched < listed.length) {
+    const present = new Set(found);
+    for (const p of listed.filter((x) => !present.has(x)).sort()) problems.push(`${p}: listed in the manifest but missing`);
+  }
+  for (const p of listed) if (!PLAIN_PATH.test(p)) problems.push(`${p}: not a plain relative path`);
+  if (problems.length) throw new StepError('verify', `the bundle in ${dir} does not match its manifest (${problems.length} problem${problems.length === 1 ? '' : 's'})`, problems.join('\n'));
+  return (verified = { dir, manifest, manifestBytes, digest: sha256(manifestBytes), files });
 }
 
 /**
@@ -240,9 +214,14 @@ export async function verifyBundleAsync(dir: string, opts: { reuse?: Release | n
  * copy be gone, the bundle's own, checked against the manifest then.
  */
 export function contentOf(b: VerifiedBundle, rel: string): Buffer | undefined {
-  const f = b.files.find((x) => x.path === rel);
+  let byPath = filesByPath.get(b);
+  if (!byPath) filesByPath.set(b, (byPath = new Map(b.files.map((f) => [f.path, f]))));
+  const f = byPath.get(rel);
   return f && loadContent(b, f);
 }
+
+/** A verified bundle's files by path, made on the first contentOf (summaries are looked up by tenant, up to 10,000). */
+const filesByPath = new WeakMap<VerifiedBundle, Map<string, VerifiedBundle['files'][number]>>();
 
 function loadContent(b: VerifiedBundle, f: VerifiedBundle['files'][number]): Buffer {
   const rel = f.path;
@@ -415,12 +394,13 @@ export function beginStage(b: VerifiedBundle, l: Layout, runner: Runner, reuse?:
   };
   try {
     mkdir(tmp);
+    // By sharded folder and shard: "swanctl/conf.d/07", "summaries/07".
     const shards = new Map<string, Array<VerifiedBundle['files'][number]>>();
     for (const f of b.files) {
       const n = sharded(f.path);
       if (n === undefined) place(f, path.join(tmp, ...f.path.split('/')));
       else {
-        const k = shardOf(n);
+        const k = `${n.dir}${shardOf(n.name)}`;
         if (!shards.has(k)) shards.set(k, []);
         shards.get(k)!.push(f);
       }
@@ -435,11 +415,13 @@ export function beginStage(b: VerifiedBundle, l: Layout, runner: Runner, reuse?:
         const sd = path.join(l.shards, `.stage-${randomBytes(4).toString('hex')}`);
         st.made.push(sd);
         mkdir(sd);
-        for (const f of files) place(f, path.join(sd, f.path.slice(CONF_D.length)));
+        for (const f of files) place(f, path.join(sd, sharded(f.path)!.name));
         st.renames.push([sd, dir]);
       }
-      mkdir(path.join(tmp, 'swanctl', 'conf.d'));
-      fs.symlinkSync(path.join('..', '..', '..', '..', 'shards', digest), path.join(tmp, 'swanctl', 'conf.d', k));
+      // releases/<r>/swanctl/conf.d/NN -> ../../../../shards/<digest>; releases/<r>/summaries/NN -> ../../../shards/<digest>.
+      const link = path.join(tmp, ...k.split('/'));
+      mkdir(path.dirname(link));
+      fs.symlinkSync(path.join(...k.split('/').map(() => '..'), '..', 'shards', digest), link);
     }
     // The first failure stops the queue; `done` settles only when no write is in flight any more.
     const pool = async () => {
@@ -528,7 +510,9 @@ export function openRelease(l: Layout, name: string | null, verify = false): Rel
     const v = verifyBundle(dir, { allowExtra: [SECRETS_CONF], release: true });
     return { name, dir, manifest: v.manifest, flat: !hasShards(dir) };
   }
-  return { name, dir, manifest: parseManifest(fs.readFileSync(path.join(dir, MANIFEST))), flat: !hasShards(dir) };
+  const r: Release = { name, dir, manifest: undefined as unknown as Manifest, flat: !hasShards(dir) };
+  r.manifest = parseManifest(fs.readFileSync(path.join(dir, MANIFEST)), (t) => readSummary(() => fs.readFileSync(releasePath(r, summaryPath(t)))));
+  return r;
 }
 
 /** Removes half-staged folders and releases other than the ones to keep (the newest `keep` by mtime stay too). */
@@ -556,14 +540,16 @@ function pruneShards(l: Layout): void {
   }
   const used = new Set<string>();
   for (const r of fs.readdirSync(l.releases)) {
-    const confd = path.join(l.releases, r, 'swanctl', 'conf.d');
-    let entries: fs.Dirent[] = [];
-    try {
-      entries = fs.readdirSync(confd, { withFileTypes: true });
-    } catch {
-      continue;
+    for (const d of SHARDED) {
+      const folder = path.join(l.releases, r, ...d.split('/').filter(Boolean));
+      let entries: fs.Dirent[] = [];
+      try {
+        entries = fs.readdirSync(folder, { withFileTypes: true });
+      } catch {
+        continue;
+      }
+      for (const e of entries) if (e.isSymbolicLink()) used.add(path.basename(fs.readlinkSync(path.join(folder, e.name))));
     }
-    for (const e of entries) if (e.isSymbolicLink()) used.add(path.basename(fs.readlinkSync(path.join(confd, e.name))));
   }
   for (const s of shards) if (!used.has(s)) fs.rmSync(path.join(l.shards, s), { recursive: true, force: true });
 }

@@ -7,10 +7,10 @@ import { TARGETS } from '../targets';
 import { RenderedFile, text } from '../targets/target';
 import { VERSION } from '../version';
 import { summarize } from './summary';
-import { formatManifest, Manifest, MANIFEST } from './manifest';
+import { formatManifest, Manifest, MANIFEST, summaryPath } from './manifest';
 
 // manifest.json's format lives in manifest.ts (apply reads it without loading the compiler).
-export { formatManifest, parseManifest, sameEntryText, MANIFEST } from './manifest';
+export { formatManifest, parseManifest, sameEntryText, MANIFEST, SUMMARIES, summaryPath } from './manifest';
 export type { Manifest } from './manifest';
 
 export interface BundleFile {
@@ -76,13 +76,15 @@ export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations
         .map(([p, d]) => `${p}\0${d}\n`)
         .join(''),
     );
+  // Each tenant's summary is its own file (see SUMMARIES): a one-tenant change rewrites one small file, not the manifest's 26 MB.
+  const summaries = new Map(tenants.map((t) => [t.name, summarize(t, gateway, alloc)]));
+  for (const [name, summary] of summaries) files.push({ path: summaryPath(name), content: JSON.stringify(summary) + '\n', mode: 0o644 });
+  files.sort(byPath);
   const manifest: Manifest = {
     compiler: `s2sgw ${VERSION}`,
     gateway: gateway.name,
     gatewayDigest: combine(gatewayParts),
-    tenants: Object.fromEntries(
-      tenants.map((t) => [t.name, { digest: combine(perTenant.get(t.name)), file: t.file, connections: t.connections.map((c) => c.interface).sort(), summary: summarize(t, gateway, alloc) }]),
-    ),
+    tenants: Object.fromEntries(tenants.map((t) => [t.name, { digest: combine(perTenant.get(t.name)), file: t.file, connections: t.connections.map((c) => c.interface).sort(), summary: summaries.get(t.name)! }])),
     files: Object.fromEntries(files.map((f) => [f.path, { sha256: sha256(f.content), mode: f.mode.toString(8).padStart(4, '0') }])),
   };
   files.push({ path: MANIFEST, content: formatManifest(manifest), mode: 0o644 });

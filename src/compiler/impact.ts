@@ -1,6 +1,6 @@
 // Impact: what a new bundle does to a gateway compared with the one it replaces, tenant by tenant, in operator's words.
 // Computed from the two manifests alone, so plan (against a folder or a Git ref) and apply share it. Pure.
-import { Manifest, sameEntryText, tenantNames } from './manifest';
+import { Manifest, sameEntryText, sameSummary, tenantNames } from './manifest';
 import type { ConnectionSummary, TenantSummary } from './summary';
 
 export type ChangeKind = 'tenant' | 'network' | 'connection' | 'route' | 'post-connect-route' | 'rate' | 'bgp' | 'bgp-neighbor' | 'filter';
@@ -161,7 +161,7 @@ export function impact(before: Manifest | undefined, after: Manifest | undefined
       tenants.push(t);
     } else if (x && y) {
       // Equal manifest lines first: comparing 10,000 summaries field by field was 270 ms of a one-tenant apply.
-      if (x.digest === y.digest && (sameEntryText(x, y) || same(x.summary, y.summary))) {
+      if (x.digest === y.digest && ((sameEntryText(x, y) && sameSummary(before!, after!, name)) || same(x.summary, y.summary))) {
         untouched.push({ tenant: name, digest: y.digest });
         continue;
       }

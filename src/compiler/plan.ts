@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { createTwoFilesPatch } from 'diff';
 import type { Bundle, BundleFile, Manifest } from './bundle';
 import { parseManifest } from './bundle';
-import { MANIFEST } from './bundle';
+import { MANIFEST, SUMMARIES, summaryPath } from './bundle';
 import { impact, GatewayImpact } from './impact';
 import { readTree } from './write';
 
@@ -41,7 +41,12 @@ export function readBundles(dir: string): BaseBundle[] {
   const one = (d: string): BaseBundle => {
     const files = readTree(d);
     const m = files.find((f) => f.path === MANIFEST);
-    const manifest = m ? parseManifest(m.content) : undefined;
+    const byPath = new Map(files.map((f) => [f.path, f.content]));
+    const summaryOf = (t: string) => {
+      const c = byPath.get(summaryPath(t));
+      return c === undefined ? undefined : JSON.parse(c);
+    };
+    const manifest = m ? parseManifest(m.content, summaryOf) : undefined;
     return { gateway: manifest?.gateway ?? path.basename(d), files, manifest };
   };
   if (fs.existsSync(path.join(dir, MANIFEST))) return [one(dir)];
@@ -62,10 +67,13 @@ function patch(name: string, a: string, b: string): string {
   return redact(p.replace(/^=+\n/, '').replace(/^(---|\+\+\+) (\S+)\t$/gm, '$1 $2'));
 }
 
-/** Diffs two gateways' files (the manifest is left out: it only digests the others). */
+/** What a reviewer reads in the diff: every generated file but the manifest and the tenant summaries (they only describe the others; the impact says what they mean). */
+const shown = (f: BundleFile) => f.path !== MANIFEST && !f.path.startsWith(SUMMARIES);
+
+/** Diffs two gateways' files (the manifest and summaries are left out: see `shown`). */
 export function diffFiles(gateway: string, before: BundleFile[], after: BundleFile[]): FileDiff[] {
-  const a = new Map(before.filter((f) => f.path !== MANIFEST).map((f) => [f.path, f.content]));
-  const b = new Map(after.filter((f) => f.path !== MANIFEST).map((f) => [f.path, f.content]));
+  const a = new Map(before.filter(shown).map((f) => [f.path, f.content]));
+  const b = new Map(after.filter(shown).map((f) => [f.path, f.content]));
   const out: FileDiff[] = [];
   for (const p of [...new Set([...a.keys(), ...b.keys()])].sort()) {
     const x = a.get(p);
