@@ -91,7 +91,7 @@ function context(runner: Runner, l: Layout, from: Release | null, to: Release | 
 /** The ordered switch: live files, then every reload step, then the health check. Throws the first failure. */
 async function reloadAll(ctx: StepContext, journal: JournalWriter | undefined, withHealth: boolean): Promise<void> {
   const { runner, say } = ctx;
-  const changed = await step(runner, journal, 'switch', () => (runner.dryRun ? [] : switchTo(ctx.l, runner, ctx.to)));
+  const changed = await step(runner, journal, 'switch', () => (runner.dryRun ? [] : switchTo(ctx.l, runner, ctx.to, ctx.full ? undefined : ctx.cs.fileChanged)));
   if (runner.dryRun) say(`  switch: ${ctx.l.current} -> ${ctx.to ? `releases/${ctx.to.name}` : '(none)'}; live files rewritten by rename`);
   else if (changed.length) say(`  switch: ${changed.join(', ')}`);
   for (let i = 0; i < STEPS.length; i++) {
