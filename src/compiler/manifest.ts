@@ -68,6 +68,8 @@ interface EntryState {
   inline: boolean;
   read?: SummaryReader;
   summary?: TenantSummary;
+  /** The sha256 of its summaries/ file, noted while the files block is read (no path built per tenant later). */
+  summarySha?: string;
 }
 
 /** Reads a tenant's summary from its summaries/ file: given by whoever reads the manifest (a bundle, a release). */
@@ -87,7 +89,7 @@ export function sameEntryText(a: object, b: object): boolean {
 export function hasSummary(m: Manifest, name: string): boolean {
   const t = m.tenants[name] as object | undefined;
   if (!t) return false;
-  if (t instanceof TenantEntry) return t[ENTRY_TEXT].inline || !!m.files[summaryPath(name)];
+  if (t instanceof TenantEntry) return t[ENTRY_TEXT].inline || t[ENTRY_TEXT].summarySha !== undefined;
   return 'summary' in t || !!m.files[summaryPath(name)];
 }
 
@@ -96,6 +98,13 @@ export function hasSummary(m: Manifest, name: string): boolean {
  * file, or (older manifests) byte-identical entries.
  */
 export function sameSummary(a: Manifest, b: Manifest, name: string): boolean {
+  const ta = a.tenants[name];
+  const tb = b.tenants[name];
+  if (ta instanceof TenantEntry && tb instanceof TenantEntry) {
+    const [p, q] = [ta[ENTRY_TEXT], tb[ENTRY_TEXT]];
+    if (p.summarySha !== undefined || q.summarySha !== undefined) return p.summarySha === q.summarySha;
+    return p.text === q.text;
+  }
   const x = a.files[summaryPath(name)];
   const y = b.files[summaryPath(name)];
   if (x || y) return !!x && !!y && x.sha256 === y.sha256;
@@ -212,6 +221,10 @@ function readLines(text: string, read: SummaryReader | undefined): Manifest | un
     tenants[key] = new TenantEntry(head.digest, head.file, head.connections, { text: value, key, inline: cut >= 0, read });
   });
   if (!['  "files": {', '  "files": {}'].includes(lines[next])) return undefined;
+  const noteSummary = (key: string, sha256: string) => {
+    const t = key.endsWith('.json') ? tenants[key.slice(SUMMARIES.length, -5)] : undefined;
+    if (t instanceof TenantEntry) t[ENTRY_TEXT].summarySha = sha256;
+  };
   // A file line as formatManifest writes it, read in place: `    "<path>": {"sha256":"<64 hex>","mode":"0644"},`
   // (20,000 of them at 10,000 tenants; the fewer strings made, the less garbage collection).
   const FILE_LINE = (line: string): boolean => {
@@ -221,11 +234,14 @@ function readLines(text: string, read: SummaryReader | undefined): Manifest | un
     const key = line.slice(5, at - 3);
     if (key.includes('\\') || key.includes('"')) return false;
     const m = line.slice(at + 85, at + 89);
-    files[key] = { sha256: line.slice(at + 11, at + 75), mode: MODES[m] ?? m };
+    const sha256 = line.slice(at + 11, at + 75);
+    files[key] = { sha256, mode: MODES[m] ?? m };
+    if (key.startsWith(SUMMARIES)) noteSummary(key, sha256);
     return true;
   };
   const end = block(next, (key, value) => {
     files[key] = fileEntry(value);
+    if (key.startsWith(SUMMARIES)) noteSummary(key, files[key].sha256);
   }, FILE_LINE);
   if (lines[end] !== '}' || lines.slice(end + 1).some((l) => l.trim())) return undefined;
   return { compiler, gateway, gatewayDigest, tenants, files };
