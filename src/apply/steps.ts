@@ -404,60 +404,71 @@ async function viciHeld(runner: Runner, names: string[]): Promise<string[] | str
 /** After the reload: each daemon answers, charon holds exactly the bundle's connections, each VRF exists with its table. */
 export async function health(ctx: StepContext): Promise<void> {
   const { runner, to, from } = ctx;
-  const problems: string[] = [];
   // An incremental switch checks what it touched: its cost follows the change, not the host's size.
   const scope = !ctx.full && from && to ? ctx.cs.touched : undefined;
-  if (!runner.skipped('strongswan')) {
-    // An incremental switch asks charon about the touched tenants' connections only (a few list-conns calls); a full
-    // one lists every connection: get-conns over VICI answers in milliseconds where `swanctl --list-conns` prints
-    // every connection in full, but at 30,000 connections it is still 0.1 s.
-    const tenantsOf = (r: Release | null) => (r ? (scope ? scope.map((t) => r.manifest.tenants[t]).filter((t) => t !== undefined) : Object.values(r.manifest.tenants)) : []);
-    const ours = new Set([...tenantsOf(from), ...tenantsOf(to)].flatMap((t) => t.connections));
-    const loaded = runner.via?.length ? await swanctlConns(runner) : scope ? await viciHeld(runner, [...ours].sort()) : await viciConns(runner);
-    if (typeof loaded === 'string') problems.push(`charon does not answer on ${runner.vici}: ${loaded}`);
-    else {
-      const want = tenantsOf(to).flatMap((t) => t.connections).sort();
-      const wanted = new Set(want);
-      const have = loaded.filter((c) => ours.has(c));
-      const held = new Set(have);
-      const missing = want.filter((c) => !held.has(c));
-      const extra = have.filter((c) => !wanted.has(c));
-      if (missing.length) problems.push(`charon lacks connection${missing.length === 1 ? '' : 's'} ${missing.join(', ')}`);
-      if (extra.length) problems.push(`charon still holds removed connection${extra.length === 1 ? '' : 's'} ${extra.join(', ')}`);
-    }
-  }
-  if (!runner.skipped('frr') && file(to, FRR_FILE)) {
-    const r = await runner.run('vtysh', [...vtysh(runner), '-c', 'show version']);
-    if (r.code !== 0) problems.push(`FRR does not answer (vtysh ${vtysh(runner).join(' ')}): ${(r.stderr || r.stdout).trim()}`);
-  }
-  if (!runner.skipped('nftables') && file(to, NFT_FILE)) {
-    // Every nft `list` (even `list tables`) fetches the whole ruleset first: 5 s at 10,000 tenants. Adding a chain with
-    // -c (checked, never committed) fails when the table is not there, in milliseconds, and changes nothing.
-    const r = await runner.run('nft', ['-c', 'add', 'chain', ...NFT_TABLE, NFT_PROBE_CHAIN]);
-    if (r.code !== 0) problems.push(`nft has no table ${NFT_TABLE.join(' ')}: ${(r.stderr || r.stdout).trim()}`);
-  }
+  // The daemons are asked at the same time (charon over VICI, FRR and nft in their own processes); the problems are
+  // reported in this order.
+  const checks: Array<() => Promise<string[]>> = [];
+  if (!runner.skipped('strongswan'))
+    checks.push(async () => {
+      const problems: string[] = [];
+      // An incremental switch asks charon about the touched tenants' connections only (a few list-conns calls); a full
+      // one lists every connection: get-conns over VICI answers in milliseconds where `swanctl --list-conns` prints
+      // every connection in full, but at 30,000 connections it is still 0.1 s.
+      const tenantsOf = (r: Release | null) => (r ? (scope ? scope.map((t) => r.manifest.tenants[t]).filter((t) => t !== undefined) : Object.values(r.manifest.tenants)) : []);
+      const ours = new Set([...tenantsOf(from), ...tenantsOf(to)].flatMap((t) => t.connections));
+      const loaded = runner.via?.length ? await swanctlConns(runner) : scope ? await viciHeld(runner, [...ours].sort()) : await viciConns(runner);
+      if (typeof loaded === 'string') problems.push(`charon does not answer on ${runner.vici}: ${loaded}`);
+      else {
+        const want = tenantsOf(to).flatMap((t) => t.connections).sort();
+        const wanted = new Set(want);
+        const have = loaded.filter((c) => ours.has(c));
+        const held = new Set(have);
+        const missing = want.filter((c) => !held.has(c));
+        const extra = have.filter((c) => !wanted.has(c));
+        if (missing.length) problems.push(`charon lacks connection${missing.length === 1 ? '' : 's'} ${missing.join(', ')}`);
+        if (extra.length) problems.push(`charon still holds removed connection${extra.length === 1 ? '' : 's'} ${extra.join(', ')}`);
+      }
+      return problems;
+    });
+  if (!runner.skipped('frr') && file(to, FRR_FILE))
+    checks.push(async () => {
+      const r = await runner.run('vtysh', [...vtysh(runner), '-c', 'show version']);
+      return r.code !== 0 ? [`FRR does not answer (vtysh ${vtysh(runner).join(' ')}): ${(r.stderr || r.stdout).trim()}`] : [];
+    });
+  if (!runner.skipped('nftables') && file(to, NFT_FILE))
+    checks.push(async () => {
+      // Every nft `list` (even `list tables`) fetches the whole ruleset first: 5 s at 10,000 tenants. Adding a chain with
+      // -c (checked, never committed) fails when the table is not there, in milliseconds, and changes nothing.
+      const r = await runner.run('nft', ['-c', 'add', 'chain', ...NFT_TABLE, NFT_PROBE_CHAIN]);
+      return r.code !== 0 ? [`nft has no table ${NFT_TABLE.join(' ')}: ${(r.stderr || r.stdout).trim()}`] : [];
+    });
   // An incremental switch looks at the touched tenants' VRFs (their summaries are the only ones parsed); a full one at all.
   const vrfTenants = to ? (scope ? scope.filter((t) => to.manifest.tenants[t]) : Object.keys(to.manifest.tenants)) : [];
-  if (!runner.skipped('vrf') && !runner.skipped('links') && to && vrfTenants.length) {
-    const one = scope && vrfTenants.length <= 20;
-    const vrfs = new Map<string, { ifname: string; linkinfo?: { info_data?: { table?: number } } }>();
-    for (const args of one ? vrfTenants.map((t) => ['dev', t]) : [['type', 'vrf']]) {
-      const r = await runner.run('ip', ['-j', '-d', 'link', 'show', ...args]);
-      // A missing device is "does not exist" below, not an unreadable answer.
-      if (one && r.code !== 0 && /does not exist/.test(r.stderr)) continue;
-      try {
-        for (const v of JSON.parse(r.stdout || '[]') as Array<{ ifname: string; linkinfo?: { info_kind?: string; info_data?: { table?: number } } }>) if (!one || v.linkinfo?.info_kind === 'vrf') vrfs.set(v.ifname, v);
-      } catch {
-        problems.push(`ip -j link show ${args.join(' ')}: ${r.stderr.trim() || 'unreadable output'}`);
+  if (!runner.skipped('vrf') && !runner.skipped('links') && to && vrfTenants.length)
+    checks.push(async () => {
+      const problems: string[] = [];
+      const one = scope && vrfTenants.length <= 20;
+      const vrfs = new Map<string, { ifname: string; linkinfo?: { info_data?: { table?: number } } }>();
+      for (const args of one ? vrfTenants.map((t) => ['dev', t]) : [['type', 'vrf']]) {
+        const r = await runner.run('ip', ['-j', '-d', 'link', 'show', ...args]);
+        // A missing device is "does not exist" below, not an unreadable answer.
+        if (one && r.code !== 0 && /does not exist/.test(r.stderr)) continue;
+        try {
+          for (const v of JSON.parse(r.stdout || '[]') as Array<{ ifname: string; linkinfo?: { info_kind?: string; info_data?: { table?: number } } }>) if (!one || v.linkinfo?.info_kind === 'vrf') vrfs.set(v.ifname, v);
+        } catch {
+          problems.push(`ip -j link show ${args.join(' ')}: ${r.stderr.trim() || 'unreadable output'}`);
+        }
       }
-    }
-    for (const t of vrfTenants) {
-      const v = vrfs.get(t);
-      const table = to.manifest.tenants[t].summary?.vrf?.table;
-      if (!v) problems.push(`VRF ${t} does not exist`);
-      else if (table !== undefined && v.linkinfo?.info_data?.table !== table) problems.push(`VRF ${t} has table ${v.linkinfo?.info_data?.table}, not ${table}`);
-    }
-  }
+      for (const t of vrfTenants) {
+        const v = vrfs.get(t);
+        const table = to.manifest.tenants[t].summary?.vrf?.table;
+        if (!v) problems.push(`VRF ${t} does not exist`);
+        else if (table !== undefined && v.linkinfo?.info_data?.table !== table) problems.push(`VRF ${t} has table ${v.linkinfo?.info_data?.table}, not ${table}`);
+      }
+      return problems;
+    });
+  const problems = (await Promise.all(checks.map((c) => c()))).flat();
   if (problems.length) throw new StepError('health', `health check failed (${problems.length} problem${problems.length === 1 ? '' : 's'})`, problems.join('\n'));
 }
 
