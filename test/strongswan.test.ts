@@ -203,6 +203,11 @@ test('secrets.refs round-trips odd references; secretsConf writes only base64 va
     conf,
     `secrets {\n  ike-IfA1 {\n    id-1 = "203.0.113.10"\n    id-2 = "131.107.0.10"\n    secret = "0s${Buffer.from(hostile).toString('base64')}"\n  }\n  eap-IfB1 {\n    id-1 = "IfB1"\n    secret = "0s${Buffer.from('0xdeadbeef').toString('base64')}"\n  }\n}\n`,
   );
+  // Non-ASCII secrets are their UTF-8 bytes in base64 (latin-1 letters and an emoji alike).
+  for (const v of ['pässwörd-0123456789-abc', 'emoji-\u{1F511}-0123456789-abc']) {
+    const b64 = /secret = "0s([^"]+)"/.exec(secretsConf('IfA1 psk env:A id=1\n', () => v))![1];
+    assert.is(Buffer.from(b64, 'base64').toString('utf8'), v);
+  }
 });
 
 test('the updown hook adds and removes only its connection\'s routes in the VRF table (real ip, netns)', async () => {

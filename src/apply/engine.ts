@@ -266,7 +266,7 @@ export async function apply(runner: Runner, req: ApplyRequest): Promise<Outcome>
       const current = runner.dryRun ? null : timed(runner, 'current', () => openReleaseQuietly(l, readState(l).current));
       const bundle = await step(runner, undefined, 'verify', () => verifyBundle(path.resolve(req.bundle), { reuse: current }));
       // check's nft -c runs in its own process while this one resolves secrets and stages.
-      const early = req.full ? undefined : startNftCheck(runner, l, current, bundle, (p) => contentOf(bundle, p));
+      const early = req.full ? undefined : timed(runner, 'plan-nft', () => [startNftCheck(runner, l, current, bundle, (p) => contentOf(bundle, p))])[0];
       // So does staging: libuv's threads write the bundle's files into a temporary release folder meanwhile.
       const staging = runner.dryRun ? undefined : beginStage(bundle, l, runner, current);
       let secrets: string;
