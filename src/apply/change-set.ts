@@ -49,13 +49,34 @@ export function changeSet(from: Release | null, to: Release | null): ChangeSet {
   const a = from?.manifest.tenants ?? {};
   const b = to?.manifest.tenants ?? {};
   const names = tenantNames(a, b);
-  const added = names.filter((n) => !a[n] && b[n]);
-  const removed = names.filter((n) => a[n] && !b[n]);
-  // Not a read: a summary is read (from its summaries/ file) only when something asks for it.
-  const haveSummaries = names.every((n) => (a[n] ? hasSummary(from!.manifest, n) : hasSummary(to!.manifest, n)));
+  // One pass over the tenants (10,000 of them; the work per tenant is a few comparisons).
+  const added: string[] = [];
+  const removed: string[] = [];
+  const moved: string[] = [];
+  const terminate = new Set<string>();
+  const removedConnections: string[] = [];
+  let haveSummaries = true;
+  for (const n of names) {
+    const x = a[n];
+    const y = b[n];
+    if (!x) added.push(n);
+    else if (!y) removed.push(n);
+    else if (x.digest !== y.digest) moved.push(n);
+    // Not a read: a summary is read (from its summaries/ file) only when something asks for it.
+    if (haveSummaries) haveSummaries = x ? hasSummary(from!.manifest, n) : hasSummary(to!.manifest, n);
+    const old = x?.connections ?? [];
+    const kept = y?.connections ?? [];
+    // Most tenants keep the very same list: no set for each of 10,000.
+    if (old.length === kept.length && old.every((c, i) => c === kept[i])) continue;
+    const now = new Set(kept);
+    for (const c of old)
+      if (!now.has(c)) {
+        terminate.add(c);
+        if (y) removedConnections.push(c);
+      }
+  }
   let imp: GatewayImpact | undefined;
   let changed: string[];
-  const terminate = new Set<string>();
   const recreate = new Set<string>();
   if (haveSummaries && (from || to)) {
     imp = impact(from?.manifest, to?.manifest);
@@ -68,22 +89,10 @@ export function changeSet(from: Release | null, to: Release | null): ChangeSet {
       }
     }
     // A tenant whose digest moved is touched even when its summary reads the same (e.g. a gateway default it inherits).
-    for (const n of names) if (a[n] && b[n] && a[n].digest !== b[n].digest && !changed.includes(n)) changed.push(n);
+    for (const n of moved) if (!changed.includes(n)) changed.push(n);
     changed.sort();
   } else {
-    changed = names.filter((n) => a[n] && b[n] && a[n].digest !== b[n].digest);
-  }
-  const removedConnections: string[] = [];
-  for (const n of names) {
-    const old = a[n]?.connections ?? [];
-    const kept = b[n]?.connections ?? [];
-    // Most tenants keep the very same list: no set for each of 10,000.
-    if (old.length === kept.length && old.every((c, i) => c === kept[i])) continue;
-    const now = new Set(kept);
-    for (const c of old) if (!now.has(c)) {
-      terminate.add(c);
-      if (b[n]) removedConnections.push(c);
-    }
+    changed = moved;
   }
   const touched = [...new Set([...added, ...removed, ...changed])].sort();
   const devices = new Set(touched.flatMap((n) => [...devicesOf(n, a[n]), ...devicesOf(n, b[n])]));
@@ -95,7 +104,7 @@ export function changeSet(from: Release | null, to: Release | null): ChangeSet {
     added,
     removed,
     changed,
-    untouched: names.filter((n) => a[n] && b[n] && !touched.includes(n)),
+    untouched: touched.length ? names.filter((n) => a[n] && b[n] && !touched.includes(n)) : names,
     gatewayChanged: !from || !to || from.manifest.gatewayDigest !== to.manifest.gatewayDigest,
     terminate: [...terminate].sort(),
     removedConnections: removedConnections.sort(),
