@@ -206,12 +206,14 @@ export function verifyBundle(dir: string, opts: { allowExtra?: string[]; reuse?:
   problems.push(...mismatch.sort());
   for (const p of extra.sort()) problems.push(`${p}: not in the manifest (an extra file)`);
   const listed = Object.keys(manifest.files);
-  // Every listed file was found unless fewer matched than are listed: only then look for which.
+  // Every listed file was found (so each is a plain path under the folder) unless fewer matched than are listed:
+  // only then look for which, and whether they are plain paths at all.
   if (matched < listed.length) {
     const present = new Set(found);
-    for (const p of listed.filter((x) => !present.has(x)).sort()) problems.push(`${p}: listed in the manifest but missing`);
+    const missing = listed.filter((x) => !present.has(x)).sort();
+    for (const p of missing) problems.push(`${p}: listed in the manifest but missing`);
+    for (const p of missing) if (!PLAIN_PATH.test(p)) problems.push(`${p}: not a plain relative path`);
   }
-  for (const p of listed) if (!PLAIN_PATH.test(p)) problems.push(`${p}: not a plain relative path`);
   if (problems.length) throw new StepError('verify', `the bundle in ${dir} does not match its manifest (${problems.length} problem${problems.length === 1 ? '' : 's'})`, problems.join('\n'));
   return (verified = { dir, manifest, manifestBytes, digest: sha256(manifestBytes), files });
 }
