@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
-import { Manifest, parseManifest, SUMMARIES, summaryPath, SummaryReader } from '../compiler/manifest';
+import { Manifest, parseManifest, SUMMARIES, summaryPath } from '../compiler/manifest';
 import type { TenantSummary } from '../compiler/summary';
 import { formatSecrets } from '../targets/strongswan/secrets';
 import { parsePrivateRefs } from '../targets/strongswan/host';
@@ -74,7 +74,7 @@ export function hasShards(dir: string): boolean {
 export interface VerifiedBundle {
   dir: string;
   manifest: Manifest;
-  /** manifest.json's bytes (29 MB at 10,000 tenants: never decoded whole). */
+  /** manifest.json's bytes, as hashed and as stage writes them. */
   manifestBytes: Buffer;
   /** sha256 of manifest.json, which holds every file's sha256: the bundle's identity. */
   digest: string;
@@ -108,8 +108,9 @@ function sha256(b: Buffer | string): string {
 }
 
 /**
- * Every file under `dir` by bundle path. In a release (`release`), swanctl/conf.d/<NN> symlinks to shard folders
- * are followed and their files listed as swanctl/conf.d/<name>; a file in the wrong shard is odd. Any other
+ * Every file under `dir` by bundle path. In a release (`release`), swanctl/conf.d/<NN> and summaries/<NN> symlinks to
+ * shard folders are followed and their files listed as swanctl/conf.d/<name> (summaries/<name>); a file in the wrong
+ * shard is odd. Any other
  * symlink is odd (refused).
  */
 function walk(dir: string, release = false): { files: string[]; odd: string[] } {
