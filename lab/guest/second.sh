@@ -106,8 +106,9 @@ check_second() {
   else
     fail "second: Litware's site authenticated with EAP-MSCHAPv2" "IfLe1 not up 40 s after the site loaded it: $(grep -E 'EAP|AUTH|auth' "$LOGS/charon-gw.log" | tail -n 2 | tr '\n' ' ')"
   fi
-  local m=$OUT/bundle-second/gw1/manifest.json
-  local t r; t=$(jq -r .tenants.litware.summary.vrf.table "$m"); r=$(ns gw ip route show table "$t" 10.4.0.0/16 | head -n 1)
+  # Each tenant's summary (its VRF table among it) is a bundle file of its own.
+  local sums=$OUT/bundle-second/gw1/summaries
+  local t r; t=$(jq -r .vrf.table "$sums/litware.json"); r=$(ns gw ip route show table "$t" 10.4.0.0/16 | head -n 1)
   check "second: Litware's post-connection route is in its VRF while the tunnel is up" "table $t: ${r:-none}" test -n "$r"
   local b0 ok=0 i; b0=$(esp_bytes 4)
   for i in 1 2 3; do ping1 lhost 64 10.4.0.1 && ok=$((ok + 1)); done
@@ -115,7 +116,7 @@ check_second() {
 
   # Tailspin: on demand, so its host's first packets dial it: over IPv6, with certificates. First FRR
   # must have installed the static route into IfTe1 (the trap is reached through it).
-  local tt; tt=$(jq -r .tenants.tailspin.summary.vrf.table "$m")
+  local tt; tt=$(jq -r .vrf.table "$sums/tailspin.json")
   routed_te1() { ns gw ip route show table "$tt" 10.3.0.0/16 | grep -q 'dev IfTe1'; }
   wait_until 30 routed_te1 || note "second: 10.3.0.0/16 not routed into IfTe1 in table $tt 30 s after the apply: $(ns gw ip route show table "$tt" | tr '\n' ';')"
   local rx0 tries=0 start; rx0=$(ns gw cat /sys/class/net/IfTi1/statistics/rx_packets 2> /dev/null || echo 0)
