@@ -47,14 +47,24 @@ function asStepError(e: unknown, step: string): StepError {
   return new StepError(step, err.code === 'ENOSPC' ? 'the disk is full' : 'unexpected error', err.message);
 }
 
-/** Times work between the steps (reading the current release, comparing, committing): not journaled, no commands. */
+/** Times work between the steps (reading the current release, planning, comparing): not journaled, no commands. */
 function timed<T>(runner: Runner, name: string, fn: () => T): T {
   const t0 = performance.now();
-  const record = () => runner.timings.push({ step: name, ms: performance.now() - t0 });
-  const r = fn();
-  if (r instanceof Promise) return r.finally(record) as T;
-  record();
-  return r;
+  try {
+    return fn();
+  } finally {
+    runner.timings.push({ step: name, ms: performance.now() - t0 });
+  }
+}
+
+/** timed() for work that is awaited (the commit). */
+async function timedAwait<T>(runner: Runner, name: string, fn: () => Promise<T>): Promise<T> {
+  const t0 = performance.now();
+  try {
+    return await fn();
+  } finally {
+    runner.timings.push({ step: name, ms: performance.now() - t0 });
+  }
 }
 
 /** Runs one journaled step: "begin" is durable before it acts, "done" after; kill faults fire between its action and "done". */
@@ -210,7 +220,7 @@ async function switchRelease(runner: Runner, l: Layout, op: Journal['op'], to: R
   if (cs.terminate.length) say(`  SAs to terminate: ${cs.terminate.join(', ')}`);
   try {
     await reloadAll(ctx, journal, true);
-    if (journal) await timed(runner, 'commit', () => commit(l, runner, journal, confirmSeconds));
+    if (journal) await timedAwait(runner, 'commit', () => commit(l, runner, journal, confirmSeconds));
     return { code: 0, release: to?.name ?? null };
   } catch (e) {
     const err = asStepError(e, runner.step);
@@ -266,7 +276,7 @@ export async function apply(runner: Runner, req: ApplyRequest): Promise<Outcome>
       const current = runner.dryRun ? null : timed(runner, 'current', () => openReleaseQuietly(l, readState(l).current));
       const bundle = await step(runner, undefined, 'verify', () => verifyBundle(path.resolve(req.bundle), { reuse: current }));
       // check's nft -c runs in its own process while this one resolves secrets and stages.
-      const early = req.full ? undefined : timed(runner, 'plan-nft', () => [startNftCheck(runner, l, current, bundle, (p) => contentOf(bundle, p))])[0];
+      const early = req.full ? undefined : timed(runner, 'plan-nft', () => startNftCheck(runner, l, current, bundle, (p) => contentOf(bundle, p)));
       // So does staging: libuv's threads write the bundle's files into a temporary release folder meanwhile.
       const staging = runner.dryRun ? undefined : beginStage(bundle, l, runner, current);
       let secrets: string;

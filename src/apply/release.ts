@@ -224,14 +224,18 @@ export function verifyBundle(dir: string, opts: { allowExtra?: string[]; reuse?:
  * copy be gone, the bundle's own, checked against the manifest then.
  */
 export function contentOf(b: VerifiedBundle, rel: string): Buffer | undefined {
-  let byPath = filesByPath.get(b);
-  if (!byPath) filesByPath.set(b, (byPath = new Map(b.files.map((f) => [f.path, f]))));
-  const f = byPath.get(rel);
+  const f = fileOf(b, rel);
   return f && loadContent(b, f);
 }
 
-/** A verified bundle's files by path, made on the first contentOf (summaries are looked up by tenant, up to 10,000). */
+/** A verified bundle's files by path, made on the first lookup (summaries are looked up by tenant, up to 10,000). */
 const filesByPath = new WeakMap<VerifiedBundle, Map<string, VerifiedBundle['files'][number]>>();
+
+function fileOf(b: VerifiedBundle, rel: string): VerifiedBundle['files'][number] | undefined {
+  let byPath = filesByPath.get(b);
+  if (!byPath) filesByPath.set(b, (byPath = new Map(b.files.map((f) => [f.path, f]))));
+  return byPath.get(rel);
+}
 
 function loadContent(b: VerifiedBundle, f: VerifiedBundle['files'][number]): Buffer {
   const rel = f.path;
@@ -352,11 +356,11 @@ async function writeNewSyncedAsync(file: string, content: string | Buffer, mode:
 
 /**
  * A release being staged: every bundle file written (synced) or hard-linked into a temporary folder, and the shard
- * folders made, while the caller goes on; finishStage() adds secrets.conf and the manifest and renames it into place.
+ * folders made, while the caller goes on; stage() then adds secrets.conf and renames the shard folders and the release.
  */
 export interface Staging {
   tmp: string;
-  /** Settles when every file is in place; never rejects (the error is kept for finishStage). */
+  /** Settles when every file is in place; never rejects (the error is kept for stage()). */
   done: Promise<void>;
   error?: unknown;
   /** Shard folders being made under temporary names: removed when staging fails. */
@@ -510,14 +514,8 @@ export async function stage(b: VerifiedBundle, secrets: string, l: Layout, runne
     const code = (e as NodeJS.ErrnoException).code;
     throw new StepError('stage', `cannot stage the release in ${l.releases}${code === 'ENOSPC' ? ': the disk is full' : ''}`, (e as Error).message);
   }
-  return { name, dir: path.join(l.releases, name), manifest: b.manifest, read: (p) => verifiedBytes(b, p) };
-}
-
-/** A file's bytes if verify (or a later read) already holds them, without touching the disk. */
-function verifiedBytes(b: VerifiedBundle, rel: string): Buffer | undefined {
-  let byPath = filesByPath.get(b);
-  if (!byPath) filesByPath.set(b, (byPath = new Map(b.files.map((f) => [f.path, f]))));
-  return byPath.get(rel)?.content;
+  // The bytes verify (or a later read) already holds, without touching the disk.
+  return { name, dir: path.join(l.releases, name), manifest: b.manifest, read: (p) => fileOf(b, p)?.content };
 }
 
 /** A release's file, or undefined when there is no release or no such file. */

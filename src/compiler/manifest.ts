@@ -145,7 +145,7 @@ export function parseManifest(input: string | Buffer, read?: SummaryReader): Man
     const t = m.tenants[name] as Partial<Manifest['tenants'][string]>;
     if (!t || typeof t !== 'object' || typeof t.digest !== 'string' || !Array.isArray(t.connections)) continue;
     const inline = t.summary !== undefined;
-    m.tenants[name] = new TenantEntry(t.digest, String(t.file), t.connections, { key: name, inline, read, summary: t.summary, summarySha: m.files[SUMMARIES + name + '.json']?.sha256 });
+    m.tenants[name] = new TenantEntry(t.digest, String(t.file), t.connections, { key: name, inline, read, summary: t.summary, summarySha: m.files[summaryPath(name)]?.sha256 });
   }
   return m;
 }

@@ -39,19 +39,33 @@ export function refsLine(r: SecretRef): string {
   return [esc(r.connection), r.kind, esc(r.ref), ...r.ids.map((i) => `id=${esc(i)}`)].join(' ');
 }
 
-/** Parses secrets.refs; throws on a malformed line (the file is generated, so that means it was edited or corrupted). */
+/**
+ * Walks secrets.refs line by line, checking each (the file is generated, so a malformed line means it was edited or
+ * corrupted: thrown), and hands `visit` the connection, kind, unescaped reference and the line's `id=` tokens (still
+ * escaped, from index 3 of `parts`). No object per line: formatSecrets walks 30,000 lines on every apply.
+ */
+function walkRefs(text: string, visit: (conn: string, kind: SecretKind, ref: string, parts: string[]) => void): void {
+  let lineNo = 0;
+  for (let start = 0; start < text.length; ) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    lineNo++;
+    const line = text.charCodeAt(end - 1) === 13 ? text.slice(start, end - 1) : text.slice(start, end);
+    start = end + 1;
+    if (line.charCodeAt(0) === 35 || !line.trim()) continue;
+    const parts = line.split(' ');
+    const [conn, kind, ref] = parts;
+    let ok = !!conn && CONNECTION.test(conn) && (kind === 'psk' || kind === 'eap') && !!ref && parts.length > 3;
+    for (let i = 3; ok && i < parts.length; i++) ok = parts[i].startsWith('id=') && parts[i].length > 3;
+    if (!ok) throw new Error(`secrets.refs:${lineNo}: expected "CONNECTION psk|eap REF id=OWNER...", got ${JSON.stringify(line)}`);
+    visit(conn, kind as SecretKind, unesc(ref), parts);
+  }
+}
+
+/** Parses secrets.refs; throws on a malformed line. */
 export function parseRefs(text: string): SecretRef[] {
   const out: SecretRef[] = [];
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i].endsWith('\r') ? lines[i].slice(0, -1) : lines[i];
-    if (!line.trim() || line.startsWith('#')) continue;
-    const [conn, kind, ref, ...ids] = line.split(' ');
-    if (!conn || !CONNECTION.test(conn) || (kind !== 'psk' && kind !== 'eap') || !ref || !ids.length || ids.some((x) => !x.startsWith('id=') || x.length === 3)) {
-      throw new Error(`secrets.refs:${i + 1}: expected "CONNECTION psk|eap REF id=OWNER...", got ${JSON.stringify(line)}`);
-    }
-    out.push({ connection: conn, kind, ref: unesc(ref), ids: ids.map((x) => unesc(x.slice(3))) });
-  }
+  walkRefs(text, (connection, kind, ref, parts) => out.push({ connection, kind, ref, ids: parts.slice(3).map((x) => unesc(x.slice(3))) }));
   return out;
 }
 
@@ -66,12 +80,18 @@ function quoteId(s: string): string {
  * Pure. Values are written base64-encoded (swanctl's "0s" prefix), so no byte of a secret can end the
  * string or start a line, and a secret that happens to begin with "0x" is not taken for hex.
  */
-export function secretsConf(refsText: string, resolve: (ref: string, entry: SecretRef) => string): string {
+export function secretsConf(refsText: string, resolve: (ref: string, kind: SecretKind, connection: string) => string): string {
   return formatSecrets(refsText, (ref, kind, connection) => {
-    const value = resolve(ref, { connection, kind, ref, ids: [] });
+    const value = resolve(ref, kind, connection);
     if (!value.length) throw new Error(`secret ${ref} for connection ${connection} is empty`);
     return value;
   });
+}
+
+/** A value's UTF-8 bytes in base64: btoa for ASCII (no Buffer per value: 30,000 of them), Buffer otherwise. */
+function base64(value: string): string {
+  for (let i = 0; i < value.length; i++) if (value.charCodeAt(i) > 0x7f) return Buffer.from(value, 'utf8').toString('base64');
+  return btoa(value);
 }
 
 /**
@@ -80,40 +100,22 @@ export function secretsConf(refsText: string, resolve: (ref: string, entry: Secr
  * `resolve` answers undefined for a reference it cannot resolve (it records why): the walk goes on, so every
  * problem is found, and the block is then not to be used. Throws on a malformed line, as parseRefs does.
  */
-/** A value's UTF-8 bytes in base64: btoa for ASCII (no Buffer per value: 30,000 of them), Buffer otherwise. */
-function base64(value: string): string {
-  for (let i = 0; i < value.length; i++) if (value.charCodeAt(i) > 0x7f) return Buffer.from(value, 'utf8').toString('base64');
-  return btoa(value);
-}
-
 export function formatSecrets(text: string, resolve: (ref: string, kind: SecretKind, connection: string) => string | undefined): string {
   // Pieces are joined into a flat chunk every few hundred connections: appending 240,000 pieces to one string (or
   // one array) kept them all alive to the end, and copying them from GC to GC was most of the cost.
   const chunks: string[] = [];
   let out: string[] = ['secrets {\n'];
-  let lineNo = 0;
-  for (let start = 0; start < text.length; ) {
-    let end = text.indexOf('\n', start);
-    if (end < 0) end = text.length;
-    lineNo++;
-    const line = text.charCodeAt(end - 1) === 13 ? text.slice(start, end - 1) : text.slice(start, end);
-    start = end + 1;
-    if (line.charCodeAt(0) === 35 || !line.trim()) continue;
-    const parts = line.split(' ');
-    const [conn, kind, ref] = parts;
-    let ok = !!conn && CONNECTION.test(conn) && (kind === 'psk' || kind === 'eap') && !!ref && parts.length > 3;
-    for (let i = 3; ok && i < parts.length; i++) ok = parts[i].startsWith('id=') && parts[i].length > 3;
-    if (!ok) throw new Error(`secrets.refs:${lineNo}: expected "CONNECTION psk|eap REF id=OWNER...", got ${JSON.stringify(line)}`);
-    const value = resolve(unesc(ref), kind as SecretKind, conn);
-    if (value === undefined) continue;
-    out.push(`  ${SECTION[kind as SecretKind]}-${conn} {\n`);
+  walkRefs(text, (conn, kind, ref, parts) => {
+    const value = resolve(ref, kind, conn);
+    if (value === undefined) return;
+    out.push(`  ${SECTION[kind]}-${conn} {\n`);
     for (let i = 3; i < parts.length; i++) out.push(`    id-${i - 2} = `, quoteId(unesc(parts[i].slice(3))), '\n');
     out.push('    secret = "0s', base64(value), '"\n  }\n');
     if (out.length > 2000) {
       chunks.push(out.join(''));
       out = [];
     }
-  }
+  });
   out.push('}\n');
   chunks.push(out.join(''));
   return chunks.join('');
