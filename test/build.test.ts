@@ -13,7 +13,8 @@ const all: Array<[string, string]> = [['example', ROOT], ...cases.filter((c) => 
 for (const [name, dir] of all) {
   test(`golden bundle: ${name}`, () => {
     const r = compileDir(dir);
-    assert.is(formatLines(r.diagnostics), '', `${name} should build clean`);
+    // fleet's lock still holds a removed tenant and connection (its README): build warns and retires them.
+    assert.is(formatLines(r.diagnostics.filter((d) => !(name === 'fleet' && /^lock\/unknown-/.test(d.code)))), '', `${name} should build clean`);
     assert.ok(r.ok);
     const actual = new Map<string, string>();
     for (const b of r.bundles) for (const f of b.files) actual.set(`${b.gateway}/${f.path}`, f.content);

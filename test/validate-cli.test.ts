@@ -144,10 +144,10 @@ test('a file over 1 MiB is one yaml/too-large finding, not read', () => {
   assert.is(formatLines(r.diagnostics), `tenants/huge.yaml:1:1: error yaml/too-large: file is ${MAX_FILE_BYTES + 16} bytes; the limit is ${MAX_FILE_BYTES} bytes (1 MiB)\n`);
 });
 
-test('a dangling symlink is one yaml/unreadable finding; --config naming a file is a usage error', async () => {
+test('a dangling symlink is one yaml/not-a-file finding; --config naming a file is a usage error', async () => {
   const dir = tmpCopy(path.join(FIXTURES, 'ok-overlap'));
   fs.symlinkSync(path.join(dir, 'nowhere.yaml'), path.join(dir, 'tenants', 'gone.yaml'));
-  assert.is(formatLines(validate(loadConfig(dir)).diagnostics), 'tenants/gone.yaml:1:1: error yaml/unreadable: cannot read the file: ENOENT\n');
+  assert.is(formatLines(validate(loadConfig(dir)).diagnostics), 'tenants/gone.yaml:1:1: error yaml/not-a-file: the file is a symbolic link; s2sgw reads only regular files and does not follow links\n');
   const r = await run(['--config', path.join(dir, 'tenants', 'alpha.yaml')]);
   assert.is(r.code, 2);
   assert.match(r.err, /is a file, not a folder/);

@@ -3,11 +3,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadConfig } from '../compiler/load';
 import { Format } from '../compiler/format';
-import { readLock, LOCK_FILE } from '../compiler/lock';
+import { LOCK_FILE } from '../compiler/lock';
 import { compile } from '../compiler/compile';
 import { checkBundle } from '../compiler/check';
 import { MANIFEST } from '../compiler/bundle';
-import { hasErrors, sortDiagnostics, error } from '../compiler/diagnostics';
+import { hasErrors, sortDiagnostics } from '../compiler/diagnostics';
 import { replaceTree, writeFileAtomic } from '../compiler/write';
 import { Command, EXIT, configDir, formatOption, printDiagnostics } from './common';
 
@@ -28,16 +28,9 @@ export const command: Command = {
     const dir = configDir(values, io);
     const outDir = path.resolve(io.cwd, (values.out as string | undefined) ?? path.join(dir, 'out'));
     const loaded = loadConfig(dir);
-    let prev;
-    try {
-      prev = readLock(dir);
-    } catch (e) {
-      const d = [error('lock/invalid', { file: LOCK_FILE, line: 1, col: 1 }, (e as Error).message, { hint: `restore ${LOCK_FILE} from Git; it is written by s2sgw build` })];
-      printDiagnostics(d, format, loaded.files, io);
-      return EXIT.findings;
-    }
     const gateways = values.gateway as string[] | undefined;
-    const result = compile(loaded, prev, { locked: !!values.locked, gateways, keepRendered: !!values.check });
+    // The lock is read with the tenant files and checked as strictly (src/compiler/lock-check.ts).
+    const result = compile(loaded, undefined, { locked: !!values.locked, gateways, keepRendered: !!values.check });
     let diags = result.diagnostics;
     if (result.ok && gateways) {
       const unknown = gateways.filter((g) => !result.bundles.some((b) => b.gateway === g));
@@ -50,14 +43,14 @@ export const command: Command = {
       for (const b of result.bundles) diags = [...diags, ...(await checkBundle(b, result.model))];
       diags = sortDiagnostics(diags);
     }
-    printDiagnostics(diags, format, loaded.files, io);
+    printDiagnostics(diags, format, loaded.files, io, loaded.lock);
     if (!result.ok || hasErrors(diags)) {
       if (format === 'text') io.err('build: nothing written\n');
       return EXIT.findings;
     }
     // Lock first: a bundle must never refer to ids the committed lock does not hold.
     const lockPath = path.join(dir, LOCK_FILE);
-    const oldLock = fs.existsSync(lockPath) ? fs.readFileSync(lockPath, 'utf8') : undefined;
+    const oldLock = loaded.lock === undefined ? undefined : loaded.lock.toString();
     if (result.lockText !== oldLock && !values.locked) writeFileAtomic(lockPath, result.lockText!);
     for (const b of result.bundles) replaceTree(path.join(outDir, b.gateway), b.files);
     if (!gateways) removeStale(outDir, result.bundles.map((b) => b.gateway), io);

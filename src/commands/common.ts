@@ -7,6 +7,7 @@ import { Format, formatGithub, formatJson, formatText } from '../compiler/format
 import type { SourceFile } from '../compiler/source';
 import { UsageError } from '../usage';
 import { environment } from '../env';
+import { LOCK_FILE } from '../compiler/lock';
 
 export const EXIT = { ok: 0, findings: 1, usage: 2, changes: 3 } as const;
 
@@ -58,10 +59,15 @@ export function configDir(values: Record<string, unknown>, io: Io): string {
   return path.resolve(io.cwd, (values.config as string | undefined) ?? '.');
 }
 
-export function printDiagnostics(diags: Diagnostic[], format: Format, files: SourceFile[], io: Io): void {
+/** `lock`: allocations.lock.yaml as loaded, for code frames of lock/* findings. */
+export function printDiagnostics(diags: Diagnostic[], format: Format, files: SourceFile[], io: Io, lock?: Buffer | number | string): void {
   if (format === 'json') io.out(formatJson(diags));
   else if (format === 'github') io.out(formatGithub(diags));
-  else io.err(formatText(diags, { color: io.color, sources: new Map(files.map((f) => [f.path, f.text])) }));
+  else {
+    const sources = new Map(files.map((f) => [f.path, f.text]));
+    if (lock !== undefined && typeof lock !== 'number') sources.set(LOCK_FILE, lock.toString());
+    io.err(formatText(diags, { color: io.color, sources }));
+  }
 }
 
 export function exists(p: string): boolean {

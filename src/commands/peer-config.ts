@@ -26,7 +26,7 @@ export const command: Command = {
     const loaded = loadConfig(configDir(values, io));
     const v = validate(loaded);
     if (!v.ok) {
-      printDiagnostics(v.diagnostics, 'text', loaded.files, io);
+      printDiagnostics(v.diagnostics, 'text', loaded.files, io, loaded.lock);
       return EXIT.findings;
     }
     const t = v.model.tenants.find((x) => x.name === name);

@@ -2,7 +2,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadConfig, loadFiles } from '../compiler/load';
-import { readLock, parseLock, emptyLock, LOCK_FILE } from '../compiler/lock';
 import { compile } from '../compiler/compile';
 import { assemblePlan, readBundles, BaseBundle } from '../compiler/plan';
 import { planJson, planMarkdown, planText } from '../compiler/plan-format';
@@ -26,11 +25,10 @@ export const command: Command = {
     const against = values.against as string | undefined;
     if (!against) throw new UsageError('--against is required', 'pass a folder of built bundles (e.g. out/) or a Git ref (e.g. origin/main)');
     const loaded = loadConfig(dir);
-    const lockPath = path.join(dir, LOCK_FILE);
-    const lockBefore = fs.existsSync(lockPath) ? fs.readFileSync(lockPath, 'utf8') : undefined;
-    const now = compile(loaded, readLock(dir));
+    const lockBefore = typeof loaded.lock === 'number' ? undefined : loaded.lock?.toString();
+    const now = compile(loaded);
     if (!now.ok) {
-      printDiagnostics(now.diagnostics, format === 'json' ? 'json' : 'text', loaded.files, io);
+      printDiagnostics(now.diagnostics, format === 'json' ? 'json' : 'text', loaded.files, io, loaded.lock);
       return EXIT.findings;
     }
     const only = values.gateway as string[] | undefined;
@@ -43,8 +41,8 @@ export const command: Command = {
     } else {
       const ref = filesAt(dir, against);
       label = `${against} (${ref.commit.slice(0, 12)})`;
-      baseLock = ref.lock;
-      const old = compile(loadFiles(dir, ref.inputs), ref.lock ? parseLock(ref.lock) : emptyLock());
+      baseLock = Buffer.isBuffer(ref.lock) ? ref.lock.toString() : undefined;
+      const old = compile(loadFiles(dir, ref.inputs, ref.lock));
       if (!old.ok) io.err(`s2sgw plan: note: ${against} itself does not validate (${old.diagnostics.length} finding${old.diagnostics.length === 1 ? '' : 's'}); everything is shown as new\n`);
       base = old.bundles.map((b) => ({ gateway: b.gateway, files: b.files, manifest: b.manifest }));
     }

@@ -13,7 +13,7 @@ export const command: Command = {
     const format = formatOption(values, ['text', 'json', 'github']) as Format;
     const loaded = loadConfig(configDir(values, io));
     const result = validate(loaded);
-    printDiagnostics(result.diagnostics, format, loaded.files, io);
+    printDiagnostics(result.diagnostics, format, loaded.files, io, loaded.lock);
     if (format === 'text' && result.ok) {
       io.err(`${result.model.tenants.length} tenant${result.model.tenants.length === 1 ? '' : 's'} on ${result.model.gateways.length} gateway${result.model.gateways.length === 1 ? '' : 's'}: valid\n`);
     }

@@ -25,13 +25,13 @@ export interface CompileOptions {
   keepRendered?: boolean;
 }
 
-/** Validates, allocates and renders in memory. Writes nothing. */
-export function compile(loaded: Loaded, prev: Allocations, opts: CompileOptions = {}): Compiled {
+/** Validates, allocates and renders in memory; `prev` defaults to the lock the loaded repository holds (checked by validate). Writes nothing. */
+export function compile(loaded: Loaded, prev?: Allocations, opts: CompileOptions = {}): Compiled {
   return compileValidated(validate(loaded), prev, opts);
 }
 
 /** The rest of compile() once the files are validated (the bench times the two apart). */
-export function compileValidated(v: Validated, prev: Allocations, opts: CompileOptions = {}): Compiled {
+export function compileValidated(v: Validated, prev: Allocations = v.lock, opts: CompileOptions = {}): Compiled {
   const base: Compiled = { model: v.model, diagnostics: v.diagnostics, ok: v.ok, lockChanges: [], bundles: [] };
   if (!v.ok) return base;
   let alloc: Allocations;

@@ -1,12 +1,11 @@
 // Reads a config repository's files as they are at a Git ref, without touching the work tree.
 import { spawnSync } from 'node:child_process';
-import { UsageError } from './load';
-import type { FileKind } from './source';
+import { Input, MAX_FILE_BYTES, Refused, UsageError } from './load';
 
 export interface RefFiles {
   commit: string;
-  inputs: Array<{ path: string; kind: FileKind; bytes: Buffer | number }>;
-  lock?: string;
+  inputs: Input[];
+  lock?: Buffer | number | { refused: Refused };
 }
 
 function git(cwd: string, args: string[], input?: string): { code: number; out: Buffer; err: string } {
@@ -33,8 +32,8 @@ export function filesAt(dir: string, ref: string): RefFiles {
     .filter(Boolean)
     .map((l) => {
       const [meta, p] = l.split('\t');
-      const [, type, sha, size] = meta.trim().split(/\s+/);
-      return { type, sha, size: Number(size), path: p };
+      const [mode, type, sha, size] = meta.trim().split(/\s+/);
+      return { mode, type, sha, size: Number(size), path: p };
     })
     .filter((e) => e.type === 'blob');
   const batch = git(dir, ['cat-file', '--batch'], entries.map((e) => e.sha).join('\n') + '\n');
@@ -47,12 +46,15 @@ export function filesAt(dir: string, ref: string): RefFiles {
     off = nl + 1 + size + 1;
   }
   const inputs: RefFiles['inputs'] = [];
-  let lock: string | undefined;
+  let lock: RefFiles['lock'];
   entries.forEach((e, i) => {
     const rel = e.path;
-    if (rel === 'allocations.lock.yaml') lock = blobs[i].toString('utf8');
+    // A symlink's blob (mode 120000) holds its target's path: refused as on disk, never followed.
+    const refused: Refused | undefined = e.mode === '120000' ? 'symlink' : undefined;
+    const bytes = blobs[i].length > MAX_FILE_BYTES ? blobs[i].length : blobs[i];
+    if (rel === 'allocations.lock.yaml') lock = refused ? { refused } : bytes;
     const m = /^(gateways|tenants)\/[^/]+\.ya?ml$/.exec(rel);
-    if (m) inputs.push({ path: rel, kind: m[1] === 'gateways' ? 'gateway' : 'tenant', bytes: blobs[i] });
+    if (m) inputs.push({ path: rel, kind: m[1] === 'gateways' ? 'gateway' : 'tenant', bytes, ...(refused ? { refused } : {}) });
   });
   return { commit, inputs, lock };
 }

@@ -10,6 +10,7 @@ export const MAX_FILE_BYTES = 1024 * 1024;
 export const MAX_ALIAS_COUNT = 100;
 
 import { UsageError } from '../usage';
+import { LOCK_FILE } from './lock';
 
 export { UsageError } from '../usage';
 
@@ -19,6 +20,8 @@ export interface Loaded {
   files: SourceFile[];
   /** Files that could not be read at all. The YAML findings come from parse(). */
   diagnostics: Diagnostic[];
+  /** allocations.lock.yaml as read (bytes, or the size of one too large to read); absent when there is none. Validated with the tenants (lock-check.ts). */
+  lock?: Buffer | number | string;
 }
 
 const FOLDERS: Array<[string, FileKind]> = [
@@ -26,41 +29,127 @@ const FOLDERS: Array<[string, FileKind]> = [
   ['tenants', 'tenant'],
 ];
 
+/** What the reader found instead of a regular file; loadFiles() turns it into a finding and reads nothing. */
+export type Refused = 'symlink' | 'not-a-file';
+
+export interface Input {
+  path: string;
+  kind: FileKind;
+  /** The bytes, or the size of a file too large to read. */
+  bytes: Buffer | number;
+  refused?: Refused;
+}
+
+/** A tenant or gateway file name s2sgw reads: what a tenant or gateway name can be, plus the extension. */
+const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}\.ya?ml$/;
+
+/** A name as it may be printed: control characters, quotes and backslashes escaped, so a file name cannot start a line of its own in any output. */
+export function printable(name: string): string {
+  return /^[\x20-\x7e]*$/.test(name) && !/["\\]/.test(name) ? name : JSON.stringify(name).slice(1, -1).replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/**
+ * Reads one file of the repository without following a symlink (O_NOFOLLOW, then fstat on the open
+ * descriptor, so a file swapped for a link between the two is still refused) and without blocking
+ * on a FIFO (O_NONBLOCK). Only a regular file is read, and only up to the size cap.
+ */
+export function readPlain(full: string, max = MAX_FILE_BYTES): { bytes: Buffer | number; refused?: Refused } {
+  // lstat first: a device is never opened (opening one can act, like rewinding a tape).
+  const l = fs.lstatSync(full);
+  if (l.isSymbolicLink()) return { bytes: 0, refused: 'symlink' };
+  if (!l.isFile()) return { bytes: 0, refused: 'not-a-file' };
+  let fd: number;
+  try {
+    fd = fs.openSync(full, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ELOOP') return { bytes: 0, refused: 'symlink' };
+    throw e;
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) return { bytes: 0, refused: 'not-a-file' };
+    if (st.size > max) return { bytes: st.size };
+    // Read one byte past the cap: a file that grew after fstat is still caught.
+    const buf = Buffer.alloc(max + 1);
+    let n = 0;
+    for (let r = 1; r > 0 && n < buf.length; n += r) r = fs.readSync(fd, buf, n, buf.length - n, null);
+    return { bytes: n > max ? n : buf.subarray(0, n) };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** Reads a config folder from disk. Throws UsageError when the folder or its gateways/ or tenants/ is missing. */
 export function loadConfig(dir: string): Loaded {
   if (!fs.existsSync(dir)) throw new UsageError(`config folder ${dir} does not exist`, 'pass --config with the folder that holds gateways/ and tenants/');
   if (!fs.statSync(dir).isDirectory()) throw new UsageError(`--config ${dir} is a file, not a folder`, 'pass --config with the folder that holds gateways/ and tenants/');
-  const inputs: Array<{ path: string; kind: FileKind; bytes: Buffer | number }> = [];
+  const inputs: Input[] = [];
   const unreadable: Diagnostic[] = [];
   for (const [folder, kind] of FOLDERS) {
     const abs = path.join(dir, folder);
     if (!fs.existsSync(abs) || !fs.statSync(abs).isDirectory()) {
       throw new UsageError(`${path.join(dir, folder)}/ is missing`, `a config folder holds gateways/<gateway>.yaml and tenants/<tenant>.yaml; create ${folder}/ or pass --config`);
     }
+    // A folder that is a link would let a pull request point s2sgw at any folder of the machine.
+    if (fs.lstatSync(abs).isSymbolicLink()) {
+      unreadable.push(error('yaml/not-a-file', { file: `${folder}/`, line: 1, col: 1 }, `${folder}/ is a symbolic link; s2sgw reads only a real folder of regular files`, { hint: `replace the link with the folder itself` }));
+      continue;
+    }
     for (const name of fs.readdirSync(abs).sort()) {
       if (!/\.ya?ml$/.test(name)) continue;
       const full = path.join(abs, name);
       try {
-        const st = fs.statSync(full);
-        if (!st.isFile()) continue;
-        inputs.push({ path: `${folder}/${name}`, kind, bytes: st.size > MAX_FILE_BYTES ? st.size : fs.readFileSync(full) });
+        inputs.push({ path: `${folder}/${name}`, kind, ...readPlain(full) });
       } catch (e) {
-        // A dangling symlink or an unreadable file is a finding about that file, not a crash.
-        unreadable.push(error('yaml/unreadable', { file: `${folder}/${name}`, line: 1, col: 1 }, `cannot read the file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { hint: 'check that it exists (not a broken symlink) and that s2sgw may read it' }));
+        // An unreadable file is a finding about that file, not a crash.
+        unreadable.push(error('yaml/unreadable', { file: `${folder}/${printable(name)}`, line: 1, col: 1 }, `cannot read the file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { hint: 'check that s2sgw may read it' }));
       }
     }
   }
-  const loaded = loadFiles(dir, inputs);
+  let lock: Buffer | number | undefined;
+  let lockRefused: Refused | undefined;
+  try {
+    ({ bytes: lock, refused: lockRefused } = readPlain(path.join(dir, LOCK_FILE)));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') unreadable.push(error('lock/invalid', { file: LOCK_FILE, line: 1, col: 1 }, `cannot read the lock file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`));
+  }
+  const loaded = loadFiles(dir, inputs, lockRefused ? { refused: lockRefused } : lock);
   loaded.diagnostics.push(...unreadable);
   return loaded;
 }
 
-/** Wraps files already in memory (plan builds a Git ref without a work tree); nothing is parsed yet. Pure. */
-export function loadFiles(dir: string, inputs: Array<{ path: string; kind: FileKind; bytes: Buffer | number }>): Loaded {
-  const files = [...inputs]
+function refusal(file: string, why: Refused): Diagnostic {
+  return why === 'symlink'
+    ? error('yaml/not-a-file', { file, line: 1, col: 1 }, 'the file is a symbolic link; s2sgw reads only regular files and does not follow links', { hint: 'commit the file itself, not a link to it (a link could make s2sgw read and print any file of the machine)' })
+    : error('yaml/not-a-file', { file, line: 1, col: 1 }, 'not a regular file (a folder, device, FIFO or socket); s2sgw reads only regular files', { hint: 'remove it, or give it another extension than .yaml' });
+}
+
+/**
+ * Wraps files already in memory (plan builds a Git ref without a work tree); nothing is parsed yet.
+ * Files with an odd name or that are not regular files are findings and are not read. Pure.
+ */
+export function loadFiles(dir: string, inputs: Input[], lock?: Buffer | number | string | { refused: Refused }): Loaded {
+  const diagnostics: Diagnostic[] = [];
+  if (lock !== undefined && typeof lock === 'object' && !Buffer.isBuffer(lock)) {
+    diagnostics.push(refusal(LOCK_FILE, lock.refused));
+    lock = undefined;
+  }
+  const ok = inputs.filter((input) => {
+    const [folder, name] = [path.posix.dirname(input.path), path.posix.basename(input.path)];
+    if (!FILE_NAME.test(name)) {
+      diagnostics.push(error('yaml/file-name', { file: `${folder}/${printable(name)}`, line: 1, col: 1 }, `file name \`${printable(name)}\` has characters s2sgw does not accept in a file name; it was not read`, { hint: 'name the file after its tenant or gateway: letters, digits, ., _ and -, ending in .yaml' }));
+      return false;
+    }
+    if (input.refused) {
+      diagnostics.push(refusal(input.path, input.refused));
+      return false;
+    }
+    return true;
+  });
+  const files = ok
     .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
     .map((input): SourceFile => ({ path: input.path, kind: input.kind, stem: path.posix.basename(input.path).replace(/\.ya?ml$/, ''), text: '', lineCounter: new LineCounter(), pending: input.bytes }));
-  return { dir, files, diagnostics: [] };
+  return { dir, files, diagnostics, ...(lock !== undefined ? { lock } : {}) };
 }
 
 /**

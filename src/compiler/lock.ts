@@ -25,6 +25,8 @@ export interface Allocations {
 /** Table ids start above the kernel's reserved ones (253-255) and common hand-made tables. */
 export const FIRST = { table: 1001, zone: 1, ifId: 1 };
 export const MAX_ZONE = 65535;
+/** The last id of each kind: routing tables and XFRM if_ids are 32-bit, conntrack zones 16-bit. */
+export const LIMIT = { table: 0xffffffff, zone: MAX_ZONE, ifId: 0xffffffff };
 
 export function emptyLock(): Allocations {
   return { version: 1, next: { ...FIRST }, tenants: {} };
@@ -41,8 +43,10 @@ export function readLock(configDir: string): Allocations {
  * line (at 10,000 tenants the yaml package's document took 1.5 s and made the validation after it
  * 40 % slower); anything else, such as a hand-edited file, goes through the YAML parser.
  */
-export function parseLock(text: string): Allocations {
-  const data = (readOwnLayout(text) ?? parseDocument(text).toJS()) as Allocations | null;
+export function parseLock(text: string, yaml = true): Allocations {
+  const own = readOwnLayout(text);
+  if (!own && !yaml) throw new Error(`${LOCK_FILE} is not in the layout s2sgw writes`);
+  const data = (own ?? parseDocument(text).toJS()) as Allocations | null;
   if (!data || data.version !== 1 || !data.next || !data.tenants) throw new Error(`${LOCK_FILE} is not an s2sgw lock file (version 1)`);
   return data;
 }
@@ -50,7 +54,7 @@ export function parseLock(text: string): Allocations {
 /** A key formatLock() writes without quotes, and the YAML parser reads back as the same string. */
 const PLAIN_KEY = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 const YAML_WORD = /^(true|false|null|~|yes|no|on|off|y|n)$/i;
-const plainKey = (k: string) => PLAIN_KEY.test(k) && !YAML_WORD.test(k);
+const plainKey = (k: string) => PLAIN_KEY.test(k) && !YAML_WORD.test(k) && k !== '__proto__';
 
 /** The lock as formatLock() lays it out, or undefined for any other layout. */
 function readOwnLayout(text: string): Allocations | undefined {

@@ -6,11 +6,15 @@ import { release } from '../compiler/source';
 import { validateSchema } from './schema';
 import { runRules } from './rules';
 import { scanRaw } from './rules/inline-secret';
+import { Allocations } from '../compiler/lock';
+import { checkLock } from '../compiler/lock-check';
 
 export interface Validated {
   model: Model;
   diagnostics: Diagnostic[];
   ok: boolean;
+  /** allocations.lock.yaml as read and checked (an empty lock when there is none, or when it is refused). */
+  lock: Allocations;
 }
 
 /**
@@ -39,8 +43,9 @@ export function validate(loaded: Loaded): Validated {
     // Secrets are looked for in every parsed file, schema-valid or not: they must never be committed.
     else if (f.data !== undefined) found.push(...scanRaw(f));
   }
-  const diagnostics = sortDiagnostics([...found, ...runRules(model)]);
-  return { model, diagnostics, ok: !hasErrors(diagnostics) };
+  const lock = checkLock(loaded.lock, model, new Set(loaded.files.filter((f) => f.kind === 'tenant').map((f) => f.stem)));
+  const diagnostics = sortDiagnostics([...found, ...runRules(model), ...lock.diagnostics]);
+  return { model, diagnostics, ok: !hasErrors(diagnostics), lock: lock.lock };
 }
 
 const isError = (d: Diagnostic) => d.severity === 'error';
