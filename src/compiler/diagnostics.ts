@@ -23,13 +23,16 @@ export interface Diagnostic extends Place {
   length?: number;
   /** Set when the span holds a secret: the code frame masks it. Not printed in JSON. */
   secret?: boolean;
+  /** The secret itself (an inline secret the finding is about): every output masks it wherever it appears in the file. Never printed. */
+  secretValue?: string;
 }
 
-export function error(code: string, at: Place & { length?: number }, message: string, extra: { hint?: string; related?: Related[]; secret?: boolean } = {}): Diagnostic {
+export function error(code: string, at: Place & { length?: number }, message: string, extra: { hint?: string; related?: Related[]; secret?: boolean; secretValue?: string } = {}): Diagnostic {
   const d: Diagnostic = { code, severity: 'error', message, file: at.file, line: at.line, col: at.col, related: extra.related ?? [] };
   if (extra.hint !== undefined) d.hint = extra.hint;
   if (at.length) d.length = at.length;
   if (extra.secret) d.secret = true;
+  if (extra.secretValue) d.secretValue = extra.secretValue;
   return d;
 }
 

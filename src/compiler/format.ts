@@ -105,20 +105,51 @@ function frameOf(lines: string[], line: number, col: number, length: number, mas
   return out.join('\n');
 }
 
-export function formatText(diags: Diagnostic[], opts: TextOptions): string {
+/** Every inline secret the findings are about: each output stars it out wherever it appears. */
+function secretsOf(diags: Diagnostic[]): string[] {
+  return [...new Set(diags.map((d) => d.secretValue).filter((v): v is string => !!v))].sort((a, b) => b.length - a.length);
+}
+
+/** The text with every occurrence of each secret starred out, same length (so columns still line up). */
+export function starOut(text: string, secrets: string[]): string {
+  for (const s of secrets) if (text.includes(s)) text = text.split(s).join('*'.repeat(s.length));
+  return text;
+}
+
+/**
+ * Text from a finding as it may be printed on a line: control characters and line breaks escaped (a key or
+ * file name holding "\n::add-mask::" must not start a line a CI runner obeys, nor an escape sequence reach
+ * the terminal), and every inline secret starred out.
+ */
+export function clean(text: string, secrets: string[] = []): string {
+  return starOut(text, secrets).replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (ch) => `\\x${ch.charCodeAt(0) < 256 ? ch.charCodeAt(0).toString(16).padStart(2, '0') : ch.charCodeAt(0).toString(16)}`);
+}
+
+/** The same diagnostics with every printed text cleaned (clean()). */
+function cleaned(diags: Diagnostic[]): Diagnostic[] {
+  const secrets = secretsOf(diags);
+  const cl = (s: string) => clean(s, secrets);
+  return diags.map((d) => ({ ...d, file: cl(d.file), code: cl(d.code), message: cl(d.message), ...(d.hint !== undefined ? { hint: cl(d.hint) } : {}), related: d.related.map((r) => ({ ...r, file: cl(r.file), message: cl(r.message) })) }));
+}
+
+export function formatText(all: Diagnostic[], opts: TextOptions): string {
   const c = style(opts.color);
   const blocks: string[] = [];
+  const secrets = secretsOf(all);
+  const diags = cleaned(all);
   const masked = new Map<string, string[]>();
+  // A source line may hold any character but a line break: tabs stay, other control characters show as \uFFFD (one column, so carets line up).
   const linesOf = (file: string, text: string) => {
     let lines = masked.get(file);
-    if (!lines) masked.set(file, (lines = maskSecrets(text).split('\n')));
+    if (!lines) masked.set(file, (lines = starOut(maskSecrets(text), secrets).split('\n').map((l) => l.replace(/\r$/, '').replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/g, '\ufffd'))));
     return lines;
   };
-  for (const d of diags) {
+  for (let i = 0; i < diags.length; i++) {
+    const d = diags[i];
     const sev = d.severity === 'error' ? c.red(c.bold('error')) : c.yellow(c.bold('warning'));
     const lines = [`${c.bold(`${d.file}:${d.line}:${d.col}`)}: ${sev} ${c.cyan(d.code)}: ${d.message}`];
-    const text = opts.sources.get(d.file);
-    if (text !== undefined && text.length) lines.push(frameOf(linesOf(d.file, text), d.line, d.col, d.length ?? 1, !!d.secret, opts.color));
+    const text = opts.sources.get(all[i].file);
+    if (text !== undefined && text.length) lines.push(frameOf(linesOf(all[i].file, text), d.line, d.col, d.length ?? 1, !!d.secret, opts.color));
     if (d.hint) lines.push(`  ${c.bold('hint')}: ${d.hint}`);
     for (const r of d.related) lines.push(`  ${c.dim('related')}: ${r.file}:${r.line}:${r.col}: ${r.message}`);
     blocks.push(lines.join('\n'));
@@ -137,8 +168,9 @@ function ghProp(s: string): string {
 }
 
 /** One `::error` (or `::warning`) workflow command per place. */
-export function formatGithub(diags: Diagnostic[]): string {
+export function formatGithub(all: Diagnostic[]): string {
   const out: string[] = [];
+  const diags = cleaned(all);
   for (const d of diags) {
     const kind = d.severity === 'error' ? 'error' : 'warning';
     const msg = d.hint ? `${d.message} (${d.hint})` : d.message;
@@ -149,7 +181,10 @@ export function formatGithub(diags: Diagnostic[]): string {
 }
 
 /** The contract's JSON shape; internal fields (length, secret) are left out. */
-export function toJson(diags: Diagnostic[]): object {
+export function toJson(all: Diagnostic[]): object {
+  // JSON escapes control characters itself; the secrets are starred out all the same.
+  const secrets = secretsOf(all);
+  const diags = secrets.length ? all.map((d) => ({ ...d, message: starOut(d.message, secrets), ...(d.hint !== undefined ? { hint: starOut(d.hint, secrets) } : {}), related: d.related.map((r) => ({ ...r, message: starOut(r.message, secrets) })) })) : all;
   return {
     diagnostics: diags.map((d) => ({
       code: d.code,
@@ -169,8 +204,9 @@ export function formatJson(diags: Diagnostic[]): string {
 }
 
 /** One line per place: what golden errors.txt files hold. */
-export function formatLines(diags: Diagnostic[]): string {
+export function formatLines(all: Diagnostic[]): string {
   const out: string[] = [];
+  const diags = cleaned(all);
   for (const d of diags) {
     out.push(`${d.file}:${d.line}:${d.col}: ${d.severity} ${d.code}: ${d.message}`);
     for (const r of d.related) out.push(`${r.file}:${r.line}:${r.col}: related ${d.code}: ${r.message}`);

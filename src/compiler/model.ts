@@ -26,6 +26,8 @@ export interface Gateway {
   external: { interface: string; addresses: string[] };
   trunk: { interface: string; underlayAddress?: string };
   identity?: { certificate: string; privateKey: string; trustAnchors: string[] };
+  /** The gateway file's own reserved device name patterns (the built-in list is added by the rule reserved-interface-name). */
+  reservedInterfaces: string[];
   /** Defaults with the built-in values filled in. */
   defaults: { rate: Rate; ike: Policy; esp: Policy; dpd: string };
 }
@@ -185,6 +187,7 @@ function gateway(f: SourceFile, d: Raw): Gateway {
     external: { interface: d.external.interface, addresses: d.external.addresses.map(canonical) },
     trunk: { interface: d.trunk.interface, ...(d.trunk.underlayAddress ? { underlayAddress: canonical(d.trunk.underlayAddress) } : {}) },
     ...(d.identity ? { identity: { certificate: d.identity.certificate, privateKey: d.identity.privateKey, trustAnchors: [...d.identity.trustAnchors] } } : {}),
+    reservedInterfaces: [...(d.reservedInterfaces ?? [])],
     defaults: {
       rate: { ...DEFAULTS.rate, ...(def.rate ?? {}) },
       ike: { ...DEFAULTS.ike, ...(def.ike ?? {}) },

@@ -65,8 +65,14 @@ function describe(value: unknown): string {
   if (value === null || value === undefined) return 'nothing';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
-  if (typeof value === 'string') return `\`${value}\``;
+  if (typeof value === 'string') return `\`${shown(value)}\``;
   return String(value);
+}
+
+/** A value as a message may echo it: at most 60 characters, control characters and line breaks escaped (a message must not start a line of its own). */
+export function shown(value: string): string {
+  const cut = value.length > 60 ? `${value.slice(0, 60)}… (${value.length.toLocaleString('en-US')} characters)` : value;
+  return cut.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029`]/g, (c) => (c === '`' ? "'" : JSON.stringify(c).slice(1, -1).replace(/^\\u00/, '\\x')));
 }
 
 function typeName(value: unknown): string {
@@ -76,18 +82,19 @@ function typeName(value: unknown): string {
   if (typeof value === 'object') return 'a mapping';
   if (typeof value === 'number') return Number.isInteger(value) ? `the number ${value}` : `the number ${value}`;
   if (typeof value === 'boolean') return `\`${value}\``;
-  return `the text \`${value}\``;
+  return `the text \`${shown(String(value))}\``;
 }
 
 const PATTERN_TEXT: Record<string, string> = {
   '^[a-z][a-z0-9-]{0,14}$': 'a tenant name: 1 to 15 characters of a-z, 0-9 and -, starting with a letter (it becomes the VRF device name)',
   '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$': 'a gateway host name: a-z, 0-9 and -, not starting or ending with -',
   '^[A-Za-z0-9_.-]{1,15}$': 'a Linux interface name: 1 to 15 characters of A-Z, a-z, 0-9, _, . and -',
+  '^[A-Za-z0-9_.*?!\\[\\]-]{1,32}$': 'a glob pattern of device names: 1 to 32 characters of A-Z, a-z, 0-9, _, ., -, and the wildcards *, ? and [ ]',
   '^[1-9][0-9]{0,6}[smhd]$': 'a duration: a whole number and a unit s, m, h or d, like 30s or 8h',
   '^\\{[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\\}$': 'a GUID in braces, like {12345678-1000-2000-3000-123456780001}',
   '^/[^\\s"\'\\\\;{}#,]*$': 'an absolute path on the gateway host, without spaces, quotes, ;, { }, # or commas',
   '^[A-Za-z0-9_-]{1,15}$': 'a connection interface name: 1 to 15 characters of A-Z, a-z, 0-9, _ and - (no dot: it is also a strongSwan connection name)',
-  '^[^"\\n\\r\\\\]+=[^"\\n\\r\\\\]+$': 'a certificate subject DN like "CN=ny.contoso.example, O=Contoso", without quotes or backslashes',
+  '^[^\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029"\'\\\\{}]+=[^\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029"\'\\\\{}]+$': 'a certificate subject DN like "CN=ny.contoso.example, O=Contoso", without control characters, line breaks, quotes, backslashes or braces (they would end the value in swanctl.conf)',
 };
 
 /** 10000000 -> 10,000,000; small numbers as they are (4094). */
@@ -111,8 +118,11 @@ function explain(file: SourceFile, errors: ErrorObject[]): Diagnostic[] {
     const missing = (e.params as { missingProperty: string }).missingProperty;
     return unknownKeys.some((u) => u.at === e.instancePath && similar(u.key, missing));
   };
+  // A value over its length cap is reported as too long only: its pattern or format error would echo it.
+  const tooLong = new Set(errors.filter((e) => e.keyword === 'maxLength').map((e) => e.instancePath));
   for (const e of errors) {
     if (e.keyword !== 'anyOf' && anyOfPaths.has(e.instancePath) && e.schemaPath.includes('/anyOf/')) continue;
+    if (e.keyword !== 'maxLength' && tooLong.has(e.instancePath)) continue;
     if (typo(e)) continue;
     const d = explainOne(file, e);
     if (d) out.push(d);
@@ -120,15 +130,23 @@ function explain(file: SourceFile, errors: ErrorObject[]): Diagnostic[] {
   return out;
 }
 
-/** Is this the place of a secret (auth.psk, auth.eap.secret)? Its value is never echoed. */
+/**
+ * Is this the place of a secret, or of what may be one? Anything under a connection's `auth` but the
+ * certificate and the EAP method (a mistyped \`pks:\`, \`auth: <the key>\`), and the gateway's private
+ * key path (a pasted PEM key). Its value is never echoed.
+ */
 function isSecretPath(path: Path): boolean {
   const n = path.length;
-  return (path[n - 1] === 'psk' && path[n - 2] === 'auth') || (path[n - 1] === 'secret' && path[n - 2] === 'eap');
+  if (path[0] === 'identity' && path[1] === 'privateKey') return true;
+  const i = path.indexOf('auth');
+  if (i < 0 || path[0] !== 'connections') return false;
+  return path[i + 1] !== 'certificate' && !(path[i + 1] === 'eap' && path[i + 2] === 'method' && n === i + 3);
 }
 
 function explainOne(file: SourceFile, e: ErrorObject): Diagnostic | undefined {
   const path = pathOf(e.instancePath);
-  if (isSecretPath(path)) {
+  // Keys are not secret: a message about which keys `auth` holds may name them.
+  if (isSecretPath(path) && !['minProperties', 'maxProperties', 'additionalProperties', 'required'].includes(e.keyword)) {
     const d = explainPlain(file, path, { ...e, data: HIDDEN });
     return d && { ...d, secret: true };
   }
@@ -184,6 +202,10 @@ function explainPlain(file: SourceFile, path: Path, e: ErrorObject): Diagnostic 
       const guess = typeof value === 'string' ? closest(value, allowed) : undefined;
       return error('schema/enum', at(), `${field} must be one of ${allowed.join(', ')}, got ${describe(value)}`, guess && typeof value === 'string' && similar(value, guess) ? { hint: `did you mean \`${guess}\`?` } : {});
     }
+    case 'maxLength': {
+      const limit = (e.params as { limit: number }).limit;
+      return error('schema/too-long', at(), `${field} is ${num(String(value).length)} characters long; at most ${num(limit)} are allowed here`, { hint: 'a value this long is not what this field holds; check what wrote it' });
+    }
     case 'minItems':
       return error('schema/min-items', at(), `${field} must list at least ${(e.params as { limit: number }).limit} item${(e.params as { limit: number }).limit === 1 ? '' : 's'}`);
     case 'uniqueItems': {
@@ -228,8 +250,8 @@ function explainFormat(file: SourceFile, path: Path, field: string, format: stri
   }
   if (format === 'ike-proposal' || format === 'esp-proposal') {
     const bad = unknownKeyword(value, format === 'ike-proposal' ? 'ike' : 'esp');
-    return error('schema/proposal', at, `${field} \`${value}\` has \`${bad}\`, which is not a strongSwan ${format === 'ike-proposal' ? 'IKE' : 'ESP'} algorithm keyword`, { hint: 'see docs/rules.md#schema-proposal for the keywords s2sgw accepts' });
+    return error('schema/proposal', at, `${field} \`${shown(value)}\` has \`${shown(bad ?? '')}\`, which is not a strongSwan ${format === 'ike-proposal' ? 'IKE' : 'ESP'} algorithm keyword`, { hint: 'see docs/rules.md#schema-proposal for the keywords s2sgw accepts' });
   }
   const code = format === 'port-range' ? 'schema/port' : format === 'ip-or-hostname' ? 'schema/destination' : format === 'ip' || format === 'ipv4' ? 'schema/address' : 'schema/prefix';
-  return error(code, at, `${field} must be ${FORMAT_TEXT[format] ?? format}, got \`${value}\``);
+  return error(code, at, `${field} must be ${FORMAT_TEXT[format] ?? format}, got \`${shown(value)}\``);
 }
