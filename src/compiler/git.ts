@@ -1,6 +1,6 @@
 // Reads a config repository's files as they are at a Git ref, without touching the work tree.
 import { spawnSync } from 'node:child_process';
-import { Input, MAX_FILE_BYTES, Refused, UsageError } from './load';
+import { Input, MAX_FILE_BYTES, MAX_LOCK_BYTES, Refused, UsageError } from './load';
 
 export interface RefFiles {
   commit: string;
@@ -52,7 +52,7 @@ export function filesAt(dir: string, ref: string): RefFiles {
     // A symlink's blob (mode 120000) holds its target's path: refused as on disk, never followed.
     const refused: Refused | undefined = e.mode === '120000' ? 'symlink' : undefined;
     const bytes = blobs[i].length > MAX_FILE_BYTES ? blobs[i].length : blobs[i];
-    if (rel === 'allocations.lock.yaml') lock = refused ? { refused } : bytes;
+    if (rel === 'allocations.lock.yaml') lock = refused ? { refused } : blobs[i].length > MAX_LOCK_BYTES ? blobs[i].length : blobs[i];
     const m = /^(gateways|tenants)\/[^/]+\.ya?ml$/.exec(rel);
     if (m) inputs.push({ path: rel, kind: m[1] === 'gateways' ? 'gateway' : 'tenant', bytes, ...(refused ? { refused } : {}) });
   });

@@ -6,6 +6,8 @@ import { Diagnostic, error } from './diagnostics';
 import { FileKind, SourceFile, placeAt, PARSE_OPTIONS } from './source';
 
 export const MAX_FILE_BYTES = 1024 * 1024;
+/** The lock grows with the fleet (about 110 bytes a tenant): room for far more tenants than one repository holds. */
+export const MAX_LOCK_BYTES = 64 * 1024 * 1024;
 /** The yaml package's guard against alias bombs ("billion laughs"). */
 export const MAX_ALIAS_COUNT = 100;
 
@@ -109,7 +111,7 @@ export function loadConfig(dir: string): Loaded {
   let lock: Buffer | number | undefined;
   let lockRefused: Refused | undefined;
   try {
-    ({ bytes: lock, refused: lockRefused } = readPlain(path.join(dir, LOCK_FILE)));
+    ({ bytes: lock, refused: lockRefused } = readPlain(path.join(dir, LOCK_FILE), MAX_LOCK_BYTES));
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') unreadable.push(error('lock/invalid', { file: LOCK_FILE, line: 1, col: 1 }, `cannot read the lock file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`));
   }

@@ -4,7 +4,7 @@ import { Diagnostic, error, warning } from './diagnostics';
 import { Allocations, emptyLock, FIRST, LIMIT, LOCK_FILE, parseLock } from './lock';
 import type { Model } from './model';
 import { SourceFile, locate, Path, PARSE_OPTIONS } from './source';
-import { MAX_ALIAS_COUNT, MAX_FILE_BYTES } from './load';
+import { MAX_ALIAS_COUNT, MAX_LOCK_BYTES } from './load';
 
 type Kind = 'table' | 'zone' | 'ifId';
 
@@ -39,8 +39,8 @@ export interface CheckedLock {
 export function checkLock(raw: Buffer | number | string | undefined, model: Model, tenantFiles: Set<string>): CheckedLock {
   if (raw === undefined) return { lock: emptyLock(), diagnostics: [] };
   const at1 = { file: LOCK_FILE, line: 1, col: 1 };
-  if (typeof raw === 'number' || raw.length > MAX_FILE_BYTES) {
-    return { lock: emptyLock(), diagnostics: [error('lock/invalid', at1, `the lock file is ${typeof raw === 'number' ? raw : raw.length} bytes; the limit is ${MAX_FILE_BYTES} bytes (1 MiB)`, { hint: `restore ${LOCK_FILE} from Git; it is written by s2sgw build` })] };
+  if (typeof raw === 'number' || raw.length > MAX_LOCK_BYTES) {
+    return { lock: emptyLock(), diagnostics: [error('lock/invalid', at1, `the lock file is ${typeof raw === 'number' ? raw : raw.length} bytes; the limit is ${MAX_LOCK_BYTES} bytes (64 MiB)`, { hint: `restore ${LOCK_FILE} from Git; it is written by s2sgw build` })] };
   }
   const text = typeof raw === 'string' ? raw : raw.toString('utf8');
   const source = lockSource(text);

@@ -61,18 +61,23 @@ const VRF_WORDS = ['default', 'all'];
 /** Interface names duplicate-interface already reports as reserved on Linux. */
 const LINUX_WORDS = new Set(['.', '..', 'all', 'default', 'lo']);
 
-const matchers = new Map<string, (s: string) => boolean>();
-function matcher(glob: string): (s: string) => boolean {
+const GLOB = { dot: true, nobrace: true, noextglob: true } as const;
+const matchers = new Map<string, RegExp>();
+function matcher(glob: string): RegExp {
   let m = matchers.get(glob);
-  if (!m) matchers.set(glob, (m = picomatch(glob, { dot: true, nobrace: true, noextglob: true })));
+  if (!m) matchers.set(glob, (m = picomatch.makeRe(glob, GLOB)));
   return m;
 }
+/** The built-in list as one expression: most names match nothing, and are tested once rather than once per pattern. */
+let builtIn: RegExp | undefined;
 
 /** The first reserved pattern (the gateway's own first, then the built-in list) a name matches. */
 export function reservedBy(name: string, gw: Pick<Gateway, 'reservedInterfaces'>): { glob: string; own: boolean } | undefined {
-  for (const glob of gw.reservedInterfaces) if (matcher(glob)(name)) return { glob, own: true };
-  for (const glob of BUILT_IN_RESERVED) if (matcher(glob)(name)) return { glob, own: false };
-  return undefined;
+  for (const glob of gw.reservedInterfaces) if (matcher(glob).test(name)) return { glob, own: true };
+  builtIn ??= new RegExp(BUILT_IN_RESERVED.map((g) => `(?:${matcher(g).source})`).join('|'));
+  if (!builtIn.test(name)) return undefined;
+  const glob = BUILT_IN_RESERVED.find((g) => matcher(g).test(name));
+  return glob === undefined ? undefined : { glob, own: false };
 }
 
 export const rule: Rule = {
