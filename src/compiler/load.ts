@@ -71,10 +71,20 @@ export function readPlain(full: string, max = MAX_FILE_BYTES): { bytes: Buffer |
     const st = fs.fstatSync(fd);
     if (!st.isFile()) return { bytes: 0, refused: 'not-a-file' };
     if (st.size > max) return { bytes: st.size };
-    // Read one byte past the cap: a file that grew after fstat is still caught.
-    const buf = Buffer.alloc(max + 1);
+    // Sized by fstat, grown if the file grows while it is read, never past one byte over the cap.
+    let buf = Buffer.allocUnsafe(Math.min(st.size, max) + 1);
     let n = 0;
-    for (let r = 1; r > 0 && n < buf.length; n += r) r = fs.readSync(fd, buf, n, buf.length - n, null);
+    for (;;) {
+      if (n === buf.length) {
+        if (buf.length > max) break;
+        const bigger = Buffer.allocUnsafe(Math.min(buf.length * 2, max + 1));
+        buf.copy(bigger);
+        buf = bigger;
+      }
+      const r = fs.readSync(fd, buf, n, buf.length - n, null);
+      if (r === 0) break;
+      n += r;
+    }
     return { bytes: n > max ? n : buf.subarray(0, n) };
   } finally {
     fs.closeSync(fd);
