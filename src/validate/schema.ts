@@ -132,7 +132,7 @@ function explain(file: SourceFile, errors: ErrorObject[]): Diagnostic[] {
 
 /**
  * Is this the place of a secret, or of what may be one? Anything under a connection's `auth` but the
- * certificate and the EAP method (a mistyped \`pks:\`, \`auth: <the key>\`), and the gateway's private
+ * certificate and the EAP method (a mistyped `pks:`, `auth: <the key>`), and the gateway's private
  * key path (a pasted PEM key). Its value is never echoed.
  */
 function isSecretPath(path: Path): boolean {
