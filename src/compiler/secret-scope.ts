@@ -45,6 +45,12 @@ export function fileOwner(first: string, tenants: Iterable<string>): string | un
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\x00-\x1f\x7f]/;
 
+/** A reference as a message may show it: control characters escaped, long ones shortened (it is never a secret). */
+export function shownRef(ref: string): string {
+  const s = CONTROL.test(ref) ? JSON.stringify(ref) : ref;
+  return s.length > 80 ? s.slice(0, 77) + '...' : s;
+}
+
 /** Why `dir` cannot be a secrets folder, or undefined when it can: absolute, normalized, not `/`. */
 export function secretsDirProblem(dir: string): string | undefined {
   if (CONTROL.test(dir)) return 'it holds a control character';

@@ -1,16 +1,9 @@
 // A tenant names only its own secrets: its files below the gateway's secrets folder, its own environment variables
 // (src/compiler/secret-scope.ts has the scopes); a gateway's secrets folder is a plain path apart from its key files.
 import { Diagnostic, error } from '../../compiler/diagnostics';
-import { scopeRef, secretsDirProblem } from '../../compiler/secret-scope';
+import { scopeRef, secretsDirProblem, shownRef } from '../../compiler/secret-scope';
 import { isSecretRef } from './inline-secret';
 import { Rule, byGateway, conn, gatewaysByName, related } from './rule';
-
-/** A reference as a message may show it: control characters escaped, long ones shortened (it is never a secret). */
-export function shownRef(ref: string): string {
-  // eslint-disable-next-line no-control-regex
-  const s = /[\x00-\x1f\x7f]/.test(ref) ? JSON.stringify(ref) : ref;
-  return s.length > 80 ? s.slice(0, 77) + '...' : s;
-}
 
 export const rule: Rule = {
   id: 'secret-scope',
