@@ -68,6 +68,19 @@ export interface Wildness {
   strayKey: number;
   /** The chance that a file's YAML text is mutated (aliases, bombs, duplicate keys, truncation, bytes). */
   mutate: number;
+  /** The chance that, after the fix-ups, one string of a file is replaced by a hostile one (one bad value in a good file reaches build). */
+  oneLeaf?: number;
+}
+
+/** Every string value in a parsed tree, as [holder, key]: where one hostile value can go. */
+function stringLeaves(o: unknown, out: Array<[Record<string, unknown>, string]> = []): Array<[Record<string, unknown>, string]> {
+  if (o && typeof o === 'object')
+    for (const k of Object.keys(o)) {
+      const v = (o as Record<string, unknown>)[k];
+      if (typeof v === 'string') out.push([o as Record<string, unknown>, k]);
+      else stringLeaves(v, out);
+    }
+  return out;
 }
 
 const chance = (p: number) => fc.integer({ min: 0, max: 999 }).map((n) => n < p * 1000);
@@ -196,13 +209,18 @@ export function configArb(w: Wildness): fc.Arbitrary<Case> {
   const gw = fromSchema(GATEWAY, GATEWAY, w);
   const tn = fromSchema(TENANT, TENANT, w, 0, new Map());
   const fix = fc.record({ names: chance(0.9), gateways: chance(0.9), filters: chance(0.8), refs: chance(0.8), vias: chance(0.8) });
+  const leaf = fc.tuple(chance(w.oneLeaf ?? 0), fc.nat(), hostile);
+  const poison = ([on, i, h]: [boolean, number, string], o: unknown) => {
+    const all = on ? stringLeaves(o) : [];
+    if (all.length) all[i % all.length][0][all[i % all.length][1]] = h;
+  };
   const mutation = fc.tuple(fc.tuple(chance(w.mutate), fc.constantFrom(...MUTATIONS)).map(([on, m]): Mutation => (on ? m : 'none')), fc.nat(5000), hostile);
   return fc
-    .tuple(fc.array(fc.tuple(gw, fix, mutation), { minLength: 1, maxLength: 2 }), fc.array(fc.tuple(tn, fix, mutation, fc.constantFrom(...TENANT_NAMES)), { minLength: 0, maxLength: 4 }))
+    .tuple(fc.array(fc.tuple(gw, fix, mutation, leaf), { minLength: 1, maxLength: 2 }), fc.array(fc.tuple(tn, fix, mutation, fc.constantFrom(...TENANT_NAMES), leaf), { minLength: 0, maxLength: 4 }))
     .map(([gws, tns]) => {
       const files: Case['files'] = [];
       const gwNames: string[] = [];
-      gws.forEach(([g, f, [m, at, piece]], i) => {
+      gws.forEach(([g, f, [m, at, piece], bad], i) => {
         const o = g as Record<string, any>;
         let name = `gw${i + 1}`;
         if (f.names && o && typeof o === 'object' && !Array.isArray(o)) o.gateway = name;
@@ -210,10 +228,11 @@ export function configArb(w: Wildness): fc.Arbitrary<Case> {
         if (f.refs && o && typeof o === 'object') delete (o as any).secretsDir;
         else if (typeof (o as any)?.gateway === 'string' && /^[a-z0-9-]{1,20}$/.test((o as any).gateway)) name = (o as any).gateway;
         gwNames.push(name);
+        poison(bad, o);
         files.push({ path: `gateways/${name}.yaml`, kind: 'gateway', text: mutate(stringify(o, { aliasDuplicateObjects: true }), m, at, piece) });
       });
       const seen = new Set<string>();
-      tns.forEach(([t, f, [m, at, piece], pick]) => {
+      tns.forEach(([t, f, [m, at, piece], pick, bad]) => {
         const o = t as Record<string, any>;
         let name = typeof o?.tenant === 'string' && /^[a-z0-9-]{1,20}$/.test(o.tenant) ? o.tenant : pick;
         if (f.names && o && typeof o === 'object' && !Array.isArray(o)) o.tenant = name = seen.has(pick) ? name : pick;
@@ -245,6 +264,7 @@ export function configArb(w: Wildness): fc.Arbitrary<Case> {
               if (c.auth?.eap && typeof c.auth.eap === 'object') c.auth.eap.secret = env;
             });
         }
+        poison(bad, o);
         files.push({ path: `tenants/${name}.yaml`, kind: 'tenant', text: mutate(stringify(o, { aliasDuplicateObjects: true }), m, at, piece) });
       });
       return { files };
