@@ -5,7 +5,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Manifest, parseManifest, SUMMARIES, summaryPath } from '../compiler/manifest';
 import type { TenantSummary } from '../compiler/summary';
 import { formatSecrets, refsSecretsDir } from '../targets/strongswan/secrets';
-import { DEFAULT_SECRETS_DIR, MAX_SECRET_BYTES, scopeRef, secretsDirProblem, secretValue, shownRef } from '../compiler/secret-scope';
+import { DEFAULT_SECRETS_DIR, MAX_SECRET_BYTES, scopeIndex, scopeRef, secretsDirProblem, secretValue, shownRef } from '../compiler/secret-scope';
 import { parsePrivateRefs } from '../targets/strongswan/host';
 import { StepError, Runner } from './runner';
 import { Layout } from './layout';
@@ -327,7 +327,7 @@ export function resolveSecrets(refsText: string | undefined, env: NodeJS.Process
   if (dirProblem) throw new StepError('secrets', `secrets.refs names the secrets folder ${JSON.stringify(dir)}, which cannot be one: ${dirProblem}; nothing was changed`);
   const owner = new Map<string, string>();
   for (const [t, d] of Object.entries(scope.tenants)) for (const c of d.connections) owner.set(c, t);
-  const tenants = Object.keys(scope.tenants);
+  const tenants = scopeIndex(Object.keys(scope.tenants));
   let key: fs.Stats | undefined;
   try {
     if (scope.privateKey) key = fs.statSync(runner.host(scope.privateKey));

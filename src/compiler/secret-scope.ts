@@ -25,21 +25,33 @@ export function envPrefix(tenant: string): string {
   return tenant.toUpperCase().replace(/-/g, '_') + '_';
 }
 
-/** The tenant among `tenants` whose longest key (by `key`) `s` starts with, or equals when `exact`. */
-function longestOwner(s: string, tenants: Iterable<string>, match: (s: string, t: string) => boolean): string | undefined {
-  let owner: string | undefined;
-  for (const t of tenants) if (match(s, t) && (owner === undefined || t.length > owner.length)) owner = t;
-  return owner;
+/** The tenants of a gateway, indexed so that finding a name's owner costs the name's length, not the number of tenants. */
+export interface ScopeIndex {
+  names: Set<string>;
+  /** envPrefix(tenant) -> tenant. */
+  prefixes: Map<string, string>;
 }
 
-/** The tenant an environment variable is reserved for, if any. */
-export function envOwner(name: string, tenants: Iterable<string>): string | undefined {
-  return longestOwner(name, tenants, (s, t) => s.startsWith(envPrefix(t)) && s.length > envPrefix(t).length);
+export function scopeIndex(tenants: Iterable<string>): ScopeIndex {
+  const names = new Set(tenants);
+  return { names, prefixes: new Map([...names].map((t) => [envPrefix(t), t])) };
 }
 
-/** The tenant a first component below the secrets folder belongs to, if any: its own name, or `<tenant>-<rest>`. */
-export function fileOwner(first: string, tenants: Iterable<string>): string | undefined {
-  return longestOwner(first, tenants, (s, t) => s === t || (s.startsWith(t + '-') && s.length > t.length + 1));
+/** The tenant an environment variable is reserved for, if any: the one with the longest prefix it starts with. */
+export function envOwner(name: string, idx: ScopeIndex): string | undefined {
+  // Prefixes end with '_' and leave at least one character after them.
+  for (let i = name.length - 2; i >= 0; i--) if (name.charCodeAt(i) === 95) {
+    const t = idx.prefixes.get(name.slice(0, i + 1));
+    if (t !== undefined) return t;
+  }
+  return undefined;
+}
+
+/** The tenant a first component below the secrets folder belongs to, if any: its own name, or the longest `<tenant>-<rest>`. */
+export function fileOwner(first: string, idx: ScopeIndex): string | undefined {
+  if (idx.names.has(first)) return first;
+  for (let i = first.length - 2; i > 0; i--) if (first.charCodeAt(i) === 45 && idx.names.has(first.slice(0, i))) return first.slice(0, i);
+  return undefined;
 }
 
 // eslint-disable-next-line no-control-regex
@@ -63,15 +75,17 @@ export function secretsDirProblem(dir: string): string | undefined {
 
 /**
  * Where reference `ref` of tenant `tenant` points, when it is in the tenant's scope; else why not (and whose it
- * is). `tenants` are the tenants on the gateway (the tenant itself included); `dir` its secrets folder. Pure.
+ * is). `tenants` are the tenants on the gateway (the tenant itself included), `dir` its secrets folder. Pure.
  */
-export function scopeRef(ref: string, tenant: string, tenants: Iterable<string>, dir: string = DEFAULT_SECRETS_DIR): Scoped {
+export function scopeRef(ref: string, tenant: string, tenants: ScopeIndex | Iterable<string>, dir: string = DEFAULT_SECRETS_DIR): Scoped {
+  let idx = 'prefixes' in tenants ? tenants : scopeIndex(tenants);
+  if (!idx.names.has(tenant)) idx = scopeIndex([...idx.names, tenant]);
   if (ref.startsWith('env:')) {
     const name = ref.slice(4);
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) return { ok: false, problem: 'an environment variable name is letters, digits and _' };
     const prefix = envPrefix(tenant);
     if (!name.startsWith(prefix) || name.length === prefix.length) return { ok: false, problem: `tenant ${tenant} may name only environment variables ${prefix}*` };
-    const owner = envOwner(name, [tenant, ...tenants]);
+    const owner = envOwner(name, idx);
     if (owner !== tenant) return { ok: false, problem: `${name} is reserved for tenant ${owner}, whose prefix ${envPrefix(owner!)} is longer`, owner };
     return { ok: true, kind: 'env', name };
   }
@@ -82,7 +96,7 @@ export function scopeRef(ref: string, tenant: string, tenants: Iterable<string>,
   const below = p.slice(dir.length + 1).split('/');
   if (below.some((c) => c === '' || c === '.' || c === '..')) return { ok: false, problem: 'the path must be plain: no empty, `.` or `..` segments, no trailing /' };
   if (below.some((c) => Buffer.byteLength(c) > 255)) return { ok: false, problem: 'a path segment is longer than 255 bytes' };
-  const owner = fileOwner(below[0], [tenant, ...tenants]);
+  const owner = fileOwner(below[0], idx);
   if (owner === undefined) return { ok: false, problem: `tenant ${tenant} may name only ${dir}/${tenant}, ${dir}/${tenant}/* and ${dir}/${tenant}-*` };
   if (owner !== tenant) return { ok: false, problem: `${dir}/${below[0]} belongs to tenant ${owner}`, owner };
   if (below[0] !== tenant && below.length > 1) return { ok: false, problem: `a flat secret file ${dir}/${tenant}-NAME is directly in the secrets folder; use ${dir}/${tenant}/... for folders` };

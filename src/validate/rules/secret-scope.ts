@@ -1,7 +1,7 @@
 // A tenant names only its own secrets: its files below the gateway's secrets folder, its own environment variables
 // (src/compiler/secret-scope.ts has the scopes); a gateway's secrets folder is a plain path apart from its key files.
 import { Diagnostic, error } from '../../compiler/diagnostics';
-import { scopeRef, secretsDirProblem, shownRef } from '../../compiler/secret-scope';
+import { scopeIndex, scopeRef, secretsDirProblem, shownRef } from '../../compiler/secret-scope';
 import { isSecretRef } from './inline-secret';
 import { Rule, byGateway, conn, gatewaysByName, related } from './rule';
 
@@ -28,7 +28,7 @@ export const rule: Rule = {
     for (const [gwName, tenants] of [...byGateway(ctx.model)].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) {
       const gw = gws.get(gwName)!;
       if (secretsDirProblem(gw.secretsDir)) continue;
-      const names = tenants.map((t) => t.name);
+      const names = scopeIndex(tenants.map((t) => t.name));
       for (const t of tenants) {
         for (const c of t.connections) {
           const a = c.auth;
