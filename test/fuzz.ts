@@ -209,10 +209,14 @@ export function configArb(w: Wildness): fc.Arbitrary<Case> {
   const gw = fromSchema(GATEWAY, GATEWAY, w);
   const tn = fromSchema(TENANT, TENANT, w, 0, new Map());
   const fix = fc.record({ names: chance(0.9), gateways: chance(0.9), filters: chance(0.8), refs: chance(0.8), vias: chance(0.8) });
-  const leaf = fc.tuple(chance(w.oneLeaf ?? 0), fc.nat(), hostile);
-  const poison = ([on, i, h]: [boolean, number, string], o: unknown) => {
+  // One value made hostile: replaced, or (keeping its shape, so it passes more checks) with a piece spliced in.
+  const leaf = fc.tuple(chance(w.oneLeaf ?? 0), fc.nat(), fc.constantFrom(...HOSTILE), fc.boolean(), fc.nat());
+  const poison = ([on, i, h, splice, at]: [boolean, number, string, boolean, number], o: unknown) => {
     const all = on ? stringLeaves(o) : [];
-    if (all.length) all[i % all.length][0][all[i % all.length][1]] = h;
+    if (!all.length) return;
+    const [holder, key] = all[i % all.length];
+    const v = holder[key] as string;
+    holder[key] = splice ? v.slice(0, at % (v.length + 1)) + h + v.slice(at % (v.length + 1)) : h;
   };
   const mutation = fc.tuple(fc.tuple(chance(w.mutate), fc.constantFrom(...MUTATIONS)).map(([on, m]): Mutation => (on ? m : 'none')), fc.nat(5000), hostile);
   return fc

@@ -1,7 +1,7 @@
 // A tenant names only its own secrets: its files below the gateway's secrets folder, its own environment variables
 // (src/compiler/secret-scope.ts has the scopes); a gateway's secrets folder is a plain path apart from its key files.
 import { Diagnostic, error } from '../../compiler/diagnostics';
-import { scopeIndex, scopeRef, secretsDirProblem, shownRef } from '../../compiler/secret-scope';
+import { envPrefix, scopeIndex, scopeRef, secretsDirProblem, shownRef } from '../../compiler/secret-scope';
 import { isSecretRef } from './inline-secret';
 import { Rule, byGateway, conn, gatewaysByName, related } from './rule';
 
@@ -44,7 +44,7 @@ export const rule: Rule = {
             const owner = s.owner ? tenants.find((o) => o.name === s.owner) : undefined;
             out.push(
               error(this.id, at(), `\`${field}\` of ${conn(t, c)} names ${shownRef(a.ref)}, outside tenant ${t.name}'s secrets on gateway ${gw.name}: ${s.problem}`, {
-                hint: `a tenant reaches only its own secrets: env:${t.name.toUpperCase().replace(/-/g, '_')}_NAME, or file:NAME for ${gw.secretsDir}/${t.name}/NAME (docs/security.md)`,
+                hint: `a tenant reaches only its own secrets: env:${envPrefix(t.name)}NAME, or file:${gw.secretsDir}/${t.name}/NAME (docs/security.md)`,
                 related: owner ? [related(ctx.at(owner.origin, 'tenant'), `tenant ${owner.name} is on gateway ${gw.name} here`)] : [],
               }),
             );
