@@ -198,7 +198,7 @@ function stringifyFlow(text: string): string {
 }
 
 /** Names a generated tenant may carry: a small pool, so cross-tenant rules (duplicates, prefixes) meet. */
-const TENANT_NAMES = ['alpha', 'beta', 'a', 'a-b', 'contoso'];
+const TENANT_NAMES = ['alpha', 'beta', 'a', 'a-b', 'contoso', 'constructor'];
 
 /**
  * A whole config: one or two gateways and up to four tenants from the schemas, then made to fit together most of
@@ -228,8 +228,14 @@ export function configArb(w: Wildness): fc.Arbitrary<Case> {
         const o = g as Record<string, any>;
         let name = `gw${i + 1}`;
         if (f.names && o && typeof o === 'object' && !Array.isArray(o)) o.gateway = name;
-        // Most gateways keep the default secrets folder, which the tenants' references below are written for.
-        if (f.refs && o && typeof o === 'object') delete (o as any).secretsDir;
+        // Most gateways keep the default secrets folder, which the tenants' references below are written for,
+        // and have an identity, so that certificate and EAP connections get through to build.
+        if (f.refs && o && typeof o === 'object') {
+          delete (o as any).secretsDir;
+          // Both families, so a connection to an IPv6 peer has a source.
+          if ((o as any).external && typeof (o as any).external === 'object') (o as any).external.addresses = [`203.0.113.${10 + i}`, `2001:db8:ffff::${10 + i}`];
+          (o as any).identity ??= { certificate: '/etc/s2sgw/pki/gw.pem', privateKey: '/etc/s2sgw/pki/gw.key', trustAnchors: ['/etc/s2sgw/pki/root.pem'] };
+        }
         else if (typeof (o as any)?.gateway === 'string' && /^[a-z0-9-]{1,20}$/.test((o as any).gateway)) name = (o as any).gateway;
         gwNames.push(name);
         poison(bad, o);
@@ -255,7 +261,24 @@ export function configArb(w: Wildness): fc.Arbitrary<Case> {
           // A source must be one of the gateway's addresses: most connections leave it to the gateway.
           if (f.gateways) for (const c of conns) delete c.source;
           const ifaces = [o.network?.interface, ...conns.map((c: any) => c.interface)].filter((x) => typeof x === 'string');
-          if (f.filters && Array.isArray(o.filters) && ifaces.length) o.filters.forEach((x: any, j: number) => x && typeof x === 'object' && (x.interface = ifaces[j % ifaces.length]));
+          if (f.filters && Array.isArray(o.filters) && ifaces.length)
+            o.filters.forEach((x: any, j: number) => {
+              if (!x || typeof x !== 'object') return;
+              // One filter per interface and direction, permit or deny, and rules whose parts fit together.
+              x.interface = ifaces[Math.floor(j / 2) % ifaces.length];
+              x.direction = j % 2 ? 'inbound' : 'outbound';
+              if (x.permit && x.deny) delete x.deny;
+              if (!x.permit && !x.deny) x.permit = [{ protocol: 'icmp' }];
+              for (const r of [...(Array.isArray(x.permit) ? x.permit : []), ...(Array.isArray(x.deny) ? x.deny : [])]) {
+                if (!r || typeof r !== 'object') continue;
+                if (r.icmpType !== undefined || r.icmpCode !== undefined) {
+                  r.protocol = 'icmp';
+                  delete r.sourcePort;
+                  delete r.destinationPort;
+                } else if (r.sourcePort !== undefined || r.destinationPort !== undefined) r.protocol = 'tcp';
+                if (typeof r.source === 'string' && typeof r.destination === 'string' && r.source.includes(':') !== r.destination.includes(':')) delete r.destination;
+              }
+            });
           if (f.vias && Array.isArray(o.bgp?.neighbors) && conns.length) o.bgp.neighbors.forEach((n: any, j: number) => n && typeof n === 'object' && (n.via = conns[j % conns.length].interface));
           if (f.refs)
             conns.forEach((c: any, j: number) => {
