@@ -7,7 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { FIXTURES, ROOT, compileDir } from './helpers';
 import { writeTree } from '../src/compiler/write';
-import { FIXTURE_ENV, WOODGROVE_PSK, fingerprint, fixtureBundle, openSandbox, prepareFixtureHost, Sandbox } from '../src/apply/sandbox';
+import { FIXTURE_ENV, FIXTURE_SCOPE, WOODGROVE_PSK, fingerprint, fixtureBundle, openSandbox, prepareFixtureHost, Sandbox } from '../src/apply/sandbox';
 import { Runner, StepError } from '../src/apply/runner';
 import { apply, describeError, rollback } from '../src/apply/engine';
 import { contentOf, resolveSecrets, verifyBundle } from '../src/apply/release';
@@ -91,23 +91,23 @@ test('secrets: missing env, a group-readable file and a short PSK stop the apply
   fs.chmodSync(secret, 0o640);
   const refs = fs.readFileSync(path.join(FIXTURES, 'apply/v1/swanctl/secrets.refs'), 'utf8');
   try {
-    resolveSecrets(refs, { CONTOSO_PSK: 'too-short' }, host);
+    resolveSecrets(refs, { CONTOSO_PSK: 'too-short' }, host, FIXTURE_SCOPE);
     assert.unreachable();
   } catch (e) {
     const err = e as StepError;
     assert.is(err.step, 'secrets');
-    assert.match(err.tool!, /env:CONTOSO_PSK \(psk of connection IfCe1\): a PSK must be at least 20 characters/);
+    assert.match(err.tool!, /env:CONTOSO_PSK \(psk of connection IfCe1, tenant contoso\): a PSK must be at least 20 characters/);
     assert.match(err.tool!, /file:\/etc\/s2sgw\/secrets\/woodgrove .*readable or writable by group or others \(mode 0640\)/);
     assert.not.match(err.tool! + err.message, /too-short|woodgrove-psk/);
   }
   try {
-    resolveSecrets(refs, {}, host);
+    resolveSecrets(refs, {}, host, FIXTURE_SCOPE);
     assert.unreachable();
   } catch (e) {
     assert.match((e as StepError).tool!, /env:CONTOSO_PSK .*: environment variable CONTOSO_PSK is not set/);
   }
   fs.chmodSync(secret, 0o600);
-  const conf = resolveSecrets(refs, FIXTURE_ENV, host);
+  const conf = resolveSecrets(refs, FIXTURE_ENV, host, FIXTURE_SCOPE);
   // base64 ("0s") so no byte of a secret can end the value; each connection's section is keyed by its name.
   assert.match(conf, /ike-IfCe1 \{\n {4}id-1 = "10\.99\.0\.1"\n {4}id-2 = "10\.99\.0\.2"\n {4}secret = "0s/);
   assert.ok(conf.includes(Buffer.from(WOODGROVE_PSK).toString('base64')));

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseDocument, stringify } from 'yaml';
 import { Allocations, formatLock, parseLock } from '../src/compiler/lock';
+import { compileDir, tempCopy } from './helpers';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -62,6 +63,28 @@ test('a hand-edited lock in another YAML layout is still read (through the YAML 
   const text = 'version: 1\nnext: { table: 1002, zone: 2, ifId: 2 }\ntenants:\n  contoso: { table: 1001, zone: 1, ifIds: { IfCe1: 1 } }\n';
   assert.equal(parseLock(text), { version: 1, next: { table: 1002, zone: 2, ifId: 2 }, tenants: { contoso: { table: 1001, zone: 1, ifIds: { IfCe1: 1 } } } });
   assert.throws(() => parseLock('version: 2\n'), /not an s2sgw lock file/);
+});
+
+
+test('names that are Object.prototype words: tenant `constructor`, connections `__proto__` and `toString` get ids that stay', () => {
+  const dir = tempCopy(ROOT);
+  const contoso = fs.readFileSync(path.join(dir, 'tenants/contoso.yaml'), 'utf8');
+  fs.rmSync(path.join(dir, 'tenants/contoso.yaml'));
+  fs.rmSync(path.join(dir, 'allocations.lock.yaml'), { force: true });
+  const t = contoso.replace('tenant: contoso', 'tenant: constructor').replace('env:CONTOSO_NY_PSK', 'env:CONSTRUCTOR_NY_PSK').replace(/IfCe1/g, '__proto__');
+  const second = t.replace(/^connections:\n/m, 'connections:\n  - { interface: toString, destination: 131.107.0.99, auth: { psk: env:CONSTRUCTOR_SF_PSK } }\n');
+  fs.writeFileSync(path.join(dir, 'tenants/constructor.yaml'), second);
+  const first = compileDir(dir);
+  assert.equal(first.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message), []);
+  const ids = first.alloc!.tenants['constructor'];
+  assert.ok(Object.hasOwn(first.alloc!.tenants, 'constructor') && Object.hasOwn(ids.ifIds, '__proto__') && Object.hasOwn(ids.ifIds, 'toString'));
+  assert.equal([typeof ids.table, typeof ids.ifIds['__proto__'], typeof ids.ifIds['toString']], ['number', 'number', 'number']);
+  // Written and read back, the ids stay: a second build changes nothing (build --locked would pass).
+  fs.writeFileSync(path.join(dir, 'allocations.lock.yaml'), first.lockText!);
+  assert.equal(parseLock(first.lockText!).tenants['constructor'].ifIds, ids.ifIds);
+  const again = compileDir(dir);
+  assert.equal(again.lockChanges, []);
+  assert.is(again.lockText, first.lockText);
 });
 
 test.run();

@@ -121,7 +121,7 @@ test('adding a tenant changes no other tenant lines and no gateway lines', () =>
       'gateways: [gw1]',
       'network: { interface: IfXi1, vlan: 300, addresses: [192.168.0.1/29] }',
       'connections:',
-      '  - { interface: IfXe1, destination: 198.51.100.9, auth: { psk: env:X }, routes: [ { to: 10.1.0.0/16 } ] }',
+      '  - { interface: IfXe1, destination: 198.51.100.9, auth: { psk: env:AARDVARK_PSK }, routes: [ { to: 10.1.0.0/16 } ] }',
       'filters:',
       '  - { interface: IfXi1, direction: outbound, permit: [ { protocol: icmp } ] }',
       '',

@@ -97,7 +97,7 @@ const CASES: Array<{ name: string; edit: (dir: string) => void; lines: string[];
     edit: (d) =>
       fs.writeFileSync(
         path.join(d, 'tenants', 'fabrikam-lab.yaml'),
-        'tenant: fabrikam-lab\nroutingDomain: "{12345678-1000-2000-3000-123456780009}"\ngateways: [gw1]\nnetwork: { interface: IfLi1, vlan: 4009, addresses: [192.168.0.1/29] }\nconnections:\n  - interface: IfLe1\n    destination: 131.107.9.10\n    auth: { psk: env:LAB_PSK }\n    routes: [ { to: 10.9.0.0/16 } ]\n',
+        'tenant: fabrikam-lab\nroutingDomain: "{12345678-1000-2000-3000-123456780009}"\ngateways: [gw1]\nnetwork: { interface: IfLi1, vlan: 4009, addresses: [192.168.0.1/29] }\nconnections:\n  - interface: IfLe1\n    destination: 131.107.9.10\n    auth: { psk: env:FABRIKAM_LAB_PSK }\n    routes: [ { to: 10.9.0.0/16 } ]\n',
       ),
     lines: ['fabrikam-lab: + tenant IfLi1 added: VRF table 1003, VLAN 4009 @1', 'fabrikam-lab: + connection IfLe1 added: new tunnel to 131.107.9.10 (psk, on-demand) @6', 'fabrikam-lab: + route 10.9.0.0/16 on IfLe1 added: metric 1 @9'],
     untouched: ['contoso', 'woodgrove'],

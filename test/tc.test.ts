@@ -85,7 +85,7 @@ test('same input, same bytes; adding a tenant changes no other section', () => {
     for (const d of ['gateways', 'tenants']) fs.cpSync(path.join(FIX, 'rates', d), path.join(dir, d), { recursive: true });
     const before = rendered(dir);
     assert.is(text(before.file), text(rendered(dir).file));
-    fs.writeFileSync(path.join(dir, 'tenants', 'alpha.yaml'), 'tenant: alpha\nroutingDomain: "{00000000-0000-0000-0000-0000000000a1}"\ngateways: [gw1]\nnetwork: { interface: IfXi1, vlan: 300, addresses: [10.9.0.1/24] }\nconnections:\n  - { interface: IfXe1, destination: 198.51.100.9, auth: { psk: env:X } }\n');
+    fs.writeFileSync(path.join(dir, 'tenants', 'alpha.yaml'), 'tenant: alpha\nroutingDomain: "{00000000-0000-0000-0000-0000000000a1}"\ngateways: [gw1]\nnetwork: { interface: IfXi1, vlan: 300, addresses: [10.9.0.1/24] }\nconnections:\n  - { interface: IfXe1, destination: 198.51.100.9, auth: { psk: env:ALPHA_PSK } }\n');
     const after = rendered(dir, before.input.alloc);
     const texts = (f: RenderedFile) => f.sections.map((s) => `${s.tenant ?? ''}\0${s.text}`);
     const a = texts(after.file);

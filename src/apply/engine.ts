@@ -282,8 +282,8 @@ export async function apply(runner: Runner, req: ApplyRequest): Promise<Outcome>
       let secrets: string;
       try {
         secrets = await step(runner, undefined, 'secrets', () => {
-          checkPrivateKey(contentOf(bundle, PRIVATE_REFS_PATH)?.toString('utf8'), runner);
-          return resolveSecrets(contentOf(bundle, SECRETS_REFS)?.toString('utf8'), req.env, runner);
+          const key = checkPrivateKey(contentOf(bundle, PRIVATE_REFS_PATH)?.toString('utf8'), runner);
+          return resolveSecrets(contentOf(bundle, SECRETS_REFS)?.toString('utf8'), req.env, runner, { tenants: bundle.manifest.tenants, privateKey: key?.key });
         });
       } catch (e) {
         await abortStage(staging);

@@ -4,7 +4,8 @@ import * as path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { Manifest, parseManifest, SUMMARIES, summaryPath } from '../compiler/manifest';
 import type { TenantSummary } from '../compiler/summary';
-import { formatSecrets } from '../targets/strongswan/secrets';
+import { formatSecrets, refsSecretsDir } from '../targets/strongswan/secrets';
+import { DEFAULT_SECRETS_DIR, MAX_SECRET_BYTES, scopeIndex, scopeRef, secretsDirProblem, secretValue, shownRef } from '../compiler/secret-scope';
 import { parsePrivateRefs } from '../targets/strongswan/host';
 import { StepError, Runner } from './runner';
 import { Layout } from './layout';
@@ -251,41 +252,121 @@ function loadContent(b: VerifiedBundle, f: VerifiedBundle['files'][number]): Buf
   return (f.content = c);
 }
 
+/** Whose connections a bundle holds, and the gateway's key, to check each secret reference's scope on the host. */
+export interface SecretScope {
+  /** The manifest's tenants: each connection's tenant. */
+  tenants: Record<string, { connections: string[] }>;
+  /** The gateway identity's private key (swanctl/private.refs): no reference may reach it, even by a hard link. */
+  privateKey?: string;
+}
+
 /**
- * Resolves every reference in secrets.refs on this host and returns the swanctl secrets block. Collects every
- * problem; a message names the reference and the connection, never a value.
+ * Opens a secret file below the secrets folder without following a link: every folder below `dir` is checked with
+ * lstat and the file is opened with O_NOFOLLOW, then compared with what lstat saw. Returns its bytes, or why not.
  */
-export function resolveSecrets(refsText: string | undefined, env: NodeJS.ProcessEnv, runner: Pick<Runner, 'host'>): string {
+function readScopedFile(dir: string, below: string[], key: fs.Stats | undefined): Buffer | string {
+  let st: fs.Stats;
+  try {
+    // The secrets folder itself is the host's choice (it may be a link); what is below it must not be.
+    if (!fs.statSync(dir).isDirectory()) return `the secrets folder ${dir} is not a folder`;
+  } catch (e) {
+    return `the secrets folder cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`;
+  }
+  let p = dir;
+  for (let i = 0; i < below.length; i++) {
+    p = path.join(p, below[i]);
+    try {
+      st = fs.lstatSync(p);
+    } catch (e) {
+      return `cannot read the file (${(e as NodeJS.ErrnoException).code ?? 'error'})`;
+    }
+    if (st.isSymbolicLink()) return `${i === below.length - 1 ? 'the file' : 'a folder on its path'} is a symbolic link; secret files and their folders below the secrets folder must be plain`;
+    if (i < below.length - 1 && !st.isDirectory()) return 'a folder on its path is not a folder';
+  }
+  if (!st!.isFile()) return 'not a regular file';
+  let fd: number;
+  try {
+    fd = fs.openSync(p, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+  } catch (e) {
+    return `cannot read the file (${(e as NodeJS.ErrnoException).code ?? 'error'})`;
+  }
+  try {
+    const f = fs.fstatSync(fd);
+    if (f.ino !== st!.ino || f.dev !== st!.dev || !f.isFile()) return 'the file changed while it was read';
+    if (key && f.ino === key.ino && f.dev === key.dev) return "it is the gateway's private key";
+    if (f.mode & 0o077) return `the file is readable or writable by group or others (mode ${(f.mode & 0o777).toString(8).padStart(4, '0')}); chmod 600 it`;
+    if (f.size > MAX_SECRET_BYTES) return `it is ${f.size} bytes; a secret is at most ${MAX_SECRET_BYTES}`;
+    // One byte more than the cap: a file that grew since fstat is still caught.
+    const buf = Buffer.alloc(MAX_SECRET_BYTES + 1);
+    let n = 0;
+    for (let r; n < buf.length && (r = fs.readSync(fd, buf, n, buf.length - n, null)) > 0; ) n += r;
+    return buf.subarray(0, n);
+  } catch (e) {
+    return `cannot read the file (${(e as NodeJS.ErrnoException).code ?? 'error'})`;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * Resolves every reference in secrets.refs on this host and returns the swanctl secrets block. Each reference is
+ * checked first against its tenant's scope (src/compiler/secret-scope.ts) with the bundle's tenants, then on the
+ * host: files without following links, small, one line of text. Collects every problem; a message names the
+ * reference, the connection and the tenant, never a value.
+ */
+export function resolveSecrets(refsText: string | undefined, env: NodeJS.ProcessEnv, runner: Pick<Runner, 'host'>, scope: SecretScope): string {
   if (refsText === undefined) return 'secrets {\n}\n';
   const problems: string[] = [];
+  let dir: string;
+  try {
+    dir = refsSecretsDir(refsText) ?? DEFAULT_SECRETS_DIR;
+  } catch (e) {
+    throw new StepError('secrets', (e as Error).message);
+  }
+  const dirProblem = secretsDirProblem(dir);
+  if (dirProblem) throw new StepError('secrets', `secrets.refs names the secrets folder ${JSON.stringify(dir)}, which cannot be one: ${dirProblem}; nothing was changed`);
+  const owner = new Map<string, string>();
+  for (const [t, d] of Object.entries(scope.tenants)) for (const c of d.connections) owner.set(c, t);
+  const tenants = scopeIndex(Object.keys(scope.tenants));
+  let key: fs.Stats | undefined;
+  try {
+    if (scope.privateKey) key = fs.statSync(runner.host(scope.privateKey));
+  } catch {
+    /* no key on this host: checkPrivateKey says so when a connection needs it */
+  }
   // Files are read once per reference; environment variables are looked up where used (a hash lookup).
   const files = new Map<string, string | undefined>();
-  const readSecretFile = (ref: string, where: () => string): string | undefined => {
-    if (files.has(ref)) return files.get(ref);
-    let value: string | undefined;
-    const file = runner.host(ref.slice(5));
-    try {
-      const st = fs.statSync(file);
-      if (!st.isFile()) problems.push(`${where()}: not a regular file`);
-      else if (st.mode & 0o077) problems.push(`${where()}: the file is readable or writable by group or others (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}); chmod 600 it`);
-      else value = fs.readFileSync(file, 'utf8').replace(/\r?\n$/, '');
-    } catch (e) {
-      problems.push(`${where()}: cannot read the file (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+  const fromBytes = (bytes: Buffer | string, where: () => string): string | undefined => {
+    const v = typeof bytes === 'string' ? { problem: bytes } : secretValue(bytes);
+    if ('problem' in v) {
+      problems.push(`${where()}: ${v.problem}`);
+      return undefined;
     }
-    files.set(ref, value);
-    return value;
+    return v.value;
   };
   let conf: string;
   try {
     conf = formatSecrets(refsText, (ref, kind, connection) => {
+      const tenant = owner.get(connection);
       // Built only for a problem: 30,000 references at 10,000 tenants.
-      const where = () => `${ref} (${kind} of connection ${connection})`;
+      const where = () => `${shownRef(ref)} (${kind} of connection ${connection}${tenant === undefined ? '' : `, tenant ${tenant}`})`;
+      if (tenant === undefined) {
+        problems.push(`${where()}: the connection belongs to no tenant of the manifest`);
+        return undefined;
+      }
+      const s = scopeRef(ref, tenant, tenants, dir);
       let value: string | undefined;
-      if (ref.startsWith('env:')) {
-        value = env[ref.slice(4)];
-        if (value === undefined) problems.push(`${where()}: environment variable ${ref.slice(4)} is not set`);
-      } else if (ref.startsWith('file:/')) value = readSecretFile(ref, where);
-      else problems.push(`${where()}: not an env:NAME or file:/path reference`);
+      if (!s.ok) problems.push(`${where()}: outside tenant ${tenant}'s secrets: ${s.problem}`);
+      else if (s.kind === 'env') {
+        // Own properties only: env:constructor must not find Object.prototype's.
+        const v = Object.hasOwn(env, s.name) ? env[s.name] : undefined;
+        if (v === undefined) problems.push(`${where()}: environment variable ${s.name} is not set`);
+        else value = fromBytes(Buffer.from(v, 'utf8'), where);
+      } else if (files.has(s.path)) value = files.get(s.path);
+      else {
+        value = fromBytes(readScopedFile(runner.host(dir), s.below, key), where);
+        files.set(s.path, value);
+      }
       if (value === undefined) return undefined;
       if (!value.length) problems.push(`${where()}: the secret is empty`);
       else if (kind === 'psk' && value.length < 2 * MIN_PSK && [...value].length < MIN_PSK) problems.push(`${where()}: a PSK must be at least ${MIN_PSK} characters`);

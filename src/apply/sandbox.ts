@@ -230,6 +230,8 @@ export function fixtureBundle(src: string, out: string): void {
 /** The fixture secrets: woodgrove's PSK in a 0600 file under the root, contoso's in the environment. */
 export const FIXTURE_ENV = { CONTOSO_PSK: 'contoso-psk-0123456789-abcdef' };
 export const WOODGROVE_PSK = 'woodgrove-psk-0123456789-abcdef';
+/** The fixture bundles' tenants and their connections, as their manifests list them (each secret's scope). */
+export const FIXTURE_SCOPE = { tenants: { contoso: { connections: ['IfCe1'] }, woodgrove: { connections: ['IfWe1', 'IfWe2'] } } };
 
 /** Prepares a sandbox for the fixture bundles: the secret file, and veth stand-ins for the XFRM devices tc shapes. */
 export function prepareFixtureHost(sb: Sandbox): void {

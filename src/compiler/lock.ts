@@ -28,6 +28,16 @@ export const MAX_ZONE = 65535;
 /** The last id of each kind: routing tables and XFRM if_ids are 32-bit, conntrack zones 16-bit. */
 export const LIMIT = { table: 0xffffffff, zone: MAX_ZONE, ifId: 0xffffffff };
 
+/**
+ * Sets `obj[k]` as an own property, whatever `k` is: tenant and connection names are the tenant files' own words,
+ * and `__proto__` must be a name like any other (a plain assignment would set the prototype). Readers look names
+ * up with Object.hasOwn, so `constructor` is never Object.prototype's.
+ */
+function put<T>(obj: Record<string, T>, k: string, v: T): T {
+  Object.defineProperty(obj, k, { value: v, enumerable: true, writable: true, configurable: true });
+  return v;
+}
+
 export function emptyLock(): Allocations {
   return { version: 1, next: { ...FIRST }, tenants: {} };
 }
@@ -81,7 +91,7 @@ function readOwnLayout(text: string): Allocations | undefined {
     } else if (indent === '  ' && section === 'next' && n !== undefined && (key === 'table' || key === 'zone' || key === 'ifId')) {
       out.next[key] = n;
     } else if (indent === '  ' && section === 'tenants' && value === undefined) {
-      tenant = out.tenants[key] = { table: NaN, zone: NaN, ifIds: {} };
+      tenant = put(out.tenants, key, { table: NaN, zone: NaN, ifIds: {} });
       inIfIds = false;
     } else if (indent === '    ' && tenant && n !== undefined && (key === 'table' || key === 'zone')) {
       tenant[key] = n;
@@ -89,7 +99,7 @@ function readOwnLayout(text: string): Allocations | undefined {
     } else if (indent === '    ' && tenant && key === 'ifIds' && (value === undefined || value === '{}')) {
       inIfIds = value === undefined;
     } else if (indent === '      ' && tenant && inIfIds && n !== undefined) {
-      tenant.ifIds[key] = n;
+      put(tenant.ifIds, key, n);
     } else {
       return undefined;
     }
@@ -116,7 +126,7 @@ export function allocate(model: Model, prev: Allocations): { alloc: Allocations;
   const byName = new Map(model.tenants.map((t) => [t.name, t]));
   for (const name of names) {
     const t = byName.get(name)!;
-    const old = prev.tenants[name];
+    const old = Object.hasOwn(prev.tenants, name) ? prev.tenants[name] : undefined;
     let ids: TenantIds;
     if (old) ids = { table: old.table, zone: old.zone, ifIds: {} };
     else {
@@ -125,15 +135,15 @@ export function allocate(model: Model, prev: Allocations): { alloc: Allocations;
       changes.push({ kind: 'add', what: `tenant ${name}: table ${ids.table}, zone ${ids.zone}` });
     }
     for (const c of [...t.connections].sort((a, b) => (a.interface < b.interface ? -1 : a.interface > b.interface ? 1 : 0))) {
-      const had = old?.ifIds[c.interface];
-      if (had !== undefined) ids.ifIds[c.interface] = had;
+      const had = old && Object.hasOwn(old.ifIds, c.interface) ? old.ifIds[c.interface] : undefined;
+      if (had !== undefined) put(ids.ifIds, c.interface, had);
       else {
-        ids.ifIds[c.interface] = next.ifId++;
+        put(ids.ifIds, c.interface, next.ifId++);
         changes.push({ kind: 'add', what: `connection ${name}/${c.interface}: if_id ${ids.ifIds[c.interface]}` });
       }
     }
-    if (old) for (const iface of Object.keys(old.ifIds).sort()) if (!(iface in ids.ifIds)) changes.push({ kind: 'retire', what: `connection ${name}/${iface}: if_id ${old.ifIds[iface]} retired` });
-    tenants[name] = ids;
+    if (old) for (const iface of Object.keys(old.ifIds).sort()) if (!Object.hasOwn(ids.ifIds, iface)) changes.push({ kind: 'retire', what: `connection ${name}/${iface}: if_id ${old.ifIds[iface]} retired` });
+    put(tenants, name, ids);
   }
   for (const name of Object.keys(prev.tenants).sort()) if (!byName.has(name)) changes.push({ kind: 'retire', what: `tenant ${name}: table ${prev.tenants[name].table}, zone ${prev.tenants[name].zone} retired` });
   return { alloc: { version: 1, next, tenants }, changes };

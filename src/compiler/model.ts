@@ -3,6 +3,7 @@
 import type { Diagnostic, Place } from './diagnostics';
 import { SourceFile, locate, keyPlaces, Path, Span } from './source';
 import { familyOf, isIp, canonical, Family } from '../validate/formats';
+import { DEFAULT_SECRETS_DIR } from './secret-scope';
 
 export interface Origin extends Place {
   path: Path;
@@ -28,6 +29,8 @@ export interface Gateway {
   identity?: { certificate: string; privateKey: string; trustAnchors: string[] };
   /** The gateway file's own reserved device name patterns (the built-in list is added by the rule reserved-interface-name). */
   reservedInterfaces: string[];
+  /** The folder of the tenants' secret files on the host (DEFAULT_SECRETS_DIR when not set). */
+  secretsDir: string;
   /** Defaults with the built-in values filled in. */
   defaults: { rate: Rate; ike: Policy; esp: Policy; dpd: string };
 }
@@ -186,6 +189,7 @@ function gateway(f: SourceFile, d: Raw): Gateway {
     origin: origin(f, []),
     external: { interface: d.external.interface, addresses: d.external.addresses.map(canonical) },
     trunk: { interface: d.trunk.interface, ...(d.trunk.underlayAddress ? { underlayAddress: canonical(d.trunk.underlayAddress) } : {}) },
+    secretsDir: d.secretsDir ?? DEFAULT_SECRETS_DIR,
     ...(d.identity ? { identity: { certificate: d.identity.certificate, privateKey: d.identity.privateKey, trustAnchors: [...d.identity.trustAnchors] } } : {}),
     reservedInterfaces: [...(d.reservedInterfaces ?? [])],
     defaults: {

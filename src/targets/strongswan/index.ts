@@ -3,6 +3,7 @@ import type { RenderedFile, Section, Target, TargetInput } from '../target';
 import { header, template } from '../target';
 import { CHARON_SNIPPET_PATH, PRIVATE_REFS_PATH, SECRETS_REFS_PATH, UPDOWN_HOST_PATH, UPDOWN_PATH, confPath, privateKeyLink, privateKeyPath, toView } from './view';
 import { check } from './check';
+import { secretsDirLine } from './secrets';
 
 export { secretsConf, parseRefs } from './secrets';
 export { UPDOWN_HOST_PATH, CHARON_SNIPPET_PATH, SECRETS_REFS_PATH, PRIVATE_REFS_PATH, parsePrivateRefs } from './view';
@@ -27,7 +28,7 @@ export function render(input: TargetInput): RenderedFile[] {
     files.push({ path: confPath(t.name), sections });
   }
 
-  const refs: Section[] = [{ text: header('#', gwFrom) + template(T, 'refs-head')({}) }];
+  const refs: Section[] = [{ text: header('#', gwFrom) + template(T, 'refs-head')({ dirLine: secretsDirLine(gw.secretsDir) }) }];
   for (const tv of view.tenants) if (tv.refs.length) refs.push({ tenant: tv.tenant.name, text: template(T, 'refs-tenant')({ name: tv.tenant.name, file: tv.file, lines: tv.refs }), origin: tv.tenant.origin });
   files.push({ path: SECRETS_REFS_PATH, sections: refs });
 

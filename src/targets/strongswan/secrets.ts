@@ -8,6 +8,8 @@
 // username (the interface name). Tokens are separated by single spaces; '%', whitespace and control
 // characters inside a token are written as %XX. Certificate connections need no line: their key is
 // the gateway identity's private key file.
+// One line `@secrets-dir PATH` names the gateway's secrets folder (src/compiler/secret-scope.ts); a bundle
+// without it (built before it existed) means the default, /etc/s2sgw/secrets.
 
 export type SecretKind = 'psk' | 'eap';
 
@@ -34,6 +36,18 @@ function unesc(s: string): string {
 
 const CONNECTION = /^[A-Za-z0-9_-]{1,15}$/;
 
+/** The line naming the gateway's secrets folder ('@' cannot start a connection name). */
+export function secretsDirLine(dir: string): string {
+  return `@secrets-dir ${esc(dir)}`;
+}
+
+/** The secrets folder a secrets.refs names, or undefined when it names none (an older bundle). Throws on a malformed line. */
+export function refsSecretsDir(text: string): string | undefined {
+  let dir: string | undefined;
+  walkRefs(text, () => undefined, (d) => (dir = d));
+  return dir;
+}
+
 /** One line of secrets.refs (without its newline). */
 export function refsLine(r: SecretRef): string {
   return [esc(r.connection), r.kind, esc(r.ref), ...r.ids.map((i) => `id=${esc(i)}`)].join(' ');
@@ -44,7 +58,7 @@ export function refsLine(r: SecretRef): string {
  * corrupted: thrown), and hands `visit` the connection, kind, unescaped reference and the line's `id=` tokens (still
  * escaped, from index 3 of `parts`). No object per line: formatSecrets walks 30,000 lines on every apply.
  */
-function walkRefs(text: string, visit: (conn: string, kind: SecretKind, ref: string, parts: string[]) => void): void {
+function walkRefs(text: string, visit: (conn: string, kind: SecretKind, ref: string, parts: string[]) => void, dir?: (d: string) => void): void {
   let lineNo = 0;
   for (let start = 0; start < text.length; ) {
     let end = text.indexOf('\n', start);
@@ -53,6 +67,12 @@ function walkRefs(text: string, visit: (conn: string, kind: SecretKind, ref: str
     const line = text.charCodeAt(end - 1) === 13 ? text.slice(start, end - 1) : text.slice(start, end);
     start = end + 1;
     if (line.charCodeAt(0) === 35 || !line.trim()) continue;
+    if (line.charCodeAt(0) === 64) {
+      const m = /^@secrets-dir (\S+)$/.exec(line);
+      if (!m) throw new Error(`secrets.refs:${lineNo}: expected "@secrets-dir PATH", got ${JSON.stringify(line)}`);
+      dir?.(unesc(m[1]));
+      continue;
+    }
     const parts = line.split(' ');
     const [conn, kind, ref] = parts;
     let ok = !!conn && CONNECTION.test(conn) && (kind === 'psk' || kind === 'eap') && !!ref && parts.length > 3;
