@@ -206,6 +206,45 @@ test('--dry-run prints the ordered steps with their commands and changes nothing
   }, false);
 });
 
+/** Every path under `root` with its kind, mode and bytes (or link target): a dry run must leave it byte-identical. */
+function tree(root: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const n of fs.readdirSync(d).sort()) {
+      const p = path.join(d, n);
+      const st = fs.lstatSync(p);
+      const rel = path.relative(root, p);
+      if (st.isSymbolicLink()) out.push(`${rel} -> ${fs.readlinkSync(p)}`);
+      else if (st.isDirectory()) {
+        out.push(`${rel}/ ${(st.mode & 0o7777).toString(8)}`);
+        walk(p);
+      } else if (st.isSocket()) out.push(`${rel} socket`);
+      else out.push(`${rel} ${(st.mode & 0o7777).toString(8)} ${require('node:crypto').createHash('sha256').update(fs.readFileSync(p)).digest('hex')}`);
+    }
+  };
+  walk(root);
+  return out;
+}
+
+test('--dry-run leaves --root byte-identical (first apply and over a release, with the FRR checks): scratch files go to a temporary folder outside it', async () => {
+  await withHost(async (sb) => {
+    let before = tree(sb.root);
+    const first = await run(sb, bundle('v2', 'v2-dry'), { dryRun: true });
+    assert.is(first.out.code, 0, first.out.error && describeError(first.out.error));
+    assert.ok(first.runner.log.some((e) => e.argv[0] === 'vtysh' && e.argv.includes('-C')), 'the dry run echoes the FRR check');
+    assert.equal(tree(sb.root), before);
+    assert.is((await run(sb, bundle('v1'))).out.code, 0);
+    before = tree(sb.root);
+    for (const full of [false, true]) {
+      const d = await run(sb, bundle('v2', 'v2-dry'), { dryRun: true, full });
+      assert.is(d.out.code, 0, d.out.error && describeError(d.out.error));
+      assert.equal(tree(sb.root), before);
+    }
+    // The temporary folder is gone too.
+    assert.not.ok(fs.readdirSync(os.tmpdir()).some((n) => n.startsWith('s2sgw-dry-run-')));
+  });
+});
+
 test('a full disk under the release folder stops apply at stage, leaving no partial release and an unchanged host', async () => {
   await withHost(async (sb) => {
     assert.is((await run(sb, bundle('v1'))).out.code, 0);

@@ -1,5 +1,6 @@
 // The host steps of a switch, in dependency order: each runs only when what it owns changed (or on a full reload), through the Runner.
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { StepError, Runner } from './runner';
 import type { Layout } from './layout';
@@ -72,7 +73,7 @@ async function batch(ctx: StepContext, tool: string, lines: string[], tolerate: 
 /** The whole-file FRR reload: frr-reload.py until --test finds nothing left (first apply, --full, gateway lines, or an incremental reload that failed). */
 async function frrReloadFull(ctx: StepContext): Promise<boolean> {
   const live = ctx.runner.host('/etc/frr/frr.conf');
-  fs.mkdirSync(ctx.l.tmp, { recursive: true, mode: 0o700 });
+  if (!ctx.runner.dryRun) fs.mkdirSync(ctx.l.tmp, { recursive: true, mode: 0o700 });
   // frr-reload.py diffs the running config against the file and sends only the difference: unchanged BGP sessions stay up.
   // FRR 8.4's frr-reload sends a changed static route's distance as "add new" then "no old", and the "no" removes both
   // (the distance is not part of the route's key): so reload until --test finds nothing left, at most three times.
@@ -496,18 +497,23 @@ export async function checkRelease(runner: Runner, l: Layout, r: Release, from: 
   }
   const whole = file(r, FRR_FILE);
   if (whole && !runner.skipped('frr')) {
-    const dir = path.join(l.tmp, 'vtysh');
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    fs.writeFileSync(path.join(dir, 'vtysh.conf'), '');
-    const part = from ? frrCheckPart(from, r, touched) : undefined;
-    const frr = part !== undefined ? path.join(dir, 'changed.conf') : whole;
-    if (part !== undefined && !runner.dryRun) fs.writeFileSync(frr, part, { mode: 0o600 });
-    const c = await runner.run('vtysh', ['--config_dir', dir, '-C', '-f', frr]);
-    if (c.missing) problems.push('vtysh is not installed');
-    else if (c.code !== 0) {
-      const m = /^line (\d+): (.*)$/m.exec(c.stdout + c.stderr);
-      if (m && !where) where = whereIs(r, fs.readFileSync(frr, 'utf8').split('\n')[Number(m[1]) - 1] ?? '');
-      problems.push(`vtysh -C rejected ${FRR_FILE}:\n${(c.stdout + c.stderr).trim()}`);
+    // A dry run changes nothing under --root: its scratch folder is a temporary one outside it, removed after.
+    const dir = runner.dryRun ? fs.mkdtempSync(path.join(os.tmpdir(), 's2sgw-dry-run-')) : path.join(l.tmp, 'vtysh');
+    try {
+      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      fs.writeFileSync(path.join(dir, 'vtysh.conf'), '');
+      const part = from ? frrCheckPart(from, r, touched) : undefined;
+      const frr = part !== undefined ? path.join(dir, 'changed.conf') : whole;
+      if (part !== undefined && !runner.dryRun) fs.writeFileSync(frr, part, { mode: 0o600 });
+      const c = await runner.run('vtysh', ['--config_dir', dir, '-C', '-f', frr]);
+      if (c.missing) problems.push('vtysh is not installed');
+      else if (c.code !== 0) {
+        const m = /^line (\d+): (.*)$/m.exec(c.stdout + c.stderr);
+        if (m && !where) where = whereIs(r, fs.readFileSync(frr, 'utf8').split('\n')[Number(m[1]) - 1] ?? '');
+        problems.push(`vtysh -C rejected ${FRR_FILE}:\n${(c.stdout + c.stderr).trim()}`);
+      }
+    } finally {
+      if (runner.dryRun) fs.rmSync(dir, { recursive: true, force: true });
     }
   }
   if (problems.length) throw new StepError('check', `the release fails its checks; the host was not changed`, problems.join('\n'), where);
