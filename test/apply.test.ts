@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { FIXTURES, ROOT, compileDir } from './helpers';
 import { writeTree } from '../src/compiler/write';
 import { FIXTURE_ENV, WOODGROVE_PSK, fingerprint, fixtureBundle, openSandbox, prepareFixtureHost, Sandbox } from '../src/apply/sandbox';
-import { Runner, StepError } from '../src/apply/runner';
+import { Runner, StepError, parseFaults } from '../src/apply/runner';
 import { apply, describeError, rollback } from '../src/apply/engine';
 import { contentOf, resolveSecrets, verifyBundle } from '../src/apply/release';
 
@@ -243,6 +243,31 @@ test('--dry-run leaves --root byte-identical (first apply and over a release, wi
     // The temporary folder is gone too.
     assert.not.ok(fs.readdirSync(os.tmpdir()).some((n) => n.startsWith('s2sgw-dry-run-')));
   });
+});
+
+test('a host whose frr.conf was empty or absent: a failed first apply rolls back to it, and so does a rollback to no release', async () => {
+  for (const had of ['', undefined]) {
+    await withHost(async (sb) => {
+      const conf = path.join(sb.root, 'etc/frr/frr.conf');
+      fs.mkdirSync(path.dirname(conf), { recursive: true });
+      if (had !== undefined) fs.writeFileSync(conf, had);
+      const frrBefore = fingerprint(sb).frr;
+      const runner = new Runner({ ...sb.runner({ skip: SKIP }), faults: parseFaults('fail@reload-nftables') });
+      const out = await apply(runner, { bundle: bundle('v1', `v1-frr-${had === undefined ? 'absent' : 'empty'}`), env: FIXTURE_ENV, say: () => undefined });
+      assert.is(out.code, 1);
+      assert.is(out.error!.message, 'nft -f nftables/s2sgw.nft exited 1', 'the rollback itself succeeded');
+      assert.is(out.rolledBackTo, null);
+      assert.is(fs.existsSync(conf) ? fs.readFileSync(conf, 'utf8') : undefined, had);
+      assert.is(fingerprint(sb).frr, frrBefore);
+      // Applied for real, then rolled back to no release: FRR holds none of the tenants' lines again.
+      assert.is((await run(sb, bundle('v1'))).out.code, 0);
+      assert.match(fingerprint(sb).frr, /vrf contoso/);
+      const r = await rollback(new Runner(sb.runner({ skip: SKIP })), { say: () => undefined });
+      assert.is(r.code, 0, r.error && describeError(r.error));
+      assert.is(fs.existsSync(conf) ? fs.readFileSync(conf, 'utf8') : undefined, had);
+      assert.is(fingerprint(sb).frr, frrBefore);
+    });
+  }
 });
 
 test('a full disk under the release folder stops apply at stage, leaving no partial release and an unchanged host', async () => {

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { StepError, Runner } from './runner';
+import { readIfExists } from './fsx';
 import type { Layout } from './layout';
 import { Release, releasePath } from './release';
 import { ChangeSet, touchedLines, whereIs } from './change-set';
@@ -72,12 +73,15 @@ async function batch(ctx: StepContext, tool: string, lines: string[], tolerate: 
 
 /** The whole-file FRR reload: frr-reload.py until --test finds nothing left (first apply, --full, gateway lines, or an incremental reload that failed). */
 async function frrReloadFull(ctx: StepContext): Promise<boolean> {
-  const live = ctx.runner.host('/etc/frr/frr.conf');
+  const conf = ctx.runner.host('/etc/frr/frr.conf');
   if (!ctx.runner.dryRun) fs.mkdirSync(ctx.l.tmp, { recursive: true, mode: 0o700 });
+  // frr-reload.py refuses an empty (or absent) file, and that is what a host whose frr.conf was empty holds again
+  // after a rollback to "no release": the baseline is then reached through a file that is only a comment.
+  const live = ctx.runner.dryRun || /\S/.test(readIfExists(conf) ?? '') ? conf : scratch(ctx, 'frr-empty.conf', '! no FRR configuration: the host\'s frr.conf was empty or absent before s2sgw\n');
   // frr-reload.py diffs the running config against the file and sends only the difference: unchanged BGP sessions stay up.
   // FRR 8.4's frr-reload sends a changed static route's distance as "add new" then "no old", and the "no" removes both
   // (the distance is not part of the route's key): so reload until --test finds nothing left, at most three times.
-  const args = [...(ctx.runner.frrPathspace ? ['--pathspace', ctx.runner.frrPathspace] : []), '--bindir', '/usr/bin', '--confdir', path.dirname(live), '--rundir', ctx.l.tmp, live];
+  const args = [...(ctx.runner.frrPathspace ? ['--pathspace', ctx.runner.frrPathspace] : []), '--bindir', '/usr/bin', '--confdir', path.dirname(conf), '--rundir', ctx.l.tmp, live];
   let residue: string[] = [];
   for (let i = 0; i < 3; i++) {
     const r = await ctx.runner.run('frr-reload.py', ['--reload', '--stdout', ...args]);
@@ -302,8 +306,9 @@ export const STEPS: Step[] = [
     owner: 'frr',
     async run(ctx) {
       if (!ctx.full && !ctx.cs.fileChanged(FRR_FILE)) return false;
-      if (!ctx.liveExists('/etc/frr/frr.conf')) return false;
-      if (!ctx.full && (await frrIncremental(ctx))) return true;
+      // No live file: nothing to load, unless FRR still runs what the old release wrote (a rollback to a host that had none).
+      if (!ctx.liveExists('/etc/frr/frr.conf') && !file(ctx.from, FRR_FILE)) return false;
+      if (!ctx.full && ctx.liveExists('/etc/frr/frr.conf') && (await frrIncremental(ctx))) return true;
       return frrReloadFull(ctx);
     },
   },
