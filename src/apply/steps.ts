@@ -4,6 +4,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { StepError, Runner } from './runner';
 import { readIfExists } from './fsx';
+import { readState } from './layout';
+import { declaredDevices, describeLink, deviceOrigin, HostLink, hostLinks, isOwn, lineDevices, LINK_GROUP, markLinkAdds } from './owned';
 import type { Layout } from './layout';
 import { Release, releasePath } from './release';
 import { ChangeSet, touchedLines, whereIs } from './change-set';
@@ -257,6 +259,78 @@ async function nftIncremental(ctx: StepContext): Promise<boolean> {
   return false;
 }
 
+/** The link lines a switch runs: devices to recreate, the batches (touched tenants' lines), removed devices. */
+interface LinkWork {
+  recreate: string[];
+  batches: Array<{ tool: 'ip' | 'bridge'; lines: string[] }>;
+  removals: string[];
+}
+
+function linkWork(ctx: StepContext): LinkWork {
+  const { cs } = ctx;
+  const batches: LinkWork['batches'] = [];
+  for (const b of BATCH_ORDER) {
+    const f = file(ctx.to, b.path);
+    if (!f || (!ctx.full && !cs.fileChanged(b.path) && !cs.recreate.length)) continue;
+    batches.push({ tool: b.tool, lines: touchedLines(fs.readFileSync(f), cs, ctx.full) });
+  }
+  const removals: string[] = [...cs.removedConnections.flatMap(connectionLinkDeletes)];
+  for (const t of cs.removed) {
+    const m = ctx.from?.manifest.tenants[t];
+    if (m) removals.push(...tenantLinkDeletes({ vrf: t, network: m.summary?.network?.interface ?? t, xfrm: m.connections }));
+  }
+  return { recreate: cs.recreate.flatMap(connectionLinkDeletes), batches, removals };
+}
+
+/** The devices apply may treat as its own without its mark: those the release the host runs (state.json) declares. */
+function committedDevices(ctx: StepContext, names: Iterable<string>): Set<string> {
+  const current = readState(ctx.l).current;
+  const r = ctx.from?.name === current ? ctx.from : ctx.to?.name === current ? ctx.to : null;
+  const wanted = new Set(names);
+  const tenants = ctx.full ? Object.keys(r?.manifest.tenants ?? {}) : ctx.cs.touched;
+  return new Set([...declaredDevices(r, tenants)].filter((d) => wanted.has(d)));
+}
+
+/** The host's links among those `lines` name that are not apply's own. */
+async function foreignLinks(ctx: StepContext, lines: string[]): Promise<HostLink[]> {
+  const names = new Set(lines.flatMap(lineDevices));
+  if (!names.size) return [];
+  const host = await hostLinks(ctx.runner, names);
+  const committed = committedDevices(ctx, names);
+  return [...host.values()].filter((l) => !isOwn(l, committed));
+}
+
+/**
+ * A filter that drops the lines naming a device apply does not own: what a rollback or a recovery must never
+ * modify or delete (a forward switch was refused before it started: checkOwnership).
+ */
+async function ownLinks(ctx: StepContext, lines: string[]): Promise<(lines: string[]) => string[]> {
+  const foreign = new Set((await foreignLinks(ctx, lines)).map((l) => l.name));
+  for (const n of [...foreign].sort()) ctx.say(`  ${ctx.runner.step}: left ${n} alone: s2sgw did not create it`);
+  return (ls) => (foreign.size ? ls.filter((l) => !lineDevices(l).some((d) => foreign.has(d))) : ls);
+}
+
+/**
+ * Before a switch changes anything: every link it would create, change or delete either does not exist, or is apply's
+ * own (src/apply/owned.ts). A device of the same name that is not is refused, naming it and the tenant line.
+ */
+export async function checkOwnership(ctx: StepContext): Promise<void> {
+  if (ctx.runner.skipped('links')) return;
+  const w = linkWork(ctx);
+  const foreign = await foreignLinks(ctx, [...w.recreate, ...w.batches.flatMap((b) => b.lines), ...w.removals]);
+  if (!foreign.length) return;
+  const tenants = ctx.full ? [...new Set([...Object.keys(ctx.to?.manifest.tenants ?? {}), ...Object.keys(ctx.from?.manifest.tenants ?? {})])].sort() : ctx.cs.touched;
+  const where = (n: string) => deviceOrigin(ctx.to, tenants, n) ?? deviceOrigin(ctx.from, tenants, n);
+  const lines = foreign.map((l) => `${describeLink(l)}: ${where(l.name) ?? 'a gateway line'}`);
+  const first = foreign[0];
+  throw new StepError(
+    'ownership',
+    `device ${first.name} exists on this host and s2sgw did not create it (not in link group ${LINK_GROUP}, not in the release the host runs): refusing to modify or delete it; the host was not changed`,
+    lines.join('\n'),
+    where(first.name),
+  );
+}
+
 export const STEPS: Step[] = [
   {
     name: 'reload-sysctl',
@@ -278,27 +352,21 @@ export const STEPS: Step[] = [
     name: 'reload-links',
     owner: 'links',
     async run(ctx) {
-      const { cs, runner } = ctx;
-      let ran = false;
+      const work = linkWork(ctx);
+      const own = await ownLinks(ctx, [...work.recreate, ...work.batches.flatMap((b) => b.lines)]);
       // Devices whose identity changed (VLAN id, VNI, if_id) cannot be modified in place.
-      if (cs.recreate.length) {
-        await batch(ctx, 'ip', cs.recreate.flatMap(connectionLinkDeletes), /Cannot find device/);
-        ran = true;
-      }
-      for (const b of BATCH_ORDER) {
-        const f = file(ctx.to, b.path);
-        if (!f || (!ctx.full && !cs.fileChanged(b.path) && !cs.recreate.length)) continue;
-        const lines = touchedLines(fs.readFileSync(f), cs, ctx.full);
-        // Re-running a batch meets links and addresses that already exist: those lines are no-ops.
-        await batch(ctx, b.tool, lines, /File exists|already exists/);
+      if (work.recreate.length) await batch(ctx, 'ip', own(work.recreate), /Cannot find device/);
+      for (const b of work.batches) {
+        const lines = own(b.lines);
+        // Re-running a batch meets links and addresses that already exist: those lines are no-ops. Every link apply
+        // adds carries its mark (src/apply/owned.ts).
+        await batch(ctx, b.tool, b.tool === 'ip' ? markLinkAdds(lines) : lines, /File exists|already exists/);
         // FRR 8.4's zebra, running while one quick batch makes a VRF, its VLAN and the VLAN's address, can miss the
         // address (the lab saw it for the second tenant every run; bgpd then finds no interface for the session's
         // source and BGP stays Idle). Announcing the touched tenants' addresses again fixes it (docs/lab.md).
         if (b.tool === 'ip') await batch(ctx, 'ip', lines.filter((l) => l.startsWith('address add ')).map((l) => l.replace('address add ', 'address replace ')), /^$/);
-        ran = ran || lines.length > 0;
       }
-      void runner;
-      return ran;
+      return work.recreate.length > 0 || work.batches.some((b) => b.lines.length > 0);
     },
   },
   {
@@ -356,13 +424,9 @@ export const STEPS: Step[] = [
     name: 'remove-links',
     owner: 'links',
     async run(ctx) {
-      const { cs } = ctx;
-      const lines: string[] = [...cs.removedConnections.flatMap(connectionLinkDeletes)];
-      for (const t of cs.removed) {
-        const m = ctx.from?.manifest.tenants[t];
-        if (m) lines.push(...tenantLinkDeletes({ vrf: t, network: m.summary?.network?.interface ?? t, xfrm: m.connections }));
-      }
-      await batch(ctx, 'ip', lines, /Cannot find device/);
+      const lines = linkWork(ctx).removals;
+      const own = await ownLinks(ctx, lines);
+      await batch(ctx, 'ip', own(lines), /Cannot find device/);
       return lines.length > 0;
     },
   },
