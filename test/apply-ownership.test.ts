@@ -137,6 +137,136 @@ test('a foreign device that appears while apply runs is left alone by the links 
   });
 });
 
+/** The v1 fixture with `edit` applied to a copy of its source folder. */
+function variant(name: string, edit: (dir: string) => void): string {
+  const src = path.join(tmp, `${name}-src`);
+  fs.cpSync(path.join(FIXTURES, 'apply', 'v1'), src, { recursive: true });
+  edit(src);
+  const out = path.join(tmp, name);
+  fixtureBundle(src, out);
+  return out;
+}
+
+const swanctl = (sb: Sandbox, conf: string, what: '--load-conns' | '--load-creds') => {
+  const file = path.join(sb.root, 'etc/swanctl/conf.d/host.conf');
+  fs.writeFileSync(file, conf);
+  const r = sb.sh('swanctl', [what, ...(what === '--load-creds' ? ['--noprompt'] : []), '--file', path.join(sb.root, 'etc/swanctl/swanctl.conf'), '--uri', sb.vici]);
+  assert.is(r.code, 0, r.stderr + r.stdout);
+};
+const vtysh = (sb: Sandbox, ...cmds: string[]) => {
+  const r = sb.sh('vtysh', ['-N', sb.pathspace!, '-c', 'configure terminal', ...cmds.flatMap((c) => ['-c', c])]);
+  assert.is(r.code, 0, r.stderr + r.stdout);
+};
+
+const OTHERS: Array<{ name: string; bundle: () => string; skip: string[]; make: (sb: Sandbox) => void; step: string; message: string; tool: string; where?: string }> = [
+  {
+    name: 'a `router bgp N vrf X` block in FRR for a tenant s2sgw has not applied',
+    bundle: () => v1,
+    skip: ['links', 'vrf'],
+    make: (sb) => vtysh(sb, 'router bgp 65123 vrf contoso', 'bgp router-id 192.0.2.77'),
+    step: 'ownership',
+    message: 'FRR already runs `router bgp 65123 vrf contoso`, which s2sgw did not write: refusing to take it over; the host was not changed',
+    tool: 'router bgp 65123 vrf contoso: tenant contoso, VRF contoso (tenants/contoso.yaml:2)',
+    where: 'tenant contoso, VRF contoso (tenants/contoso.yaml:2)',
+  },
+  {
+    name: 'a `vrf X` block with a static route in FRR',
+    bundle: () => v1,
+    skip: ['links', 'vrf'],
+    make: (sb) => vtysh(sb, 'vrf woodgrove', 'ip route 10.77.0.0/16 blackhole'),
+    step: 'ownership',
+    message: 'FRR already runs `vrf woodgrove`, which s2sgw did not write: refusing to take it over; the host was not changed',
+    tool: 'vrf woodgrove: tenant woodgrove, VRF woodgrove (tenants/woodgrove.yaml:2)',
+    where: 'tenant woodgrove, VRF woodgrove (tenants/woodgrove.yaml:2)',
+  },
+  {
+    name: 'a charon connection of a tenant connection\'s name, loaded by someone else',
+    bundle: () => v1,
+    skip: ['links', 'vrf'],
+    make: (sb) => swanctl(sb, 'connections {\n  IfWe1 {\n    remote_addrs = 192.0.2.200\n    children {\n      c {\n      }\n    }\n  }\n}\n', '--load-conns'),
+    step: 'ownership',
+    message: 'charon already holds connection IfWe1, which s2sgw did not load: refusing to replace it; the host was not changed',
+    tool: 'connection IfWe1: tenant woodgrove, connection IfWe1 (tenants/woodgrove.yaml:10)',
+    where: 'tenant woodgrove, connection IfWe1 (tenants/woodgrove.yaml:10)',
+  },
+  {
+    name: 'a charon shared secret of the id a tenant connection\'s PSK would load',
+    bundle: () => v1,
+    skip: ['links', 'vrf'],
+    make: (sb) => swanctl(sb, 'secrets {\n  ike-IfCe1 {\n    id-1 = 192.0.2.201\n    secret = someone-elses-secret-0123456789\n  }\n}\n', '--load-creds'),
+    step: 'ownership',
+    message: 'charon already holds shared secret ike-IfCe1, which s2sgw did not load: refusing to replace it; the host was not changed',
+    tool: 'shared secret ike-IfCe1: tenant contoso, connection IfCe1 (tenants/contoso.yaml:10)',
+    where: 'tenant contoso, connection IfCe1 (tenants/contoso.yaml:10)',
+  },
+  {
+    name: 'a `table inet s2sgw` on a host where no s2sgw release is applied',
+    bundle: () => v1,
+    skip: ['links', 'vrf'],
+    make: (sb) => {
+      assert.is(sb.sh('nft', ['add', 'table', 'inet', 's2sgw']).code, 0);
+      assert.is(sb.sh('nft', ['add', 'chain', 'inet', 's2sgw', 'host_input']).code, 0);
+    },
+    step: 'ownership',
+    message: 'nftables table inet s2sgw exists and s2sgw did not make it (no s2sgw release is applied on this host): refusing to replace it; the host was not changed',
+    tool: 'table inet s2sgw: delete it, or rename it, if it is not s2sgw\'s from an earlier install',
+  },
+  {
+    name: 'routes in the routing table a new tenant\'s VRF would use (someone\'s policy routing)',
+    bundle: () => v1,
+    skip: [],
+    make: (sb) => assert.is(sb.sh('ip', ['route', 'add', 'blackhole', '10.88.0.0/16', 'table', '1002']).code, 0),
+    step: 'ownership',
+    message: 'VRF woodgrove would use routing table 1002, which already holds routes s2sgw did not add; the host was not changed',
+    tool: 'table 1002 (1 route, first 10.88.0.0/16): tenant woodgrove, VRF woodgrove (tenants/woodgrove.yaml:2)',
+    where: 'tenant woodgrove, VRF woodgrove (tenants/woodgrove.yaml:2)',
+  },
+  {
+    name: 'a reserved routing table (254, main) for a tenant VRF',
+    bundle: () => variant('table-main', (d) => fs.writeFileSync(path.join(d, 'tenants.json'), fs.readFileSync(path.join(d, 'tenants.json'), 'utf8').replace('"table":1001', '"table":254'))),
+    skip: [],
+    make: () => undefined,
+    step: 'ownership',
+    message: 'VRF contoso would use routing table 254, which the kernel reserves; the host was not changed',
+    tool: 'table 254: tenant contoso, VRF contoso (tenants/contoso.yaml:2)',
+    where: 'tenant contoso, VRF contoso (tenants/contoso.yaml:2)',
+  },
+  {
+    name: 'an nft file that reaches outside table inet s2sgw',
+    bundle: () => variant('nft-outside', (d) => fs.appendFileSync(path.join(d, 'nftables/s2sgw.nft'), 'delete table ip filter\n')),
+    skip: ['links', 'vrf'],
+    make: (sb) => assert.is(sb.sh('nft', ['add table ip filter']).code, 0),
+    step: 'check',
+    message: 'the release fails its checks; the host was not changed',
+    tool: 'nftables/s2sgw.nft line 11 reaches outside table inet s2sgw: delete table ip filter',
+  },
+];
+
+for (const c of OTHERS) {
+  test(`refused before the host changes: ${c.name}`, async () => {
+    const sb = await openSandbox({ frr: true });
+    try {
+      prepareFixtureHost(sb);
+      for (const d of ['IfCe1', 'IfWe1', 'IfWe2']) sh(sb, `link del ${d}`);
+      c.make(sb);
+      const before = { links: links(sb), fp: fingerprint(sb), routes: sb.sh('ip', ['route', 'show', 'table', 'all']).stdout };
+      // tc needs the devices links would make (this kernel has no XFRM interfaces): a refusal comes before both.
+      const runner = new Runner(sb.runner({ skip: [...c.skip, 'tc'] }));
+      const said: string[] = [];
+      const out = await apply(runner, { bundle: c.bundle(), env: FIXTURE_ENV, say: (x) => said.push(x) });
+      assert.is(out.code, 1, said.join('\n'));
+      assert.is(out.error!.step, c.step, describeError(out.error!));
+      assert.is(out.error!.message, c.message);
+      assert.is(out.error!.tool!.split('\n')[0], c.tool);
+      assert.is(out.error!.where, c.where);
+      assert.equal({ links: links(sb), fp: fingerprint(sb), routes: sb.sh('ip', ['route', 'show', 'table', 'all']).stdout }, before);
+      for (const e of runner.log) assert.ok(['check', 'ownership'].includes(e.step), `${e.step}: ${e.argv.join(' ')}`);
+    } finally {
+      await sb.close();
+    }
+  });
+}
+
 test('links apply creates carry its group from their first moment; the link add parent and kind options are not its devices', () => {
   assert.equal(markLinkAdds(['link add link eth1 name IfCi1 type vlan id 400', 'link set dev IfCi1 master contoso', 'link add name contoso type vrf table 1001']), [
     `link add link eth1 name IfCi1 group ${LINK_GROUP} type vlan id 400`,

@@ -101,3 +101,36 @@ export function deviceOrigin(r: Release | null, tenants: Iterable<string>, name:
   }
   return undefined;
 }
+
+/**
+ * FRR blocks of the running configuration that name one of `vrfs` (`vrf X`, `router bgp N vrf X`): for a tenant
+ * the release the host runs does not have, s2sgw did not write them, and loading its own would take them over.
+ */
+export function frrBlocksNaming(runningConfig: string, vrfs: Set<string>): Array<{ vrf: string; line: string }> {
+  const out: Array<{ vrf: string; line: string }> = [];
+  for (const m of runningConfig.matchAll(/^(vrf (\S+)|router bgp \d+ vrf (\S+))\s*$/gm)) {
+    const vrf = m[2] ?? m[3];
+    if (vrfs.has(vrf)) out.push({ vrf, line: m[1] });
+  }
+  return out;
+}
+
+/** The table apply owns in nftables; the only one its files may name. */
+export const NFT_OWN = 'inet s2sgw';
+
+/**
+ * The first top-level statement of an nft file or transaction that reaches outside `table inet s2sgw` (another
+ * table, `flush ruleset`, an `include`, a second command after `;`), with its line number; undefined when none.
+ * Lines inside the table's block are indented and cannot name another table.
+ */
+export function nftOutsideOwnTable(text: string): { n: number; line: string } | undefined {
+  const lines = text.split('\n');
+  const own = /^(?:(?:add|create|delete|flush|insert|replace|destroy) )?(?:table|chain|set|map|element|rule|flowtable) inet s2sgw(?: |$)/;
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i];
+    if (!l || /^\s/.test(l) || l.startsWith('#') || l === '}') continue;
+    // Quoted text (comments naming the tenant file) may hold anything but a quote; a `;` outside it starts a command.
+    if (!own.test(l) || /;/.test(l.replace(/"[^"]*"/g, '""'))) return { n: i + 1, line: l };
+  }
+  return undefined;
+}

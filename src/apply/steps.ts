@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { StepError, Runner } from './runner';
 import { readIfExists } from './fsx';
 import { readState } from './layout';
-import { declaredDevices, describeLink, deviceOrigin, HostLink, hostLinks, isOwn, lineDevices, LINK_GROUP, markLinkAdds } from './owned';
+import { declaredDevices, describeLink, deviceOrigin, frrBlocksNaming, HostLink, hostLinks, isOwn, lineDevices, LINK_GROUP, markLinkAdds, NFT_OWN, nftOutsideOwnTable } from './owned';
 import type { Layout } from './layout';
 import { Release, releasePath } from './release';
 import { ChangeSet, touchedLines, whereIs } from './change-set';
@@ -310,25 +310,158 @@ async function ownLinks(ctx: StepContext, lines: string[]): Promise<(lines: stri
   return (ls) => (foreign.size ? ls.filter((l) => !lineDevices(l).some((d) => foreign.has(d))) : ls);
 }
 
-/**
- * Before a switch changes anything: every link it would create, change or delete either does not exist, or is apply's
- * own (src/apply/owned.ts). A device of the same name that is not is refused, naming it and the tenant line.
- */
-export async function checkOwnership(ctx: StepContext): Promise<void> {
-  if (ctx.runner.skipped('links')) return;
+/** One host object a switch would take over: why, the object as the host describes it, and the tenant line. */
+interface Refusal {
+  message: string;
+  detail: string;
+  where?: string;
+}
+
+/** Tenants the release the host runs does not have (all of them on a first apply): their names are new to the host. */
+function addedTenants(ctx: StepContext): string[] {
+  return ctx.to ? Object.keys(ctx.to.manifest.tenants).filter((t) => !ctx.from?.manifest.tenants[t] && (ctx.full || ctx.cs.touched.includes(t))).sort() : [];
+}
+
+/** Connections the release the host runs does not have, with the tenant line that declares each. */
+function addedConnections(ctx: StepContext): Map<string, string> {
+  const old = new Set(ctx.cs.touched.flatMap((t) => ctx.from?.manifest.tenants[t]?.connections ?? []));
+  const out = new Map<string, string>();
+  for (const t of ctx.full ? Object.keys(ctx.to?.manifest.tenants ?? {}) : ctx.cs.touched) {
+    const m = ctx.to?.manifest.tenants[t];
+    if (!m) continue;
+    for (const c of m.connections) if (!old.has(c) && !ctx.from?.manifest.tenants[t]?.connections.includes(c)) out.set(c, deviceOrigin(ctx.to, [t], c) ?? `tenant ${t}`);
+  }
+  return out;
+}
+
+/** Links: every device the links steps would create, change, enslave to or delete is absent or apply's own. */
+async function linkRefusals(ctx: StepContext): Promise<Refusal[]> {
   const w = linkWork(ctx);
   const foreign = await foreignLinks(ctx, [...w.recreate, ...w.batches.flatMap((b) => b.lines), ...w.removals]);
-  if (!foreign.length) return;
   const tenants = ctx.full ? [...new Set([...Object.keys(ctx.to?.manifest.tenants ?? {}), ...Object.keys(ctx.from?.manifest.tenants ?? {})])].sort() : ctx.cs.touched;
   const where = (n: string) => deviceOrigin(ctx.to, tenants, n) ?? deviceOrigin(ctx.from, tenants, n);
-  const lines = foreign.map((l) => `${describeLink(l)}: ${where(l.name) ?? 'a gateway line'}`);
-  const first = foreign[0];
-  throw new StepError(
-    'ownership',
-    `device ${first.name} exists on this host and s2sgw did not create it (not in link group ${LINK_GROUP}, not in the release the host runs): refusing to modify or delete it; the host was not changed`,
-    lines.join('\n'),
-    where(first.name),
-  );
+  return foreign.map((l) => ({
+    message: `device ${l.name} exists on this host and s2sgw did not create it (not in link group ${LINK_GROUP}, not in the release the host runs): refusing to modify or delete it`,
+    detail: `${describeLink(l)}: ${where(l.name) ?? 'a gateway line'}`,
+    where: where(l.name),
+  }));
+}
+
+/** Routing tables: a new tenant's VRF table is not one the kernel reserves, nor held by a VRF or routes s2sgw did not make. */
+async function tableRefusals(ctx: StepContext): Promise<Refusal[]> {
+  const tables = new Map<number, string>();
+  for (const t of addedTenants(ctx)) {
+    const table = ctx.to!.manifest.tenants[t].summary?.vrf?.table;
+    if (table !== undefined) tables.set(table, t);
+  }
+  if (!tables.size) return [];
+  const out: Refusal[] = [];
+  const where = (t: string) => deviceOrigin(ctx.to, [t], t);
+  for (const [table, t] of tables) {
+    if (RESERVED_TABLES.has(table)) out.push({ message: `VRF ${t} would use routing table ${table}, which the kernel reserves`, detail: `table ${table}: ${where(t)}`, where: where(t) });
+  }
+  const r = await ctx.runner.look('ip', ['-N', '-j', '-d', 'link', 'show', 'type', 'vrf']);
+  const vrfs = r.code === 0 && r.stdout.trim() ? (JSON.parse(r.stdout) as Array<{ ifname: string; group?: string; master?: string; linkinfo?: { info_data?: { table?: number } } }>) : [];
+  const held = new Set<number>();
+  for (const v of vrfs) {
+    const table = v.linkinfo?.info_data?.table;
+    if (table === undefined || !tables.has(table)) continue;
+    held.add(table);
+    const l: HostLink = { name: v.ifname, group: Number(v.group ?? 0), kind: 'vrf', master: v.master };
+    const t = tables.get(table)!;
+    if (v.ifname !== t && !isOwn(l, committedDevices(ctx, [v.ifname]))) {
+      out.push({ message: `VRF ${t} would use routing table ${table}, which VRF ${v.ifname} (not s2sgw's) already uses`, detail: `${describeLink(l)} table ${table}: ${where(t)}`, where: where(t) });
+    }
+  }
+  // A table no VRF holds but with routes in it is someone's policy routing table.
+  const free = [...tables.keys()].filter((n) => !held.has(n) && !RESERVED_TABLES.has(n)).sort((a, b) => a - b);
+  if (free.length) {
+    const q = await ctx.runner.look('ip', ['-j', '-force', '-batch', '-'], { input: free.map((n) => `route show table ${n}`).join('\n') + '\n' });
+    const answers = q.stdout.split('\n').filter((l) => l.startsWith('['));
+    free.forEach((n, i) => {
+      const routes = answers[i] ? (JSON.parse(answers[i]) as Array<{ dst?: string }>) : [];
+      const t = tables.get(n)!;
+      if (routes.length) out.push({ message: `VRF ${t} would use routing table ${n}, which already holds routes s2sgw did not add`, detail: `table ${n} (${routes.length} route${routes.length === 1 ? '' : 's'}, first ${routes[0].dst ?? '?'}): ${where(t)}`, where: where(t) });
+    });
+  }
+  return out;
+}
+
+const RESERVED_TABLES = new Set([0, 253, 254, 255]);
+
+/** nftables: a first apply finds no `table inet s2sgw` it did not make (nft -f of the release would replace it). */
+async function nftRefusals(ctx: StepContext): Promise<Refusal[]> {
+  if (ctx.from || !file(ctx.to, NFT_FILE)) return [];
+  // Adding a chain with -c fails in milliseconds when the table is absent and changes nothing (see health).
+  const r = await ctx.runner.look('nft', ['-c', 'add', 'chain', ...NFT_TABLE, NFT_PROBE_CHAIN]);
+  if (r.code !== 0) return [];
+  return [{ message: `nftables table ${NFT_OWN} exists and s2sgw did not make it (no s2sgw release is applied on this host): refusing to replace it`, detail: `table ${NFT_OWN}: delete it, or rename it, if it is not s2sgw's from an earlier install` }];
+}
+
+/** FRR: no `vrf X` or `router bgp N vrf X` block in the running config for a tenant the host's release does not have. */
+async function frrRefusals(ctx: StepContext): Promise<Refusal[]> {
+  const added = addedTenants(ctx);
+  if (!added.length || !file(ctx.to, FRR_FILE)) return [];
+  const r = await ctx.runner.look('vtysh', [...vtysh(ctx.runner), '-c', 'show running-config']);
+  if (r.code !== 0) return [];
+  return frrBlocksNaming(r.stdout, new Set(added)).map((b) => ({
+    message: `FRR already runs \`${b.line}\`, which s2sgw did not write: refusing to take it over`,
+    detail: `${b.line}: ${deviceOrigin(ctx.to, [b.vrf], b.vrf)}`,
+    where: deviceOrigin(ctx.to, [b.vrf], b.vrf),
+  }));
+}
+
+/** strongSwan: charon holds no connection or shared secret, of a name a new connection would load, that s2sgw did not load. */
+async function swanRefusals(ctx: StepContext): Promise<Refusal[]> {
+  const added = addedConnections(ctx);
+  if (!added.size) return [];
+  const { runner } = ctx;
+  let conns: string[] = [];
+  let shared: string[] = [];
+  if (runner.via?.length) {
+    const r = await runner.look('swanctl', ['--list-conns', ...vicis(runner)]);
+    if (r.code !== 0) return [];
+    conns = loadedConnections(r.stdout);
+  } else {
+    let client: ViciClient | undefined;
+    try {
+      client = await ViciClient.connect(runner.vici, { timeoutMs: 10_000 });
+      conns = await client.getConns();
+      shared = await client.getShared();
+    } catch {
+      // charon not answering is the health check's to report; nothing of its state can be taken over now.
+      return [];
+    } finally {
+      await client?.close();
+    }
+  }
+  const out: Refusal[] = [];
+  for (const c of conns.filter((n) => added.has(n)).sort()) out.push({ message: `charon already holds connection ${c}, which s2sgw did not load: refusing to replace it`, detail: `connection ${c}: ${added.get(c)}`, where: added.get(c) });
+  for (const id of shared.sort()) {
+    const c = /^[a-z]+-(.+)$/.exec(id)?.[1];
+    if (c && added.has(c)) out.push({ message: `charon already holds shared secret ${id}, which s2sgw did not load: refusing to replace it`, detail: `shared secret ${id}: ${added.get(c)}`, where: added.get(c) });
+  }
+  return out;
+}
+
+/**
+ * Before a switch changes anything: every host object it would create, change or delete is absent or apply's own
+ * (src/apply/owned.ts): links, the routing tables of new VRFs, the nftables table, FRR's VRF and BGP blocks,
+ * charon's connections and shared secrets. One that is not is refused, naming it and the tenant line.
+ */
+export async function checkOwnership(ctx: StepContext): Promise<void> {
+  const { runner } = ctx;
+  const all = await Promise.all([
+    runner.skipped('links') ? [] : linkRefusals(ctx),
+    runner.skipped('links') || runner.skipped('vrf') ? [] : tableRefusals(ctx),
+    runner.skipped('nftables') ? [] : nftRefusals(ctx),
+    runner.skipped('frr') ? [] : frrRefusals(ctx),
+    runner.skipped('strongswan') ? [] : swanRefusals(ctx),
+  ]);
+  const refusals = all.flat();
+  if (!refusals.length) return;
+  const more = refusals.length > 1 ? ` (and ${refusals.length - 1} more)` : '';
+  throw new StepError('ownership', `${refusals[0].message}${more}; the host was not changed`, refusals.map((r) => r.detail).join('\n'), refusals[0].where);
 }
 
 export const STEPS: Step[] = [
@@ -555,7 +688,13 @@ export async function checkRelease(runner: Runner, l: Layout, r: Release, from: 
   if (nft && !runner.skipped('nftables') && from && (await (early ?? nftCheckDelta(runner, l, from, r, touched)))) {
     /* checked */
   } else if (nft && !runner.skipped('nftables')) {
-    const c = await runner.run('nft', ['-c', '-f', nft]);
+    // The file may touch only s2sgw's own table: nft -c would accept a `delete table ip filter` as well.
+    const outside = nftOutsideOwnTable(fs.readFileSync(nft, 'utf8'));
+    if (outside) {
+      where = whereIs(r, outside.line);
+      problems.push(`${NFT_FILE} line ${outside.n} reaches outside table ${NFT_OWN}: ${outside.line}`);
+    }
+    const c = outside ? { code: 0, missing: false, stderr: '' } : await runner.run('nft', ['-c', '-f', nft]);
     if (c.missing) problems.push('nft is not installed');
     else if (c.code !== 0) {
       const e = parseNftErrors(c.stderr)[0];
@@ -596,6 +735,8 @@ async function nftCheckDelta(runner: Runner, l: Layout, from: Release, to: Pick<
   const plan = memo('nft', a, b, touched, () => nftPlan(a.read(), b.read(), touched));
   if (plan.headChanged) return false;
   if (!plan.script) return true;
+  // A transaction reaching outside s2sgw's table: the whole-file check says where.
+  if (nftOutsideOwnTable(plan.script)) return false;
   if (runner.dryRun) return (await runner.run('nft', ['-c', '-f', path.join(l.tmp, 'incremental.nft')])).code === 0;
   fs.mkdirSync(l.tmp, { recursive: true, mode: 0o700 });
   const f = path.join(l.tmp, 'check-incremental.nft');
