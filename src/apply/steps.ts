@@ -296,8 +296,11 @@ async function foreignLinks(ctx: StepContext, lines: string[]): Promise<HostLink
   const names = new Set(lines.flatMap(lineDevices));
   if (!names.size) return [];
   const host = await hostLinks(ctx.runner, names);
-  const committed = committedDevices(ctx, names);
-  return [...host.values()].filter((l) => !isOwn(l, committed));
+  // Only unmarked links need the release's declarations (whose summaries are read on demand).
+  const unmarked = [...host.values()].filter((l) => l.group !== LINK_GROUP);
+  if (!unmarked.length) return [];
+  const committed = committedDevices(ctx, unmarked.map((l) => l.name));
+  return unmarked.filter((l) => !isOwn(l, committed));
 }
 
 /**
