@@ -12,7 +12,7 @@ import { writeTree } from '../src/compiler/write';
 import { FIXTURE_ENV, fingerprint, fixtureBundle, openSandbox, prepareFixtureHost, Sandbox } from '../src/apply/sandbox';
 import { Runner, parseFaults } from '../src/apply/runner';
 import { apply, describeError } from '../src/apply/engine';
-import { LINK_GROUP, lineDevices, markLinkAdds } from '../src/apply/owned';
+import { frrBlocksNaming, LINK_GROUP, lineDevices, markLinkAdds, nftOutsideOwnTable } from '../src/apply/owned';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 's2sgw-apply-owned-'));
 process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -281,6 +281,31 @@ test('links apply creates carry its group from their first moment; the link add 
   assert.equal(lineDevices('address add 10.0.0.1/24 dev IfCi1'), ['IfCi1']);
   assert.equal(lineDevices('fdb append 00:00:00:00:00:00 dev IfRi1 dst 192.0.2.9'), ['IfRi1']);
   assert.equal(lineDevices('link del dev IfCe1'), ['IfCe1']);
+});
+
+test('nft: a top-level statement outside table inet s2sgw is found, with its line; the tables own lines and quoted text are not', () => {
+  const head = 'table inet s2sgw {}\ndelete table inet s2sgw\ntable inet s2sgw {\n\tchain c {\n\t}\n}\n# tenant a (tenants/a.yaml)\nadd element inet s2sgw zone_iif { "IfAi1" comment "tenants/a.yaml:7; x" : 1 }\n';
+  assert.is(nftOutsideOwnTable(head), undefined);
+  assert.is(nftOutsideOwnTable('delete element inet s2sgw zone_iif { "IfAi1" }\nflush chain inet s2sgw in_IfAi1\ndelete chain inet s2sgw in_IfAi1\n'), undefined);
+  for (const [bad, n] of [
+    ['flush ruleset', 9],
+    ['delete table ip filter', 9],
+    ['table ip nat {', 9],
+    ['include "/etc/nftables.d/*.nft"', 9],
+    ['add element inet s2sgw zone_iif { "IfAi2" : 2 }; delete table ip filter', 9],
+    ['add element inet s2sgwx zone_iif { "IfAi2" : 2 }', 9],
+  ] as const) {
+    assert.equal(nftOutsideOwnTable(head + bad + '\n'), { n, line: bad }, bad);
+  }
+});
+
+test('FRR: the running config blocks naming a new tenant, and only those', () => {
+  const running = 'frr version 8.4\n!\nvrf contoso\n ip route 10.0.0.0/8 blackhole\nexit-vrf\n!\nrouter bgp 65001 vrf woodgrove\n bgp router-id 1.2.3.4\nexit\n!\nrouter bgp 65002\nexit\ninterface contoso\n';
+  assert.equal(frrBlocksNaming(running, new Set(['contoso', 'woodgrove', 'fabrikam'])), [
+    { vrf: 'contoso', line: 'vrf contoso' },
+    { vrf: 'woodgrove', line: 'router bgp 65001 vrf woodgrove' },
+  ]);
+  assert.equal(frrBlocksNaming(running, new Set(['fabrikam'])), []);
 });
 
 test('a link made with the mark is apply\'s own: a second apply over it is not refused', async () => {
