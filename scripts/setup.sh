@@ -10,6 +10,7 @@ PACKAGES=(
   frr frr-pythontools
   libcharon-extauth-plugins libcharon-extra-plugins
   git procps iputils-ping
+  util-linux  # flock(1): apply's host lock (src/apply/host-lock.ts)
 )
 
 missing=()

@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { FIXTURES, ROOT, compileDir } from './helpers';
 import { writeTree } from '../src/compiler/write';
 import { FIXTURE_ENV, FIXTURE_SCOPE, WOODGROVE_PSK, fingerprint, fixtureBundle, openSandbox, prepareFixtureHost, Sandbox } from '../src/apply/sandbox';
-import { Runner, StepError } from '../src/apply/runner';
+import { Runner, StepError, parseFaults } from '../src/apply/runner';
 import { apply, describeError, rollback } from '../src/apply/engine';
 import { contentOf, resolveSecrets, verifyBundle } from '../src/apply/release';
 
@@ -204,6 +204,70 @@ test('--dry-run prints the ordered steps with their commands and changes nothing
     assert.not.ok(fs.existsSync(path.join(sb.root, 'var/lib/s2sgw/releases')));
     assert.not.ok(fs.existsSync(path.join(sb.root, 'var/lib/s2sgw/baseline')));
   }, false);
+});
+
+/** Every path under `root` with its kind, mode and bytes (or link target): a dry run must leave it byte-identical. */
+function tree(root: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const n of fs.readdirSync(d).sort()) {
+      const p = path.join(d, n);
+      const st = fs.lstatSync(p);
+      const rel = path.relative(root, p);
+      if (st.isSymbolicLink()) out.push(`${rel} -> ${fs.readlinkSync(p)}`);
+      else if (st.isDirectory()) {
+        out.push(`${rel}/ ${(st.mode & 0o7777).toString(8)}`);
+        walk(p);
+      } else if (st.isSocket()) out.push(`${rel} socket`);
+      else out.push(`${rel} ${(st.mode & 0o7777).toString(8)} ${require('node:crypto').createHash('sha256').update(fs.readFileSync(p)).digest('hex')}`);
+    }
+  };
+  walk(root);
+  return out;
+}
+
+test('--dry-run leaves --root byte-identical (first apply and over a release, with the FRR checks): scratch files go to a temporary folder outside it', async () => {
+  await withHost(async (sb) => {
+    let before = tree(sb.root);
+    const first = await run(sb, bundle('v2', 'v2-dry'), { dryRun: true });
+    assert.is(first.out.code, 0, first.out.error && describeError(first.out.error));
+    assert.ok(first.runner.log.some((e) => e.argv[0] === 'vtysh' && e.argv.includes('-C')), 'the dry run echoes the FRR check');
+    assert.equal(tree(sb.root), before);
+    assert.is((await run(sb, bundle('v1'))).out.code, 0);
+    before = tree(sb.root);
+    for (const full of [false, true]) {
+      const d = await run(sb, bundle('v2', 'v2-dry'), { dryRun: true, full });
+      assert.is(d.out.code, 0, d.out.error && describeError(d.out.error));
+      assert.equal(tree(sb.root), before);
+    }
+    // The temporary folder is gone too.
+    assert.not.ok(fs.readdirSync(os.tmpdir()).some((n) => n.startsWith('s2sgw-dry-run-')));
+  });
+});
+
+test('a host whose frr.conf was empty or absent: a failed first apply rolls back to it, and so does a rollback to no release', async () => {
+  for (const had of ['', undefined]) {
+    await withHost(async (sb) => {
+      const conf = path.join(sb.root, 'etc/frr/frr.conf');
+      fs.mkdirSync(path.dirname(conf), { recursive: true });
+      if (had !== undefined) fs.writeFileSync(conf, had);
+      const frrBefore = fingerprint(sb).frr;
+      const runner = new Runner({ ...sb.runner({ skip: SKIP }), faults: parseFaults('fail@reload-nftables') });
+      const out = await apply(runner, { bundle: bundle('v1', `v1-frr-${had === undefined ? 'absent' : 'empty'}`), env: FIXTURE_ENV, say: () => undefined });
+      assert.is(out.code, 1);
+      assert.is(out.error!.message, 'nft -f nftables/s2sgw.nft exited 1', 'the rollback itself succeeded');
+      assert.is(out.rolledBackTo, null);
+      assert.is(fs.existsSync(conf) ? fs.readFileSync(conf, 'utf8') : undefined, had);
+      assert.is(fingerprint(sb).frr, frrBefore);
+      // Applied for real, then rolled back to no release: FRR holds none of the tenants' lines again.
+      assert.is((await run(sb, bundle('v1'))).out.code, 0);
+      assert.match(fingerprint(sb).frr, /vrf contoso/);
+      const r = await rollback(new Runner(sb.runner({ skip: SKIP })), { say: () => undefined });
+      assert.is(r.code, 0, r.error && describeError(r.error));
+      assert.is(fs.existsSync(conf) ? fs.readFileSync(conf, 'utf8') : undefined, had);
+      assert.is(fingerprint(sb).frr, frrBefore);
+    });
+  }
 });
 
 test('a full disk under the release folder stops apply at stage, leaving no partial release and an unchanged host', async () => {

@@ -7,7 +7,7 @@ import { Runner, StepError } from './runner';
 import { acquire, HostLock } from './host-lock';
 import { Layout, layout, Pending, readPending, readState, writeState } from './layout';
 import { Journal, JournalWriter, readJournal } from './journal';
-import { checkRelease, health, startNftCheck, Step, STEPS, StepContext } from './steps';
+import { checkOwnership, checkRelease, health, startNftCheck, Step, STEPS, StepContext } from './steps';
 import { changeSet } from './change-set';
 import { abortStage, beginStage, checkPrivateKey, contentOf, openRelease, pruneReleases, Release, resolveSecrets, SECRETS_REFS, stage, verifyBundle } from './release';
 import { liveContents, switchTo } from './live';
@@ -212,9 +212,11 @@ async function switchRelease(runner: Runner, l: Layout, op: Journal['op'], to: R
   const state = readState(l);
   // The current release as the caller already opened it (its manifest is tens of MB at 10,000 tenants).
   const from = opened && opened.name === state.current ? opened : openRelease(l, state.current);
-  const journal = runner.dryRun ? undefined : JournalWriter.start(l, { op, from: from?.name ?? null, to: to?.name ?? null, phase: 'forward', ...(confirmSeconds !== undefined ? { confirmSeconds } : {}) });
   const ctx = timed(runner, 'compare', () => context(runner, l, from, to, full || !from, say));
   const cs = ctx.cs;
+  // Host objects of the same names that s2sgw did not make: refused before the journal starts, so nothing changed.
+  await step(runner, undefined, 'ownership', () => checkOwnership(ctx));
+  const journal = runner.dryRun ? undefined : JournalWriter.start(l, { op, from: from?.name ?? null, to: to?.name ?? null, phase: 'forward', ...(confirmSeconds !== undefined ? { confirmSeconds } : {}) });
   say(`${runner.dryRun ? 'would switch' : 'switching'} ${from ? from.name.slice(0, 12) : '(none)'} -> ${to ? to.name.slice(0, 12) : '(none)'}: ${cs.added.length} added, ${cs.changed.length} changed, ${cs.removed.length} removed, ${cs.untouched.length} untouched${ctx.full ? ' (full reload)' : ''}`);
   for (const t of cs.touched) say(`  tenant ${t}: ${cs.added.includes(t) ? 'added' : cs.removed.includes(t) ? 'removed' : 'changed'}`);
   if (cs.terminate.length) say(`  SAs to terminate: ${cs.terminate.join(', ')}`);

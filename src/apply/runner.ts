@@ -132,6 +132,22 @@ export class Runner {
     return r;
   }
 
+  /**
+   * A read-only question to the host (`ip link show`, `vtysh show`): run for real even by a dry run, whose refusals
+   * must be the real apply's; never failed by an injected fault. Logged like a command.
+   */
+  async look(program: string, args: string[], opts: { input?: string } = {}): Promise<RunResult> {
+    const t0 = Date.now();
+    const r = this.via?.length
+      ? await run(this.via[0], [...this.via.slice(1), ...(this.netns ? ['ip', 'netns', 'exec', this.netns] : []), program, ...args], { input: opts.input, timeoutMs: this.timeoutMs })
+      : await run(program, args, { netns: this.netns, input: opts.input, timeoutMs: this.timeoutMs });
+    const entry: LogEntry = { step: this.step, argv: [program, ...args], ...(opts.input !== undefined ? { input: opts.input } : {}), code: r.code, ms: Date.now() - t0 };
+    this.log.push(entry);
+    // A dry run writes nothing under the root, not even the command log.
+    if (!this.dryRun) this.appendLog(entry);
+    return r;
+  }
+
   /** Like run, but a non-zero exit (other than the tolerated stderr patterns) is a StepError carrying the tool's message. */
   async must(program: string, args: string[], opts: { input?: string; tolerate?: RegExp } = {}): Promise<RunResult> {
     const r = await this.run(program, args, opts);

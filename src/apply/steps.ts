@@ -1,7 +1,11 @@
 // The host steps of a switch, in dependency order: each runs only when what it owns changed (or on a full reload), through the Runner.
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { StepError, Runner } from './runner';
+import { readIfExists } from './fsx';
+import { readState } from './layout';
+import { declaredDevices, describeLink, deviceOrigin, frrBlocksNaming, HostLink, hostLinks, isOwn, lineDevices, LINK_GROUP, markLinkAdds, NFT_OWN, nftOutsideOwnTable } from './owned';
 import type { Layout } from './layout';
 import { Release, releasePath } from './release';
 import { ChangeSet, touchedLines, whereIs } from './change-set';
@@ -71,12 +75,15 @@ async function batch(ctx: StepContext, tool: string, lines: string[], tolerate: 
 
 /** The whole-file FRR reload: frr-reload.py until --test finds nothing left (first apply, --full, gateway lines, or an incremental reload that failed). */
 async function frrReloadFull(ctx: StepContext): Promise<boolean> {
-  const live = ctx.runner.host('/etc/frr/frr.conf');
-  fs.mkdirSync(ctx.l.tmp, { recursive: true, mode: 0o700 });
+  const conf = ctx.runner.host('/etc/frr/frr.conf');
+  if (!ctx.runner.dryRun) fs.mkdirSync(ctx.l.tmp, { recursive: true, mode: 0o700 });
+  // frr-reload.py refuses an empty (or absent) file, and that is what a host whose frr.conf was empty holds again
+  // after a rollback to "no release": the baseline is then reached through a file that is only a comment.
+  const live = ctx.runner.dryRun || /\S/.test(readIfExists(conf) ?? '') ? conf : scratch(ctx, 'frr-empty.conf', '! no FRR configuration: the host\'s frr.conf was empty or absent before s2sgw\n');
   // frr-reload.py diffs the running config against the file and sends only the difference: unchanged BGP sessions stay up.
   // FRR 8.4's frr-reload sends a changed static route's distance as "add new" then "no old", and the "no" removes both
   // (the distance is not part of the route's key): so reload until --test finds nothing left, at most three times.
-  const args = [...(ctx.runner.frrPathspace ? ['--pathspace', ctx.runner.frrPathspace] : []), '--bindir', '/usr/bin', '--confdir', path.dirname(live), '--rundir', ctx.l.tmp, live];
+  const args = [...(ctx.runner.frrPathspace ? ['--pathspace', ctx.runner.frrPathspace] : []), '--bindir', '/usr/bin', '--confdir', path.dirname(conf), '--rundir', ctx.l.tmp, live];
   let residue: string[] = [];
   for (let i = 0; i < 3; i++) {
     const r = await ctx.runner.run('frr-reload.py', ['--reload', '--stdout', ...args]);
@@ -252,6 +259,214 @@ async function nftIncremental(ctx: StepContext): Promise<boolean> {
   return false;
 }
 
+/** The link lines a switch runs: devices to recreate, the batches (touched tenants' lines), removed devices. */
+interface LinkWork {
+  recreate: string[];
+  batches: Array<{ tool: 'ip' | 'bridge'; lines: string[] }>;
+  removals: string[];
+}
+
+function linkWork(ctx: StepContext): LinkWork {
+  const { cs } = ctx;
+  const batches: LinkWork['batches'] = [];
+  for (const b of BATCH_ORDER) {
+    const f = file(ctx.to, b.path);
+    if (!f || (!ctx.full && !cs.fileChanged(b.path) && !cs.recreate.length)) continue;
+    batches.push({ tool: b.tool, lines: touchedLines(fs.readFileSync(f), cs, ctx.full) });
+  }
+  const removals: string[] = [...cs.removedConnections.flatMap(connectionLinkDeletes)];
+  for (const t of cs.removed) {
+    const m = ctx.from?.manifest.tenants[t];
+    if (m) removals.push(...tenantLinkDeletes({ vrf: t, network: m.summary?.network?.interface ?? t, xfrm: m.connections }));
+  }
+  return { recreate: cs.recreate.flatMap(connectionLinkDeletes), batches, removals };
+}
+
+/** The devices apply may treat as its own without its mark: those the release the host runs (state.json) declares. */
+function committedDevices(ctx: StepContext, names: Iterable<string>): Set<string> {
+  const current = readState(ctx.l).current;
+  const r = ctx.from?.name === current ? ctx.from : ctx.to?.name === current ? ctx.to : null;
+  const wanted = new Set(names);
+  const tenants = ctx.full ? Object.keys(r?.manifest.tenants ?? {}) : ctx.cs.touched;
+  return new Set([...declaredDevices(r, tenants)].filter((d) => wanted.has(d)));
+}
+
+/** The host's links among those `lines` name that are not apply's own. */
+async function foreignLinks(ctx: StepContext, lines: string[]): Promise<HostLink[]> {
+  const names = new Set(lines.flatMap(lineDevices));
+  if (!names.size) return [];
+  const host = await hostLinks(ctx.runner, names);
+  // Only unmarked links need the release's declarations (whose summaries are read on demand).
+  const unmarked = [...host.values()].filter((l) => l.group !== LINK_GROUP);
+  if (!unmarked.length) return [];
+  const committed = committedDevices(ctx, unmarked.map((l) => l.name));
+  return unmarked.filter((l) => !isOwn(l, committed));
+}
+
+/**
+ * A filter that drops the lines naming a device apply does not own: what a rollback or a recovery must never
+ * modify or delete (a forward switch was refused before it started: checkOwnership).
+ */
+async function ownLinks(ctx: StepContext, lines: string[]): Promise<(lines: string[]) => string[]> {
+  const foreign = new Set((await foreignLinks(ctx, lines)).map((l) => l.name));
+  for (const n of [...foreign].sort()) ctx.say(`  ${ctx.runner.step}: left ${n} alone: s2sgw did not create it`);
+  return (ls) => (foreign.size ? ls.filter((l) => !lineDevices(l).some((d) => foreign.has(d))) : ls);
+}
+
+/** One host object a switch would take over: why, the object as the host describes it, and the tenant line. */
+interface Refusal {
+  message: string;
+  detail: string;
+  where?: string;
+}
+
+/** Tenants the release the host runs does not have (all of them on a first apply): their names are new to the host. */
+function addedTenants(ctx: StepContext): string[] {
+  return ctx.to ? Object.keys(ctx.to.manifest.tenants).filter((t) => !ctx.from?.manifest.tenants[t] && (ctx.full || ctx.cs.touched.includes(t))).sort() : [];
+}
+
+/** Connections the release the host runs does not have, with the tenant line that declares each. */
+function addedConnections(ctx: StepContext): Map<string, string> {
+  const old = new Set(ctx.cs.touched.flatMap((t) => ctx.from?.manifest.tenants[t]?.connections ?? []));
+  const out = new Map<string, string>();
+  for (const t of ctx.full ? Object.keys(ctx.to?.manifest.tenants ?? {}) : ctx.cs.touched) {
+    const m = ctx.to?.manifest.tenants[t];
+    if (!m) continue;
+    for (const c of m.connections) if (!old.has(c) && !ctx.from?.manifest.tenants[t]?.connections.includes(c)) out.set(c, deviceOrigin(ctx.to, [t], c) ?? `tenant ${t}`);
+  }
+  return out;
+}
+
+/** Links: every device the links steps would create, change, enslave to or delete is absent or apply's own. */
+async function linkRefusals(ctx: StepContext): Promise<Refusal[]> {
+  const w = linkWork(ctx);
+  const foreign = await foreignLinks(ctx, [...w.recreate, ...w.batches.flatMap((b) => b.lines), ...w.removals]);
+  const tenants = ctx.full ? [...new Set([...Object.keys(ctx.to?.manifest.tenants ?? {}), ...Object.keys(ctx.from?.manifest.tenants ?? {})])].sort() : ctx.cs.touched;
+  const where = (n: string) => deviceOrigin(ctx.to, tenants, n) ?? deviceOrigin(ctx.from, tenants, n);
+  return foreign.map((l) => ({
+    message: `device ${l.name} exists on this host and s2sgw did not create it (not in link group ${LINK_GROUP}, not in the release the host runs): refusing to modify or delete it`,
+    detail: `${describeLink(l)}: ${where(l.name) ?? 'a gateway line'}`,
+    where: where(l.name),
+  }));
+}
+
+/** Routing tables: a new tenant's VRF table is not one the kernel reserves, nor held by a VRF or routes s2sgw did not make. */
+async function tableRefusals(ctx: StepContext): Promise<Refusal[]> {
+  const tables = new Map<number, string>();
+  for (const t of addedTenants(ctx)) {
+    const table = ctx.to!.manifest.tenants[t].summary?.vrf?.table;
+    if (table !== undefined) tables.set(table, t);
+  }
+  if (!tables.size) return [];
+  const out: Refusal[] = [];
+  const where = (t: string) => deviceOrigin(ctx.to, [t], t);
+  for (const [table, t] of tables) {
+    if (RESERVED_TABLES.has(table)) out.push({ message: `VRF ${t} would use routing table ${table}, which the kernel reserves`, detail: `table ${table}: ${where(t)}`, where: where(t) });
+  }
+  const r = await ctx.runner.look('ip', ['-N', '-j', '-d', 'link', 'show', 'type', 'vrf']);
+  const vrfs = r.code === 0 && r.stdout.trim() ? (JSON.parse(r.stdout) as Array<{ ifname: string; group?: string; master?: string; linkinfo?: { info_data?: { table?: number } } }>) : [];
+  const held = new Set<number>();
+  for (const v of vrfs) {
+    const table = v.linkinfo?.info_data?.table;
+    if (table === undefined || !tables.has(table)) continue;
+    held.add(table);
+    const l: HostLink = { name: v.ifname, group: Number(v.group ?? 0), kind: 'vrf', master: v.master };
+    const t = tables.get(table)!;
+    if (v.ifname !== t && !isOwn(l, committedDevices(ctx, [v.ifname]))) {
+      out.push({ message: `VRF ${t} would use routing table ${table}, which VRF ${v.ifname} (not s2sgw's) already uses`, detail: `${describeLink(l)} table ${table}: ${where(t)}`, where: where(t) });
+    }
+  }
+  // A table no VRF holds but with routes in it is someone's policy routing table.
+  const free = [...tables.keys()].filter((n) => !held.has(n) && !RESERVED_TABLES.has(n)).sort((a, b) => a - b);
+  if (free.length) {
+    const q = await ctx.runner.look('ip', ['-j', '-force', '-batch', '-'], { input: free.map((n) => `route show table ${n}`).join('\n') + '\n' });
+    const answers = q.stdout.split('\n').filter((l) => l.startsWith('['));
+    free.forEach((n, i) => {
+      const routes = answers[i] ? (JSON.parse(answers[i]) as Array<{ dst?: string }>) : [];
+      const t = tables.get(n)!;
+      if (routes.length) out.push({ message: `VRF ${t} would use routing table ${n}, which already holds routes s2sgw did not add`, detail: `table ${n} (${routes.length} route${routes.length === 1 ? '' : 's'}, first ${routes[0].dst ?? '?'}): ${where(t)}`, where: where(t) });
+    });
+  }
+  return out;
+}
+
+const RESERVED_TABLES = new Set([0, 253, 254, 255]);
+
+/** nftables: a first apply finds no `table inet s2sgw` it did not make (nft -f of the release would replace it). */
+async function nftRefusals(ctx: StepContext): Promise<Refusal[]> {
+  if (ctx.from || !file(ctx.to, NFT_FILE)) return [];
+  // Adding a chain with -c fails in milliseconds when the table is absent and changes nothing (see health).
+  const r = await ctx.runner.look('nft', ['-c', 'add', 'chain', ...NFT_TABLE, NFT_PROBE_CHAIN]);
+  if (r.code !== 0) return [];
+  return [{ message: `nftables table ${NFT_OWN} exists and s2sgw did not make it (no s2sgw release is applied on this host): refusing to replace it`, detail: `table ${NFT_OWN}: delete it, or rename it, if it is not s2sgw's from an earlier install` }];
+}
+
+/** FRR: no `vrf X` or `router bgp N vrf X` block in the running config for a tenant the host's release does not have. */
+async function frrRefusals(ctx: StepContext): Promise<Refusal[]> {
+  const added = addedTenants(ctx);
+  if (!added.length || !file(ctx.to, FRR_FILE)) return [];
+  const r = await ctx.runner.look('vtysh', [...vtysh(ctx.runner), '-c', 'show running-config']);
+  if (r.code !== 0) return [];
+  return frrBlocksNaming(r.stdout, new Set(added)).map((b) => ({
+    message: `FRR already runs \`${b.line}\`, which s2sgw did not write: refusing to take it over`,
+    detail: `${b.line}: ${deviceOrigin(ctx.to, [b.vrf], b.vrf)}`,
+    where: deviceOrigin(ctx.to, [b.vrf], b.vrf),
+  }));
+}
+
+/** strongSwan: charon holds no connection or shared secret, of a name a new connection would load, that s2sgw did not load. */
+async function swanRefusals(ctx: StepContext): Promise<Refusal[]> {
+  const added = addedConnections(ctx);
+  if (!added.size) return [];
+  const { runner } = ctx;
+  let conns: string[] = [];
+  let shared: string[] = [];
+  if (runner.via?.length) {
+    const r = await runner.look('swanctl', ['--list-conns', ...vicis(runner)]);
+    if (r.code !== 0) return [];
+    conns = loadedConnections(r.stdout);
+  } else {
+    let client: ViciClient | undefined;
+    try {
+      client = await ViciClient.connect(runner.vici, { timeoutMs: 10_000 });
+      conns = await client.getConns();
+      shared = await client.getShared();
+    } catch {
+      // charon not answering is the health check's to report; nothing of its state can be taken over now.
+      return [];
+    } finally {
+      await client?.close();
+    }
+  }
+  const out: Refusal[] = [];
+  for (const c of conns.filter((n) => added.has(n)).sort()) out.push({ message: `charon already holds connection ${c}, which s2sgw did not load: refusing to replace it`, detail: `connection ${c}: ${added.get(c)}`, where: added.get(c) });
+  for (const id of shared.sort()) {
+    const c = /^[a-z]+-(.+)$/.exec(id)?.[1];
+    if (c && added.has(c)) out.push({ message: `charon already holds shared secret ${id}, which s2sgw did not load: refusing to replace it`, detail: `shared secret ${id}: ${added.get(c)}`, where: added.get(c) });
+  }
+  return out;
+}
+
+/**
+ * Before a switch changes anything: every host object it would create, change or delete is absent or apply's own
+ * (src/apply/owned.ts): links, the routing tables of new VRFs, the nftables table, FRR's VRF and BGP blocks,
+ * charon's connections and shared secrets. One that is not is refused, naming it and the tenant line.
+ */
+export async function checkOwnership(ctx: StepContext): Promise<void> {
+  const { runner } = ctx;
+  const all = await Promise.all([
+    runner.skipped('links') ? [] : linkRefusals(ctx),
+    runner.skipped('links') || runner.skipped('vrf') ? [] : tableRefusals(ctx),
+    runner.skipped('nftables') ? [] : nftRefusals(ctx),
+    runner.skipped('frr') ? [] : frrRefusals(ctx),
+    runner.skipped('strongswan') ? [] : swanRefusals(ctx),
+  ]);
+  const refusals = all.flat();
+  if (!refusals.length) return;
+  const more = refusals.length > 1 ? ` (and ${refusals.length - 1} more)` : '';
+  throw new StepError('ownership', `${refusals[0].message}${more}; the host was not changed`, refusals.map((r) => r.detail).join('\n'), refusals[0].where);
+}
+
 export const STEPS: Step[] = [
   {
     name: 'reload-sysctl',
@@ -273,27 +488,21 @@ export const STEPS: Step[] = [
     name: 'reload-links',
     owner: 'links',
     async run(ctx) {
-      const { cs, runner } = ctx;
-      let ran = false;
+      const work = linkWork(ctx);
+      const own = await ownLinks(ctx, [...work.recreate, ...work.batches.flatMap((b) => b.lines)]);
       // Devices whose identity changed (VLAN id, VNI, if_id) cannot be modified in place.
-      if (cs.recreate.length) {
-        await batch(ctx, 'ip', cs.recreate.flatMap(connectionLinkDeletes), /Cannot find device/);
-        ran = true;
-      }
-      for (const b of BATCH_ORDER) {
-        const f = file(ctx.to, b.path);
-        if (!f || (!ctx.full && !cs.fileChanged(b.path) && !cs.recreate.length)) continue;
-        const lines = touchedLines(fs.readFileSync(f), cs, ctx.full);
-        // Re-running a batch meets links and addresses that already exist: those lines are no-ops.
-        await batch(ctx, b.tool, lines, /File exists|already exists/);
+      if (work.recreate.length) await batch(ctx, 'ip', own(work.recreate), /Cannot find device/);
+      for (const b of work.batches) {
+        const lines = own(b.lines);
+        // Re-running a batch meets links and addresses that already exist: those lines are no-ops. Every link apply
+        // adds carries its mark (src/apply/owned.ts).
+        await batch(ctx, b.tool, b.tool === 'ip' ? markLinkAdds(lines) : lines, /File exists|already exists/);
         // FRR 8.4's zebra, running while one quick batch makes a VRF, its VLAN and the VLAN's address, can miss the
         // address (the lab saw it for the second tenant every run; bgpd then finds no interface for the session's
         // source and BGP stays Idle). Announcing the touched tenants' addresses again fixes it (docs/lab.md).
         if (b.tool === 'ip') await batch(ctx, 'ip', lines.filter((l) => l.startsWith('address add ')).map((l) => l.replace('address add ', 'address replace ')), /^$/);
-        ran = ran || lines.length > 0;
       }
-      void runner;
-      return ran;
+      return work.recreate.length > 0 || work.batches.some((b) => b.lines.length > 0);
     },
   },
   {
@@ -301,8 +510,9 @@ export const STEPS: Step[] = [
     owner: 'frr',
     async run(ctx) {
       if (!ctx.full && !ctx.cs.fileChanged(FRR_FILE)) return false;
-      if (!ctx.liveExists('/etc/frr/frr.conf')) return false;
-      if (!ctx.full && (await frrIncremental(ctx))) return true;
+      // No live file: nothing to load, unless FRR still runs what the old release wrote (a rollback to a host that had none).
+      if (!ctx.liveExists('/etc/frr/frr.conf') && !file(ctx.from, FRR_FILE)) return false;
+      if (!ctx.full && ctx.liveExists('/etc/frr/frr.conf') && (await frrIncremental(ctx))) return true;
       return frrReloadFull(ctx);
     },
   },
@@ -350,13 +560,9 @@ export const STEPS: Step[] = [
     name: 'remove-links',
     owner: 'links',
     async run(ctx) {
-      const { cs } = ctx;
-      const lines: string[] = [...cs.removedConnections.flatMap(connectionLinkDeletes)];
-      for (const t of cs.removed) {
-        const m = ctx.from?.manifest.tenants[t];
-        if (m) lines.push(...tenantLinkDeletes({ vrf: t, network: m.summary?.network?.interface ?? t, xfrm: m.connections }));
-      }
-      await batch(ctx, 'ip', lines, /Cannot find device/);
+      const lines = linkWork(ctx).removals;
+      const own = await ownLinks(ctx, lines);
+      await batch(ctx, 'ip', own(lines), /Cannot find device/);
       return lines.length > 0;
     },
   },
@@ -485,7 +691,13 @@ export async function checkRelease(runner: Runner, l: Layout, r: Release, from: 
   if (nft && !runner.skipped('nftables') && from && (await (early ?? nftCheckDelta(runner, l, from, r, touched)))) {
     /* checked */
   } else if (nft && !runner.skipped('nftables')) {
-    const c = await runner.run('nft', ['-c', '-f', nft]);
+    // The file may touch only s2sgw's own table: nft -c would accept a `delete table ip filter` as well.
+    const outside = nftOutsideOwnTable(fs.readFileSync(nft, 'utf8'));
+    if (outside) {
+      where = whereIs(r, outside.line);
+      problems.push(`${NFT_FILE} line ${outside.n} reaches outside table ${NFT_OWN}: ${outside.line}`);
+    }
+    const c = outside ? { code: 0, missing: false, stderr: '' } : await runner.run('nft', ['-c', '-f', nft]);
     if (c.missing) problems.push('nft is not installed');
     else if (c.code !== 0) {
       const e = parseNftErrors(c.stderr)[0];
@@ -496,18 +708,23 @@ export async function checkRelease(runner: Runner, l: Layout, r: Release, from: 
   }
   const whole = file(r, FRR_FILE);
   if (whole && !runner.skipped('frr')) {
-    const dir = path.join(l.tmp, 'vtysh');
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    fs.writeFileSync(path.join(dir, 'vtysh.conf'), '');
-    const part = from ? frrCheckPart(from, r, touched) : undefined;
-    const frr = part !== undefined ? path.join(dir, 'changed.conf') : whole;
-    if (part !== undefined && !runner.dryRun) fs.writeFileSync(frr, part, { mode: 0o600 });
-    const c = await runner.run('vtysh', ['--config_dir', dir, '-C', '-f', frr]);
-    if (c.missing) problems.push('vtysh is not installed');
-    else if (c.code !== 0) {
-      const m = /^line (\d+): (.*)$/m.exec(c.stdout + c.stderr);
-      if (m && !where) where = whereIs(r, fs.readFileSync(frr, 'utf8').split('\n')[Number(m[1]) - 1] ?? '');
-      problems.push(`vtysh -C rejected ${FRR_FILE}:\n${(c.stdout + c.stderr).trim()}`);
+    // A dry run changes nothing under --root: its scratch folder is a temporary one outside it, removed after.
+    const dir = runner.dryRun ? fs.mkdtempSync(path.join(os.tmpdir(), 's2sgw-dry-run-')) : path.join(l.tmp, 'vtysh');
+    try {
+      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      fs.writeFileSync(path.join(dir, 'vtysh.conf'), '');
+      const part = from ? frrCheckPart(from, r, touched) : undefined;
+      const frr = part !== undefined ? path.join(dir, 'changed.conf') : whole;
+      if (part !== undefined && !runner.dryRun) fs.writeFileSync(frr, part, { mode: 0o600 });
+      const c = await runner.run('vtysh', ['--config_dir', dir, '-C', '-f', frr]);
+      if (c.missing) problems.push('vtysh is not installed');
+      else if (c.code !== 0) {
+        const m = /^line (\d+): (.*)$/m.exec(c.stdout + c.stderr);
+        if (m && !where) where = whereIs(r, fs.readFileSync(frr, 'utf8').split('\n')[Number(m[1]) - 1] ?? '');
+        problems.push(`vtysh -C rejected ${FRR_FILE}:\n${(c.stdout + c.stderr).trim()}`);
+      }
+    } finally {
+      if (runner.dryRun) fs.rmSync(dir, { recursive: true, force: true });
     }
   }
   if (problems.length) throw new StepError('check', `the release fails its checks; the host was not changed`, problems.join('\n'), where);
@@ -521,6 +738,8 @@ async function nftCheckDelta(runner: Runner, l: Layout, from: Release, to: Pick<
   const plan = memo('nft', a, b, touched, () => nftPlan(a.read(), b.read(), touched));
   if (plan.headChanged) return false;
   if (!plan.script) return true;
+  // A transaction reaching outside s2sgw's table: the whole-file check says where.
+  if (nftOutsideOwnTable(plan.script)) return false;
   if (runner.dryRun) return (await runner.run('nft', ['-c', '-f', path.join(l.tmp, 'incremental.nft')])).code === 0;
   fs.mkdirSync(l.tmp, { recursive: true, mode: 0o700 });
   const f = path.join(l.tmp, 'check-incremental.nft');
