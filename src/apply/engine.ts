@@ -97,7 +97,7 @@ function context(runner: Runner, l: Layout, from: Release | null, to: Release | 
     cs: changeSet(from, to),
     full,
     say,
-    liveExists: (host) => (live ? live.get(host)?.content !== undefined : fs.existsSync(runner.host(host))),
+    liveExists: (host) => (live ? live.get(host)?.content !== undefined || !!live.get(host)?.link : fs.existsSync(runner.host(host))),
   };
 }
 
@@ -105,7 +105,7 @@ function context(runner: Runner, l: Layout, from: Release | null, to: Release | 
 async function reloadAll(ctx: StepContext, journal: JournalWriter | undefined, withHealth: boolean): Promise<void> {
   const { runner, say } = ctx;
   const changed = await step(runner, journal, 'switch', () => (runner.dryRun ? [] : switchTo(ctx.l, runner, ctx.to, ctx.full ? undefined : ctx.cs.fileChanged)));
-  if (runner.dryRun) say(`  switch: ${ctx.l.current} -> ${ctx.to ? `releases/${ctx.to.name}` : '(none)'}; live files rewritten by rename`);
+  if (runner.dryRun) say(`  switch: ${ctx.l.current} -> ${ctx.to ? `releases/${ctx.to.name}` : '(none)'}; the live links into it switch with it, the other live files rewritten by rename`);
   else if (changed.length) say(`  switch: ${changed.join(', ')}`);
   for (let i = 0; i < STEPS.length; i++) {
     const s = STEPS[i];
