@@ -39,7 +39,7 @@ function help(): string {
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
     'Run `s2sgw <command> --help` for a command\'s options.',
-    'Exit codes: 0 ok, 1 findings or failure, 2 usage, 3 plan found changes.',
+    'Exit codes: 0 ok, 1 findings or failure, 2 usage, 3 plan found changes (status: the host is degraded).',
     '',
   ].join('\n');
 }

@@ -7,6 +7,7 @@ source "$LAB/guest/sites.sh"
 source "$LAB/guest/gateway.sh"
 source "$LAB/guest/checks.sh"
 source "$LAB/guest/checks-change.sh"
+source "$LAB/guest/checks-operate.sh"
 source "$LAB/guest/second.sh"
 BUNDLE=$OUT/bundle/gw1
 
@@ -58,7 +59,7 @@ if [ "$APPLY_RC" != 0 ]; then
   fail "checks" "skipped: the gateway was not set up"; CHECKS=none
 fi
 
-for c in on-demand child-sas isolation bgp post-connect filters rate redial change faults removal second max-prefixes; do
+for c in on-demand child-sas isolation bgp operate post-connect filters rate redial change faults removal second max-prefixes; do
   if [ "$c" = child-sas ]; then
     # The sites' routers now: their sessions ride the tunnels the checks bring up.
     for s in cny wny wsfo; do load_site_frr "$s"; done
