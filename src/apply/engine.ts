@@ -171,10 +171,12 @@ function committedHistory(l: Layout, j: Journal): HistoryEntry[] {
   return j.history ?? historyTo(readState(l).history, j.to, j.op === 'apply' ? 'apply' : 'rollback', j.op !== 'apply');
 }
 
-function armConfirm(l: Layout, runner: Runner, release: string | null, previous: string | null, confirmSeconds: number | undefined): void {
+function armConfirm(l: Layout, runner: Runner, release: string | null, previous: string | null, confirmSeconds: number | undefined, timer = true): void {
   if (confirmSeconds === undefined || release === null) return;
   const pending: Pending = { release, previous, deadline: new Date(Date.now() + confirmSeconds * 1000).toISOString(), runner: runner.options() };
   writeDurable(l.pending, JSON.stringify(pending, null, 2) + '\n', 0o600);
+  // At boot (recover, files only) no timer: the release was never confirmed and recover rolls it back right after.
+  if (!timer) return;
   pending.timerPid = armTimer(l, runner);
   writeDurable(l.pending, JSON.stringify(pending, null, 2) + '\n', 0o600);
 }
@@ -206,7 +208,7 @@ export async function recover(runner: Runner, say: (s: string) => void, filesOnl
   if (j.phase === 'committed') {
     say(`recovering: the last ${j.op} committed release ${j.to?.slice(0, 12)} before it stopped; finishing it`);
     writeState(l, { current: j.to, history: committedHistory(l, j) });
-    armConfirm(l, runner, j.to, j.from, j.confirmSeconds);
+    armConfirm(l, runner, j.to, j.from, j.confirmSeconds, !filesOnly);
     pruneReleases(l, [j.to, j.from], j.keep ?? DEFAULT_KEEP);
     journal.finish();
     return true;
