@@ -3,7 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# The programs that read the generated files on a gateway, so `build --check` and the tests can run them.
+# The programs that read the generated files on a gateway, so `build --check` and the tests can run them
+# (prometheus for its promtool: the tests check `s2sgw metrics` output with `promtool check metrics`).
 PACKAGES=(
   iproute2 nftables netplan.io
   strongswan-swanctl charon-systemd libstrongswan-standard-plugins libstrongswan-extra-plugins strongswan-pki
@@ -11,6 +12,7 @@ PACKAGES=(
   libcharon-extauth-plugins libcharon-extra-plugins
   git procps iputils-ping
   util-linux  # flock(1): apply's host lock (src/apply/host-lock.ts)
+  prometheus
 )
 
 missing=()

@@ -16,6 +16,9 @@ const LOADERS: Record<string, () => Command> = {
   confirm: () => require('./commands/confirm').command,
   rollback: () => require('./commands/rollback').command,
   status: () => require('./commands/status').command,
+  releases: () => require('./commands/releases').command,
+  recover: () => require('./commands/recover').command,
+  metrics: () => require('./commands/metrics').command,
   'peer-config': () => require('./commands/peer-config').command,
 };
 
@@ -36,13 +39,13 @@ function help(): string {
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
     'Run `s2sgw <command> --help` for a command\'s options.',
-    'Exit codes: 0 ok, 1 findings or failure, 2 usage, 3 plan found changes.',
+    'Exit codes: 0 ok, 1 findings or failure, 2 usage, 3 plan found changes (status: the host is degraded).',
     '',
   ].join('\n');
 }
 
 /** Commands on a gateway host: small live data, where a tight heap only means more collections (0.2 s of a one-tenant apply at 10,000 tenants). */
-const HOST_COMMANDS = new Set(['apply', 'rollback', 'confirm', 'status']);
+const HOST_COMMANDS = new Set(['apply', 'rollback', 'confirm', 'status', 'releases', 'recover', 'metrics']);
 
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
   const [name, ...rest] = argv;

@@ -83,7 +83,15 @@ test('parseSas reads state, SPIs and bytes from swanctl --list-sas', () => {
       '    local  0.0.0.0/0',
     ].join('\n'),
   );
-  assert.equal(sas.get('IfCe1'), { state: 'ESTABLISHED', establishedSeconds: 42, bytesIn: 336, bytesOut: 448, children: [{ name: 'IfCe1', state: 'INSTALLED', spiIn: 'c1a2b3c4', spiOut: 'c5d6e7f8', bytesIn: 336, bytesOut: 448 }] });
+  assert.equal(sas.get('IfCe1'), {
+    state: 'ESTABLISHED',
+    establishedSeconds: 42,
+    bytesIn: 336,
+    bytesOut: 448,
+    packetsIn: 4,
+    packetsOut: 5,
+    children: [{ name: 'IfCe1', state: 'INSTALLED', spiIn: 'c1a2b3c4', spiOut: 'c5d6e7f8', bytesIn: 336, bytesOut: 448, packetsIn: 4, packetsOut: 5 }],
+  });
 });
 
 test('apply --confirm: without `s2sgw confirm` the detached timer rolls the host back at the deadline', async () => {

@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { FIXTURES } from './helpers';
 import { FIXTURE_ENV, fingerprint, fixtureBundle, openSandbox, prepareFixtureHost, Sandbox } from '../src/apply/sandbox';
 import { Runner, parseFaults } from '../src/apply/runner';
-import { apply, describeError, recover } from '../src/apply/engine';
+import { apply, describeError, recover, recoverHost } from '../src/apply/engine';
 
 const DIST = path.resolve(__dirname, '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 's2sgw-apply-faults-'));
@@ -104,6 +104,30 @@ for (const step of ['stage', ...STEPS]) {
       assert.equal(fp, v2, said.join('\n'));
       assert.is((await applyHere(sb, b1)).out.code, 0);
     } else assert.equal(fp, v1, said.join('\n'));
+  });
+}
+
+/** The files part of a fingerprint: what a files-only recovery (at boot, before the daemons start) puts back. */
+const files = (f: Record<string, string>) => Object.fromEntries(Object.entries(f).filter(([k]) => k === 'current' || k === 'state' || k.startsWith('etc/')));
+
+for (const step of ['switch', 'reload-frr', 'reload-nftables', 'health', 'commit']) {
+  test(`SIGKILL at ${step}, then \`s2sgw recover\` at boot (files only): the live files, links and state are one release's; a second recover does nothing`, async () => {
+    const c = child(sb, b2, `kill@${step}`, { full: true });
+    const res = await c.done;
+    assert.is(res.signal, 'SIGKILL', res.err);
+    const said: string[] = [];
+    const out = await recoverHost(new Runner(sb.runner({ skip: SKIP })), { say: (s) => said.push(s) });
+    assert.is(out.code, 0, said.join('\n'));
+    assert.not.ok(fs.existsSync(journal(sb)), 'the journal is clean');
+    assert.equal(files(fingerprint(sb)), files(step === 'commit' ? v2 : v1), said.join('\n'));
+    // The live files root reads are links into `current`: one rename switched them.
+    for (const f of ['etc/sysctl.d/90-s2sgw.conf']) assert.match(fs.readlinkSync(path.join(sb.root, f)), /^\.\.\/\.\.\/var\/lib\/s2sgw\/current\//);
+    const again: string[] = [];
+    assert.is((await recoverHost(new Runner(sb.runner({ skip: SKIP })), { say: (s) => again.push(s) })).code, 0);
+    assert.equal(again, ['nothing to recover']);
+    // The daemons, started after recover at boot, would read these files; here they still run: a full apply converges them.
+    assert.is((await applyHere(sb, b1, { full: true })).out.code, 0);
+    assert.equal(fingerprint(sb), v1);
   });
 }
 

@@ -8,6 +8,7 @@ source "$LAB/guest/gateway.sh"
 source "$LAB/guest/checks.sh"
 source "$LAB/guest/checks-change.sh"
 source "$LAB/guest/checks-foreign.sh"
+source "$LAB/guest/checks-operate.sh"
 source "$LAB/guest/second.sh"
 BUNDLE=$OUT/bundle/gw1
 
@@ -59,7 +60,7 @@ if [ "$APPLY_RC" != 0 ]; then
   fail "checks" "skipped: the gateway was not set up"; CHECKS=none
 fi
 
-for c in on-demand child-sas isolation bgp post-connect filters rate redial change faults removal foreign-device second max-prefixes; do
+for c in on-demand child-sas isolation bgp operate post-connect filters rate redial change faults removal foreign-device second max-prefixes; do
   if [ "$c" = child-sas ]; then
     # The sites' routers now: their sessions ride the tunnels the checks bring up.
     for s in cny wny wsfo; do load_site_frr "$s"; done

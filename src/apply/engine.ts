@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { Runner, StepError } from './runner';
 import { acquire, HostLock } from './host-lock';
-import { Layout, layout, Pending, readPending, readState, writeState } from './layout';
+import { HistoryEntry, historyTo, Layout, layout, Pending, readPending, readState, writeState } from './layout';
 import { Journal, JournalWriter, readJournal } from './journal';
 import { checkOwnership, checkRelease, health, startNftCheck, Step, STEPS, StepContext } from './steps';
 import { changeSet } from './change-set';
@@ -31,10 +31,13 @@ export interface ApplyRequest {
   confirmSeconds?: number;
   /** How long a second apply waits for the lock before it gives up naming the holder. */
   lockWaitMs?: number;
+  /** Releases kept on the host after the commit (current, previous and an unconfirmed one always are). */
+  keep?: number;
   say: (line: string) => void;
 }
 
 export const DEFAULT_LOCK_WAIT_MS = 60_000;
+export const DEFAULT_KEEP = 5;
 
 /** Formats a failure as apply prints it: the step, the tool's own message, and the tenant line it maps to. */
 export function describeError(e: StepError): string {
@@ -94,7 +97,7 @@ function context(runner: Runner, l: Layout, from: Release | null, to: Release | 
     cs: changeSet(from, to),
     full,
     say,
-    liveExists: (host) => (live ? live.get(host)?.content !== undefined : fs.existsSync(runner.host(host))),
+    liveExists: (host) => (live ? live.get(host)?.content !== undefined || !!live.get(host)?.link : fs.existsSync(runner.host(host))),
   };
 }
 
@@ -102,7 +105,7 @@ function context(runner: Runner, l: Layout, from: Release | null, to: Release | 
 async function reloadAll(ctx: StepContext, journal: JournalWriter | undefined, withHealth: boolean): Promise<void> {
   const { runner, say } = ctx;
   const changed = await step(runner, journal, 'switch', () => (runner.dryRun ? [] : switchTo(ctx.l, runner, ctx.to, ctx.full ? undefined : ctx.cs.fileChanged)));
-  if (runner.dryRun) say(`  switch: ${ctx.l.current} -> ${ctx.to ? `releases/${ctx.to.name}` : '(none)'}; live files rewritten by rename`);
+  if (runner.dryRun) say(`  switch: ${ctx.l.current} -> ${ctx.to ? `releases/${ctx.to.name}` : '(none)'}; the live links into it switch with it, the other live files rewritten by rename`);
   else if (changed.length) say(`  switch: ${changed.join(', ')}`);
   for (let i = 0; i < STEPS.length; i++) {
     const s = STEPS[i];
@@ -155,18 +158,25 @@ async function commit(l: Layout, runner: Runner, journal: JournalWriter, confirm
   const j = journal.j;
   runner.step = 'commit';
   journal.phase('committed');
-  writeState(l, { current: j.to, previous: j.from });
+  writeState(l, { current: j.to, history: committedHistory(l, j) });
   // A crash from here on is finished forward by recover(): the new release passed its health check.
   await runner.point('commit');
   armConfirm(l, runner, j.to, j.from, confirmSeconds);
-  pruneReleases(l, [j.to, j.from]);
+  pruneReleases(l, [j.to, j.from], j.keep ?? DEFAULT_KEEP);
   journal.finish();
 }
 
-function armConfirm(l: Layout, runner: Runner, release: string | null, previous: string | null, confirmSeconds: number | undefined): void {
+/** The history a committed switch leaves (journals written before history was kept: the target appended). */
+function committedHistory(l: Layout, j: Journal): HistoryEntry[] {
+  return j.history ?? historyTo(readState(l).history, j.to, j.op === 'apply' ? 'apply' : 'rollback', j.op !== 'apply');
+}
+
+function armConfirm(l: Layout, runner: Runner, release: string | null, previous: string | null, confirmSeconds: number | undefined, timer = true): void {
   if (confirmSeconds === undefined || release === null) return;
   const pending: Pending = { release, previous, deadline: new Date(Date.now() + confirmSeconds * 1000).toISOString(), runner: runner.options() };
   writeDurable(l.pending, JSON.stringify(pending, null, 2) + '\n', 0o600);
+  // At boot (recover, files only) no timer: the release was never confirmed and recover rolls it back right after.
+  if (!timer) return;
   pending.timerPid = armTimer(l, runner);
   writeDurable(l.pending, JSON.stringify(pending, null, 2) + '\n', 0o600);
 }
@@ -175,48 +185,121 @@ function armConfirm(l: Layout, runner: Runner, release: string | null, previous:
  * Goes back to journal.from after a failure or a crash: the same ordered reload, aimed at the old release.
  * `full` after a crash, when nobody knows which steps ran.
  */
-async function revert(runner: Runner, l: Layout, journal: JournalWriter, full: boolean, say: (s: string) => void): Promise<void> {
+async function revert(runner: Runner, l: Layout, journal: JournalWriter, full: boolean, say: (s: string) => void, filesOnly = false): Promise<void> {
   const j = journal.j;
   if (j.phase !== 'reverting') journal.phase('reverting');
   const from = openRelease(l, j.to);
   const to = openRelease(l, j.from);
-  say(`rolling back to ${to ? `release ${to.name.slice(0, 12)}` : 'the host as it was before s2sgw'}${full ? ' (full reload)' : ''}`);
-  const ctx = context(runner, l, from, to, full, say);
-  await reloadAll(ctx, journal, false);
+  say(`rolling back to ${to ? `release ${to.name.slice(0, 12)}` : 'the host as it was before s2sgw'}${filesOnly ? ' (files only: the daemons start from them)' : full ? ' (full reload)' : ''}`);
+  if (filesOnly) await step(runner, journal, 'switch', () => switchTo(l, runner, to));
+  else await reloadAll(context(runner, l, from, to, full, say), journal, false);
   // Back where it started: the state file still names j.from as current unless the crash came after commit.
-  writeState(l, j.op === 'apply' ? { ...readState(l), current: j.from } : { current: j.from, previous: j.to });
+  const s = readState(l);
+  writeState(l, { current: j.from, history: s.current === j.from ? s.history : historyTo(s.history, j.from, 'recover', true) });
   journal.finish();
 }
 
 /** Finishes what a crashed apply left in the journal: its switch (committed) or a rollback (anything before). */
-export async function recover(runner: Runner, say: (s: string) => void): Promise<boolean> {
+export async function recover(runner: Runner, say: (s: string) => void, filesOnly = false): Promise<boolean> {
   const l = layout(runner);
   const j = readJournal(l);
   if (!j) return false;
   const journal = JournalWriter.resume(l, j);
   if (j.phase === 'committed') {
     say(`recovering: the last ${j.op} committed release ${j.to?.slice(0, 12)} before it stopped; finishing it`);
-    writeState(l, { current: j.to, previous: j.from });
-    armConfirm(l, runner, j.to, j.from, j.confirmSeconds);
-    pruneReleases(l, [j.to, j.from]);
+    writeState(l, { current: j.to, history: committedHistory(l, j) });
+    armConfirm(l, runner, j.to, j.from, j.confirmSeconds, !filesOnly);
+    pruneReleases(l, [j.to, j.from], j.keep ?? DEFAULT_KEEP);
     journal.finish();
     return true;
   }
   say(`recovering: the last ${j.op} (${j.from?.slice(0, 12) ?? 'none'} -> ${j.to?.slice(0, 12) ?? 'none'}) stopped during ${j.steps.at(-1)?.step ?? 'its start'}`);
-  await revert(runner, l, journal, true, say);
+  await revert(runner, l, journal, true, say, filesOnly);
   return true;
 }
 
+/** Whether the confirm timer a pending confirm names still runs (it does not after a reboot). */
+function timerAlive(p: Pending): boolean {
+  try {
+    return !!p.timerPid && fs.readFileSync(`/proc/${p.timerPid}/cmdline`, 'utf8').includes('confirm-timer');
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `s2sgw recover`, at boot before strongSwan and FRR start (or on a running host with `reload`): finishes or rolls
+ * back what a crashed apply left in the journal, then rolls back a release still waiting for its confirm whose
+ * deadline passed or whose timer is gone (always so at boot: nobody would roll it back). Without `reload` only files
+ * change (the `current` link, the live files, state.json): the daemons and networkd read them when they start.
+ * Idempotent; with no state at all it does nothing.
+ */
+export async function recoverHost(runner: Runner, opts: { say: (s: string) => void; lockWaitMs?: number; reload?: boolean }): Promise<Outcome> {
+  const l = layout(runner);
+  const say = opts.say;
+  try {
+    return await withLock(runner, 'recover', opts.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS, async () => {
+      const finished = await recover(runner, say, !opts.reload);
+      const state = readState(l);
+      const pending = readPending(l);
+      if (pending && pending.release !== state.current) {
+        removeDurable(l.pending);
+        say(`removed a stale confirm for release ${pending.release.slice(0, 12)} (not the current one)`);
+      } else if (pending) {
+        const late = Date.parse(pending.deadline) <= Date.now();
+        if (!late && timerAlive(pending)) {
+          say(`release ${pending.release.slice(0, 12)} waits for \`s2sgw confirm\` until ${pending.deadline}; its timer runs: left alone`);
+          return { code: 0, release: state.current };
+        }
+        say(`release ${pending.release.slice(0, 12)} was never confirmed (${late ? `deadline ${pending.deadline} passed` : 'its confirm timer is gone'}): rolling back`);
+        stopTimer(pending);
+        const target = state.history.at(-2)?.release ?? null;
+        const out = opts.reload ? await switchRelease(runner, l, 'confirm-timeout', openRelease(l, target), true, undefined, say) : await switchFiles(runner, l, 'confirm-timeout', openRelease(l, target), say);
+        if (out.code === 0) removeDurable(l.pending);
+        return out;
+      }
+      if (!finished) say('nothing to recover');
+      return { code: 0, release: state.current };
+    });
+  } catch (e) {
+    return { code: 1, error: asStepError(e, 'recover') };
+  }
+}
+
+/** A journaled switch of the files only (boot: the daemons are not running yet), committed like any switch. */
+async function switchFiles(runner: Runner, l: Layout, op: Journal['op'], to: Release | null, say: (s: string) => void): Promise<Outcome> {
+  const state = readState(l);
+  const journal = JournalWriter.start(l, { op, from: state.current, to: to?.name ?? null, phase: 'forward', history: historyTo(state.history, to?.name ?? null, op === 'apply' ? 'apply' : op, true) });
+  try {
+    const changed = await step(runner, journal, 'switch', () => switchTo(l, runner, to));
+    say(`switched to ${to ? `release ${to.name.slice(0, 12)}` : 'the host as it was before s2sgw'}${changed.length ? `: ${changed.join(', ')}` : ''}`);
+    await commit(l, runner, journal, undefined);
+    return { code: 0, release: to?.name ?? null };
+  } catch (e) {
+    const err = asStepError(e, runner.step);
+    if (journal.j.phase === 'committed') {
+      await recover(runner, say, true);
+      return { code: 0, release: to?.name ?? null };
+    }
+    // The journal stays: the next recover (or apply) finishes going back.
+    return { code: 1, error: err };
+  }
+}
+
 /** Switches from the current release to `to` with a journal; undoes it on any failure. */
-async function switchRelease(runner: Runner, l: Layout, op: Journal['op'], to: Release | null, full: boolean, confirmSeconds: number | undefined, say: (s: string) => void, opened?: Release | null): Promise<Outcome> {
+async function switchRelease(runner: Runner, l: Layout, op: Journal['op'], to: Release | null, full: boolean, confirmSeconds: number | undefined, say: (s: string) => void, opened?: Release | null, keep?: number): Promise<Outcome> {
   const state = readState(l);
   // The current release as the caller already opened it (its manifest is tens of MB at 10,000 tenants).
   const from = opened && opened.name === state.current ? opened : openRelease(l, state.current);
+  // apply appends to the history; a rollback goes back to the target's last entry (or appends one it no longer holds).
+  const history = historyTo(state.history, to?.name ?? null, op === 'apply' ? 'apply' : op, op !== 'apply');
   const ctx = timed(runner, 'compare', () => context(runner, l, from, to, full || !from, say));
   const cs = ctx.cs;
   // Host objects of the same names that s2sgw did not make: refused before the journal starts, so nothing changed.
   await step(runner, undefined, 'ownership', () => checkOwnership(ctx));
-  const journal = runner.dryRun ? undefined : JournalWriter.start(l, { op, from: from?.name ?? null, to: to?.name ?? null, phase: 'forward', ...(confirmSeconds !== undefined ? { confirmSeconds } : {}) });
+  const journal = runner.dryRun
+    ? undefined
+    : JournalWriter.start(l, { op, from: from?.name ?? null, to: to?.name ?? null, phase: 'forward', history, ...(keep !== undefined ? { keep } : {}), ...(confirmSeconds !== undefined ? { confirmSeconds } : {}) });
   say(`${runner.dryRun ? 'would switch' : 'switching'} ${from ? from.name.slice(0, 12) : '(none)'} -> ${to ? to.name.slice(0, 12) : '(none)'}: ${cs.added.length} added, ${cs.changed.length} changed, ${cs.removed.length} removed, ${cs.untouched.length} untouched${ctx.full ? ' (full reload)' : ''}`);
   for (const t of cs.touched) say(`  tenant ${t}: ${cs.added.includes(t) ? 'added' : cs.removed.includes(t) ? 'removed' : 'changed'}`);
   if (cs.terminate.length) say(`  SAs to terminate: ${cs.terminate.join(', ')}`);
@@ -301,7 +384,7 @@ export async function apply(runner: Runner, req: ApplyRequest): Promise<Outcome>
         say('already applied: nothing to do');
         return { code: 0, release: release.name };
       }
-      return await switchRelease(runner, l, 'apply', release, !!req.full, req.confirmSeconds, say, current);
+      return await switchRelease(runner, l, 'apply', release, !!req.full, req.confirmSeconds, say, current, req.keep);
     } catch (e) {
       return { code: 1, error: asStepError(e, runner.step) };
     }
@@ -310,10 +393,33 @@ export async function apply(runner: Runner, req: ApplyRequest): Promise<Outcome>
     runner.echo = say;
     return run();
   }
+  const started = new Date();
+  let out: Outcome;
   try {
-    return await withLock(runner, `apply --bundle ${req.bundle}`, req.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS, run);
+    out = await withLock(runner, `apply --bundle ${req.bundle}`, req.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS, run);
   } catch (e) {
-    return { code: 1, error: asStepError(e, 'lock') };
+    out = { code: 1, error: asStepError(e, 'lock') };
+  }
+  recordLastApply(l, started, out);
+  return out;
+}
+
+/** What `s2sgw metrics` reports of the last apply: var/lib/s2sgw/last-apply.json. */
+export interface LastApply {
+  result: 'success' | 'failure';
+  /** When it started (ISO 8601) and how long it took. */
+  at: string;
+  durationSeconds: number;
+  release: string | null;
+  step?: string;
+}
+
+function recordLastApply(l: Layout, started: Date, out: Outcome): void {
+  const rec: LastApply = { result: out.code === 0 ? 'success' : 'failure', at: started.toISOString(), durationSeconds: (Date.now() - started.getTime()) / 1000, release: out.release ?? readState(l).current, ...(out.error ? { step: out.error.step } : {}) };
+  try {
+    writeDurable(l.lastApply, JSON.stringify(rec, null, 2) + '\n', 0o600);
+  } catch {
+    /* bookkeeping for metrics only: never turns an apply's outcome around */
   }
 }
 
@@ -327,8 +433,11 @@ function stopTimer(p: Pending | undefined): void {
   }
 }
 
-/** `s2sgw rollback`: back to the previous release (or, with `expect`, only if that release is still the current one). */
-export async function rollback(runner: Runner, opts: { say: (s: string) => void; lockWaitMs?: number; expect?: string; op?: Journal['op'] }): Promise<Outcome> {
+/**
+ * `s2sgw rollback`: back to the release before the current one in the history (a second rollback goes further back),
+ * or to `to`, any release the host keeps. With `expect`, only if that release is still the current one (the confirm timer).
+ */
+export async function rollback(runner: Runner, opts: { say: (s: string) => void; lockWaitMs?: number; expect?: string; op?: Journal['op']; to?: string }): Promise<Outcome> {
   const l = layout(runner);
   try {
     return await withLock(runner, 'rollback', opts.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS, async () => {
@@ -340,10 +449,11 @@ export async function rollback(runner: Runner, opts: { say: (s: string) => void;
         return { code: 0, release: state.current };
       }
       if (state.current === null) throw new StepError('rollback', 'nothing is applied on this host');
-      const to = openRelease(l, state.previous);
+      const target = opts.to !== undefined ? findRelease(l, opts.to) : (state.history.at(-2)?.release ?? null);
+      if (target === state.current) throw new StepError('rollback', `release ${target.slice(0, 12)} is already the current one`);
+      const to = openRelease(l, target);
       const out = await switchRelease(runner, l, opts.op ?? 'rollback', to, false, undefined, opts.say);
       if (out.code === 0) {
-        writeState(l, { current: state.previous, previous: state.current });
         removeDurable(l.pending);
         stopTimer(pending);
       }
@@ -352,6 +462,20 @@ export async function rollback(runner: Runner, opts: { say: (s: string) => void;
   } catch (e) {
     return { code: 1, error: asStepError(e, 'rollback') };
   }
+}
+
+/** A kept release by its name or a unique prefix of it (at least 6 characters, as `s2sgw releases` prints 12). */
+export function findRelease(l: Layout, name: string): string {
+  let names: string[] = [];
+  try {
+    names = fs.readdirSync(l.releases).filter((n) => !n.startsWith('.'));
+  } catch {
+    /* no releases yet */
+  }
+  if (names.includes(name)) return name;
+  const hits = name.length >= 6 ? names.filter((n) => n.startsWith(name)) : [];
+  if (hits.length === 1) return hits[0];
+  throw new StepError('rollback', hits.length ? `release ${name} is ambiguous: ${hits.map((h) => h.slice(0, 16)).join(', ')}` : `no release ${name} on this host (\`s2sgw releases\` lists them)`);
 }
 
 /** `s2sgw confirm`: keeps the release an `apply --confirm` put on probation. */

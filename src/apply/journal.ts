@@ -26,6 +26,10 @@ export interface Journal {
   reason?: string;
   /** apply --confirm SECONDS: re-armed if a crash came after the commit. */
   confirmSeconds?: number;
+  /** The release history state.json holds once this switch commits (written again if a crash came after the commit). */
+  history?: import('./layout').HistoryEntry[];
+  /** How many releases to keep when pruning after the commit. */
+  keep?: number;
   steps: JournalEntry[];
 }
 

@@ -15,6 +15,8 @@ export interface Layout {
   journal: string;
   stateFile: string;
   pending: string;
+  /** The last apply's result, time and duration (for `s2sgw metrics`). */
+  lastApply: string;
   baseline: string;
   tmp: string;
 }
@@ -29,25 +31,54 @@ export function layout(r: Pick<Runner, 'host'>): Layout {
     journal: path.join(s, 'journal.json'),
     stateFile: path.join(s, 'state.json'),
     pending: path.join(s, 'pending-confirm.json'),
+    lastApply: path.join(s, 'last-apply.json'),
     baseline: path.join(s, 'baseline'),
     tmp: path.join(s, 'tmp'),
   };
 }
 
-/** What is applied: the current release's name (folder under releases/) and the one before it. */
+/** One time a release became current, and by which command. */
+export interface HistoryEntry {
+  release: string;
+  at: string;
+  op: 'apply' | 'rollback' | 'confirm-timeout' | 'recover';
+}
+
+/**
+ * What is applied: the current release's name (folder under releases/), the one before it, and the history of
+ * releases that were current, oldest first, the last being `current`. A plain rollback goes to the entry before
+ * the last and drops the last (so a second rollback goes further back, never forth again).
+ */
 export interface State {
   current: string | null;
   previous: string | null;
+  history: HistoryEntry[];
 }
 
 export function readState(l: Layout): State {
   const text = readIfExists(l.stateFile);
-  const s = text ? (JSON.parse(text) as State) : { current: null, previous: null };
-  return { current: s.current ?? null, previous: s.previous ?? null };
+  const s = text ? (JSON.parse(text) as Partial<State>) : {};
+  const current = s.current ?? null;
+  const previous = s.previous ?? null;
+  // A state file written before history was kept: its two names are the history.
+  const history = s.history ?? [previous, current].filter((n): n is string => n !== null).map((release) => ({ release, at: '', op: 'apply' as const }));
+  return { current, previous, history };
 }
 
-export function writeState(l: Layout, s: State): void {
-  writeDurable(l.stateFile, JSON.stringify(s, null, 2) + '\n', 0o600);
+export function writeState(l: Layout, s: Pick<State, 'current' | 'history'>): void {
+  // `previous` stays in the file for readers of the older format; it is the history's entry before the last.
+  const previous = s.history.length >= 2 && s.history.at(-1)?.release === s.current ? s.history.at(-2)!.release : null;
+  writeDurable(l.stateFile, JSON.stringify({ current: s.current, previous, history: s.history }, null, 2) + '\n', 0o600);
+}
+
+/** The history after `release` became current by `op`: rolled back to an entry it holds (what followed is dropped), else appended. */
+export function historyTo(history: HistoryEntry[], release: string | null, op: HistoryEntry['op'], back: boolean): HistoryEntry[] {
+  if (release === null) return [];
+  if (history.at(-1)?.release === release) return history;
+  if (back) {
+    for (let i = history.length - 2; i >= 0; i--) if (history[i].release === release) return history.slice(0, i + 1);
+  }
+  return [...history, { release, at: new Date().toISOString(), op }];
 }
 
 /** The release `current` points at, or null. */

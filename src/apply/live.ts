@@ -1,4 +1,5 @@
-// The switch: points <root>/var/lib/s2sgw/current at a release and writes the live files the daemons read, each by rename.
+// The switch: points <root>/var/lib/s2sgw/current at a release. The live files root's readers read are symlinks into
+// `current`, so that one rename switches them all at once; those read by other users (FRR, networkd) are written by rename.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readBytesIfExists, readIfExists, removeDurable, symlinkAtomic, writeDurable } from './fsx';
@@ -17,18 +18,25 @@ export interface LiveFile {
   /** Or content apply writes itself while a release is current. */
   generate?: (ctx: { root: string; current: string; release: Release }) => string | undefined;
   mode: number;
+  /**
+   * A relative symlink to `current/<bundle>` rather than a copy: switched by the one rename of `current`. Only for
+   * files read by root (the state folder is 0700): systemd-modules-load, systemd-sysctl and `sysctl -p`, netplan
+   * generate, charon. Not frr.conf (FRR's daemons read it as user frr, and `vtysh -c write` rewrites it: that must
+   * never reach a release's files, which releases share by hard links) nor networkd.conf.d (systemd-network reads it).
+   */
+  link?: boolean;
 }
 
 /** swanctl.conf on the host includes conf.d/*.conf: this one include pulls in the current release's connections and secrets. */
 export const SWANCTL_INCLUDE = '/etc/swanctl/conf.d/s2sgw.conf';
 
 export const LIVE: LiveFile[] = [
-  { host: '/etc/modules-load.d/s2sgw.conf', bundle: 'modules-load.d/s2sgw.conf', mode: 0o644 },
-  { host: '/etc/sysctl.d/90-s2sgw.conf', bundle: 'sysctl/90-s2sgw.conf', mode: 0o644 },
-  { host: '/etc/netplan/90-s2sgw.yaml', bundle: 'netplan/90-s2sgw.yaml', mode: 0o600 },
+  { host: '/etc/modules-load.d/s2sgw.conf', bundle: 'modules-load.d/s2sgw.conf', mode: 0o644, link: true },
+  { host: '/etc/sysctl.d/90-s2sgw.conf', bundle: 'sysctl/90-s2sgw.conf', mode: 0o644, link: true },
+  { host: '/etc/netplan/90-s2sgw.yaml', bundle: 'netplan/90-s2sgw.yaml', mode: 0o600, link: true },
   { host: '/etc/systemd/networkd.conf.d/90-s2sgw.conf', bundle: 'networkd.conf.d/90-s2sgw.conf', mode: 0o644 },
   { host: '/etc/frr/frr.conf', bundle: 'frr/frr.conf', mode: 0o640 },
-  { host: '/etc/strongswan.d/s2sgw.conf', bundle: 'swanctl/strongswan.d/s2sgw.conf', mode: 0o644 },
+  { host: '/etc/strongswan.d/s2sgw.conf', bundle: 'swanctl/strongswan.d/s2sgw.conf', mode: 0o644, link: true },
   {
     host: SWANCTL_INCLUDE,
     mode: 0o600,
@@ -72,12 +80,18 @@ function ensureBaseline(l: Layout, r: Runner): Baseline & { held?: Map<string, s
   return b;
 }
 
-/** What each live file should hold with `release` current (undefined: absent). */
-export function liveContents(l: Layout, r: Runner, release: Release | null): Map<string, { content?: string | Buffer; mode: number; bundle?: string }> {
+/** What each live file should hold with `release` current (undefined: absent), or the link into `current` it should be. */
+export function liveContents(l: Layout, r: Runner, release: Release | null): Map<string, { content?: string | Buffer; mode: number; bundle?: string; link?: string }> {
   const baseline = ensureBaseline(l, r);
-  const out = new Map<string, { content?: string | Buffer; mode: number; bundle?: string }>();
+  const out = new Map<string, { content?: string | Buffer; mode: number; bundle?: string; link?: string }>();
   for (const f of LIVE) {
     let content: string | Buffer | undefined;
+    const link = f.link && release && f.bundle && release.manifest.files[f.bundle] ? linkTarget(l, r, f.host, f.bundle) : undefined;
+    if (link) {
+      // Read through the link: its bytes are not needed (netplan's file grows with the tenants).
+      out.set(f.host, { mode: f.mode, bundle: f.bundle, link });
+      continue;
+    }
     // Bytes, not text: frr.conf is 14 MB at 10,000 tenants and is only compared and copied. The bytes verify read
     // are used when the release has them (the same bytes, already checked against the manifest).
     if (release && f.bundle && release.manifest.files[f.bundle]) content = release.read?.(f.bundle) ?? fs.readFileSync(releasePath(release, f.bundle));
@@ -88,9 +102,23 @@ export function liveContents(l: Layout, r: Runner, release: Release | null): Map
   return out;
 }
 
+/** The relative symlink from a live path to its file in `current` (relative: the same under any --root). */
+function linkTarget(l: Layout, r: Runner, host: string, bundle: string): string {
+  return path.relative(path.dirname(r.host(host)), path.join(l.current, ...bundle.split('/')));
+}
+
+function readLinkIfAny(p: string): string | undefined {
+  try {
+    return fs.readlinkSync(p);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * Makes `release` current: the `current` symlink first (one rename), then each live file by rename.
- * Idempotent, so a recovery can run it again. Returns the live paths it changed.
+ * Makes `release` current: the `current` symlink first (one rename: every live file that is a link into it switches
+ * with it), then each other live file by rename, and a link put in place where the host has none yet (the first
+ * apply) or someone replaced it. Idempotent, so a recovery can run it again. Returns the live paths it changed.
  */
 export function switchTo(l: Layout, r: Runner, release: Release | null, fileChanged?: (bundlePath: string) => boolean): string[] {
   const changed: string[] = [];
@@ -98,9 +126,16 @@ export function switchTo(l: Layout, r: Runner, release: Release | null, fileChan
   else removeDurable(l.current);
   for (const [host, want] of liveContents(l, r, release)) {
     const p = r.host(host);
+    if (want.link) {
+      if (readLinkIfAny(p) === want.link) continue;
+      symlinkAtomic(want.link, p);
+      changed.push(host);
+      continue;
+    }
     // A file the new release changed is written without reading what the host holds (frr.conf: 14 MB at 10,000
     // tenants); an unchanged one is compared, so a hand-edited live file is put back.
-    if (!(want.bundle && want.content !== undefined && fileChanged?.(want.bundle))) {
+    // A link left from a release that had the file is replaced, whatever it points at.
+    if (readLinkIfAny(p) === undefined && !(want.bundle && want.content !== undefined && fileChanged?.(want.bundle))) {
       const have = readBytesIfExists(p);
       const content = typeof want.content === 'string' ? Buffer.from(want.content) : want.content;
       if (have === content || (have && content && have.equals(content))) continue;

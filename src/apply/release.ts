@@ -8,7 +8,7 @@ import { formatSecrets, refsSecretsDir } from '../targets/strongswan/secrets';
 import { DEFAULT_SECRETS_DIR, MAX_SECRET_BYTES, scopeIndex, scopeRef, secretsDirProblem, secretValue, shownRef } from '../compiler/secret-scope';
 import { parsePrivateRefs } from '../targets/strongswan/host';
 import { StepError, Runner } from './runner';
-import { Layout } from './layout';
+import { Layout, readPending, readState, writeState } from './layout';
 import { writeNewSynced } from './fsx';
 
 export const MANIFEST = 'manifest.json';
@@ -632,15 +632,30 @@ export function pruneReleases(l: Layout, protect: Array<string | null>, keep = 5
   if (!fs.existsSync(l.releases)) return;
   const names = fs.readdirSync(l.releases);
   for (const n of names) if (n.startsWith('.stage-')) fs.rmSync(path.join(l.releases, n), { recursive: true, force: true });
+  const state = readState(l);
+  // Never the current release, the one a plain rollback goes to, or one waiting for its confirm.
+  const kept = new Set([...protect, state.current, state.history.at(-2)?.release, readPending(l)?.release].filter((n): n is string => !!n));
+  // Newest first: the last time a release became current, or when it was staged.
+  const lastUsed = new Map<string, number>();
+  for (const h of state.history) lastUsed.set(h.release, Math.max(lastUsed.get(h.release) ?? 0, Date.parse(h.at) || 0));
   const releases = names
     .filter((n) => !n.startsWith('.'))
-    .map((n) => ({ n, t: fs.statSync(path.join(l.releases, n)).mtimeMs }))
-    .sort((a, b) => b.t - a.t);
-  releases.slice(keep).forEach(({ n }) => {
-    if (!protect.includes(n)) fs.rmSync(path.join(l.releases, n), { recursive: true, force: true });
+    .map((n) => ({ n, t: Math.max(fs.statSync(path.join(l.releases, n)).mtimeMs, lastUsed.get(n) ?? 0) }))
+    .sort((a, b) => b.t - a.t || (a.n < b.n ? -1 : 1));
+  const removed = new Set<string>();
+  releases.slice(Math.max(keep, 1)).forEach(({ n }) => {
+    if (kept.has(n)) return;
+    fs.rmSync(path.join(l.releases, n), { recursive: true, force: true });
+    removed.add(n);
   });
+  // The history names only releases the host still holds (a rollback goes to one of them), and not without end.
+  const history = state.history.filter((h) => !removed.has(h.release)).slice(-HISTORY_MAX);
+  if (history.length !== state.history.length) writeState(l, { current: state.current, history });
   pruneShards(l);
 }
+
+/** Entries state.json's history keeps. */
+const HISTORY_MAX = 100;
 
 /** Removes shard folders no release links to (and half-made ones). */
 function pruneShards(l: Layout): void {

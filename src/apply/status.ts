@@ -10,23 +10,41 @@ export interface SaStatus {
   establishedSeconds?: number;
   bytesIn: number;
   bytesOut: number;
-  children: Array<{ name: string; state: string; spiIn?: string; spiOut?: string; bytesIn: number; bytesOut: number }>;
+  packetsIn: number;
+  packetsOut: number;
+  children: Array<{ name: string; state: string; spiIn?: string; spiOut?: string; bytesIn: number; bytesOut: number; packetsIn: number; packetsOut: number }>;
 }
 
 export interface TenantStatus {
   tenant: string;
   vrf: { exists: boolean | null; table: number | null; expectedTable?: number };
   interfaces: Array<{ name: string; state: string; addresses: string[] }>;
-  connections: Array<{ name: string; loaded: boolean; sa: SaStatus | null }>;
+  connections: Array<{ name: string; loaded: boolean; connect?: string; sa: SaStatus | null }>;
   bgp: Array<{ neighbor: string; state: string; prefixesReceived?: number; uptime?: string }>;
 }
 
+/** Something the current release holds that the host does not run as it should: `s2sgw status` exits 3. */
+export interface Degraded {
+  tenant?: string;
+  connection?: string;
+  neighbor?: string;
+  what: 'vrf-missing' | 'vrf-table' | 'connection-not-loaded' | 'sa-missing' | 'bgp-down' | 'journal';
+  message: string;
+}
+
+/** The shape of `status --format json`; `version` changes only when a field changes meaning or goes away. */
+export const STATUS_VERSION = 1;
+
 export interface HostStatus {
+  version: number;
+  /** ok: everything as the release says (exit 0); degraded: see `degraded` (exit 3); error: see `problems` (exit 1). */
+  health: 'ok' | 'degraded' | 'error';
   release: string | null;
   previous: string | null;
   pendingConfirm?: { release: string; deadline: string };
   journal?: { op: string; phase: string; lastStep?: string };
   tenants: TenantStatus[];
+  degraded: Degraded[];
   /** What could not be read (a daemon down, a tool missing): status reports, it does not fail. */
   problems: string[];
 }
@@ -39,7 +57,7 @@ export function parseSas(text: string): Map<string, SaStatus> {
   for (const line of text.split('\n')) {
     let m = /^(\S+): #\d+, (\w+), IKEv\d/.exec(line);
     if (m) {
-      ike = { state: m[2], bytesIn: 0, bytesOut: 0, children: [] };
+      ike = { state: m[2], bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0, children: [] };
       out.set(m[1], ike);
       child = undefined;
       continue;
@@ -47,17 +65,23 @@ export function parseSas(text: string): Map<string, SaStatus> {
     if (!ike) continue;
     if ((m = /^\s+established (\d+)s ago/.exec(line))) ike.establishedSeconds = Number(m[1]);
     else if ((m = /^\s+(\S+): #\d+, reqid \d+, (\w+),/.exec(line))) {
-      child = { name: m[1], state: m[2], bytesIn: 0, bytesOut: 0 };
+      child = { name: m[1], state: m[2], bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0 };
       ike.children.push(child);
-    } else if (child && (m = /^\s+(in|out)\s+([0-9a-f]+)(?:\s*\([^)]*\))?,\s+(\d+) bytes/.exec(line))) {
+    } else if (child && (m = /^\s+(in|out)\s+([0-9a-f]+)(?:\s*\([^)]*\))?,\s+(\d+) bytes(?:,\s+(\d+) packets)?/.exec(line))) {
+      const bytes = Number(m[3]);
+      const packets = Number(m[4] ?? 0);
       if (m[1] === 'in') {
         child.spiIn = m[2];
-        child.bytesIn = Number(m[3]);
-        ike.bytesIn += Number(m[3]);
+        child.bytesIn = bytes;
+        child.packetsIn = packets;
+        ike.bytesIn += bytes;
+        ike.packetsIn += packets;
       } else {
         child.spiOut = m[2];
-        child.bytesOut = Number(m[3]);
-        ike.bytesOut += Number(m[3]);
+        child.bytesOut = bytes;
+        child.packetsOut = packets;
+        ike.bytesOut += bytes;
+        ike.packetsOut += packets;
       }
     }
   }
@@ -72,8 +96,8 @@ function json<T>(text: string, fallback: T): T {
   }
 }
 
-/** Reads the host's state for every tenant of the current release. Never changes anything. */
-export async function hostStatus(runner: Runner): Promise<HostStatus> {
+/** Reads the host's state for every tenant of the current release (or only `tenants`). Never changes anything. */
+export async function hostStatus(runner: Runner, only?: string[]): Promise<HostStatus> {
   const l = layout(runner);
   const state = readState(l);
   const name = currentLink(l) ?? state.current;
@@ -82,14 +106,20 @@ export async function hostStatus(runner: Runner): Promise<HostStatus> {
   const pending = readPending(l);
   const j = readJournal(l);
   const out: HostStatus = {
+    version: STATUS_VERSION,
+    health: 'ok',
     release: name,
     previous: state.previous,
     ...(pending ? { pendingConfirm: { release: pending.release, deadline: pending.deadline } } : {}),
     ...(j ? { journal: { op: j.op, phase: j.phase, lastStep: j.steps.at(-1)?.step } } : {}),
     tenants: [],
+    degraded: [],
     problems,
   };
-  if (!release) return out;
+  if (j) out.degraded.push({ what: 'journal', message: `an interrupted ${j.op} left its journal (phase ${j.phase}): the next apply, rollback, confirm or recover finishes it` });
+  if (!release) return judge(out);
+  const unknown = (only ?? []).filter((t) => !release.manifest.tenants[t]);
+  if (unknown.length) throw new Error(`tenant ${unknown.join(', ')} is not in the current release ${release.name.slice(0, 12)}`);
 
   const links = await runner.run('ip', ['-j', '-d', 'addr', 'show']);
   type Link = { ifname: string; operstate: string; master?: string; linkinfo?: { info_kind?: string; info_data?: { table?: number } }; addr_info?: Array<{ local: string; prefixlen: number }> };
@@ -115,6 +145,7 @@ export async function hostStatus(runner: Runner): Promise<HostStatus> {
   }
 
   for (const [t, m] of Object.entries(release.manifest.tenants).sort()) {
+    if (only?.length && !only.includes(t)) continue;
     const vrf = all.find((x) => x.ifname === t && x.linkinfo?.info_kind === 'vrf');
     const mine = new Set([m.summary?.network?.interface, ...m.connections].filter(Boolean) as string[]);
     const ifaces = all.filter((x) => mine.has(x.ifname) || x.master === t);
@@ -123,11 +154,39 @@ export async function hostStatus(runner: Runner): Promise<HostStatus> {
       tenant: t,
       vrf: { exists: links.code === 0 ? !!vrf : null, table: vrf?.linkinfo?.info_data?.table ?? null, ...(m.summary?.vrf ? { expectedTable: m.summary.vrf.table } : {}) },
       interfaces: ifaces.map((x) => ({ name: x.ifname, state: x.operstate, addresses: (x.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`) })),
-      connections: m.connections.map((c) => ({ name: c, loaded: loaded.includes(c), sa: sas.get(c) ?? null })),
+      connections: m.connections.map((c) => ({ name: c, loaded: loaded.includes(c), ...(m.summary?.connections?.[c]?.connect ? { connect: m.summary.connections[c].connect } : {}), sa: sas.get(c) ?? null })),
       bgp: Object.entries(peers)
         .sort()
         .map(([n, p]) => ({ neighbor: n, state: p.state ?? 'unknown', ...(p.pfxRcd !== undefined ? { prefixesReceived: p.pfxRcd } : {}), ...(p.peerUptime ? { uptime: p.peerUptime } : {}) })),
     });
+    out.degraded.push(...degradedTenant(out.tenants.at(-1)!, Object.keys(m.summary?.bgp?.neighbors ?? {}), runner));
+  }
+  return judge(out);
+}
+
+function judge(s: HostStatus): HostStatus {
+  s.health = s.problems.length ? 'error' : s.degraded.length ? 'degraded' : 'ok';
+  return s;
+}
+
+/** What of one tenant runs other than its release says. Pure but for which steps the host skips (what it cannot run). */
+export function degradedTenant(t: TenantStatus, neighbors: string[], runner: Pick<Runner, 'skipped'>): Degraded[] {
+  const out: Degraded[] = [];
+  const tenant = t.tenant;
+  if (!runner.skipped('vrf') && !runner.skipped('links') && t.vrf.exists === false) out.push({ tenant, what: 'vrf-missing', message: `VRF ${tenant} is missing` });
+  else if (!runner.skipped('vrf') && t.vrf.exists && t.vrf.expectedTable !== undefined && t.vrf.table !== t.vrf.expectedTable) out.push({ tenant, what: 'vrf-table', message: `VRF ${tenant} uses table ${t.vrf.table}, the release says ${t.vrf.expectedTable}` });
+  if (!runner.skipped('strongswan')) {
+    for (const c of t.connections) {
+      if (!c.loaded) out.push({ tenant, connection: c.name, what: 'connection-not-loaded', message: `connection ${c.name} is not loaded in charon` });
+      else if (c.connect === 'always' && !(c.sa?.state === 'ESTABLISHED' && c.sa.children.some((ch) => ch.state === 'INSTALLED')))
+        out.push({ tenant, connection: c.name, what: 'sa-missing', message: `connection ${c.name} (connect: always) has ${c.sa ? `IKE SA ${c.sa.state} and no installed CHILD SA` : 'no SA'}` });
+    }
+  }
+  if (!runner.skipped('frr')) {
+    for (const n of neighbors) {
+      const b = t.bgp.find((x) => x.neighbor === n);
+      if (b?.state !== 'Established') out.push({ tenant, neighbor: n, what: 'bgp-down', message: `BGP session to ${n} is ${b ? b.state : 'not configured in FRR'}` });
+    }
   }
   return out;
 }
@@ -149,6 +208,8 @@ export function formatStatus(s: HostStatus): string {
     }
     for (const n of t.bgp) lines.push(`  bgp ${n.neighbor}: ${n.state}${n.prefixesReceived !== undefined ? `, ${n.prefixesReceived} prefixes` : ''}${n.uptime ? `, up ${n.uptime}` : ''}`);
   }
+  if (s.degraded.length) lines.push('', ...s.degraded.map((d) => `degraded: ${d.tenant ? `${d.tenant}: ` : ''}${d.message}`));
   if (s.problems.length) lines.push('', ...s.problems.map((p) => `problem: ${p}`));
+  lines.push('', `health: ${s.health}`);
   return lines.join('\n') + '\n';
 }

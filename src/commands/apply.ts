@@ -9,12 +9,13 @@ import { HOST_OPTIONS, HOST_USAGE, finish, lockWaitMs, runnerFrom } from '../app
 export const command: Command = {
   name: 'apply',
   summary: 'apply a bundle on this gateway host atomically, reloading only what changed; roll back on any failure',
-  usage: `s2sgw apply --bundle out/<gateway> [--dry-run] [--confirm SECONDS] [--full] ${HOST_USAGE}`,
+  usage: `s2sgw apply --bundle out/<gateway> [--dry-run] [--confirm SECONDS] [--full] [--keep N] ${HOST_USAGE}`,
   options: {
     bundle: { type: 'string', short: 'b' },
     'dry-run': { type: 'boolean', short: 'n' },
     confirm: { type: 'string' },
     full: { type: 'boolean' },
+    keep: { type: 'string' },
     ...HOST_OPTIONS,
   },
   async run({ values }, io) {
@@ -22,6 +23,8 @@ export const command: Command = {
     if (!bundle) throw new UsageError('--bundle is required', 'usage: s2sgw apply --bundle out/<gateway>');
     const c = values.confirm as string | undefined;
     if (c !== undefined && !/^[1-9]\d*$/.test(c)) throw new UsageError(`--confirm takes a number of seconds, got ${c}`);
+    const k = values.keep as string | undefined;
+    if (k !== undefined && !/^[1-9]\d*$/.test(k)) throw new UsageError(`--keep takes a number of releases (at least 1), got ${k}`);
     const runner = runnerFrom(values, io);
     runner.dryRun = !!values['dry-run'];
     const t0 = performance.now();
@@ -32,6 +35,7 @@ export const command: Command = {
       full: !!values.full,
       confirmSeconds: c === undefined ? undefined : Number(c),
       lockWaitMs: lockWaitMs(values),
+      ...(k !== undefined ? { keep: Number(k) } : {}),
       // Progress to stderr; a dry run's plan is the output, so stdout.
       say: (s) => (runner.dryRun ? io.out(s + '\n') : io.err(s + '\n')),
     });

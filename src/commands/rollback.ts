@@ -1,15 +1,19 @@
-// `s2sgw rollback`: return this gateway host to the release before the current one, with the same ordered reload as apply.
+// `s2sgw rollback [--to RELEASE]`: return this gateway host to the release before the current one in its history (or any kept
+// release), with the same ordered reload as apply.
 import { Command } from './common';
+import { UsageError } from '../usage';
 import { rollback } from '../apply/engine';
 import { HOST_OPTIONS, HOST_USAGE, finish, lockWaitMs, runnerFrom } from '../apply/options';
 
 export const command: Command = {
   name: 'rollback',
-  summary: 'switch this gateway host back to the previous release',
-  usage: `s2sgw rollback ${HOST_USAGE}`,
-  options: { ...HOST_OPTIONS },
+  summary: 'switch this gateway host back to the release before the current one, or to any kept release (--to)',
+  usage: `s2sgw rollback [--to RELEASE] ${HOST_USAGE}`,
+  options: { to: { type: 'string' }, ...HOST_OPTIONS },
   async run({ values }, io) {
-    const out = await rollback(runnerFrom(values, io), { say: (s) => io.err(s + '\n'), lockWaitMs: lockWaitMs(values) });
+    const to = values.to as string | undefined;
+    if (to !== undefined && !/^[0-9a-f]{6,64}(\.\d+)?$/.test(to)) throw new UsageError(`--to takes a release id as \`s2sgw releases\` prints it, got ${to}`);
+    const out = await rollback(runnerFrom(values, io), { say: (s) => io.err(s + '\n'), lockWaitMs: lockWaitMs(values), ...(to !== undefined ? { to } : {}) });
     return finish(out, io, 'rollback');
   },
 };

@@ -1,0 +1,33 @@
+// `s2sgw metrics`: per tenant and connection (SAs, bytes, packets, BGP, rate-limit drops) and per host (release, last apply)
+// in the Prometheus text format, to stdout or atomically to a file for node_exporter's textfile collector.
+import * as path from 'node:path';
+import { Command, EXIT } from './common';
+import { gatherMetrics, renderMetrics, writeMetricsFile } from '../apply/metrics';
+import { HOST_OPTIONS, HOST_USAGE, runnerFrom } from '../apply/options';
+
+export const command: Command = {
+  name: 'metrics',
+  summary: 'write the host\'s tunnels, sessions and last apply as Prometheus metrics (node_exporter textfile collector)',
+  usage: `s2sgw metrics [--output /var/lib/prometheus/node-exporter/s2sgw.prom] ${HOST_USAGE}`,
+  options: { output: { type: 'string', short: 'o' }, ...HOST_OPTIONS },
+  async run({ values }, io) {
+    let text: string;
+    try {
+      text = renderMetrics(await gatherMetrics(runnerFrom(values, io)));
+    } catch (e) {
+      io.err(`s2sgw metrics: ${(e as Error).message}\n`);
+      return EXIT.findings;
+    }
+    const output = values.output as string | undefined;
+    if (output === undefined) io.out(text);
+    else {
+      try {
+        writeMetricsFile(path.resolve(io.cwd, output), text);
+      } catch (e) {
+        io.err(`s2sgw metrics: cannot write ${output}: ${(e as Error).message}\n`);
+        return EXIT.findings;
+      }
+    }
+    return EXIT.ok;
+  },
+};
