@@ -5,8 +5,9 @@ import { loadConfig } from '../compiler/load';
 import { Format } from '../compiler/format';
 import { readLock, LOCK_FILE } from '../compiler/lock';
 import { compile } from '../compiler/compile';
+import { sourceOf } from '../compiler/git';
 import { checkBundle } from '../compiler/check';
-import { MANIFEST } from '../compiler/bundle';
+import { MANIFEST, setSource } from '../compiler/bundle';
 import { hasErrors, sortDiagnostics, error } from '../compiler/diagnostics';
 import { replaceTree, writeFileAtomic } from '../compiler/write';
 import { Command, EXIT, configDir, formatOption, printDiagnostics } from './common';
@@ -37,7 +38,12 @@ export const command: Command = {
       return EXIT.findings;
     }
     const gateways = values.gateway as string[] | undefined;
-    const result = compile(loaded, prev, { locked: !!values.locked, gateways, keepRendered: !!values.check });
+    // Read before build writes the lock: a lock this build changes is not the commit's either (dirty below).
+    const source = sourceOf(dir);
+    const lockPath = path.join(dir, LOCK_FILE);
+    const oldLock = fs.existsSync(lockPath) ? fs.readFileSync(lockPath, 'utf8') : undefined;
+    const result = compile(loaded, prev, { locked: !!values.locked, gateways, keepRendered: !!values.check, source });
+    if (source && !source.dirty && result.ok && result.lockText !== oldLock) for (const b of result.bundles) setSource(b, { ...source, dirty: true });
     let diags = result.diagnostics;
     if (result.ok && gateways) {
       const unknown = gateways.filter((g) => !result.bundles.some((b) => b.gateway === g));
@@ -56,8 +62,6 @@ export const command: Command = {
       return EXIT.findings;
     }
     // Lock first: a bundle must never refer to ids the committed lock does not hold.
-    const lockPath = path.join(dir, LOCK_FILE);
-    const oldLock = fs.existsSync(lockPath) ? fs.readFileSync(lockPath, 'utf8') : undefined;
     if (result.lockText !== oldLock && !values.locked) writeFileAtomic(lockPath, result.lockText!);
     for (const b of result.bundles) replaceTree(path.join(outDir, b.gateway), b.files);
     if (!gateways) removeStale(outDir, result.bundles.map((b) => b.gateway), io);
