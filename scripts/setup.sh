@@ -10,6 +10,7 @@ PACKAGES=(
   frr frr-pythontools
   libcharon-extauth-plugins libcharon-extra-plugins
   git procps iputils-ping
+  openssh-client bsdutils  # ssh-keygen (s2sgw sign, signed bundles), logger (audit to the journal)
 )
 
 missing=()
