@@ -49,4 +49,55 @@ test('build records the commit, clean or dirty, and the s2sgw version; same comm
   assert.equal(manifestOf(dir).source, { commit: git(dir, 'rev-parse', 'HEAD'), dirty: true });
 });
 
+test('plan shows where each side comes from: commits (dirty), and a built base bundle\'s signing key; the signature is no file diff', async () => {
+  const dir = tempCopy(ROOT);
+  git(dir, 'init', '-q');
+  fs.writeFileSync(path.join(dir, '.gitignore'), 'out/\n');
+  git(dir, 'add', '-A');
+  git(dir, 'commit', '-q', '-m', 'config');
+  const head = git(dir, 'rev-parse', 'HEAD');
+  assert.is((await cli(['build', '--config', dir])).code, 0);
+  const key = path.join(dir, 'signing-key');
+  spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
+  const signed = await cli(['sign', '--bundle', path.join(dir, 'out/gw1'), '--key', key], dir);
+  assert.is(signed.code, 0, signed.err);
+  assert.match(signed.err, new RegExp(`signed out/gw1/manifest\\.json \\(gateway gw1, commit ${head.slice(0, 12)}, s2sgw \\S+\\) with ED25519 SHA256:\\S+: wrote out/gw1/manifest\\.json\\.sig`));
+  // What ssh-keygen -Y verify accepts against an allowed_signers file.
+  const allowed = path.join(dir, 'allowed_signers');
+  fs.writeFileSync(allowed, `ops@example.com ${fs.readFileSync(key + '.pub', 'utf8')}`);
+  const v = spawnSync('ssh-keygen', ['-Y', 'verify', '-n', 's2sgw-bundle', '-I', 'ops@example.com', '-f', allowed, '-s', path.join(dir, 'out/gw1/manifest.json.sig')], { input: fs.readFileSync(path.join(dir, 'out/gw1/manifest.json')), encoding: 'utf8' });
+  assert.is(v.status, 0, v.stderr);
+  assert.match(v.stdout, /Good "s2sgw-bundle" signature for ops@example\.com/);
+  fs.appendFileSync(path.join(dir, 'tenants', fs.readdirSync(path.join(dir, 'tenants'))[0]), '# edited\n');
+  const r = await cli(['plan', '--config', dir, '--against', path.join(dir, 'out'), '--format', 'json']);
+  const plan = JSON.parse(r.out);
+  const g = plan.gateways.find((x: { gateway: string }) => x.gateway === 'gw1');
+  assert.equal(g.source.before, { commit: head, dirty: false, compiler: g.source.before.compiler, signedWith: g.source.before.signedWith });
+  assert.match(g.source.before.signedWith, /^ED25519 SHA256:/);
+  assert.equal(g.source.after, { commit: head, dirty: true, compiler: g.source.before.compiler });
+  assert.not.ok(g.files.some((f: { path: string }) => f.path.startsWith('manifest')));
+  const text = await cli(['plan', '--config', dir, '--against', path.join(dir, 'out')]);
+  assert.match(text.out, new RegExp(`gateway gw1: unchanged\\n  commit ${head.slice(0, 12)}, signed with ED25519 SHA256:\\S+ -> ${head.slice(0, 12)} \\(dirty\\)`));
+  // Against a Git ref: that commit.
+  git(dir, 'commit', '-q', '-a', '-m', 'edit');
+  const ref = JSON.parse((await cli(['plan', '--config', dir, '--against', 'HEAD~1', '--format', 'json'])).out);
+  assert.equal(ref.gateways[0].source.before.commit, head);
+  assert.equal(ref.gateways[0].source.after, { commit: git(dir, 'rev-parse', 'HEAD'), dirty: false, compiler: g.source.before.compiler });
+});
+
+test('sign refuses a bundle whose files do not match its manifest, and a key that is not there', async () => {
+  const dir = tempCopy(ROOT);
+  assert.is((await cli(['build', '--config', dir])).code, 0);
+  const key = path.join(dir, 'k');
+  spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
+  fs.appendFileSync(path.join(dir, 'out/gw1/frr/frr.conf'), '! edited\n');
+  const r = await cli(['sign', '--bundle', path.join(dir, 'out/gw1'), '--key', key]);
+  assert.is(r.code, 1);
+  assert.match(r.err, /s2sgw sign: not signed: step verify: the bundle in .* does not match its manifest[\s\S]*frr\/frr\.conf: sha256/);
+  assert.not.ok(fs.existsSync(path.join(dir, 'out/gw1/manifest.json.sig')));
+  const nokey = await cli(['sign', '--bundle', path.join(dir, 'out/gw1'), '--key', path.join(dir, 'nope')]);
+  assert.is(nokey.code, 2);
+  assert.match(nokey.err, /--key .*nope: no such file/);
+});
+
 test.run();
