@@ -181,6 +181,14 @@ test('confirm and rollback are audited with the release they kept or went back t
   const none = await cmd(confirmCmd, {});
   assert.is(none.code, 1);
   assert.is(audit().at(-1).outcome, 'failed');
+  // The confirm timer's rollback is audited too, as the timer.
+  const t = await cmd(applyCmd, { bundle: signed, confirm: '1' });
+  assert.is(t.code, 0, t.err);
+  const end = Date.now() + 60_000;
+  while (Date.now() < end && audit().at(-1).command !== 'confirm-timeout') await new Promise((res) => setTimeout(res, 200));
+  const timed = audit().at(-1);
+  assert.equal({ command: timed.command, outcome: timed.outcome, release: timed.release }, { command: 'confirm-timeout', outcome: 'ok', release: previous.release });
+  assert.match(timed.actor, /^confirm timer: no `s2sgw confirm` by \d{4}-/);
   // The log holds no secret.
   const text = fs.readFileSync(path.join(sb.root, 'var/log/s2sgw/audit.log'), 'utf8');
   assert.not.ok(text.includes(FIXTURE_ENV.CONTOSO_PSK));
