@@ -42,6 +42,15 @@ test('build records the commit, clean or dirty, and the s2sgw version; same comm
   assert.is((await cli(['build', '--config', dir])).code, 0);
   assert.equal(manifestOf(dir).source, { commit: head, dirty: true });
   fs.rmSync(path.join(dir, 'tenants', 'notes.txt'));
+  // A config folder Git ignores is not the commit's either.
+  fs.writeFileSync(path.join(dir, '.gitignore'), 'out/\ntenants/\n');
+  git(dir, 'rm', '-rq', '--cached', 'tenants');
+  git(dir, 'commit', '-qam', 'ignore tenants');
+  assert.is((await cli(['build', '--config', dir])).code, 0);
+  assert.equal(manifestOf(dir).source, { commit: git(dir, 'rev-parse', 'HEAD'), dirty: true });
+  fs.writeFileSync(path.join(dir, '.gitignore'), 'out/\n');
+  git(dir, 'add', '-A');
+  git(dir, 'commit', '-qm', 'tenants back');
   // A lock this build changes is not the commit's lock either.
   fs.rmSync(path.join(dir, 'allocations.lock.yaml'));
   git(dir, 'commit', '-q', '-a', '-m', 'no lock');
