@@ -13,6 +13,7 @@ PACKAGES=(
   git procps iputils-ping
   util-linux  # flock(1): apply's host lock (src/apply/host-lock.ts)
   prometheus
+  openssh-client bsdutils  # ssh-keygen (s2sgw sign, signed bundles), logger (audit to the journal)
 )
 
 missing=()

@@ -12,6 +12,7 @@ const LOADERS: Record<string, () => Command> = {
   validate: () => require('./commands/validate').command,
   build: () => require('./commands/build').command,
   plan: () => require('./commands/plan').command,
+  sign: () => require('./commands/sign').command,
   apply: () => require('./commands/apply').command,
   confirm: () => require('./commands/confirm').command,
   rollback: () => require('./commands/rollback').command,

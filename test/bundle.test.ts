@@ -175,7 +175,9 @@ test('parseManifest reads what formatManifest writes, summaries from their files
   assert.ok(sameEntryText(pretty.tenants[names[0]], read.tenants[names[0]]));
   assert.not.ok(sameEntryText(m.tenants[names[0]], read.tenants[names[0]]), 'an entry built in memory was not read');
   // Empty blocks.
-  assert.equal(parseManifest(formatManifest({ ...m, tenants: {}, files: {} })), { compiler: m.compiler, gateway: m.gateway, gatewayDigest: m.gatewayDigest, tenants: {}, files: {} });
+  assert.equal(parseManifest(formatManifest({ ...m, tenants: {}, files: {} })), { compiler: m.compiler, gateway: m.gateway, source: null, gatewayDigest: m.gatewayDigest, tenants: {}, files: {} });
+  // The source commit, when recorded, is read back as written.
+  assert.equal(parseManifest(formatManifest({ ...m, source: { commit: 'c'.repeat(40), dirty: true } })).source, { commit: 'c'.repeat(40), dirty: true });
   assert.throws(() => parseManifest(text.replace('"files": {', '"files": {{')), SyntaxError);
   assert.throws(() => parseManifest(text.slice(0, -3)), SyntaxError);
 });

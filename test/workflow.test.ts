@@ -57,13 +57,22 @@ test('the validate step annotates a broken tenant file and fails the job', () =>
   assert.match(r.out, /^::error file=tenants\/woodgrove\.yaml,line=\d+,col=\d+,title=duplicate-vlan::/m);
 });
 
-test('the main job builds with --locked', () => {
+test('the main job builds with --locked and signs each bundle with the key from its secret', () => {
   const dir = tempCopy(ROOT);
   const steps = s2sgwSteps('main');
-  assert.equal(steps.map((s) => s.run), ['npx s2sgw build --locked']);
+  assert.equal(steps.map((s) => s.name), ['Build (the committed lock must already hold every id)', 'Sign each bundle']);
+  assert.is(steps[0].run, 'npx s2sgw build --locked');
   const r = sh(dir, steps[0].run!);
   assert.is(r.code, 0, r.out);
   assert.ok(fs.existsSync(path.join(dir, 'out', 'gw1', 'manifest.json')));
+  const key = path.join(dir, 'k');
+  assert.is(spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'ci', '-f', key]).status, 0);
+  const runnerTemp = fs.mkdtempSync(path.join(dir, 'runner-temp-'));
+  const signed = sh(dir, steps[1].run!, { SIGNING_KEY: fs.readFileSync(key, 'utf8').trimEnd(), RUNNER_TEMP: runnerTemp });
+  assert.is(signed.code, 0, signed.out);
+  assert.match(fs.readFileSync(path.join(dir, 'out', 'gw1', 'manifest.json.sig'), 'utf8'), /^-----BEGIN SSH SIGNATURE-----/);
+  // The key does not outlive the step.
+  assert.equal(fs.readdirSync(runnerTemp), []);
 });
 
 test.run();

@@ -2,6 +2,7 @@
 import { layout, readPending } from './layout';
 import { Runner } from './runner';
 import { rollback, describeError } from './engine';
+import { auditCommand, whoRuns } from './audit';
 
 const LOCK_WAIT_MS = 10 * 60_000;
 
@@ -18,7 +19,8 @@ async function main(root: string): Promise<number> {
   }
   const runner = new Runner(pending.runner);
   console.log(`${new Date().toISOString()} no confirm for release ${pending.release.slice(0, 12)} by ${pending.deadline}: rolling back`);
-  const out = await rollback(runner, { say: (s) => console.log(s), lockWaitMs: LOCK_WAIT_MS, expect: pending.release, op: 'confirm-timeout' });
+  const who = { user: whoRuns(process.env).user, actor: `confirm timer: no \`s2sgw confirm\` by ${pending.deadline}` };
+  const out = await auditCommand('confirm-timeout', runner, who, () => rollback(runner, { say: (s) => console.log(s), lockWaitMs: LOCK_WAIT_MS, expect: pending.release, op: 'confirm-timeout' }), (s) => console.log(s));
   if (out.error) console.log(describeError(out.error));
   return out.code;
 }

@@ -14,6 +14,9 @@ import { liveContents, switchTo } from './live';
 import { PRIVATE_REFS_PATH } from '../targets/strongswan/host';
 import { removeDurable, writeDurable } from './fsx';
 import { childEnv } from '../env';
+import { checkTrust, describeProvenance, Provenance, recordGateway } from './trust';
+import { SIGNATURE } from './signature';
+import { rememberRelease } from './audit';
 
 export interface Outcome {
   code: 0 | 1;
@@ -21,11 +24,15 @@ export interface Outcome {
   error?: StepError;
   /** Set when a failure was undone: the host is back on this release. */
   rolledBackTo?: string | null;
+  /** apply: where the bundle came from (gateway, commit, signer), once checked. */
+  provenance?: Provenance;
 }
 
 export interface ApplyRequest {
   bundle: string;
   env: NodeJS.ProcessEnv;
+  /** The gateway this host is (`--gateway`); else /etc/s2sgw/gateway or the name its first apply recorded. */
+  gateway?: string;
   dryRun?: boolean;
   full?: boolean;
   confirmSeconds?: number;
@@ -351,15 +358,29 @@ async function withLock<T>(runner: Runner, what: string, waitMs: number, fn: () 
 export async function apply(runner: Runner, req: ApplyRequest): Promise<Outcome> {
   const l = layout(runner);
   const say = req.say;
+  let prov: Provenance | undefined;
   const run = async (): Promise<Outcome> => {
     try {
+      // Before anything changes (even a crashed apply's recovery): is the bundle for this host, signed by a key it trusts?
+      prov = timed(runner, 'trust', () => checkTrust(path.resolve(req.bundle), l, (p) => runner.host(p), { gateway: req.gateway, warn: say }));
+      say(`bundle from ${describeProvenance(prov)}`);
+      const accepted = prov;
+      // A successful apply records the host's gateway name (its first) and who signed the release (for the audit).
+      const done = (o: Outcome): Outcome => {
+        if (o.code === 0 && !runner.dryRun && o.release) {
+          recordGateway(l, (p) => runner.host(p), accepted.gateway);
+          rememberRelease(l, o.release, accepted, path.resolve(req.bundle));
+        }
+        return o;
+      };
       if (!runner.dryRun) await recover(runner, say);
       else if (readJournal(l)) say(`a journal is left from an interrupted apply: a real apply finishes it first`);
       const pending = readPending(l);
       if (pending && !runner.dryRun) throw new StepError('confirm', `release ${pending.release.slice(0, 12)} waits for \`s2sgw confirm\` until ${pending.deadline}: confirm or roll back before another apply`);
       // Files the current release holds unchanged are neither read nor hashed again: stage links them.
       const current = runner.dryRun ? null : timed(runner, 'current', () => openReleaseQuietly(l, readState(l).current));
-      const bundle = await step(runner, undefined, 'verify', () => verifyBundle(path.resolve(req.bundle), { reuse: current }));
+      const bundle = await step(runner, undefined, 'verify', () => verifyBundle(path.resolve(req.bundle), { reuse: current, allowExtra: [SIGNATURE], manifestBytes: accepted.manifestBytes }));
+      if (bundle.manifest.gateway !== accepted.gateway) throw new StepError('verify', `manifest.json says gateway ${bundle.manifest.gateway} in its body but ${accepted.gateway} in its head`);
       // check's nft -c runs in its own process while this one resolves secrets and stages.
       const early = req.full ? undefined : timed(runner, 'plan-nft', () => startNftCheck(runner, l, current, bundle, (p) => contentOf(bundle, p)));
       // So does staging: libuv's threads write the bundle's files into a temporary release folder meanwhile.
@@ -382,23 +403,24 @@ export async function apply(runner: Runner, req: ApplyRequest): Promise<Outcome>
       const state = readState(l);
       if (state.current === release.name && !req.full) {
         say('already applied: nothing to do');
-        return { code: 0, release: release.name };
+        return done({ code: 0, release: release.name });
       }
-      return await switchRelease(runner, l, 'apply', release, !!req.full, req.confirmSeconds, say, current, req.keep);
+      return done(await switchRelease(runner, l, 'apply', release, !!req.full, req.confirmSeconds, say, current, req.keep));
     } catch (e) {
       return { code: 1, error: asStepError(e, runner.step) };
     }
   };
+  const withProvenance = (o: Outcome): Outcome => (prov ? { ...o, provenance: prov } : o);
   if (runner.dryRun) {
     runner.echo = say;
-    return run();
+    return withProvenance(await run());
   }
   const started = new Date();
   let out: Outcome;
   try {
-    out = await withLock(runner, `apply --bundle ${req.bundle}`, req.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS, run);
+    out = withProvenance(await withLock(runner, `apply --bundle ${req.bundle}`, req.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS, run));
   } catch (e) {
-    out = { code: 1, error: asStepError(e, 'lock') };
+    out = withProvenance({ code: 1, error: asStepError(e, 'lock') });
   }
   recordLastApply(l, started, out);
   return out;

@@ -158,11 +158,12 @@ const PLAIN_PATH = /^(?!\/)(?!.*(?:^|\/)\.{1,2}(?:\/|$))(?!.*\/\/)(?!.*\/$).+$/;
  * Checks a bundle folder against its manifest.json: every listed file present with its sha256, nothing
  * else (no extra file, no symlink), before apply looks at anything else. Collects every problem.
  */
-export function verifyBundle(dir: string, opts: { allowExtra?: string[]; reuse?: Release | null; release?: boolean } = {}): VerifiedBundle {
+export function verifyBundle(dir: string, opts: { allowExtra?: string[]; reuse?: Release | null; release?: boolean; manifestBytes?: Buffer } = {}): VerifiedBundle {
   const problems: string[] = [];
   let manifestBytes: Buffer;
   try {
-    manifestBytes = fs.readFileSync(path.join(dir, MANIFEST));
+    // The bytes whose signature apply checked, when it did: never a second read someone could swap in between.
+    manifestBytes = opts.manifestBytes ?? fs.readFileSync(path.join(dir, MANIFEST));
   } catch (e) {
     throw new StepError('verify', `${dir} is not a bundle: cannot read ${MANIFEST} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }

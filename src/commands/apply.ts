@@ -1,21 +1,36 @@
 // `s2sgw apply`: put a built bundle on this gateway host: verify, stage, check, switch, reload what changed, roll back on failure.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { UsageError } from '../usage';
 import { Command } from './common';
 import { apply } from '../apply/engine';
 import { HOST_OPTIONS, HOST_USAGE, finish, lockWaitMs, runnerFrom } from '../apply/options';
+import { AUDIT_OPTIONS, AUDIT_USAGE, outcomeOf, whoRuns, writeAudit } from '../apply/audit';
+import { manifestHead, Provenance } from '../apply/trust';
+
+/** What a bundle's manifest says about itself, unchecked; undefined when it cannot be read. */
+function claimsOf(dir: string): Omit<Provenance, 'manifestBytes'> | undefined {
+  try {
+    const h = manifestHead(fs.readFileSync(path.join(dir, 'manifest.json')));
+    return h.gateway ? { gateway: h.gateway, source: h.source, compiler: h.compiler, signer: null } : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 export const command: Command = {
   name: 'apply',
   summary: 'apply a bundle on this gateway host atomically, reloading only what changed; roll back on any failure',
-  usage: `s2sgw apply --bundle out/<gateway> [--dry-run] [--confirm SECONDS] [--full] [--keep N] ${HOST_USAGE}`,
+  usage: `s2sgw apply --bundle out/<gateway> [--gateway NAME] [--dry-run] [--confirm SECONDS] [--full] [--keep N] ${AUDIT_USAGE} ${HOST_USAGE}`,
   options: {
     bundle: { type: 'string', short: 'b' },
     'dry-run': { type: 'boolean', short: 'n' },
     confirm: { type: 'string' },
     full: { type: 'boolean' },
     keep: { type: 'string' },
+    gateway: { type: 'string', short: 'g' },
+    ...AUDIT_OPTIONS,
     ...HOST_OPTIONS,
   },
   async run({ values }, io) {
@@ -25,12 +40,16 @@ export const command: Command = {
     if (c !== undefined && !/^[1-9]\d*$/.test(c)) throw new UsageError(`--confirm takes a number of seconds, got ${c}`);
     const k = values.keep as string | undefined;
     if (k !== undefined && !/^[1-9]\d*$/.test(k)) throw new UsageError(`--keep takes a number of releases (at least 1), got ${k}`);
+    const gateway = values.gateway as string | undefined;
+    if (gateway !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(gateway)) throw new UsageError(`--gateway takes a gateway name, got ${JSON.stringify(gateway)}`);
+    const who = whoRuns(io.env, values.actor as string | undefined);
     const runner = runnerFrom(values, io);
     runner.dryRun = !!values['dry-run'];
     const t0 = performance.now();
     const out = await apply(runner, {
       bundle: path.resolve(io.cwd, bundle),
       env: io.env,
+      gateway,
       dryRun: runner.dryRun,
       full: !!values.full,
       confirmSeconds: c === undefined ? undefined : Number(c),
@@ -47,6 +66,21 @@ export const command: Command = {
       io.err(`done in ${Math.round(performance.now() - t0)} ms${parts.length ? ` (${parts.join(', ')})` : ''}\n`);
     }
     if (out.code === 0 && !runner.dryRun && c !== undefined) io.err(`applied; run \`s2sgw confirm\` within ${c} s or the host rolls back\n`);
+    // A dry run changes nothing, the audit log included.
+    if (!runner.dryRun) {
+      // A refused bundle's own claims (not checked, so no signer) still say what was tried.
+      const p = out.provenance ?? claimsOf(path.resolve(io.cwd, bundle));
+      const problem = writeAudit((x) => runner.host(x), {
+        command: 'apply',
+        ...who,
+        bundle: path.resolve(io.cwd, bundle),
+        release: out.release ?? null,
+        ...(p ? { gateway: p.gateway, ...(p.source !== undefined ? { commit: p.source?.commit ?? null, ...(p.source ? { dirty: p.source.dirty } : {}) } : {}), signer: p.signer, ...(p.key ? { key: p.key } : {}) } : {}),
+        ...outcomeOf(out),
+        durationMs: Math.round(performance.now() - t0),
+      });
+      if (problem) io.err(`s2sgw apply: warning: ${problem}\n`);
+    }
     return finish(out, io, 'apply');
   },
 };

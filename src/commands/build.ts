@@ -5,8 +5,9 @@ import { loadConfig } from '../compiler/load';
 import { Format } from '../compiler/format';
 import { LOCK_FILE } from '../compiler/lock';
 import { compile } from '../compiler/compile';
+import { sourceOf } from '../compiler/git';
 import { checkBundle } from '../compiler/check';
-import { MANIFEST } from '../compiler/bundle';
+import { MANIFEST, setSource } from '../compiler/bundle';
 import { hasErrors, sortDiagnostics } from '../compiler/diagnostics';
 import { replaceTree, writeFileAtomic } from '../compiler/write';
 import { Command, EXIT, configDir, formatOption, printDiagnostics } from './common';
@@ -30,7 +31,12 @@ export const command: Command = {
     const loaded = loadConfig(dir);
     const gateways = values.gateway as string[] | undefined;
     // The lock is read with the tenant files and checked as strictly (src/compiler/lock-check.ts).
-    const result = compile(loaded, undefined, { locked: !!values.locked, gateways, keepRendered: !!values.check });
+    // Read before build writes the lock: a lock this build changes is not the commit's either (dirty below).
+    const source = sourceOf(dir);
+    const lockPath = path.join(dir, LOCK_FILE);
+    const oldLock = loaded.lock === undefined ? undefined : loaded.lock.toString();
+    const result = compile(loaded, undefined, { locked: !!values.locked, gateways, keepRendered: !!values.check, source });
+    if (source && !source.dirty && result.ok && result.lockText !== oldLock) for (const b of result.bundles) setSource(b, { ...source, dirty: true });
     let diags = result.diagnostics;
     if (result.ok && gateways) {
       const unknown = gateways.filter((g) => !result.bundles.some((b) => b.gateway === g));
@@ -49,8 +55,6 @@ export const command: Command = {
       return EXIT.findings;
     }
     // Lock first: a bundle must never refer to ids the committed lock does not hold.
-    const lockPath = path.join(dir, LOCK_FILE);
-    const oldLock = loaded.lock === undefined ? undefined : loaded.lock.toString();
     if (result.lockText !== oldLock && !values.locked) writeFileAtomic(lockPath, result.lockText!);
     for (const b of result.bundles) replaceTree(path.join(outDir, b.gateway), b.files);
     if (!gateways) removeStale(outDir, result.bundles.map((b) => b.gateway), io);

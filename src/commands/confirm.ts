@@ -2,14 +2,16 @@
 import { Command } from './common';
 import { confirm } from '../apply/engine';
 import { HOST_OPTIONS, HOST_USAGE, finish, lockWaitMs, runnerFrom } from '../apply/options';
+import { auditCommand, AUDIT_OPTIONS, AUDIT_USAGE, whoRuns } from '../apply/audit';
 
 export const command: Command = {
   name: 'confirm',
   summary: 'keep the release applied with --confirm before its timer rolls it back',
-  usage: `s2sgw confirm ${HOST_USAGE}`,
-  options: { ...HOST_OPTIONS },
+  usage: `s2sgw confirm ${AUDIT_USAGE} ${HOST_USAGE}`,
+  options: { ...AUDIT_OPTIONS, ...HOST_OPTIONS },
   async run({ values }, io) {
-    const out = await confirm(runnerFrom(values, io), { say: (s) => io.err(s + '\n'), lockWaitMs: lockWaitMs(values) });
+    const runner = runnerFrom(values, io);
+    const out = await auditCommand('confirm', runner, whoRuns(io.env, values.actor as string | undefined), () => confirm(runner, { say: (s) => io.err(s + '\n'), lockWaitMs: lockWaitMs(values) }), (s) => io.err(`s2sgw confirm: ${s}\n`));
     return finish(out, io, 'confirm');
   },
 };

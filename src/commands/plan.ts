@@ -5,7 +5,8 @@ import { loadConfig, loadFiles } from '../compiler/load';
 import { compile } from '../compiler/compile';
 import { assemblePlan, readBundles, BaseBundle } from '../compiler/plan';
 import { planJson, planMarkdown, planText } from '../compiler/plan-format';
-import { filesAt } from '../compiler/git';
+import { filesAt, sourceOf } from '../compiler/git';
+import { signatureKey } from '../apply/signature';
 import { UsageError } from '../usage';
 import { Command, EXIT, configDir, formatOption, printDiagnostics } from './common';
 
@@ -26,7 +27,10 @@ export const command: Command = {
     if (!against) throw new UsageError('--against is required', 'pass a folder of built bundles (e.g. out/) or a Git ref (e.g. origin/main)');
     const loaded = loadConfig(dir);
     const lockBefore = typeof loaded.lock === 'number' ? undefined : loaded.lock?.toString();
-    const now = compile(loaded);
+    // The side built now records the work tree's commit (dirty when its inputs, or the lock this build writes, differ).
+    const source = sourceOf(dir);
+    const now = compile(loaded, undefined, { source });
+    if (now.ok && source && !source.dirty && now.lockText !== lockBefore) for (const b of now.bundles) b.manifest.source = { ...source, dirty: true };
     if (!now.ok) {
       printDiagnostics(now.diagnostics, format === 'json' ? 'json' : 'text', loaded.files, io, loaded.lock);
       return EXIT.findings;
@@ -42,11 +46,11 @@ export const command: Command = {
       const ref = filesAt(dir, against);
       label = `${against} (${ref.commit.slice(0, 12)})`;
       baseLock = Buffer.isBuffer(ref.lock) ? ref.lock.toString() : undefined;
-      const old = compile(loadFiles(dir, ref.inputs, ref.lock));
+      const old = compile(loadFiles(dir, ref.inputs, ref.lock), undefined, { source: { commit: ref.commit, dirty: false } });
       if (!old.ok) io.err(`s2sgw plan: note: ${against} itself does not validate (${old.diagnostics.length} finding${old.diagnostics.length === 1 ? '' : 's'}); everything is shown as new\n`);
       base = old.bundles.map((b) => ({ gateway: b.gateway, files: b.files, manifest: b.manifest }));
     }
-    const plan = assemblePlan(label, base, now.bundles, { changes: now.lockChanges.map((c) => c.what), before: baseLock ?? '', after: now.lockText }, only);
+    const plan = assemblePlan(label, base, now.bundles, { changes: now.lockChanges.map((c) => c.what), before: baseLock ?? '', after: now.lockText }, only, signatureKey);
     if (format === 'json') io.out(planJson(plan));
     else if (format === 'markdown') io.out(planMarkdown(plan));
     else io.out(planText(plan, io.color));

@@ -7,11 +7,11 @@ import { TARGETS } from '../targets';
 import { RenderedFile, text } from '../targets/target';
 import { VERSION } from '../version';
 import { summarize } from './summary';
-import { formatManifest, Manifest, MANIFEST, summaryPath } from './manifest';
+import { BundleSource, formatManifest, Manifest, MANIFEST, summaryPath } from './manifest';
 
 // manifest.json's format lives in manifest.ts (apply reads it without loading the compiler).
 export { formatManifest, parseManifest, sameEntryText, MANIFEST, SUMMARIES, summaryPath } from './manifest';
-export type { Manifest } from './manifest';
+export type { BundleSource, Manifest } from './manifest';
 
 export interface BundleFile {
   path: string;
@@ -33,8 +33,8 @@ function sha256(s: string): string {
   return createHash('sha256').update(s).digest('hex');
 }
 
-/** Renders one gateway's bundle in memory. Same model, same bytes. */
-export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations, keepRendered = false): Bundle {
+/** Renders one gateway's bundle in memory. Same model and source commit, same bytes (no time, no host name). */
+export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations, keepRendered = false, source: BundleSource | null = null): Bundle {
   const tenants = tenantsOn(model, gateway.name);
   const files: BundleFile[] = [];
   const kept: RenderedFile[] = [];
@@ -83,6 +83,7 @@ export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations
   const manifest: Manifest = {
     compiler: `s2sgw ${VERSION}`,
     gateway: gateway.name,
+    source,
     gatewayDigest: combine(gatewayParts),
     tenants: Object.fromEntries(tenants.map((t) => [t.name, { digest: combine(perTenant.get(t.name)), file: t.file, connections: t.connections.map((c) => c.interface).sort(), summary: summaries.get(t.name)! }])),
     files: Object.fromEntries(files.map((f) => [f.path, { sha256: sha256(f.content), mode: f.mode.toString(8).padStart(4, '0') }])),
@@ -92,7 +93,14 @@ export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations
   return { gateway: gateway.name, files, ...(keepRendered ? { rendered: kept } : {}), manifest };
 }
 
+/** Records another source in a rendered bundle's manifest (build: the lock it writes is not the commit's). */
+export function setSource(b: Bundle, source: BundleSource | null): void {
+  b.manifest.source = source;
+  const f = b.files.find((x) => x.path === MANIFEST)!;
+  f.content = formatManifest(b.manifest);
+}
+
 /** Every gateway's bundle, by gateway name order. */
-export function bundleAll(model: Model, alloc: Allocations, keepRendered = false): Bundle[] {
-  return [...model.gateways].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map((g) => bundleGateway(model, g, alloc, keepRendered));
+export function bundleAll(model: Model, alloc: Allocations, keepRendered = false, source: BundleSource | null = null): Bundle[] {
+  return [...model.gateways].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map((g) => bundleGateway(model, g, alloc, keepRendered, source));
 }

@@ -2,7 +2,7 @@
 import { Diagnostic, error, hasErrors, sortDiagnostics } from './diagnostics';
 import type { Loaded } from './load';
 import { Allocations, LockChange, allocate, formatLock, LOCK_FILE } from './lock';
-import { Bundle, bundleAll } from './bundle';
+import { Bundle, BundleSource, bundleAll } from './bundle';
 import { validate, Validated } from '../validate';
 import type { Model } from './model';
 
@@ -23,6 +23,8 @@ export interface CompileOptions {
   gateways?: string[];
   /** Keep each bundle's rendered sections (for real-tool checks and tests). */
   keepRendered?: boolean;
+  /** The commit the inputs come from, recorded in each manifest (null: not in a Git repository). */
+  source?: BundleSource | null;
 }
 
 /** Validates, allocates and renders in memory; `prev` defaults to the lock the loaded repository holds (checked by validate). Writes nothing. */
@@ -49,6 +51,6 @@ export function compileValidated(v: Validated, prev: Allocations = v.lock, opts:
   }
   const model = v.model;
   const wanted = opts.gateways;
-  const bundles = bundleAll(model, alloc, !!opts.keepRendered).filter((b) => !wanted || wanted.includes(b.gateway));
+  const bundles = bundleAll(model, alloc, !!opts.keepRendered, opts.source ?? null).filter((b) => !wanted || wanted.includes(b.gateway));
   return { ...base, ok: !hasErrors(v.diagnostics), alloc, lockText: formatLock(alloc), lockChanges: changes, bundles };
 }

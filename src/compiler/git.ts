@@ -58,3 +58,20 @@ export function filesAt(dir: string, ref: string): RefFiles {
   });
   return { commit, inputs, lock };
 }
+
+/** The inputs build reads, relative to the config folder: what makes a source "dirty" when it differs from HEAD. */
+const INPUTS = ['gateways', 'tenants', 'allocations.lock.yaml'];
+
+/**
+ * The commit the config folder `dir` is at, and whether its inputs (gateways/, tenants/, the lock) differ from it
+ * (changed, staged, untracked or ignored): what a bundle records as its source. Null when `dir` is not in a Git repository,
+ * the repository has no commit yet, or git is not installed.
+ */
+export function sourceOf(dir: string): { commit: string; dirty: boolean } | null {
+  const r = spawnSync('git', ['-C', dir, 'rev-parse', '--verify', '--quiet', 'HEAD^{commit}'], { encoding: 'utf8' });
+  if (r.error || r.status !== 0) return null;
+  // Ignored input files count too: the commit does not hold them either.
+  const st = spawnSync('git', ['-C', dir, 'status', '--porcelain', '--untracked-files=all', '--ignored=matching', '--', ...INPUTS], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  // A status git cannot give is reported as dirty: claiming clean needs proof.
+  return { commit: r.stdout.trim(), dirty: st.status !== 0 || st.stdout.trim() !== '' };
+}

@@ -13,9 +13,18 @@ export const MANIFEST = 'manifest.json';
 export const SUMMARIES = 'summaries/';
 export const summaryPath = (tenant: string): string => `${SUMMARIES}${tenant}.json`;
 
+/** Where a bundle came from: the config repository's commit, and whether its inputs differed from that commit (dirty). */
+export interface BundleSource {
+  commit: string;
+  dirty: boolean;
+}
+
 export interface Manifest {
+  /** `s2sgw VERSION`: the s2sgw that built it. */
   compiler: string;
   gateway: string;
+  /** Null when the config folder is not in a Git repository; absent in manifests written before it was recorded. */
+  source?: BundleSource | null;
   /** Digest of the lines that belong to no tenant (the gateway's own settings). */
   gatewayDigest: string;
   /** `summary` is read from summaries/<tenant>.json (or the entry itself, in older manifests) when first asked for. */
@@ -38,6 +47,7 @@ export function formatManifest(m: Manifest): string {
     '{',
     `  "compiler": ${JSON.stringify(m.compiler)},`,
     `  "gateway": ${JSON.stringify(m.gateway)},`,
+    `  "source": ${JSON.stringify(m.source ? { commit: m.source.commit, dirty: m.source.dirty } : null)},`,
     `  "gatewayDigest": ${JSON.stringify(m.gatewayDigest)},`,
     `  "tenants": ${block(tenants)},`,
     `  "files": ${block(m.files)}`,

@@ -1,6 +1,19 @@
 // Prints a plan for a terminal (text), a pull request comment (markdown) or a machine (json, schema/plan.schema.json).
 import type { Change } from './impact';
-import type { Plan } from './plan';
+import type { Plan, PlanSource } from './plan';
+
+/** A side's source in words: `0123456789ab (dirty)`, `no commit`. */
+function sourceText(s: PlanSource | undefined): string {
+  if (!s) return '(none)';
+  return `${s.commit ? s.commit.slice(0, 12) : 'no commit'}${s.dirty ? ' (dirty)' : ''}${s.signedWith ? `, signed with ${s.signedWith}` : ''}`;
+}
+
+/** The line saying where both sides of a gateway come from; empty when neither records a commit. */
+export function sourceLine(g: Plan['gateways'][number]): string {
+  const { before, after } = g.source ?? {};
+  if (!before?.commit && !after?.commit && !before?.signedWith) return '';
+  return `commit ${sourceText(before)} -> ${sourceText(after)}`;
+}
 
 const SIGN: Record<string, string> = { added: '+', removed: '-', changed: '~', replaced: '!', rekeyed: '~', reset: '!' };
 
@@ -19,6 +32,8 @@ export function planText(plan: Plan, color = false): string {
   const out: string[] = [`s2sgw plan against ${plan.against}`, ''];
   for (const g of plan.gateways) {
     out.push(c(1, `gateway ${g.gateway}: ${g.status}${g.status === 'unchanged' ? '' : ` (${totalsLine(g)})`}`));
+    const src = sourceLine(g);
+    if (src) out.push(c(2, `  ${src}`));
     if (g.impact.gatewayChanged) out.push('  ~ the gateway\'s own settings changed');
     for (const t of g.impact.tenants) {
       out.push(`  ${SIGN[t.status]} ${t.tenant} ${t.status} (${t.file})`);
@@ -64,6 +79,7 @@ export function planMarkdown(plan: Plan, limit = MARKDOWN_LIMIT): string {
   for (const g of plan.gateways) {
     if (g.status === 'unchanged') continue;
     body.push(`#### ${g.gateway}`, '');
+    if (sourceLine(g)) body.push(sourceLine(g).replace(/^commit /, 'Commit: '), '');
     if (g.impact.tenants.length) {
       body.push('| tenant | status | changes | disruptive |', '|---|---|--:|---|');
       for (const t of g.impact.tenants) body.push(`| ${t.tenant} | ${t.status} | ${t.changes.length} | ${t.changes.some((c) => c.disruptive) ? ':warning: yes' : 'no'} |`);

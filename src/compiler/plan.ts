@@ -15,6 +15,17 @@ export interface BaseBundle {
   manifest?: Manifest;
 }
 
+/** Where one side of a gateway's plan comes from, as its manifest says. */
+export interface PlanSource {
+  /** The config repository's commit; null when built outside Git or not recorded (an older manifest). */
+  commit: string | null;
+  dirty?: boolean;
+  /** The s2sgw that built it (`s2sgw 0.1.0`). */
+  compiler?: string;
+  /** A built base bundle's signing key (manifest.json.sig beside it), unchecked: plan knows no trusted signers. */
+  signedWith?: string;
+}
+
 export interface FileDiff {
   path: string;
   status: 'added' | 'removed' | 'changed';
@@ -27,6 +38,8 @@ export interface GatewayPlan {
   status: 'added' | 'removed' | 'changed' | 'unchanged';
   impact: GatewayImpact;
   files: FileDiff[];
+  /** Where each side comes from (absent for a side that does not exist). */
+  source?: { before?: PlanSource; after?: PlanSource };
 }
 
 export interface Plan {
@@ -67,8 +80,20 @@ function patch(name: string, a: string, b: string): string {
   return redact(p.replace(/^=+\n/, '').replace(/^(---|\+\+\+) (\S+)\t$/gm, '$1 $2'));
 }
 
-/** What a reviewer reads in the diff: every generated file but the manifest and the tenant summaries (they only describe the others; the impact says what they mean). */
-const shown = (f: BundleFile) => f.path !== MANIFEST && !f.path.startsWith(SUMMARIES);
+/** The signature `s2sgw sign` writes beside the manifest (src/apply/signature.ts). */
+const SIGNATURE = 'manifest.json.sig';
+
+/** What a reviewer reads in the diff: every generated file but the manifest, its signature and the tenant summaries (they only describe the others; the impact says what they mean). */
+const shown = (f: BundleFile) => f.path !== MANIFEST && f.path !== SIGNATURE && !f.path.startsWith(SUMMARIES);
+
+/** One side's source from its manifest (and its signature file, for a built bundle). */
+function sourceOf(b: BaseBundle | undefined, signedWith: (armored: string) => string | undefined): PlanSource | undefined {
+  if (!b) return undefined;
+  const m = b.manifest;
+  const sig = b.files.find((f) => f.path === SIGNATURE);
+  const key = sig ? signedWith(sig.content) : undefined;
+  return { commit: m?.source?.commit ?? null, ...(m?.source ? { dirty: m.source.dirty } : {}), ...(m?.compiler ? { compiler: m.compiler } : {}), ...(key ? { signedWith: key } : {}) };
+}
 
 /** Diffs two gateways' files (the manifest and summaries are left out: see `shown`). */
 export function diffFiles(gateway: string, before: BundleFile[], after: BundleFile[]): FileDiff[] {
@@ -84,7 +109,7 @@ export function diffFiles(gateway: string, before: BundleFile[], after: BundleFi
   return out;
 }
 
-export function assemblePlan(against: string, base: BaseBundle[], now: Bundle[], lock: { changes: string[]; before?: string; after?: string }, only?: string[]): Plan {
+export function assemblePlan(against: string, base: BaseBundle[], now: Bundle[], lock: { changes: string[]; before?: string; after?: string }, only?: string[], signedWith: (armored: string) => string | undefined = () => undefined): Plan {
   const baseBy = new Map(base.map((b) => [b.gateway, b]));
   const nowBy = new Map(now.map((b) => [b.gateway, b]));
   const names = [...new Set([...baseBy.keys(), ...nowBy.keys()])].filter((g) => !only || only.includes(g)).sort();
@@ -94,7 +119,9 @@ export function assemblePlan(against: string, base: BaseBundle[], now: Bundle[],
     const files = diffFiles(g, x?.files ?? [], y?.files ?? []);
     const imp = impact(x?.manifest, y?.manifest);
     const status = !x ? 'added' : !y ? 'removed' : files.length || imp.tenants.length ? 'changed' : 'unchanged';
-    return { gateway: g, status, impact: imp, files };
+    const before = sourceOf(x, signedWith);
+    const after = sourceOf(y, signedWith);
+    return { gateway: g, status, impact: imp, files, source: { ...(before ? { before } : {}), ...(after ? { after } : {}) } };
   });
   const lockPatch = lock.before !== undefined && lock.after !== undefined && lock.before !== lock.after ? patch('allocations.lock.yaml', lock.before, lock.after) : '';
   return {
