@@ -10,6 +10,8 @@ PACKAGES=(
   frr frr-pythontools
   libcharon-extauth-plugins libcharon-extra-plugins
   git procps iputils-ping
+  # The Debian package (scripts/package.sh) and its test: strip, dpkg-deb, lintian, a clean Debian 12 root.
+  binutils lintian mmdebstrap
 )
 
 missing=()
