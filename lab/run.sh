@@ -14,6 +14,8 @@
 #   S2SGW_LAB_CHECKS   comma-separated subset of checks to run (development; default all)
 #   S2SGW_LAB_KEEP=1   keep the bundles and configs in lab/.cache/run even when everything passed
 #   S2SGW_LAB_DEBUG    a guest script to run after the scenario (development)
+#   S2SGW_LAB_PACKAGE  the Debian package whose /usr/bin/s2sgw the gateway runs (default dist/pkg/s2sgw_<v>_<arch>.deb,
+#                      built when missing or older than dist/; `none`: the checkout's dist/ instead)
 set -uo pipefail
 lab=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$lab")
@@ -52,6 +54,22 @@ t=$(date +%s.%N)
 bash "$lab/host/prepare-$scenario.sh" "$run" "$repo/$dist/src/cli.js" > "$run/prepare.log" 2>&1 \
   || { tail -n 20 "$run/prepare.log"; die "preparing the bundles failed (s2sgw build or peer-config)"; }
 host_phase build "$t"
+
+# 3b. The gateway runs the installed package's executable, as a real host does (docs/packaging.md), not the
+#     checkout: unpacked here, natively, into the shared run folder; the guest runs it from there, without node.
+t=$(date +%s.%N)
+pkg=${S2SGW_LAB_PACKAGE:-}
+if [ -z "$pkg" ] && [ "$dist" = dist ]; then
+  pkg=$repo/dist/pkg/s2sgw_$(node -p "require('$repo/package.json').version.replace(/-/g, '~')")_$(dpkg --print-architecture).deb
+  if [ ! -f "$pkg" ] || [ "$pkg" -ot "$repo/dist/src/cli.js" ]; then
+    S2SGW_PACKAGE_QUICK=1 bash "$repo/scripts/package.sh" > "$run/package.log" 2>&1 || { tail -n 20 "$run/package.log"; die "building the package failed"; }
+  fi
+fi
+if [ -n "$pkg" ] && [ "$pkg" != none ]; then
+  dpkg-deb -x "$pkg" "$run/pkg" || die "cannot unpack $pkg"
+  basename "$pkg" > "$run/pkg/name"
+fi
+host_phase package "$t"
 
 # 4. Boot. What each qemu option is for:
 #   -accel tcg,tb-size=128  software emulation (this host's KVM cannot run a stock kernel);
@@ -115,5 +133,5 @@ fi
 
 echo "PHASE total $(elapsed "$t_start")s"
 echo "$passed passed, $failed failed"
-[ "$failed" = 0 ] && [ "${S2SGW_LAB_KEEP:-0}" != 1 ] && rm -rf "$run"/bundle* "$run"/config* "$run/pki" "$run/peers" "$run/initrd.gz"
+[ "$failed" = 0 ] && [ "${S2SGW_LAB_KEEP:-0}" != 1 ] && rm -rf "$run"/bundle* "$run"/config* "$run/pki" "$run/peers" "$run/initrd.gz" "$run/pkg"
 [ "$failed" = 0 ]

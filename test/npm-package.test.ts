@@ -34,11 +34,9 @@ test('npm pack lists only the runtime: bin, compiled dist/src, schemas, template
 
 test('a fresh config repository installs the tarball and runs npx s2sgw validate and plan', () => {
   const repo = path.join(work, 'config');
-  const base = path.join(work, 'base');
-  for (const dir of [repo, base]) {
-    fs.mkdirSync(dir);
-    for (const f of ['gateways', 'tenants', 'allocations.lock.yaml']) fs.cpSync(path.join(ROOT, f), path.join(dir, f), { recursive: true });
-  }
+  const base = path.join(work, 'base-out');
+  fs.mkdirSync(repo);
+  for (const f of ['gateways', 'tenants', 'allocations.lock.yaml']) fs.cpSync(path.join(ROOT, f), path.join(repo, f), { recursive: true });
   fs.writeFileSync(path.join(repo, 'package.json'), JSON.stringify({ name: 'vpn-config', private: true }, null, 2) + '\n');
   // The dependencies come from the npm cache that installing this checkout filled.
   const inst = run('npm', ['install', '--save-dev', '--prefer-offline', '--no-audit', '--no-fund', tarball], { cwd: repo });
@@ -51,6 +49,9 @@ test('a fresh config repository installs the tarball and runs npx s2sgw validate
   const env = { ...process.env, NO_COLOR: '1' };
   const validate = run('npx', ['--no-install', 's2sgw', 'validate'], { cwd: repo, env });
   assert.equal([validate.code, validate.out + validate.err], [0, '2 tenants on 1 gateway: valid\n']);
+  // The bundles of main, as CI keeps them; then a plan against them.
+  const build = run('npx', ['--no-install', 's2sgw', 'build', '--locked', '--out', base], { cwd: repo, env });
+  assert.is(build.code, 0, build.out + build.err);
   const same = run('npx', ['--no-install', 's2sgw', 'plan', '--against', base], { cwd: repo, env });
   assert.is(same.code, 0, same.out + same.err);
   // A changed rate: plan renders every target from the installed templates and exits 3.

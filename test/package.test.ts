@@ -118,6 +118,9 @@ test('the package installs into a clean Debian 12 root and runs there without No
     assert.match(dry.out, /^ {4}nft -c -f \/root\/cfg\/out\/gw1\/nftables\/s2sgw\.nft$/m);
     assert.match(dry.out, /^would switch \(none\) -> [0-9a-f]{12}: 2 added/m);
     assert.ok(!fs.existsSync(path.join(root, 'var', 'lib', 's2sgw', 'current')), 'a dry run changes nothing');
+    // The confirm timer runs from the executable too (apply --confirm starts `s2sgw confirm-timer ROOT`): nothing pending, exit 0.
+    const timer = inside('s2sgw confirm-timer /');
+    assert.equal([timer.code, timer.out + timer.err], [0, '']);
     // A bad config still gives diagnostics, not a stack: the embedded rules and schemas run.
     const bad = inside("sed -i 's/^tenant: contoso$/tenant: Contoso!/' tenants/contoso.yaml && s2sgw validate --format json");
     assert.is(bad.code, 1, bad.out + bad.err);
