@@ -65,9 +65,13 @@ if [ -z "$pkg" ] && [ "$dist" = dist ]; then
     S2SGW_PACKAGE_QUICK=1 bash "$repo/scripts/package.sh" > "$run/package.log" 2>&1 || { tail -n 20 "$run/package.log"; die "building the package failed"; }
   fi
 fi
+pkg_arg=
 if [ -n "$pkg" ] && [ "$pkg" != none ]; then
   dpkg-deb -x "$pkg" "$run/pkg" || die "cannot unpack $pkg"
   basename "$pkg" > "$run/pkg/name"
+  # The guest reaches it through the host's root (page-cached), not the run folder's share (uncached: every
+  # page of the 88 MB executable would cross 9p at each start).
+  pkg_arg=" s2sgw.pkg=$run/pkg"
 fi
 host_phase package "$t"
 
@@ -91,7 +95,7 @@ timeout -k 5 "$timeout" qemu-system-x86_64 \
   -nodefaults -display none -no-reboot -serial "file:$run/console.log" \
   -device virtio-rng-pci \
   -kernel "$kdir/boot/vmlinuz-$kver" -initrd "$run/initrd.gz" \
-  -append "console=ttyS0 quiet panic=-1 s2sgw.kver=$kver s2sgw.kmods=$kdir s2sgw.main=$lab/guest/main.sh s2sgw.lab=$lab s2sgw.scenario=$scenario s2sgw.checks=${S2SGW_LAB_CHECKS:-all} s2sgw.dist=$repo/$dist" \
+  -append "console=ttyS0 quiet panic=-1 s2sgw.kver=$kver s2sgw.kmods=$kdir s2sgw.main=$lab/guest/main.sh s2sgw.lab=$lab s2sgw.scenario=$scenario s2sgw.checks=${S2SGW_LAB_CHECKS:-all} s2sgw.dist=$repo/$dist$pkg_arg" \
   -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
   -virtfs "local,path=$run,mount_tag=labrun,security_model=none"
 qemu_rc=$?
