@@ -14,6 +14,8 @@
 #   S2SGW_LAB_CHECKS   comma-separated subset of checks to run (development; default all)
 #   S2SGW_LAB_KEEP=1   keep the bundles and configs in lab/.cache/run even when everything passed
 #   S2SGW_LAB_DEBUG    a guest script to run after the scenario (development)
+#   S2SGW_LAB_PACKAGE  the Debian package whose /usr/bin/s2sgw the gateway runs (default dist/pkg/s2sgw_<v>_<arch>.deb,
+#                      built when missing or older than dist/; `none`: the checkout's dist/ instead)
 set -uo pipefail
 lab=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$lab")
@@ -53,6 +55,26 @@ bash "$lab/host/prepare-$scenario.sh" "$run" "$repo/$dist/src/cli.js" > "$run/pr
   || { tail -n 20 "$run/prepare.log"; die "preparing the bundles failed (s2sgw build or peer-config)"; }
 host_phase build "$t"
 
+# 3b. The gateway runs the installed package's executable, as a real host does (docs/packaging.md), not the
+#     checkout: unpacked here, natively, into the shared run folder; the guest runs it from there, without node.
+t=$(date +%s.%N)
+pkg=${S2SGW_LAB_PACKAGE:-}
+if [ -z "$pkg" ] && [ "$dist" = dist ]; then
+  pkg=$repo/dist/pkg/s2sgw_$(node -p "require('$repo/package.json').version.replace(/-/g, '~')")_$(dpkg --print-architecture).deb
+  if [ ! -f "$pkg" ] || [ "$pkg" -ot "$repo/dist/src/cli.js" ]; then
+    S2SGW_PACKAGE_QUICK=1 bash "$repo/scripts/package.sh" > "$run/package.log" 2>&1 || { tail -n 20 "$run/package.log"; die "building the package failed"; }
+  fi
+fi
+pkg_arg=
+if [ -n "$pkg" ] && [ "$pkg" != none ]; then
+  dpkg-deb -x "$pkg" "$run/pkg" || die "cannot unpack $pkg"
+  basename "$pkg" > "$run/pkg/name"
+  # The guest reaches it through the host's root (page-cached), not the run folder's share (uncached: every
+  # page of the 88 MB executable would cross 9p at each start).
+  pkg_arg=" s2sgw.pkg=$run/pkg"
+fi
+host_phase package "$t"
+
 # 4. Boot. What each qemu option is for:
 #   -accel tcg,tb-size=128  software emulation (this host's KVM cannot run a stock kernel);
 #                           tb-size caps the translation cache (peak RSS ~400 MB instead of ~800)
@@ -73,7 +95,7 @@ timeout -k 5 "$timeout" qemu-system-x86_64 \
   -nodefaults -display none -no-reboot -serial "file:$run/console.log" \
   -device virtio-rng-pci \
   -kernel "$kdir/boot/vmlinuz-$kver" -initrd "$run/initrd.gz" \
-  -append "console=ttyS0 quiet panic=-1 s2sgw.kver=$kver s2sgw.kmods=$kdir s2sgw.main=$lab/guest/main.sh s2sgw.lab=$lab s2sgw.scenario=$scenario s2sgw.checks=${S2SGW_LAB_CHECKS:-all} s2sgw.dist=$repo/$dist" \
+  -append "console=ttyS0 quiet panic=-1 s2sgw.kver=$kver s2sgw.kmods=$kdir s2sgw.main=$lab/guest/main.sh s2sgw.lab=$lab s2sgw.scenario=$scenario s2sgw.checks=${S2SGW_LAB_CHECKS:-all} s2sgw.dist=$repo/$dist$pkg_arg" \
   -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
   -virtfs "local,path=$run,mount_tag=labrun,security_model=none"
 qemu_rc=$?
@@ -115,5 +137,5 @@ fi
 
 echo "PHASE total $(elapsed "$t_start")s"
 echo "$passed passed, $failed failed"
-[ "$failed" = 0 ] && [ "${S2SGW_LAB_KEEP:-0}" != 1 ] && rm -rf "$run"/bundle* "$run"/config* "$run/pki" "$run/peers" "$run/initrd.gz"
+[ "$failed" = 0 ] && [ "${S2SGW_LAB_KEEP:-0}" != 1 ] && rm -rf "$run"/bundle* "$run"/config* "$run/pki" "$run/peers" "$run/initrd.gz" "$run/pkg"
 [ "$failed" = 0 ]

@@ -14,6 +14,8 @@ PACKAGES=(
   util-linux  # flock(1): apply's host lock (src/apply/host-lock.ts)
   prometheus
   openssh-client bsdutils  # ssh-keygen (s2sgw sign, signed bundles), logger (audit to the journal)
+  # The Debian package (scripts/package.sh) and its test: strip, dpkg-deb, lintian, a clean Debian 12 root.
+  binutils lintian mmdebstrap
 )
 
 missing=()

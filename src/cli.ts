@@ -28,7 +28,7 @@ export function commands(): Command[] {
   return Object.values(LOADERS).map((load) => load());
 }
 
-function help(): string {
+export function help(): string {
   const COMMANDS = commands();
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
   return [

@@ -6,8 +6,19 @@
 # real host is only how apply reaches the daemons: the gateway's charon and FRR run in the gw namespace
 # with a private VICI socket and FRR pathspace, which apply's --netns, --vici and --frr-pathspace name.
 
-# s2sgw ARGS...: the compiled CLI the host built the bundle with (S2SGW_LAB_DIST).
-s2sgw() { node -e "require(process.argv[1]).main(process.argv.slice(2)).then((c) => process.exit(c))" "$DIST/src/cli.js" "$@"; }
+# s2sgw ARGS...: the Debian package's /usr/bin/s2sgw that the host unpacked (lab/run.sh, S2SGW_LAB_PACKAGE), run
+# (it needs no node); or, without a package, the compiled CLI the host built the bundle with (S2SGW_LAB_DIST).
+if [ -n "${PKG:-}" ]; then
+  S2SGW_EXE=$PKG/usr/bin/s2sgw
+  s2sgw() { "$S2SGW_EXE" "$@"; }
+  if [ "$(PATH=/nonexistent "$S2SGW_EXE" --version 2>&1)" = "$(node -p "require('$DIST/../package.json').version")" ]; then
+    pass package "the gateway runs /usr/bin/s2sgw from $(cat "$PKG/name"), not the checkout (needs no node)"
+  else
+    fail package "/usr/bin/s2sgw from $(cat "$PKG/name") does not run: $(PATH=/nonexistent "$S2SGW_EXE" --version 2>&1 | head -n 3)"
+  fi
+else
+  s2sgw() { node -e "require(process.argv[1]).main(process.argv.slice(2)).then((c) => process.exit(c))" "$DIST/src/cli.js" "$@"; }
+fi
 
 APPLY_LOG=$LOGS/apply-gw.log
 COMMANDS_LOG=/var/log/s2sgw/commands.log

@@ -10,6 +10,7 @@ for arg in $(cat /proc/cmdline); do
     s2sgw.scenario=*) scenario=${arg#*=} ;;
     s2sgw.checks=*) export CHECKS=${arg#*=} ;;
     s2sgw.dist=*) export DIST=${arg#*=} ;;
+    s2sgw.pkg=*) export PKG=${arg#*=} ;;
   esac
 done
 
@@ -30,6 +31,7 @@ exec >> "$OUT/guest.log" 2>&1
 REPO=$(dirname "$LAB")
 mkdir -p /s2sgw-repo && mount --bind "$REPO" /s2sgw-repo || { echo "cannot bind $REPO"; exit 1; }
 case $DIST in "$REPO"/*) DIST=/s2sgw-repo/${DIST#"$REPO"/} ;; esac
+case ${PKG:-} in "$REPO"/*) PKG=/s2sgw-repo/${PKG#"$REPO"/} ;; esac
 export LAB=/s2sgw-repo/lab DIST
 
 # The overlay shows the host's /run (its FRR and charon leftovers): start from an empty one.

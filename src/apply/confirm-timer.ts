@@ -6,7 +6,8 @@ import { auditCommand, whoRuns } from './audit';
 
 const LOCK_WAIT_MS = 10 * 60_000;
 
-async function main(root: string): Promise<number> {
+/** Waits for the pending confirm's deadline, then rolls back unless it was confirmed. Resolves with the exit code. */
+export async function runTimer(root: string): Promise<number> {
   const l = layout(new Runner({ root }));
   const first = readPending(l);
   if (!first) return 0;
@@ -25,10 +26,15 @@ async function main(root: string): Promise<number> {
   return out.code;
 }
 
-main(process.argv[2] ?? '/').then(
-  (c) => process.exit(c),
-  (e) => {
-    console.error(e);
-    process.exit(1);
-  },
-);
+/** Runs the timer as this process's whole job: `node confirm-timer.js ROOT`, or `s2sgw confirm-timer ROOT` (the executable). */
+export function timerMain(root: string): void {
+  runTimer(root).then(
+    (c) => process.exit(c),
+    (e) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
+}
+
+if (require.main === module) timerMain(process.argv[2] ?? '/');

@@ -17,6 +17,7 @@ import { childEnv } from '../env';
 import { checkTrust, describeProvenance, Provenance, recordGateway } from './trust';
 import { SIGNATURE } from './signature';
 import { rememberRelease } from './audit';
+import { embedded } from '../embedded';
 
 export interface Outcome {
   code: 0 | 1;
@@ -150,11 +151,12 @@ async function together(ctx: StepContext, journal: JournalWriter | undefined, st
 
 /** Arms the confirm timer: a detached process that rolls back at the deadline unless `s2sgw confirm` removed the pending file. */
 export function armTimer(l: Layout, runner: Runner): number | undefined {
-  const script = path.join(__dirname, 'confirm-timer.js');
+  // From dist/ node runs the timer's script; the single executable runs itself with the arguments it embeds.
+  const args = [...(embedded.timerArgs ?? [path.join(__dirname, 'confirm-timer.js')]), runner.root];
   const log = runner.host('/var/log/s2sgw/confirm-timer.log');
   fs.mkdirSync(path.dirname(log), { recursive: true });
   const fd = fs.openSync(log, 'a');
-  const child = spawn(process.execPath, [script, runner.root], { detached: true, stdio: ['ignore', fd, fd], env: { ...childEnv(), S2SGW_FAULTS: '' } });
+  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', fd, fd], env: { ...childEnv(), S2SGW_FAULTS: '' } });
   fs.closeSync(fd);
   child.unref();
   return child.pid;

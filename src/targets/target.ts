@@ -5,6 +5,7 @@ import Handlebars from 'handlebars';
 import type { Diagnostic, Place } from '../compiler/diagnostics';
 import type { Gateway, Model, Tenant } from '../compiler/model';
 import type { Allocations } from '../compiler/lock';
+import { embedded } from '../embedded';
 
 /**
  * A run of lines in a generated file. A section with a `tenant` holds only that tenant's lines,
@@ -78,9 +79,10 @@ export function template(target: string, name: string): (view: object) => string
 export function templateFile(rel: string): (view: object) => string {
   let fn = cache.get(rel);
   if (!fn) {
-    // Templates live beside the sources; dist/ has no copy, so read them from src/.
-    const file = path.resolve(__dirname, '..', '..', '..', 'src', rel);
-    fn = hb.compile(fs.readFileSync(file, 'utf8'), { noEscape: true, strict: true });
+    // Templates live beside the sources; dist/ has no copy, so read them from src/ (the executable embeds them).
+    const text = embedded.templates ? embedded.templates[rel] : fs.readFileSync(path.resolve(__dirname, '..', '..', '..', 'src', rel), 'utf8');
+    if (text === undefined) throw new Error(`no template ${rel}`);
+    fn = hb.compile(text, { noEscape: true, strict: true });
     cache.set(rel, fn);
   }
   return fn;

@@ -4,18 +4,19 @@ import * as path from 'node:path';
 import type { Diagnostic } from '../../compiler/diagnostics';
 import type { Model } from '../../compiler/model';
 import { Rule, context } from './rule';
+import { embedded } from '../../embedded';
 
 let cache: Rule[] | undefined;
 
 /** All rules, sorted by id. */
 export function allRules(): Rule[] {
   if (cache) return cache;
-  const names = fs
-    .readdirSync(__dirname)
+  // The single executable has no folder to list: it embeds the modules (src/embedded.ts).
+  const names = (embedded.rules ? Object.keys(embedded.rules).map((n) => `${n}.js`) : fs.readdirSync(__dirname))
     .filter((f) => f.endsWith('.js') && f !== 'rule.js' && f !== 'index.js')
     .sort();
   cache = names.map((f) => {
-    const mod = require(path.join(__dirname, f)) as { rule: Rule };
+    const mod = (embedded.rules ? embedded.rules[f.replace(/\.js$/, '')]() : require(path.join(__dirname, f))) as { rule: Rule };
     if (!mod.rule || mod.rule.id !== f.replace(/\.js$/, '')) throw new Error(`rule file ${f} must export \`rule\` with id ${f.replace(/\.js$/, '')}`);
     return mod.rule;
   });
