@@ -8,6 +8,7 @@ source "$LAB/guest/gateway.sh"
 source "$LAB/guest/checks.sh"
 source "$LAB/guest/checks-change.sh"
 source "$LAB/guest/second.sh"
+source "$LAB/guest/interop.sh"
 BUNDLE=$OUT/bundle/gw1
 
 # The lab's PSKs: the bundle names them (env:NAME); apply resolves them from its environment, and the
@@ -31,8 +32,10 @@ namespaces
 # /etc/strongswan.d/ (a glob: nothing matches before the first apply).
 start_charon gw "/etc/strongswan.d/s2sgw*.conf"
 for s in cny wny wsfo tsite lsite; do start_charon "$s"; done
+wanted interop && interop_daemons
 topology
 second_topology
+interop_topology
 phase topology
 start_frr gw zebra staticd bgpd
 for s in cny wny wsfo; do start_frr "$s" zebra bgpd; done
@@ -58,7 +61,7 @@ if [ "$APPLY_RC" != 0 ]; then
   fail "checks" "skipped: the gateway was not set up"; CHECKS=none
 fi
 
-for c in on-demand child-sas isolation bgp post-connect filters rate redial change faults removal second max-prefixes; do
+for c in on-demand child-sas isolation bgp post-connect filters rate redial change faults removal second interop max-prefixes; do
   if [ "$c" = child-sas ]; then
     # The sites' routers now: their sessions ride the tunnels the checks bring up.
     for s in cny wny wsfo; do load_site_frr "$s"; done
