@@ -104,7 +104,17 @@ interop_daemons() {
   libreswan_site asite IfAe1
   libreswan_site bsite IfAe2 yes
   start_charon nsite
-  start_frr asite zebra bgpd
+}
+
+# gateway_start_settings: charon reads `ignore_acquire_ts` only when it starts (its trap manager keeps the
+# value), so `swanctl --reload-settings` after apply links the bundle's snippet does not turn it on. A
+# gateway host has it before charon starts (docs/interop.md); the lab's gateway charon starts with it.
+gateway_start_settings() {
+  mkdir -p /etc/strongswan.d
+  printf 'charon {
+  ignore_acquire_ts = yes
+}
+' > /etc/strongswan.d/s2sgw-start.conf
 }
 
 # pings NS DEST COUNT: "R/COUNT" replies of COUNT pings 0.2 s apart (size A_SIZE).
@@ -163,6 +173,7 @@ check_interop() {
     test "$ch|$p3" = "IfAe2=192.168.0.0/29<->10.6.0.0/16 |20/20"
 
   # BGP over the libreswan tunnel: the site router from peer-config's FRR snippet.
+  wait_until 30 frr_ready asite || fail "FRR in asite" "vtysh gets no answer after 30 s"
   load_site_frr asite
   if wait_until 40 bgp_up adatum 10.5.0.1; then
     pass "interop: BGP adatum 10.5.0.1 established over the libreswan tunnel" "${WAITED}s after the site's FRR loaded"

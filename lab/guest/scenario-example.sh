@@ -30,6 +30,7 @@ namespaces
 # exist (they follow link changes), so their slow first start (~10 s to read their libraries over 9p)
 # overlaps with building the topology. The gateway's charon reads what apply writes to
 # /etc/strongswan.d/ (a glob: nothing matches before the first apply).
+gateway_start_settings
 start_charon gw "/etc/strongswan.d/s2sgw*.conf"
 for s in cny wny wsfo tsite lsite; do start_charon "$s"; done
 wanted interop && interop_daemons
@@ -39,6 +40,8 @@ interop_topology
 phase topology
 start_frr gw zebra staticd bgpd
 for s in cny wny wsfo; do start_frr "$s" zebra bgpd; done
+# (FRR follows link changes, but zebra started before a quick batch can miss an address: start after it.)
+wanted interop && start_frr asite zebra bgpd
 for n in gw cny wny wsfo; do
   wait_until 20 charon_ready "$n" || fail "charon in $n" "no VICI socket after 20 s"
   wait_until 20 frr_ready "$n" || fail "FRR in $n" "vtysh gets no answer after 20 s"
