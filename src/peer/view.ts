@@ -1,7 +1,8 @@
 // The customer-premises side of one connection: every decision for the site's swanctl.conf and FRR snippet. Pure.
 // The site mirrors the gateway's connection: same proposals, lifetimes and DPD, addresses and identities swapped.
-// It is policy-based (explicit traffic selectors), which any IKEv2 site router can do; the gateway narrows its
-// route-based 0.0.0.0/0 selectors to the site's.
+// It is policy-based (explicit traffic selectors), which any IKEv2 site router can do: for a route-based gateway
+// connection the gateway narrows its 0.0.0.0/0 selectors to the site's; for a policy-based one the site mirrors
+// the gateway's selector pairs, one CHILD_SA each. A site behind NAT (remoteId) names itself by that identity.
 import type { Connection, Gateway, Tenant } from '../compiler/model';
 import { effective } from '../compiler/model';
 import { familyOf } from '../validate/formats';
