@@ -7,7 +7,7 @@
 # included, runs in the guest (lab/guest/main.sh).
 #
 # Environment:
-#   S2SGW_LAB_TIMEOUT  seconds before qemu is killed (default 420: a hung guest, not a slow run; runs take ~4 min)
+#   S2SGW_LAB_TIMEOUT  seconds before qemu is killed (default 600: a hung guest, not a slow run; runs take ~5 min)
 #   S2SGW_LAB_DIST     compiled s2sgw to use, on the host and in the guest (default dist; e.g. dist-lab)
 #   S2SGW_LAB_CACHE    where the kernel is kept (default lab/.cache)
 #   S2SGW_LAB_SCENARIO which lab/guest/scenario-NAME.sh to run (default example)
@@ -21,7 +21,7 @@ lab=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$lab")
 cache=${S2SGW_LAB_CACHE:-$lab/.cache}
 dist=${S2SGW_LAB_DIST:-dist}
-timeout=${S2SGW_LAB_TIMEOUT:-420}
+timeout=${S2SGW_LAB_TIMEOUT:-600}
 scenario=${S2SGW_LAB_SCENARIO:-example}
 t_start=$(date +%s.%N)
 
@@ -30,7 +30,7 @@ die() { echo "FAIL lab: $*"; echo "0 passed, 1 failed"; exit 1; }
 host_phase() { echo "PHASE host-$1 $(elapsed "$2")s"; }
 
 # 1. Tools. lab/setup.sh installs them; here we only look, so a run never installs silently.
-for tool in qemu-system-x86_64 busybox cpio depmod charon-systemd swanctl vtysh frr-reload.py iperf3 nc jq pki node; do
+for tool in qemu-system-x86_64 busybox cpio depmod charon-systemd swanctl vtysh frr-reload.py iperf3 nc jq pki certutil node; do
   command -v "$tool" > /dev/null || [ -x "/usr/sbin/$tool" ] || [ -x "/usr/lib/frr/$tool" ] \
     || die "$tool is missing: run \`bash lab/setup.sh\` (as root) first"
 done

@@ -24,6 +24,10 @@ packages=(
   conntrack              # shows conntrack zones when a check fails
   netcat-openbsd         # TCP probes with a chosen source port (filter checks)
   nftables
+  # libreswan's libraries: the lab unpacks libreswan itself (lab/libreswan.sh; the package conflicts
+  # with strongSwan) and runs its pluto as one customer site; certutil makes its NSS database
+  libnss3-tools libnss3 libnspr4 libldns3 libunbound8 libevent-core-2.1-7 libevent-pthreads-2.1-7
+  libcurl3-nss libcap-ng0 libaudit1 libldap-2.5-0 libpam0g libselinux1 libsystemd0 libcrypt1
 )
 
 missing=()
@@ -46,3 +50,5 @@ fi
 
 kernel=$(bash "$(dirname "$0")/kernel.sh")  # "VERSION DIR"; set -e stops here if the fetch fails
 echo "lab/setup.sh: kernel ${kernel%% *} ready"
+libreswan=$(bash "$(dirname "$0")/libreswan.sh")
+echo "lab/setup.sh: libreswan ready in $libreswan"

@@ -4,8 +4,19 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ROOT, cli } from './helpers';
+import { spawnSync } from 'node:child_process';
+import { FIXTURES, ROOT, UPDATE, cli } from './helpers';
 import { vtyshCheck } from '../src/targets/frr/check';
+import { libreswanProposal } from '../src/peer/libreswan';
+
+/** libreswan, unpacked by lab/libreswan.sh (lab/setup.sh runs it; Debian's package conflicts with strongSwan). */
+function libreswanDir(): string {
+  const r = spawnSync('bash', [path.join(ROOT, 'lab', 'libreswan.sh')], { encoding: 'utf8' });
+  assert.is(r.status, 0, `lab/libreswan.sh failed (run lab/setup.sh): ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+const NAT = path.join(FIXTURES, 'build', 'policy-based-nat');
 
 test('peer-config mirrors a PSK connection: addresses and ids swapped, same proposals, explicit selectors', async () => {
   const r = await cli(['peer-config', '--config', ROOT, '--tenant', 'contoso', '--connection', 'IfCe1']);
@@ -74,6 +85,104 @@ test('peer-config usage errors exit 2 and say what exists', async () => {
   assert.is(r.code, 2);
   assert.match(r.err, /its connections: IfCe1/);
   assert.is((await cli(['peer-config', '--config', ROOT, '--tenant', 'nobody', '--connection', 'IfCe1'])).code, 2);
+});
+
+test('peer-config output for policy-based and NAT sites: golden files, swanctl and libreswan (test/fixtures/peer)', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 's2sgw-peer-'));
+  try {
+    for (const c of ['IfFe1', 'IfFe2', 'IfFe3']) {
+      const sw = await cli(['peer-config', '--config', NAT, '--tenant', 'fabrikam', '--connection', c, '--out', path.join(dir, c)]);
+      assert.is(sw.code, 0, sw.err);
+      const ls = await cli(['peer-config', '--config', NAT, '--tenant', 'fabrikam', '--connection', c, '--out', path.join(dir, c), '--format', 'libreswan']);
+      assert.is(ls.code, 0, ls.err);
+      assert.is(fs.statSync(path.join(dir, c, 'ipsec.secrets')).mode & 0o777, 0o600);
+      const golden = path.join(FIXTURES, 'peer', 'policy-based-nat', c);
+      for (const f of fs.readdirSync(path.join(dir, c)).sort()) {
+        const got = fs.readFileSync(path.join(dir, c, f), 'utf8');
+        if (UPDATE) {
+          fs.mkdirSync(golden, { recursive: true });
+          fs.writeFileSync(path.join(golden, f), got);
+        } else assert.fixture(got, fs.readFileSync(path.join(golden, f), 'utf8'), `${c}/${f}`);
+      }
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a site behind NAT: any local address, its remoteId as identity and in the secret; one child per pair', async () => {
+  process.env.FABRIKAM_AUS_PSK = 'a-secret-value-that-must-not-print';
+  try {
+    const r = await cli(['peer-config', '--config', NAT, '--tenant', 'fabrikam', '--connection', 'IfFe2', '--format', 'json']);
+    assert.is(r.code, 0, r.err);
+    const j = JSON.parse(r.out);
+    assert.match(j.swanctl, /\n {4}local_addrs = "%any"\n {4}remote_addrs = "203\.0\.113\.10"\n/);
+    assert.match(j.swanctl, /\n {4}local \{\n {6}auth = psk\n {6}id = "10\.9\.255\.2"\n/);
+    assert.equal([...j.swanctl.matchAll(/\n {6}(\S+) \{\n {8}local_ts = "([^"]+)"\n {8}remote_ts = "([^"]+)"/g)].map((m: string[]) => m.slice(1).join(' ')), [
+      'IfFe2 10.9.0.0/16 192.168.0.0/29',
+      'IfFe2~2 10.9.0.0/16 192.168.5.0/29',
+    ]);
+    assert.equal(j.secrets[0].ids, ['10.9.255.2', '203.0.113.10']);
+    const ls = await cli(['peer-config', '--config', NAT, '--tenant', 'fabrikam', '--connection', 'IfFe2', '--format', 'libreswan']);
+    assert.is(ls.code, 0, ls.err);
+    assert.ok(ls.out.split('\n').includes('# 10.9.255.2 203.0.113.10 : PSK "<the value of env:FABRIKAM_AUS_PSK>"'), ls.out);
+    assert.not.ok(r.out.includes('a-secret-value') || ls.out.includes('a-secret-value'));
+  } finally {
+    delete process.env.FABRIKAM_AUS_PSK;
+  }
+});
+
+test('libreswan accepts every generated ipsec.conf (addconn --checkconfig): example, policy-based, NAT, certificates', async () => {
+  const addconn = path.join(libreswanDir(), 'usr', 'libexec', 'ipsec', 'addconn');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 's2sgw-peer-'));
+  try {
+    const cases: Array<[string, string, string]> = [
+      [ROOT, 'contoso', 'IfCe1'], [ROOT, 'woodgrove', 'IfWe1'], [ROOT, 'woodgrove', 'IfWe2'],
+      [NAT, 'fabrikam', 'IfFe1'], [NAT, 'fabrikam', 'IfFe2'], [NAT, 'fabrikam', 'IfFe3'],
+      [path.join(FIXTURES, 'strongswan', 'full'), 'beta', 'IfBe1'], [path.join(FIXTURES, 'strongswan', 'full'), 'zeta', 'IfZe1'],
+    ];
+    for (const [config, t, c] of cases) {
+      const out = path.join(dir, `${t}-${c}`);
+      const r = await cli(['peer-config', '--config', config, '--tenant', t, '--connection', c, '--format', 'libreswan', '--out', out]);
+      assert.is(r.code, 0, r.err);
+      const check = spawnSync(addconn, ['--config', path.join(out, 'ipsec.conf'), '--checkconfig'], { encoding: 'utf8' });
+      assert.is(check.status, 0, `${t}/${c}: ${check.stdout}${check.stderr}`);
+      assert.is(check.stdout + check.stderr, '', `${t}/${c}`);
+    }
+    // A broken file is refused: the check can fail.
+    fs.writeFileSync(path.join(dir, 'bad.conf'), 'conn x\n\tleftsubnet=10.0.0.0/33\n\tbogus=1\n');
+    assert.is.not(spawnSync(addconn, ['--config', path.join(dir, 'bad.conf'), '--checkconfig']).status, 0);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('proposals in libreswan syntax are what libreswan parses to the same algorithms (algparse)', () => {
+  const algparse = path.join(libreswanDir(), 'usr', 'libexec', 'ipsec', 'algparse');
+  const table: Array<[string, 'ike' | 'esp', string, string]> = [
+    ['aes256gcm16-prfsha384-ecp384', 'ike', 'aes_gcm256-sha2_384-dh20', 'AES_GCM_16_256-HMAC_SHA2_384-DH20'],
+    ['aes256-sha256-modp2048', 'ike', 'aes256-sha2_256-dh14', 'AES_CBC_256-HMAC_SHA2_256-MODP2048'],
+    ['aes128gcm16-prfsha256-x25519', 'ike', 'aes_gcm128-sha2_256-dh31', 'AES_GCM_16_128-HMAC_SHA2_256-DH31'],
+    ['chacha20poly1305-prfsha512-curve25519', 'ike', 'chacha20_poly1305-sha2_512-dh31', 'CHACHA20_POLY1305-HMAC_SHA2_512-DH31'],
+    ['aes256gcm16-ecp384', 'esp', 'aes_gcm256-null-dh20', 'AES_GCM_16_256-NONE-DH20'],
+    ['aes256-sha256', 'esp', 'aes256-sha2_256', 'AES_CBC_256-HMAC_SHA2_256_128'],
+    ['aes128gcm16-x25519', 'esp', 'aes_gcm128-null-dh31', 'AES_GCM_16_128-NONE-DH31'],
+  ];
+  for (const [sw, kind, want, parsed] of table) {
+    const got = libreswanProposal(sw, kind);
+    assert.is(got, want, sw);
+    const r = spawnSync(algparse, ['-v2', ...(kind === 'esp' ? ['-pfs'] : []), `${kind}=${got}`], { encoding: 'utf8' });
+    const out = r.stdout + r.stderr;
+    assert.not.match(out, /ERROR/, `${got}: ${out}`);
+    assert.match(out, new RegExp(`^\\s+${parsed}$`, 'm'), `${got}: ${out}`);
+  }
+  assert.throws(() => libreswanProposal('aes256-sha256_96-modp2048', 'ike'), /sha256_96/);
+});
+
+test('peer-config --format libreswan refuses an EAP connection: libreswan has no EAP client', async () => {
+  const r = await cli(['peer-config', '--config', path.join(FIXTURES, 'build', 'eap-respond-only'), '--tenant', 'northwind', '--connection', 'IfNe-shop1', '--format', 'libreswan']);
+  assert.is(r.code, 2);
+  assert.match(r.err, /libreswan has no EAP client/);
 });
 
 test.run();

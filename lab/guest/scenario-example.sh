@@ -10,6 +10,7 @@ source "$LAB/guest/checks-change.sh"
 source "$LAB/guest/checks-foreign.sh"
 source "$LAB/guest/checks-operate.sh"
 source "$LAB/guest/second.sh"
+source "$LAB/guest/interop.sh"
 BUNDLE=$OUT/bundle/gw1
 
 # The lab's PSKs: the bundle names them (env:NAME); apply resolves them from its environment, and the
@@ -31,13 +32,18 @@ namespaces
 # exist (they follow link changes), so their slow first start (~10 s to read their libraries over 9p)
 # overlaps with building the topology. The gateway's charon reads what apply writes to
 # /etc/strongswan.d/ (a glob: nothing matches before the first apply).
+gateway_start_settings
 start_charon gw "/etc/strongswan.d/s2sgw*.conf"
 for s in cny wny wsfo tsite lsite; do start_charon "$s"; done
+wanted interop && interop_daemons
 topology
 second_topology
+interop_topology
 phase topology
 start_frr gw zebra staticd bgpd
 for s in cny wny wsfo; do start_frr "$s" zebra bgpd; done
+# (FRR follows link changes, but zebra started before a quick batch can miss an address: start after it.)
+wanted interop && start_frr asite zebra bgpd
 for n in gw cny wny wsfo; do
   wait_until 20 charon_ready "$n" || fail "charon in $n" "no VICI socket after 20 s"
   wait_until 20 frr_ready "$n" || fail "FRR in $n" "vtysh gets no answer after 20 s"
@@ -60,7 +66,7 @@ if [ "$APPLY_RC" != 0 ]; then
   fail "checks" "skipped: the gateway was not set up"; CHECKS=none
 fi
 
-for c in on-demand child-sas isolation bgp operate post-connect filters rate redial change faults removal foreign-device second max-prefixes; do
+for c in on-demand child-sas isolation bgp operate post-connect filters rate redial change faults removal foreign-device second interop max-prefixes; do
   if [ "$c" = child-sas ]; then
     # The sites' routers now: their sessions ride the tunnels the checks bring up.
     for s in cny wny wsfo; do load_site_frr "$s"; done

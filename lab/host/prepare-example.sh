@@ -87,3 +87,6 @@ issue() {  # issue NAME DN SAN...
 }
 issue gw1 "CN=gw1.fabrikam.example, O=Fabrikam" gw1.fabrikam.example 203.0.113.10 2001:db8:ffff::10
 issue IfTe1 "CN=edge.tailspin.example, O=Tailspin Toys" edge.tailspin.example
+
+# Interoperability (issue 22): libreswan sites and a site behind NAT, on top of the second scenario.
+bash "$lab/host/prepare-interop.sh" "$run" "$cli"

@@ -2,14 +2,14 @@
 import * as path from 'node:path';
 import { loadConfig, UsageError } from '../compiler/load';
 import { validate } from '../validate';
-import { peerConfig } from '../peer';
+import { peerConfig, peerConfigLibreswan, LibreswanUnsupported } from '../peer';
 import { writeFileAtomic } from '../compiler/write';
 import { Command, EXIT, configDir, formatOption, printDiagnostics } from './common';
 
 export const command: Command = {
   name: 'peer-config',
-  summary: "print the customer side of a connection: the site's swanctl.conf, and an FRR snippet when BGP runs over it",
-  usage: 's2sgw peer-config --tenant T --connection IFACE [--gateway G] [--config DIR] [--out DIR] [--format text|json]',
+  summary: "print the customer side of a connection: the site's swanctl.conf (or libreswan's ipsec.conf and ipsec.secrets), and an FRR snippet when BGP runs over it",
+  usage: 's2sgw peer-config --tenant T --connection IFACE [--gateway G] [--config DIR] [--out DIR] [--format text|json|libreswan]',
   options: {
     config: { type: 'string', short: 'c' },
     tenant: { type: 'string', short: 't' },
@@ -19,7 +19,7 @@ export const command: Command = {
     format: { type: 'string', short: 'f' },
   },
   async run({ values }, io) {
-    const format = formatOption(values, ['text', 'json']);
+    const format = formatOption(values, ['text', 'json', 'libreswan']);
     const name = values.tenant as string | undefined;
     const iface = values.connection as string | undefined;
     if (!name || !iface) throw new UsageError('--tenant and --connection are required', 'e.g. s2sgw peer-config --tenant contoso --connection IfCe1');
@@ -36,6 +36,26 @@ export const command: Command = {
     if (!gwName) throw new UsageError(`tenant ${name} is on ${t.gateways.join(', ')}: pass --gateway`);
     if (!t.gateways.includes(gwName)) throw new UsageError(`tenant ${name} is not on gateway ${gwName}`);
     const gw = v.model.gateways.find((g) => g.name === gwName)!;
+    if (format === 'libreswan') {
+      let lc;
+      try {
+        lc = peerConfigLibreswan(t, gw, iface);
+      } catch (e) {
+        if (e instanceof LibreswanUnsupported) throw new UsageError(`${name}/${iface}: ${e.message}`, 'use --format text for the swanctl.conf of a strongSwan site');
+        throw e;
+      }
+      if (values.out) {
+        const dir = path.resolve(io.cwd, values.out as string);
+        writeFileAtomic(path.join(dir, 'ipsec.conf'), lc.ipsecConf, 0o644);
+        // Placeholders only, but the customer puts the key here: the file starts private.
+        writeFileAtomic(path.join(dir, 'ipsec.secrets'), lc.ipsecSecrets, 0o600);
+        if (lc.frr) writeFileAtomic(path.join(dir, 'frr.conf'), lc.frr, 0o644);
+        io.err(`wrote ${['ipsec.conf', 'ipsec.secrets', ...(lc.frr ? ['frr.conf'] : [])].map((f) => path.join(dir, f)).join(', ')}\n`);
+        return EXIT.ok;
+      }
+      io.out(lc.ipsecConf + `\n# ---- ipsec.secrets ----\n${lc.ipsecSecrets}` + (lc.frr ? `\n# ---- FRR (the site router; frr.conf) ----\n${lc.frr}` : ''));
+      return EXIT.ok;
+    }
     const pc = peerConfig(t, gw, iface);
     if (values.out) {
       const dir = path.resolve(io.cwd, values.out as string);

@@ -62,6 +62,10 @@ export interface Connection {
   ike?: Partial<Policy>;
   esp?: Partial<Policy>;
   dpd?: string;
+  /** route-based: one any-to-any CHILD_SA; policy-based: one CHILD_SA per (tenant network, site prefix) pair. */
+  trafficSelectors: 'route-based' | 'policy-based';
+  /** The site's IKE identity when it is not its address (a site behind NAT); canonical when an IP. */
+  remoteId?: string;
 }
 
 export interface Neighbor {
@@ -128,6 +132,7 @@ export const DEFAULTS = {
   metric: 1,
   maxPrefixes: 1000,
   connect: 'on-demand' as const,
+  trafficSelectors: 'route-based' as const,
 };
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -239,6 +244,8 @@ function tenant(f: SourceFile, d: Raw): Tenant {
         ...(c.ike ? { ike: { ...c.ike } } : {}),
         ...(c.esp ? { esp: { ...c.esp } } : {}),
         ...(c.dpd ? { dpd: c.dpd } : {}),
+        trafficSelectors: c.trafficSelectors ?? DEFAULTS.trafficSelectors,
+        ...(c.remoteId !== undefined ? { remoteId: isIp(c.remoteId) ? canonical(c.remoteId) : c.remoteId } : {}),
       };
     }),
     ...(d.bgp

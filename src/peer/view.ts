@@ -1,11 +1,12 @@
 // The customer-premises side of one connection: every decision for the site's swanctl.conf and FRR snippet. Pure.
 // The site mirrors the gateway's connection: same proposals, lifetimes and DPD, addresses and identities swapped.
-// It is policy-based (explicit traffic selectors), which any IKEv2 site router can do; the gateway narrows its
-// route-based 0.0.0.0/0 selectors to the site's.
+// It is policy-based (explicit traffic selectors), which any IKEv2 site router can do: for a route-based gateway
+// connection the gateway narrows its 0.0.0.0/0 selectors to the site's; for a policy-based one the site mirrors
+// the gateway's selector pairs, one CHILD_SA each. A site behind NAT (remoteId) names itself by that identity.
 import type { Connection, Gateway, Tenant } from '../compiler/model';
 import { effective } from '../compiler/model';
-import { familyOf, networkOf } from '../validate/formats';
-import { q, comment, connectionName } from '../targets/strongswan/view';
+import { familyOf } from '../validate/formats';
+import { q, comment, connectionName, childName, selectorPairs, sitePrefixes, tenantPrefixes, remoteIdOf } from '../targets/strongswan/view';
 import { refsLine } from '../targets/strongswan/secrets';
 
 export interface PeerSecret {
@@ -29,7 +30,11 @@ export interface PeerView {
   dpdDelay: string;
   local: { auth: string; id: string | null; certs: string | null; eapId: string | null };
   remote: { auth: string; id: string | null; cacerts: string | null };
-  child: { localTs: string; remoteTs: string; espProposals: string; rekeyTime: string; startAction: string; dpdAction: string; closeAction: string };
+  children: Array<{ name: string; localTs: string; remoteTs: string; local: string[]; remote: string[] }>;
+  child: { espProposals: string; rekeyTime: string; startAction: string; dpdAction: string; closeAction: string };
+  /** The site's own identity (what the gateway expects) and whether it sits behind NAT (remoteId set). */
+  siteId: string;
+  behindNat: boolean;
   secrets: PeerSecret[];
   frr: PeerFrrView | null;
 }
@@ -50,31 +55,36 @@ export const SITE_CERT = (name: string) => `/etc/swanctl/x509/${name}.pem`;
 export const PROVIDER_CA = '/etc/swanctl/x509ca/provider-root.pem';
 
 /** The site's prefixes: what the gateway routes to it (routes and post-connect routes), network form, sorted. */
-function sitePrefixes(c: Connection): string[] {
+function routedPrefixes(c: Connection): string[] {
   return [...new Set([...c.routes, ...c.postConnectRoutes].map((r) => r.to))].sort();
 }
 
 export function peerView(t: Tenant, c: Connection, gw: Gateway): PeerView {
   const eff = effective(c, gw);
   const name = `${connectionName(c.interface)}`;
-  const sitePrefixList = sitePrefixes(c);
-  const tenantPrefixes = [...new Set(t.network.addresses.map(networkOf))].sort();
+  const sitePrefixList = routedPrefixes(c);
   const neighbors = (t.bgp?.neighbors ?? []).filter((n) => n.via === c.interface);
   // BGP neighbors' host addresses ride the tunnel too (the gateway's trigger routes).
-  const local = [...new Set([...sitePrefixList, ...neighbors.map((n) => `${n.address}/${familyOf(n.address) === 4 ? 32 : 128}`)])].filter((p, _, all) => !all.some((o) => o !== p && covers(o, p)));
+  const local = sitePrefixes(t, c);
   if (!local.length) throw new Error(`${t.name}/${c.interface} has no routes: the site would have no traffic selector; give the connection routes or postConnectRoutes`);
-  const ownAddress = c.destinationIsIp ? c.destination : '%any';
+  // Route-based gateway: the site proposes all its prefixes in one CHILD_SA and the gateway narrows its
+  // any-to-any to them. Policy-based: the site mirrors the gateway's pairs, one CHILD_SA each.
+  const pairs = c.trafficSelectors === 'policy-based' ? selectorPairs(t, c).map((p) => ({ local: p.remote, remote: p.local })) : [{ local, remote: tenantPrefixes(t) }];
+  // Behind NAT the site does not own its public address: let it pick its own (private) one.
+  const behindNat = c.remoteId !== undefined;
+  const ownAddress = c.destinationIsIp && !behindNat ? c.destination : '%any';
+  const siteId = remoteIdOf(c);
   const connect = c.connect === 'respond-only' ? { start: 'start', dpd: 'restart', close: 'start' } : { start: 'trap', dpd: 'trap', close: 'trap' };
   const secrets: PeerSecret[] = [];
   let localAuth: PeerView['local'];
   let remoteAuth: PeerView['remote'];
   if (c.auth.kind === 'psk') {
-    localAuth = { auth: 'psk', id: q(c.destination), certs: null, eapId: null };
+    localAuth = { auth: 'psk', id: q(siteId), certs: null, eapId: null };
     remoteAuth = { auth: 'psk', id: q(eff.source), cacerts: null };
-    const ids = [c.destination, eff.source];
+    const ids = [siteId, eff.source];
     secrets.push({ section: `ike-${name}`, kind: 'psk', ref: c.auth.ref, ids, refsLine: refsLine({ connection: name, kind: 'psk', ref: c.auth.ref, ids }) });
   } else if (c.auth.kind === 'certificate') {
-    localAuth = { auth: 'pubkey', id: q(c.auth.subject), certs: q(SITE_CERT(name)), eapId: null };
+    localAuth = { auth: 'pubkey', id: q(siteId), certs: q(SITE_CERT(name)), eapId: null };
     remoteAuth = { auth: 'pubkey', id: null, cacerts: q(PROVIDER_CA) };
   } else {
     // The EAP username is the site's IKE identity too: the gateway names the EAP identity itself (eap_id) and skips
@@ -94,17 +104,13 @@ export function peerView(t: Tenant, c: Connection, gw: Gateway): PeerView {
     dpdDelay: q(eff.dpd),
     local: localAuth,
     remote: remoteAuth,
-    child: { localTs: list(local), remoteTs: list(tenantPrefixes), espProposals: list(eff.esp.proposals), rekeyTime: q(eff.esp.lifetime), startAction: connect.start, dpdAction: connect.dpd, closeAction: connect.close },
+    children: pairs.map((p, i) => ({ name: childName(name, i), localTs: list(p.local), remoteTs: list(p.remote), local: p.local, remote: p.remote })),
+    siteId,
+    behindNat,
+    child: { espProposals: list(eff.esp.proposals), rekeyTime: q(eff.esp.lifetime), startAction: connect.start, dpdAction: connect.dpd, closeAction: connect.close },
     secrets,
     frr: frrView(t, c, neighbors, sitePrefixList),
   };
-}
-
-function covers(outer: string, inner: string): boolean {
-  if (familyOf(outer) !== familyOf(inner)) return false;
-  const [, ol] = outer.split('/');
-  const [ia, il] = inner.split('/');
-  return Number(ol) < Number(il) && networkOf(`${ia}/${ol}`) === outer;
 }
 
 function frrView(t: Tenant, c: Connection, neighbors: NonNullable<Tenant['bgp']>['neighbors'], prefixes: string[]): PeerFrrView | null {

@@ -2,7 +2,7 @@
 import type { Connection, Gateway, Tenant } from '../../compiler/model';
 import { effective } from '../../compiler/model';
 import type { Allocations } from '../../compiler/lock';
-import { familyOf, Family } from '../../validate/formats';
+import { familyOf, networkOf, Family } from '../../validate/formats';
 import { refsLine } from './secrets';
 
 /** Where apply puts the current bundle on the host; the updown hook is referenced by this absolute path. */
@@ -67,6 +67,8 @@ export interface AuthView {
 }
 
 export interface ChildView {
+  /** The connection's name for its first child; NAME~N for a policy-based connection's further pairs. */
+  name: string;
   localTs: string;
   remoteTs: string;
   espProposals: string;
@@ -89,13 +91,13 @@ export interface ConnView {
   keyingtries: string | null;
   local: AuthView;
   remote: AuthView;
-  child: ChildView;
+  children: ChildView[];
   /** The connection in the tenant file (for sections and diagnostics). */
   connection: Connection;
 }
 
 export interface UpdownConnView {
-  /** sh-quoted connection name (a case pattern). */
+  /** sh-quoted child names joined by | (a case pattern). */
   name: string;
   /** Every field sh-quoted or a bare family digit. */
   routes: Array<{ family: string; table: string; dev: string; prefix: string; metric: string }>;
@@ -129,6 +131,48 @@ export function innerFamilies(t: Tenant, c: Connection): Family[] {
 
 const ANY: Record<Family, string> = { 4: '0.0.0.0/0', 6: '::/0' };
 
+/** Whether prefix outer strictly contains prefix inner. */
+export function covers(outer: string, inner: string): boolean {
+  if (familyOf(outer) !== familyOf(inner)) return false;
+  const [, ol] = outer.split('/');
+  const [ia, il] = inner.split('/');
+  return Number(ol) < Number(il) && networkOf(`${ia}/${ol}`) === outer;
+}
+
+/**
+ * What the tenant reaches through a connection: its routes, post-connect routes and BGP neighbors'
+ * host addresses, without prefixes another one covers; sorted. The site's side of policy-based selectors.
+ */
+export function sitePrefixes(t: Tenant, c: Connection): string[] {
+  const hosts = (t.bgp?.neighbors ?? []).filter((n) => n.via === c.interface).map((n) => `${n.address}/${familyOf(n.address) === 4 ? 32 : 128}`);
+  const all = [...new Set([...c.routes.map((r) => r.to), ...c.postConnectRoutes.map((r) => r.to), ...hosts])];
+  return all.filter((p) => !all.some((o) => o !== p && covers(o, p))).sort(byString);
+}
+
+/** The tenant's networks (network form), sorted: the gateway's side of policy-based selectors. */
+export function tenantPrefixes(t: Tenant): string[] {
+  return [...new Set(t.network.addresses.map(networkOf))].sort(byString);
+}
+
+/**
+ * The selector pairs of a connection, one CHILD_SA each. Route-based: one any-to-any pair over every inner
+ * family. Policy-based: every tenant network with every site prefix of its family, so a peer that accepts only
+ * one pair per CHILD_SA (libreswan, most hardware) still gets all of them, each in its own CHILD_SA with its own
+ * reqid; one child with several selectors would let such a peer narrow it to one pair, and the kernel would then
+ * send every flow to that site into that pair's SA (the same reqid), which the peer drops.
+ */
+export function selectorPairs(t: Tenant, c: Connection): Array<{ local: string[]; remote: string[] }> {
+  if (c.trafficSelectors === 'route-based') {
+    const any = innerFamilies(t, c).map((f) => ANY[f]);
+    return [{ local: any, remote: any }];
+  }
+  const own = tenantPrefixes(t);
+  return sitePrefixes(t, c).flatMap((site) => own.filter((p) => familyOf(p) === familyOf(site)).map((p) => ({ local: [p], remote: [site] })));
+}
+
+/** The child name of the i-th selector pair: '~' cannot be in a connection name, so no two children of a tenant share a name. */
+export const childName = (conn: string, i: number): string => (i === 0 ? conn : `${conn}~${i + 1}`);
+
 /** What each connect mode means to charon: on load, on DPD timeout, and when the peer closes the CHILD_SA. */
 const CONNECT: Record<Connection['connect'], { start: string; dpd: string; close: string; keyingtries: string | null }> = {
   // Routed traffic dials the tunnel (the seed's trigger routes); after a failure the trap is back.
@@ -143,14 +187,20 @@ function authViews(c: Connection, gw: Gateway, source: string): { local: AuthVie
   const byCert: AuthView = { ...none, auth: 'pubkey', certs: gw.identity ? list([gw.identity.certificate]) : null };
   switch (c.auth.kind) {
     case 'psk':
-      // The peer is known only by its address, so both ends are identified by address.
-      return { local: { ...none, auth: 'psk', id: q(source) }, remote: { ...none, auth: 'psk', id: q(c.destination) } };
+      // The peer is found by its address (remote_addrs); its identity is its address too unless it has a remoteId
+      // (a site behind NAT names itself by its private address).
+      return { local: { ...none, auth: 'psk', id: q(source) }, remote: { ...none, auth: 'psk', id: q(remoteIdOf(c)) } };
     case 'certificate':
-      return { local: byCert, remote: { ...none, auth: 'pubkey', id: q(c.auth.subject), cacerts: gw.identity ? list(gw.identity.trustAnchors) : null } };
+      return { local: byCert, remote: { ...none, auth: 'pubkey', id: q(c.remoteId ?? c.auth.subject), cacerts: gw.identity ? list(gw.identity.trustAnchors) : null } };
     case 'eap':
       // The gateway is the EAP server; the site's username is the interface name (as in the seed).
       return { local: byCert, remote: { ...none, auth: `eap-${c.auth.method}`, eapId: q(c.interface) } };
   }
+}
+
+/** The identity the site sends: its remoteId, else its address (PSK) or certificate subject. */
+export function remoteIdOf(c: Connection): string {
+  return c.remoteId ?? (c.auth.kind === 'certificate' ? c.auth.subject : c.auth.kind === 'eap' ? c.interface : c.destination);
 }
 
 function connView(t: Tenant, c: Connection, gw: Gateway, alloc: Allocations): ConnView {
@@ -158,7 +208,6 @@ function connView(t: Tenant, c: Connection, gw: Gateway, alloc: Allocations): Co
   const eff = effective(c, gw);
   const ifId = alloc.tenants[t.name]?.ifIds[c.interface];
   if (ifId === undefined) throw new Error(`no if_id allocated for ${t.name}/${c.interface}: allocate() must run before render`);
-  const ts = list(innerFamilies(t, c).map((f) => ANY[f]));
   const mode = CONNECT[c.connect];
   return {
     name,
@@ -169,9 +218,10 @@ function connView(t: Tenant, c: Connection, gw: Gateway, alloc: Allocations): Co
     dpdDelay: q(eff.dpd),
     keyingtries: mode.keyingtries,
     ...authViews(c, gw, eff.source),
-    child: {
-      localTs: ts,
-      remoteTs: ts,
+    children: selectorPairs(t, c).map((pair, i) => ({
+      name: childName(name, i),
+      localTs: list(pair.local),
+      remoteTs: list(pair.remote),
       espProposals: list(eff.esp.proposals),
       rekeyTime: q(eff.esp.lifetime),
       ifId,
@@ -179,7 +229,7 @@ function connView(t: Tenant, c: Connection, gw: Gateway, alloc: Allocations): Co
       dpdAction: mode.dpd,
       closeAction: mode.close,
       updown: c.postConnectRoutes.length ? q(UPDOWN_HOST_PATH) : null,
-    },
+    })),
     connection: c,
   };
 }
@@ -187,7 +237,7 @@ function connView(t: Tenant, c: Connection, gw: Gateway, alloc: Allocations): Co
 function refs(c: Connection, source: string): string | null {
   switch (c.auth.kind) {
     case 'psk':
-      return refsLine({ connection: c.interface, kind: 'psk', ref: c.auth.ref, ids: [source, c.destination] });
+      return refsLine({ connection: c.interface, kind: 'psk', ref: c.auth.ref, ids: [source, remoteIdOf(c)] });
     case 'eap':
       return refsLine({ connection: c.interface, kind: 'eap', ref: c.auth.ref, ids: [c.interface] });
     case 'certificate':
@@ -207,7 +257,7 @@ function updownView(t: Tenant, conns: Connection[], alloc: Allocations): TenantV
     file: comment(t.file),
     table,
     connections: withRoutes.map((c) => ({
-      name: sh(connectionName(c.interface)),
+      name: selectorPairs(t, c).map((_, i) => sh(childName(connectionName(c.interface), i))).join('|'),
       routes: [...c.postConnectRoutes]
         .sort((a, b) => a.family - b.family || byString(a.to, b.to))
         .map((r) => ({ family: String(r.family), table: sh(String(table)), dev: sh(c.interface), prefix: sh(r.to), metric: sh(String(r.metric)) })),
