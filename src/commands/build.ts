@@ -5,6 +5,7 @@ import { loadConfig } from '../compiler/load';
 import { Format } from '../compiler/format';
 import { readLock, LOCK_FILE } from '../compiler/lock';
 import { compile } from '../compiler/compile';
+import { openCache } from '../compiler/cache';
 import { checkBundle } from '../compiler/check';
 import { MANIFEST } from '../compiler/bundle';
 import { hasErrors, sortDiagnostics, error } from '../compiler/diagnostics';
@@ -14,7 +15,7 @@ import { Command, EXIT, configDir, formatOption, printDiagnostics } from './comm
 export const command: Command = {
   name: 'build',
   summary: 'compile the config repository into out/<gateway>/ bundles (writes nothing when validation fails)',
-  usage: 's2sgw build [--config DIR] [--out DIR] [--gateway G] [--locked] [--check] [--format text|json|github]',
+  usage: 's2sgw build [--config DIR] [--out DIR] [--gateway G] [--locked] [--check] [--cache-dir DIR] [--format text|json|github]',
   options: {
     config: { type: 'string', short: 'c' },
     out: { type: 'string', short: 'o' },
@@ -22,6 +23,7 @@ export const command: Command = {
     locked: { type: 'boolean' },
     check: { type: 'boolean' },
     format: { type: 'string', short: 'f' },
+    'cache-dir': { type: 'string' },
   },
   async run({ values }, io) {
     const format = formatOption(values, ['text', 'json', 'github']) as Format;
@@ -37,7 +39,7 @@ export const command: Command = {
       return EXIT.findings;
     }
     const gateways = values.gateway as string[] | undefined;
-    const result = compile(loaded, prev, { locked: !!values.locked, gateways, keepRendered: !!values.check });
+    const result = compile(loaded, prev, { locked: !!values.locked, gateways, keepRendered: !!values.check, cache: openCache(values, io.env, io.cwd, io.err) });
     let diags = result.diagnostics;
     if (result.ok && gateways) {
       const unknown = gateways.filter((g) => !result.bundles.some((b) => b.gateway === g));

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { loadConfig, loadFiles } from '../compiler/load';
 import { readLock, parseLock, emptyLock, LOCK_FILE } from '../compiler/lock';
 import { compile } from '../compiler/compile';
+import { openCache } from '../compiler/cache';
 import { assemblePlan, readBundles, BaseBundle } from '../compiler/plan';
 import { planJson, planMarkdown, planText } from '../compiler/plan-format';
 import { filesAt } from '../compiler/git';
@@ -13,12 +14,13 @@ import { Command, EXIT, configDir, formatOption, printDiagnostics } from './comm
 export const command: Command = {
   name: 'plan',
   summary: 'show what a change does to each gateway: unified diffs and per-tenant impact (exit 3 when something changes)',
-  usage: 's2sgw plan [--config DIR] --against DIR|REF [--gateway G] [--format text|json|markdown]',
+  usage: 's2sgw plan [--config DIR] --against DIR|REF [--gateway G] [--cache-dir DIR] [--format text|json|markdown]',
   options: {
     config: { type: 'string', short: 'c' },
     against: { type: 'string', short: 'a' },
     gateway: { type: 'string', short: 'g', multiple: true },
     format: { type: 'string', short: 'f' },
+    'cache-dir': { type: 'string' },
   },
   async run({ values }, io) {
     const format = formatOption(values, ['text', 'json', 'markdown']);
@@ -28,7 +30,9 @@ export const command: Command = {
     const loaded = loadConfig(dir);
     const lockPath = path.join(dir, LOCK_FILE);
     const lockBefore = fs.existsSync(lockPath) ? fs.readFileSync(lockPath, 'utf8') : undefined;
-    const now = compile(loaded, readLock(dir));
+    // One cache for both sides: the base side of a one-tenant change is all hits, both in this run and the next.
+    const cache = openCache(values, io.env, io.cwd, io.err);
+    const now = compile(loaded, readLock(dir), { cache });
     if (!now.ok) {
       printDiagnostics(now.diagnostics, format === 'json' ? 'json' : 'text', loaded.files, io);
       return EXIT.findings;
@@ -44,7 +48,7 @@ export const command: Command = {
       const ref = filesAt(dir, against);
       label = `${against} (${ref.commit.slice(0, 12)})`;
       baseLock = ref.lock;
-      const old = compile(loadFiles(dir, ref.inputs), ref.lock ? parseLock(ref.lock) : emptyLock());
+      const old = compile(loadFiles(dir, ref.inputs), ref.lock ? parseLock(ref.lock) : emptyLock(), { cache });
       if (!old.ok) io.err(`s2sgw plan: note: ${against} itself does not validate (${old.diagnostics.length} finding${old.diagnostics.length === 1 ? '' : 's'}); everything is shown as new\n`);
       base = old.bundles.map((b) => ({ gateway: b.gateway, files: b.files, manifest: b.manifest }));
     }

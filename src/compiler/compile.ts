@@ -3,6 +3,7 @@ import { Diagnostic, error, hasErrors, sortDiagnostics } from './diagnostics';
 import type { Loaded } from './load';
 import { Allocations, LockChange, allocate, formatLock, LOCK_FILE } from './lock';
 import { Bundle, bundleAll } from './bundle';
+import type { Cache } from './cache';
 import { validate, Validated } from '../validate';
 import type { Model } from './model';
 
@@ -23,11 +24,13 @@ export interface CompileOptions {
   gateways?: string[];
   /** Keep each bundle's rendered sections (for real-tool checks and tests). */
   keepRendered?: boolean;
+  /** The work cache (--cache-dir): reuse each unchanged tenant's validated entity and rendered sections. */
+  cache?: Cache;
 }
 
 /** Validates, allocates and renders in memory. Writes nothing. */
 export function compile(loaded: Loaded, prev: Allocations, opts: CompileOptions = {}): Compiled {
-  return compileValidated(validate(loaded), prev, opts);
+  return compileValidated(validate(loaded, opts.cache), prev, opts);
 }
 
 /** The rest of compile() once the files are validated (the bench times the two apart). */
@@ -49,6 +52,7 @@ export function compileValidated(v: Validated, prev: Allocations, opts: CompileO
   }
   const model = v.model;
   const wanted = opts.gateways;
-  const bundles = bundleAll(model, alloc, !!opts.keepRendered).filter((b) => !wanted || wanted.includes(b.gateway));
+  const rc = opts.cache && v.fileKeys ? { cache: opts.cache, fileKeys: v.fileKeys } : undefined;
+  const bundles = bundleAll(model, alloc, !!opts.keepRendered, rc).filter((b) => !wanted || wanted.includes(b.gateway));
   return { ...base, ok: !hasErrors(v.diagnostics), alloc, lockText: formatLock(alloc), lockChanges: changes, bundles };
 }
