@@ -7,5 +7,6 @@ import { bench as profile } from './profile';
 import { bench as breakdown } from './breakdown';
 import { bench as plan } from './plan';
 import { bench as apply } from './apply';
+import { bench as cache } from './cache';
 
-export const BENCHES: Bench[] = [validate, build, nft, profile, breakdown, plan, apply];
+export const BENCHES: Bench[] = [validate, build, nft, profile, breakdown, plan, apply, cache];

@@ -20,6 +20,8 @@ export class Cache {
   hits = 0;
   misses = 0;
   private writable = true;
+  /** Entries already read or written in this run: plan's two sides share most of them. */
+  private memo = new Map<string, unknown>();
 
   constructor(readonly dir: string, private readonly warn: (message: string) => void) {}
 
@@ -29,6 +31,11 @@ export class Cache {
 
   /** The entry's payload, or undefined when it is missing or not exactly what `key` names. */
   get<T>(kind: string, key: string): T | undefined {
+    const known = this.memo.get(`${kind}/${key}`);
+    if (known !== undefined) {
+      this.hits++;
+      return known as T;
+    }
     let text: string;
     try {
       text = fs.readFileSync(this.file(kind, key), 'utf8');
@@ -46,6 +53,7 @@ export class Cache {
     try {
       const value = JSON.parse(body) as T;
       this.hits++;
+      this.memo.set(`${kind}/${key}`, value);
       return value;
     } catch {
       this.misses++;
@@ -55,9 +63,11 @@ export class Cache {
 
   /** Stores a payload under its key (atomically); a failure turns the cache off with one warning. */
   put(kind: string, key: string, value: unknown): void {
+    const body = JSON.stringify(value);
+    // Kept as JSON gives it back, so a later get() in this run sees what the next run will.
+    this.memo.set(`${kind}/${key}`, JSON.parse(body));
     if (!this.writable) return;
     const file = this.file(kind, key);
-    const body = JSON.stringify(value);
     const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
     try {
       fs.mkdirSync(path.dirname(file), { recursive: true });

@@ -66,12 +66,27 @@ export function validate(loaded: Loaded, cache?: Cache): Validated {
     // Secrets are looked for in every parsed file, schema-valid or not: they must never be committed.
     else if (f.data !== undefined) found.push(...scanRaw(f));
   }
-  const diagnostics = sortDiagnostics([...found, ...runRules(model)]);
+  const diagnostics = sortDiagnostics([...found, ...rules(model, loaded, fileKeys, cache)]);
   return { model, diagnostics, ok: !hasErrors(diagnostics), ...(fileKeys ? { fileKeys } : {}) };
 }
 
 function holdsInlineSecret(entity: Gateway | Tenant): boolean {
   return 'connections' in entity && entity.connections.some((c) => c.auth.kind !== 'certificate' && !isSecretRef(c.auth.ref));
+}
+
+/**
+ * The rules' findings. Cross-tenant rules see every tenant, so with a cache their findings are
+ * kept under a key of every file's key: the same set of files (plan's base side after CI checked
+ * that commit, or plan right after validate) gives them without running a rule.
+ */
+function rules(model: Model, loaded: Loaded, fileKeys: Map<string, string> | undefined, cache: Cache | undefined): Diagnostic[] {
+  if (!cache || !fileKeys || loaded.files.some((f) => !fileKeys.has(f.path))) return runRules(model);
+  const key = keyOf('rules', codeDigest(), ...loaded.files.flatMap((f) => [f.path, fileKeys.get(f.path)!]));
+  const hit = cache.get<Diagnostic[]>('rules', key);
+  if (Array.isArray(hit)) return hit;
+  const found = runRules(model);
+  cache.put('rules', key, found);
+  return found;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
