@@ -153,14 +153,15 @@ function lookUp(rc: RenderCache, gateway: Gateway, tenants: Tenant[], alloc: All
     if (!tKey) return undefined;
     const key = keyOf('render', codeDigest(), gwKey, tKey, JSON.stringify(alloc.tenants[t.name] ?? null));
     keys.set(t.name, key);
-    const hit = rc.cache.get<RenderEntry>('render', key);
+    const hit = rc.cache.get<RenderEntry>('render', key, t.file);
     if (hit && hit.targets && hit.summary && TARGETS.every((x) => Array.isArray(hit.targets[x.name]))) hits.set(t.name, hit);
   }
   return { keys, hits, fresh: new Map(), tenants };
 }
 
 function store(cache: Cache, reuse: Reuse, summaries: Map<string, TenantSummary>): void {
-  for (const [name, targets] of reuse.fresh) cache.put('render', reuse.keys.get(name)!, { targets, summary: summaries.get(name)! } satisfies RenderEntry);
+  const fileOf = new Map(reuse.tenants.map((t) => [t.name, t.file]));
+  for (const [name, targets] of reuse.fresh) cache.put('render', reuse.keys.get(name)!, { targets, summary: summaries.get(name)! } satisfies RenderEntry, fileOf.get(name));
 }
 
 /** A target's files as target.render(input) gives them, rendering only the tenants the cache misses (and witnesses). */

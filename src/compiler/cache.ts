@@ -29,8 +29,11 @@ export class Cache {
     return path.join(this.dir, `v${FORMAT}`, kind, key.slice(0, 2), `${key}.json`);
   }
 
-  /** The entry's payload, or undefined when it is missing or not exactly what `key` names. */
-  get<T>(kind: string, key: string): T | undefined {
+  /**
+   * The entry's payload, or undefined when it is missing or not exactly what `key` names.
+   * `file`: the source file the payload's places are in (see put()).
+   */
+  get<T>(kind: string, key: string, file?: string): T | undefined {
     const known = this.memo.get(`${kind}/${key}`);
     if (known !== undefined) {
       this.hits++;
@@ -52,6 +55,7 @@ export class Cache {
     }
     try {
       const value = JSON.parse(body) as T;
+      if (file !== undefined) restoreFile(value, file);
       this.hits++;
       this.memo.set(`${kind}/${key}`, value);
       return value;
@@ -62,10 +66,16 @@ export class Cache {
   }
 
   /** Stores a payload under its key (atomically); a failure turns the cache off with one warning. */
-  put(kind: string, key: string, value: unknown): void {
-    const body = JSON.stringify(value);
+  /**
+   * `source`: places in that file (every place of a tenant's entity and most of its sections) are
+   * stored as `"file":0`, half of an entity's bytes otherwise; get() puts the name back.
+   */
+  put(kind: string, key: string, value: unknown, source?: string): void {
+    const body = source === undefined ? JSON.stringify(value) : JSON.stringify(value, (k, v) => (k === 'file' && v === source ? 0 : v));
     // Kept as JSON gives it back, so a later get() in this run sees what the next run will.
-    this.memo.set(`${kind}/${key}`, JSON.parse(body));
+    const copy = JSON.parse(body);
+    if (source !== undefined) restoreFile(copy, source);
+    this.memo.set(`${kind}/${key}`, copy);
     if (!this.writable) return;
     const file = this.file(kind, key);
     const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
@@ -82,6 +92,21 @@ export class Cache {
       }
       this.warn(`s2sgw: warning: cannot write the cache folder ${this.dir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); going on without caching\n`);
     }
+  }
+}
+
+/** Puts `file` back where put() wrote `"file":0` (in place: same key order, so the same object shapes as a fresh run). */
+function restoreFile(v: unknown, file: string): void {
+  if (Array.isArray(v)) {
+    for (const x of v) if (x !== null && typeof x === 'object') restoreFile(x, file);
+    return;
+  }
+  if (v === null || typeof v !== 'object') return;
+  const o = v as Record<string, unknown>;
+  for (const k in o) {
+    const x = o[k];
+    if (k === 'file' && x === 0) o.file = file;
+    else if (x !== null && typeof x === 'object') restoreFile(x, file);
   }
 }
 

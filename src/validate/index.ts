@@ -42,7 +42,7 @@ export function validate(loaded: Loaded, cache?: Cache): Validated {
     if (cache && Buffer.isBuffer(f.pending)) {
       key = keyOf('file', codeDigest(), f.kind, f.path, f.pending);
       fileKeys!.set(f.path, key);
-      const hit = cache.get<FileEntry>('file', key);
+      const hit = cache.get<FileEntry>('file', key, f.path);
       if (hit && hit.kind === f.kind && fromCache(model, f, hit)) {
         found.push(...hit.diagnostics);
         continue;
@@ -58,7 +58,7 @@ export function validate(loaded: Loaded, cache?: Cache): Validated {
       const entity = f.kind === 'gateway' ? model.gateways[model.gateways.length - 1] : model.tenants[model.tenants.length - 1];
       // A secret written inline (an inline-secret finding) must not be copied anywhere else, so such a file is never cached.
       if (key && !holdsInlineSecret(entity)) {
-        cache!.put('file', key, { diagnostics: [...yaml, ...schema], kind: f.kind, entity } satisfies FileEntry);
+        cache!.put('file', key, { diagnostics: [...yaml, ...schema], kind: f.kind, entity } satisfies FileEntry, f.path);
       }
       release(f);
       delete f.data;
