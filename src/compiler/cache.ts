@@ -72,10 +72,8 @@ export class Cache {
    */
   put(kind: string, key: string, value: unknown, source?: string): void {
     const body = source === undefined ? JSON.stringify(value) : JSON.stringify(value, (k, v) => (k === 'file' && v === source ? 0 : v));
-    // Kept as JSON gives it back, so a later get() in this run sees what the next run will.
-    const copy = JSON.parse(body);
-    if (source !== undefined) restoreFile(copy, source);
-    this.memo.set(`${kind}/${key}`, copy);
+    // A later get() in this run (plan's base side) takes the value itself: it is what reading the entry gives.
+    this.memo.set(`${kind}/${key}`, value);
     if (!this.writable) return;
     const file = this.file(kind, key);
     const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
