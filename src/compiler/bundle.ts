@@ -63,6 +63,8 @@ export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations
           gw.update(s.text);
           continue;
         }
+        // A cached tenant's digest comes with its sections.
+        if (reuse?.hits.has(s.tenant)) continue;
         let h = byTenant.get(s.tenant);
         if (!h) byTenant.set(s.tenant, (h = createHash('sha256')));
         h.update(s.text);
@@ -89,14 +91,15 @@ export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations
     );
   // Each tenant's summary is its own file (see SUMMARIES): a one-tenant change rewrites one small file, not the manifest's 26 MB.
   const summaries = new Map(tenants.map((t) => [t.name, reuse?.hits.get(t.name)?.summary ?? summarize(t, gateway, alloc)]));
-  if (reuse) store(rc!.cache, reuse, summaries);
-  for (const [name, summary] of summaries) files.push({ path: summaryPath(name), content: JSON.stringify(summary) + '\n', mode: 0o644 });
+  const digests = new Map(tenants.map((t) => [t.name, reuse?.hits.get(t.name)?.digest ?? combine(perTenant.get(t.name))]));
+  if (reuse) store(rc!.cache, reuse, summaries, digests);
+  for (const [name, summary] of summaries) files.push({ path: summaryPath(name), content: summaryText(summary), mode: 0o644 });
   files.sort(byPath);
   const manifest: Manifest = {
     compiler: `s2sgw ${VERSION}`,
     gateway: gateway.name,
     gatewayDigest: combine(gatewayParts),
-    tenants: Object.fromEntries(tenants.map((t) => [t.name, { digest: combine(perTenant.get(t.name)), file: t.file, connections: t.connections.map((c) => c.interface).sort(), summary: summaries.get(t.name)! }])),
+    tenants: Object.fromEntries(tenants.map((t) => [t.name, { digest: digests.get(t.name)!, file: t.file, connections: t.connections.map((c) => c.interface).sort(), summary: summaries.get(t.name)! }])),
     files: Object.fromEntries(files.map((f) => [f.path, { sha256: sha256(f.content), mode: f.mode.toString(8).padStart(4, '0') }])),
   };
   files.push({ path: MANIFEST, content: formatManifest(manifest), mode: 0o644 });
@@ -129,10 +132,20 @@ interface Part {
   sections: Section[];
 }
 
-/** One (gateway, tenant) cache entry: its parts per target and its summary. */
+/** One (gateway, tenant) cache entry: its parts per target, its summary and the digest of its sections. */
 interface RenderEntry {
   targets: Record<string, Part[]>;
   summary: TenantSummary;
+  digest: string;
+}
+
+const summaryTexts = new WeakMap<TenantSummary, string>();
+
+/** summaries/<tenant>.json; once per summary object (plan's two sides share a cached tenant's). */
+function summaryText(s: TenantSummary): string {
+  let text = summaryTexts.get(s);
+  if (text === undefined) summaryTexts.set(s, (text = JSON.stringify(s) + '\n'));
+  return text;
 }
 
 interface Reuse {
@@ -154,14 +167,14 @@ function lookUp(rc: RenderCache, gateway: Gateway, tenants: Tenant[], alloc: All
     const key = keyOf('render', codeDigest(), gwKey, tKey, JSON.stringify(alloc.tenants[t.name] ?? null));
     keys.set(t.name, key);
     const hit = rc.cache.get<RenderEntry>('render', key, t.file);
-    if (hit && hit.targets && hit.summary && TARGETS.every((x) => Array.isArray(hit.targets[x.name]))) hits.set(t.name, hit);
+    if (hit && hit.targets && hit.summary && typeof hit.digest === 'string' && TARGETS.every((x) => Array.isArray(hit.targets[x.name]))) hits.set(t.name, hit);
   }
   return { keys, hits, fresh: new Map(), tenants };
 }
 
-function store(cache: Cache, reuse: Reuse, summaries: Map<string, TenantSummary>): void {
+function store(cache: Cache, reuse: Reuse, summaries: Map<string, TenantSummary>, digests: Map<string, string>): void {
   const fileOf = new Map(reuse.tenants.map((t) => [t.name, t.file]));
-  for (const [name, targets] of reuse.fresh) cache.put('render', reuse.keys.get(name)!, { targets, summary: summaries.get(name)! } satisfies RenderEntry, fileOf.get(name));
+  for (const [name, targets] of reuse.fresh) cache.put('render', reuse.keys.get(name)!, { targets, summary: summaries.get(name)!, digest: digests.get(name)! } satisfies RenderEntry, fileOf.get(name));
 }
 
 /** A target's files as target.render(input) gives them, rendering only the tenants the cache misses (and witnesses). */
