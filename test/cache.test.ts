@@ -218,4 +218,13 @@ test('an inline secret never enters the cache; references do, as references', as
   assert.ok([...readFiles(cacheDir).values()].join('\n').includes('env:WOODGROVE_NY_PSK'));
 });
 
+test('validate, build and plan say how to use the cache in their --help', async () => {
+  for (const cmd of ['validate', 'build', 'plan']) {
+    const r = await cli([cmd, '--help'], ROOT, env);
+    assert.is(r.code, 0);
+    assert.match(r.out, /^usage: s2sgw \S+ .*\[--cache-dir DIR\]/);
+    assert.match(r.out, /--cache-dir DIR \(or S2SGW_CACHE_DIR=DIR\)/);
+  }
+});
+
 test.run();

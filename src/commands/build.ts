@@ -10,12 +10,13 @@ import { checkBundle } from '../compiler/check';
 import { MANIFEST } from '../compiler/bundle';
 import { hasErrors, sortDiagnostics, error } from '../compiler/diagnostics';
 import { replaceTree, writeFileAtomic } from '../compiler/write';
-import { Command, EXIT, configDir, formatOption, printDiagnostics } from './common';
+import { CACHE_HELP, Command, EXIT, configDir, formatOption, printDiagnostics } from './common';
 
 export const command: Command = {
   name: 'build',
   summary: 'compile the config repository into out/<gateway>/ bundles (writes nothing when validation fails)',
   usage: 's2sgw build [--config DIR] [--out DIR] [--gateway G] [--locked] [--check] [--cache-dir DIR] [--format text|json|github]',
+  details: CACHE_HELP,
   options: {
     config: { type: 'string', short: 'c' },
     out: { type: 'string', short: 'o' },

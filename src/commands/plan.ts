@@ -9,12 +9,13 @@ import { assemblePlan, readBundles, BaseBundle } from '../compiler/plan';
 import { planJson, planMarkdown, planText } from '../compiler/plan-format';
 import { filesAt } from '../compiler/git';
 import { UsageError } from '../usage';
-import { Command, EXIT, configDir, formatOption, printDiagnostics } from './common';
+import { CACHE_HELP, Command, EXIT, configDir, formatOption, printDiagnostics } from './common';
 
 export const command: Command = {
   name: 'plan',
   summary: 'show what a change does to each gateway: unified diffs and per-tenant impact (exit 3 when something changes)',
   usage: 's2sgw plan [--config DIR] --against DIR|REF [--gateway G] [--cache-dir DIR] [--format text|json|markdown]',
+  details: CACHE_HELP,
   options: {
     config: { type: 'string', short: 'c' },
     against: { type: 'string', short: 'a' },

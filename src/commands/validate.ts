@@ -3,12 +3,13 @@ import { loadConfig } from '../compiler/load';
 import { Format } from '../compiler/format';
 import { validate } from '../validate';
 import { openCache } from '../compiler/cache';
-import { Command, EXIT, configDir, formatOption, printDiagnostics } from './common';
+import { CACHE_HELP, Command, EXIT, configDir, formatOption, printDiagnostics } from './common';
 
 export const command: Command = {
   name: 'validate',
   summary: 'check the config repository: schema, cross-tenant conflicts, secrets',
   usage: 's2sgw validate [--config DIR] [--cache-dir DIR] [--format text|json|github]',
+  details: CACHE_HELP,
   options: { config: { type: 'string', short: 'c' }, format: { type: 'string', short: 'f' }, 'cache-dir': { type: 'string' } },
   async run({ values }, io) {
     const format = formatOption(values, ['text', 'json', 'github']) as Format;
