@@ -152,7 +152,12 @@ interface Reuse {
   keys: Map<string, string>;
   hits: Map<string, RenderEntry>;
   /** Parts rendered in this run for the tenants that missed, per target; stored once every target has rendered. */
-  fresh: Map<string, Record<string, Part[]>>;
+  /**
+   * Per missed tenant, each target's parts as JSON text (`"name":[...]`), made as soon as the target
+   * rendered: holding the section objects of every target until the end would undo bundleGateway's
+   * target-by-target release (1.2 GB instead of 0.6 GB at 10,000 tenants).
+   */
+  fresh: Map<string, string[]>;
   tenants: Tenant[];
 }
 
@@ -174,7 +179,12 @@ function lookUp(rc: RenderCache, gateway: Gateway, tenants: Tenant[], alloc: All
 
 function store(cache: Cache, reuse: Reuse, summaries: Map<string, TenantSummary>, digests: Map<string, string>): void {
   const fileOf = new Map(reuse.tenants.map((t) => [t.name, t.file]));
-  for (const [name, targets] of reuse.fresh) cache.put('render', reuse.keys.get(name)!, { targets, summary: summaries.get(name)!, digest: digests.get(name)! } satisfies RenderEntry, fileOf.get(name));
+  for (const [name, targets] of reuse.fresh) {
+    const file = fileOf.get(name)!;
+    // The same JSON as put() makes of a RenderEntry, the targets' parts already serialized.
+    const rest = Cache.json({ summary: summaries.get(name)!, digest: digests.get(name)! } satisfies Omit<RenderEntry, 'targets'>, file);
+    cache.putText('render', reuse.keys.get(name)!, `{"targets":{${targets.join(',')}},${rest.slice(1)}`);
+  }
 }
 
 /** A target's files as target.render(input) gives them, rendering only the tenants the cache misses (and witnesses). */
@@ -218,8 +228,8 @@ function renderReusing(target: Target, input: TargetInput, reuse: Reuse): Render
   }
   for (const t of missed) {
     let r = reuse.fresh.get(t.name);
-    if (!r) reuse.fresh.set(t.name, (r = {}));
-    r[target.name] = own.get(t.name) ?? [];
+    if (!r) reuse.fresh.set(t.name, (r = []));
+    r.push(`${JSON.stringify(target.name)}:${Cache.json(own.get(t.name) ?? [], t.file)}`);
   }
   // Put every tenant's parts (cached or fresh) into its file's slots, in tenant order.
   const slots = new Map<string, Section[][]>();

@@ -71,9 +71,19 @@ export class Cache {
    * stored as `"file":0`, half of an entity's bytes otherwise; get() puts the name back.
    */
   put(kind: string, key: string, value: unknown, source?: string): void {
-    const body = source === undefined ? JSON.stringify(value) : JSON.stringify(value, (k, v) => (k === 'file' && v === source ? 0 : v));
-    // A later get() in this run (plan's base side) takes the value itself: it is what reading the entry gives.
-    this.memo.set(`${kind}/${key}`, value);
+    this.putText(kind, key, Cache.json(value, source));
+  }
+
+  /** The JSON put() stores for a value. */
+  static json(value: unknown, source?: string): string {
+    return source === undefined ? JSON.stringify(value) : JSON.stringify(value, (k, v) => (k === 'file' && v === source ? 0 : v));
+  }
+
+  /**
+   * Stores a payload already serialized by json() (atomically); a failure turns the cache off with
+   * one warning. Not kept in memory: a run reads back only what it did not just make.
+   */
+  putText(kind: string, key: string, body: string): void {
     if (!this.writable) return;
     const file = this.file(kind, key);
     const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
