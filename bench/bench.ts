@@ -64,7 +64,7 @@ export class Context {
   private repos = new Map<number, Generated>();
   private series = new Map<string, Promise<Series>>();
 
-  constructor(readonly options: Options, private readonly log: (line: string) => void) {
+  constructor(readonly options: Options, readonly log: (line: string) => void) {
     this.scratch = fs.mkdtempSync(path.join(os.tmpdir(), 's2sgw-bench-'));
   }
 

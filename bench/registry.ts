@@ -8,5 +8,6 @@ import { bench as breakdown } from './breakdown';
 import { bench as plan } from './plan';
 import { bench as apply } from './apply';
 import { bench as diagnostics } from './diagnostics';
+import { bench as cache } from './cache';
 
-export const BENCHES: Bench[] = [validate, build, nft, profile, breakdown, plan, apply, diagnostics];
+export const BENCHES: Bench[] = [validate, build, nft, profile, breakdown, plan, apply, diagnostics, cache];

@@ -68,7 +68,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   try {
     const args = parse(cmd, rest);
     if (args.values.help) {
-      io.out(`usage: ${cmd.usage}\n\n${cmd.summary}\n`);
+      io.out(`usage: ${cmd.usage}\n\n${cmd.summary}\n${cmd.details ? `\n${cmd.details}` : ''}`);
       return EXIT.ok;
     }
     return await cmd.run(args, io);

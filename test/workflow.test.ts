@@ -57,6 +57,25 @@ test('the validate step annotates a broken tenant file and fails the job', () =>
   assert.match(r.out, /^::error file=tenants\/woodgrove\.yaml,line=\d+,col=\d+,title=duplicate-vlan::/m);
 });
 
+test('both jobs keep the work cache between runs, in the folder S2SGW_CACHE_DIR names', () => {
+  const wf = workflow as unknown as { env: Record<string, string>; jobs: Record<string, { steps: Array<Step & { uses?: string; with?: Record<string, string> }> }> };
+  assert.is(wf.env.S2SGW_CACHE_DIR, '.s2sgw-cache');
+  for (const job of ['pull-request', 'main']) {
+    const steps = wf.jobs[job].steps;
+    const cache = steps.findIndex((s) => s.uses?.startsWith('actions/cache@'));
+    assert.ok(cache >= 0, `${job}: an actions/cache step`);
+    assert.is(steps[cache].with!.path, wf.env.S2SGW_CACHE_DIR, job);
+    assert.ok(cache < steps.findIndex((s) => s.run?.includes('npx s2sgw')), `${job}: restored before s2sgw runs`);
+  }
+  // The steps run as written with the cache set: the second run uses it and says the same.
+  const dir = tempCopy(ROOT);
+  const env = { S2SGW_CACHE_DIR: wf.env.S2SGW_CACHE_DIR };
+  const first = sh(dir, s2sgwSteps('main')[0].run!, env);
+  assert.is(first.code, 0, first.out);
+  assert.ok(fs.readdirSync(path.join(dir, '.s2sgw-cache')).length > 0);
+  assert.equal(sh(dir, s2sgwSteps('main')[0].run!, env), first);
+});
+
 test('the main job builds with --locked and signs each bundle with the key from its secret', () => {
   const dir = tempCopy(ROOT);
   const steps = s2sgwSteps('main');

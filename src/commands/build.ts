@@ -6,16 +6,18 @@ import { Format } from '../compiler/format';
 import { LOCK_FILE } from '../compiler/lock';
 import { compile } from '../compiler/compile';
 import { sourceOf } from '../compiler/git';
+import { openCache } from '../compiler/cache';
 import { checkBundle } from '../compiler/check';
 import { MANIFEST, setSource } from '../compiler/bundle';
 import { hasErrors, sortDiagnostics } from '../compiler/diagnostics';
 import { replaceTree, writeFileAtomic } from '../compiler/write';
-import { Command, EXIT, configDir, formatOption, printDiagnostics } from './common';
+import { CACHE_HELP, Command, EXIT, configDir, formatOption, printDiagnostics } from './common';
 
 export const command: Command = {
   name: 'build',
   summary: 'compile the config repository into out/<gateway>/ bundles (writes nothing when validation fails)',
-  usage: 's2sgw build [--config DIR] [--out DIR] [--gateway G] [--locked] [--check] [--format text|json|github]',
+  usage: 's2sgw build [--config DIR] [--out DIR] [--gateway G] [--locked] [--check] [--cache-dir DIR] [--format text|json|github]',
+  details: CACHE_HELP,
   options: {
     config: { type: 'string', short: 'c' },
     out: { type: 'string', short: 'o' },
@@ -23,6 +25,7 @@ export const command: Command = {
     locked: { type: 'boolean' },
     check: { type: 'boolean' },
     format: { type: 'string', short: 'f' },
+    'cache-dir': { type: 'string' },
   },
   async run({ values }, io) {
     const format = formatOption(values, ['text', 'json', 'github']) as Format;
@@ -35,7 +38,7 @@ export const command: Command = {
     const source = sourceOf(dir);
     const lockPath = path.join(dir, LOCK_FILE);
     const oldLock = loaded.lock === undefined ? undefined : loaded.lock.toString();
-    const result = compile(loaded, undefined, { locked: !!values.locked, gateways, keepRendered: !!values.check, source });
+    const result = compile(loaded, undefined, { locked: !!values.locked, gateways, keepRendered: !!values.check, source, cache: openCache(values, io.env, io.cwd, io.err) });
     if (source && !source.dirty && result.ok && result.lockText !== oldLock) for (const b of result.bundles) setSource(b, { ...source, dirty: true });
     let diags = result.diagnostics;
     if (result.ok && gateways) {

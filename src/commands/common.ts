@@ -36,6 +36,8 @@ export interface Command {
   name: string;
   summary: string;
   usage: string;
+  /** More lines for `s2sgw <command> --help`, each ending in a newline. */
+  details?: string;
   options: NonNullable<ParseArgsConfig['options']>;
   run(args: { values: Record<string, unknown>; positionals: string[] }, io: Io): Promise<number>;
 }
@@ -69,6 +71,13 @@ export function printDiagnostics(diags: Diagnostic[], format: Format, files: Sou
     io.err(formatText(diags, { color: io.color, sources }));
   }
 }
+
+/** The --cache-dir paragraph of validate's, build's and plan's --help. */
+export const CACHE_HELP =
+  '--cache-dir DIR (or S2SGW_CACHE_DIR=DIR): keep each tenant\'s checked model and rendered sections in DIR\n' +
+  'between runs, so an unchanged tenant is not parsed, checked or rendered again. Output is the same\n' +
+  'with or without it; damaged or stale entries are rebuilt; a DIR that cannot be written is a warning.\n' +
+  'No cache without the option.\n';
 
 export function exists(p: string): boolean {
   return fs.existsSync(p);

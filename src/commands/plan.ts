@@ -3,22 +3,25 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadConfig, loadFiles } from '../compiler/load';
 import { compile } from '../compiler/compile';
+import { openCache } from '../compiler/cache';
 import { assemblePlan, readBundles, BaseBundle } from '../compiler/plan';
 import { planJson, planMarkdown, planText } from '../compiler/plan-format';
 import { filesAt, sourceOf } from '../compiler/git';
 import { signatureKey } from '../apply/signature';
 import { UsageError } from '../usage';
-import { Command, EXIT, configDir, formatOption, printDiagnostics } from './common';
+import { CACHE_HELP, Command, EXIT, configDir, formatOption, printDiagnostics } from './common';
 
 export const command: Command = {
   name: 'plan',
   summary: 'show what a change does to each gateway: unified diffs and per-tenant impact (exit 3 when something changes)',
-  usage: 's2sgw plan [--config DIR] --against DIR|REF [--gateway G] [--format text|json|markdown]',
+  usage: 's2sgw plan [--config DIR] --against DIR|REF [--gateway G] [--cache-dir DIR] [--format text|json|markdown]',
+  details: CACHE_HELP,
   options: {
     config: { type: 'string', short: 'c' },
     against: { type: 'string', short: 'a' },
     gateway: { type: 'string', short: 'g', multiple: true },
     format: { type: 'string', short: 'f' },
+    'cache-dir': { type: 'string' },
   },
   async run({ values }, io) {
     const format = formatOption(values, ['text', 'json', 'markdown']);
@@ -29,7 +32,9 @@ export const command: Command = {
     const lockBefore = typeof loaded.lock === 'number' ? undefined : loaded.lock?.toString();
     // The side built now records the work tree's commit (dirty when its inputs, or the lock this build writes, differ).
     const source = sourceOf(dir);
-    const now = compile(loaded, undefined, { source });
+    // One cache for both sides: the base side of a one-tenant change is all hits, both in this run and the next.
+    const cache = openCache(values, io.env, io.cwd, io.err);
+    const now = compile(loaded, undefined, { source, cache });
     if (now.ok && source && !source.dirty && now.lockText !== lockBefore) for (const b of now.bundles) b.manifest.source = { ...source, dirty: true };
     if (!now.ok) {
       printDiagnostics(now.diagnostics, format === 'json' ? 'json' : 'text', loaded.files, io, loaded.lock);
@@ -46,7 +51,7 @@ export const command: Command = {
       const ref = filesAt(dir, against);
       label = `${against} (${ref.commit.slice(0, 12)})`;
       baseLock = Buffer.isBuffer(ref.lock) ? ref.lock.toString() : undefined;
-      const old = compile(loadFiles(dir, ref.inputs, ref.lock), undefined, { source: { commit: ref.commit, dirty: false } });
+      const old = compile(loadFiles(dir, ref.inputs, ref.lock), undefined, { source: { commit: ref.commit, dirty: false }, cache });
       if (!old.ok) io.err(`s2sgw plan: note: ${against} itself does not validate (${old.diagnostics.length} finding${old.diagnostics.length === 1 ? '' : 's'}); everything is shown as new\n`);
       base = old.bundles.map((b) => ({ gateway: b.gateway, files: b.files, manifest: b.manifest }));
     }

@@ -2,17 +2,19 @@
 import { loadConfig } from '../compiler/load';
 import { Format } from '../compiler/format';
 import { validate } from '../validate';
-import { Command, EXIT, configDir, formatOption, printDiagnostics } from './common';
+import { openCache } from '../compiler/cache';
+import { CACHE_HELP, Command, EXIT, configDir, formatOption, printDiagnostics } from './common';
 
 export const command: Command = {
   name: 'validate',
   summary: 'check the config repository: schema, cross-tenant conflicts, secrets',
-  usage: 's2sgw validate [--config DIR] [--format text|json|github]',
-  options: { config: { type: 'string', short: 'c' }, format: { type: 'string', short: 'f' } },
+  usage: 's2sgw validate [--config DIR] [--cache-dir DIR] [--format text|json|github]',
+  details: CACHE_HELP,
+  options: { config: { type: 'string', short: 'c' }, format: { type: 'string', short: 'f' }, 'cache-dir': { type: 'string' } },
   async run({ values }, io) {
     const format = formatOption(values, ['text', 'json', 'github']) as Format;
     const loaded = loadConfig(configDir(values, io));
-    const result = validate(loaded);
+    const result = validate(loaded, openCache(values, io.env, io.cwd, io.err));
     printDiagnostics(result.diagnostics, format, loaded.files, io, loaded.lock);
     if (format === 'text' && result.ok) {
       io.err(`${result.model.tenants.length} tenant${result.model.tenants.length === 1 ? '' : 's'} on ${result.model.gateways.length} gateway${result.model.gateways.length === 1 ? '' : 's'}: valid\n`);

@@ -180,6 +180,16 @@ export function addFile(model: Model, f: SourceFile, valid: boolean): void {
   else model.tenants.push(tenant(f, d));
 }
 
+/** Adds a file's entity made earlier (the work cache): what addFile() does for a valid file, without its data. */
+export function addEntity(model: Model, f: SourceFile, entity: Gateway | Tenant): void {
+  model.sources.set(f.path, f);
+  if (f.kind === 'gateway') {
+    // A valid gateway file's entity is named by its `gateway:` key, as addFile() names it.
+    model.gatewayFiles.set((entity as Gateway).name, f.path);
+    model.gateways.push(entity as Gateway);
+  } else model.tenants.push(entity as Tenant);
+}
+
 /** Builds the model from parsed files, of which those in `valid` passed the schema. Pure. */
 export function buildModel(files: SourceFile[], valid: Set<string>): { model: Model; diagnostics: Diagnostic[] } {
   const model = emptyModel();

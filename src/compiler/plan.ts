@@ -2,7 +2,7 @@
 // Git ref built in memory) and assembles what would change, file by file and tenant by tenant. Pure but for reading the base.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { createTwoFilesPatch } from 'diff';
+import { formatPatch, structuredPatch } from 'diff';
 import type { Bundle, BundleFile, Manifest } from './bundle';
 import { parseManifest } from './bundle';
 import { MANIFEST, SUMMARIES, summaryPath } from './bundle';
@@ -75,8 +75,39 @@ export function redact(text: string): string {
   return text.replace(/^([+\- ]?\s*(?:secret|psk|password)\s*[=:]\s*)(?!env:|file:)("?)[^\s"]+\2/gim, '$1<redacted>');
 }
 
+const CONTEXT = 3;
+
+/**
+ * Both texts without the whole lines they share at the start, less a margin wider than the
+ * context: the diff then tokenizes a 10,000-tenant file from the first change on, not all of it.
+ * Exactly the same patch: jsdiff's search itself starts by walking the common start. (A common end
+ * is not cut: where a run of equal lines meets a change, the search may place the change
+ * differently within the run.) `skipped` is how many lines were dropped (the hunks move by that).
+ */
+export function trimCommon(a: string, b: string, margin = CONTEXT + 1): { a: string; b: string; skipped: number } {
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a.charCodeAt(i) === b.charCodeAt(i)) i++;
+  // Back to the start of the line the first difference is on, then `margin` lines further back.
+  let start = i === 0 ? 0 : a.lastIndexOf('\n', i - 1) + 1;
+  for (let k = 0; k < margin && start > 0; k++) start = start < 2 ? 0 : a.lastIndexOf('\n', start - 2) + 1;
+  return { a: a.slice(start), b: b.slice(start), skipped: countLines(a, start) };
+}
+
+function countLines(s: string, end: number): number {
+  let n = 0;
+  for (let i = s.indexOf('\n'); i >= 0 && i < end; i = s.indexOf('\n', i + 1)) n++;
+  return n;
+}
+
 function patch(name: string, a: string, b: string): string {
-  const p = createTwoFilesPatch(`a/${name}`, `b/${name}`, a, b, undefined, undefined, { context: 3 });
+  const t = trimCommon(a, b);
+  const sp = structuredPatch(`a/${name}`, `b/${name}`, t.a, t.b, undefined, undefined, { context: CONTEXT });
+  for (const h of sp.hunks) {
+    h.oldStart += t.skipped;
+    h.newStart += t.skipped;
+  }
+  const p = formatPatch(sp);
   return redact(p.replace(/^=+\n/, '').replace(/^(---|\+\+\+) (\S+)\t$/gm, '$1 $2'));
 }
 

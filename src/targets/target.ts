@@ -48,6 +48,12 @@ export interface Target {
   /** Kebab-case; equals the folder under src/targets/. */
   name: string;
   render(input: TargetInput): RenderedFile[];
+  /**
+   * What about a tenant this target's gateway sections depend on, if anything (default: nothing).
+   * The work cache renders the gateway sections from a few tenants, one per distinct value, so a
+   * gateway section that depends on the tenants in another way must be declared here.
+   */
+  gatewayFacts?(tenant: Tenant): string;
   /** Runs the real program on the rendered files; a missing program is an error diagnostic, never a silent pass. */
   check(input: CheckInput): Promise<Diagnostic[]>;
 }

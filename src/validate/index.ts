@@ -1,11 +1,13 @@
 // The validate pipeline: load -> schema -> model -> rules, every finding collected.
 import { Diagnostic, hasErrors, sortDiagnostics } from '../compiler/diagnostics';
 import { Loaded, parse } from '../compiler/load';
-import { addFile, emptyModel, Model } from '../compiler/model';
-import { release } from '../compiler/source';
+import { addFile, addEntity, emptyModel, Model, Gateway, Tenant } from '../compiler/model';
+import { release, SourceFile } from '../compiler/source';
+import { Cache, codeDigest, keyOf } from '../compiler/cache';
+import { LineCounter } from 'yaml';
 import { validateSchema } from './schema';
 import { runRules } from './rules';
-import { scanRaw } from './rules/inline-secret';
+import { scanRaw, isSecretRef } from './rules/inline-secret';
 import { Allocations } from '../compiler/lock';
 import { checkLock } from '../compiler/lock-check';
 
@@ -15,6 +17,15 @@ export interface Validated {
   ok: boolean;
   /** allocations.lock.yaml as read and checked (an empty lock when there is none, or when it is refused). */
   lock: Allocations;
+  /** With a cache: each read file's cache key (its path, kind and bytes under this compiler), which render keys build on. */
+  fileKeys?: Map<string, string>;
+}
+
+/** A schema-valid file's cached result: its YAML and schema warnings and its model entity. */
+interface FileEntry {
+  diagnostics: Diagnostic[];
+  kind: 'gateway' | 'tenant';
+  entity: Gateway | Tenant;
 }
 
 /**
@@ -26,10 +37,21 @@ export interface Validated {
  * The model keeps every place the rules and targets need; a late diagnostic that needs another
  * place re-parses its one file (source.ts documentOf()).
  */
-export function validate(loaded: Loaded): Validated {
+export function validate(loaded: Loaded, cache?: Cache): Validated {
   const model = emptyModel();
   const found: Diagnostic[] = [...loaded.diagnostics];
+  const fileKeys = cache ? new Map<string, string>() : undefined;
   for (const f of loaded.files) {
+    let key: string | undefined;
+    if (cache && Buffer.isBuffer(f.pending)) {
+      key = keyOf('file', codeDigest(), f.kind, f.path, f.pending);
+      fileKeys!.set(f.path, key);
+      const hit = cache.get<FileEntry>('file', key, f.path);
+      if (hit && hit.kind === f.kind && fromCache(model, f, hit)) {
+        found.push(...hit.diagnostics);
+        continue;
+      }
+    }
     const yaml = parse(f);
     const schema = f.data === undefined ? [] : validateSchema([f]);
     found.push(...yaml, ...schema);
@@ -37,6 +59,11 @@ export function validate(loaded: Loaded): Validated {
     addFile(model, f, valid);
     // Its entity holds what the rules and targets need: the document and the parsed data go.
     if (valid) {
+      const entity = f.kind === 'gateway' ? model.gateways[model.gateways.length - 1] : model.tenants[model.tenants.length - 1];
+      // A secret written inline (an inline-secret finding) must not be copied anywhere else, so such a file is never cached.
+      if (key && !holdsInlineSecret(entity)) {
+        cache!.put('file', key, { diagnostics: [...yaml, ...schema], kind: f.kind, entity } satisfies FileEntry, f.path);
+      }
       release(f);
       delete f.data;
     }
@@ -44,8 +71,49 @@ export function validate(loaded: Loaded): Validated {
     else if (f.data !== undefined) found.push(...scanRaw(f));
   }
   const lock = checkLock(loaded.lock, model, new Set(loaded.files.filter((f) => f.kind === 'tenant').map((f) => f.stem)));
-  const diagnostics = sortDiagnostics([...found, ...runRules(model), ...lock.diagnostics]);
-  return { model, diagnostics, ok: !hasErrors(diagnostics), lock: lock.lock };
+  const diagnostics = sortDiagnostics([...found, ...rules(model, loaded, fileKeys, cache), ...lock.diagnostics]);
+  return { model, diagnostics, ok: !hasErrors(diagnostics), lock: lock.lock, ...(fileKeys ? { fileKeys } : {}) };
+}
+
+function holdsInlineSecret(entity: Gateway | Tenant): boolean {
+  return 'connections' in entity && entity.connections.some((c) => c.auth.kind !== 'certificate' && !isSecretRef(c.auth.ref));
+}
+
+/**
+ * The rules' findings. Cross-tenant rules see every tenant, so with a cache their findings are
+ * kept under a key of every file's key: the same set of files (plan's base side after CI checked
+ * that commit, or plan right after validate) gives them without running a rule.
+ */
+function rules(model: Model, loaded: Loaded, fileKeys: Map<string, string> | undefined, cache: Cache | undefined): Diagnostic[] {
+  if (!cache || !fileKeys || loaded.files.some((f) => !fileKeys.has(f.path))) return runRules(model);
+  const key = keyOf('rules', codeDigest(), ...loaded.files.flatMap((f) => [f.path, fileKeys.get(f.path)!]));
+  const hit = cache.get<Diagnostic[]>('rules', key);
+  if (Array.isArray(hit)) return hit;
+  const found = runRules(model);
+  cache.put('rules', key, found);
+  return found;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Puts a cached file's entity in the model with its source as parse() and release() would leave
+ * it: the text (code frames, late places re-parse it through documentOf()), no document. Only
+ * schema-valid files are cached, so the bytes decode; false (use the slow path) if they do not.
+ */
+function fromCache(model: Model, f: SourceFile, hit: FileEntry): boolean {
+  let text: string;
+  try {
+    text = utf8.decode(f.pending as Buffer);
+  } catch {
+    return false;
+  }
+  f.text = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  delete f.pending;
+  f.lineCounter = new LineCounter();
+  f.released = true;
+  addEntity(model, f, hit.entity);
+  return true;
 }
 
 const isError = (d: Diagnostic) => d.severity === 'error';

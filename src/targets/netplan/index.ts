@@ -52,4 +52,10 @@ export async function check(input: CheckInput): Promise<Diagnostic[]> {
   return [...(await checkNetplan(input, NETPLAN_YAML)), ...checkNetworkdConf(input, NETWORKD_CONF)];
 }
 
-export const target: Target = { name: 'netplan', render, check };
+export const target: Target = {
+  name: 'netplan',
+  render,
+  check,
+  // The `vlans:` and `tunnels:` group lines are there only when some tenant has such a link.
+  gatewayFacts: (t) => (t.network.vsid !== undefined ? 'vxlan' : 'vlan'),
+};

@@ -45,4 +45,10 @@ export function render(input: TargetInput): RenderedFile[] {
   return files;
 }
 
-export const target: Target = { name: T, render, check };
+export const target: Target = {
+  name: T,
+  render,
+  check,
+  // private-refs is rendered only when some tenant authenticates with the gateway's identity.
+  gatewayFacts: (t) => (t.connections.some((c) => c.auth.kind !== 'psk') ? 'identity' : ''),
+};

@@ -1,0 +1,176 @@
+// The work cache (--cache-dir): per-tenant results of validate and render, content-addressed, reused between runs.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
+import { VERSION } from '../version';
+
+/** Bumped when an entry's layout changes; part of every key and of every entry's first line. */
+const FORMAT = 1;
+const MAGIC = `s2sgw-cache/${FORMAT}`;
+
+/**
+ * A folder of entries, each named by the sha256 key of everything it was computed from and
+ * holding that key, the s2sgw version and a sha256 of its payload on its first line. An entry
+ * that does not say exactly that (truncated, garbage, another version, renamed) is a miss and is
+ * rebuilt. Writes go to a temporary sibling and are renamed into place, so a reader sees a whole
+ * entry or none. A folder that cannot be written turns the cache off for the run with one warning:
+ * the cache only ever saves time, it never decides an outcome.
+ */
+export class Cache {
+  hits = 0;
+  misses = 0;
+  private writable = true;
+  /** Entries already read or written in this run: plan's two sides share most of them. */
+  private memo = new Map<string, unknown>();
+
+  constructor(readonly dir: string, private readonly warn: (message: string) => void) {}
+
+  private file(kind: string, key: string): string {
+    return path.join(this.dir, `v${FORMAT}`, kind, key.slice(0, 2), `${key}.json`);
+  }
+
+  /**
+   * The entry's payload, or undefined when it is missing or not exactly what `key` names.
+   * `file`: the source file the payload's places are in (see put()).
+   */
+  get<T>(kind: string, key: string, file?: string): T | undefined {
+    const known = this.memo.get(`${kind}/${key}`);
+    if (known !== undefined) {
+      this.hits++;
+      return known as T;
+    }
+    let text: string;
+    try {
+      text = fs.readFileSync(this.file(kind, key), 'utf8');
+    } catch {
+      this.misses++;
+      return undefined;
+    }
+    const nl = text.indexOf('\n');
+    const head = nl < 0 ? [] : text.slice(0, nl).split(' ');
+    const body = nl < 0 ? '' : text.slice(nl + 1);
+    if (head.length !== 4 || head[0] !== MAGIC || head[1] !== VERSION || head[2] !== key || head[3] !== sha256(body)) {
+      this.misses++;
+      return undefined;
+    }
+    try {
+      const value = JSON.parse(body) as T;
+      if (file !== undefined) restoreFile(value, file);
+      this.hits++;
+      this.memo.set(`${kind}/${key}`, value);
+      return value;
+    } catch {
+      this.misses++;
+      return undefined;
+    }
+  }
+
+  /** Stores a payload under its key (atomically); a failure turns the cache off with one warning. */
+  /**
+   * `source`: places in that file (every place of a tenant's entity and most of its sections) are
+   * stored as `"file":0`, half of an entity's bytes otherwise; get() puts the name back.
+   */
+  put(kind: string, key: string, value: unknown, source?: string): void {
+    this.putText(kind, key, Cache.json(value, source));
+  }
+
+  /** The JSON put() stores for a value. */
+  static json(value: unknown, source?: string): string {
+    return source === undefined ? JSON.stringify(value) : JSON.stringify(value, (k, v) => (k === 'file' && v === source ? 0 : v));
+  }
+
+  /**
+   * Stores a payload already serialized by json() (atomically); a failure turns the cache off with
+   * one warning. Not kept in memory: a run reads back only what it did not just make.
+   */
+  putText(kind: string, key: string, body: string): void {
+    if (!this.writable) return;
+    const file = this.file(kind, key);
+    const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
+    try {
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.writeFileSync(tmp, `${MAGIC} ${VERSION} ${key} ${sha256(body)}\n${body}`);
+      fs.renameSync(tmp, file);
+    } catch (e) {
+      this.writable = false;
+      try {
+        fs.rmSync(tmp, { force: true });
+      } catch {
+        // Nothing was written, or the folder is gone: either way no entry is left half-written under its name.
+      }
+      this.warn(`s2sgw: warning: cannot write the cache folder ${this.dir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); going on without caching\n`);
+    }
+  }
+}
+
+/** Puts `file` back where put() wrote `"file":0` (in place: same key order, so the same object shapes as a fresh run). */
+function restoreFile(v: unknown, file: string): void {
+  if (Array.isArray(v)) {
+    for (const x of v) if (x !== null && typeof x === 'object') restoreFile(x, file);
+    return;
+  }
+  if (v === null || typeof v !== 'object') return;
+  const o = v as Record<string, unknown>;
+  for (const k in o) {
+    const x = o[k];
+    if (k === 'file' && x === 0) o.file = file;
+    else if (x !== null && typeof x === 'object') restoreFile(x, file);
+  }
+}
+
+export function sha256(s: string | Buffer): string {
+  return createHash('sha256').update(s).digest('hex');
+}
+
+/** A key over several parts, each length-prefixed so that no two part lists give the same input. */
+export function keyOf(...parts: Array<string | Buffer>): string {
+  const h = createHash('sha256');
+  for (const p of parts) {
+    h.update(`${Buffer.byteLength(p)}:`);
+    h.update(p);
+  }
+  return h.digest('hex');
+}
+
+let code: string | undefined;
+
+/**
+ * What the compiler's results depend on besides the inputs: the s2sgw version, the cache format,
+ * and the bytes of every compiled module, template and schema. A change to a rule, a target, a
+ * template or a schema therefore never reuses an entry made before it, with no list to keep up.
+ */
+export function codeDigest(): string {
+  if (code) return code;
+  const root = path.resolve(__dirname, '..', '..', '..');
+  const h = createHash('sha256');
+  h.update(`${MAGIC} ${VERSION}\n`);
+  const walk = (dir: string, ext: RegExp) => {
+    let names: string[];
+    try {
+      names = fs.readdirSync(dir).sort();
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      const p = path.join(dir, name);
+      const st = fs.statSync(p);
+      if (st.isDirectory()) walk(p, ext);
+      else if (ext.test(name)) {
+        h.update(`${path.relative(root, p)}\0`);
+        h.update(fs.readFileSync(p));
+      }
+    }
+  };
+  walk(path.join(root, 'dist', 'src'), /\.js$/);
+  walk(path.join(root, 'src'), /\.hbs$/);
+  walk(path.join(root, 'schema'), /\.json$/);
+  code = h.digest('hex');
+  return code;
+}
+
+/** The cache named by --cache-dir or S2SGW_CACHE_DIR (the option wins); none when neither is set. */
+export function openCache(values: Record<string, unknown>, env: NodeJS.ProcessEnv, cwd: string, warn: (message: string) => void): Cache | undefined {
+  const dir = (values['cache-dir'] as string | undefined) ?? env.S2SGW_CACHE_DIR;
+  if (!dir) return undefined;
+  return new Cache(path.resolve(cwd, dir), warn);
+}

@@ -1,0 +1,230 @@
+// The work cache (--cache-dir): cached and uncached runs give the same bytes, across edits and after corrupted entries.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { FIXTURES, ROOT, cli, readFiles, tempCopy } from './helpers';
+import { loadConfig } from '../src/compiler/load';
+import { readLock } from '../src/compiler/lock';
+import { compile } from '../src/compiler/compile';
+import { Cache } from '../src/compiler/cache';
+
+const env: NodeJS.ProcessEnv = { ...process.env };
+delete env.S2SGW_CACHE_DIR;
+
+const temps: string[] = [];
+process.on('exit', () => temps.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+
+function tempDir(): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 's2sgw-cache-test-'));
+  temps.push(d);
+  return d;
+}
+
+function git(dir: string, ...args: string[]): void {
+  const r = spawnSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { cwd: dir, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
+}
+
+function edit(dir: string, file: string, from: string | RegExp, to: string): void {
+  const p = path.join(dir, file);
+  const text = fs.readFileSync(p, 'utf8');
+  const next = text.replace(from, to);
+  if (next === text) throw new Error(`edit of ${file} changed nothing`);
+  fs.writeFileSync(p, next);
+}
+
+/** Every command and format whose output the cache must not change; build's out/ trees are compared too. */
+async function sameWithAndWithout(dir: string, cacheDir: string, step: string): Promise<void> {
+  const runs: string[][] = [
+    ...['text', 'json', 'github'].map((f) => ['validate', '--config', dir, '--format', f]),
+    ...['text', 'json', 'markdown'].map((f) => ['plan', '--config', dir, '--against', 'HEAD', '--format', f]),
+  ];
+  for (const args of runs) {
+    const plain = await cli(args, dir, env);
+    const cached = await cli([...args, '--cache-dir', cacheDir], dir, env);
+    assert.equal(cached, plain, `${step}: ${args.join(' ')}`);
+  }
+  // Through the environment variable too, for one command.
+  const viaEnv = await cli(['validate', '--config', dir, '--format', 'json'], dir, { ...env, S2SGW_CACHE_DIR: cacheDir });
+  assert.equal(viaEnv, await cli(['validate', '--config', dir, '--format', 'json'], dir, env), `${step}: S2SGW_CACHE_DIR`);
+  const lock = path.join(dir, 'allocations.lock.yaml');
+  const lockBefore = fs.existsSync(lock) ? fs.readFileSync(lock, 'utf8') : undefined;
+  const outA = path.join(dir, '..', `${path.basename(dir)}-out-plain`);
+  const outB = path.join(dir, '..', `${path.basename(dir)}-out-cached`);
+  const plain = await cli(['build', '--config', dir, '--out', outA], dir, env);
+  const lockPlain = fs.existsSync(lock) ? fs.readFileSync(lock, 'utf8') : undefined;
+  if (lockBefore === undefined) fs.rmSync(lock, { force: true });
+  else fs.writeFileSync(lock, lockBefore);
+  const cached = await cli(['build', '--config', dir, '--out', outB, '--cache-dir', cacheDir], dir, env);
+  assert.is(cached.code, plain.code, `${step}: build exit code`);
+  assert.is(cached.out, plain.out, `${step}: build stdout`);
+  assert.is(cached.err.split(outB).join(outA).split(path.basename(outB)).join(path.basename(outA)), plain.err, `${step}: build stderr`);
+  assert.is(fs.existsSync(lock) ? fs.readFileSync(lock, 'utf8') : undefined, lockPlain, `${step}: lock`);
+  assert.equal(readFiles(outB), readFiles(outA), `${step}: bundles`);
+  fs.rmSync(outA, { recursive: true, force: true });
+  fs.rmSync(outB, { recursive: true, force: true });
+}
+
+test('bundles, rendered sections and diagnostics are the same cold, warm and without a cache, for every build fixture', () => {
+  const dirs = [ROOT, ...fs.readdirSync(path.join(FIXTURES, 'build')).map((n) => path.join(FIXTURES, 'build', n))].filter((d) => fs.existsSync(path.join(d, 'gateways')));
+  assert.ok(dirs.length >= 6, dirs.join(' '));
+  for (const dir of dirs) {
+    const plain = compile(loadConfig(dir), readLock(dir), { keepRendered: true });
+    const cacheDir = tempDir();
+    for (const round of ['cold', 'warm']) {
+      const cache = new Cache(cacheDir, (m) => assert.unreachable(m));
+      const c = compile(loadConfig(dir), readLock(dir), { keepRendered: true, cache });
+      assert.equal(c.diagnostics, plain.diagnostics, `${dir} ${round}: diagnostics`);
+      assert.equal(c.bundles, plain.bundles, `${dir} ${round}: bundles`);
+      assert.equal(c.lockText, plain.lockText, `${dir} ${round}: lock`);
+      if (round === 'warm') assert.is(cache.misses, 0, `${dir}: a warm run misses nothing`);
+    }
+  }
+});
+
+test('every validate fixture gives the same findings (text with code frames, json) cold and warm', async () => {
+  const root = path.join(FIXTURES, 'validate');
+  for (const name of fs.readdirSync(root).filter((n) => fs.statSync(path.join(root, n)).isDirectory())) {
+    const dir = path.join(root, name);
+    const cacheDir = tempDir();
+    for (const format of ['text', 'json']) {
+      const plain = await cli(['validate', '--config', dir, '--format', format], dir, env);
+      for (const round of ['cold', 'warm']) {
+        const cached = await cli(['validate', '--config', dir, '--format', format, '--cache-dir', cacheDir], dir, env);
+        assert.equal(cached, plain, `${name} ${format} ${round}`);
+      }
+    }
+  }
+});
+
+test('a sequence of edits gives the same validate, plan (text, json, markdown) and build output with a kept cache', async () => {
+  const dir = tempCopy(ROOT);
+  const cacheDir = tempDir();
+  git(dir, 'init', '-q');
+  git(dir, 'add', '-A');
+  git(dir, 'commit', '-qm', 'base');
+  const steps: Array<[string, () => void]> = [
+    ['nothing changed', () => undefined],
+    ['change a tenant', () => edit(dir, 'tenants/contoso.yaml', /metric: 100/, 'metric: 90')],
+    [
+      'add a tenant',
+      () =>
+        fs.writeFileSync(
+          path.join(dir, 'tenants', 'fabrikam.yaml'),
+          fs
+            .readFileSync(path.join(dir, 'tenants', 'woodgrove.yaml'), 'utf8')
+            .replace('tenant: woodgrove', 'tenant: fabrikam')
+            .replace('1000-2000-3000-123456780002', '1000-2000-3000-123456780009')
+            .replace(/IfWi1/g, 'IfFi1')
+            .replace(/IfWe/g, 'IfFe')
+            .replace('vlan: 4001', 'vlan: 4002')
+            .replace(/131\.107\.(\d)\.10/g, '131.107.$1.20')
+            .replace(/WOODGROVE/g, 'FABRIKAM'),
+        ),
+    ],
+    ['remove a tenant', () => fs.rmSync(path.join(dir, 'tenants', 'woodgrove.yaml'))],
+    ['change the gateway file', () => edit(dir, 'gateways/gw1.yaml', 'dpd: 30s', 'dpd: 20s')],
+    // Retires ids by moving `next` on, as a lock merged from another branch would.
+    ['bump the lock', () => edit(dir, 'allocations.lock.yaml', /next:\n  table: \d+/, 'next:\n  table: 1050')],
+    // Findings: a schema error in one file and a conflict between a changed and an unchanged (cached) tenant.
+    ['break two tenants', () => {
+      edit(dir, 'tenants/fabrikam.yaml', 'vlan: 4002', 'vlan: 4001');
+      edit(dir, 'tenants/contoso.yaml', /maxPrefixes: \d+/, 'maxPrefixes: many');
+    }],
+  ];
+  for (const [name, change] of steps) {
+    change();
+    await sameWithAndWithout(dir, cacheDir, name);
+    git(dir, 'add', '-A');
+    git(dir, 'commit', '-qm', name, '--allow-empty');
+  }
+  assert.ok(fs.readdirSync(cacheDir).length > 0, 'the cache folder holds entries');
+});
+
+test('truncated, garbage, other-version and misplaced entries are rebuilt, never used', async () => {
+  const dir = tempCopy(ROOT);
+  const cacheDir = tempDir();
+  const first = compile(loadConfig(dir), readLock(dir), { keepRendered: true, cache: new Cache(cacheDir, assert.unreachable) });
+  const entries: string[] = [];
+  const walk = (d: string) => {
+    for (const n of fs.readdirSync(d).sort()) {
+      const p = path.join(d, n);
+      if (fs.statSync(p).isDirectory()) walk(p);
+      else entries.push(p);
+    }
+  };
+  walk(cacheDir);
+  assert.ok(entries.length >= 5, `entries: ${entries.length}`);
+  const text = entries.map((e) => fs.readFileSync(e, 'utf8'));
+  const corrupt: Array<[string, (e: string, i: number) => void]> = [
+    ['truncated', (e, i) => fs.writeFileSync(e, text[i].slice(0, Math.floor(text[i].length / 2)))],
+    ['garbage', (e) => fs.writeFileSync(e, Buffer.from([0xff, 0x00, 0x13, 0x37, 0x0a, 0x7b]))],
+    ['another s2sgw version', (e, i) => fs.writeFileSync(e, text[i].replace(/^(\S+) (\S+) /, '$1 0.0.0-other '))],
+    ['another entry under this name', (e, i) => fs.writeFileSync(e, text[(i + 1) % text.length])],
+    ['payload changed, checksum not', (e, i) => fs.writeFileSync(e, `${text[i]} `)],
+  ];
+  for (const [what, damage] of corrupt) {
+    entries.forEach((e, i) => damage(e, i));
+    const cache = new Cache(cacheDir, assert.unreachable);
+    const again = compile(loadConfig(dir), readLock(dir), { keepRendered: true, cache });
+    assert.equal(again.diagnostics, first.diagnostics, `${what}: diagnostics`);
+    assert.equal(again.bundles, first.bundles, `${what}: bundles`);
+    assert.is(cache.hits, 0, `${what}: no damaged entry is used`);
+    // Rebuilt: the next run uses every entry again.
+    const next = new Cache(cacheDir, assert.unreachable);
+    compile(loadConfig(dir), readLock(dir), { cache: next });
+    assert.is(next.misses, 0, `${what}: entries rebuilt`);
+  }
+  const plain = await cli(['validate', '--config', dir, '--format', 'json'], dir, env);
+  entries.forEach((e) => fs.writeFileSync(e, ''));
+  assert.equal(await cli(['validate', '--config', dir, '--format', 'json', '--cache-dir', cacheDir], dir, env), plain, 'empty entries');
+});
+
+test('a cache folder that cannot be written is a warning, never a failure', async () => {
+  const dir = tempCopy(ROOT);
+  const notADir = path.join(tempDir(), 'a-file');
+  fs.writeFileSync(notADir, 'not a folder\n');
+  const plain = await cli(['build', '--config', dir, '--out', path.join(dir, 'out-a'), '--format', 'json'], dir, env);
+  const r = await cli(['build', '--config', dir, '--out', path.join(dir, 'out-b'), '--format', 'json', '--cache-dir', notADir], dir, env);
+  assert.is(r.code, 0, r.err);
+  assert.is(r.out, plain.out);
+  const warnings = r.err.split('\n').filter((l) => l.includes('warning: cannot write the cache folder'));
+  assert.is(warnings.length, 1, r.err);
+  assert.match(warnings[0], notADir);
+  assert.equal(readFiles(path.join(dir, 'out-b')), readFiles(path.join(dir, 'out-a')));
+});
+
+test('an inline secret never enters the cache; references do, as references', async () => {
+  const dir = tempCopy(ROOT);
+  const cacheDir = tempDir();
+  edit(dir, 'tenants/woodgrove.yaml', 'psk: env:WOODGROVE_NY_PSK', 'psk: "Sup3r-S3cret-Value"');
+  const plain = await cli(['validate', '--config', dir], dir, env);
+  for (const round of ['cold', 'warm']) {
+    const r = await cli(['validate', '--config', dir, '--cache-dir', cacheDir], dir, env);
+    assert.equal(r, plain, round);
+    assert.is(r.code, 1);
+  }
+  const all = [...readFiles(cacheDir).values()].join('\n');
+  assert.ok(all.length > 0, 'other files are cached');
+  assert.not.ok(all.includes('Sup3r-S3cret-Value'), 'the inline secret is not in the cache');
+  assert.not.ok(all.includes('"tenant":"woodgrove"') || all.includes('"name":"woodgrove"'), 'the file holding it is not cached');
+  // A clean build caches rendered sections: they hold the references only.
+  const clean = tempCopy(ROOT);
+  const built = await cli(['build', '--config', clean, '--cache-dir', cacheDir], clean, env);
+  assert.is(built.code, 0, built.err);
+  assert.ok([...readFiles(cacheDir).values()].join('\n').includes('env:WOODGROVE_NY_PSK'));
+});
+
+test('validate, build and plan say how to use the cache in their --help', async () => {
+  for (const cmd of ['validate', 'build', 'plan']) {
+    const r = await cli([cmd, '--help'], ROOT, env);
+    assert.is(r.code, 0);
+    assert.match(r.out, /^usage: s2sgw \S+ .*\[--cache-dir DIR\]/);
+    assert.match(r.out, /--cache-dir DIR \(or S2SGW_CACHE_DIR=DIR\)/);
+  }
+});
+
+test.run();
