@@ -46,6 +46,7 @@ install -m 0644 packaging/copyright "$stage/usr/share/doc/s2sgw/copyright"
 # The licence text of the Node.js runtime inside the executable (and of the libraries it includes).
 gzip -9n < "$(dirname "$(readlink -f "$(command -v node)")")/../share/doc/nodejs/LICENSE" > "$stage/usr/share/doc/s2sgw/nodejs-LICENSE.gz"
 install -D -m 0644 packaging/logrotate "$stage/etc/logrotate.d/s2sgw"
+install -D -m 0644 packaging/strongswan-start.conf "$stage/etc/strongswan.d/s2sgw-start.conf"
 # The folders apply uses, with the modes it creates them with (src/apply: state 0700; secrets 0700).
 install -d -m 0755 "$stage/etc/s2sgw"
 install -d -m 0700 "$stage/etc/s2sgw/secrets" "$stage/var/lib/s2sgw"
@@ -55,7 +56,7 @@ install -m 0644 packaging/lintian-overrides "$stage/usr/share/lintian/overrides/
 
 install -d -m 0755 "$stage/DEBIAN"
 for s in postinst prerm postrm; do fill "packaging/$s" > "$stage/DEBIAN/$s"; chmod 0755 "$stage/DEBIAN/$s"; done
-echo /etc/logrotate.d/s2sgw > "$stage/DEBIAN/conffiles"
+printf '%s\n' /etc/logrotate.d/s2sgw /etc/strongswan.d/s2sgw-start.conf > "$stage/DEBIAN/conffiles"
 size=$(du -sk --exclude=DEBIAN "$stage" | cut -f1)
 fill packaging/control | sed "s|@SIZE@|$size|" > "$stage/DEBIAN/control"
 (cd "$stage" && find . -path ./DEBIAN -prune -o -type f -printf '%P\n' | LC_ALL=C sort | xargs md5sum > DEBIAN/md5sums)

@@ -67,6 +67,9 @@ test('npm run package writes one .deb; it holds the executable, units, man page,
     'usr/share/s2sgw/schema/tenant.schema.json',
     'usr/share/s2sgw/schema/gateway.schema.json',
     'etc/logrotate.d/s2sgw',
+    'etc/strongswan.d/s2sgw-start.conf',
+    'lib/systemd/system/s2sgw-recover.service',
+    'lib/systemd/system/s2sgw-metrics.timer',
     'usr/share/doc/s2sgw/copyright',
   ])
     assert.ok(entry(p), `the package holds ${p}`);
