@@ -7,7 +7,7 @@
 # included, runs in the guest (lab/guest/main.sh).
 #
 # Environment:
-#   S2SGW_LAB_TIMEOUT  seconds before qemu is killed (default 600: a hung guest, not a slow run; runs take ~5 min)
+#   S2SGW_LAB_TIMEOUT  seconds before qemu is killed (default 1200: a hung guest, not a slow run; runs take ~5 min)
 #   S2SGW_LAB_DIST     compiled s2sgw to use, on the host and in the guest (default dist; e.g. dist-lab)
 #   S2SGW_LAB_CACHE    where the kernel is kept (default lab/.cache)
 #   S2SGW_LAB_SCENARIO which lab/guest/scenario-NAME.sh to run (default example)
@@ -21,7 +21,7 @@ lab=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$lab")
 cache=${S2SGW_LAB_CACHE:-$lab/.cache}
 dist=${S2SGW_LAB_DIST:-dist}
-timeout=${S2SGW_LAB_TIMEOUT:-600}
+timeout=${S2SGW_LAB_TIMEOUT:-1200}
 scenario=${S2SGW_LAB_SCENARIO:-example}
 t_start=$(date +%s.%N)
 
