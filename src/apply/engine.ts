@@ -246,6 +246,11 @@ function timerAlive(p: Pending): boolean {
 export async function recoverHost(runner: Runner, opts: { say: (s: string) => void; lockWaitMs?: number; reload?: boolean }): Promise<Outcome> {
   const l = layout(runner);
   const say = opts.say;
+  // A host s2sgw never applied to has nothing to recover: not even the lock file is made (recover runs at every boot).
+  if (!fs.existsSync(l.state)) {
+    say('nothing to recover');
+    return { code: 0 };
+  }
   try {
     return await withLock(runner, 'recover', opts.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS, async () => {
       const finished = await recover(runner, say, !opts.reload);

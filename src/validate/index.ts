@@ -90,7 +90,8 @@ function rules(model: Model, loaded: Loaded, fileKeys: Map<string, string> | und
   const hit = cache.get<Diagnostic[]>('rules', key);
   if (Array.isArray(hit)) return hit;
   const found = runRules(model);
-  cache.put('rules', key, found);
+  // A finding about an inline secret carries the value (for masking it in code frames): never written to the cache.
+  if (!found.some((d) => d.secret || d.secretValue !== undefined)) cache.put('rules', key, found);
   return found;
 }
 
