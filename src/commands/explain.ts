@@ -1,0 +1,67 @@
+// `s2sgw explain CODE`: a diagnostic code's long explanation with a bad and a good example (as `rustc --explain`).
+import { closest, distance } from 'fastest-levenshtein';
+import { allCodes, CatalogueEntry, lookup } from '../validate/catalogue';
+import { UsageError } from '../usage';
+import { Command, EXIT, formatOption } from './common';
+
+/** The entry as JSON (`explain --format json` and `rules --format json`): version 1 of the shape in docs/rules.md. */
+export function entryJson(e: CatalogueEntry): Record<string, unknown> {
+  return {
+    code: e.code,
+    ...(e.codes ? { codes: e.codes } : {}),
+    phase: e.phase,
+    severity: e.severity,
+    summary: e.summary,
+    explanation: e.explanation,
+    examples: { lang: e.lang ?? 'yaml', bad: e.bad, good: e.good },
+  };
+}
+
+/** The entry as text: a heading, the explanation, then the two examples indented. */
+export function entryText(e: CatalogueEntry): string {
+  const indent = (s: string) => s.split('\n').map((l) => (l ? `    ${l}` : '')).join('\n');
+  return [
+    `${e.code} (${e.severity}): ${e.summary}`,
+    ...(e.codes ? [`codes: ${e.codes.join(', ')}`] : []),
+    '',
+    e.explanation,
+    '',
+    e.lang === 'sh' || e.lang === 'text' ? 'What it looks like:' : 'Bad:',
+    indent(e.bad),
+    '',
+    e.lang === 'sh' || e.lang === 'text' ? 'After the fix:' : 'Good:',
+    indent(e.good),
+    '',
+  ].join('\n');
+}
+
+/** The entry for CODE, or a usage error that names the nearest known code. */
+export function find(code: string): CatalogueEntry {
+  const codes = allCodes().filter((c) => !c.includes('<'));
+  const exact = codes.includes(code) || allCodes().includes(code) ? lookup(code) : undefined;
+  if (exact) return exact;
+  const near = closest(code, codes);
+  const isNear = near !== undefined && distance(code.toLowerCase(), near.toLowerCase()) <= 2;
+  // A computed code (schema/<keyword>) that is not a typo of a known one.
+  const computed = isNear ? undefined : lookup(code);
+  if (computed) return computed;
+  throw new UsageError(`unknown diagnostic code \`${code}\``, `${isNear ? `did you mean \`${near}\`? ` : ''}\`s2sgw rules\` lists every code`);
+}
+
+export const command: Command = {
+  name: 'explain',
+  summary: "explain a diagnostic code: what it means, how to fix it, a bad and a good example",
+  usage: 's2sgw explain CODE [--format text|json]',
+  details:
+    'CODE is what a finding prints after its severity, e.g. `s2sgw explain duplicate-vlan` or\n' +
+    '`s2sgw explain frr/check`. `s2sgw rules` lists every code; docs/rules.md holds the same texts.\n' +
+    '--format json prints {"version":1,"rule":{...}}, one entry of `s2sgw rules --format json`.\n',
+  options: { format: { type: 'string', short: 'f' } },
+  async run({ values, positionals }, io) {
+    const format = formatOption(values, ['text', 'json']);
+    if (positionals.length !== 1) throw new UsageError(positionals.length ? `explain takes one code, got ${positionals.length}` : 'explain needs a code', `usage: ${command.usage}`);
+    const e = find(positionals[0]);
+    io.out(format === 'json' ? `${JSON.stringify({ version: 1, rule: entryJson(e) }, null, 2)}\n` : entryText(e));
+    return EXIT.ok;
+  },
+};
