@@ -31,84 +31,100 @@ export const CATALOGUE: CatalogueEntry[] = [
     code: 'yaml/syntax',
     phase: 'yaml',
     severity: 'error',
-    summary: 'The file is not valid YAML.',
+    summary: 'the file is not valid YAML',
     explanation: `The file is not valid YAML. Every syntax error of the file is reported, not only the first.
 A file holding a second document (\`---\`) or a tab used for indentation is reported here too.
 Fix: close the bracket or quote, or fix the indent. YAML often notices a problem a line or two
 after its cause, so look above the reported line.`,
     bad: `gateways: [gw1          # the list is never closed
 network:`,
-    good: ``,
+    good: `gateways: [gw1]
+network:
+  vlan: 101`,
   },
   {
     code: 'yaml/duplicate-key',
     phase: 'yaml',
     severity: 'error',
-    summary: 'A key appears twice in one mapping;',
+    summary: 'a key appears twice in one mapping',
     explanation: `A key appears twice in one mapping; YAML would silently keep one. Reported at the second key, with
 the first under \`related\`.
 Fix: remove one of them, or merge their contents.`,
     bad: `network:
   vlan: 101
   vlan: 102`,
-    good: ``,
+    good: `network:
+  vlan: 101`,
   },
   {
     code: 'yaml/empty',
     phase: 'yaml',
     severity: 'error',
-    summary: 'The file holds nothing (or only comments).',
+    summary: 'the file holds nothing, or only comments',
     explanation: `The file holds nothing (or only comments).
 Fix: write the tenant (\`tenant: NAME\` ...) or delete the file.`,
-    bad: ``,
-    good: ``,
+    bad: `# tenants/alpha.yaml
+# TODO`,
+    good: `# tenants/alpha.yaml
+tenant: alpha
+gateways: [gw1]
+network: { interface: IfAi1, vlan: 101, addresses: [192.168.0.1/29] }`,
   },
   {
     code: 'yaml/not-a-mapping',
     phase: 'yaml',
     severity: 'error',
-    summary: 'The file\'s top level is a list or a single value, not a mapping of keys.',
+    summary: 'the file\'s top level is a list or a single value, not a mapping of keys',
     explanation: `The file's top level is a list or a single value, not a mapping of keys.
 Fix: start the file with \`tenant: NAME\` (or \`gateway: NAME\`) at column 1.`,
     bad: `- tenant: alpha`,
-    good: ``,
+    good: `tenant: alpha`,
   },
   {
     code: 'yaml/encoding',
     phase: 'yaml',
     severity: 'error',
-    summary: 'The file is not UTF-8 (usually an editor saving Latin-1 or Windows-1252).',
+    summary: 'the file is not UTF-8',
     explanation: `The file is not UTF-8 (usually an editor saving Latin-1 or Windows-1252). The place is the first
 byte that is not UTF-8.
 Fix: save the file as UTF-8.`,
-    bad: ``,
-    good: ``,
+    bad: `$ file tenants/alpha.yaml
+tenants/alpha.yaml: ISO-8859 text`,
+    good: `$ iconv -f latin1 -t utf-8 tenants/alpha.yaml > x && mv x tenants/alpha.yaml
+$ file tenants/alpha.yaml
+tenants/alpha.yaml: UTF-8 Unicode text`,
+    lang: 'sh',
   },
   {
     code: 'yaml/too-large',
     phase: 'yaml',
     severity: 'error',
-    summary: 'The file is bigger than 1 MiB;',
+    summary: 'the file is bigger than 1 MiB, so s2sgw does not read it',
     explanation: `The file is bigger than 1 MiB; s2sgw does not read it. A hand-written tenant is a few hundred bytes.
 Fix: check what generated it; split it.`,
-    bad: ``,
-    good: ``,
+    bad: `$ ls -l tenants/alpha.yaml
+-rw-r--r-- 1 ci ci 3145728 tenants/alpha.yaml`,
+    good: `$ ls -l tenants/alpha.yaml
+-rw-r--r-- 1 ci ci 612 tenants/alpha.yaml`,
+    lang: 'sh',
   },
   {
     code: 'yaml/unreadable',
     phase: 'yaml',
     severity: 'error',
-    summary: 'A file under `gateways/` or `tenants/` that cannot be read:',
+    summary: 'a tenant or gateway file that cannot be read (permissions, I/O error)',
     explanation: `A file under \`gateways/\` or \`tenants/\` that cannot be read: no permission, or an I/O error.
 Fix: check the file's permissions.`,
-    bad: ``,
-    good: ``,
+    bad: `$ ls -l tenants/alpha.yaml
+--w------- 1 root root 612 tenants/alpha.yaml`,
+    good: `$ chmod 644 tenants/alpha.yaml`,
+    lang: 'sh',
   },
   {
     code: 'yaml/not-a-file',
     phase: 'yaml',
     severity: 'error',
-    summary: 'A file under `gateways/` or `tenants/` (or `allocations.lock.yaml`, or the `gateways/`/`tenants/` folder itself) that is a symbolic link, or not a regular file at all (a folder named `x.yaml`, a FIFO, a device).',
+    summary: 'a tenant, gateway or lock file that is a symbolic link or not a regular file',
     explanation: `A file under \`gateways/\` or \`tenants/\` (or \`allocations.lock.yaml\`, or the \`gateways/\`/\`tenants/\`
 folder itself) that is a symbolic link, or not a regular file at all (a folder named \`x.yaml\`, a
 FIFO, a device). s2sgw reads files without following links (\`O_NOFOLLOW\`, then \`fstat\` of the
@@ -116,112 +132,125 @@ open file), from disk and from a Git ref alike (a blob of mode 120000 is a link)
 in a pull request could otherwise make s2sgw read any file of the machine, such as
 \`/proc/self/environ\`, and print it in a code frame. Nothing of the file is read or printed.
 Fix: commit the file itself, not a link to it.`,
-    bad: ``,
-    good: ``,
+    bad: `$ ls -l tenants/
+lrwxrwxrwx 1 ci ci 22 alpha.yaml -> /etc/s2sgw/secrets/key`,
+    good: `$ ls -l tenants/
+-rw-r--r-- 1 ci ci 612 alpha.yaml`,
+    lang: 'sh',
   },
   {
     code: 'yaml/file-name',
     phase: 'yaml',
     severity: 'error',
-    summary: 'A file under `gateways/` or `tenants/` whose name has characters other than letters, digits, `.`, `_` and `-` (a space, a control character, a line break).',
+    summary: 'a file name with characters other than letters, digits, `.`, `_` and `-`',
     explanation: `A file under \`gateways/\` or \`tenants/\` whose name has characters other than letters, digits, \`.\`,
 \`_\` and \`-\` (a space, a control character, a line break). The file is not read, and its name is
 printed with those characters escaped (\`\\n\`, \`\\x1b\`): a name holding a line break and
 \`::add-mask::\` must not start a line a CI runner obeys.
 Fix: name the file after its tenant or gateway (\`tenants/contoso.yaml\`).`,
-    bad: ``,
-    good: ``,
+    bad: `$ ls tenants/
+'alpha copy.yaml'`,
+    good: `$ git mv 'tenants/alpha copy.yaml' tenants/alpha.yaml`,
+    lang: 'sh',
   },
   {
     code: 'yaml/alias-limit',
     phase: 'yaml',
     severity: 'error',
-    summary: 'Anchors and aliases (`&a`, `*a`) expand to more than 100 alias uses:',
+    summary: 'anchors and aliases expand to more than 100 alias uses',
     explanation: `Anchors and aliases (\`&a\`, \`*a\`) expand to more than 100 alias uses: an "alias bomb" that would eat
 memory. Reported at the first alias, without expanding it.
 Fix: write values out. Tenant files need no aliases.`,
     bad: `a: &a [x, x, x]
 b: &b [*a, *a, *a]
 c: [*b, *b, *b]       # ... and so on`,
-    good: ``,
+    good: `a: [x, x, x]
+b: [x, x, x, x, x, x, x, x, x]`,
   },
   {
     code: 'schema/too-long',
     phase: 'schema',
     severity: 'error',
-    summary: 'A text value longer than its field can use:',
+    summary: 'a text value longer than its field can use',
     explanation: `A text value longer than its field can use: interface and tenant names 15 characters (their
 patterns), addresses 45, prefixes 49, DNS names 253, certificate subjects 1,024, secret references
 1,024, host paths 4,096, proposals 256. Only the length is reported: the value is not echoed.
 Fix: check what wrote the value.`,
-    bad: ``,
-    good: ``,
+    bad: `interface: IfAe1IfAe1IfAe1IfAe1    # 20 characters; at most 15`,
+    good: `interface: IfAe1`,
   },
   {
     code: 'schema/unknown-key',
     phase: 'schema',
     severity: 'error',
-    summary: 'A key the schema does not know (every mapping is closed).',
+    summary: 'a key the schema does not know',
     explanation: `A key the schema does not know (every mapping is closed). The hint suggests the nearest known key
 and lists the allowed ones. A misspelt required key is reported only here, not also as missing.
 Fix: correct the spelling, or remove the key.`,
     bad: `connections:
   - interface: IfCe1
     destinaton: 131.107.0.10     # did you mean \`destination\`?`,
-    good: ``,
+    good: `connections:
+  - interface: IfCe1
+    destination: 131.107.0.10`,
   },
   {
     code: 'schema/required',
     phase: 'schema',
     severity: 'error',
-    summary: 'A required key is missing (at the mapping that lacks it;',
+    summary: 'a required key is missing',
     explanation: `A required key is missing (at the mapping that lacks it; top-level keys at 1:1).
 Fix: add the key; the hint quotes its description.`,
     bad: `connections:
   - interface: IfCe1
     destination: 131.107.0.10    # \`connections[0]\` is missing \`auth\``,
-    good: ``,
+    good: `connections:
+  - interface: IfCe1
+    destination: 131.107.0.10
+    auth: { psk: env:CONTOSO_NY_PSK }`,
   },
   {
     code: 'schema/type',
     phase: 'schema',
     severity: 'error',
-    summary: 'A value of the wrong kind:',
+    summary: 'a value of the wrong kind (text for a number, a value for a list)',
     explanation: `A value of the wrong kind: text where a number belongs, a single value where a list belongs.
 Fix: write the value as the message says (\`vlan: 4000\`, \`addresses: [192.168.0.1/29]\`). On \`psk\`
 and EAP \`secret\` the value is never shown.`,
     bad: `vlan: "4000"          # must be a whole number from 1 to 4094, got the text \`4000\`
 addresses: 192.168.0.1/29        # must be a list`,
-    good: ``,
+    good: `vlan: 4000
+addresses: [192.168.0.1/29]`,
   },
   {
     code: 'schema/range',
     phase: 'schema',
     severity: 'error',
-    summary: 'A number outside its range.',
+    summary: 'a number outside its range',
     explanation: `A number outside its range. The ranges: \`vlan\` 1-4094; \`vsid\` 4096-16,777,214 (the HNV range);
 \`asn\`, \`remoteAsn\` 1-4,294,967,295 (4-byte); \`txKbps\`, \`rxKbps\` 8-10,000,000; route \`metric\`
 1-255; \`icmpType\`, \`icmpCode\` 0-255; \`maxPrefixes\` 1 or more.
 Fix: pick a value in the range.`,
     bad: `vlan: 4095            # \`vlan\` must be a whole number from 1 to 4094, got 4095`,
-    good: ``,
+    good: `vlan: 4000`,
   },
   {
     code: 'schema/port',
     phase: 'schema',
     severity: 'error',
-    summary: 'A port outside 1-65535, or a range that is not `low-high` with low below high.',
+    summary: 'a port outside 1-65535, or a range that is not low-high',
     explanation: `A port outside 1-65535, or a range that is not \`low-high\` with low below high.
 Fix: \`destinationPort: 443\` or \`sourcePort: 1000-2000\`.`,
     bad: `- { protocol: tcp, destinationPort: 70000 }
 - { protocol: udp, sourcePort: 2000-1000 }`,
-    good: ``,
+    good: `- { protocol: tcp, destinationPort: 443 }
+- { protocol: udp, sourcePort: 1000-2000 }`,
   },
   {
     code: 'schema/pattern',
     phase: 'schema',
     severity: 'error',
-    summary: 'A name or text of the wrong form:',
+    summary: 'a name or text of the wrong form',
     explanation: `A name or text of the wrong form:
 - \`tenant\`: 1-15 characters of \`a-z 0-9 -\`, starting with a letter (it is the VRF device name);
 - \`gateway\` and entries of \`gateways\`: a host name (\`a-z 0-9 -\`);
@@ -238,99 +267,108 @@ Fix: as the message says.`,
     bad: `interface: IfContosoNewYork1     # 17 characters
 routingDomain: 12345678-1000-2000-3000-123456780001   # braces missing
 dpd: 30 sec`,
-    good: ``,
+    good: `interface: IfCny1
+routingDomain: "{12345678-1000-2000-3000-123456780001}"
+dpd: 30s`,
   },
   {
     code: 'schema/enum',
     phase: 'schema',
     severity: 'error',
-    summary: 'A value that is not one of the listed words (`connect`, `direction`, `protocol`, EAP `method`).',
+    summary: 'a value that is not one of the listed words',
     explanation: `A value that is not one of the listed words (\`connect\`, \`direction\`, \`protocol\`, EAP \`method\`).`,
     bad: `connect: ondemand     # did you mean \`on-demand\`?`,
-    good: ``,
+    good: `connect: on-demand`,
   },
   {
     code: 'schema/min-items',
     phase: 'schema',
     severity: 'error',
-    summary: 'A list that must not be empty is empty (`gateways`, `addresses`, `permit`, `deny`, proposals).',
+    summary: 'a list that must not be empty is empty',
     explanation: `A list that must not be empty is empty (\`gateways\`, \`addresses\`, \`permit\`, \`deny\`, proposals).
 Fix: list at least one item, or remove the key when it is optional.`,
-    bad: ``,
-    good: ``,
+    bad: `gateways: []`,
+    good: `gateways: [gw1]`,
   },
   {
     code: 'schema/duplicate-item',
     phase: 'schema',
     severity: 'error',
-    summary: 'A list names the same item twice (`gateways:',
+    summary: 'a list names the same item twice',
     explanation: `A list names the same item twice (\`gateways: [gw1, gw1]\`, two identical routes).
 Fix: remove the repeat.`,
-    bad: ``,
-    good: ``,
+    bad: `gateways: [gw1, gw1]`,
+    good: `gateways: [gw1]`,
   },
   {
     code: 'schema/one-of',
     phase: 'schema',
     severity: 'error',
-    summary: '`auth` takes exactly one of `psk`, `certificate`, `eap`;',
+    summary: '`auth` takes exactly one of `psk`, `certificate`, `eap`',
     explanation: `\`auth\` takes exactly one of \`psk\`, \`certificate\`, \`eap\`; it has two, or none.
 Fix: keep the one the site uses.`,
     bad: `auth:
   psk: env:ALPHA_PSK
   certificate: { subject: "CN=ny.alpha.example" }`,
-    good: ``,
+    good: `auth:
+  psk: env:ALPHA_PSK`,
   },
   {
     code: 'schema/address',
     phase: 'schema',
     severity: 'error',
-    summary: 'Not an IP address, or one of the wrong family:',
+    summary: 'not an IP address, or one of the wrong family',
     explanation: `Not an IP address, or one of the wrong family: \`source\`, \`vteps\`, \`underlayAddress\`, external
 \`addresses\` and BGP neighbor \`address\` take an IPv4 or IPv6 address without prefix length;
 \`routerId\` takes an IPv4 address only.`,
     bad: `source: 203.0.113       # not an address
 routerId: 2001:db8::1   # a router id is IPv4`,
-    good: ``,
+    good: `source: 203.0.113.10
+routerId: 192.168.0.1`,
   },
   {
     code: 'schema/prefix',
     phase: 'schema',
     severity: 'error',
-    summary: 'Not a prefix (`10.1.0.0/16`) where one belongs (`routes[].to`, `advertise`, filter `source` and `destination`), a prefix length past the family\'s (33 for IPv4, 129 for IPv6), or a network address without its length (`network.addresses` take `192.168.0.1/29`).',
+    summary: 'not a network prefix where one belongs',
     explanation: `Not a prefix (\`10.1.0.0/16\`) where one belongs (\`routes[].to\`, \`advertise\`, filter \`source\` and
 \`destination\`), a prefix length past the family's (33 for IPv4, 129 for IPv6), or a network
 address without its length (\`network.addresses\` take \`192.168.0.1/29\`).
 Fix: write the address with its prefix length.`,
-    bad: ``,
-    good: ``,
+    bad: `routes:
+  - { to: 10.1.0.0 }          # no prefix length
+advertise: [192.168.0.0/33]`,
+    good: `routes:
+  - { to: 10.1.0.0/16 }
+advertise: [192.168.0.0/29]`,
   },
   {
     code: 'schema/host-bits',
     phase: 'schema',
     severity: 'error',
-    summary: 'A prefix with host bits set:',
+    summary: 'a prefix with host bits set',
     explanation: `A prefix with host bits set: \`10.1.0.1/16\` names no network. The message and hint give the prefix.
 Fix: write the network address, \`10.1.0.0/16\`. (A tenant's own \`network.addresses\` are interface
 addresses, so \`192.168.0.1/29\` is right there.)`,
     bad: `routes:
   - { to: 10.1.0.1/16 }      # as a prefix it is 10.1.0.0/16`,
-    good: ``,
+    good: `routes:
+  - { to: 10.1.0.0/16 }`,
   },
   {
     code: 'schema/destination',
     phase: 'schema',
     severity: 'error',
-    summary: 'A connection `destination` that is neither an IP address nor a DNS name.',
+    summary: 'a connection destination that is neither an IP address nor a DNS name',
     explanation: `A connection \`destination\` that is neither an IP address nor a DNS name.`,
     bad: `destination: 131.107.1.300`,
-    good: ``,
+    good: `destination: 131.107.1.30`,
   },
   {
     code: 'schema/proposal',
     phase: 'schema',
     severity: 'error',
-    summary: 'An IKE or ESP proposal with a word that is not a strongSwan algorithm keyword.',
+    summary: 'an IKE or ESP proposal with a word that is not a strongSwan algorithm keyword',
     explanation: `An IKE or ESP proposal with a word that is not a strongSwan algorithm keyword. The accepted
 keywords are in \`src/validate/algorithms.ts\`, from strongSwan's documented IKEv2 cipher suites:
 encryption (\`aes128\` ... \`aes256gcm16\`, \`chacha20poly1305\`, ...), integrity (\`sha256\`, \`sha384\`,
@@ -338,7 +376,7 @@ encryption (\`aes128\` ... \`aes256gcm16\`, \`chacha20poly1305\`, ...), integrit
 \`esn\`/\`noesn\` for ESP.
 Fix: correct the keyword (\`ecp384\`).`,
     bad: `ike: { proposals: [aes256gcm16-prfsha384-ecp385] }   # \`ecp385\` is not a keyword`,
-    good: ``,
+    good: `ike: { proposals: [aes256gcm16-prfsha384-ecp384] }`,
   },
   {
     code: 'tenant-file-name',
@@ -348,8 +386,10 @@ Fix: correct the keyword (\`ecp384\`).`,
     explanation: `A tenant's \`tenant:\` differs from its file name (\`tenants/alpha.yaml\` says \`tenant: alpha2\`). A
 reviewer looks for tenant \`x\` in \`tenants/x.yaml\`, and nowhere else.
 Fix: rename the file or the tenant.`,
-    bad: ``,
-    good: ``,
+    bad: `# tenants/alpha.yaml
+tenant: alpha2`,
+    good: `# tenants/alpha.yaml
+tenant: alpha`,
   },
   {
     code: 'gateway-file-name',
@@ -358,8 +398,10 @@ Fix: rename the file or the tenant.`,
     summary: 'a gateway file whose `gateway:` differs from its file name',
     explanation: `A gateway's \`gateway:\` differs from its file name; its bundle is \`out/<gateway>/\`.
 Fix: rename the file or the gateway.`,
-    bad: ``,
-    good: ``,
+    bad: `# gateways/gw1.yaml
+gateway: gw-1`,
+    good: `# gateways/gw1.yaml
+gateway: gw1`,
   },
   {
     code: 'duplicate-gateway',
@@ -368,8 +410,10 @@ Fix: rename the file or the gateway.`,
     summary: 'two gateway files with the same `gateway:` name',
     explanation: `Two gateway files name the same gateway (\`gateways/gw1.yaml\` and \`gateways/gw1.yml\`).
 Fix: keep one file per gateway.`,
-    bad: ``,
-    good: ``,
+    bad: `# gateways/gw1.yaml          # gateways/gw1-copy.yaml
+gateway: gw1                 gateway: gw1`,
+    good: `# gateways/gw1.yaml          # gateways/gw2.yaml
+gateway: gw1                 gateway: gw2`,
   },
   {
     code: 'unknown-gateway',
@@ -379,7 +423,7 @@ Fix: keep one file per gateway.`,
     explanation: `A tenant lists a gateway that has no file under \`gateways/\`.
 Fix: correct the name (the hint lists the gateways), or add the gateway file first.`,
     bad: `gateways: [gw1, gw2]      # there is no gateways/gw2.yaml`,
-    good: ``,
+    good: `gateways: [gw1]               # gateways/gw1.yaml exists`,
   },
   {
     code: 'duplicate-tenant',
@@ -390,8 +434,10 @@ Fix: correct the name (the hint lists the gateways), or add the gateway file fir
 name is the VRF device, the key in \`allocations.lock.yaml\` and the tenant's bundle sections, so it is
 unique in the whole repository.
 Fix: rename one tenant (and its file).`,
-    bad: ``,
-    good: ``,
+    bad: `# tenants/alpha.yaml         # tenants/alpha-old.yaml
+tenant: alpha                tenant: alpha`,
+    good: `# tenants/alpha.yaml   (tenants/alpha-old.yaml deleted)
+tenant: alpha`,
   },
   {
     code: 'duplicate-routing-domain',
@@ -401,8 +447,14 @@ Fix: rename one tenant (and its file).`,
     explanation: `Two tenants with the same \`routingDomain\` GUID (compared case-insensitively): a copied file whose
 GUID was not changed.
 Fix: generate a new GUID (\`uuidgen\`) for the new tenant.`,
-    bad: ``,
-    good: ``,
+    bad: `# tenants/alpha.yaml
+routingDomain: "{12345678-1000-2000-3000-123456780001}"
+# tenants/beta.yaml
+routingDomain: "{12345678-1000-2000-3000-123456780001}"`,
+    good: `# tenants/alpha.yaml
+routingDomain: "{12345678-1000-2000-3000-123456780001}"
+# tenants/beta.yaml
+routingDomain: "{12345678-1000-2000-3000-123456780002}"`,
   },
   {
     code: 'duplicate-vlan',
@@ -413,7 +465,8 @@ Fix: generate a new GUID (\`uuidgen\`) for the new tenant.`,
 Fix: give each tenant its own VLAN id.`,
     bad: `# tenants/alpha.yaml            # tenants/beta.yaml
 network: { vlan: 101, ... }     network: { vlan: 101, ... }`,
-    good: ``,
+    good: `# tenants/alpha.yaml            # tenants/beta.yaml
+network: { vlan: 101, ... }     network: { vlan: 102, ... }`,
   },
   {
     code: 'duplicate-vsid',
@@ -422,8 +475,10 @@ network: { vlan: 101, ... }     network: { vlan: 101, ... }`,
     summary: 'two tenants on one gateway use the same VSID (VXLAN VNI)',
     explanation: `Two tenants on one gateway with the same \`vsid\` (the VXLAN VNI).
 Fix: give each tenant its own VSID.`,
-    bad: ``,
-    good: ``,
+    bad: `# tenants/alpha.yaml            # tenants/beta.yaml
+network: { vsid: 5001, ... }    network: { vsid: 5001, ... }`,
+    good: `# tenants/alpha.yaml            # tenants/beta.yaml
+network: { vsid: 5001, ... }    network: { vsid: 5002, ... }`,
   },
   {
     code: 'duplicate-interface',
@@ -439,7 +494,9 @@ for Contoso, \`IfWi1\`, \`IfWe1\` for Woodgrove).`,
     bad: `# tenants/beta.yaml
 connections:
   - interface: IfAe1      # already tenant alpha's connection on gateway gw1`,
-    good: ``,
+    good: `# tenants/beta.yaml
+connections:
+  - interface: IfBe1      # beta's own name`,
   },
   {
     code: 'reserved-interface-name',
@@ -476,7 +533,10 @@ reservedInterfaces: [mgmt*, "ens1f[0-9]*"]
 network: { interface: docker0, vlan: 101, addresses: [192.168.0.1/29] }   # a host device
 connections:
   - interface: Null0        # \`ip route 10.1.0.0/16 Null0\` is a blackhole route`,
-    good: ``,
+    good: `# tenants/alpha.yaml
+network: { interface: IfAi1, vlan: 101, addresses: [192.168.0.1/29] }
+connections:
+  - interface: IfAe1`,
   },
   {
     code: 'wildcard-identity',
@@ -495,7 +555,10 @@ Fix: the site's own public address; the peer certificate's full subject with exa
     destination: 0.0.0.0
   - interface: IfAe2
     auth: { certificate: { subject: "CN=*, O=Alpha" } }`,
-    good: ``,
+    good: `  - interface: IfAe1
+    destination: 131.107.0.10
+  - interface: IfAe2
+    auth: { certificate: { subject: "CN=ny.alpha.example, O=Alpha" } }`,
   },
   {
     code: 'duplicate-certificate-subject',
@@ -506,8 +569,14 @@ Fix: the site's own public address; the peer certificate's full subject with exa
 attribute names case-insensitive and spaces around \`,\` ignored). The gateway picks a certificate
 connection by the peer's subject, so it could not tell them apart.
 Fix: issue each site a certificate with its own subject.`,
-    bad: ``,
-    good: ``,
+    bad: `# tenants/alpha.yaml
+auth: { certificate: { subject: "CN=ny.example, O=Example" } }
+# tenants/beta.yaml
+auth: { certificate: { subject: "CN=ny.example, O=Example" } }`,
+    good: `# tenants/alpha.yaml
+auth: { certificate: { subject: "CN=ny.alpha.example, O=Alpha" } }
+# tenants/beta.yaml
+auth: { certificate: { subject: "CN=ny.beta.example, O=Beta" } }`,
   },
   {
     code: 'duplicate-eap-username',
@@ -517,8 +586,12 @@ Fix: issue each site a certificate with its own subject.`,
     explanation: `Two EAP connections on one gateway whose usernames (their interface names) differ only in case
 (\`IfAe1\` and \`ifae1\`).
 Fix: rename one connection's interface.`,
-    bad: ``,
-    good: ``,
+    bad: `# tenants/alpha.yaml              # tenants/beta.yaml
+- interface: Branch1              - interface: branch1
+  auth: { eap: { ... } }            auth: { eap: { ... } }`,
+    good: `# tenants/alpha.yaml              # tenants/beta.yaml
+- interface: AlphaBranch1         - interface: BetaBranch1
+  auth: { eap: { ... } }            auth: { eap: { ... } }`,
   },
   {
     code: 'psk-destination-ip',
@@ -530,7 +603,8 @@ so its key is looked up by the address.
 Fix: write the site's IP address, or use certificate or EAP authentication.`,
     bad: `destination: ny.alpha.example
 auth: { psk: env:ALPHA_PSK }`,
-    good: ``,
+    good: `destination: 131.107.0.20
+auth: { psk: env:ALPHA_PSK }`,
   },
   {
     code: 'psk-destination-conflict',
@@ -545,7 +619,8 @@ Fix: give one connection another \`source\` (a second external address), or auth
 a certificate or EAP.`,
     bad: `# tenants/contoso.yaml: destination: 131.107.0.10
 # tenants/woodgrove.yaml: destination: 131.107.0.10     # same pair, from 203.0.113.10`,
-    good: ``,
+    good: `# tenants/contoso.yaml: destination: 131.107.0.10
+# tenants/woodgrove.yaml: destination: 131.107.0.10, source: 203.0.113.11   # another gateway address`,
   },
   {
     code: 'source-address',
@@ -557,7 +632,7 @@ than its \`destination\`; or, without \`source\`, the gateway has no external ad
 destination's family.
 Fix: use one of the gateway's addresses, or leave \`source\` out.`,
     bad: `source: 203.0.113.99        # gateway gw1's external addresses: 203.0.113.10`,
-    good: ``,
+    good: `source: 203.0.113.10        # one of gateway gw1's external addresses`,
   },
   {
     code: 'duplicate-route',
@@ -571,7 +646,10 @@ Fix: give the backup path a higher metric (lower wins), or remove one.`,
   routes: [ { to: 10.1.0.0/16, metric: 100 } ]
 - interface: IfAe2
   routes: [ { to: 10.1.0.0/16, metric: 100 } ]`,
-    good: ``,
+    good: `- interface: IfAe1
+  routes: [ { to: 10.1.0.0/16, metric: 100 } ]
+- interface: IfAe2
+  routes: [ { to: 10.1.0.0/16, metric: 200 } ]   # the backup path`,
   },
   {
     code: 'route-overlaps-network',
@@ -583,7 +661,8 @@ traffic to the tenant's own network would go into the tunnel.
 Fix: route only the remote site's prefixes.`,
     bad: `network: { addresses: [192.168.0.1/29] }
 routes: [ { to: 192.168.0.0/16 } ]`,
-    good: ``,
+    good: `network: { addresses: [192.168.0.1/29] }
+routes: [ { to: 10.1.0.0/16 } ]`,
   },
   {
     code: 'mixed-family',
@@ -593,8 +672,12 @@ routes: [ { to: 192.168.0.0/16 } ]`,
     explanation: `A filter rule mixes families: an IPv4 \`source\` with an IPv6 \`destination\` (or the reverse), or
 \`protocol: icmp\` with IPv6 addresses / \`icmpv6\` with IPv4. Such a rule never matches a packet.
 Fix: write one rule per family; ICMP for IPv6 is \`icmpv6\`.`,
-    bad: ``,
-    good: ``,
+    bad: `permit:
+  - { source: 192.168.0.0/29, destination: "fd00:1::/64" }
+  - { protocol: icmpv6, destination: 10.1.0.0/16 }`,
+    good: `permit:
+  - { source: 192.168.0.0/29, destination: 10.1.0.0/16 }
+  - { protocol: icmp, destination: 10.1.0.0/16 }`,
   },
   {
     code: 'bgp-neighbor-unreachable',
@@ -607,7 +690,10 @@ Fix: add \`via: IfCe1\` (the connection the neighbor is behind; it adds a host r
 covering the address.`,
     bad: `neighbors:
   - { address: 10.9.0.1, remoteAsn: 65001 }     # no route to 10.9.0.0/...`,
-    good: ``,
+    good: `routes: [ { to: 10.9.0.0/30 } ]
+bgp:
+  neighbors:
+    - { address: 10.9.0.1, remoteAsn: 65001 }`,
   },
   {
     code: 'unknown-interface',
@@ -619,7 +705,8 @@ interfaces), or a BGP neighbor's \`via\` is not one of the tenant's connections.
 Fix: use the tenant's own interface names (the hint lists them).`,
     bad: `filters:
   - interface: IfBi1      # another tenant's interface`,
-    good: ``,
+    good: `filters:
+  - interface: IfAi1      # this tenant's network interface`,
   },
   {
     code: 'port-without-protocol',
@@ -628,8 +715,10 @@ Fix: use the tenant's own interface names (the hint lists them).`,
     summary: 'a filter rule with ports but without protocol tcp, udp or sctp',
     explanation: `A filter rule with \`sourcePort\` or \`destinationPort\` but without \`protocol: tcp\`, \`udp\` or \`sctp\`.
 Fix: add the protocol, or remove the port.`,
-    bad: ``,
-    good: ``,
+    bad: `permit:
+  - { destinationPort: 443 }`,
+    good: `permit:
+  - { protocol: tcp, destinationPort: 443 }`,
   },
   {
     code: 'icmp-without-protocol',
@@ -639,8 +728,12 @@ Fix: add the protocol, or remove the port.`,
     explanation: `A filter rule with \`icmpType\` or \`icmpCode\` but without \`protocol: icmp\` or \`icmpv6\`, or an
 \`icmpCode\` without an \`icmpType\`.
 Fix: add the protocol (and the type the code belongs to).`,
-    bad: ``,
-    good: ``,
+    bad: `permit:
+  - { icmpType: 8 }
+  - { protocol: icmp, icmpCode: 0 }`,
+    good: `permit:
+  - { protocol: icmp, icmpType: 8 }
+  - { protocol: icmp, icmpType: 8, icmpCode: 0 }`,
   },
   {
     code: 'vlan-or-vsid',
@@ -650,7 +743,7 @@ Fix: add the protocol (and the type the code belongs to).`,
     explanation: `A tenant network with both \`vlan\` and \`vsid\`, with neither, or with \`vteps\` but no \`vsid\`.
 Fix: \`vlan\` for a VLAN on the trunk; \`vsid\` (with \`vteps\`) for a VXLAN segment.`,
     bad: `network: { interface: IfAi1, vlan: 101, vsid: 5001, addresses: [192.168.0.1/29] }`,
-    good: ``,
+    good: `network: { interface: IfAi1, vlan: 101, addresses: [192.168.0.1/29] }`,
   },
   {
     code: 'permit-or-deny',
@@ -660,8 +753,15 @@ Fix: \`vlan\` for a VLAN on the trunk; \`vsid\` (with \`vteps\`) for a VXLAN seg
     explanation: `A filter with both \`permit\` and \`deny\`, or with neither. \`permit\` lets only its rules pass (the
 rest in that direction is dropped); \`deny\` drops its rules (the rest passes).
 Fix: keep one list.`,
-    bad: ``,
-    good: ``,
+    bad: `filters:
+  - interface: IfAi1
+    direction: inbound
+    permit: [ { protocol: tcp, destinationPort: 443 } ]
+    deny: [ { protocol: udp } ]`,
+    good: `filters:
+  - interface: IfAi1
+    direction: inbound
+    permit: [ { protocol: tcp, destinationPort: 443 } ]`,
   },
   {
     code: 'duplicate-filter',
@@ -670,8 +770,11 @@ Fix: keep one list.`,
     summary: 'two filters of a tenant on the same interface and direction',
     explanation: `Two filters of one tenant on the same interface and direction.
 Fix: merge their rules into one filter.`,
-    bad: ``,
-    good: ``,
+    bad: `filters:
+  - { interface: IfAi1, direction: inbound, permit: [ { protocol: tcp } ] }
+  - { interface: IfAi1, direction: inbound, permit: [ { protocol: icmp } ] }`,
+    good: `filters:
+  - { interface: IfAi1, direction: inbound, permit: [ { protocol: tcp }, { protocol: icmp } ] }`,
   },
   {
     code: 'vsid-without-underlay',
@@ -680,8 +783,13 @@ Fix: merge their rules into one filter.`,
     summary: 'a VSID tenant on a gateway without `trunk.underlayAddress`',
     explanation: `A tenant with a \`vsid\` on a gateway without \`trunk.underlayAddress\`, the VXLAN source address.
 Fix: add \`underlayAddress\` to the gateway's \`trunk\`, or attach the tenant with a \`vlan\`.`,
-    bad: ``,
-    good: ``,
+    bad: `# gateways/gw1.yaml: no trunk.underlayAddress
+# tenants/alpha.yaml
+network: { interface: IfAi1, vsid: 5001, addresses: [192.168.0.1/29] }`,
+    good: `# gateways/gw1.yaml
+trunk: { interface: ens4, underlayAddress: 10.0.0.5 }
+# tenants/alpha.yaml
+network: { interface: IfAi1, vsid: 5001, addresses: [192.168.0.1/29] }`,
   },
   {
     code: 'vtep-family',
@@ -693,7 +801,8 @@ local and remote ends are of one family, and netplan and \`ip\` both refuse the 
 Fix: list each VTEP by its address of the underlay's family.`,
     bad: `vsid: 6000
 vteps: [10.0.0.21, "fd00::22"]    # underlayAddress is 10.0.0.5`,
-    good: ``,
+    good: `vsid: 6000
+vteps: [10.0.0.21, 10.0.0.22]       # underlayAddress is 10.0.0.5`,
   },
   {
     code: 'route-and-post-connect',
@@ -704,8 +813,14 @@ vteps: [10.0.0.21, "fd00::22"]    # underlayAddress is 10.0.0.5`,
 same) connection of a tenant. FRR installs static routes at its own kernel metric and the updown
 hook installs post-connect routes at theirs, so the YAML metrics would not decide between them.
 Fix: make the prefix a static route everywhere, or a post-connect route everywhere.`,
-    bad: ``,
-    good: ``,
+    bad: `- interface: IfAe1
+  routes: [ { to: 10.1.0.0/16 } ]
+- interface: IfAe2
+  postConnectRoutes: [ { to: 10.1.0.0/16 } ]`,
+    good: `- interface: IfAe1
+  routes: [ { to: 10.1.0.0/16, metric: 100 } ]
+- interface: IfAe2
+  routes: [ { to: 10.1.0.0/16, metric: 200 } ]`,
   },
   {
     code: 'bgp-neighbor-family',
@@ -715,8 +830,12 @@ Fix: make the prefix a static route everywhere, or a post-connect route everywhe
     explanation: `A BGP neighbor of an address family the tenant's \`network.addresses\` has no address of: the
 gateway speaks BGP from the tenant network's address, so the session has nowhere to start from.
 Fix: add an address of that family to the tenant network, or peer over the other family.`,
-    bad: ``,
-    good: ``,
+    bad: `network: { addresses: [192.168.0.1/29] }
+bgp:
+  neighbors: [ { address: "fd00:9::1", remoteAsn: 65001 } ]`,
+    good: `network: { addresses: [192.168.0.1/29, "fd00:1::1/64"] }
+bgp:
+  neighbors: [ { address: "fd00:9::1", remoteAsn: 65001 } ]`,
   },
   {
     code: 'bgp-advertise-unrouted',
@@ -727,8 +846,12 @@ Fix: add an address of that family to the tenant network, or peer over the other
 announces a \`network\` only when the VRF has a route for it (\`bgp network import-check\`), so it
 would silently not be announced.
 Fix: advertise the tenant network or a routed prefix.`,
-    bad: ``,
-    good: ``,
+    bad: `network: { addresses: [192.168.0.1/29] }
+bgp:
+  advertise: [172.16.0.0/16]`,
+    good: `network: { addresses: [192.168.0.1/29] }
+bgp:
+  advertise: [192.168.0.0/29]`,
   },
   {
     code: 'bgp-on-several-gateways',
@@ -738,8 +861,10 @@ Fix: advertise the tenant network or a routed prefix.`,
     explanation: `A warning: a tenant with BGP that is on more than one gateway: each gateway speaks from the same tenant
 network address with the same router id, and a site cannot have two neighbors at one address.
 Fix: keep BGP on one gateway, or split the tenant.`,
-    bad: ``,
-    good: ``,
+    bad: `gateways: [gw1, gw2]
+bgp: { routerId: 192.168.0.1, ... }`,
+    good: `gateways: [gw1]
+bgp: { routerId: 192.168.0.1, ... }`,
   },
   {
     code: 'certificate-without-identity',
@@ -749,8 +874,13 @@ Fix: keep BGP on one gateway, or split the tenant.`,
     explanation: `A certificate or EAP connection on a gateway without \`identity\` (its own certificate, key and
 trust anchors): certificate peers and EAP clients alike authenticate the gateway by its certificate.
 Fix: add \`identity\` to the gateway file, or use PSK.`,
-    bad: ``,
-    good: ``,
+    bad: `# gateways/gw1.yaml: no identity
+# tenants/alpha.yaml
+auth: { certificate: { subject: "CN=ny.alpha.example, O=Alpha" } }`,
+    good: `# gateways/gw1.yaml
+identity: { certificate: /etc/s2sgw/pki/gw1.crt, privateKey: /etc/s2sgw/pki/gw1.key }
+# tenants/alpha.yaml
+auth: { certificate: { subject: "CN=ny.alpha.example, O=Alpha" } }`,
   },
   {
     code: 'policy-selectors-empty',
@@ -765,7 +895,8 @@ Fix: give the connection its site prefixes, add an address of that family to the
 or leave the connection route-based.`,
     bad: `trafficSelectors: policy-based
 routes: [ { to: "fd00:2::/48" } ]   # the tenant network is IPv4 only`,
-    good: ``,
+    good: `trafficSelectors: policy-based
+routes: [ { to: 10.1.0.0/16 } ]`,
   },
   {
     code: 'remote-id-eap',
@@ -776,8 +907,11 @@ routes: [ { to: "fd00:2::/48" } ]   # the tenant network is IPv4 only`,
 name; \`remoteId\` (the identity of a PSK or certificate site that is not its address, such as the
 private address of a site behind NAT) does not apply.
 Fix: remove \`remoteId\`.`,
-    bad: ``,
-    good: ``,
+    bad: `- interface: Branch1
+  remoteId: branch1@alpha.example
+  auth: { eap: { ... } }`,
+    good: `- interface: Branch1            # the EAP username is the interface name
+  auth: { eap: { ... } }`,
   },
   {
     code: 'inline-secret',
@@ -797,97 +931,117 @@ such value is starred out wherever it appears in the file, in every code frame, 
 of every format (text, json, github), including the line of its anchor (\`&a\`).`,
     bad: `auth:
   psk: Sup3rS3cret!          # the key itself`,
-    good: ``,
+    good: `auth:
+  psk: env:ALPHA_NY_PSK        # or file:/etc/s2sgw/secrets/alpha/ny.psk`,
   },
   {
     code: 'lock/invalid',
     phase: 'lock',
     severity: 'error',
-    summary: 'The lock file is not an s2sgw lock file:',
+    summary: 'allocations.lock.yaml is not an s2sgw lock file',
     explanation: `The lock file is not an s2sgw lock file: YAML errors, not a mapping, \`version\` other than 1, a
 missing or unknown key, an id that is not a whole number, a key under \`tenants\` that is not a tenant
 name or under \`ifIds\` not a connection name.
 Fix: restore the lock from Git, or run \`s2sgw build\`; the file is written by s2sgw, not by hand.`,
-    bad: ``,
-    good: ``,
+    bad: `version: 2
+tenants:
+  alpha: { table: ten }`,
+    good: `$ git checkout main -- allocations.lock.yaml     # or: s2sgw build`,
   },
   {
     code: 'lock/out-of-range',
     phase: 'lock',
     severity: 'error',
-    summary: 'An id outside the range s2sgw allocates (routing tables 1001 to 4294967295, conntrack zones 1 to 65535, XFRM if_ids 1 to 4294967295), a `next` outside it, or an id not below its `next` (the next new tenant or connection would be given the same id).',
+    summary: 'an id in the lock outside the range s2sgw allocates, or not below its `next`',
     explanation: `An id outside the range s2sgw allocates (routing tables 1001 to 4294967295, conntrack zones 1 to
 65535, XFRM if_ids 1 to 4294967295), a \`next\` outside it, or an id not below its \`next\` (the next
 new tenant or connection would be given the same id).
 Fix: restore the lock from Git.`,
-    bad: ``,
-    good: ``,
+    bad: `next: { table: 1003, zone: 3, ifId: 5 }
+tenants:
+  alpha: { table: 1005, zone: 1, ifIds: { IfAe1: 1 } }`,
+    good: `next: { table: 1003, zone: 3, ifId: 5 }
+tenants:
+  alpha: { table: 1001, zone: 1, ifIds: { IfAe1: 1 } }`,
   },
   {
     code: 'lock/reserved-id',
     phase: 'lock',
     severity: 'error',
-    summary: 'A tenant\'s routing table is one the kernel reserves:',
+    summary: 'a tenant\'s routing table in the lock is one the kernel reserves',
     explanation: `A tenant's routing table is one the kernel reserves: 0 (unspecified), 253 (default), 254 (main) or
 255 (local). A VRF on the main table would route the tenant's traffic in the host's own table.
 Fix: restore the lock from Git.`,
-    bad: ``,
-    good: ``,
+    bad: `tenants:
+  alpha: { table: 254, zone: 1, ifIds: { IfAe1: 1 } }`,
+    good: `tenants:
+  alpha: { table: 1001, zone: 1, ifIds: { IfAe1: 1 } }`,
   },
   {
     code: 'lock/duplicate-id',
     phase: 'lock',
     severity: 'error',
-    summary: 'Two tenants with one routing table or conntrack zone, or two connections with one XFRM if_id:',
+    summary: 'two tenants or connections with one id in the lock',
     explanation: `Two tenants with one routing table or conntrack zone, or two connections with one XFRM if_id: their
 routes, connection tracking or tunnels would be shared. Reported at the later entry, with the first
 under \`related\`.
 Fix: restore the lock from Git.`,
-    bad: ``,
-    good: ``,
+    bad: `tenants:
+  alpha: { table: 1001, zone: 1, ifIds: { IfAe1: 1 } }
+  beta: { table: 1001, zone: 2, ifIds: { IfBe1: 2 } }`,
+    good: `tenants:
+  alpha: { table: 1001, zone: 1, ifIds: { IfAe1: 1 } }
+  beta: { table: 1002, zone: 2, ifIds: { IfBe1: 2 } }`,
   },
   {
     code: 'lock/unknown-tenant',
     phase: 'lock',
     severity: 'warning',
-    summary: 'A warning:',
+    summary: 'the lock holds ids for a tenant that has no tenant file',
     explanation: `A warning: the lock holds ids for a tenant that has no tenant file (removed without a rebuild).
 \`s2sgw build\` retires its ids (they are never reused); \`build --locked\` refuses until the rebuilt
 lock is committed (\`lock/would-change\`). An entry whose ids are out of range, reserved or shared is
 an error whatever its owner.
 Fix: run \`s2sgw build\` and commit the lock.`,
-    bad: ``,
-    good: ``,
+    bad: `$ git rm tenants/beta.yaml && git commit -m 'remove beta'    # lock still lists beta`,
+    good: `$ git rm tenants/beta.yaml && s2sgw build
+$ git add allocations.lock.yaml && git commit -m 'remove beta'`,
+    lang: 'sh',
   },
   {
     code: 'lock/unknown-connection',
     phase: 'lock',
     severity: 'warning',
-    summary: 'A warning, as `lock/unknown-tenant`, for an if_id of a connection its tenant no longer has.',
+    summary: 'the lock holds an if_id for a connection its tenant no longer has',
     explanation: `A warning, as \`lock/unknown-tenant\`, for an if_id of a connection its tenant no longer has.
 Fix: run \`s2sgw build\` and commit the lock.`,
-    bad: ``,
-    good: ``,
+    bad: `$ git commit -am 'alpha: drop connection IfAe2'    # lock still lists IfAe2`,
+    good: `$ s2sgw build && git commit -am 'alpha: drop connection IfAe2'`,
+    lang: 'sh',
   },
   {
     code: 'lock/would-change',
     phase: 'lock',
     severity: 'error',
-    summary: '`build --locked`:',
+    summary: 'build --locked: the committed lock does not match the tenants',
     explanation: `\`build --locked\`: the build would add or retire ids; the committed lock does not match the tenants.
 Fix: run \`s2sgw build\` and commit the lock with the tenant change.`,
-    bad: ``,
-    good: ``,
+    bad: `$ git add tenants/gamma.yaml && git commit -m 'add gamma'
+$ s2sgw build --locked        # in CI`,
+    good: `$ s2sgw build                 # allocates gamma's ids
+$ git add tenants/gamma.yaml allocations.lock.yaml && git commit -m 'add gamma'`,
+    lang: 'sh',
   },
   {
     code: 'lock/exhausted',
     phase: 'lock',
     severity: 'error',
-    summary: 'No conntrack zone is left (zones are 16-bit).',
+    summary: 'no conntrack zone is left to allocate (zones are 16-bit)',
     explanation: `No conntrack zone is left (zones are 16-bit).
 Fix: retired zones are never reused; this needs a new lock on a fresh fleet.`,
-    bad: ``,
-    good: ``,
+    bad: `next: { table: 66537, zone: 65536, ifId: 70000 }`,
+    good: `# a fresh lock for a new fleet (ids are never reused)
+next: { table: 1001, zone: 1, ifId: 1 }`,
   },
   {
     code: 'secret-scope',
@@ -909,7 +1063,9 @@ apply\` checks every reference again on the host, where the files and links are 
     bad: `auth:
   psk: env:WOODGROVE_PSK                      # in tenants/contoso.yaml: woodgrove's variable
   psk: file:/etc/s2sgw/secrets/../pki/gw1.key # leaves the secrets folder`,
-    good: ``,
+    good: `auth:
+  psk: env:CONTOSO_NY_PSK                     # in tenants/contoso.yaml
+  # or: psk: file:/etc/s2sgw/secrets/contoso/ny.psk`,
   },
   {
     code: 'schema/<keyword>',
