@@ -16,13 +16,21 @@ code, a message, a place (\`file:line:col\`, 1-based, relative to \`--config\`),
 conflicts between two places the other place under \`related\`. A conflict between two files is
 **one** diagnostic at the later place (in file order) with the earlier place as \`related\`.
 
-Checks run in three phases, and every finding of every phase is collected (never first-only):
+Checks run in phases, and every finding of every phase is collected (never first-only):
 
 1. **YAML** (\`yaml/*\`): each file is read and parsed on its own.
 2. **Schema** (\`schema/*\`): each parsed file is checked against \`schema/tenant.schema.json\` or
    \`schema/gateway.schema.json\`. The schema is what editors with yaml-language-server use too.
 3. **Rules** (every other code): checks across files and inside a tenant, one rule per file in
    \`src/validate/rules/\`, the file name being the code.
+4. **Lock file** (\`lock/*\`): \`allocations.lock.yaml\` is checked like a tenant file.
+5. **Checks of the generated files** (\`<target>/check\`, \`<target>/tool-missing\`,
+   \`<target>/kernel-unsupported\`, \`frr/load\`): \`s2sgw build --check\` runs each generated file
+   through the program that reads it on the gateway.
+
+This file is generated from \`src/validate/catalogue.ts\` by \`node scripts/rules-doc.js\` (after
+\`npx tsc -p tsconfig.json\`); edit the catalogue, not this file. \`test/catalogue.test.ts\` fails when
+a code emitted in \`src/\` has no entry, when an entry is never emitted, or when this file is stale.
 
 **A file with a YAML or schema error is left out of the model**, so the rules do not see it: its
 own errors stand, and findings that depend on it (say, a VLAN clash with a tenant whose file does not

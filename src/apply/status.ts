@@ -1,4 +1,4 @@
-// `s2sgw status`: per tenant, what the host runs (the seed's Get-NetCompartment / Get-VpnS2SInterface), read through the Runner.
+// `s2sgw status`: per tenant, what the host runs (its VRF, interfaces, tunnels and BGP sessions), read through the Runner.
 import { Runner } from './runner';
 import { currentLink, layout, readPending, readState } from './layout';
 import { openRelease } from './release';

@@ -227,7 +227,7 @@ addresses: [192.168.0.1/29]`,
     phase: 'schema',
     severity: 'error',
     summary: 'a number outside its range',
-    explanation: `A number outside its range. The ranges: \`vlan\` 1-4094; \`vsid\` 4096-16,777,214 (the HNV range);
+    explanation: `A number outside its range. The ranges: \`vlan\` 1-4094; \`vsid\` 4096-16,777,214 (the virtual subnet range);
 \`asn\`, \`remoteAsn\` 1-4,294,967,295 (4-byte); \`txKbps\`, \`rxKbps\` 8-10,000,000; route \`metric\`
 1-255; \`icmpType\`, \`icmpCode\` 0-255; \`maxPrefixes\` 1 or more.
 Fix: pick a value in the range.`,
@@ -946,7 +946,10 @@ Fix: restore the lock from Git, or run \`s2sgw build\`; the file is written by s
     bad: `version: 2
 tenants:
   alpha: { table: ten }`,
-    good: `$ git checkout main -- allocations.lock.yaml     # or: s2sgw build`,
+    good: `version: 1
+next: { table: 1002, zone: 2, ifId: 2 }
+tenants:
+  alpha: { table: 1001, zone: 1, ifIds: { IfAe1: 1 } }`,
   },
   {
     code: 'lock/out-of-range',

@@ -1,6 +1,6 @@
 // The tc target's view: every decision about tc/s2sgw.tc (per-connection rate limits) is made here; the template only prints.
 //
-// Per XFRM interface (one per connection), the seed's -TxBandwidthKbps/-RxBandwidthKbps (5,120 each
+// Per XFRM interface (one per connection), the connection's `rate` (txKbps, rxKbps: 5,120 each
 // unless the gateway or the connection says otherwise, see effective()):
 // - egress shaping at txKbps with a TBF root qdisc. `qdisc replace` of a TBF changes it in place
 //   (an HTB root cannot be replaced that way), so re-running the file is how a change is applied.

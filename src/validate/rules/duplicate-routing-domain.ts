@@ -1,4 +1,4 @@
-// The routing domain GUID names one tenant's compartment; two tenants with one GUID are a copy-paste slip.
+// The routing domain GUID names one tenant's VRF; two tenants with one GUID are a copy-paste slip.
 import { Diagnostic, error } from '../../compiler/diagnostics';
 import { Rule, duplicates, related } from './rule';
 
