@@ -30,12 +30,12 @@ function tsFiles(dir: string): string[] {
  * Every code the sources can emit, with where: a string literal of the form `prefix/name` (prefix/`${computed}` too),
  * as every diagnostic constructor call, `code:` field and CODE constant spells one, and every rule file's name (its id).
  */
-function emitted(): Map<string, string[]> {
+function emitted(src = SRC): Map<string, string[]> {
   const out = new Map<string, string[]>();
   const add = (code: string, where: string) => out.set(code, [...(out.get(code) ?? []), where]);
   const computed: Array<[string, string]> = [];
-  for (const file of tsFiles(SRC)) {
-    const rel = path.relative(ROOT, file);
+  for (const file of tsFiles(src)) {
+    const rel = path.relative(path.dirname(src), file);
     if (rel === CATALOGUE_FILE) continue;
     fs.readFileSync(file, 'utf8')
       .split('\n')
@@ -51,8 +51,8 @@ function emitted(): Map<string, string[]> {
   // A computed code (`schema/${e.keyword}`) counts under a prefix that literal codes use; `releases/${id}` is a path.
   const prefixes = new Set([...out.keys()].map((c) => c.split('/')[0]));
   for (const [code, where] of computed) if (prefixes.has(code.split('/')[0])) add(norm(code), where);
-  const rules = path.join(SRC, 'validate', 'rules');
-  for (const f of fs.readdirSync(rules).sort()) {
+  const rules = path.join(src, 'validate', 'rules');
+  for (const f of fs.existsSync(rules) ? fs.readdirSync(rules).sort() : []) {
     if (!f.endsWith('.ts') || f === 'rule.ts' || f === 'index.ts') continue;
     const text = fs.readFileSync(path.join(rules, f), 'utf8').split('\n');
     const line = text.findIndex((l) => /\bid:/.test(l)) + 1 || 1;
@@ -64,10 +64,40 @@ function emitted(): Map<string, string[]> {
 const catalogued = new Map<string, string>(); // normalised code -> the entry that covers it
 for (const e of CATALOGUE) for (const c of e.codes ?? [e.code]) catalogued.set(norm(c), e.code);
 
+test('the scan finds codes in constructor calls, code fields, constants, computed codes and rule files, and skips comments and paths', () => {
+  const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 's2sgw-catalogue-'));
+  try {
+    const src = path.join(dir, 'src');
+    fs.mkdirSync(path.join(src, 'validate', 'rules'), { recursive: true });
+    fs.writeFileSync(path.join(src, 'a.ts'), [
+      "out.push(error('frob/nicate', at, 'x'));",
+      "const CODE = \"frob/check\";",
+      "  return { code: 'frob/other', path };",
+      "// error('frob/in-comment') is only mentioned",
+      "error(`frob/${kind}`, at, 'computed');",
+      "const p = `releases/${id}`; const f = 'frob/x.conf';",
+    ].join('\n'));
+    fs.writeFileSync(path.join(src, 'validate', 'rules', 'new-rule.ts'), "export const rule = {\n  id: 'new-rule',\n};\n");
+    fs.writeFileSync(path.join(src, 'validate', 'rules', 'rule.ts'), '');
+    const found = emitted(src);
+    assert.equal([...found.keys()].sort(), ['frob/<*>', 'frob/check', 'frob/nicate', 'frob/other', 'new-rule']);
+    assert.equal(found.get('frob/nicate'), ['src/a.ts:1']);
+    assert.equal(found.get('new-rule'), ['src/validate/rules/new-rule.ts:2']);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('every code emitted in src/ has a catalogue entry', () => {
   const found = emitted();
   assert.ok(found.size >= 80, `only ${found.size} codes found in src/: the scan is broken`);
-  const missing = [...found].filter(([code]) => !catalogued.has(code)).map(([code, where]) => `  ${code}  (${where.join(', ')})`);
+  const families = CATALOGUE.filter((e) => e.codes).map((e) => e.code.replace(/^<[^>]*>/, ''));
+  const missing = [...found]
+    .filter(([code]) => !catalogued.has(code))
+    .map(([code, where]) => {
+      const family = families.find((f) => code.endsWith(f) && f.startsWith('/'));
+      return `  ${code}  (${where.join(', ')})${family ? `  [a new target? add \`${code.split('/')[0]}\` to TARGETS, or to the family's codes, for <target>${family}]` : ''}`;
+    });
   assert.ok(!missing.length, `codes emitted in src/ but missing from ${CATALOGUE_FILE} (add an entry: summary, explanation, bad and good example; then node scripts/rules-doc.js):\n${missing.join('\n')}`);
 });
 

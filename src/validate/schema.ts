@@ -250,7 +250,7 @@ function explainFormat(file: SourceFile, path: Path, field: string, format: stri
   }
   if (format === 'ike-proposal' || format === 'esp-proposal') {
     const bad = unknownKeyword(value, format === 'ike-proposal' ? 'ike' : 'esp');
-    return error('schema/proposal', at, `${field} \`${shown(value)}\` has \`${shown(bad ?? '')}\`, which is not a strongSwan ${format === 'ike-proposal' ? 'IKE' : 'ESP'} algorithm keyword`, { hint: 'see docs/rules.md#schema-proposal for the keywords s2sgw accepts' });
+    return error('schema/proposal', at, `${field} \`${shown(value)}\` has \`${shown(bad ?? '')}\`, which is not a strongSwan ${format === 'ike-proposal' ? 'IKE' : 'ESP'} algorithm keyword`, { hint: 'see `s2sgw explain schema/proposal` (or docs/rules.md#schema-proposal) for the keywords s2sgw accepts' });
   }
   const code = format === 'port-range' ? 'schema/port' : format === 'ip-or-hostname' ? 'schema/destination' : format === 'ip' || format === 'ipv4' ? 'schema/address' : 'schema/prefix';
   return error(code, at, `${field} must be ${FORMAT_TEXT[format] ?? format}, got \`${shown(value)}\``);
