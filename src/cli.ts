@@ -42,6 +42,7 @@ export function help(): string {
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
     'Run `s2sgw <command> --help` for a command\'s options.',
+    'A finding prints its code (`error duplicate-vlan: ...`): `s2sgw explain CODE` explains it, `s2sgw rules` lists them all.',
     'Exit codes: 0 ok, 1 findings or failure, 2 usage, 3 plan found changes (status: the host is degraded).',
     '',
   ].join('\n');

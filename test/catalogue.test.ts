@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import * as YAML from 'yaml';
 import { main } from '../src/cli';
 import type { Io } from '../src/commands/common';
 import { allCodes, CATALOGUE, lookup, TARGETS } from '../src/validate/catalogue';
@@ -125,6 +126,19 @@ test('every entry is complete, codes are unique, rule summaries match the rules'
   assert.is(lookup('nope/nothing'), undefined);
 });
 
+test('every YAML example parses (but the two about broken YAML), and a bad example differs from its good one', () => {
+  const BROKEN_ON_PURPOSE = new Set(['yaml/syntax', 'yaml/duplicate-key']);
+  for (const e of CATALOGUE) {
+    assert.is.not(e.bad.trim(), e.good.trim(), `${e.code}: the bad and the good example are the same`);
+    if ((e.lang ?? 'yaml') !== 'yaml') continue;
+    for (const k of ['bad', 'good'] as const) {
+      const errors = YAML.parseAllDocuments(e[k]).flatMap((d) => ('errors' in d ? d.errors : []));
+      if (k === 'bad' && BROKEN_ON_PURPOSE.has(e.code)) assert.ok(errors.length, `${e.code}: its bad example should not parse`);
+      else assert.ok(!errors.length, `${e.code}: the ${k} example is not YAML (${errors[0]?.message.split('\n')[0]}); separate two files with ---`);
+    }
+  }
+});
+
 test('docs/rules.md is what node scripts/rules-doc.js writes', () => {
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   const { render } = require(path.join(ROOT, 'scripts', 'rules-doc.js')) as { render: (c: typeof CATALOGUE) => string };
@@ -223,6 +237,7 @@ test('help lists explain and rules', async () => {
   const r = await run('--help');
   assert.match(r.out, /\n {2}explain +explain a diagnostic code/);
   assert.match(r.out, /\n {2}rules +list every diagnostic code/);
+  assert.match(r.out, /`s2sgw explain CODE` explains it/);
   const h = await run('explain', '--help');
   assert.is(h.code, 0);
   assert.match(h.out, /^usage: s2sgw explain CODE/);

@@ -410,10 +410,16 @@ gateway: gw1`,
     summary: 'two gateway files with the same `gateway:` name',
     explanation: `Two gateway files name the same gateway (\`gateways/gw1.yaml\` and \`gateways/gw1.yml\`).
 Fix: keep one file per gateway.`,
-    bad: `# gateways/gw1.yaml          # gateways/gw1-copy.yaml
-gateway: gw1                 gateway: gw1`,
-    good: `# gateways/gw1.yaml          # gateways/gw2.yaml
-gateway: gw1                 gateway: gw2`,
+    bad: `# gateways/gw1.yaml
+gateway: gw1
+---
+# gateways/gw1-copy.yaml
+gateway: gw1`,
+    good: `# gateways/gw1.yaml
+gateway: gw1
+---
+# gateways/gw2.yaml
+gateway: gw2`,
   },
   {
     code: 'unknown-gateway',
@@ -434,8 +440,11 @@ Fix: correct the name (the hint lists the gateways), or add the gateway file fir
 name is the VRF device, the key in \`allocations.lock.yaml\` and the tenant's bundle sections, so it is
 unique in the whole repository.
 Fix: rename one tenant (and its file).`,
-    bad: `# tenants/alpha.yaml         # tenants/alpha-old.yaml
-tenant: alpha                tenant: alpha`,
+    bad: `# tenants/alpha.yaml
+tenant: alpha
+---
+# tenants/alpha-old.yaml
+tenant: alpha`,
     good: `# tenants/alpha.yaml   (tenants/alpha-old.yaml deleted)
 tenant: alpha`,
   },
@@ -449,10 +458,12 @@ GUID was not changed.
 Fix: generate a new GUID (\`uuidgen\`) for the new tenant.`,
     bad: `# tenants/alpha.yaml
 routingDomain: "{12345678-1000-2000-3000-123456780001}"
+---
 # tenants/beta.yaml
 routingDomain: "{12345678-1000-2000-3000-123456780001}"`,
     good: `# tenants/alpha.yaml
 routingDomain: "{12345678-1000-2000-3000-123456780001}"
+---
 # tenants/beta.yaml
 routingDomain: "{12345678-1000-2000-3000-123456780002}"`,
   },
@@ -463,10 +474,16 @@ routingDomain: "{12345678-1000-2000-3000-123456780002}"`,
     summary: 'two tenants on one gateway use the same VLAN id',
     explanation: `Two tenants on one gateway with the same \`vlan\`: their frames would arrive on one sub-interface.
 Fix: give each tenant its own VLAN id.`,
-    bad: `# tenants/alpha.yaml            # tenants/beta.yaml
-network: { vlan: 101, ... }     network: { vlan: 101, ... }`,
-    good: `# tenants/alpha.yaml            # tenants/beta.yaml
-network: { vlan: 101, ... }     network: { vlan: 102, ... }`,
+    bad: `# tenants/alpha.yaml
+network: { interface: IfAi1, vlan: 101, addresses: [192.168.0.1/29] }
+---
+# tenants/beta.yaml (on the same gateway)
+network: { interface: IfBi1, vlan: 101, addresses: [192.168.0.1/29] }`,
+    good: `# tenants/alpha.yaml
+network: { interface: IfAi1, vlan: 101, addresses: [192.168.0.1/29] }
+---
+# tenants/beta.yaml
+network: { interface: IfBi1, vlan: 102, addresses: [192.168.0.1/29] }   # overlapping addresses are fine`,
   },
   {
     code: 'duplicate-vsid',
@@ -475,10 +492,16 @@ network: { vlan: 101, ... }     network: { vlan: 102, ... }`,
     summary: 'two tenants on one gateway use the same VSID (VXLAN VNI)',
     explanation: `Two tenants on one gateway with the same \`vsid\` (the VXLAN VNI).
 Fix: give each tenant its own VSID.`,
-    bad: `# tenants/alpha.yaml            # tenants/beta.yaml
-network: { vsid: 5001, ... }    network: { vsid: 5001, ... }`,
-    good: `# tenants/alpha.yaml            # tenants/beta.yaml
-network: { vsid: 5001, ... }    network: { vsid: 5002, ... }`,
+    bad: `# tenants/alpha.yaml
+network: { interface: IfAi1, vsid: 5001, addresses: [192.168.0.1/29] }
+---
+# tenants/beta.yaml (on the same gateway)
+network: { interface: IfBi1, vsid: 5001, addresses: [192.168.0.1/29] }`,
+    good: `# tenants/alpha.yaml
+network: { interface: IfAi1, vsid: 5001, addresses: [192.168.0.1/29] }
+---
+# tenants/beta.yaml
+network: { interface: IfBi1, vsid: 5002, addresses: [192.168.0.1/29] }`,
   },
   {
     code: 'duplicate-interface',
@@ -571,10 +594,12 @@ connection by the peer's subject, so it could not tell them apart.
 Fix: issue each site a certificate with its own subject.`,
     bad: `# tenants/alpha.yaml
 auth: { certificate: { subject: "CN=ny.example, O=Example" } }
-# tenants/beta.yaml
+---
+# tenants/beta.yaml (on the same gateway)
 auth: { certificate: { subject: "CN=ny.example, O=Example" } }`,
     good: `# tenants/alpha.yaml
 auth: { certificate: { subject: "CN=ny.alpha.example, O=Alpha" } }
+---
 # tenants/beta.yaml
 auth: { certificate: { subject: "CN=ny.beta.example, O=Beta" } }`,
   },
@@ -586,12 +611,24 @@ auth: { certificate: { subject: "CN=ny.beta.example, O=Beta" } }`,
     explanation: `Two EAP connections on one gateway whose usernames (their interface names) differ only in case
 (\`IfAe1\` and \`ifae1\`).
 Fix: rename one connection's interface.`,
-    bad: `# tenants/alpha.yaml              # tenants/beta.yaml
-- interface: Branch1              - interface: branch1
-  auth: { eap: { ... } }            auth: { eap: { ... } }`,
-    good: `# tenants/alpha.yaml              # tenants/beta.yaml
-- interface: AlphaBranch1         - interface: BetaBranch1
-  auth: { eap: { ... } }            auth: { eap: { ... } }`,
+    bad: `# tenants/alpha.yaml
+connections:
+  - interface: Branch1
+    auth: { eap: { method: mschapv2, secret: env:ALPHA_BRANCH1 } }
+---
+# tenants/beta.yaml (on the same gateway)
+connections:
+  - interface: branch1          # usernames ignore case
+    auth: { eap: { method: mschapv2, secret: env:BETA_BRANCH1 } }`,
+    good: `# tenants/alpha.yaml
+connections:
+  - interface: AlphaBr1
+    auth: { eap: { method: mschapv2, secret: env:ALPHA_BR1 } }
+---
+# tenants/beta.yaml
+connections:
+  - interface: BetaBr1
+    auth: { eap: { method: mschapv2, secret: env:BETA_BR1 } }`,
   },
   {
     code: 'psk-destination-ip',
@@ -1063,12 +1100,15 @@ On the gateway file: a \`secretsDir\` that is not a plain absolute path, and an 
 or \`identity.certificate\` inside \`secretsDir\`, where a tenant's reference could reach it.
 Fix: rename the variable or move the file into the tenant's part of the secrets folder. \`s2sgw
 apply\` checks every reference again on the host, where the files and links are what count.`,
-    bad: `auth:
-  psk: env:WOODGROVE_PSK                      # in tenants/contoso.yaml: woodgrove's variable
-  psk: file:/etc/s2sgw/secrets/../pki/gw1.key # leaves the secrets folder`,
-    good: `auth:
-  psk: env:CONTOSO_NY_PSK                     # in tenants/contoso.yaml
-  # or: psk: file:/etc/s2sgw/secrets/contoso/ny.psk`,
+    bad: `# in tenants/contoso.yaml: woodgrove's variable
+auth: { psk: env:WOODGROVE_PSK }
+---
+# leaves the secrets folder
+auth: { psk: file:/etc/s2sgw/secrets/../pki/gw1.key }`,
+    good: `# in tenants/contoso.yaml
+auth: { psk: env:CONTOSO_NY_PSK }
+---
+auth: { psk: file:/etc/s2sgw/secrets/contoso/ny.psk }`,
   },
   {
     code: 'schema/<keyword>',
