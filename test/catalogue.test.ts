@@ -176,6 +176,7 @@ test('explain CODE prints the explanation and both examples; a family member fin
   assert.match(f.out, /codes: .*nftables\/check/);
   const k = await run('explain', 'tc/kernel-unsupported');
   assert.match(k.out, /^<target>\/kernel-unsupported /);
+  for (const asked of ['duplicate-vlan:', '`duplicate-vlan`', 'Duplicate-VLAN']) assert.is((await run('explain', asked)).out, r.out, asked);
   const l = await run('explain', 'lock/would-change');
   assert.is(l.code, 0);
   assert.match(l.out, /^lock\/would-change \(error\)/);
@@ -191,6 +192,9 @@ test('explain: an unknown code is a usage error (exit 2) with a near miss; no co
   assert.not.match(far.err, /did you mean/);
   assert.match(far.err, /s2sgw rules/);
   assert.is((await run('explain', 'schema/enm')).err.includes('did you mean `schema/enum`'), true);
+  const esc = await run('explain', 'x\u001b[31m\nerror forged');
+  assert.is(esc.code, 2);
+  assert.match(esc.err, /^s2sgw explain: unknown diagnostic code `x\\x1b\[31m\\x0aerror forged`\n/);
   assert.is((await run('explain')).code, 2);
   assert.is((await run('explain', 'a', 'b')).code, 2);
   assert.is((await run('explain', 'duplicate-vlan', '--format', 'yaml')).code, 2);

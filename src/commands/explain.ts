@@ -36,16 +36,18 @@ export function entryText(e: CatalogueEntry): string {
 }
 
 /** The entry for CODE, or a usage error that names the nearest known code. */
-export function find(code: string): CatalogueEntry {
+export function find(asked: string): CatalogueEntry {
+  // As copied from a finding (`error duplicate-vlan:`) or from docs (`\`frr/check\``).
+  const code = asked.trim().replace(/^`|`?:?$/g, '').replace(/`$/, '');
   const codes = allCodes().filter((c) => !c.includes('<'));
-  const exact = codes.includes(code) || allCodes().includes(code) ? lookup(code) : undefined;
-  if (exact) return exact;
-  const near = closest(code, codes);
-  const isNear = near !== undefined && distance(code.toLowerCase(), near.toLowerCase()) <= 2;
+  for (const c of [code, code.toLowerCase()]) if (allCodes().includes(c)) return lookup(c)!;
+  const near = closest(code.toLowerCase(), codes);
+  const isNear = near !== undefined && distance(code.toLowerCase(), near) <= 2;
   // A computed code (schema/<keyword>) that is not a typo of a known one.
-  const computed = isNear ? undefined : lookup(code);
+  const computed = isNear ? undefined : lookup(code) ?? lookup(code.toLowerCase());
   if (computed) return computed;
-  throw new UsageError(`unknown diagnostic code \`${code}\``, `${isNear ? `did you mean \`${near}\`? ` : ''}\`s2sgw rules\` lists every code`);
+  const shown = asked.slice(0, 60).replace(/[\u0000-\u001f\u007f-\u009f]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  throw new UsageError(`unknown diagnostic code \`${shown}\``, `${isNear ? `did you mean \`${near}\`? ` : ''}\`s2sgw rules\` lists every code`);
 }
 
 export const command: Command = {
