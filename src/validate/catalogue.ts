@@ -1144,7 +1144,7 @@ gateway's tool versions (the Debian packages of \`bash scripts/setup.sh\`).`,
     bad: `$ s2sgw build --check
 tenants/contoso.yaml:16:7: error tc/check: tc rejected tc/IfCe1.tc line 3: ...`,
     good: `$ s2sgw build --check
-gw1: 14 files, every one accepted by the program that reads it`,
+built out/gw1/: 14 files, 2 tenants, checked with the real tools`,
     lang: 'text',
   },
   {
@@ -1162,7 +1162,7 @@ was written (report it: the template must write FRR's own form).`,
     bad: `$ s2sgw build --check
 tenants/contoso.yaml:21:5: error frr/load: after loading frr.conf, FRR's running configuration still differs from it: ...`,
     good: `$ s2sgw build --check
-gw1: 14 files, every one accepted by the program that reads it`,
+built out/gw1/: 14 files, 2 tenants, checked with the real tools`,
     lang: 'text',
   },
   {
@@ -1172,13 +1172,13 @@ gw1: 14 files, every one accepted by the program that reads it`,
     severity: 'error',
     summary: 'build --check cannot run the program that reads a generated file: it is not installed',
     explanation: `\`build --check\` runs the real programs (nft, vtysh and FRR's daemons, charon-systemd, swanctl and
-pki, netplan, ip and bridge, sysctl, tc). One that is not installed is one finding at the gateway
-file; the files it would read are not checked, and the build fails rather than passing unchecked.
+pki, netplan, ip and bridge, sysctl, tc). One that is not installed is one finding, at the gateway
+file or the generated file it would have read; the files it would read are not checked, and the build fails rather than passing unchecked.
 \`<target>\` is one of ${TARGETS.join(', ')}.
 Fix: install the Debian packages the hint names (\`bash scripts/setup.sh\` installs them all), or
 build without \`--check\`.`,
     bad: `$ s2sgw build --check      # on a machine without nftables
-gateways/gw1.yaml:1:1: error nftables/tool-missing: cannot check nftables.conf: nft not found`,
+out/gw1/nftables/s2sgw.nft:1:1: error nftables/tool-missing: nft is not installed, so the nftables ruleset was not checked`,
     good: `$ sudo apt-get install nftables
 $ s2sgw build --check`,
     lang: 'sh',
