@@ -1142,7 +1142,7 @@ tool version on this machine older than the gateway's.
 Fix: read the tool's message; change the tenant value it points at, or run the check with the
 gateway's tool versions (the Debian packages of \`bash scripts/setup.sh\`).`,
     bad: `$ s2sgw build --check
-tenants/contoso.yaml:16:7: error tc/check: tc rejected tc/IfCe1.tc line 3: ...`,
+tenants/contoso.yaml:16:7: error tc/check: tc rejected tc/s2sgw.tc line 3: ...`,
     good: `$ s2sgw build --check
 built out/gw1/: 14 files, 2 tenants, checked with the real tools`,
     lang: 'text',
@@ -1199,7 +1199,7 @@ line on Debian's kernel. \`<target>\` is one of links, sysctl, tc.
 Fix: run the check on a kernel with the modules (the gateway host, the lab VM), or load them
 (\`modprobe vrf vxlan xfrm_interface cls_u32 act_police\`).`,
     bad: `$ s2sgw build --check      # in a container without the vrf module
-gateways/gw1.yaml:1:1: warning links/kernel-unsupported: 12 of 40 lines of links/ip.batch were not checked: ...`,
+gateways/gw1.yaml:1:1: warning links/kernel-unsupported: 12 of 40 lines of links.ipbatch were not checked: ...`,
     good: `$ sudo modprobe vrf vxlan xfrm_interface
 $ s2sgw build --check`,
     lang: 'sh',
