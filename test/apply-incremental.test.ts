@@ -363,7 +363,7 @@ test('stage hard-links the files a change leaves alone; check looks at the chang
     // A nft line nft refuses in the changed tenant: refused at check, the host unchanged.
     const before = await snapshot(sb);
     const bad = build('stage-bad', CHANGES.find((c) => c.name === 'filter rule added')!.edit);
-    tamper(bad, 'nftables/s2sgw.nft', (t) => t.replace(/(chain inbound_t2i \{\n)/, '$1\t\tiifname "t2e1" tcp dport 22 counter bogus\n'));
+    tamper(bad, 'nftables/s2sgw.nft', (t) => t.replace(/(add chain inet s2sgw inbound_t2i\n)/, '$1add rule inet s2sgw inbound_t2i iifname "t2e1" tcp dport 22 counter bogus\n'));
     const runner = new Runner(sb.runner({ skip: SKIP }));
     const out = await apply(runner, { bundle: bad, env: ENV, say: () => undefined });
     assert.is(out.code, 1);

@@ -13,6 +13,8 @@ export interface NftPlan {
 const ELEMENT = /^add element (\S+ \S+) (\S+) \{ ("(?:[^"\\]|\\.)*"|\S+) /;
 const CHAIN = /^\s*chain (\S+) \{/;
 const TABLE = /^table (\S+ \S+) \{/;
+/** The flat form a tenant's chains have been rendered in since table blocks proved quadratic for nft. */
+const ADD_CHAIN = /^add chain (\S+ \S+) (\S+)$/;
 
 interface Parts {
   elements: Array<{ table: string; map: string; key: string }>;
@@ -28,6 +30,12 @@ function parts(section: string): Parts {
       out.elements.push({ table: e[1], map: e[2], key: e[3] });
       continue;
     }
+    const f = ADD_CHAIN.exec(line);
+    if (f) {
+      out.chains.push({ table: f[1], name: f[2] });
+      continue;
+    }
+    // A release made before that holds `table inet s2sgw { chain NAME { ... } }` blocks.
     const t = TABLE.exec(line);
     if (t) table = t[1];
     const c = CHAIN.exec(line);

@@ -26,7 +26,11 @@
 // - Scope. Filters see forwarded traffic only; the gateway's own IKE and BGP are not filtered, so a
 //   tenant's filter cannot cut its own BGP session.
 // Every tenant line carries `comment "tenants/<t>.yaml:LINE"`, which maps a rejection by nft back
-// to the YAML, and lives in that tenant's section (map elements are added with `add element`).
+// to the YAML, and lives in that tenant's section (map elements are added with `add element`), chains with `add chain` and
+// `add rule`).
+// - Flat commands, not `table inet s2sgw { chain ... }` blocks per tenant: nft re-reads the table for each
+//   reopened block, so the check grew with the square of the tenants (2,000 tenants: 9.7 s CPU and 1.2 GB
+//   for `nft -c` as blocks, 1.3 s and 155 MB flat; 10,000 flat: 6.6 s and 755 MB, linear).
 import type { Place } from '../../compiler/diagnostics';
 import { at, FilterRule, Filter, Model, Tenant } from '../../compiler/model';
 import type { TargetInput } from '../target';
