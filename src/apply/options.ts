@@ -2,8 +2,14 @@
 import { UsageError } from '../usage';
 import { parseFaults, Runner, DEFAULT_VICI } from './runner';
 import { describeError, Outcome } from './engine';
-import type { Io } from '../commands/common';
 import * as path from 'node:path';
+
+/** What these helpers need of the command's I/O (commands pass their whole Io): apply/ does not import commands/. */
+export interface OptionsIo {
+  err: (s: string) => void;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}
 
 export const HOST_OPTIONS = {
   root: { type: 'string' },
@@ -19,7 +25,7 @@ export const HOST_USAGE = '[--root DIR] [--netns NS] [--vici URI] [--frr-pathspa
 const SKIPPABLE = ['sysctl', 'links', 'vrf', 'frr', 'strongswan', 'nftables', 'tc'];
 
 /** A Runner from the command line; S2SGW_FAULTS injects faults (tests only). */
-export function runnerFrom(values: Record<string, unknown>, io: Io): Runner {
+export function runnerFrom(values: Record<string, unknown>, io: OptionsIo): Runner {
   const skip = ((values.skip as string[] | undefined) ?? []).flatMap((s) => s.split(',')).filter(Boolean);
   const bad = skip.filter((s) => !SKIPPABLE.includes(s));
   if (bad.length) throw new UsageError(`--skip: unknown step ${bad.join(', ')} (one of ${SKIPPABLE.join(', ')})`);
@@ -43,7 +49,7 @@ export function lockWaitMs(values: Record<string, unknown>): number | undefined 
 }
 
 /** Prints an outcome's failure (step, tool message, tenant line) and returns the exit code. */
-export function finish(out: Outcome, io: Io, what: string): number {
+export function finish(out: Outcome, io: OptionsIo, what: string): number {
   if (out.error) {
     io.err(`s2sgw ${what}: ${describeError(out.error)}\n`);
     if (out.rolledBackTo !== undefined) io.err(`s2sgw ${what}: rolled back: the host is on ${out.rolledBackTo ? `release ${out.rolledBackTo.slice(0, 12)}` : 'its state before s2sgw'}\n`);

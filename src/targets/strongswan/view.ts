@@ -4,6 +4,10 @@ import { effective } from '../../compiler/model';
 import type { Allocations } from '../../compiler/lock';
 import { familyOf, networkOf, Family } from '../../validate/formats';
 import { refsLine } from './secrets';
+import { covers, sitePrefixes } from '../../compiler/selectors';
+
+// Moved to compiler/selectors (validate's rules use them too); re-exported for the peer view.
+export { covers, sitePrefixes };
 
 /** Where apply puts the current bundle on the host; the updown hook is referenced by this absolute path. */
 export const HOST_BUNDLE = '/var/lib/s2sgw/current';
@@ -130,24 +134,6 @@ export function innerFamilies(t: Tenant, c: Connection): Family[] {
 }
 
 const ANY: Record<Family, string> = { 4: '0.0.0.0/0', 6: '::/0' };
-
-/** Whether prefix outer strictly contains prefix inner. */
-export function covers(outer: string, inner: string): boolean {
-  if (familyOf(outer) !== familyOf(inner)) return false;
-  const [, ol] = outer.split('/');
-  const [ia, il] = inner.split('/');
-  return Number(ol) < Number(il) && networkOf(`${ia}/${ol}`) === outer;
-}
-
-/**
- * What the tenant reaches through a connection: its routes, post-connect routes and BGP neighbors'
- * host addresses, without prefixes another one covers; sorted. The site's side of policy-based selectors.
- */
-export function sitePrefixes(t: Tenant, c: Connection): string[] {
-  const hosts = (t.bgp?.neighbors ?? []).filter((n) => n.via === c.interface).map((n) => `${n.address}/${familyOf(n.address) === 4 ? 32 : 128}`);
-  const all = [...new Set([...c.routes.map((r) => r.to), ...c.postConnectRoutes.map((r) => r.to), ...hosts])];
-  return all.filter((p) => !all.some((o) => o !== p && covers(o, p))).sort(byString);
-}
 
 /** The tenant's networks (network form), sorted: the gateway's side of policy-based selectors. */
 export function tenantPrefixes(t: Tenant): string[] {
