@@ -223,7 +223,7 @@ test('packets: a permitted flow passes, a denied one is dropped, flows land in t
           }
           const ping = (ns: string, to: string) => run('ping', ['-c', '1', '-W', '1', to], { netns: ns, timeoutMs: 5000 });
           // TCP: a refused connection answered fast means the SYN got through; a timeout means it was dropped.
-          const tcp = (ns: string, to: string, port: number) => run('bash', ['-c', `timeout 2 bash -c '</dev/tcp/${to}/${port}' 2>&1; echo rc=$?`], { netns: ns, timeoutMs: 5000 });
+          const tcp = (ns: string, to: string, port: number) => run('bash', ['-c', `timeout 2 bash -c '</dev/tcp/${to}/${port}' 2>&1; echo rc=$?`], { netns: ns, timeoutMs: 20000 });
 
           assert.is((await ping(lan, '10.1.0.5')).code, 0, 'lan -> site ping: outbound permits ICMP, its reply is established');
           assert.is((await ping(site, '192.168.0.2')).code, 0, 'site -> lan echo request: inbound permits type 8 code 0');
