@@ -33,6 +33,10 @@ export interface Gateway {
   secretsDir: string;
   /** Defaults with the built-in values filled in. */
   defaults: { rate: Rate; ike: Policy; esp: Policy; dpd: string };
+  /** Which default proposals the file wrote (the others are s2sgw's built-in ones). */
+  written?: { ike: boolean; esp: boolean };
+  /** The crypto profile the gateway's proposals are judged by (docs/crypto.md); absent: only RFC 8221/8247's MUST NOTs warn. */
+  cryptoProfile?: string;
 }
 
 export interface Route {
@@ -117,6 +121,8 @@ export interface Tenant {
   connections: Connection[];
   bgp?: Bgp;
   filters: Filter[];
+  /** The crypto profile of the tenant's connections; overrides its gateways'. */
+  cryptoProfile?: string;
 }
 
 export interface Model {
@@ -224,6 +230,8 @@ function gateway(f: SourceFile, d: Raw): Gateway {
       esp: { ...DEFAULTS.esp, ...(def.esp ?? {}) },
       dpd: def.dpd ?? DEFAULTS.dpd,
     },
+    written: { ike: !!def.ike?.proposals, esp: !!def.esp?.proposals },
+    ...(typeof d.cryptoProfile === 'string' ? { cryptoProfile: d.cryptoProfile } : {}),
   };
 }
 
@@ -296,6 +304,7 @@ function tenant(f: SourceFile, d: Raw): Tenant {
         origin: origin(f, ['filters', i]),
       };
     }),
+    ...(typeof d.cryptoProfile === 'string' ? { cryptoProfile: d.cryptoProfile } : {}),
   };
 }
 
