@@ -12,7 +12,7 @@ import { tenantsOn } from '../src/compiler/model';
 import { text } from '../src/targets/target';
 import { render } from '../src/targets/strongswan';
 import { checkLoaded } from '../src/targets/strongswan/check';
-import { PROFILES, PROFILE_NAMES, verdict, keywords } from '../src/validate/crypto';
+import { PROFILES, PROFILE_NAMES, verdict, keywords, cryptoTables } from '../src/validate/crypto';
 
 const CRYPTO = /^(crypto-|schema\/enum)/;
 
@@ -53,7 +53,7 @@ const CASES: Case[] = [
     name: 'no profile: MD5 and MODP-768 warn with their RFC section',
     conn: '    ike: { proposals: [aes256-md5-prfmd5-modp768] }\n',  // one finding per keyword, at the proposal
     expected: [
-      'tenants/alpha.yaml:8:24: warning crypto-deprecated: alpha/IfAe1: IKE proposal `aes256-md5-prfmd5-modp768`: without a crypto profile, RFC 8221/8247 advise against `md5`: HMAC-MD5 (AUTH_HMAC_MD5_96) is MUST NOT (RFC 8247 section 3.3)',
+      'tenants/alpha.yaml:8:24: warning crypto-deprecated: alpha/IfAe1: IKE proposal `aes256-md5-prfmd5-modp768`: without a crypto profile, RFC 8221/8247 advise against `md5`: HMAC-MD5 integrity (AUTH_HMAC_MD5_96 and its variants) is MUST NOT (RFC 8247 section 3.3)',
       'tenants/alpha.yaml:8:24: warning crypto-deprecated: alpha/IfAe1: IKE proposal `aes256-md5-prfmd5-modp768`: without a crypto profile, RFC 8221/8247 advise against `modp768`: 768-bit MODP (group 1) is MUST NOT: broken by public computation (RFC 8247 section 3.4)',
       'tenants/alpha.yaml:8:24: warning crypto-deprecated: alpha/IfAe1: IKE proposal `aes256-md5-prfmd5-modp768`: without a crypto profile, RFC 8221/8247 advise against `prfmd5`: PRF_HMAC_MD5 is MUST NOT (RFC 8247 section 3.2)',
     ],
@@ -124,6 +124,14 @@ test('every profile\'s examples are accepted by its own table, and every named k
       for (const k of [...Object.keys(p[kind].verdicts), ...(p[kind].allowed ?? [])]) assert.ok(known.has(k) || (kind === 'ike' && ['esn', 'noesn'].includes(k)), `${p.name} ${kind}: ${k} is not a strongSwan keyword`);
     }
   }
+});
+
+test('docs/crypto.md shows the tables as src/validate/crypto.ts has them', () => {
+  const root = path.resolve(__dirname, '..', fs.existsSync(path.join(__dirname, '..', 'package.json')) ? '' : '..');
+  const page = fs.readFileSync(path.join(root, 'docs', 'crypto.md'), 'utf8');
+  const marker = '<!-- generated from src/validate/crypto.ts by cryptoTables(); do not edit below -->\n';
+  assert.ok(page.includes(marker), 'docs/crypto.md lost its marker');
+  assert.fixture(page.slice(page.indexOf(marker) + marker.length), cryptoTables() + '\n');
 });
 
 /** One gateway, one tenant per profile (naming it), a connection per example pair; every example must validate clean. */

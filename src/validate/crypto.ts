@@ -56,7 +56,7 @@ const DH_RFC: Record<string, Verdict> = {
   modp2048s256: discourage('MODP group 24 is SHOULD NOT: its prime-order subgroup needs checks peers skip', R8247_DH),
 };
 
-const MD5_INT = (src: string) => forbid('HMAC-MD5 (AUTH_HMAC_MD5_96) is MUST NOT', src);
+const MD5_INT = (src: string) => forbid('HMAC-MD5 integrity (AUTH_HMAC_MD5_96 and its variants) is MUST NOT', src);
 
 const DEFAULT: Profile = {
   name: 'default',
@@ -275,3 +275,23 @@ export function messageOf(f: CryptoFinding): string {
 export const BUILT_IN = { ike: DEFAULTS.ike.proposals, esp: DEFAULTS.esp.proposals };
 
 export type { Gateway, Tenant };
+
+/** docs/crypto.md's generated part: per profile, what it forbids and discourages, with reasons and sources (test/crypto.test.ts keeps the page equal to it). */
+export function cryptoTables(): string {
+  const out: string[] = [];
+  for (const p of PROFILES) {
+    out.push(`### ${p.name}`, '', `${p.title}. Follows ${p.document}.`, '');
+    for (const kind of ['ike', 'esp'] as const) {
+      const t = p[kind];
+      out.push(`**${kind === 'ike' ? 'IKE' : 'ESP'}** — accepted examples: ${p.examples[kind].map((e) => `\`${e}\``).join(', ')}.`, '');
+      if (t.allowed) out.push(`Allowed: ${t.allowed.map((k) => `\`${k}\``).join(' ')}; anything else is forbidden: ${t.otherwise!.reason} (${t.otherwise!.source}).`, '');
+      const rows = Object.entries(t.verdicts);
+      if (rows.length) {
+        out.push('| keyword | verdict | reason | source |', '|---|---|---|---|');
+        for (const [k, v] of rows) out.push(`| \`${k}\` | ${v.level} | ${v.reason} | ${v.source} |`);
+        out.push('');
+      }
+    }
+  }
+  return out.join('\n');
+}
