@@ -1,8 +1,7 @@
 // Crypto profiles: which strongSwan proposal keywords a profile forbids or discourages, with the reason and its source.
 // Tables only (docs/crypto.md prints them); the rules crypto-profile-forbidden, crypto-profile-discouraged and
 // crypto-deprecated apply them (findings() below is what they share). Pure.
-import type { Gateway, Model, Tenant } from '../compiler/model';
-import { DEFAULTS } from '../compiler/model';
+import type { Model } from '../compiler/model';
 import { ENCRYPTION, INTEGRITY, PRF, DH_GROUPS, ESN } from './algorithms';
 
 export type Kind = 'ike' | 'esp';
@@ -270,11 +269,6 @@ export function messageOf(f: CryptoFinding): string {
   const under = f.profile ? `crypto profile ${f.profile} ${f.level === 'forbidden' ? 'forbids' : 'discourages'}` : 'without a crypto profile, RFC 8221/8247 advise against';
   return `${f.subject}: ${what}${from}: ${under} \`${f.keyword}\`: ${f.verdict.reason} (${f.verdict.source})`;
 }
-
-/** The built-in proposals, for the docs. */
-export const BUILT_IN = { ike: DEFAULTS.ike.proposals, esp: DEFAULTS.esp.proposals };
-
-export type { Gateway, Tenant };
 
 /** docs/crypto.md's generated part: per profile, what it forbids and discourages, with reasons and sources (test/crypto.test.ts keeps the page equal to it). */
 export function cryptoTables(): string {
