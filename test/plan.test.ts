@@ -113,6 +113,22 @@ for (const c of CASES) {
   });
 }
 
+test('plan shows the effective proposals of a changed tenant\'s connections after defaults (json and text)', async () => {
+  const change = (d: string) => edit(d, 'tenants/contoso.yaml', '    connect: on-demand\n', '    connect: on-demand\n    esp: { proposals: [aes128gcm16-ecp256, aes256gcm16-ecp384] }\n');
+  const { plan, lines } = await planAfter(change);
+  assert.equal(lines, ['contoso: ~ connection IfCe1 rekeyed: ESP proposals/lifetime changed: takes effect in place at the next rekey @16']);
+  // IKE from the gateway's defaults, ESP from the connection's own; woodgrove is untouched, so not listed.
+  assert.equal((plan.gateways[0] as unknown as { proposals: unknown }).proposals, [
+    { tenant: 'contoso', connection: 'IfCe1', ike: ['aes256gcm16-prfsha384-ecp384'], esp: ['aes128gcm16-ecp256', 'aes256gcm16-ecp384'] },
+  ]);
+  const dir = tempCopy(ROOT);
+  assert.is((await cli(['build', '--config', dir])).code, 0);
+  change(dir);
+  const text = await cli(['plan', '--config', dir, '--against', path.join(dir, 'out'), '--format', 'text']);
+  assert.is(text.code, 3, text.err);
+  assert.ok(text.out.includes('\n      = IfCe1 proposals: ike aes256gcm16-prfsha384-ecp384; esp aes128gcm16-ecp256, aes256gcm16-ecp384\n'), text.out);
+});
+
 test('plan counts the tunnels and sessions a removal drops', async () => {
   const r = await planAfter((d) => fs.rmSync(path.join(d, 'tenants', 'woodgrove.yaml')));
   assert.equal(r.plan.gateways[0].impact.totals, { added: 0, changed: 0, removed: 1, untouched: 1, tunnelsDropped: 2, sessionsReset: 2, disruptive: true } as never);

@@ -33,6 +33,10 @@ export interface Gateway {
   secretsDir: string;
   /** Defaults with the built-in values filled in. */
   defaults: { rate: Rate; ike: Policy; esp: Policy; dpd: string };
+  /** Which default proposals the file wrote (the others are s2sgw's built-in ones). */
+  written?: { ike: boolean; esp: boolean };
+  /** The crypto profile the gateway's proposals are judged by (docs/crypto.md); absent: only RFC 8221/8247's MUST NOTs warn. */
+  cryptoProfile?: string;
 }
 
 export interface Route {
@@ -77,7 +81,10 @@ export interface Neighbor {
 
 export interface Bgp {
   asn: number;
+  /** The router id: as written, else the tenant's first network IPv4 address; '' when neither exists (bgp-router-id-missing). */
   routerId: string;
+  /** True when routerId was not written (the default, or '' when there is no IPv4 network address). */
+  routerIdDefault?: boolean;
   neighbors: Neighbor[];
   advertise: string[];
   maxPrefixes: number;
@@ -107,12 +114,15 @@ export interface Tenant {
   name: string;
   file: string;
   origin: Origin;
-  routingDomain: string;
+  /** As written (a GUID in braces lower-cased, or a label); absent when not given: nothing on the host needs it. */
+  routingDomain?: string;
   gateways: string[];
   network: { interface: string; vlan?: number; vsid?: number; vteps: string[]; addresses: string[]; origin: Origin };
   connections: Connection[];
   bgp?: Bgp;
   filters: Filter[];
+  /** The crypto profile of the tenant's connections; overrides its gateways'. */
+  cryptoProfile?: string;
 }
 
 export interface Model {
@@ -133,7 +143,14 @@ export const DEFAULTS = {
   maxPrefixes: 1000,
   connect: 'on-demand' as const,
   trafficSelectors: 'route-based' as const,
+  eapMethod: 'mschapv2' as const,
 };
+
+/** BGP's default router id: the address of the tenant's first IPv4 network address; '' when it has none. */
+export function defaultRouterId(addresses: string[]): string {
+  const v4 = addresses.find((a) => familyOf(a) === 4);
+  return v4 ? canonical(v4).split('/')[0] : '';
+}
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Raw = any;
@@ -213,13 +230,15 @@ function gateway(f: SourceFile, d: Raw): Gateway {
       esp: { ...DEFAULTS.esp, ...(def.esp ?? {}) },
       dpd: def.dpd ?? DEFAULTS.dpd,
     },
+    written: { ike: !!def.ike?.proposals, esp: !!def.esp?.proposals },
+    ...(typeof d.cryptoProfile === 'string' ? { cryptoProfile: d.cryptoProfile } : {}),
   };
 }
 
 function auth(a: Raw): Auth {
   if ('psk' in a) return { kind: 'psk', ref: a.psk };
   if ('certificate' in a) return { kind: 'certificate', subject: a.certificate.subject };
-  return { kind: 'eap', method: a.eap.method, ref: a.eap.secret };
+  return { kind: 'eap', method: a.eap.method ?? DEFAULTS.eapMethod, ref: a.eap.secret };
 }
 
 function tenant(f: SourceFile, d: Raw): Tenant {
@@ -228,7 +247,7 @@ function tenant(f: SourceFile, d: Raw): Tenant {
     name: d.tenant,
     file: f.path,
     origin: origin(f, []),
-    routingDomain: d.routingDomain.toLowerCase(),
+    ...(typeof d.routingDomain === 'string' ? { routingDomain: d.routingDomain.toLowerCase() } : {}),
     gateways: [...d.gateways],
     network: {
       interface: n.interface,
@@ -262,7 +281,7 @@ function tenant(f: SourceFile, d: Raw): Tenant {
       ? {
           bgp: {
             asn: d.bgp.asn,
-            routerId: d.bgp.routerId,
+            ...(d.bgp.routerId !== undefined ? { routerId: d.bgp.routerId } : { routerId: defaultRouterId(n.addresses), routerIdDefault: true }),
             neighbors: (d.bgp.neighbors ?? []).map((nb: Raw, i: number) => ({ address: canonical(nb.address), remoteAsn: nb.remoteAsn, ...(nb.via ? { via: nb.via } : {}), origin: origin(f, ['bgp', 'neighbors', i]) })),
             advertise: (d.bgp.advertise ?? []).map(canonical),
             maxPrefixes: d.bgp.maxPrefixes ?? DEFAULTS.maxPrefixes,
@@ -285,6 +304,7 @@ function tenant(f: SourceFile, d: Raw): Tenant {
         origin: origin(f, ['filters', i]),
       };
     }),
+    ...(typeof d.cryptoProfile === 'string' ? { cryptoProfile: d.cryptoProfile } : {}),
   };
 }
 

@@ -27,6 +27,11 @@ function totalsLine(p: Plan['gateways'][number]): string {
   return `${t.added} added, ${t.changed} changed, ${t.removed} removed, ${t.untouched} untouched; ${t.tunnelsDropped} tunnel${t.tunnelsDropped === 1 ? '' : 's'} dropped, ${t.sessionsReset} BGP session${t.sessionsReset === 1 ? '' : 's'} reset`;
 }
 
+/** A connection's effective proposals in one line: `IfCe1 proposals: ike aes256gcm16-prfsha384-ecp384; esp aes256gcm16-ecp384`. */
+export function proposalLine(p: { connection: string; ike: string[]; esp: string[] }): string {
+  return `${p.connection} proposals: ike ${p.ike.join(', ')}; esp ${p.esp.join(', ')}`;
+}
+
 export function planText(plan: Plan, color = false): string {
   const c = (code: number, s: string) => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
   const out: string[] = [`s2sgw plan against ${plan.against}`, ''];
@@ -38,6 +43,7 @@ export function planText(plan: Plan, color = false): string {
     for (const t of g.impact.tenants) {
       out.push(`  ${SIGN[t.status]} ${t.tenant} ${t.status} (${t.file})`);
       for (const ch of t.changes) out.push(`      ${c(ch.disruptive ? 31 : ch.action === 'added' ? 32 : ch.action === 'removed' ? 31 : 33, changeLine(ch))}  ${c(2, `${ch.file}:${ch.line}`)}`);
+      for (const p of (g.proposals ?? []).filter((x) => x.tenant === t.tenant)) out.push(c(2, `      = ${proposalLine(p)}`));
     }
     for (const u of g.impact.untouched) out.push(c(2, `  = ${u.tenant} untouched (digest ${u.digest.slice(0, 12)} equal on both sides)`));
     for (const f of g.files) {
@@ -88,6 +94,7 @@ export function planMarkdown(plan: Plan, limit = MARKDOWN_LIMIT): string {
     for (const t of g.impact.tenants) {
       body.push(`<details><summary><b>${t.tenant}</b> ${t.status}: ${t.changes.length} change${t.changes.length === 1 ? '' : 's'}</summary>`, '');
       for (const c of t.changes) body.push(`- ${c.disruptive ? ':warning: ' : ''}\`${SIGN[c.action]}\` ${c.kind.replace(/-/g, ' ')} \`${c.subject}\` ${c.action}${c.detail ? `: ${escapeMd(c.detail)}` : ''} (\`${c.file}:${c.line}\`)`);
+      for (const p of (g.proposals ?? []).filter((x) => x.tenant === t.tenant)) body.push(`- \`${p.connection}\` proposals: IKE \`${p.ike.join(', ')}\`, ESP \`${p.esp.join(', ')}\``);
       body.push('', '</details>', '');
     }
     if (g.impact.untouched.length) body.push(`Untouched (per-tenant digests equal): ${g.impact.untouched.map((u) => u.tenant).join(', ')}`, '');

@@ -33,11 +33,21 @@ export interface FileDiff {
   patch: string;
 }
 
+/** The proposals a connection of an added or changed tenant negotiates, after its gateway's defaults and s2sgw's built-in ones. */
+export interface EffectiveProposals {
+  tenant: string;
+  connection: string;
+  ike: string[];
+  esp: string[];
+}
+
 export interface GatewayPlan {
   gateway: string;
   status: 'added' | 'removed' | 'changed' | 'unchanged';
   impact: GatewayImpact;
   files: FileDiff[];
+  /** Effective IKE and ESP proposals of every connection of the tenants added or changed, by tenant and connection. */
+  proposals?: EffectiveProposals[];
   /** Where each side comes from (absent for a side that does not exist). */
   source?: { before?: PlanSource; after?: PlanSource };
 }
@@ -140,6 +150,19 @@ export function diffFiles(gateway: string, before: BundleFile[], after: BundleFi
   return out;
 }
 
+/** The effective proposals of the added and changed tenants' connections, from the new side's summaries. */
+export function proposalsOf(imp: GatewayImpact, after: Manifest | undefined): EffectiveProposals[] {
+  if (!after) return [];
+  const out: EffectiveProposals[] = [];
+  for (const t of imp.tenants) {
+    if (t.status === 'removed') continue;
+    const summary = after.tenants[t.tenant]?.summary;
+    if (!summary) continue;
+    for (const [name, c] of Object.entries(summary.connections)) out.push({ tenant: t.tenant, connection: name, ike: c.ike.proposals, esp: c.esp.proposals });
+  }
+  return out;
+}
+
 export function assemblePlan(against: string, base: BaseBundle[], now: Bundle[], lock: { changes: string[]; before?: string; after?: string }, only?: string[], signedWith: (armored: string) => string | undefined = () => undefined): Plan {
   const baseBy = new Map(base.map((b) => [b.gateway, b]));
   const nowBy = new Map(now.map((b) => [b.gateway, b]));
@@ -152,7 +175,7 @@ export function assemblePlan(against: string, base: BaseBundle[], now: Bundle[],
     const status = !x ? 'added' : !y ? 'removed' : files.length || imp.tenants.length ? 'changed' : 'unchanged';
     const before = sourceOf(x, signedWith);
     const after = sourceOf(y, signedWith);
-    return { gateway: g, status, impact: imp, files, source: { ...(before ? { before } : {}), ...(after ? { after } : {}) } };
+    return { gateway: g, status, impact: imp, files, proposals: proposalsOf(imp, y?.manifest), source: { ...(before ? { before } : {}), ...(after ? { after } : {}) } };
   });
   const lockPatch = lock.before !== undefined && lock.after !== undefined && lock.before !== lock.after ? patch('allocations.lock.yaml', lock.before, lock.after) : '';
   return {

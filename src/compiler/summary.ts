@@ -44,7 +44,8 @@ export interface FilterSummary {
 export interface TenantSummary {
   file: string;
   line: number;
-  routingDomain: string;
+  /** Absent when the tenant names none. */
+  routingDomain?: string;
   vrf: { table: number; zone: number };
   network: { interface: string; vlan?: number; vsid?: number; vteps: string[]; addresses: string[]; line: number };
   connections: Record<string, ConnectionSummary>;
@@ -105,7 +106,7 @@ export function summarize(t: Tenant, gw: Gateway, alloc: Allocations): TenantSum
   return {
     file: t.file,
     line: t.origin.line,
-    routingDomain: t.routingDomain,
+    ...(t.routingDomain !== undefined ? { routingDomain: t.routingDomain } : {}),
     vrf: { table: ids.table, zone: ids.zone },
     network: {
       interface: t.network.interface,

@@ -452,10 +452,11 @@ tenant: alpha`,
     code: 'duplicate-routing-domain',
     phase: 'rules',
     severity: 'error',
-    summary: 'two tenants with the same routing domain GUID',
-    explanation: `Two tenants with the same \`routingDomain\` GUID (compared case-insensitively): a copied file whose
-GUID was not changed.
-Fix: generate a new GUID (\`uuidgen\`) for the new tenant.`,
+    summary: 'two tenants with the same routing domain (GUID or label)',
+    explanation: `Two tenants with the same \`routingDomain\` (a GUID in braces, compared case-insensitively, or a label):
+a copied file whose routing domain was not changed. \`routingDomain\` is optional; tenants without one
+never clash.
+Fix: give the new tenant its own label or GUID (\`uuidgen\`), or leave the key out.`,
     bad: `# tenants/alpha.yaml
 routingDomain: "{12345678-1000-2000-3000-123456780001}"
 ---
@@ -858,6 +859,73 @@ Fix: make the prefix a static route everywhere, or a post-connect route everywhe
   routes: [ { to: 10.1.0.0/16, metric: 100 } ]
 - interface: IfAe2
   routes: [ { to: 10.1.0.0/16, metric: 200 } ]`,
+  },
+  {
+    code: 'bgp-router-id-missing',
+    phase: 'rules',
+    severity: 'error',
+    summary: 'a tenant with BGP but neither bgp.routerId nor an IPv4 network address to default it to',
+    explanation: `\`bgp.routerId\` is optional: it defaults to the tenant's first IPv4 network address. A tenant whose
+network has only IPv6 addresses has nothing to default it to, and BGP needs a 32-bit router id.
+Fix: write \`bgp.routerId\` (an IPv4 address unique among the tenant's BGP speakers), or give the
+network an IPv4 address.`,
+    bad: `network: { addresses: ["fd00:1::1/64"] }
+bgp:
+  asn: 65010
+  neighbors: [ { address: "fd00:9::1", remoteAsn: 65001 } ]`,
+    good: `network: { addresses: ["fd00:1::1/64"] }
+bgp:
+  asn: 65010
+  routerId: 10.255.0.1
+  neighbors: [ { address: "fd00:9::1", remoteAsn: 65001 } ]`,
+  },
+  {
+    code: 'crypto-profile-forbidden',
+    phase: 'rules',
+    severity: 'error',
+    summary: "a proposal keyword the gateway's or tenant's crypto profile forbids (the reason and its source in the message)",
+    explanation: `The tenant (or its gateway) names a crypto profile (\`cryptoProfile\`: default, cnsa, nist-128, bsi;
+see docs/crypto.md), and a connection's IKE or ESP proposal uses an algorithm that profile forbids.
+The message names the keyword, the reason and the document that says so (an RFC section or the
+profile's own document). A tenant's profile overrides its gateway's.
+Fix: use a proposal the profile accepts (docs/crypto.md lists them), or name another profile.`,
+    bad: `cryptoProfile: cnsa
+connections:
+  - { interface: IfCe1, destination: 203.0.113.10, auth: { psk: "env:SITE1_PSK" }, ike: { proposals: [aes128-sha256-modp2048] } }`,
+    good: `cryptoProfile: cnsa
+connections:
+  - { interface: IfCe1, destination: 203.0.113.10, auth: { psk: "env:SITE1_PSK" }, ike: { proposals: [aes256gcm16-prfsha384-ecp384] } }`,
+  },
+  {
+    code: 'crypto-profile-discouraged',
+    phase: 'rules',
+    severity: 'warning',
+    summary: "a proposal keyword the gateway's or tenant's crypto profile discourages (the reason and its source in the message)",
+    explanation: `A warning: a connection's proposal uses an algorithm the named crypto profile still allows but
+advises against (for example a SHOULD NOT in RFC 8221 or RFC 8247 under the \`default\` profile).
+The message gives the reason and its source.
+Fix: move to the profile's recommended algorithms before the profile forbids them.`,
+    bad: `cryptoProfile: default
+connections:
+  - { interface: IfCe1, destination: 203.0.113.10, auth: { psk: "env:SITE1_PSK" }, ike: { proposals: [aes128-sha1-modp2048] } }`,
+    good: `cryptoProfile: default
+connections:
+  - { interface: IfCe1, destination: 203.0.113.10, auth: { psk: "env:SITE1_PSK" }, ike: { proposals: [aes256gcm16-prfsha256-ecp256] } }`,
+  },
+  {
+    code: 'crypto-deprecated',
+    phase: 'rules',
+    severity: 'warning',
+    summary: 'without a crypto profile, a proposal keyword RFC 8221 (ESP) or RFC 8247 (IKEv2) marks MUST NOT or SHOULD NOT',
+    explanation: `A warning for tenants and gateways that name no crypto profile: a proposal uses an algorithm that
+RFC 8221 (ESP) or RFC 8247 (IKEv2) marks MUST NOT or SHOULD NOT (DES, 3DES, MD5, MODP-768/1024, ...).
+strongSwan still loads it; the peer may insist on it. Name a profile (\`cryptoProfile\`) to make
+such proposals errors.
+Fix: use AES-GCM or AES-CBC with SHA-2 and a group of at least 2048 bits (MODP) or an ECP/Curve25519 group.`,
+    bad: `connections:
+  - { interface: IfCe1, destination: 203.0.113.10, auth: { psk: "env:SITE1_PSK" }, esp: { proposals: [3des-md5-modp1024] } }`,
+    good: `connections:
+  - { interface: IfCe1, destination: 203.0.113.10, auth: { psk: "env:SITE1_PSK" }, esp: { proposals: [aes256gcm16-ecp256] } }`,
   },
   {
     code: 'bgp-neighbor-family',

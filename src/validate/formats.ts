@@ -110,6 +110,8 @@ export const FORMATS: Record<string, (s: string) => boolean> = {
   'prefix-or-address': isPrefixOrAddress,
   'ip-or-hostname': (s) => isIp(s) || isHostname(s),
   'port-range': isPortRange,
+  // The pattern allows a GUID in braces or a label; a bare GUID is a GUID that lost its braces, not a label.
+  'routing-domain': (s) => !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s),
   'ike-proposal': (s) => unknownKeyword(s, 'ike') === undefined,
   'esp-proposal': (s) => unknownKeyword(s, 'esp') === undefined,
 };

@@ -91,7 +91,8 @@ const PATTERN_TEXT: Record<string, string> = {
   '^[A-Za-z0-9_.-]{1,15}$': 'a Linux interface name: 1 to 15 characters of A-Z, a-z, 0-9, _, . and -',
   '^[A-Za-z0-9_.*?!\\[\\]-]{1,32}$': 'a glob pattern of device names: 1 to 32 characters of A-Z, a-z, 0-9, _, ., -, and the wildcards *, ? and [ ]',
   '^[1-9][0-9]{0,6}[smhd]$': 'a duration: a whole number and a unit s, m, h or d, like 30s or 8h',
-  '^\\{[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\\}$': 'a GUID in braces, like {12345678-1000-2000-3000-123456780001}',
+  '^(?:\\{[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\\}|[a-z0-9][a-z0-9._-]{0,62})$':
+    'a GUID in braces, like {12345678-1000-2000-3000-123456780001}, or a label of 1 to 63 characters of a-z, 0-9, ., _ and - (a GUID needs its braces)',
   '^/[^\\s"\'\\\\;{}#,]*$': 'an absolute path on the gateway host, without spaces, quotes, ;, { }, # or commas',
   '^[A-Za-z0-9_-]{1,15}$': 'a connection interface name: 1 to 15 characters of A-Z, a-z, 0-9, _ and - (no dot: it is also a strongSwan connection name)',
   '^[^\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029"\'\\\\{}]+=[^\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029"\'\\\\{}]+$': 'a certificate subject DN like "CN=ny.contoso.example, O=Contoso", without control characters, line breaks, quotes, backslashes or braces (they would end the value in swanctl.conf)',
@@ -247,6 +248,9 @@ function explainFormat(file: SourceFile, path: Path, field: string, format: stri
   if ((format === 'prefix' || format === 'prefix-or-address') && isInterfaceAddress(value) && !hostBitsClear(value)) {
     const net = networkOf(value);
     return error('schema/host-bits', at, `${field} is ${value}, which has host bits set; as a prefix it is ${net}`, { hint: `write ${net} (a prefix names a network: the bits after /${value.split('/')[1]} are zero)` });
+  }
+  if (format === 'routing-domain') {
+    return error('schema/pattern', at, `${field} \`${shown(value)}\` is a GUID without its braces`, { hint: `write "{${shown(value)}}" (the old spelling), or a label that is not a GUID` });
   }
   if (format === 'ike-proposal' || format === 'esp-proposal') {
     const bad = unknownKeyword(value, format === 'ike-proposal' ? 'ike' : 'esp');
