@@ -193,4 +193,38 @@ test('plan --format json matches schema/plan.schema.json', async () => {
   }
 });
 
+test("plan states per gateway the rollout wave its file sets, and nothing when it sets none", async () => {
+  const dir = tempCopy(ROOT);
+  assert.is((await cli(['build', '--config', dir])).code, 0);
+  const out = path.join(dir, 'out');
+  edit(dir, 'tenants/contoso.yaml', 'metric: 100', 'metric: 90');
+  const plain = await cli(['plan', '--config', dir, '--against', out, '--format', 'json']);
+  assert.not.ok('rollout' in JSON.parse(plain.out).gateways[0]);
+  assert.not.match((await cli(['plan', '--config', dir, '--against', out])).out, /wave/);
+  assert.not.match((await cli(['plan', '--config', dir, '--against', out, '--format', 'markdown'])).out, /wave/);
+  for (const [wave, words] of [[0, 'rollout wave 0 (canary)'], [2, 'rollout wave 2']] as const) {
+    fs.writeFileSync(path.join(dir, 'gateways', 'gw1.yaml'), fs.readFileSync(path.join(ROOT, 'gateways', 'gw1.yaml'), 'utf8') + `rollout: { wave: ${wave} }\n`);
+    const json = await cli(['plan', '--config', dir, '--against', out, '--format', 'json']);
+    assert.is(json.code, 3, json.err);
+    const g = JSON.parse(json.out).gateways[0];
+    assert.equal(g.rollout, { wave });
+    // The wave is no generated line: only the tenant's change shows.
+    assert.equal(g.files.map((f: { path: string }) => f.path), ['frr/frr.conf']);
+    assert.match((await cli(['plan', '--config', dir, '--against', out])).out, new RegExp(`^  ${words.replace(/[()]/g, '\\$&')}$`, 'm'));
+    const md = (await cli(['plan', '--config', dir, '--against', out, '--format', 'markdown'])).out;
+    assert.match(md, /\| gateway \| wave \| class \|/);
+    assert.match(md, new RegExp(`\\| gw1 \\| ${wave}${wave === 0 ? ' \\(canary\\)' : ''} \\| hitless \\|`));
+    assert.match(md, new RegExp(`Reaches this gateway in ${words.replace(/[()]/g, '\\$&')}\\.`));
+  }
+  // A wave below 0, or not a whole number, is a schema finding at its line.
+  for (const bad of ['-1', '1.5', '"first"']) {
+    fs.writeFileSync(path.join(dir, 'gateways', 'gw1.yaml'), fs.readFileSync(path.join(ROOT, 'gateways', 'gw1.yaml'), 'utf8') + `rollout: { wave: ${bad} }\n`);
+    const r = await cli(['validate', '--config', dir, '--format', 'json']);
+    assert.is(r.code, 1, bad);
+    const d = JSON.parse(r.out).diagnostics[0];
+    assert.is(d.file, 'gateways/gw1.yaml');
+    assert.match(d.code, /^schema\//);
+  }
+});
+
 test.run();
