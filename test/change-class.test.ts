@@ -114,6 +114,7 @@ const CASES: ClassCase[] = [
   { name: 'a PSK reference', change: (d) => edit(d, 'tenants/contoso.yaml', 'env:CONTOSO_NY_PSK', 'env:CONTOSO_NY_PSK_2'), want: { kind: 'connection', subject: 'IfCe1', action: 'replaced', class: 'replace', reason: /make-before-break/ } },
   { name: 'a remote address', change: (d) => edit(d, 'tenants/contoso.yaml', '131.107.0.10', '131.107.0.20'), want: { kind: 'connection', subject: 'IfCe1', action: 'replaced', class: 'replace', reason: /address of the tunnel.*make-before-break/ } },
   { name: 'a remote identity', change: (d) => edit(d, 'tenants/contoso.yaml', '    connect: on-demand', '    remoteId: ny.contoso.example\n    connect: on-demand'), want: { kind: 'connection', subject: 'IfCe1', action: 'replaced', class: 'replace', reason: /identity or credentials/ } },
+  { name: 'the traffic selectors', change: (d) => edit(d, 'tenants/contoso.yaml', '    connect: on-demand', '    trafficSelectors: policy-based\n    connect: on-demand'), want: { kind: 'connection', subject: 'IfCe1', action: 'replaced', class: 'replace', reason: /traffic selectors change/ } },
   { name: 'a VLAN', change: (d) => edit(d, 'tenants/contoso.yaml', 'vlan: 4000', 'vlan: 4010'), want: { kind: 'network', subject: 'IfCi1', action: 'changed', class: 'disruptive', reason: /link is recreated.*about a second/ } },
   { name: 'a tenant address', change: (d) => edit(d, 'tenants/contoso.yaml', 'addresses: [192.168.0.1/29]', 'addresses: [192.168.0.2/29]'), want: { kind: 'network', subject: 'IfCi1', action: 'changed', class: 'disruptive', reason: /address changes.*about a second/ } },
   { name: 'a tenant removed', change: (d) => fs.rmSync(path.join(d, 'tenants', 'contoso.yaml')), want: { kind: 'tenant', subject: 'IfCi1', action: 'removed', class: 'disruptive', reason: /stops for good/ } },
@@ -152,7 +153,7 @@ test('the markdown plan shows each change class with its reason', async () => {
 
 // --fail-on: each threshold against each class; exit 1 at the threshold or worse, else the usual 3.
 const FAIL_ON: Array<{ change: number; failOn: string; code: number }> = [];
-const byClass = { hitless: 0, rekey: 5, replace: 7, disruptive: 10 } as const; // indexes into CASES
+const byClass = Object.fromEntries(Object.entries({ hitless: 'a route', rekey: 'an ESP proposal', replace: 'a PSK reference', disruptive: 'a VLAN' }).map(([k, n]) => [k, CASES.findIndex((c) => c.name === n)]));
 for (const [cls, i] of Object.entries(byClass))
   for (const failOn of ['rekey', 'replace', 'disruptive']) FAIL_ON.push({ change: i, failOn, code: CHANGE_CLASSES.indexOf(cls as never) >= CHANGE_CLASSES.indexOf(failOn as never) ? 1 : 3 });
 
