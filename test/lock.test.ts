@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseDocument, stringify } from 'yaml';
 import { Allocations, formatLock, parseLock } from '../src/compiler/lock';
-import { compileDir, tempCopy } from './helpers';
+import { cli, compileDir, tempCopy } from './helpers';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -85,6 +85,70 @@ test('names that are Object.prototype words: tenant `constructor`, connections `
   const again = compileDir(dir);
   assert.equal(again.lockChanges, []);
   assert.is(again.lockText, first.lockText);
+});
+
+// Issue 17: whatever main's `build --locked` refuses, the pull request's `validate --locked` and `plan --locked`
+// refuse first, with the same finding in the same order and the same exit code (one function: allocateLocked).
+const STALE: Array<{ name: string; change: (dir: string) => void; what: RegExp }> = [
+  {
+    name: 'a tenant added without its lock entry',
+    change: (d) => fs.writeFileSync(path.join(d, 'tenants', 'fabrikam-lab.yaml'), 'tenant: fabrikam-lab\nroutingDomain: "{12345678-1000-2000-3000-123456780009}"\ngateways: [gw1]\nnetwork: { interface: IfLi1, vlan: 4009, addresses: [192.168.0.1/29] }\nconnections:\n  - interface: IfLe1\n    destination: 131.107.9.10\n    auth: { psk: env:FABRIKAM_LAB_PSK }\n'),
+    what: /--locked: the lock file would change \(2 changes\): tenant fabrikam-lab: table 1003, zone 3; connection fabrikam-lab\/IfLe1: if_id 4/,
+  },
+  { name: 'a tenant removed with its lock entry left', change: (d) => fs.rmSync(path.join(d, 'tenants', 'woodgrove.yaml')), what: /--locked: the lock file would change \(1 change\): .*woodgrove/ },
+  { name: 'a connection added without its if_id', change: (d) => fs.writeFileSync(path.join(d, 'tenants', 'contoso.yaml'), fs.readFileSync(path.join(d, 'tenants', 'contoso.yaml'), 'utf8').replace('bgp:\n', '  - interface: IfCe2\n    destination: 131.107.0.20\n    auth: { psk: env:CONTOSO_SF_PSK }\nbgp:\n')), what: /--locked: the lock file would change \(1 change\): .*IfCe2/ },
+];
+
+for (const c of STALE) {
+  test(`stale lock (${c.name}): validate --locked, plan --locked and build --locked give the same finding and exit 1`, async () => {
+    const dir = tempCopy(ROOT);
+    const out = path.join(dir, 'base');
+    assert.is((await cli(['build', '--config', dir, '--out', out])).code, 0);
+    const lockBefore = fs.readFileSync(path.join(dir, 'allocations.lock.yaml'), 'utf8');
+    c.change(dir);
+    // Without --locked, validate and plan pass: the gap issue 17 closes.
+    assert.is((await cli(['validate', '--config', dir])).code, 0);
+    assert.is((await cli(['plan', '--config', dir, '--against', out])).code, 3);
+    const runs = {
+      validate: await cli(['validate', '--locked', '--config', dir, '--format', 'json']),
+      plan: await cli(['plan', '--locked', '--config', dir, '--against', out, '--format', 'json']),
+      build: await cli(['build', '--locked', '--config', dir, '--format', 'json']),
+    };
+    const findings = (JSON.parse(runs.build.out) as { diagnostics: Array<{ code: string; message: string }> }).diagnostics;
+    const stop = findings.filter((f) => f.code === 'lock/would-change');
+    assert.is(stop.length, 1, runs.build.out);
+    assert.match(stop[0].message, c.what, stop[0].message);
+    for (const [name, r] of Object.entries(runs)) {
+      assert.is(r.code, 1, `${name}: ${r.err}`);
+      assert.is(r.out, runs.build.out, name);
+    }
+    // In text the same finding, word for word (build adds only that it wrote nothing).
+    const text = {
+      validate: await cli(['validate', '--locked', '--config', dir]),
+      plan: await cli(['plan', '--locked', '--config', dir, '--against', out]),
+      build: await cli(['build', '--locked', '--config', dir]),
+    };
+    assert.is(text.build.err, `${text.validate.err}build: nothing written\n`);
+    assert.is(text.plan.err, text.validate.err);
+    assert.is(text.plan.out, '');
+    // Nothing was written: not the lock, not out/.
+    assert.is(fs.readFileSync(path.join(dir, 'allocations.lock.yaml'), 'utf8'), lockBefore);
+    assert.not.ok(fs.existsSync(path.join(dir, 'out')));
+    // Once the lock is rebuilt and committed, all three pass.
+    assert.is((await cli(['build', '--config', dir, '--out', path.join(dir, 'scratch')])).code, 0);
+    assert.is((await cli(['validate', '--locked', '--config', dir])).code, 0);
+    assert.is((await cli(['plan', '--locked', '--config', dir, '--against', out])).code, 3);
+    assert.is((await cli(['build', '--locked', '--config', dir])).code, 0);
+  });
+}
+
+test('validate --locked and plan --locked on a current lock change nothing about their results', async () => {
+  const dir = tempCopy(ROOT);
+  assert.is((await cli(['build', '--config', dir])).code, 0);
+  const plain = await cli(['validate', '--config', dir, '--format', 'json']);
+  const locked = await cli(['validate', '--locked', '--config', dir, '--format', 'json']);
+  assert.equal([locked.code, locked.out], [plain.code, plain.out]);
+  assert.is((await cli(['plan', '--locked', '--config', dir, '--against', path.join(dir, 'out')])).code, 0);
 });
 
 test.run();

@@ -41,43 +41,43 @@ const CASES: Array<{ name: string; edit: (dir: string) => void; lines: string[];
   {
     name: 'route metric changed',
     edit: (d) => edit(d, 'tenants/contoso.yaml', '{ to: 10.1.0.0/16, metric: 100 }', '{ to: 10.1.0.0/16, metric: 50 }'),
-    lines: ['contoso: ~ route 10.1.0.0/16 on IfCe1 changed: metric 100 -> 50 @17'],
+    lines: ['contoso: ~ route 10.1.0.0/16 on IfCe1 changed: metric 100 -> 50 [hitless] @17'],
     untouched: ['woodgrove'],
   },
   {
     name: 'PSK reference changed',
     edit: (d) => edit(d, 'tenants/contoso.yaml', 'env:CONTOSO_NY_PSK', 'file:/etc/s2sgw/secrets/contoso-ny'),
-    lines: ['contoso: ! connection IfCe1 replaced: psk credentials changed: the tunnel drops and comes back [disruptive] @14'],
+    lines: ['contoso: ! connection IfCe1 replaced: psk credentials changed: the connection is loaded again [replace] @14'],
     untouched: ['woodgrove'],
   },
   {
     name: 'destination changed',
     edit: (d) => edit(d, 'tenants/woodgrove.yaml', '131.107.2.10', '131.107.2.20'),
-    lines: ['woodgrove: ! connection IfWe2 replaced: destination 131.107.2.10 -> 131.107.2.20: the tunnel drops and comes back [disruptive] @18'],
+    lines: ['woodgrove: ! connection IfWe2 replaced: destination 131.107.2.10 -> 131.107.2.20: the connection is loaded again [replace] @18'],
     untouched: ['contoso'],
   },
   {
     name: 'BGP neighbor added',
     edit: (d) => edit(d, 'tenants/contoso.yaml', '    - { address: 10.1.0.1, remoteAsn: 65001, via: IfCe1 }', '    - { address: 10.1.0.1, remoteAsn: 65001, via: IfCe1 }\n    - { address: 10.1.0.2, remoteAsn: 65001, via: IfCe1 }'),
-    lines: ['contoso: + bgp neighbor 10.1.0.2 added: AS 65001 via IfCe1 @24'],
+    lines: ['contoso: + bgp neighbor 10.1.0.2 added: AS 65001 via IfCe1 [hitless] @24'],
     untouched: ['woodgrove'],
   },
   {
     name: 'filter rule added',
     edit: (d) => edit(d, 'tenants/contoso.yaml', '      - { protocol: icmp }', '      - { protocol: icmp }\n      - { protocol: udp, destinationPort: 53 }'),
-    lines: ['contoso: ~ filter IfCi1 outbound changed: + proto=udp dport=53 @32'],
+    lines: ['contoso: ~ filter IfCi1 outbound changed: + proto=udp dport=53 [hitless] @32'],
     untouched: ['woodgrove'],
   },
   {
     name: 'rate changed',
     edit: (d) => edit(d, 'tenants/contoso.yaml', 'rate: { txKbps: 1024, rxKbps: 1024 }', 'rate: { txKbps: 2048, rxKbps: 1024 }'),
-    lines: ['contoso: ~ rate IfCe1 changed: tx 1024 -> 2048 kbps, rx 1024 -> 1024 kbps @18'],
+    lines: ['contoso: ~ rate IfCe1 changed: tx 1024 -> 2048 kbps, rx 1024 -> 1024 kbps [hitless] @18'],
     untouched: ['woodgrove'],
   },
   {
     name: "a gateway's defaults changed: only tenants using the default",
     edit: (d) => edit(d, 'gateways/gw1.yaml', 'rate: { txKbps: 5120, rxKbps: 5120 }', 'rate: { txKbps: 4096, rxKbps: 4096 }'),
-    lines: ['woodgrove: ~ rate IfWe1 changed: tx 5120 -> 4096 kbps, rx 5120 -> 4096 kbps @11', 'woodgrove: ~ rate IfWe2 changed: tx 5120 -> 4096 kbps, rx 5120 -> 4096 kbps @17'],
+    lines: ['woodgrove: ~ rate IfWe1 changed: tx 5120 -> 4096 kbps, rx 5120 -> 4096 kbps [hitless] @11', 'woodgrove: ~ rate IfWe2 changed: tx 5120 -> 4096 kbps, rx 5120 -> 4096 kbps [hitless] @17'],
     untouched: ['contoso'],
   },
   {
@@ -88,7 +88,7 @@ const CASES: Array<{ name: string; edit: (dir: string) => void; lines: string[];
       'woodgrove: - connection IfWe1 removed: tunnel to 131.107.1.10 removed: its SAs are terminated [disruptive] @11',
       'woodgrove: - connection IfWe2 removed: tunnel to 131.107.2.10 removed: its SAs are terminated [disruptive] @17',
       'woodgrove: - bgp AS 64512 removed: BGP removed: every session ends [disruptive] @24',
-      'woodgrove: - filter IfWi1 outbound removed: deny list removed @32',
+      'woodgrove: - filter IfWi1 outbound removed: deny list removed [hitless] @32',
     ],
     untouched: ['contoso'],
   },
@@ -99,7 +99,7 @@ const CASES: Array<{ name: string; edit: (dir: string) => void; lines: string[];
         path.join(d, 'tenants', 'fabrikam-lab.yaml'),
         'tenant: fabrikam-lab\nroutingDomain: "{12345678-1000-2000-3000-123456780009}"\ngateways: [gw1]\nnetwork: { interface: IfLi1, vlan: 4009, addresses: [192.168.0.1/29] }\nconnections:\n  - interface: IfLe1\n    destination: 131.107.9.10\n    auth: { psk: env:FABRIKAM_LAB_PSK }\n    routes: [ { to: 10.9.0.0/16 } ]\n',
       ),
-    lines: ['fabrikam-lab: + tenant IfLi1 added: VRF table 1003, VLAN 4009 @1', 'fabrikam-lab: + connection IfLe1 added: new tunnel to 131.107.9.10 (psk, on-demand) @6', 'fabrikam-lab: + route 10.9.0.0/16 on IfLe1 added: metric 1 @9'],
+    lines: ['fabrikam-lab: + tenant IfLi1 added: VRF table 1003, VLAN 4009 [hitless] @1', 'fabrikam-lab: + connection IfLe1 added: new tunnel to 131.107.9.10 (psk, on-demand) [hitless] @6', 'fabrikam-lab: + route 10.9.0.0/16 on IfLe1 added: metric 1 [hitless] @9'],
     untouched: ['contoso', 'woodgrove'],
   },
 ];
@@ -116,7 +116,7 @@ for (const c of CASES) {
 test('plan shows the effective proposals of a changed tenant\'s connections after defaults (json and text)', async () => {
   const change = (d: string) => edit(d, 'tenants/contoso.yaml', '    connect: on-demand\n', '    connect: on-demand\n    esp: { proposals: [aes128gcm16-ecp256, aes256gcm16-ecp384] }\n');
   const { plan, lines } = await planAfter(change);
-  assert.equal(lines, ['contoso: ~ connection IfCe1 rekeyed: ESP proposals/lifetime changed: takes effect in place at the next rekey @16']);
+  assert.equal(lines, ['contoso: ~ connection IfCe1 rekeyed: ESP proposals/lifetime changed: takes effect in place at the next rekey [rekey] @16']);
   // IKE from the gateway's defaults, ESP from the connection's own; woodgrove is untouched, so not listed.
   assert.equal((plan.gateways[0] as unknown as { proposals: unknown }).proposals, [
     { tenant: 'contoso', connection: 'IfCe1', ike: ['aes256gcm16-prfsha384-ecp384'], esp: ['aes128gcm16-ecp256', 'aes256gcm16-ecp384'] },
@@ -131,7 +131,7 @@ test('plan shows the effective proposals of a changed tenant\'s connections afte
 
 test('plan counts the tunnels and sessions a removal drops', async () => {
   const r = await planAfter((d) => fs.rmSync(path.join(d, 'tenants', 'woodgrove.yaml')));
-  assert.equal(r.plan.gateways[0].impact.totals, { added: 0, changed: 0, removed: 1, untouched: 1, tunnelsDropped: 2, sessionsReset: 2, disruptive: true } as never);
+  assert.equal(r.plan.gateways[0].impact.totals, { added: 0, changed: 0, removed: 1, untouched: 1, tunnelsDropped: 2, sessionsReset: 2, disruptive: true, class: 'disruptive' } as never);
 });
 
 test('plan --against HEAD~1 reports the second commit and leaves the work tree as it was', async () => {
@@ -188,7 +188,7 @@ test('plan markdown is cut to fit a GitHub comment, with a note', async () => {
     against: 'HEAD',
     changed: true,
     lock: { changes: [], patch: '' },
-    gateways: [{ gateway: 'gw1', status: 'changed' as const, impact: { gateway: 'gw1', gatewayChanged: false, tenants: [], untouched: [], totals: { added: 0, removed: 0, changed: 1, untouched: 0, tunnelsDropped: 0, sessionsReset: 0, disruptive: false } }, files: [{ path: 'f', status: 'changed' as const, patch: Array(1000).fill(`+${big}`).join('\n') }] }],
+    gateways: [{ gateway: 'gw1', status: 'changed' as const, impact: { gateway: 'gw1', gatewayChanged: false, tenants: [], untouched: [], totals: { added: 0, removed: 0, changed: 1, untouched: 0, tunnelsDropped: 0, sessionsReset: 0, disruptive: false, class: 'hitless' as const } }, files: [{ path: 'f', status: 'changed' as const, patch: Array(1000).fill(`+${big}`).join('\n') }] }],
   };
   const md = planMarkdown(plan, 5000);
   assert.ok(md.length < 5600);
@@ -206,6 +206,40 @@ test('plan --format json matches schema/plan.schema.json', async () => {
     const r = await cli(['plan', '--config', dir, '--against', path.join(dir, 'out'), '--format', 'json']);
     const doc = JSON.parse(r.out);
     assert.ok(validate(doc), `${c.name}: ${JSON.stringify(validate.errors)}`);
+  }
+});
+
+test("plan states per gateway the rollout wave its file sets, and nothing when it sets none", async () => {
+  const dir = tempCopy(ROOT);
+  assert.is((await cli(['build', '--config', dir])).code, 0);
+  const out = path.join(dir, 'out');
+  edit(dir, 'tenants/contoso.yaml', 'metric: 100', 'metric: 90');
+  const plain = await cli(['plan', '--config', dir, '--against', out, '--format', 'json']);
+  assert.not.ok('rollout' in JSON.parse(plain.out).gateways[0]);
+  assert.not.match((await cli(['plan', '--config', dir, '--against', out])).out, /wave/);
+  assert.not.match((await cli(['plan', '--config', dir, '--against', out, '--format', 'markdown'])).out, /wave/);
+  for (const [wave, words] of [[0, 'rollout wave 0 (canary)'], [2, 'rollout wave 2']] as const) {
+    fs.writeFileSync(path.join(dir, 'gateways', 'gw1.yaml'), fs.readFileSync(path.join(ROOT, 'gateways', 'gw1.yaml'), 'utf8') + `rollout: { wave: ${wave} }\n`);
+    const json = await cli(['plan', '--config', dir, '--against', out, '--format', 'json']);
+    assert.is(json.code, 3, json.err);
+    const g = JSON.parse(json.out).gateways[0];
+    assert.equal(g.rollout, { wave });
+    // The wave is no generated line: only the tenant's change shows.
+    assert.equal(g.files.map((f: { path: string }) => f.path), ['frr/frr.conf']);
+    assert.match((await cli(['plan', '--config', dir, '--against', out])).out, new RegExp(`^  ${words.replace(/[()]/g, '\\$&')}$`, 'm'));
+    const md = (await cli(['plan', '--config', dir, '--against', out, '--format', 'markdown'])).out;
+    assert.match(md, /\| gateway \| wave \| class \|/);
+    assert.match(md, new RegExp(`\\| gw1 \\| ${wave}${wave === 0 ? ' \\(canary\\)' : ''} \\| hitless \\|`));
+    assert.match(md, new RegExp(`Reaches this gateway in ${words.replace(/[()]/g, '\\$&')}\\.`));
+  }
+  // A wave below 0, or not a whole number, is a schema finding at its line.
+  for (const bad of ['-1', '1.5', '"first"']) {
+    fs.writeFileSync(path.join(dir, 'gateways', 'gw1.yaml'), fs.readFileSync(path.join(ROOT, 'gateways', 'gw1.yaml'), 'utf8') + `rollout: { wave: ${bad} }\n`);
+    const r = await cli(['validate', '--config', dir, '--format', 'json']);
+    assert.is(r.code, 1, bad);
+    const d = JSON.parse(r.out).diagnostics[0];
+    assert.is(d.file, 'gateways/gw1.yaml');
+    assert.match(d.code, /^schema\//);
   }
 });
 

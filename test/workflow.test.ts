@@ -26,7 +26,24 @@ function sh(dir: string, script: string, env: Record<string, string> = {}): { co
   return { code: r.status ?? 1, out: r.stdout + r.stderr };
 }
 
-test('the pull-request job validates and writes a markdown plan against the base branch', () => {
+/** A step's env as GitHub would give it: the base branch is main; the approval label is on the pull request or not. */
+function stepEnv(s: Step, approved = false): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(s.env ?? {}).map(([k, v]) => {
+      if (v === '${{ github.base_ref }}') return [k, 'main'];
+      if (v.includes("'s2sgw/approve-disruptive'")) {
+        // `!contains(labels, L) && A || B`: A without the label, B with it.
+        const m = /^\$\{\{ !contains\(github\.event\.pull_request\.labels\.\*\.name, 's2sgw\/approve-disruptive'\) && '([^']*)' \|\| '([^']*)' \}\}$/.exec(v);
+        assert.ok(m, `the approval expression: ${v}`);
+        return [k, approved ? m![2] : m![1]];
+      }
+      return [k, v];
+    }),
+  );
+}
+
+/** The example config in a Git repository: main as origin/main, then a branch `change` with `edit` applied. */
+function repoWithChange(edit: (dir: string) => void): string {
   const dir = tempCopy(ROOT);
   const git = (...a: string[]) => assert.is(spawnSync('git', ['-C', dir, '-c', 'user.email=ci@example.com', '-c', 'user.name=ci', ...a]).status, 0, a.join(' '));
   git('init', '-q', '-b', 'main');
@@ -34,18 +51,63 @@ test('the pull-request job validates and writes a markdown plan against the base
   git('commit', '-qm', 'base');
   git('update-ref', 'refs/remotes/origin/main', 'HEAD');
   git('checkout', '-qb', 'change');
-  const f = path.join(dir, 'tenants', 'contoso.yaml');
-  fs.writeFileSync(f, fs.readFileSync(f, 'utf8').replace('metric: 100', 'metric: 90'));
+  edit(dir);
+  return dir;
+}
+
+const editFile = (file: string, from: string, to: string) => (dir: string) => {
+  const f = path.join(dir, file);
+  const text = fs.readFileSync(f, 'utf8');
+  assert.ok(text.includes(from), from);
+  fs.writeFileSync(f, text.replace(from, to));
+};
+
+test('the pull-request job validates and writes a markdown plan against the base branch', () => {
+  const dir = repoWithChange(editFile('tenants/contoso.yaml', 'metric: 100', 'metric: 90'));
   const steps = s2sgwSteps('pull-request');
   assert.equal(steps.map((s) => s.name), ['Validate', 'Plan']);
   for (const s of steps) {
-    const env = Object.fromEntries(Object.entries(s.env ?? {}).map(([k, v]) => [k, v === '${{ github.base_ref }}' ? 'main' : v]));
-    const r = sh(dir, s.run!, env);
+    const r = sh(dir, s.run!, stepEnv(s));
     assert.is(r.code, 0, `${s.name}: ${r.out}`);
   }
   const md = fs.readFileSync(path.join(dir, 'plan.md'), 'utf8');
   assert.match(md, /### s2sgw plan against `origin\/main/);
   assert.match(md, /route `10\.1\.0\.0\/16 on IfCe1` changed: metric 100 -> 90/);
+  assert.match(md, /— \*\*hitless\*\*: routes change in the VRF/);
+});
+
+test("the pull request's gate equals main's: validate and plan run --locked, as main's build does", () => {
+  const [validate, plan] = s2sgwSteps('pull-request');
+  assert.match(validate.run!, /^npx s2sgw validate --locked /);
+  assert.match(plan.run!, /^npx s2sgw plan --locked \$FAIL_ON /);
+  // A tenant added without its lock entry: main's build --locked would refuse it, so the pull request does.
+  const dir = repoWithChange((d) => {
+    fs.writeFileSync(path.join(d, 'tenants', 'fabrikam-lab.yaml'), 'tenant: fabrikam-lab\nroutingDomain: "{12345678-1000-2000-3000-123456780009}"\ngateways: [gw1]\nnetwork: { interface: IfLi1, vlan: 4009, addresses: [192.168.0.1/29] }\nconnections:\n  - interface: IfLe1\n    destination: 131.107.9.10\n    auth: { psk: env:FABRIKAM_LAB_PSK }\n');
+  });
+  const v = sh(dir, validate.run!);
+  assert.is(v.code, 1, v.out);
+  assert.match(v.out, /^::error file=allocations\.lock\.yaml,line=1,col=1,title=lock\/would-change::--locked: the lock file would change/m);
+  const p = sh(dir, plan.run!, stepEnv(plan));
+  assert.is(p.code, 1, p.out);
+  assert.match(p.out, /lock\/would-change/);
+  const main = sh(dir, s2sgwSteps('main')[0].run!);
+  assert.is(main.code, 1);
+  assert.match(main.out, /lock\/would-change/);
+});
+
+test('a disruptive change fails the Plan step with the plan written, until the approval label is on the pull request', () => {
+  const dir = repoWithChange(editFile('tenants/contoso.yaml', 'vlan: 4000', 'vlan: 4010'));
+  const plan = s2sgwSteps('pull-request')[1];
+  const refused = sh(dir, plan.run!, stepEnv(plan));
+  assert.is(refused.code, 1, refused.out);
+  assert.match(refused.out, /--fail-on disruptive: 1 change of class disruptive or worse planned/);
+  assert.match(refused.out, /gw1 contoso: network IfCi1 changed \(disruptive: /);
+  // The markdown is there for the comment step, which runs after a failed step.
+  assert.match(fs.readFileSync(path.join(dir, 'plan.md'), 'utf8'), /\*\*disruptive\*\*: the tenant's VLAN\/VXLAN link is recreated/);
+  const post = workflow.jobs['pull-request'].steps.find((s) => s.name === 'Post the plan') as Step & { if?: string };
+  assert.is(post.if, '${{ !cancelled() }}');
+  const approved = sh(dir, plan.run!, stepEnv(plan, true));
+  assert.is(approved.code, 0, approved.out);
 });
 
 test('the validate step annotates a broken tenant file and fails the job', () => {

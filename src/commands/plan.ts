@@ -5,7 +5,8 @@ import { loadConfig, loadFiles } from '../compiler/load';
 import { compile } from '../compiler/compile';
 import { openCache } from '../compiler/cache';
 import { assemblePlan, readBundles, BaseBundle } from '../compiler/plan';
-import { planJson, planMarkdown, planText } from '../compiler/plan-format';
+import { changesAtLeast, planJson, planMarkdown, planText } from '../compiler/plan-format';
+import { CHANGE_CLASSES, ChangeClass } from '../compiler/change-class';
 import { filesAt, sourceOf } from '../compiler/git';
 import { signatureKey } from '../apply/signature';
 import { UsageError } from '../usage';
@@ -14,19 +15,25 @@ import { CACHE_HELP, Command, EXIT, configDir, formatOption, printDiagnostics } 
 export const command: Command = {
   name: 'plan',
   summary: 'show what a change does to each gateway: unified diffs and per-tenant impact (exit 3 when something changes)',
-  usage: 's2sgw plan [--config DIR] --against DIR|REF [--gateway G] [--cache-dir DIR] [--format text|json|markdown]',
-  details: CACHE_HELP,
+  usage: 's2sgw plan [--config DIR] --against DIR|REF [--gateway G] [--locked] [--fail-on disruptive|replace|rekey] [--cache-dir DIR] [--format text|json|markdown]',
+  details: `--locked: refuse a change the lock file does not already hold, exactly as \`build --locked\` on main does (same check, same message, exit 1).
+--fail-on CLASS: exit 1 when a change of that class or a worse one is planned (hitless < rekey < replace < disruptive), naming the changes; the plan is printed first. See docs/changes.md.
+${CACHE_HELP}`,
   options: {
     config: { type: 'string', short: 'c' },
     against: { type: 'string', short: 'a' },
     gateway: { type: 'string', short: 'g', multiple: true },
     format: { type: 'string', short: 'f' },
     'cache-dir': { type: 'string' },
+    locked: { type: 'boolean' },
+    'fail-on': { type: 'string' },
   },
   async run({ values }, io) {
     const format = formatOption(values, ['text', 'json', 'markdown']);
     const dir = configDir(values, io);
     const against = values.against as string | undefined;
+    const failOn = values['fail-on'] as string | undefined;
+    if (failOn !== undefined && (!CHANGE_CLASSES.includes(failOn as ChangeClass) || failOn === 'hitless')) throw new UsageError(`--fail-on ${failOn}: not a change class`, 'use disruptive, replace or rekey (each also fails on the worse ones)');
     if (!against) throw new UsageError('--against is required', 'pass a folder of built bundles (e.g. out/) or a Git ref (e.g. origin/main)');
     const loaded = loadConfig(dir);
     const lockBefore = typeof loaded.lock === 'number' ? undefined : loaded.lock?.toString();
@@ -34,7 +41,7 @@ export const command: Command = {
     const source = sourceOf(dir);
     // One cache for both sides: the base side of a one-tenant change is all hits, both in this run and the next.
     const cache = openCache(values, io.env, io.cwd, io.err);
-    const now = compile(loaded, undefined, { source, cache });
+    const now = compile(loaded, undefined, { source, cache, locked: !!values.locked });
     if (now.ok && source && !source.dirty && now.lockText !== lockBefore) for (const b of now.bundles) b.manifest.source = { ...source, dirty: true };
     if (!now.ok) {
       printDiagnostics(now.diagnostics, format === 'json' ? 'json' : 'text', loaded.files, io, loaded.lock);
@@ -55,10 +62,18 @@ export const command: Command = {
       if (!old.ok) io.err(`s2sgw plan: note: ${against} itself does not validate (${old.diagnostics.length} finding${old.diagnostics.length === 1 ? '' : 's'}); everything is shown as new\n`);
       base = old.bundles.map((b) => ({ gateway: b.gateway, files: b.files, manifest: b.manifest }));
     }
-    const plan = assemblePlan(label, base, now.bundles, { changes: now.lockChanges.map((c) => c.what), before: baseLock ?? '', after: now.lockText }, only, signatureKey);
+    const rollout = Object.fromEntries(now.model.gateways.filter((g) => g.rollout).map((g) => [g.name, g.rollout!]));
+    const plan = assemblePlan(label, base, now.bundles, { changes: now.lockChanges.map((c) => c.what), before: baseLock ?? '', after: now.lockText }, only, signatureKey, rollout);
     if (format === 'json') io.out(planJson(plan));
     else if (format === 'markdown') io.out(planMarkdown(plan));
     else io.out(planText(plan, io.color));
+    if (failOn) {
+      const hits = changesAtLeast(plan, failOn as ChangeClass);
+      if (hits.length) {
+        io.err(`s2sgw plan: --fail-on ${failOn}: ${hits.length} change${hits.length === 1 ? '' : 's'} of class ${failOn} or worse planned:\n${hits.map((h) => `  ${h}\n`).join('')}`);
+        return EXIT.findings;
+      }
+    }
     return plan.changed ? EXIT.changes : EXIT.ok;
   },
 };

@@ -35,23 +35,38 @@ export function compile(loaded: Loaded, prev?: Allocations, opts: CompileOptions
   return compileValidated(validate(loaded, opts.cache), prev, opts);
 }
 
+/** What allocating the lock gives: the ids and their changes, or the finding that stops the build. */
+export type LockOutcome = { ok: true; alloc: Allocations; changes: LockChange[] } | { ok: false; diagnostic: Diagnostic; alloc?: Allocations; changes: LockChange[] };
+
+/**
+ * Allocates ids over the validated model and, when `locked`, refuses any change to the lock. The one
+ * definition of `--locked`: build, plan and validate all call it after validation (issue 17: the pull
+ * request's gate equals main's), so they refuse the same things in the same order with the same message.
+ */
+export function allocateLocked(model: Model, prev: Allocations, locked: boolean): LockOutcome {
+  let alloc: Allocations;
+  let changes: LockChange[];
+  try {
+    ({ alloc, changes } = allocate(model, prev));
+  } catch (e) {
+    return { ok: false, diagnostic: error('lock/exhausted', { file: LOCK_FILE, line: 1, col: 1 }, (e as Error).message), changes: [] };
+  }
+  if (locked && changes.length) {
+    const d = error('lock/would-change', { file: LOCK_FILE, line: 1, col: 1 }, `--locked: the lock file would change (${changes.length} change${changes.length === 1 ? '' : 's'}): ${changes.map((c) => c.what).join('; ')}`, {
+      hint: 'run `s2sgw build` without --locked and commit allocations.lock.yaml with the tenant change',
+    });
+    return { ok: false, diagnostic: d, alloc, changes };
+  }
+  return { ok: true, alloc, changes };
+}
+
 /** The rest of compile() once the files are validated (the bench times the two apart). */
 export function compileValidated(v: Validated, prev: Allocations = v.lock, opts: CompileOptions = {}): Compiled {
   const base: Compiled = { model: v.model, diagnostics: v.diagnostics, ok: v.ok, lockChanges: [], bundles: [] };
   if (!v.ok) return base;
-  let alloc: Allocations;
-  let changes: LockChange[];
-  try {
-    ({ alloc, changes } = allocate(v.model, prev));
-  } catch (e) {
-    return { ...base, ok: false, diagnostics: sortDiagnostics([...v.diagnostics, error('lock/exhausted', { file: LOCK_FILE, line: 1, col: 1 }, (e as Error).message)]) };
-  }
-  if (opts.locked && changes.length) {
-    const d = error('lock/would-change', { file: LOCK_FILE, line: 1, col: 1 }, `--locked: the lock file would change (${changes.length} change${changes.length === 1 ? '' : 's'}): ${changes.map((c) => c.what).join('; ')}`, {
-      hint: 'run `s2sgw build` without --locked and commit allocations.lock.yaml with the tenant change',
-    });
-    return { ...base, ok: false, diagnostics: sortDiagnostics([...v.diagnostics, d]), alloc, lockChanges: changes };
-  }
+  const locked = allocateLocked(v.model, prev, !!opts.locked);
+  if (!locked.ok) return { ...base, ok: false, diagnostics: sortDiagnostics([...v.diagnostics, locked.diagnostic]), ...(locked.alloc ? { alloc: locked.alloc } : {}), lockChanges: locked.changes };
+  const { alloc, changes } = locked;
   const model = v.model;
   const wanted = opts.gateways;
   const rc = opts.cache && v.fileKeys ? { cache: opts.cache, fileKeys: v.fileKeys } : undefined;

@@ -31,6 +31,8 @@ export interface Gateway {
   reservedInterfaces: string[];
   /** The folder of the tenants' secret files on the host (DEFAULT_SECRETS_DIR when not set). */
   secretsDir: string;
+  /** The fleet rollout wave that reaches this gateway (0 = canary), when its file sets one; plan shows it, nothing renders it. */
+  rollout?: { wave: number };
   /** Defaults with the built-in values filled in. */
   defaults: { rate: Rate; ike: Policy; esp: Policy; dpd: string };
   /** Which default proposals the file wrote (the others are s2sgw's built-in ones). */
@@ -224,6 +226,7 @@ function gateway(f: SourceFile, d: Raw): Gateway {
     secretsDir: d.secretsDir ?? DEFAULT_SECRETS_DIR,
     ...(d.identity ? { identity: { certificate: d.identity.certificate, privateKey: d.identity.privateKey, trustAnchors: [...d.identity.trustAnchors] } } : {}),
     reservedInterfaces: [...(d.reservedInterfaces ?? [])],
+    ...(d.rollout ? { rollout: { wave: d.rollout.wave } } : {}),
     defaults: {
       rate: { ...DEFAULTS.rate, ...(def.rate ?? {}) },
       ike: { ...DEFAULTS.ike, ...(def.ike ?? {}) },

@@ -1,5 +1,6 @@
 // Prints a plan for a terminal (text), a pull request comment (markdown) or a machine (json, schema/plan.schema.json).
-import type { Change } from './impact';
+import { worstClass, type Change } from './impact';
+import { CHANGE_CLASSES, type ChangeClass } from './change-class';
 import type { Plan, PlanSource } from './plan';
 
 /** A side's source in words: `0123456789ab (dirty)`, `no commit`. */
@@ -19,12 +20,36 @@ const SIGN: Record<string, string> = { added: '+', removed: '-', changed: '~', r
 
 export function changeLine(c: Change): string {
   const what = c.kind === 'tenant' ? 'tenant' : c.kind.replace(/-/g, ' ');
-  return `${SIGN[c.action]} ${what} ${c.subject} ${c.action}${c.detail ? `: ${c.detail}` : ''}${c.disruptive ? ' [disruptive]' : ''}`;
+  return `${SIGN[c.action]} ${what} ${c.subject} ${c.action}${c.detail ? `: ${c.detail}` : ''} [${c.class}]`;
 }
+
+/** Counts by class, worst first: `1 disruptive, 2 hitless`; empty when there are no changes. */
+export function classCounts(changes: Change[]): string {
+  return [...CHANGE_CLASSES]
+    .reverse()
+    .map((k) => [k, changes.filter((c) => c.class === k).length] as const)
+    .filter(([, n]) => n)
+    .map(([k, n]) => `${n} ${k}`)
+    .join(', ');
+}
+
+/** The changes of `plan` at or above a class, for `--fail-on`: `gw1 contoso: connection IfCe1 replaced (replace)`. */
+export function changesAtLeast(plan: Plan, threshold: ChangeClass): string[] {
+  const min = CHANGE_CLASSES.indexOf(threshold);
+  return plan.gateways.flatMap((g) => g.impact.tenants.flatMap((t) => t.changes.filter((c) => CHANGE_CLASSES.indexOf(c.class) >= min).map((c) => `${g.gateway} ${t.tenant}: ${c.kind.replace(/-/g, ' ')} ${c.subject} ${c.action} (${c.class}: ${c.reason}) at ${c.file}:${c.line}`)));
+}
+
+/** The gateway's rollout wave in words, when its file sets one. */
+export function waveText(g: Plan['gateways'][number]): string {
+  return g.rollout ? `rollout wave ${g.rollout.wave}${g.rollout.wave === 0 ? ' (canary)' : ''}` : '';
+}
+
+const CLASS_COLOR: Record<ChangeClass, number> = { hitless: 32, rekey: 36, replace: 33, disruptive: 31 };
 
 function totalsLine(p: Plan['gateways'][number]): string {
   const t = p.impact.totals;
-  return `${t.added} added, ${t.changed} changed, ${t.removed} removed, ${t.untouched} untouched; ${t.tunnelsDropped} tunnel${t.tunnelsDropped === 1 ? '' : 's'} dropped, ${t.sessionsReset} BGP session${t.sessionsReset === 1 ? '' : 's'} reset`;
+  const classes = classCounts(p.impact.tenants.flatMap((x) => x.changes));
+  return `${classes ? `${classes}; ` : ''}${t.added} added, ${t.changed} changed, ${t.removed} removed, ${t.untouched} untouched; ${t.tunnelsDropped} tunnel${t.tunnelsDropped === 1 ? '' : 's'} dropped, ${t.sessionsReset} BGP session${t.sessionsReset === 1 ? '' : 's'} reset`;
 }
 
 /** A connection's effective proposals in one line: `IfCe1 proposals: ike aes256gcm16-prfsha384-ecp384; esp aes256gcm16-ecp384`. */
@@ -37,12 +62,16 @@ export function planText(plan: Plan, color = false): string {
   const out: string[] = [`s2sgw plan against ${plan.against}`, ''];
   for (const g of plan.gateways) {
     out.push(c(1, `gateway ${g.gateway}: ${g.status}${g.status === 'unchanged' ? '' : ` (${totalsLine(g)})`}`));
+    if (g.rollout) out.push(`  ${waveText(g)}`);
     const src = sourceLine(g);
     if (src) out.push(c(2, `  ${src}`));
     if (g.impact.gatewayChanged) out.push('  ~ the gateway\'s own settings changed');
     for (const t of g.impact.tenants) {
       out.push(`  ${SIGN[t.status]} ${t.tenant} ${t.status} (${t.file})`);
-      for (const ch of t.changes) out.push(`      ${c(ch.disruptive ? 31 : ch.action === 'added' ? 32 : ch.action === 'removed' ? 31 : 33, changeLine(ch))}  ${c(2, `${ch.file}:${ch.line}`)}`);
+      for (const ch of t.changes) {
+        out.push(`      ${c(CLASS_COLOR[ch.class], changeLine(ch))}  ${c(2, `${ch.file}:${ch.line}`)}`);
+        out.push(c(2, `          ${ch.class}: ${ch.reason}`));
+      }
       for (const p of (g.proposals ?? []).filter((x) => x.tenant === t.tenant)) out.push(c(2, `      = ${proposalLine(p)}`));
     }
     for (const u of g.impact.untouched) out.push(c(2, `  = ${u.tenant} untouched (digest ${u.digest.slice(0, 12)} equal on both sides)`));
@@ -66,7 +95,8 @@ function summary(plan: Plan): string {
   const gws = plan.gateways.filter((g) => g.status !== 'unchanged');
   const tunnels = gws.reduce((n, g) => n + g.impact.totals.tunnelsDropped, 0);
   const sessions = gws.reduce((n, g) => n + g.impact.totals.sessionsReset, 0);
-  return `Changes on ${gws.length} gateway${gws.length === 1 ? '' : 's'}: ${tunnels} tunnel${tunnels === 1 ? '' : 's'} dropped, ${sessions} BGP session${sessions === 1 ? '' : 's'} reset${tunnels || sessions ? ' (disruptive)' : ' (nothing disruptive)'}.`;
+  const worst = worstClass(gws.flatMap((g) => g.impact.tenants.flatMap((t) => t.changes)));
+  return `Changes on ${gws.length} gateway${gws.length === 1 ? '' : 's'}, worst class ${worst}: ${tunnels} tunnel${tunnels === 1 ? '' : 's'} dropped, ${sessions} BGP session${sessions === 1 ? '' : 's'} reset${tunnels || sessions ? ' (disruptive)' : ' (nothing disruptive)'}.`;
 }
 
 /** GitHub's limit for a comment body is 65,536 characters; stay under it with room for the note. */
@@ -75,10 +105,13 @@ export const MARKDOWN_LIMIT = 60000;
 export function planMarkdown(plan: Plan, limit = MARKDOWN_LIMIT): string {
   const head: string[] = [`### s2sgw plan against \`${plan.against}\``, ''];
   if (!plan.changed) return [...head, 'No changes.', ''].join('\n');
-  head.push('| gateway | added | changed | removed | untouched | tunnels dropped | BGP sessions reset |', '|---|--:|--:|--:|--:|--:|--:|');
+  const waves = plan.gateways.some((g) => g.rollout);
+  head.push(`| gateway |${waves ? ' wave |' : ''} class | added | changed | removed | untouched | tunnels dropped | BGP sessions reset |`, `|---|${waves ? '--:|' : ''}---|--:|--:|--:|--:|--:|--:|`);
   for (const g of plan.gateways) {
     const t = g.impact.totals;
-    head.push(`| ${g.gateway}${g.status === 'added' || g.status === 'removed' ? ` (${g.status})` : ''} | ${t.added} | ${t.changed} | ${t.removed} | ${t.untouched} | ${t.tunnelsDropped ? `**${t.tunnelsDropped}**` : 0} | ${t.sessionsReset ? `**${t.sessionsReset}**` : 0} |`);
+    const cls = g.impact.tenants.length ? t.class : '-';
+    const wave = waves ? ` ${g.rollout ? `${g.rollout.wave}${g.rollout.wave === 0 ? ' (canary)' : ''}` : '-'} |` : '';
+    head.push(`| ${g.gateway}${g.status === 'added' || g.status === 'removed' ? ` (${g.status})` : ''} |${wave} ${cls === 'disruptive' ? '**disruptive**' : cls} | ${t.added} | ${t.changed} | ${t.removed} | ${t.untouched} | ${t.tunnelsDropped ? `**${t.tunnelsDropped}**` : 0} | ${t.sessionsReset ? `**${t.sessionsReset}**` : 0} |`);
   }
   head.push('', summary(plan).replace('(disruptive)', '— **disruptive**'), '');
   const body: string[] = [];
@@ -86,14 +119,15 @@ export function planMarkdown(plan: Plan, limit = MARKDOWN_LIMIT): string {
     if (g.status === 'unchanged') continue;
     body.push(`#### ${g.gateway}`, '');
     if (sourceLine(g)) body.push(sourceLine(g).replace(/^commit /, 'Commit: '), '');
+    if (g.rollout) body.push(`Reaches this gateway in ${waveText(g)}.`, '');
     if (g.impact.tenants.length) {
-      body.push('| tenant | status | changes | disruptive |', '|---|---|--:|---|');
-      for (const t of g.impact.tenants) body.push(`| ${t.tenant} | ${t.status} | ${t.changes.length} | ${t.changes.some((c) => c.disruptive) ? ':warning: yes' : 'no'} |`);
+      body.push('| tenant | status | changes | class | disruptive |', '|---|---|--:|---|---|');
+      for (const t of g.impact.tenants) body.push(`| ${t.tenant} | ${t.status} | ${t.changes.length} | ${worstClass(t.changes)} | ${t.changes.some((c) => c.disruptive) ? ':warning: yes' : 'no'} |`);
       body.push('');
     }
     for (const t of g.impact.tenants) {
       body.push(`<details><summary><b>${t.tenant}</b> ${t.status}: ${t.changes.length} change${t.changes.length === 1 ? '' : 's'}</summary>`, '');
-      for (const c of t.changes) body.push(`- ${c.disruptive ? ':warning: ' : ''}\`${SIGN[c.action]}\` ${c.kind.replace(/-/g, ' ')} \`${c.subject}\` ${c.action}${c.detail ? `: ${escapeMd(c.detail)}` : ''} (\`${c.file}:${c.line}\`)`);
+      for (const c of t.changes) body.push(`- ${c.disruptive ? ':warning: ' : ''}\`${SIGN[c.action]}\` ${c.kind.replace(/-/g, ' ')} \`${c.subject}\` ${c.action}${c.detail ? `: ${escapeMd(c.detail)}` : ''} (\`${c.file}:${c.line}\`) — **${c.class}**: ${escapeMd(c.reason)}`);
       for (const p of (g.proposals ?? []).filter((x) => x.tenant === t.tenant)) body.push(`- \`${p.connection}\` proposals: IKE \`${p.ike.join(', ')}\`, ESP \`${p.esp.join(', ')}\``);
       body.push('', '</details>', '');
     }

@@ -50,6 +50,8 @@ export interface GatewayPlan {
   proposals?: EffectiveProposals[];
   /** Where each side comes from (absent for a side that does not exist). */
   source?: { before?: PlanSource; after?: PlanSource };
+  /** The rollout wave that reaches the gateway (its file's `rollout`), only when set. */
+  rollout?: { wave: number };
 }
 
 export interface Plan {
@@ -163,7 +165,15 @@ export function proposalsOf(imp: GatewayImpact, after: Manifest | undefined): Ef
   return out;
 }
 
-export function assemblePlan(against: string, base: BaseBundle[], now: Bundle[], lock: { changes: string[]; before?: string; after?: string }, only?: string[], signedWith: (armored: string) => string | undefined = () => undefined): Plan {
+export function assemblePlan(
+  against: string,
+  base: BaseBundle[],
+  now: Bundle[],
+  lock: { changes: string[]; before?: string; after?: string },
+  only?: string[],
+  signedWith: (armored: string) => string | undefined = () => undefined,
+  rollout: Record<string, { wave: number }> = {},
+): Plan {
   const baseBy = new Map(base.map((b) => [b.gateway, b]));
   const nowBy = new Map(now.map((b) => [b.gateway, b]));
   const names = [...new Set([...baseBy.keys(), ...nowBy.keys()])].filter((g) => !only || only.includes(g)).sort();
@@ -175,7 +185,7 @@ export function assemblePlan(against: string, base: BaseBundle[], now: Bundle[],
     const status = !x ? 'added' : !y ? 'removed' : files.length || imp.tenants.length ? 'changed' : 'unchanged';
     const before = sourceOf(x, signedWith);
     const after = sourceOf(y, signedWith);
-    return { gateway: g, status, impact: imp, files, proposals: proposalsOf(imp, y?.manifest), source: { ...(before ? { before } : {}), ...(after ? { after } : {}) } };
+    return { gateway: g, status, impact: imp, files, proposals: proposalsOf(imp, y?.manifest), source: { ...(before ? { before } : {}), ...(after ? { after } : {}) }, ...(rollout[g] ? { rollout: { wave: rollout[g].wave } } : {}) };
   });
   const lockPatch = lock.before !== undefined && lock.after !== undefined && lock.before !== lock.after ? patch('allocations.lock.yaml', lock.before, lock.after) : '';
   return {

@@ -19,6 +19,10 @@ export interface ConnectionSummary {
   destination: string;
   source: string;
   connect: string;
+  /** The identity the peer sends, when the tenant sets one (else its address or certificate subject). */
+  remoteId?: string;
+  /** Present only when not route-based (the default), so older summaries compare equal. */
+  trafficSelectors?: 'policy-based';
   /** Negotiation settings: a change here is picked up at the next rekey (re-keyed in place). */
   ike: { proposals: string[]; lifetime: string };
   esp: { proposals: string[]; lifetime: string };
@@ -93,6 +97,8 @@ export function summarize(t: Tenant, gw: Gateway, alloc: Allocations): TenantSum
       destination: c.destination,
       source: e.source,
       connect: c.connect,
+      ...(c.remoteId !== undefined ? { remoteId: c.remoteId } : {}),
+      ...(c.trafficSelectors === 'policy-based' ? { trafficSelectors: 'policy-based' as const } : {}),
       ike: { proposals: e.ike.proposals, lifetime: e.ike.lifetime },
       esp: { proposals: e.esp.proposals, lifetime: e.esp.lifetime },
       dpd: e.dpd,
