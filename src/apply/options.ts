@@ -4,17 +4,16 @@ import { parseFaults, Runner, DEFAULT_VICI } from './runner';
 import { describeError, Outcome } from './engine';
 import type { Io } from '../commands/common';
 import * as path from 'node:path';
+import type { Options } from '../commands/options';
 
-export const HOST_OPTIONS = {
-  root: { type: 'string' },
-  netns: { type: 'string' },
-  vici: { type: 'string' },
-  'frr-pathspace': { type: 'string' },
-  skip: { type: 'string', multiple: true },
-  'lock-wait': { type: 'string' },
-} as const;
-
-export const HOST_USAGE = '[--root DIR] [--netns NS] [--vici URI] [--frr-pathspace N] [--skip links,vrf,tc,...] [--lock-wait SECONDS]';
+export const HOST_OPTIONS: Options = {
+  root: { type: 'string', value: 'DIR', default: '/', description: 'the host\'s root folder (a test root or a chroot)', complete: 'dir' },
+  netns: { type: 'string', value: 'NS', description: 'run ip, tc, nft and sysctl in this network namespace' },
+  vici: { type: 'string', value: 'URI', default: 'unix:///var/run/charon.vici', description: 'strongSwan\'s VICI socket (also S2SGW_VICI)', example: '--vici tcp://127.0.0.1:4502' },
+  'frr-pathspace': { type: 'string', value: 'N', description: 'the FRR pathspace (vtysh -N) of a second FRR instance' },
+  skip: { type: 'string', multiple: true, value: 'STEPS', description: 'skip these steps (comma-separated, repeatable): sysctl, links, vrf, frr, strongswan, nftables, tc', example: '--skip tc,nftables' },
+  'lock-wait': { type: 'string', value: 'SECONDS', default: '60', description: 'how long to wait for another s2sgw run on the host to finish before giving up' },
+};
 
 const SKIPPABLE = ['sysctl', 'links', 'vrf', 'frr', 'strongswan', 'nftables', 'tc'];
 

@@ -5,8 +5,8 @@ import { performance } from 'node:perf_hooks';
 import { UsageError } from '../usage';
 import { Command } from './common';
 import { apply } from '../apply/engine';
-import { HOST_OPTIONS, HOST_USAGE, finish, lockWaitMs, runnerFrom } from '../apply/options';
-import { AUDIT_OPTIONS, AUDIT_USAGE, outcomeOf, whoRuns, writeAudit } from '../apply/audit';
+import { HOST_OPTIONS, finish, lockWaitMs, runnerFrom } from '../apply/options';
+import { AUDIT_OPTIONS, outcomeOf, whoRuns, writeAudit } from '../apply/audit';
 import { manifestHead, Provenance } from '../apply/trust';
 
 /** What a bundle's manifest says about itself, unchecked; undefined when it cannot be read. */
@@ -22,14 +22,13 @@ function claimsOf(dir: string): Omit<Provenance, 'manifestBytes'> | undefined {
 export const command: Command = {
   name: 'apply',
   summary: 'apply a bundle on this gateway host atomically, reloading only what changed; roll back on any failure',
-  usage: `s2sgw apply --bundle out/<gateway> [--gateway NAME] [--dry-run] [--confirm SECONDS] [--full] [--keep N] ${AUDIT_USAGE} ${HOST_USAGE}`,
   options: {
-    bundle: { type: 'string', short: 'b' },
-    'dry-run': { type: 'boolean', short: 'n' },
-    confirm: { type: 'string' },
-    full: { type: 'boolean' },
-    keep: { type: 'string' },
-    gateway: { type: 'string', short: 'g' },
+    bundle: { type: 'string', short: 'b', value: 'DIR', required: true, description: 'the built bundle to apply (out/<gateway>)', example: '--bundle out/gw1' },
+    gateway: { type: 'string', short: 'g', value: 'NAME', description: 'refuse unless the bundle is this gateway\'s' },
+    'dry-run': { type: 'boolean', short: 'n', description: 'print what would change and the commands that would run; change nothing' },
+    confirm: { type: 'string', value: 'SECONDS', description: 'roll back unless `s2sgw confirm` runs within SECONDS (like netplan try)', example: '--confirm 120' },
+    full: { type: 'boolean', description: 'reload everything, not only what changed' },
+    keep: { type: 'string', value: 'N', default: '5', description: 'how many releases to keep for rollback (at least 1)' },
     ...AUDIT_OPTIONS,
     ...HOST_OPTIONS,
   },

@@ -11,22 +11,22 @@ import { checkBundle } from '../compiler/check';
 import { MANIFEST, setSource } from '../compiler/bundle';
 import { hasErrors, sortDiagnostics } from '../compiler/diagnostics';
 import { replaceTree, writeFileAtomic } from '../compiler/write';
-import { CACHE_HELP, Command, EXIT, configDir, formatOption, printDiagnostics } from './common';
+import { Command, EXIT, configDir, formatOption, printDiagnostics } from './common';
+import { CACHE_DIR, CONFIG, GATEWAYS, format as formatOpt } from './options';
 
 export const command: Command = {
   name: 'build',
   summary: 'compile the config repository into out/<gateway>/ bundles (writes nothing when validation fails)',
-  usage: 's2sgw build [--config DIR] [--out DIR] [--gateway G] [--locked] [--check] [--cache-dir DIR] [--format text|json|github]',
-  details: CACHE_HELP,
   options: {
-    config: { type: 'string', short: 'c' },
-    out: { type: 'string', short: 'o' },
-    gateway: { type: 'string', short: 'g', multiple: true },
-    locked: { type: 'boolean' },
-    check: { type: 'boolean' },
-    format: { type: 'string', short: 'f' },
-    'cache-dir': { type: 'string' },
+    ...CONFIG,
+    out: { type: 'string', short: 'o', value: 'DIR', default: 'CONFIG/out', description: 'where the out/<gateway>/ bundles are written' },
+    ...GATEWAYS,
+    locked: { type: 'boolean', description: 'fail instead of allocating: every id must already be in allocations.lock.yaml (CI)' },
+    check: { type: 'boolean', description: 'also check each bundle with the real tools (nft -c, vtysh --dryrun, swanctl parser, netplan)' },
+    ...CACHE_DIR,
+    ...formatOpt(['text', 'json', 'github']),
   },
+  examples: ['s2sgw build', 's2sgw build --locked --check --gateway gw1'],
   async run({ values }, io) {
     const format = formatOption(values, ['text', 'json', 'github']) as Format;
     const dir = configDir(values, io);

@@ -1,13 +1,12 @@
 // `s2sgw confirm`: keep the release `apply --confirm SECONDS` put on probation (like `netplan try`).
 import { Command } from './common';
 import { confirm } from '../apply/engine';
-import { HOST_OPTIONS, HOST_USAGE, finish, lockWaitMs, runnerFrom } from '../apply/options';
-import { auditCommand, AUDIT_OPTIONS, AUDIT_USAGE, whoRuns } from '../apply/audit';
+import { HOST_OPTIONS, finish, lockWaitMs, runnerFrom } from '../apply/options';
+import { auditCommand, AUDIT_OPTIONS, whoRuns } from '../apply/audit';
 
 export const command: Command = {
   name: 'confirm',
   summary: 'keep the release applied with --confirm before its timer rolls it back',
-  usage: `s2sgw confirm ${AUDIT_USAGE} ${HOST_USAGE}`,
   options: { ...AUDIT_OPTIONS, ...HOST_OPTIONS },
   async run({ values }, io) {
     const runner = runnerFrom(values, io);

@@ -3,13 +3,12 @@
 import * as path from 'node:path';
 import { Command, EXIT } from './common';
 import { gatherMetrics, renderMetrics, writeMetricsFile } from '../apply/metrics';
-import { HOST_OPTIONS, HOST_USAGE, runnerFrom } from '../apply/options';
+import { HOST_OPTIONS, runnerFrom } from '../apply/options';
 
 export const command: Command = {
   name: 'metrics',
   summary: 'write the host\'s tunnels, sessions and last apply as Prometheus metrics (node_exporter textfile collector)',
-  usage: `s2sgw metrics [--output /var/lib/prometheus/node-exporter/s2sgw.prom] ${HOST_USAGE}`,
-  options: { output: { type: 'string', short: 'o' }, ...HOST_OPTIONS },
+  options: { output: { type: 'string', short: 'o', value: 'FILE', description: 'write atomically to FILE instead of stdout', example: '--output /var/lib/prometheus/node-exporter/s2sgw.prom' }, ...HOST_OPTIONS },
   async run({ values }, io) {
     let text: string;
     try {

@@ -5,18 +5,18 @@ import { validate } from '../validate';
 import { peerConfig, peerConfigLibreswan, LibreswanUnsupported } from '../peer';
 import { writeFileAtomic } from '../compiler/write';
 import { Command, EXIT, configDir, formatOption, printDiagnostics } from './common';
+import { CONFIG, format as formatOpt } from './options';
 
 export const command: Command = {
   name: 'peer-config',
   summary: "print the customer side of a connection: the site's swanctl.conf (or libreswan's ipsec.conf and ipsec.secrets), and an FRR snippet when BGP runs over it",
-  usage: 's2sgw peer-config --tenant T --connection IFACE [--gateway G] [--config DIR] [--out DIR] [--format text|json|libreswan]',
   options: {
-    config: { type: 'string', short: 'c' },
-    tenant: { type: 'string', short: 't' },
-    connection: { type: 'string' },
-    gateway: { type: 'string', short: 'g' },
-    out: { type: 'string', short: 'o' },
-    format: { type: 'string', short: 'f' },
+    tenant: { type: 'string', short: 't', value: 'NAME', required: true, description: 'the tenant', example: '--tenant contoso' },
+    connection: { type: 'string', value: 'IFACE', required: true, description: 'the connection, by its interface name', example: '--connection IfCe1' },
+    gateway: { type: 'string', short: 'g', value: 'NAME', description: 'the gateway side (needed when the tenant is on several)' },
+    ...CONFIG,
+    out: { type: 'string', short: 'o', value: 'DIR', description: 'write the files into DIR instead of printing them' },
+    ...formatOpt(['text', 'json', 'libreswan'], 'text: swanctl.conf (+ FRR); json: the same as data; libreswan: ipsec.conf and ipsec.secrets'),
   },
   async run({ values }, io) {
     const format = formatOption(values, ['text', 'json', 'libreswan']);

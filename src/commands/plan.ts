@@ -9,20 +9,20 @@ import { planJson, planMarkdown, planText } from '../compiler/plan-format';
 import { filesAt, sourceOf } from '../compiler/git';
 import { signatureKey } from '../apply/signature';
 import { UsageError } from '../usage';
-import { CACHE_HELP, Command, EXIT, configDir, formatOption, printDiagnostics } from './common';
+import { Command, EXIT, configDir, formatOption, printDiagnostics } from './common';
+import { CACHE_DIR, CONFIG, GATEWAYS, format as formatOpt } from './options';
 
 export const command: Command = {
   name: 'plan',
   summary: 'show what a change does to each gateway: unified diffs and per-tenant impact (exit 3 when something changes)',
-  usage: 's2sgw plan [--config DIR] --against DIR|REF [--gateway G] [--cache-dir DIR] [--format text|json|markdown]',
-  details: CACHE_HELP,
   options: {
-    config: { type: 'string', short: 'c' },
-    against: { type: 'string', short: 'a' },
-    gateway: { type: 'string', short: 'g', multiple: true },
-    format: { type: 'string', short: 'f' },
-    'cache-dir': { type: 'string' },
+    ...CONFIG,
+    against: { type: 'string', short: 'a', value: 'DIR|REF', required: true, description: 'what to compare with: a folder of built bundles (out/) or a Git ref', example: '--against origin/main', complete: 'dir' },
+    ...GATEWAYS,
+    ...CACHE_DIR,
+    ...formatOpt(['text', 'json', 'markdown'], 'text: diffs for a terminal; json: the plan as data; markdown: a pull-request comment'),
   },
+  examples: ['s2sgw plan --against origin/main', 's2sgw plan --against out/ --format markdown'],
   async run({ values }, io) {
     const format = formatOption(values, ['text', 'json', 'markdown']);
     const dir = configDir(values, io);

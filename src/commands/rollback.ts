@@ -3,14 +3,13 @@
 import { Command } from './common';
 import { UsageError } from '../usage';
 import { rollback } from '../apply/engine';
-import { HOST_OPTIONS, HOST_USAGE, finish, lockWaitMs, runnerFrom } from '../apply/options';
-import { auditCommand, AUDIT_OPTIONS, AUDIT_USAGE, whoRuns } from '../apply/audit';
+import { HOST_OPTIONS, finish, lockWaitMs, runnerFrom } from '../apply/options';
+import { auditCommand, AUDIT_OPTIONS, whoRuns } from '../apply/audit';
 
 export const command: Command = {
   name: 'rollback',
   summary: 'switch this gateway host back to the release before the current one, or to any kept release (--to)',
-  usage: `s2sgw rollback [--to RELEASE] ${AUDIT_USAGE} ${HOST_USAGE}`,
-  options: { to: { type: 'string' }, ...AUDIT_OPTIONS, ...HOST_OPTIONS },
+  options: { to: { type: 'string', value: 'RELEASE', description: 'the release to go to, as `s2sgw releases` prints it (default: the one before the current)' }, ...AUDIT_OPTIONS, ...HOST_OPTIONS },
   async run({ values }, io) {
     const to = values.to as string | undefined;
     if (to !== undefined && !/^[0-9a-f]{6,64}(\.\d+)?$/.test(to)) throw new UsageError(`--to takes a release id as \`s2sgw releases\` prints it, got ${to}`);

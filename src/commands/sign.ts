@@ -13,10 +13,9 @@ import { describeProvenance, manifestHead } from '../apply/trust';
 export const command: Command = {
   name: 'sign',
   summary: `sign a bundle's manifest.json with an SSH key into manifest.json.sig (SSH signature, namespace ${NAMESPACE})`,
-  usage: 's2sgw sign --bundle out/<gateway> --key KEYFILE',
   options: {
-    bundle: { type: 'string', short: 'b' },
-    key: { type: 'string', short: 'k' },
+    bundle: { type: 'string', short: 'b', value: 'DIR', required: true, description: 'the built bundle to sign (out/<gateway>)', example: '--bundle out/gw1' },
+    key: { type: 'string', short: 'k', value: 'FILE', required: true, description: 'the SSH private key, or the .pub of a key ssh-agent holds', example: '--key ~/.ssh/id_ed25519' },
   },
   async run({ values }, io) {
     const bundle = values.bundle as string | undefined;

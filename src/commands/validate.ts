@@ -3,14 +3,14 @@ import { loadConfig } from '../compiler/load';
 import { Format } from '../compiler/format';
 import { validate } from '../validate';
 import { openCache } from '../compiler/cache';
-import { CACHE_HELP, Command, EXIT, configDir, formatOption, printDiagnostics } from './common';
+import { Command, EXIT, configDir, formatOption, printDiagnostics } from './common';
+import { CACHE_DIR, CONFIG, format as formatOpt } from './options';
 
 export const command: Command = {
   name: 'validate',
   summary: 'check the config repository: schema, cross-tenant conflicts, secrets',
-  usage: 's2sgw validate [--config DIR] [--cache-dir DIR] [--format text|json|github]',
-  details: CACHE_HELP,
-  options: { config: { type: 'string', short: 'c' }, format: { type: 'string', short: 'f' }, 'cache-dir': { type: 'string' } },
+  options: { ...CONFIG, ...CACHE_DIR, ...formatOpt(['text', 'json', 'github'], 'text: findings with code frames on stderr; json: {"diagnostics":[...]} on stdout; github: ::error annotations') },
+  examples: ['s2sgw validate', 's2sgw validate --config netconfig --format github'],
   async run({ values }, io) {
     const format = formatOption(values, ['text', 'json', 'github']) as Format;
     const loaded = loadConfig(configDir(values, io));
