@@ -23,6 +23,8 @@ const LOADERS: Record<string, () => Command> = {
   recover: () => require('./commands/recover').command,
   metrics: () => require('./commands/metrics').command,
   'peer-config': () => require('./commands/peer-config').command,
+  init: () => require('./commands/init').command,
+  tenant: () => require('./commands/tenant').command,
   completion: () => require('./commands/completion').command,
 };
 
@@ -88,8 +90,14 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       io.out(commandHelp(cmd));
       return EXIT.ok;
     }
-    return await cmd.run(args, io);
+    // --quiet, --verbose and --format json decide what is said besides the output itself.
+    const quiet = !!args.values.quiet;
+    const json = args.values.format === 'json';
+    const cio: Io = { ...io, quiet, verbose: !!args.values.verbose && !quiet, progress: (!!io.progress || io.env.S2SGW_TTY === '1') && !quiet && !json };
+    return await cmd.run(args, cio);
   } catch (e) {
+    // A progress line left on a terminal (src/commands/common.ts: progressLine) is cleared before the message.
+    if (io.progress) io.err('\r\x1b[K');
     if (e instanceof UsageError) {
       io.err(`s2sgw ${cmd.name}: ${e.message}\n${e.hint ? `hint: ${e.hint}\n` : ''}`);
       return EXIT.usage;

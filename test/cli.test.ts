@@ -7,7 +7,8 @@ import * as assert from 'uvu/assert';
 import { commands, help } from '../src/cli';
 import { cliMarkdown, commandHelp } from '../src/commands/help';
 import { COMMON_OPTIONS, nearest } from '../src/commands/options';
-import { ROOT, UPDATE, cli } from './helpers';
+import * as os from 'node:os';
+import { ROOT, UPDATE, cli, tempCopy } from './helpers';
 
 const DOC = path.join(ROOT, 'docs', 'cli.md');
 
@@ -100,6 +101,118 @@ test('completion bash: valid bash that completes commands, options, choices from
   assert.equal(complete(['s2sgw', 'plan', '--format', '']), ['text', 'json', 'markdown']);
   assert.equal(complete(['s2sgw', 'help', 'peer']), ['peer-config']);
   assert.equal(complete(['s2sgw', 'completion', '']), ['bash', '--help', '--debug', '--quiet', '--verbose']);
+});
+
+test('--format json: every command with output documents a versioned shape in docs/cli.md', () => {
+  for (const c of commands()) {
+    const f = c.options.format;
+    if (!f) continue;
+    assert.ok(f.choices?.includes('json'), `${c.name}: --format without json`);
+    assert.ok(c.json, `${c.name}: --format json without a documented shape`);
+    if (c.name !== 'validate') assert.match(c.json!, /"version": 1/, c.name);
+  }
+  for (const name of ['apply', 'confirm', 'rollback', 'recover', 'status', 'releases', 'peer-config', 'build', 'plan']) assert.ok(commands().find((c) => c.name === name)?.json, name);
+});
+
+test('host commands --format json: one object on stdout, nothing else, the exit code inside', async () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 's2sgw-cli-'));
+  try {
+    const a = await cli(['apply', '--bundle', path.join(root, 'no-bundle'), '--root', root, '--format', 'json']);
+    assert.is(a.code, 1);
+    const j = JSON.parse(a.out);
+    assert.equal([j.version, j.command, j.ok, j.exitCode, j.error.step, j.dryRun], [1, 'apply', false, 1, 'verify', false]);
+    assert.match(j.error.message, /is not a bundle/);
+    assert.is(a.err, '');
+    for (const [cmd, msg] of [['confirm', /no apply is waiting/], ['rollback', /nothing is applied/]] as const) {
+      const r = await cli([cmd, '--root', root, '--format', 'json']);
+      assert.is(r.code, 1);
+      const o = JSON.parse(r.out);
+      assert.equal([o.version, o.command, o.ok, o.release], [1, cmd, false, null]);
+      assert.match(o.error.message, msg);
+      assert.is(r.err, '');
+    }
+    // Text mode keeps its old stderr message.
+    const t = await cli(['confirm', '--root', root]);
+    assert.match(t.err, /^s2sgw confirm: step confirm: no apply is waiting/);
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('build: the lock allocations as one summary line (--verbose lists each, --quiet none, json has them all)', async () => {
+  const dir = tempCopy(ROOT);
+  const fresh = async (args: string[]) => {
+    fs.rmSync(path.join(dir, 'allocations.lock.yaml'), { force: true });
+    return cli(['build', '--config', dir, ...args]);
+  };
+  try {
+    const plain = await fresh([]);
+    assert.is(plain.code, 0, plain.err);
+    assert.match(plain.err, /^allocations\.lock\.yaml: allocated ids for 2 tenants \(a routing table and zone each\) and 3 connections \(an if_id each\)/m);
+    assert.is(plain.err.split('\n').filter((l) => l.startsWith('allocations.lock.yaml')).length, 1);
+    const verbose = await fresh(['--verbose']);
+    assert.is(verbose.err.split('\n').filter((l) => l.startsWith('allocations.lock.yaml: ')).length, 5);
+    assert.match(verbose.err, /allocations\.lock\.yaml: connection woodgrove\/IfWe2: if_id 3/);
+    const quiet = await fresh(['-q']);
+    assert.is(quiet.code, 0);
+    assert.is(quiet.err, '');
+    const json = await fresh(['--format', 'json']);
+    const j = JSON.parse(json.out);
+    assert.equal([j.version, j.ok, j.diagnostics, j.bundles.map((b: { gateway: string }) => b.gateway)], [1, true, [], ['gw1']]);
+    assert.is(j.lock.changes.length, 5);
+    assert.is(json.err, '');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('colour only on a terminal (a real pseudo-terminal via script(1)), never with NO_COLOR or when piped', () => {
+  const bin = path.join(ROOT, 'bin', 's2sgw.js');
+  const fixture = path.join(ROOT, 'test', 'fixtures', 'validate', 'duplicate-vlan');
+  const base: NodeJS.ProcessEnv = { ...process.env, TERM: 'xterm' };
+  delete base.NO_COLOR;
+  const run = (env: NodeJS.ProcessEnv, tty: boolean) => {
+    const cmd = `${JSON.stringify(process.execPath)} ${JSON.stringify(bin)} validate --config ${JSON.stringify(fixture)}`;
+    const p = tty
+      ? spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', env: { ...base, ...env } })
+      : spawnSync(process.execPath, [bin, 'validate', '--config', fixture], { encoding: 'utf8', env: { ...base, ...env } });
+    return p.stdout + p.stderr;
+  };
+  const onTty = run({}, true);
+  assert.match(onTty, /duplicate-vlan/);
+  assert.match(onTty, /\x1b\[/, 'colour on a terminal');
+  const noColor = run({ NO_COLOR: '1' }, true);
+  assert.match(noColor, /duplicate-vlan/);
+  assert.not.match(noColor, /\x1b\[/, 'NO_COLOR');
+  const piped = run({}, false);
+  assert.match(piped, /duplicate-vlan/);
+  assert.not.match(piped, /\x1b\[/, 'not a terminal');
+});
+
+test('progress on stderr only on a terminal: what and how far; never piped, with --quiet or in json', async () => {
+  const dir = tempCopy(ROOT);
+  try {
+    const tty = { ...process.env, S2SGW_TTY: '1' };
+    const shown = await cli(['build', '--config', dir], ROOT, tty);
+    assert.is(shown.code, 0, shown.err);
+    assert.match(shown.err, /\r\x1b\[Kbuild: validating 3 files \([\d.]+ s\)/);
+    assert.match(shown.err, /\r\x1b\[Kbuild: rendering 1 gateway bundle/);
+    assert.match(shown.err, /\r\x1b\[Kbuild: writing gw1 \(1\/1\)/);
+    assert.match(shown.err, /\r\x1b\[Kbuilt /, 'the line is cleared before the summary');
+    const plan = await cli(['plan', '--config', dir, '--against', path.join(dir, 'out')], ROOT, tty);
+    assert.match(plan.err, /plan: this side: validating 3 files/);
+    assert.match(plan.err, /plan: comparing/);
+    const env = { ...process.env };
+    delete env.S2SGW_TTY;
+    for (const [args, e] of [[[], env], [['--quiet'], tty], [['--format', 'json'], tty]] as const) {
+      const r = await cli(['build', '--config', dir, ...args], ROOT, e);
+      assert.is(r.code, 0, r.err);
+      assert.not.match(r.err, /\r|\x1b/, args.join(' ') || 'not a terminal');
+      assert.not.match(r.out, /\r|\x1b/);
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test.run();

@@ -49,3 +49,54 @@ export function finish(out: Outcome, io: Io, what: string): number {
   }
   return out.code;
 }
+
+/** The --format option of apply, confirm, rollback and recover. */
+export const OUTCOME_FORMAT: Options = {
+  format: { type: 'string', short: 'f', value: 'text|json', choices: ['text', 'json'], default: 'text', description: 'text: steps on stderr; json: one outcome object on stdout (docs/cli.md), steps in its "messages"' },
+};
+
+/** The JSON shape of apply, confirm, rollback and recover (docs/cli.md). */
+export const OUTCOME_JSON = `{
+  "version": 1,
+  "command": "apply",              // apply | confirm | rollback | recover
+  "ok": true,
+  "exitCode": 0,
+  "release": "3f2a9c1b0d4e",       // the release the host is on afterwards (null: none)
+  "rolledBackTo": null,            // set when a failure was undone: the release (or null: the state before s2sgw)
+  "error": null,                   // or {"step": "nftables", "message": "...", "where": "tenant contoso ...", "tool": "nft's output"}
+  "messages": ["..."],             // the steps that text mode prints on stderr (a dry run's plan included)
+  "dryRun": false,                 // apply only
+  "durationMs": 412                // apply only
+}`;
+
+/** Says a step: collected for --format json, else on stderr (a dry run's plan on stdout), nothing with --quiet. */
+export function sayer(io: Io, json: boolean, messages: string[], toStdout = false): (s: string) => void {
+  return (s) => {
+    if (json) messages.push(s);
+    else if (toStdout) io.out(s + '\n');
+    else if (!io.quiet) io.err(s + '\n');
+  };
+}
+
+/** Prints an outcome as JSON on stdout (the --format json of apply, confirm, rollback, recover) and returns the exit code. */
+export function finishJson(out: Outcome, io: Io, command: string, messages: string[], extra: Record<string, unknown> = {}): number {
+  const e = out.error;
+  io.out(
+    JSON.stringify(
+      {
+        version: 1,
+        command,
+        ok: out.code === 0,
+        exitCode: out.code,
+        release: out.release ?? null,
+        ...(out.rolledBackTo !== undefined ? { rolledBackTo: out.rolledBackTo } : {}),
+        error: e ? { step: e.step, message: e.message, ...(e.where ? { where: e.where } : {}), ...(e.tool ? { tool: e.tool } : {}) } : null,
+        messages,
+        ...extra,
+      },
+      null,
+      2,
+    ) + '\n',
+  );
+  return out.code;
+}

@@ -14,10 +14,51 @@ export const EXIT = { ok: 0, findings: 1, usage: 2, changes: 3 } as const;
 export interface Io {
   out: (s: string) => void;
   err: (s: string) => void;
-  /** Colour on a TTY unless NO_COLOR is set. */
+  /** Colour for stdout: on a TTY unless NO_COLOR is set (or TERM=dumb). */
   color: boolean;
+  /** Colour for stderr (text diagnostics, progress), by the same rule; `color` when absent. */
+  errColor?: boolean;
   env: NodeJS.ProcessEnv;
   cwd: string;
+  /** --quiet: only errors and the requested output. */
+  quiet?: boolean;
+  /** --verbose: more detail (e.g. every lock allocation). */
+  verbose?: boolean;
+  /** Progress of long work may go to stderr: stderr is a TTY (or S2SGW_TTY=1, tests only), not --quiet, not --format json. */
+  progress?: boolean;
+}
+
+export interface Progress {
+  /** Shows what is being done now (replacing the previous line). */
+  step(what: string): void;
+  /** Clears the line. */
+  done(): void;
+}
+
+/**
+ * Progress of long work on stderr, one line rewritten in place: only when io.progress (stderr is a terminal, or
+ * S2SGW_TTY=1 in tests; never with --quiet or --format json), so logs and pipes never see it.
+ */
+export function progressLine(io: Io, command: string): Progress {
+  if (!io.progress) return { step() {}, done() {} };
+  const t0 = Date.now();
+  let shown = false;
+  return {
+    step(what) {
+      const secs = ((Date.now() - t0) / 1000).toFixed(1);
+      io.err(`\r\x1b[K${command}: ${what} (${secs} s)`);
+      shown = true;
+    },
+    done() {
+      if (shown) io.err('\r\x1b[K');
+      shown = false;
+    },
+  };
+}
+
+/** An informational line on stderr (a summary, a step): not with --quiet. */
+export function note(io: Io, s: string): void {
+  if (!io.quiet) io.err(s.endsWith('\n') ? s : s + '\n');
 }
 
 export function processIo(): Io {
@@ -27,6 +68,8 @@ export function processIo(): Io {
     out: (s) => process.stdout.write(s),
     err: (s) => process.stderr.write(s),
     color: !!process.stdout.isTTY && env.NO_COLOR === undefined && env.TERM !== 'dumb',
+    errColor: !!process.stderr.isTTY && env.NO_COLOR === undefined && env.TERM !== 'dumb',
+    progress: !!process.stderr.isTTY,
     env,
     cwd: process.cwd(),
   };
@@ -94,7 +137,7 @@ export function printDiagnostics(diags: Diagnostic[], format: Format, files: Sou
   else {
     const sources = new Map(files.map((f) => [f.path, f.text]));
     if (lock !== undefined && typeof lock !== 'number') sources.set(LOCK_FILE, lock.toString());
-    io.err(formatText(diags, { color: io.color, sources }));
+    io.err(formatText(diags, { color: io.errColor ?? io.color, sources }));
   }
 }
 

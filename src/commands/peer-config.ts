@@ -18,6 +18,16 @@ export const command: Command = {
     out: { type: 'string', short: 'o', value: 'DIR', description: 'write the files into DIR instead of printing them' },
     ...formatOpt(['text', 'json', 'libreswan'], 'text: swanctl.conf (+ FRR); json: the same as data; libreswan: ipsec.conf and ipsec.secrets'),
   },
+  json: `{
+  "version": 1,
+  "tenant": "contoso",
+  "connection": "IfCe1",
+  "gateway": "gw1",
+  "swanctl": "connections { ... }",      // the site's swanctl.conf
+  "frr": "router bgp ...",               // only when BGP runs over the connection
+  "secrets": [{ "section": "ike-...", "ref": "..." }]  // which secrets the site needs (references, never values)
+}`,
+  examples: ['s2sgw peer-config --tenant contoso --connection IfCe1', 's2sgw peer-config --tenant contoso --connection IfCe1 --format libreswan --out site/'],
   async run({ values }, io) {
     const format = formatOption(values, ['text', 'json', 'libreswan']);
     const name = values.tenant as string | undefined;
@@ -64,7 +74,7 @@ export const command: Command = {
       io.err(`wrote ${path.join(dir, 'swanctl.conf')}${pc.frr ? ` and ${path.join(dir, 'frr.conf')}` : ''}\n`);
       return EXIT.ok;
     }
-    if (format === 'json') io.out(JSON.stringify(pc, null, 2) + '\n');
+    if (format === 'json') io.out(JSON.stringify({ version: 1, tenant: name, connection: iface, gateway: gwName, ...pc }, null, 2) + '\n');
     else io.out(pc.swanctl + (pc.frr ? `\n# ---- FRR (the site router; frr.conf) ----\n${pc.frr}` : ''));
     return EXIT.ok;
   },

@@ -9,7 +9,7 @@ import { planJson, planMarkdown, planText } from '../compiler/plan-format';
 import { filesAt, sourceOf } from '../compiler/git';
 import { signatureKey } from '../apply/signature';
 import { UsageError } from '../usage';
-import { Command, EXIT, configDir, formatOption, printDiagnostics } from './common';
+import { Command, EXIT, configDir, formatOption, printDiagnostics, progressLine } from './common';
 import { CACHE_DIR, CONFIG, GATEWAYS, format as formatOpt } from './options';
 
 export const command: Command = {
@@ -22,21 +22,31 @@ export const command: Command = {
     ...CACHE_DIR,
     ...formatOpt(['text', 'json', 'markdown'], 'text: diffs for a terminal; json: the plan as data; markdown: a pull-request comment'),
   },
+  json: `{
+  "version": 1,
+  "against": "origin/main (0123456789ab)",
+  "changed": true,
+  "lock": { "changes": ["..."], "patch": "..." },
+  "gateways": [{ "gateway": "gw1", "status": "changed", "impact": { "tenants": [...], "totals": {...} }, "files": [{ "path": "...", "status": "changed", "patch": "..." }] }]
+}`,
   examples: ['s2sgw plan --against origin/main', 's2sgw plan --against out/ --format markdown'],
   async run({ values }, io) {
     const format = formatOption(values, ['text', 'json', 'markdown']);
     const dir = configDir(values, io);
     const against = values.against as string | undefined;
     if (!against) throw new UsageError('--against is required', 'pass a folder of built bundles (e.g. out/) or a Git ref (e.g. origin/main)');
+    const bar = progressLine(io, 'plan');
+    bar.step('loading the config repository');
     const loaded = loadConfig(dir);
     const lockBefore = typeof loaded.lock === 'number' ? undefined : loaded.lock?.toString();
     // The side built now records the work tree's commit (dirty when its inputs, or the lock this build writes, differ).
     const source = sourceOf(dir);
     // One cache for both sides: the base side of a one-tenant change is all hits, both in this run and the next.
     const cache = openCache(values, io.env, io.cwd, io.err);
-    const now = compile(loaded, undefined, { source, cache });
+    const now = compile(loaded, undefined, { source, cache, progress: (p) => bar.step(`this side: ${p}`) });
     if (now.ok && source && !source.dirty && now.lockText !== lockBefore) for (const b of now.bundles) b.manifest.source = { ...source, dirty: true };
     if (!now.ok) {
+      bar.done();
       printDiagnostics(now.diagnostics, format === 'json' ? 'json' : 'text', loaded.files, io, loaded.lock);
       return EXIT.findings;
     }
@@ -46,16 +56,21 @@ export const command: Command = {
     let baseLock = lockBefore;
     const asDir = path.resolve(io.cwd, against);
     if (fs.existsSync(asDir) && fs.statSync(asDir).isDirectory()) {
+      bar.step(`reading the bundles in ${against}`);
       base = readBundles(asDir);
     } else {
+      bar.step(`reading ${against} from Git`);
       const ref = filesAt(dir, against);
       label = `${against} (${ref.commit.slice(0, 12)})`;
       baseLock = Buffer.isBuffer(ref.lock) ? ref.lock.toString() : undefined;
-      const old = compile(loadFiles(dir, ref.inputs, ref.lock), undefined, { source: { commit: ref.commit, dirty: false }, cache });
+      const old = compile(loadFiles(dir, ref.inputs, ref.lock), undefined, { source: { commit: ref.commit, dirty: false }, cache, progress: (p) => bar.step(`${against}: ${p}`) });
+      if (!old.ok) bar.done();
       if (!old.ok) io.err(`s2sgw plan: note: ${against} itself does not validate (${old.diagnostics.length} finding${old.diagnostics.length === 1 ? '' : 's'}); everything is shown as new\n`);
       base = old.bundles.map((b) => ({ gateway: b.gateway, files: b.files, manifest: b.manifest }));
     }
+    bar.step('comparing');
     const plan = assemblePlan(label, base, now.bundles, { changes: now.lockChanges.map((c) => c.what), before: baseLock ?? '', after: now.lockText }, only, signatureKey);
+    bar.done();
     if (format === 'json') io.out(planJson(plan));
     else if (format === 'markdown') io.out(planMarkdown(plan));
     else io.out(planText(plan, io.color));

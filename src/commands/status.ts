@@ -16,6 +16,20 @@ export const command: Command = {
     ...formatOpt(['text', 'json']),
     ...HOST_OPTIONS,
   },
+  json: `{
+  "version": 1,
+  "health": "ok",                  // ok (exit 0) | degraded (exit 3) | error (exit 1)
+  "release": "3f2a9c1b0d4e", "previous": null,
+  "pendingConfirm": { "release": "...", "deadline": "2026-01-01T00:00:00.000Z" },  // only while one waits
+  "journal": { "op": "apply", "phase": "forward", "lastStep": "frr" },  // only after an interrupted apply
+  "tenants": [{ "tenant": "contoso", "vrf": { "exists": true, "table": 1001 },
+    "interfaces": [{ "name": "IfCe1", "state": "UP", "addresses": ["169.254.0.1/30"] }],
+    "connections": [{ "name": "contoso-IfCe1", "loaded": true, "sa": { "state": "ESTABLISHED", "bytesIn": 0, "bytesOut": 0, "packetsIn": 0, "packetsOut": 0, "children": [] } }],
+    "bgp": [{ "neighbor": "169.254.0.2", "state": "Established", "prefixesReceived": 3 }] }],
+  "degraded": [{ "tenant": "contoso", "connection": "IfCe1", "what": "sa-missing", "message": "..." }],
+  "problems": ["what could not be read"]
+}`,
+  examples: ['s2sgw status', 's2sgw status --tenant contoso --format json'],
   async run({ values }, io) {
     const format = formatOption(values, ['text', 'json']);
     const tenants = ((values.tenant as string[] | undefined) ?? []).flatMap((t) => t.split(',')).filter(Boolean);

@@ -10,6 +10,9 @@ export const command: Command = {
   name: 'validate',
   summary: 'check the config repository: schema, cross-tenant conflicts, secrets',
   options: { ...CONFIG, ...CACHE_DIR, ...formatOpt(['text', 'json', 'github'], 'text: findings with code frames on stderr; json: {"diagnostics":[...]} on stdout; github: ::error annotations') },
+  json: `{"diagnostics": [{"code": "duplicate-vlan", "severity": "error", "message": "...", "file": "tenants/beta.yaml",
+  "line": 6, "col": 9, "hint": "...", "related": [{"file": "...", "line": 6, "col": 9, "message": "..."}]}]}
+// the contract's diagnostics shape (no "version": it is fixed by the contract)`,
   examples: ['s2sgw validate', 's2sgw validate --config netconfig --format github'],
   async run({ values }, io) {
     const format = formatOption(values, ['text', 'json', 'github']) as Format;

@@ -28,10 +28,13 @@ export interface CompileOptions {
   source?: BundleSource | null;
   /** The work cache (--cache-dir): reuse each unchanged tenant's validated entity and rendered sections. */
   cache?: Cache;
+  /** Told each phase as it starts (the command line shows it on a terminal); no effect on the result. */
+  progress?: (phase: string) => void;
 }
 
 /** Validates, allocates and renders in memory; `prev` defaults to the lock the loaded repository holds (checked by validate). Writes nothing. */
 export function compile(loaded: Loaded, prev?: Allocations, opts: CompileOptions = {}): Compiled {
+  opts.progress?.(`validating ${loaded.files.length} file${loaded.files.length === 1 ? '' : 's'}`);
   return compileValidated(validate(loaded, opts.cache), prev, opts);
 }
 
@@ -41,6 +44,7 @@ export function compileValidated(v: Validated, prev: Allocations = v.lock, opts:
   if (!v.ok) return base;
   let alloc: Allocations;
   let changes: LockChange[];
+  opts.progress?.(`allocating ids for ${v.model.tenants.length} tenant${v.model.tenants.length === 1 ? '' : 's'}`);
   try {
     ({ alloc, changes } = allocate(v.model, prev));
   } catch (e) {
@@ -55,6 +59,7 @@ export function compileValidated(v: Validated, prev: Allocations = v.lock, opts:
   const model = v.model;
   const wanted = opts.gateways;
   const rc = opts.cache && v.fileKeys ? { cache: opts.cache, fileKeys: v.fileKeys } : undefined;
+  opts.progress?.(`rendering ${model.gateways.length} gateway bundle${model.gateways.length === 1 ? '' : 's'}`);
   const bundles = bundleAll(model, alloc, !!opts.keepRendered, opts.source ?? null, rc).filter((b) => !wanted || wanted.includes(b.gateway));
   return { ...base, ok: !hasErrors(v.diagnostics), alloc, lockText: formatLock(alloc), lockChanges: changes, bundles };
 }
