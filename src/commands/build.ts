@@ -14,11 +14,12 @@ import { replaceTree, writeFileAtomic } from '../compiler/write';
 import { Command, EXIT, Io, configDir, formatOption, note, printDiagnostics, progressLine } from './common';
 import { toJson } from '../compiler/format';
 import type { LockChange } from '../compiler/lock';
-import { CACHE_DIR, CONFIG, GATEWAYS, format as formatOpt } from './options';
+import { CACHE_DIR, CACHE_HELP, CONFIG, GATEWAYS, format as formatOpt } from './options';
 
 export const command: Command = {
   name: 'build',
   summary: 'compile the config repository into out/<gateway>/ bundles (writes nothing when validation fails)',
+  details: CACHE_HELP,
   options: {
     ...CONFIG,
     out: { type: 'string', short: 'o', value: 'DIR', default: 'CONFIG/out', description: 'where the out/<gateway>/ bundles are written' },

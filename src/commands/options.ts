@@ -53,6 +53,13 @@ export const CACHE_DIR: Options = {
   },
 };
 
+/** The --cache-dir paragraph of validate's, build's and plan's --help. */
+export const CACHE_HELP =
+  '--cache-dir DIR (or S2SGW_CACHE_DIR=DIR): keep each tenant\'s checked model and rendered sections in DIR\n' +
+  'between runs, so an unchanged tenant is not parsed, checked or rendered again. Output is the same\n' +
+  'with or without it; damaged or stale entries are rebuilt; a DIR that cannot be written is a warning.\n' +
+  'No cache without the option.\n';
+
 export const GATEWAYS: Options = {
   gateway: { type: 'string', short: 'g', multiple: true, value: 'NAME', description: 'only this gateway (repeatable); default all', example: '--gateway gw1' },
 };

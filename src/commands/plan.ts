@@ -10,11 +10,12 @@ import { filesAt, sourceOf } from '../compiler/git';
 import { signatureKey } from '../apply/signature';
 import { UsageError } from '../usage';
 import { Command, EXIT, configDir, formatOption, printDiagnostics, progressLine } from './common';
-import { CACHE_DIR, CONFIG, GATEWAYS, format as formatOpt } from './options';
+import { CACHE_DIR, CACHE_HELP, CONFIG, GATEWAYS, format as formatOpt } from './options';
 
 export const command: Command = {
   name: 'plan',
   summary: 'show what a change does to each gateway: unified diffs and per-tenant impact (exit 3 when something changes)',
+  details: CACHE_HELP,
   options: {
     ...CONFIG,
     against: { type: 'string', short: 'a', value: 'DIR|REF', required: true, description: 'what to compare with: a folder of built bundles (out/) or a Git ref', example: '--against origin/main', complete: 'dir' },

@@ -4,11 +4,12 @@ import { Format } from '../compiler/format';
 import { validate } from '../validate';
 import { openCache } from '../compiler/cache';
 import { Command, EXIT, configDir, formatOption, printDiagnostics } from './common';
-import { CACHE_DIR, CONFIG, format as formatOpt } from './options';
+import { CACHE_DIR, CACHE_HELP, CONFIG, format as formatOpt } from './options';
 
 export const command: Command = {
   name: 'validate',
   summary: 'check the config repository: schema, cross-tenant conflicts, secrets',
+  details: CACHE_HELP,
   options: { ...CONFIG, ...CACHE_DIR, ...formatOpt(['text', 'json', 'github'], 'text: findings with code frames on stderr; json: {"diagnostics":[...]} on stdout; github: ::error annotations') },
   json: `{"diagnostics": [{"code": "duplicate-vlan", "severity": "error", "message": "...", "file": "tenants/beta.yaml",
   "line": 6, "col": 9, "hint": "...", "related": [{"file": "...", "line": 6, "col": 9, "message": "..."}]}]}
