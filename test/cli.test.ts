@@ -78,6 +78,18 @@ test('help: general, per command (--help, -h and `help <command>` agree), built 
   assert.match(apply.out, /--keep N .*default: 5/);
 });
 
+test('--quiet drops summaries, never findings; --verbose is accepted by every command', async () => {
+  const q = await cli(['validate', '--config', ROOT, '--quiet']);
+  assert.is(q.code, 0);
+  assert.is(q.err, '');
+  const loud = await cli(['validate', '--config', ROOT]);
+  assert.is(loud.err, '2 tenants on 1 gateway: valid\n');
+  const bad = await cli(['validate', '--config', path.join(ROOT, 'test', 'fixtures', 'validate', 'duplicate-vlan'), '-q']);
+  assert.is(bad.code, 1);
+  assert.match(bad.err, /error duplicate-vlan/);
+  for (const c of commands()) assert.is((await cli([c.name, '--verbose', '--help'])).code, 0, c.name);
+});
+
 test('old spellings keep working: short options, --opt=value, repeated and comma lists', async () => {
   const a = await cli(['validate', '-c', ROOT, '-f', 'json']);
   assert.is(a.code, 0, a.err);

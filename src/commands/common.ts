@@ -86,6 +86,8 @@ export interface Positional {
 export interface Command {
   name: string;
   summary: string;
+  /** Ignored (kept so commands written before the option table compile): the usage line is made by usageOf(). */
+  usage?: string;
   /** More lines for `s2sgw <command> --help`, each ending in a newline. */
   details?: string;
   /** The option table (src/commands/options.ts): parsing, help, completion and docs/cli.md come from it. */

@@ -16,7 +16,7 @@ function notes(o: Option): string[] {
 }
 
 function optionLines(opts: Options): string[] {
-  const rows = Object.entries(opts).map(([n, o]) => [flag(n, o), o.description + (notes(o).length ? ` (${notes(o).join('; ')})` : '')]);
+  const rows = Object.entries(opts).map(([n, o]) => [flag(n, o), (o.description ?? '') + (notes(o).length ? ` (${notes(o).join('; ')})` : '')]);
   const width = Math.min(32, Math.max(...rows.map(([f]) => f.length)));
   return rows.map(([f, d]) => (f.length > width ? `  ${f}\n  ${''.padEnd(width)}  ${d}` : `  ${f.padEnd(width)}  ${d}`));
 }
@@ -92,7 +92,7 @@ export function cliMarkdown(cmds: Command[], general: string): string {
     '| option | value | description | default | example |',
     '|---|---|---|---|---|',
     ...Object.entries(opts).map(([n, o]) =>
-      `| ${o.short ? `\`-${o.short}\`, ` : ''}\`--${n}\`${o.required ? ' (required)' : ''}${o.multiple ? ' (repeatable)' : ''} | ${o.type === 'string' ? `\`${cell(o.value ?? 'VALUE')}\`` : ''} | ${cell(o.description)}${o.choices ? ` (one of ${o.choices.map((c) => `\`${c}\``).join(', ')})` : ''} | ${o.default !== undefined ? `\`${cell(o.default)}\`` : ''} | ${o.example ? `\`${cell(o.example)}\`` : ''} |`,
+      `| ${o.short ? `\`-${o.short}\`, ` : ''}\`--${n}\`${o.required ? ' (required)' : ''}${o.multiple ? ' (repeatable)' : ''} | ${o.type === 'string' ? `\`${cell(o.value ?? 'VALUE')}\`` : ''} | ${cell(o.description ?? '')}${o.choices ? ` (one of ${o.choices.map((c) => `\`${c}\``).join(', ')})` : ''} | ${o.default !== undefined ? `\`${cell(o.default)}\`` : ''} | ${o.example ? `\`${cell(o.example)}\`` : ''} |`,
     ),
   ];
   return [

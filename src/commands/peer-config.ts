@@ -4,7 +4,7 @@ import { loadConfig, UsageError } from '../compiler/load';
 import { validate } from '../validate';
 import { peerConfig, peerConfigLibreswan, LibreswanUnsupported } from '../peer';
 import { writeFileAtomic } from '../compiler/write';
-import { Command, EXIT, configDir, formatOption, printDiagnostics } from './common';
+import { Command, EXIT, configDir, formatOption, note, printDiagnostics } from './common';
 import { CONFIG, format as formatOpt } from './options';
 
 export const command: Command = {
@@ -60,7 +60,7 @@ export const command: Command = {
         // Placeholders only, but the customer puts the key here: the file starts private.
         writeFileAtomic(path.join(dir, 'ipsec.secrets'), lc.ipsecSecrets, 0o600);
         if (lc.frr) writeFileAtomic(path.join(dir, 'frr.conf'), lc.frr, 0o644);
-        io.err(`wrote ${['ipsec.conf', 'ipsec.secrets', ...(lc.frr ? ['frr.conf'] : [])].map((f) => path.join(dir, f)).join(', ')}\n`);
+        note(io, `wrote ${['ipsec.conf', 'ipsec.secrets', ...(lc.frr ? ['frr.conf'] : [])].map((f) => path.join(dir, f)).join(', ')}\n`);
         return EXIT.ok;
       }
       io.out(lc.ipsecConf + `\n# ---- ipsec.secrets ----\n${lc.ipsecSecrets}` + (lc.frr ? `\n# ---- FRR (the site router; frr.conf) ----\n${lc.frr}` : ''));
@@ -71,7 +71,7 @@ export const command: Command = {
       const dir = path.resolve(io.cwd, values.out as string);
       writeFileAtomic(path.join(dir, 'swanctl.conf'), pc.swanctl, 0o644);
       if (pc.frr) writeFileAtomic(path.join(dir, 'frr.conf'), pc.frr, 0o644);
-      io.err(`wrote ${path.join(dir, 'swanctl.conf')}${pc.frr ? ` and ${path.join(dir, 'frr.conf')}` : ''}\n`);
+      note(io, `wrote ${path.join(dir, 'swanctl.conf')}${pc.frr ? ` and ${path.join(dir, 'frr.conf')}` : ''}\n`);
       return EXIT.ok;
     }
     if (format === 'json') io.out(JSON.stringify({ version: 1, tenant: name, connection: iface, gateway: gwName, ...pc }, null, 2) + '\n');

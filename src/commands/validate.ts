@@ -3,7 +3,7 @@ import { loadConfig } from '../compiler/load';
 import { Format } from '../compiler/format';
 import { validate } from '../validate';
 import { openCache } from '../compiler/cache';
-import { Command, EXIT, configDir, formatOption, printDiagnostics } from './common';
+import { Command, EXIT, configDir, formatOption, note, printDiagnostics } from './common';
 import { CACHE_DIR, CACHE_HELP, CONFIG, format as formatOpt } from './options';
 
 export const command: Command = {
@@ -21,7 +21,7 @@ export const command: Command = {
     const result = validate(loaded, openCache(values, io.env, io.cwd, io.err));
     printDiagnostics(result.diagnostics, format, loaded.files, io, loaded.lock);
     if (format === 'text' && result.ok) {
-      io.err(`${result.model.tenants.length} tenant${result.model.tenants.length === 1 ? '' : 's'} on ${result.model.gateways.length} gateway${result.model.gateways.length === 1 ? '' : 's'}: valid\n`);
+      note(io, `${result.model.tenants.length} tenant${result.model.tenants.length === 1 ? '' : 's'} on ${result.model.gateways.length} gateway${result.model.gateways.length === 1 ? '' : 's'}: valid\n`);
     }
     return result.ok ? EXIT.ok : EXIT.findings;
   },
