@@ -10,16 +10,13 @@ const path = require('node:path');
 const root = path.resolve(__dirname, '..');
 const out = path.resolve(process.argv[2] || path.join(root, 'dist', 'pkg', 'build'));
 const { commands, help } = require(path.join(root, 'dist', 'src', 'cli.js'));
+const { completionBash } = require(path.join(root, 'dist', 'src', 'commands', 'help.js'));
+const { usageOf } = require(path.join(root, 'dist', 'src', 'commands', 'common.js'));
+const { COMMON_OPTIONS } = require(path.join(root, 'dist', 'src', 'commands', 'options.js'));
 const { VERSION } = require(path.join(root, 'dist', 'src', 'version.js'));
 const cmds = commands();
-// Every command also takes these (src/commands/common.ts: parse).
-const COMMON = { help: { type: 'boolean', short: 'h' }, debug: { type: 'boolean' } };
-
-/** What an option's value looks like in the usage line ("--format text|json" -> "text|json"), or undefined. */
-function valueOf(usage, name) {
-  const m = new RegExp(`--${name.replace(/[-]/g, '\\-')} ([^\\]\\s]+)`).exec(usage);
-  return m ? m[1] : undefined;
-}
+// Every command also takes these (src/commands/options.ts).
+const COMMON = COMMON_OPTIONS;
 
 // ---- man page -------------------------------------------------------------------------------------------
 /** Text for roff: backslashes and hyphens escaped, no line starting with a control character. */
@@ -49,13 +46,13 @@ const man = [
       roff(c.summary.charAt(0).toUpperCase() + c.summary.slice(1)) + '.',
       '.RS',
       '.PP',
-      `Usage: ${roff(c.usage)}`,
+      `Usage: ${roff(usageOf(c))}`,
       '.PP',
       'Options:',
       ...opts.flatMap(([name, o]) => {
-        const v = o.type === 'string' ? valueOf(c.usage, name) || 'VALUE' : undefined;
+        const v = o.type === 'string' ? o.value || 'VALUE' : undefined;
         const flag = `${o.short ? `\\-${o.short}, ` : ''}\\-\\-${roff(name)}${v ? ` \\fI${roff(v)}\\fR` : ''}`;
-        const notes = [o.multiple ? 'may be given more than once' : '', name === 'help' ? 'print the usage line and summary' : '', name === 'debug' ? 'print the stack of an internal error' : ''].filter(Boolean);
+        const notes = [o.description, o.multiple ? 'may be given more than once' : '', o.default !== undefined ? `default ${o.default}` : ''].filter(Boolean);
         return ['.TP', `.B ${flag}`, ...(notes.length ? [roff(notes.join('; '))] : [])];
       }),
       '.RE',
@@ -82,45 +79,8 @@ const man = [
   '',
 ].join('\n');
 
-// ---- bash completion ------------------------------------------------------------------------------------
-/** How to complete an option's value: a word list, directories, files, or nothing. */
-function completeValue(usage, name) {
-  const v = valueOf(usage, name);
-  if (!v) return '';
-  if (/^[a-z]+(\|[a-z]+)+$/.test(v)) return `COMPREPLY=($(compgen -W '${v.split('|').join(' ')}' -- "$cur"))`;
-  if (/DIR|^out\//.test(v)) return 'COMPREPLY=($(compgen -d -- "$cur"))';
-  if (/FILE|KEY/.test(v)) return 'COMPREPLY=($(compgen -f -- "$cur"))';
-  return 'COMPREPLY=()';
-}
-const bash = [
-  '# bash completion for s2sgw, generated from its commands\' option tables (scripts/package-docs.js).',
-  '_s2sgw() {',
-  '  local cur prev cmd',
-  '  cur="${COMP_WORDS[COMP_CWORD]}"',
-  '  prev="${COMP_WORDS[COMP_CWORD-1]}"',
-  '  cmd="${COMP_WORDS[1]}"',
-  '  if [ "$COMP_CWORD" -eq 1 ]; then',
-  `    COMPREPLY=($(compgen -W '${cmds.map((c) => c.name).join(' ')} --help --version' -- "$cur"))`,
-  '    return',
-  '  fi',
-  '  case "$cmd" in',
-  ...cmds.flatMap((c) => {
-    const opts = Object.entries({ ...c.options, ...COMMON });
-    const valued = opts.filter(([, o]) => o.type === 'string');
-    return [
-      `    ${c.name})`,
-      ...(valued.length
-        ? ['      case "$prev" in', ...valued.map(([n, o]) => `        --${n}${o.short ? `|-${o.short}` : ''}) ${completeValue(c.usage, n) || 'COMPREPLY=()'}; return ;;`), '      esac']
-        : []),
-      `      COMPREPLY=($(compgen -W '${opts.map(([n]) => `--${n}`).join(' ')}' -- "$cur"))`,
-      '      ;;',
-    ];
-  }),
-  '  esac',
-  '}',
-  'complete -F _s2sgw s2sgw',
-  '',
-].join('\n');
+// ---- bash completion: the same as `s2sgw completion bash` ----------------------------------------------
+const bash = completionBash(cmds);
 
 fs.mkdirSync(out, { recursive: true });
 fs.writeFileSync(path.join(out, 's2sgw.1'), man);

@@ -1,6 +1,8 @@
 // The s2sgw command line: picks a command, maps usage errors to exit 2 and internal errors to one line (stack with --debug).
 import { UsageError } from './usage';
 import { Command, EXIT, Io, parse, processIo } from './commands/common';
+import { nearest } from './commands/options';
+import { commandHelp } from './commands/help';
 import { VERSION } from './version';
 import { boundHeapGrowth } from './heap';
 
@@ -23,7 +25,21 @@ const LOADERS: Record<string, () => Command> = {
   'peer-config': () => require('./commands/peer-config').command,
   rules: () => require('./commands/rules').command,
   explain: () => require('./commands/explain').command,
+  init: () => require('./commands/init').command,
+  tenant: () => require('./commands/tenant').command,
+  completion: () => require('./commands/completion').command,
 };
+
+/** A command by name, or undefined. */
+export function commandNamed(name: string): Command | undefined {
+  return Object.prototype.hasOwnProperty.call(LOADERS, name) ? LOADERS[name]() : undefined;
+}
+
+function unknownCommand(name: string, io: Io): number {
+  const near = nearest(name, Object.keys(LOADERS));
+  io.err(`s2sgw: unknown command \`${name}\`${near ? ` (did you mean \`${near}\`?)` : ''}\nhint: run \`s2sgw help\` for the list of commands\n`);
+  return EXIT.usage;
+}
 
 /** Every command, in help order (loads them all). */
 export function commands(): Command[] {
@@ -41,7 +57,7 @@ export function help(): string {
     'commands:',
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
-    'Run `s2sgw <command> --help` for a command\'s options.',
+    'Run `s2sgw help <command>` (or `s2sgw <command> --help`) for a command\'s options; docs/cli.md lists them all.',
     'A finding prints its code (`error duplicate-vlan: ...`): `s2sgw explain CODE` explains it, `s2sgw rules` lists them all.',
     'Exit codes: 0 ok, 1 findings or failure, 2 usage, 3 plan found changes (status: the host is degraded).',
     '',
@@ -54,7 +70,7 @@ const HOST_COMMANDS = new Set(['apply', 'rollback', 'confirm', 'status', 'releas
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
   const [name, ...rest] = argv;
   if (!HOST_COMMANDS.has(name)) boundHeapGrowth();
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
+  if (!name || name === '--help' || name === '-h' || (name === 'help' && rest.length === 0)) {
     io.out(help());
     return name ? EXIT.ok : EXIT.usage;
   }
@@ -62,20 +78,29 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     io.out(`${VERSION}\n`);
     return EXIT.ok;
   }
-  const cmd = Object.prototype.hasOwnProperty.call(LOADERS, name) ? LOADERS[name]() : undefined;
-  if (!cmd) {
-    io.err(`s2sgw: unknown command \`${name}\`\n\n${help()}`);
-    return EXIT.usage;
+  if (name === 'help') {
+    const c = commandNamed(rest[0]);
+    if (!c) return unknownCommand(rest[0], io);
+    io.out(commandHelp(c));
+    return EXIT.ok;
   }
+  const cmd = commandNamed(name);
+  if (!cmd) return unknownCommand(name, io);
   const debug = rest.includes('--debug');
   try {
     const args = parse(cmd, rest);
     if (args.values.help) {
-      io.out(`usage: ${cmd.usage}\n\n${cmd.summary}\n${cmd.details ? `\n${cmd.details}` : ''}`);
+      io.out(commandHelp(cmd));
       return EXIT.ok;
     }
-    return await cmd.run(args, io);
+    // --quiet, --verbose and --format json decide what is said besides the output itself.
+    const quiet = !!args.values.quiet;
+    const json = args.values.format === 'json';
+    const cio: Io = { ...io, quiet, verbose: !!args.values.verbose && !quiet, progress: (!!io.progress || io.env.S2SGW_TTY === '1') && !quiet && !json };
+    return await cmd.run(args, cio);
   } catch (e) {
+    // A progress line left on a terminal (src/commands/common.ts: progressLine) is cleared before the message.
+    if (io.progress) io.err('\r\x1b[K');
     if (e instanceof UsageError) {
       io.err(`s2sgw ${cmd.name}: ${e.message}\n${e.hint ? `hint: ${e.hint}\n` : ''}`);
       return EXIT.usage;

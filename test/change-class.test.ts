@@ -179,7 +179,7 @@ test('plan --fail-on with no change exits 0; a bad class is a usage error', asyn
   for (const bad of ['hitless', 'outage']) {
     const r = await cli(['plan', '--config', dir, '--against', path.join(dir, 'out'), '--fail-on', bad]);
     assert.is(r.code, 2, bad);
-    assert.match(r.err, new RegExp(`--fail-on ${bad}: not a change class`));
+    assert.match(r.err, new RegExp(`--fail-on must be one of rekey, replace, disruptive, got ${bad}`));
   }
 });
 

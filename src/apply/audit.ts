@@ -10,6 +10,7 @@ import { readIfExists, writeDurable } from './fsx';
 import { layout, Layout } from './layout';
 import { manifestHead, Provenance } from './trust';
 import type { Outcome } from './engine';
+import type { Options } from '../commands/options';
 
 export const AUDIT_LOG = '/var/log/s2sgw/audit.log';
 /** audit.log is rotated when a record would take it past this size; audit.log.1 ... .KEEP are kept. */
@@ -17,8 +18,7 @@ export const AUDIT_MAX_BYTES = 10 * 1024 * 1024;
 export const AUDIT_KEEP = 5;
 
 /** The option apply, confirm and rollback take to name who runs them when that is not the Unix user (a CI job). */
-export const AUDIT_OPTIONS = { actor: { type: 'string' } } as const;
-export const AUDIT_USAGE = '[--actor WHO]';
+export const AUDIT_OPTIONS: Options = { actor: { type: 'string', value: 'WHO', description: 'who asked for this, for the audit log (default: SUDO_USER, USER or LOGNAME)', example: '--actor ci-pipeline-1234' } };
 
 export interface AuditRecord {
   time: string;

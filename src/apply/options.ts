@@ -3,24 +3,26 @@ import { UsageError } from '../usage';
 import { parseFaults, Runner, DEFAULT_VICI } from './runner';
 import { describeError, Outcome } from './engine';
 import * as path from 'node:path';
+import type { Options } from '../commands/options';
 
 /** What these helpers need of the command's I/O (commands pass their whole Io): apply/ does not import commands/. */
 export interface OptionsIo {
+  out: (s: string) => void;
   err: (s: string) => void;
+  /** --quiet: say nothing but errors. */
+  quiet?: boolean;
   env: NodeJS.ProcessEnv;
   cwd: string;
 }
 
-export const HOST_OPTIONS = {
-  root: { type: 'string' },
-  netns: { type: 'string' },
-  vici: { type: 'string' },
-  'frr-pathspace': { type: 'string' },
-  skip: { type: 'string', multiple: true },
-  'lock-wait': { type: 'string' },
-} as const;
-
-export const HOST_USAGE = '[--root DIR] [--netns NS] [--vici URI] [--frr-pathspace N] [--skip links,vrf,tc,...] [--lock-wait SECONDS]';
+export const HOST_OPTIONS: Options = {
+  root: { type: 'string', value: 'DIR', default: '/', description: 'the host\'s root folder (a test root or a chroot)', complete: 'dir' },
+  netns: { type: 'string', value: 'NS', description: 'run ip, tc, nft and sysctl in this network namespace' },
+  vici: { type: 'string', value: 'URI', default: 'unix:///var/run/charon.vici', description: 'strongSwan\'s VICI socket (also S2SGW_VICI)', example: '--vici tcp://127.0.0.1:4502' },
+  'frr-pathspace': { type: 'string', value: 'N', description: 'the FRR pathspace (vtysh -N) of a second FRR instance' },
+  skip: { type: 'string', multiple: true, value: 'STEPS', description: 'skip these steps (comma-separated, repeatable): sysctl, links, vrf, frr, strongswan, nftables, tc', example: '--skip tc,nftables' },
+  'lock-wait': { type: 'string', value: 'SECONDS', default: '60', description: 'how long to wait for another s2sgw run on the host to finish before giving up' },
+};
 
 const SKIPPABLE = ['sysctl', 'links', 'vrf', 'frr', 'strongswan', 'nftables', 'tc'];
 
@@ -54,5 +56,56 @@ export function finish(out: Outcome, io: OptionsIo, what: string): number {
     io.err(`s2sgw ${what}: ${describeError(out.error)}\n`);
     if (out.rolledBackTo !== undefined) io.err(`s2sgw ${what}: rolled back: the host is on ${out.rolledBackTo ? `release ${out.rolledBackTo.slice(0, 12)}` : 'its state before s2sgw'}\n`);
   }
+  return out.code;
+}
+
+/** The --format option of apply, confirm, rollback and recover. */
+export const OUTCOME_FORMAT: Options = {
+  format: { type: 'string', short: 'f', value: 'text|json', choices: ['text', 'json'], default: 'text', description: 'text: steps on stderr; json: one outcome object on stdout (docs/cli.md), steps in its "messages"' },
+};
+
+/** The JSON shape of apply, confirm, rollback and recover (docs/cli.md). */
+export const OUTCOME_JSON = `{
+  "version": 1,
+  "command": "apply",              // apply | confirm | rollback | recover
+  "ok": true,
+  "exitCode": 0,
+  "release": "3f2a9c1b0d4e",       // the release the host is on afterwards (null: none)
+  "rolledBackTo": null,            // set when a failure was undone: the release (or null: the state before s2sgw)
+  "error": null,                   // or {"step": "nftables", "message": "...", "where": "tenant contoso ...", "tool": "nft's output"}
+  "messages": ["..."],             // the steps that text mode prints on stderr (a dry run's plan included)
+  "dryRun": false,                 // apply only
+  "durationMs": 412                // apply only
+}`;
+
+/** Says a step: collected for --format json, else on stderr (a dry run's plan on stdout), nothing with --quiet. */
+export function sayer(io: OptionsIo, json: boolean, messages: string[], toStdout = false): (s: string) => void {
+  return (s) => {
+    if (json) messages.push(s);
+    else if (toStdout) io.out(s + '\n');
+    else if (!io.quiet) io.err(s + '\n');
+  };
+}
+
+/** Prints an outcome as JSON on stdout (the --format json of apply, confirm, rollback, recover) and returns the exit code. */
+export function finishJson(out: Outcome, io: OptionsIo, command: string, messages: string[], extra: Record<string, unknown> = {}): number {
+  const e = out.error;
+  io.out(
+    JSON.stringify(
+      {
+        version: 1,
+        command,
+        ok: out.code === 0,
+        exitCode: out.code,
+        release: out.release ?? null,
+        ...(out.rolledBackTo !== undefined ? { rolledBackTo: out.rolledBackTo } : {}),
+        error: e ? { step: e.step, message: e.message, ...(e.where ? { where: e.where } : {}), ...(e.tool ? { tool: e.tool } : {}) } : null,
+        messages,
+        ...extra,
+      },
+      null,
+      2,
+    ) + '\n',
+  );
   return out.code;
 }

@@ -3,10 +3,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { UsageError } from '../usage';
-import { Command } from './common';
+import { Command, formatOption, note } from './common';
 import { apply } from '../apply/engine';
-import { HOST_OPTIONS, HOST_USAGE, finish, lockWaitMs, runnerFrom } from '../apply/options';
-import { AUDIT_OPTIONS, AUDIT_USAGE, outcomeOf, whoRuns, writeAudit } from '../apply/audit';
+import { HOST_OPTIONS, OUTCOME_FORMAT, OUTCOME_JSON, finish, finishJson, lockWaitMs, runnerFrom, sayer } from '../apply/options';
+import { AUDIT_OPTIONS, outcomeOf, whoRuns, writeAudit } from '../apply/audit';
 import { manifestHead, Provenance } from '../apply/trust';
 
 /** What a bundle's manifest says about itself, unchecked; undefined when it cannot be read. */
@@ -22,18 +22,22 @@ function claimsOf(dir: string): Omit<Provenance, 'manifestBytes'> | undefined {
 export const command: Command = {
   name: 'apply',
   summary: 'apply a bundle on this gateway host atomically, reloading only what changed; roll back on any failure',
-  usage: `s2sgw apply --bundle out/<gateway> [--gateway NAME] [--dry-run] [--confirm SECONDS] [--full] [--keep N] ${AUDIT_USAGE} ${HOST_USAGE}`,
   options: {
-    bundle: { type: 'string', short: 'b' },
-    'dry-run': { type: 'boolean', short: 'n' },
-    confirm: { type: 'string' },
-    full: { type: 'boolean' },
-    keep: { type: 'string' },
-    gateway: { type: 'string', short: 'g' },
+    bundle: { type: 'string', short: 'b', value: 'DIR', required: true, description: 'the built bundle to apply (out/<gateway>)', example: '--bundle out/gw1' },
+    gateway: { type: 'string', short: 'g', value: 'NAME', description: 'refuse unless the bundle is this gateway\'s' },
+    'dry-run': { type: 'boolean', short: 'n', description: 'print what would change and the commands that would run; change nothing' },
+    confirm: { type: 'string', value: 'SECONDS', description: 'roll back unless `s2sgw confirm` runs within SECONDS (like netplan try)', example: '--confirm 120' },
+    full: { type: 'boolean', description: 'reload everything, not only what changed' },
+    keep: { type: 'string', value: 'N', default: '5', description: 'how many releases to keep for rollback (at least 1)' },
+    ...OUTCOME_FORMAT,
     ...AUDIT_OPTIONS,
     ...HOST_OPTIONS,
   },
+  json: OUTCOME_JSON,
+  examples: ['s2sgw apply --bundle out/gw1 --confirm 120', 's2sgw apply --bundle out/gw1 --dry-run', 's2sgw apply --bundle out/gw1 --format json'],
   async run({ values }, io) {
+    const json = formatOption(values, ['text', 'json']) === 'json';
+    const messages: string[] = [];
     const bundle = values.bundle as string | undefined;
     if (!bundle) throw new UsageError('--bundle is required', 'usage: s2sgw apply --bundle out/<gateway>');
     const c = values.confirm as string | undefined;
@@ -56,16 +60,16 @@ export const command: Command = {
       lockWaitMs: lockWaitMs(values),
       ...(k !== undefined ? { keep: Number(k) } : {}),
       // Progress to stderr; a dry run's plan is the output, so stdout.
-      say: (s) => (runner.dryRun ? io.out(s + '\n') : io.err(s + '\n')),
+      say: sayer(io, json, messages, runner.dryRun),
     });
     // Where the time went, for an operator watching a large host (the steps that took a millisecond or more).
     if (out.code === 0 && !runner.dryRun) {
       const steps = new Map<string, number>();
       for (const t of runner.timings) steps.set(t.step, (steps.get(t.step) ?? 0) + t.ms);
       const parts = [...steps].filter(([, ms]) => ms >= 1).map(([s, ms]) => `${s} ${Math.round(ms)}`);
-      io.err(`done in ${Math.round(performance.now() - t0)} ms${parts.length ? ` (${parts.join(', ')})` : ''}\n`);
+      if (!json) note(io, `done in ${Math.round(performance.now() - t0)} ms${parts.length ? ` (${parts.join(', ')})` : ''}\n`);
     }
-    if (out.code === 0 && !runner.dryRun && c !== undefined) io.err(`applied; run \`s2sgw confirm\` within ${c} s or the host rolls back\n`);
+    if (out.code === 0 && !runner.dryRun && c !== undefined) (json ? (s: string) => messages.push(s.trimEnd()) : (s: string) => io.err(s))(`applied; run \`s2sgw confirm\` within ${c} s or the host rolls back\n`);
     // A dry run changes nothing, the audit log included.
     if (!runner.dryRun) {
       // A refused bundle's own claims (not checked, so no signer) still say what was tried.
@@ -81,6 +85,7 @@ export const command: Command = {
       });
       if (problem) io.err(`s2sgw apply: warning: ${problem}\n`);
     }
+    if (json) return finishJson(out, io, 'apply', messages, { dryRun: runner.dryRun, durationMs: Math.round(performance.now() - t0) });
     return finish(out, io, 'apply');
   },
 };

@@ -11,26 +11,38 @@ import { checkBundle } from '../compiler/check';
 import { MANIFEST, setSource } from '../compiler/bundle';
 import { hasErrors, sortDiagnostics } from '../compiler/diagnostics';
 import { replaceTree, writeFileAtomic } from '../compiler/write';
-import { CACHE_HELP, Command, EXIT, configDir, formatOption, printDiagnostics } from './common';
+import { Command, EXIT, Io, configDir, formatOption, note, printDiagnostics, progressLine } from './common';
+import { toJson } from '../compiler/format';
+import type { LockChange } from '../compiler/lock';
+import { CACHE_DIR, CACHE_HELP, CONFIG, GATEWAYS, format as formatOpt } from './options';
 
 export const command: Command = {
   name: 'build',
   summary: 'compile the config repository into out/<gateway>/ bundles (writes nothing when validation fails)',
-  usage: 's2sgw build [--config DIR] [--out DIR] [--gateway G] [--locked] [--check] [--cache-dir DIR] [--format text|json|github]',
   details: CACHE_HELP,
   options: {
-    config: { type: 'string', short: 'c' },
-    out: { type: 'string', short: 'o' },
-    gateway: { type: 'string', short: 'g', multiple: true },
-    locked: { type: 'boolean' },
-    check: { type: 'boolean' },
-    format: { type: 'string', short: 'f' },
-    'cache-dir': { type: 'string' },
+    ...CONFIG,
+    out: { type: 'string', short: 'o', value: 'DIR', default: 'CONFIG/out', description: 'where the out/<gateway>/ bundles are written' },
+    ...GATEWAYS,
+    locked: { type: 'boolean', description: 'fail instead of allocating: every id must already be in allocations.lock.yaml (CI)' },
+    check: { type: 'boolean', description: 'also check each bundle with the real tools (nft -c, vtysh --dryrun, swanctl parser, netplan)' },
+    ...CACHE_DIR,
+    ...formatOpt(['text', 'json', 'github']),
   },
+  json: `{
+  "version": 1,
+  "ok": true,
+  "diagnostics": [],                                      // as validate's
+  "bundles": [{ "gateway": "gw1", "files": 42, "tenants": 2, "checked": false }],   // written (none when ok is false)
+  "lock": { "changes": ["tenant contoso: table 1001, zone 1", "connection contoso/IfCe1: if_id 1"] }
+}`,
+  examples: ['s2sgw build', 's2sgw build --locked --check --gateway gw1'],
   async run({ values }, io) {
     const format = formatOption(values, ['text', 'json', 'github']) as Format;
     const dir = configDir(values, io);
     const outDir = path.resolve(io.cwd, (values.out as string | undefined) ?? path.join(dir, 'out'));
+    const bar = progressLine(io, 'build');
+    bar.step('loading the config repository');
     const loaded = loadConfig(dir);
     const gateways = values.gateway as string[] | undefined;
     // The lock is read with the tenant files and checked as strictly (src/compiler/lock-check.ts).
@@ -38,7 +50,7 @@ export const command: Command = {
     const source = sourceOf(dir);
     const lockPath = path.join(dir, LOCK_FILE);
     const oldLock = loaded.lock === undefined ? undefined : loaded.lock.toString();
-    const result = compile(loaded, undefined, { locked: !!values.locked, gateways, keepRendered: !!values.check, source, cache: openCache(values, io.env, io.cwd, io.err) });
+    const result = compile(loaded, undefined, { locked: !!values.locked, gateways, keepRendered: !!values.check, source, cache: openCache(values, io.env, io.cwd, io.err), progress: bar.step });
     if (source && !source.dirty && result.ok && result.lockText !== oldLock) for (const b of result.bundles) setSource(b, { ...source, dirty: true });
     let diags = result.diagnostics;
     if (result.ok && gateways) {
@@ -49,29 +61,62 @@ export const command: Command = {
       }
     }
     if (result.ok && values.check) {
-      for (const b of result.bundles) diags = [...diags, ...(await checkBundle(b, result.model))];
+      for (const [i, b] of result.bundles.entries()) {
+        bar.step(`checking ${b.gateway} with the real tools (${i + 1}/${result.bundles.length})`);
+        diags = [...diags, ...(await checkBundle(b, result.model))];
+      }
       diags = sortDiagnostics(diags);
     }
-    printDiagnostics(diags, format, loaded.files, io, loaded.lock);
-    if (!result.ok || hasErrors(diags)) {
+    bar.done();
+    const failed = !result.ok || hasErrors(diags);
+    if (format === 'json') {
+      const bundles = failed ? [] : result.bundles.map((b) => ({ gateway: b.gateway, files: b.files.length, tenants: Object.keys(b.manifest.tenants).length, checked: !!values.check }));
+      io.out(JSON.stringify({ version: 1, ok: !failed, ...toJson(diags), bundles, lock: { changes: failed ? [] : result.lockChanges.map((c) => c.what) } }, null, 2) + '\n');
+    } else printDiagnostics(diags, format, loaded.files, io, loaded.lock);
+    if (failed) {
       if (format === 'text') io.err('build: nothing written\n');
       return EXIT.findings;
     }
     // Lock first: a bundle must never refer to ids the committed lock does not hold.
     if (result.lockText !== oldLock && !values.locked) writeFileAtomic(lockPath, result.lockText!);
-    for (const b of result.bundles) replaceTree(path.join(outDir, b.gateway), b.files);
+    for (const [i, b] of result.bundles.entries()) {
+      bar.step(`writing ${b.gateway} (${i + 1}/${result.bundles.length})`);
+      replaceTree(path.join(outDir, b.gateway), b.files);
+    }
+    bar.done();
     if (!gateways) removeStale(outDir, result.bundles.map((b) => b.gateway), io);
     if (format === 'text') {
       for (const b of result.bundles) {
         const n = Object.keys(b.manifest.tenants).length;
         const rel = path.relative(io.cwd, path.join(outDir, b.gateway));
-        io.err(`built ${rel.startsWith('..') ? path.join(outDir, b.gateway) : rel}/: ${b.files.length} files, ${n} tenant${n === 1 ? '' : 's'}${values.check ? ', checked with the real tools' : ''}\n`);
+        note(io, `built ${rel.startsWith('..') ? path.join(outDir, b.gateway) : rel}/: ${b.files.length} files, ${n} tenant${n === 1 ? '' : 's'}${values.check ? ', checked with the real tools' : ''}\n`);
       }
-      for (const c of result.lockChanges) io.err(`${LOCK_FILE}: ${c.what}\n`);
+      lockSummary(result.lockChanges, io);
     }
     return EXIT.ok;
   },
 };
+
+/**
+ * What the build allocated or retired in the lock: each change with --verbose or when there are few, else one
+ * summary line (the first build of a large repository allocates thousands; `s2sgw plan` lists them all).
+ */
+export function lockSummary(changes: LockChange[], io: Io): void {
+  if (!changes.length || io.quiet) return;
+  if (io.verbose || changes.length <= 3) {
+    for (const c of changes) io.err(`${LOCK_FILE}: ${c.what}\n`);
+    return;
+  }
+  const count = (kind: string, re: RegExp) => changes.filter((c) => c.kind === kind && re.test(c.what)).length;
+  const tenants = count('add', /^tenant /);
+  const conns = count('add', /^connection /);
+  const retired = changes.filter((c) => c.kind === 'retire').length;
+  const parts = [
+    tenants ? `${tenants} tenant${tenants === 1 ? '' : 's'} (a routing table and zone each)` : '',
+    conns ? `${conns} connection${conns === 1 ? '' : 's'} (an if_id each)` : '',
+  ].filter(Boolean);
+  io.err(`${LOCK_FILE}: ${parts.length ? `allocated ids for ${parts.join(' and ')}` : ''}${retired ? `${parts.length ? '; ' : ''}retired ${retired}` : ''} (--verbose lists each; \`s2sgw plan\` shows them)\n`);
+}
 
 /** Removes out/<name>/ bundles of gateways that no longer exist (only folders s2sgw made: they hold its manifest). */
 function removeStale(outDir: string, keep: string[], io: { err: (s: string) => void }): void {

@@ -1,17 +1,19 @@
 // `s2sgw confirm`: keep the release `apply --confirm SECONDS` put on probation (like `netplan try`).
-import { Command } from './common';
+import { Command, formatOption } from './common';
 import { confirm } from '../apply/engine';
-import { HOST_OPTIONS, HOST_USAGE, finish, lockWaitMs, runnerFrom } from '../apply/options';
-import { auditCommand, AUDIT_OPTIONS, AUDIT_USAGE, whoRuns } from '../apply/audit';
+import { HOST_OPTIONS, OUTCOME_FORMAT, OUTCOME_JSON, finish, finishJson, lockWaitMs, runnerFrom, sayer } from '../apply/options';
+import { auditCommand, AUDIT_OPTIONS, whoRuns } from '../apply/audit';
 
 export const command: Command = {
   name: 'confirm',
   summary: 'keep the release applied with --confirm before its timer rolls it back',
-  usage: `s2sgw confirm ${AUDIT_USAGE} ${HOST_USAGE}`,
-  options: { ...AUDIT_OPTIONS, ...HOST_OPTIONS },
+  options: { ...OUTCOME_FORMAT, ...AUDIT_OPTIONS, ...HOST_OPTIONS },
+  json: OUTCOME_JSON,
   async run({ values }, io) {
+    const json = formatOption(values, ['text', 'json']) === 'json';
+    const messages: string[] = [];
     const runner = runnerFrom(values, io);
-    const out = await auditCommand('confirm', runner, whoRuns(io.env, values.actor as string | undefined), () => confirm(runner, { say: (s) => io.err(s + '\n'), lockWaitMs: lockWaitMs(values) }), (s) => io.err(`s2sgw confirm: ${s}\n`));
-    return finish(out, io, 'confirm');
+    const out = await auditCommand('confirm', runner, whoRuns(io.env, values.actor as string | undefined), () => confirm(runner, { say: sayer(io, json, messages), lockWaitMs: lockWaitMs(values) }), (s) => io.err(`s2sgw confirm: ${s}\n`));
+    return json ? finishJson(out, io, 'confirm', messages) : finish(out, io, 'confirm');
   },
 };

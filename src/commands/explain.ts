@@ -3,6 +3,7 @@ import { closest, distance } from 'fastest-levenshtein';
 import { allCodes, CatalogueEntry, lookup } from '../validate/catalogue';
 import { UsageError } from '../usage';
 import { Command, EXIT, formatOption } from './common';
+import { format as formatOpt } from './options';
 
 /** The entry as JSON (`explain --format json` and `rules --format json`): version 1 of the shape in docs/rules.md. */
 export function entryJson(e: CatalogueEntry): Record<string, unknown> {
@@ -53,12 +54,15 @@ export function find(asked: string): CatalogueEntry {
 export const command: Command = {
   name: 'explain',
   summary: "explain a diagnostic code: what it means, how to fix it, a bad and a good example",
-  usage: 's2sgw explain CODE [--format text|json]',
+  positionals: [{ name: 'CODE', description: 'a diagnostic code as a finding prints it (duplicate-vlan, frr/check, lock/would-change)' }],
   details:
     'CODE is what a finding prints after its severity, e.g. `s2sgw explain duplicate-vlan` or\n' +
     '`s2sgw explain frr/check`. `s2sgw rules` lists every code; docs/rules.md holds the same texts.\n' +
     '--format json prints {"version":1,"rule":{...}}, one entry of `s2sgw rules --format json`.\n',
-  options: { format: { type: 'string', short: 'f' } },
+  options: { ...formatOpt(['text', 'json'], 'text: the explanation with its examples; json: {"version":1,"rule":{...}}') },
+  json: `{"version": 1, "rule": {"code": "duplicate-vlan", "phase": "rules", "severity": "error", "summary": "...",
+  "explanation": "...", "examples": {"lang": "yaml", "bad": "...", "good": "..."}}}`,
+  examples: ['s2sgw explain duplicate-vlan', 's2sgw explain frr/check --format json'],
   async run({ values, positionals }, io) {
     const format = formatOption(values, ['text', 'json']);
     if (positionals.length !== 1) throw new UsageError(positionals.length ? `explain takes one code, got ${positionals.length}` : 'explain needs a code', `usage: ${command.usage}`);

@@ -4,20 +4,30 @@ import { loadConfig, UsageError } from '../compiler/load';
 import { validate } from '../validate';
 import { peerConfig, peerConfigLibreswan, LibreswanUnsupported } from '../peer';
 import { writeFileAtomic } from '../compiler/write';
-import { Command, EXIT, configDir, formatOption, printDiagnostics } from './common';
+import { Command, EXIT, configDir, formatOption, note, printDiagnostics } from './common';
+import { CONFIG, format as formatOpt } from './options';
 
 export const command: Command = {
   name: 'peer-config',
   summary: "print the customer side of a connection: the site's swanctl.conf (or libreswan's ipsec.conf and ipsec.secrets), and an FRR snippet when BGP runs over it",
-  usage: 's2sgw peer-config --tenant T --connection IFACE [--gateway G] [--config DIR] [--out DIR] [--format text|json|libreswan]',
   options: {
-    config: { type: 'string', short: 'c' },
-    tenant: { type: 'string', short: 't' },
-    connection: { type: 'string' },
-    gateway: { type: 'string', short: 'g' },
-    out: { type: 'string', short: 'o' },
-    format: { type: 'string', short: 'f' },
+    tenant: { type: 'string', short: 't', value: 'NAME', required: true, description: 'the tenant', example: '--tenant contoso' },
+    connection: { type: 'string', value: 'IFACE', required: true, description: 'the connection, by its interface name', example: '--connection IfCe1' },
+    gateway: { type: 'string', short: 'g', value: 'NAME', description: 'the gateway side (needed when the tenant is on several)' },
+    ...CONFIG,
+    out: { type: 'string', short: 'o', value: 'DIR', description: 'write the files into DIR instead of printing them' },
+    ...formatOpt(['text', 'json', 'libreswan'], 'text: swanctl.conf (+ FRR); json: the same as data; libreswan: ipsec.conf and ipsec.secrets'),
   },
+  json: `{
+  "version": 1,
+  "tenant": "contoso",
+  "connection": "IfCe1",
+  "gateway": "gw1",
+  "swanctl": "connections { ... }",      // the site's swanctl.conf
+  "frr": "router bgp ...",               // only when BGP runs over the connection
+  "secrets": [{ "section": "ike-...", "ref": "..." }]  // which secrets the site needs (references, never values)
+}`,
+  examples: ['s2sgw peer-config --tenant contoso --connection IfCe1', 's2sgw peer-config --tenant contoso --connection IfCe1 --format libreswan --out site/'],
   async run({ values }, io) {
     const format = formatOption(values, ['text', 'json', 'libreswan']);
     const name = values.tenant as string | undefined;
@@ -50,7 +60,7 @@ export const command: Command = {
         // Placeholders only, but the customer puts the key here: the file starts private.
         writeFileAtomic(path.join(dir, 'ipsec.secrets'), lc.ipsecSecrets, 0o600);
         if (lc.frr) writeFileAtomic(path.join(dir, 'frr.conf'), lc.frr, 0o644);
-        io.err(`wrote ${['ipsec.conf', 'ipsec.secrets', ...(lc.frr ? ['frr.conf'] : [])].map((f) => path.join(dir, f)).join(', ')}\n`);
+        note(io, `wrote ${['ipsec.conf', 'ipsec.secrets', ...(lc.frr ? ['frr.conf'] : [])].map((f) => path.join(dir, f)).join(', ')}\n`);
         return EXIT.ok;
       }
       io.out(lc.ipsecConf + `\n# ---- ipsec.secrets ----\n${lc.ipsecSecrets}` + (lc.frr ? `\n# ---- FRR (the site router; frr.conf) ----\n${lc.frr}` : ''));
@@ -61,10 +71,10 @@ export const command: Command = {
       const dir = path.resolve(io.cwd, values.out as string);
       writeFileAtomic(path.join(dir, 'swanctl.conf'), pc.swanctl, 0o644);
       if (pc.frr) writeFileAtomic(path.join(dir, 'frr.conf'), pc.frr, 0o644);
-      io.err(`wrote ${path.join(dir, 'swanctl.conf')}${pc.frr ? ` and ${path.join(dir, 'frr.conf')}` : ''}\n`);
+      note(io, `wrote ${path.join(dir, 'swanctl.conf')}${pc.frr ? ` and ${path.join(dir, 'frr.conf')}` : ''}\n`);
       return EXIT.ok;
     }
-    if (format === 'json') io.out(JSON.stringify(pc, null, 2) + '\n');
+    if (format === 'json') io.out(JSON.stringify({ version: 1, tenant: name, connection: iface, gateway: gwName, ...pc }, null, 2) + '\n');
     else io.out(pc.swanctl + (pc.frr ? `\n# ---- FRR (the site router; frr.conf) ----\n${pc.frr}` : ''));
     return EXIT.ok;
   },

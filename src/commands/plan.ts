@@ -10,24 +10,30 @@ import { CHANGE_CLASSES, ChangeClass } from '../compiler/change-class';
 import { filesAt, sourceOf } from '../compiler/git';
 import { signatureKey } from '../apply/signature';
 import { UsageError } from '../usage';
-import { CACHE_HELP, Command, EXIT, configDir, formatOption, printDiagnostics } from './common';
+import { Command, EXIT, configDir, formatOption, printDiagnostics, progressLine } from './common';
+import { CACHE_DIR, CACHE_HELP, CONFIG, GATEWAYS, format as formatOpt } from './options';
 
 export const command: Command = {
   name: 'plan',
   summary: 'show what a change does to each gateway: unified diffs and per-tenant impact (exit 3 when something changes)',
-  usage: 's2sgw plan [--config DIR] --against DIR|REF [--gateway G] [--locked] [--fail-on disruptive|replace|rekey] [--cache-dir DIR] [--format text|json|markdown]',
-  details: `--locked: refuse a change the lock file does not already hold, exactly as \`build --locked\` on main does (same check, same message, exit 1).
---fail-on CLASS: exit 1 when a change of that class or a worse one is planned (hitless < rekey < replace < disruptive), naming the changes; the plan is printed first. See docs/changes.md.
-${CACHE_HELP}`,
+  details: CACHE_HELP,
   options: {
-    config: { type: 'string', short: 'c' },
-    against: { type: 'string', short: 'a' },
-    gateway: { type: 'string', short: 'g', multiple: true },
-    format: { type: 'string', short: 'f' },
-    'cache-dir': { type: 'string' },
-    locked: { type: 'boolean' },
-    'fail-on': { type: 'string' },
+    ...CONFIG,
+    against: { type: 'string', short: 'a', value: 'DIR|REF', required: true, description: 'what to compare with: a folder of built bundles (out/) or a Git ref', example: '--against origin/main', complete: 'dir' },
+    ...GATEWAYS,
+    ...CACHE_DIR,
+    ...formatOpt(['text', 'json', 'markdown'], 'text: diffs for a terminal; json: the plan as data; markdown: a pull-request comment'),
+    locked: { type: 'boolean', description: 'refuse a change the lock file does not already hold, exactly as `build --locked` on main does (same check, same message, exit 1)' },
+    'fail-on': { type: 'string', value: 'CLASS', choices: ['rekey', 'replace', 'disruptive'], description: 'exit 1 when a change of this class or a worse one is planned (hitless < rekey < replace < disruptive), naming the changes; the plan is printed first (docs/changes.md)', example: '--fail-on disruptive' },
   },
+  json: `{
+  "version": 1,
+  "against": "origin/main (0123456789ab)",
+  "changed": true,
+  "lock": { "changes": ["..."], "patch": "..." },
+  "gateways": [{ "gateway": "gw1", "status": "changed", "impact": { "tenants": [...], "totals": {...} }, "files": [{ "path": "...", "status": "changed", "patch": "..." }] }]
+}`,
+  examples: ['s2sgw plan --against origin/main', 's2sgw plan --against out/ --format markdown'],
   async run({ values }, io) {
     const format = formatOption(values, ['text', 'json', 'markdown']);
     const dir = configDir(values, io);
@@ -35,15 +41,18 @@ ${CACHE_HELP}`,
     const failOn = values['fail-on'] as string | undefined;
     if (failOn !== undefined && (!CHANGE_CLASSES.includes(failOn as ChangeClass) || failOn === 'hitless')) throw new UsageError(`--fail-on ${failOn}: not a change class`, 'use disruptive, replace or rekey (each also fails on the worse ones)');
     if (!against) throw new UsageError('--against is required', 'pass a folder of built bundles (e.g. out/) or a Git ref (e.g. origin/main)');
+    const bar = progressLine(io, 'plan');
+    bar.step('loading the config repository');
     const loaded = loadConfig(dir);
     const lockBefore = typeof loaded.lock === 'number' ? undefined : loaded.lock?.toString();
     // The side built now records the work tree's commit (dirty when its inputs, or the lock this build writes, differ).
     const source = sourceOf(dir);
     // One cache for both sides: the base side of a one-tenant change is all hits, both in this run and the next.
     const cache = openCache(values, io.env, io.cwd, io.err);
-    const now = compile(loaded, undefined, { source, cache, locked: !!values.locked });
+    const now = compile(loaded, undefined, { source, cache, locked: !!values.locked, progress: (p) => bar.step(`this side: ${p}`) });
     if (now.ok && source && !source.dirty && now.lockText !== lockBefore) for (const b of now.bundles) b.manifest.source = { ...source, dirty: true };
     if (!now.ok) {
+      bar.done();
       printDiagnostics(now.diagnostics, format === 'json' ? 'json' : 'text', loaded.files, io, loaded.lock);
       return EXIT.findings;
     }
@@ -53,17 +62,22 @@ ${CACHE_HELP}`,
     let baseLock = lockBefore;
     const asDir = path.resolve(io.cwd, against);
     if (fs.existsSync(asDir) && fs.statSync(asDir).isDirectory()) {
+      bar.step(`reading the bundles in ${against}`);
       base = readBundles(asDir);
     } else {
+      bar.step(`reading ${against} from Git`);
       const ref = filesAt(dir, against);
       label = `${against} (${ref.commit.slice(0, 12)})`;
       baseLock = Buffer.isBuffer(ref.lock) ? ref.lock.toString() : undefined;
-      const old = compile(loadFiles(dir, ref.inputs, ref.lock), undefined, { source: { commit: ref.commit, dirty: false }, cache });
+      const old = compile(loadFiles(dir, ref.inputs, ref.lock), undefined, { source: { commit: ref.commit, dirty: false }, cache, progress: (p) => bar.step(`${against}: ${p}`) });
+      if (!old.ok) bar.done();
       if (!old.ok) io.err(`s2sgw plan: note: ${against} itself does not validate (${old.diagnostics.length} finding${old.diagnostics.length === 1 ? '' : 's'}); everything is shown as new\n`);
       base = old.bundles.map((b) => ({ gateway: b.gateway, files: b.files, manifest: b.manifest }));
     }
+    bar.step('comparing');
     const rollout = Object.fromEntries(now.model.gateways.filter((g) => g.rollout).map((g) => [g.name, g.rollout!]));
     const plan = assemblePlan(label, base, now.bundles, { changes: now.lockChanges.map((c) => c.what), before: baseLock ?? '', after: now.lockText }, only, signatureKey, rollout);
+    bar.done();
     if (format === 'json') io.out(planJson(plan));
     else if (format === 'markdown') io.out(planMarkdown(plan));
     else io.out(planText(plan, io.color));

@@ -2,7 +2,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UsageError } from '../usage';
-import { Command, EXIT } from './common';
+import { Command, EXIT, formatOption, note } from './common';
+import { format as formatOpt } from './options';
 import { writeFileAtomic } from '../compiler/write';
 import { verifyBundle } from '../apply/release';
 import { StepError } from '../apply/runner';
@@ -13,12 +14,14 @@ import { describeProvenance, manifestHead } from '../apply/trust';
 export const command: Command = {
   name: 'sign',
   summary: `sign a bundle's manifest.json with an SSH key into manifest.json.sig (SSH signature, namespace ${NAMESPACE})`,
-  usage: 's2sgw sign --bundle out/<gateway> --key KEYFILE',
   options: {
-    bundle: { type: 'string', short: 'b' },
-    key: { type: 'string', short: 'k' },
+    bundle: { type: 'string', short: 'b', value: 'DIR', required: true, description: 'the built bundle to sign (out/<gateway>)', example: '--bundle out/gw1' },
+    key: { type: 'string', short: 'k', value: 'FILE', required: true, description: 'the SSH private key, or the .pub of a key ssh-agent holds', example: '--key ~/.ssh/id_ed25519' },
+    ...formatOpt(['text', 'json']),
   },
+  json: `{ "version": 1, "manifest": "out/gw1/manifest.json", "signature": "out/gw1/manifest.json.sig", "key": "ED25519 SHA256:...", "gateway": "gw1", "commit": "0123...", "dirty": false }`,
   async run({ values }, io) {
+    const json = formatOption(values, ['text', 'json']) === 'json';
     const bundle = values.bundle as string | undefined;
     const key = values.key as string | undefined;
     if (!bundle || !key) throw new UsageError('--bundle and --key are required', 'e.g. s2sgw sign --bundle out/gw1 --key ~/.ssh/id_ed25519 (or the .pub of a key ssh-agent holds)');
@@ -46,7 +49,11 @@ export const command: Command = {
     writeFileAtomic(out, sig, 0o644);
     const head = manifestHead(manifestBytes);
     if (head.source?.dirty) io.err(`s2sgw sign: warning: the bundle was built from a work tree that differs from commit ${head.source.commit.slice(0, 12)}\n`);
-    io.err(`signed ${path.relative(io.cwd, path.join(dir, 'manifest.json')) || 'manifest.json'} (${describeProvenance({ gateway: head.gateway ?? '?', source: head.source, compiler: head.compiler, signer: null, key: undefined }).replace(/, unsigned$/, '')}) with ${signatureKey(sig)}: wrote ${path.relative(io.cwd, out)}\n`);
+    if (json) {
+      io.out(JSON.stringify({ version: 1, manifest: path.relative(io.cwd, path.join(dir, 'manifest.json')), signature: path.relative(io.cwd, out), key: signatureKey(sig), gateway: head.gateway ?? null, commit: head.source?.commit ?? null, ...(head.source ? { dirty: head.source.dirty } : {}) }, null, 2) + '\n');
+      return EXIT.ok;
+    }
+    note(io, `signed ${path.relative(io.cwd, path.join(dir, 'manifest.json')) || 'manifest.json'} (${describeProvenance({ gateway: head.gateway ?? '?', source: head.source, compiler: head.compiler, signer: null, key: undefined }).replace(/, unsigned$/, '')}) with ${signatureKey(sig)}: wrote ${path.relative(io.cwd, out)}\n`);
     return EXIT.ok;
   },
 };

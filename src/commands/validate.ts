@@ -5,15 +5,18 @@ import { validate } from '../validate';
 import { openCache } from '../compiler/cache';
 import { allocateLocked } from '../compiler/compile';
 import { sortDiagnostics } from '../compiler/diagnostics';
-import { CACHE_HELP, Command, EXIT, configDir, formatOption, printDiagnostics } from './common';
+import { Command, EXIT, configDir, formatOption, note, printDiagnostics } from './common';
+import { CACHE_DIR, CACHE_HELP, CONFIG, format as formatOpt } from './options';
 
 export const command: Command = {
   name: 'validate',
   summary: 'check the config repository: schema, cross-tenant conflicts, secrets',
-  usage: 's2sgw validate [--config DIR] [--locked] [--cache-dir DIR] [--format text|json|github]',
-  details: `--locked: also refuse a change the lock file does not already hold, exactly as \`build --locked\` on main does (same check, same message).
-${CACHE_HELP}`,
-  options: { config: { type: 'string', short: 'c' }, format: { type: 'string', short: 'f' }, 'cache-dir': { type: 'string' }, locked: { type: 'boolean' } },
+  details: CACHE_HELP,
+  options: { ...CONFIG, locked: { type: 'boolean', description: 'also refuse a change the lock file does not already hold, exactly as `build --locked` on main does (same check, same message)' }, ...CACHE_DIR, ...formatOpt(['text', 'json', 'github'], 'text: findings with code frames on stderr; json: {"diagnostics":[...]} on stdout; github: ::error annotations') },
+  json: `{"diagnostics": [{"code": "duplicate-vlan", "severity": "error", "message": "...", "file": "tenants/beta.yaml",
+  "line": 6, "col": 9, "hint": "...", "related": [{"file": "...", "line": 6, "col": 9, "message": "..."}]}]}
+// the contract's diagnostics shape (no "version": it is fixed by the contract)`,
+  examples: ['s2sgw validate', 's2sgw validate --config netconfig --format github'],
   async run({ values }, io) {
     const format = formatOption(values, ['text', 'json', 'github']) as Format;
     const loaded = loadConfig(configDir(values, io));
@@ -25,7 +28,7 @@ ${CACHE_HELP}`,
     }
     printDiagnostics(result.diagnostics, format, loaded.files, io, loaded.lock);
     if (format === 'text' && result.ok) {
-      io.err(`${result.model.tenants.length} tenant${result.model.tenants.length === 1 ? '' : 's'} on ${result.model.gateways.length} gateway${result.model.gateways.length === 1 ? '' : 's'}: valid\n`);
+      note(io, `${result.model.tenants.length} tenant${result.model.tenants.length === 1 ? '' : 's'} on ${result.model.gateways.length} gateway${result.model.gateways.length === 1 ? '' : 's'}: valid\n`);
     }
     return result.ok ? EXIT.ok : EXIT.findings;
   },

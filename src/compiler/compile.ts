@@ -28,10 +28,13 @@ export interface CompileOptions {
   source?: BundleSource | null;
   /** The work cache (--cache-dir): reuse each unchanged tenant's validated entity and rendered sections. */
   cache?: Cache;
+  /** Told each phase as it starts (the command line shows it on a terminal); no effect on the result. */
+  progress?: (phase: string) => void;
 }
 
 /** Validates, allocates and renders in memory; `prev` defaults to the lock the loaded repository holds (checked by validate). Writes nothing. */
 export function compile(loaded: Loaded, prev?: Allocations, opts: CompileOptions = {}): Compiled {
+  opts.progress?.(`validating ${loaded.files.length} file${loaded.files.length === 1 ? '' : 's'}`);
   return compileValidated(validate(loaded, opts.cache), prev, opts);
 }
 
@@ -64,12 +67,14 @@ export function allocateLocked(model: Model, prev: Allocations, locked: boolean)
 export function compileValidated(v: Validated, prev: Allocations = v.lock, opts: CompileOptions = {}): Compiled {
   const base: Compiled = { model: v.model, diagnostics: v.diagnostics, ok: v.ok, lockChanges: [], bundles: [] };
   if (!v.ok) return base;
+  opts.progress?.(`allocating ids for ${v.model.tenants.length} tenant${v.model.tenants.length === 1 ? '' : 's'}`);
   const locked = allocateLocked(v.model, prev, !!opts.locked);
   if (!locked.ok) return { ...base, ok: false, diagnostics: sortDiagnostics([...v.diagnostics, locked.diagnostic]), ...(locked.alloc ? { alloc: locked.alloc } : {}), lockChanges: locked.changes };
   const { alloc, changes } = locked;
   const model = v.model;
   const wanted = opts.gateways;
   const rc = opts.cache && v.fileKeys ? { cache: opts.cache, fileKeys: v.fileKeys } : undefined;
+  opts.progress?.(`rendering ${model.gateways.length} gateway bundle${model.gateways.length === 1 ? '' : 's'}`);
   const bundles = bundleAll(model, alloc, !!opts.keepRendered, opts.source ?? null, rc).filter((b) => !wanted || wanted.includes(b.gateway));
   return { ...base, ok: !hasErrors(v.diagnostics), alloc, lockText: formatLock(alloc), lockChanges: changes, bundles };
 }
