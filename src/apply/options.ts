@@ -16,7 +16,7 @@ export const HOST_OPTIONS = {
 
 export const HOST_USAGE = '[--root DIR] [--netns NS] [--vici URI] [--frr-pathspace N] [--skip links,vrf,tc,...] [--lock-wait SECONDS]';
 
-const SKIPPABLE = ['sysctl', 'links', 'vrf', 'frr', 'strongswan', 'nftables', 'tc'];
+const SKIPPABLE = ['sysctl', 'links', 'vrf', 'frr', 'strongswan', 'nftables', 'tc', 'keepalived'];
 
 /** A Runner from the command line; S2SGW_FAULTS injects faults (tests only). */
 export function runnerFrom(values: Record<string, unknown>, io: Io): Runner {
