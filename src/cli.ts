@@ -21,6 +21,8 @@ const LOADERS: Record<string, () => Command> = {
   recover: () => require('./commands/recover').command,
   metrics: () => require('./commands/metrics').command,
   'peer-config': () => require('./commands/peer-config').command,
+  drain: () => require('./commands/drain').command,
+  undrain: () => require('./commands/undrain').command,
 };
 
 /** Every command, in help order (loads them all). */
