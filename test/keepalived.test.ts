@@ -12,6 +12,7 @@ import { tenantsOn } from '../src/compiler/model';
 import { RenderedFile, text, TargetInput } from '../src/targets/target';
 import { target, render, KEEPALIVED_CONF } from '../src/targets/keepalived';
 import { keepalivedFindings } from '../src/targets/keepalived/check';
+import { DAEMONS_SCRIPT } from '../src/targets/keepalived/view';
 import { run, withNetns, withTempDir } from '../src/targets/exec';
 import { FIXTURES } from './helpers';
 
@@ -57,7 +58,7 @@ test('real keepalived -t rejects a bad line, reported at the tenant\'s network.h
   assert.ok(d.length >= 1, 'no finding');
   assert.is(d[0].code, 'keepalived/check');
   assert.is(`${d[0].file}:${d[0].line}`, 'tenants/woodgrove.yaml:10');
-  assert.match(d[0].message, /^keepalived\/keepalived\.conf:38: keepalived: number '300' outside range \[1, 255\]/);
+  assert.match(d[0].message, /^keepalived\/keepalived\.conf:50: keepalived: number '300' outside range \[1, 255\]/);
 });
 
 test('keepalivedFindings ignores the missing-interface noise and maps lines to sections', () => {
@@ -72,7 +73,11 @@ test('keepalived runs the rendered instance: takes the virtual address, writes M
   await withTempDir('ka-run', async (dir) => {
     // Private paths for the state and drain files, so the test touches nothing of the host's.
     const c = conf.replaceAll('/run/s2sgw/ha', path.join(dir, 'ha')).replaceAll('/var/lib/s2sgw/ha/drain', path.join(dir, 'drain'));
-    fs.writeFileSync(path.join(dir, 'k.conf'), c);
+    // No charon or zebra in the namespace: stand the health script in with one that passes, then one that fails.
+    const healthy = path.join(dir, 'healthy');
+    fs.writeFileSync(healthy, '1');
+    const c2 = c.replace(DAEMONS_SCRIPT, `/bin/sh -c 'test -e ${healthy}'`);
+    fs.writeFileSync(path.join(dir, 'k.conf'), c2);
     await withNetns(async (ns) => {
       for (const [n, p] of [['IfCi1', 'p0'], ['IfWi1', 'p1']]) {
         await run('ip', ['link', 'add', n, 'type', 'veth', 'peer', 'name', p], { netns: ns });
@@ -98,6 +103,11 @@ test('keepalived runs the rendered instance: takes the virtual address, writes M
         fs.writeFileSync(path.join(dir, 'drain'), '1\n');
         await wait(() => /priority from 150 to 90/.test(log), 5000);
         assert.match(log, /\(contoso\) Changing effective priority from 150 to 90/);
+        // charon or FRR gone: two failed checks put the instance in FAULT and it gives the address up.
+        fs.rmSync(healthy);
+        await wait(() => fs.readFileSync(state, 'utf8').trim() === 'FAULT', 6000);
+        assert.is(fs.readFileSync(state, 'utf8').trim(), 'FAULT');
+        assert.not.match((await run('ip', ['-4', '-o', 'address', 'show', 'dev', 'IfCi1'], { netns: ns })).stdout, /192\.168\.0\.1\/29/);
       } finally {
         child.kill('SIGTERM');
         await new Promise((r) => child.once('exit', r));

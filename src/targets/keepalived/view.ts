@@ -59,12 +59,16 @@ export function instanceView(t: Tenant, gw: Gateway): InstanceView | undefined {
   };
 }
 
+/** The health script: charon (IKE) and zebra (FRR's routes) must run; a gateway without them cannot carry the tenant. */
+export const DAEMONS_SCRIPT = "/bin/sh -c 'pidof charon >/dev/null && pidof zebra >/dev/null'";
+
 export interface GatewayView {
+  daemonsScript: string;
   routerId: string;
   drainFile: string;
   drainWeight: number;
 }
 
 export function gatewayView(gw: Gateway): GatewayView {
-  return { routerId: token(gw.name, 'gateway name'), drainFile: DRAIN_FILE, drainWeight: DRAIN_WEIGHT };
+  return { daemonsScript: DAEMONS_SCRIPT, routerId: token(gw.name, 'gateway name'), drainFile: DRAIN_FILE, drainWeight: DRAIN_WEIGHT };
 }
