@@ -64,6 +64,31 @@ test('drain writes the drain file and waits for keepalived; times out while the 
   assert.is(fs.readFileSync(drainFile, 'utf8'), '0\n');
 });
 
+test('apply --drain: drains before the switch and undrains after; refuses to apply when the partner does not take over', async () => {
+  const root = await appliedRoot();
+  const bundle = path.join(root, '..', 'out', 'gw1');
+  const drainFile = path.join(root, 'var', 'lib', 's2sgw', 'ha', 'drain');
+  state(root, 'contoso', 'MASTER');
+  state(root, 'woodgrove', 'MASTER');
+  const refused = await cli(['apply', '--bundle', bundle, '--root', root, ...SKIP, '--drain', '1'], root, env);
+  assert.is(refused.code, 1, refused.err);
+  assert.match(refused.err, /did not take this gateway's HA tenants within 1 s: nothing applied/);
+  assert.is(fs.readFileSync(drainFile, 'utf8'), '0\n');
+  // keepalived's part: BACKUP once drained, MASTER once undrained.
+  const watch = setInterval(() => {
+    const v = fs.readFileSync(drainFile, 'utf8').trim();
+    for (const t of ['contoso', 'woodgrove']) state(root, t, v === '1' ? 'BACKUP' : 'MASTER');
+  }, 100);
+  try {
+    const ok = await cli(['apply', '--bundle', bundle, '--root', root, ...SKIP, '--drain', '5', '--full'], root, env);
+    assert.is(ok.code, 0, ok.err);
+    assert.match(ok.err, /drain: .*drain = 1[\s\S]*undrain: .*drain = 0/);
+  } finally {
+    clearInterval(watch);
+  }
+  assert.is(fs.readFileSync(drainFile, 'utf8'), '0\n');
+});
+
 test('drain prepends the active BGP tenant\'s routes three times; the standby already does', () => {
   const s = { bgp: { asn: 64512, neighbors: { '10.1.0.1': {} }, advertise: ['192.168.0.0/29'] }, ha: { role: 'active' } } as unknown as TenantSummary;
   assert.equal(bgpDrainLines('contoso', s, true), ['route-map s2sgw-contoso-out4 permit 10', 'set as-path prepend 64512 64512 64512', 'exit']);

@@ -38,6 +38,15 @@ function haTenants(runner: Runner): { gateway: string; tenants: Array<[string, T
   return { gateway: release.manifest.gateway, tenants };
 }
 
+/** Whether the host's current release has HA tenants (false without a release). */
+export function hasHaTenants(runner: Runner): boolean {
+  try {
+    return haTenants(runner).tenants.length > 0;
+  } catch {
+    return false;
+  }
+}
+
 export function isDrained(runner: Pick<Runner, 'host'>): boolean {
   return (readIfExists(runner.host(DRAIN_FILE)) ?? '0').trim() !== '0';
 }

@@ -6,6 +6,7 @@ import { UsageError } from '../usage';
 import { Command } from './common';
 import { apply } from '../apply/engine';
 import { HOST_OPTIONS, HOST_USAGE, finish, lockWaitMs, runnerFrom } from '../apply/options';
+import { drain, hasHaTenants } from '../apply/ha';
 import { AUDIT_OPTIONS, AUDIT_USAGE, outcomeOf, whoRuns, writeAudit } from '../apply/audit';
 import { manifestHead, Provenance } from '../apply/trust';
 
@@ -22,7 +23,7 @@ function claimsOf(dir: string): Omit<Provenance, 'manifestBytes'> | undefined {
 export const command: Command = {
   name: 'apply',
   summary: 'apply a bundle on this gateway host atomically, reloading only what changed; roll back on any failure',
-  usage: `s2sgw apply --bundle out/<gateway> [--gateway NAME] [--dry-run] [--confirm SECONDS] [--full] [--keep N] ${AUDIT_USAGE} ${HOST_USAGE}`,
+  usage: `s2sgw apply --bundle out/<gateway> [--gateway NAME] [--dry-run] [--confirm SECONDS] [--full] [--keep N] [--drain SECONDS] ${AUDIT_USAGE} ${HOST_USAGE}`,
   options: {
     bundle: { type: 'string', short: 'b' },
     'dry-run': { type: 'boolean', short: 'n' },
@@ -30,6 +31,7 @@ export const command: Command = {
     full: { type: 'boolean' },
     keep: { type: 'string' },
     gateway: { type: 'string', short: 'g' },
+    drain: { type: 'string' },
     ...AUDIT_OPTIONS,
     ...HOST_OPTIONS,
   },
@@ -42,9 +44,23 @@ export const command: Command = {
     if (k !== undefined && !/^[1-9]\d*$/.test(k)) throw new UsageError(`--keep takes a number of releases (at least 1), got ${k}`);
     const gateway = values.gateway as string | undefined;
     if (gateway !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(gateway)) throw new UsageError(`--gateway takes a gateway name, got ${JSON.stringify(gateway)}`);
+    const dr = values.drain as string | undefined;
+    if (dr !== undefined && !/^[1-9]\d*$/.test(dr)) throw new UsageError(`--drain takes the seconds to wait for the partner, got ${dr}`);
     const who = whoRuns(io.env, values.actor as string | undefined);
     const runner = runnerFrom(values, io);
     runner.dryRun = !!values['dry-run'];
+    // A rolling change across an HA pair (docs/ha.md): move this gateway's HA tenants to the partner first, and back
+    // once the apply (and its health check) is done or rolled back. A host with no release or no HA tenant skips it.
+    let drained = false;
+    if (dr !== undefined && !runner.dryRun && hasHaTenants(runner)) {
+      const d = await drain(runner, true, Number(dr), (l) => io.err(l + '\n'));
+      drained = true;
+      if (!d.moved) {
+        await drain(runner, false, Number(dr), (l) => io.err(l + '\n'));
+        io.err(`s2sgw apply: the partner did not take this gateway's HA tenants within ${dr} s: nothing applied\n`);
+        return 1;
+      }
+    }
     const t0 = performance.now();
     const out = await apply(runner, {
       bundle: path.resolve(io.cwd, bundle),
@@ -58,6 +74,10 @@ export const command: Command = {
       // Progress to stderr; a dry run's plan is the output, so stdout.
       say: (s) => (runner.dryRun ? io.out(s + '\n') : io.err(s + '\n')),
     });
+    if (drained) {
+      const u = await drain(runner, false, Number(dr), (l) => io.err(l + '\n'));
+      if (!u.moved) io.err(`s2sgw apply: warning: undrained, but this gateway did not take its active HA tenants back within ${dr} s\n`);
+    }
     // Where the time went, for an operator watching a large host (the steps that took a millisecond or more).
     if (out.code === 0 && !runner.dryRun) {
       const steps = new Map<string, number>();
