@@ -28,6 +28,8 @@ const LOADERS: Record<string, () => Command> = {
   init: () => require('./commands/init').command,
   tenant: () => require('./commands/tenant').command,
   completion: () => require('./commands/completion').command,
+  drain: () => require('./commands/drain').command,
+  undrain: () => require('./commands/undrain').command,
 };
 
 /** A command by name, or undefined. */

@@ -54,6 +54,11 @@ function schemaPaths(root: Schema, file: string): Map<string, Schema> {
       walk(v, nf, p, depth + 1);
     }
     if (node.items) walk(node.items, nf, `${at}[]`, depth + 1);
+    // A map keyed by names (network.ha.addresses: gateway -> address): its keys are spelled `*`.
+    if (node.additionalProperties && typeof node.additionalProperties === 'object') {
+      out.set(`${at}.*`, deref(node.additionalProperties, nf).node);
+      walk(node.additionalProperties, nf, `${at}.*`, depth + 1);
+    }
     for (const key of ['anyOf', 'oneOf', 'allOf']) for (const b of node[key] ?? []) walk(b, nf, at, depth + 1);
   };
   walk(root, file, '', 0);
@@ -78,12 +83,21 @@ function yamlFiles(dir: string): string[] {
   return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort().map((f) => path.join(dir, f)) : [];
 }
 
-/** What the scenarios use, per kind of file. */
+/** What the scenarios use, per kind of file; the keys of a map the schema names `*` (see schemaPaths) are spelled `*`. */
 function usage(kind: 'gateways' | 'tenants'): Map<string, unknown[]> {
+  const schema = KINDS.find((k) => k.kind === kind)!.schema;
+  const maps = [...schemaPaths(schemas.get(schema), schema).keys()].filter((p) => p.endsWith('.*')).map((p) => p.slice(0, -1));
+  const spell = (p: string) => {
+    const m = maps.find((x) => p.startsWith(x));
+    return m ? m + '*' + p.slice(m.length).replace(/^[^.[]+/, '') : p;
+  };
   const all = new Map<string, unknown[]>();
   for (const c of scenarios) {
     for (const f of yamlFiles(path.join(BUILD, c, kind))) {
-      for (const [p, vs] of dataPaths(parse(fs.readFileSync(f, 'utf8')))) all.set(p, [...(all.get(p) ?? []), ...vs]);
+      for (const [raw, vs] of dataPaths(parse(fs.readFileSync(f, 'utf8')))) {
+        const p = spell(raw);
+        all.set(p, [...(all.get(p) ?? []), ...vs]);
+      }
     }
   }
   return all;

@@ -17,6 +17,51 @@ function libreswanDir(): string {
 }
 
 const NAT = path.join(FIXTURES, 'build', 'policy-based-nat');
+const PAIR = path.join(FIXTURES, 'build', 'ha-pair');
+
+test('peer-config on an HA pair: a tunnel to each gateway (own address, own if_id), BGP to each own address', async () => {
+  const r = await cli(['peer-config', '--config', PAIR, '--tenant', 'contoso', '--connection', 'IfCe1']);
+  assert.is(r.code, 0, r.err);
+  const lines = r.out.split('\n');
+  for (const line of [
+    '  IfCe1-gw1 {',
+    '    remote_addrs = "203.0.113.10"',
+    '    if_id_in = 1',
+    '  IfCe1-gw2 {',
+    '    remote_addrs = "203.0.113.20"',
+    '    if_id_out = 2',
+    '#   ike-IfCe1-gw2 {',
+    ' neighbor 192.168.0.2 remote-as 64512',
+    ' neighbor 192.168.0.3 remote-as 64512',
+    'ip route add 192.168.0.2/32 dev IfCe1-gw1',
+    'ip route add 192.168.0.3/32 dev IfCe1-gw2',
+  ])
+    assert.ok(lines.includes(line), `missing line ${JSON.stringify(line)} in\n${r.out}`);
+  assert.not.ok(lines.includes(' neighbor 192.168.0.1 remote-as 64512'), 'the site must not peer with the shared address');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 's2sgw-peer-'));
+  try {
+    const w = await cli(['peer-config', '--config', PAIR, '--tenant', 'contoso', '--connection', 'IfCe1', '--out', dir]);
+    assert.is(w.code, 0, w.err);
+    assert.ok(fs.existsSync(path.join(dir, 'routes.sh')));
+    const v = await vtyshCheck(path.join(dir, 'frr.conf'));
+    assert.ok(v.ok && !v.missing, `vtysh -C on both sessions: ${v.output}`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('peer-config on an HA pair without BGP: two static routes with metrics (active 100, standby 200) and DPD', async () => {
+  const r = await cli(['peer-config', '--config', PAIR, '--tenant', 'woodgrove', '--connection', 'IfWe1']);
+  assert.is(r.code, 0, r.err);
+  const lines = r.out.split('\n');
+  for (const line of ['ip route add 192.168.0.0/29 dev IfWe1-gw1 metric 100', 'ip route add 192.168.0.0/29 dev IfWe1-gw2 metric 200', '    dpd_delay = "30s"'])
+    assert.ok(lines.includes(line), `missing line ${JSON.stringify(line)} in\n${r.out}`);
+  assert.is(lines.filter((l) => l === '    dpd_delay = "30s"').length, 2);
+  const one = await cli(['peer-config', '--config', PAIR, '--tenant', 'woodgrove', '--connection', 'IfWe1', '--gateway', 'gw2']);
+  assert.is(one.code, 0, one.err);
+  assert.not.match(one.out, /if_id_in/);
+});
+
 
 test('peer-config mirrors a PSK connection: addresses and ids swapped, same proposals, explicit selectors', async () => {
   const r = await cli(['peer-config', '--config', ROOT, '--tenant', 'contoso', '--connection', 'IfCe1']);

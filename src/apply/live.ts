@@ -21,7 +21,7 @@ export interface LiveFile {
   /**
    * A relative symlink to `current/<bundle>` rather than a copy: switched by the one rename of `current`. Only for
    * files read by root (the state folder is 0700): systemd-modules-load, systemd-sysctl and `sysctl -p`, netplan
-   * generate, charon. Not frr.conf (FRR's daemons read it as user frr, and `vtysh -c write` rewrites it: that must
+   * generate, charon, keepalived. Not frr.conf (FRR's daemons read it as user frr, and `vtysh -c write` rewrites it: that must
    * never reach a release's files, which releases share by hard links) nor networkd.conf.d (systemd-network reads it).
    */
   link?: boolean;
@@ -37,6 +37,7 @@ export const LIVE: LiveFile[] = [
   { host: '/etc/systemd/networkd.conf.d/90-s2sgw.conf', bundle: 'networkd.conf.d/90-s2sgw.conf', mode: 0o644 },
   { host: '/etc/frr/frr.conf', bundle: 'frr/frr.conf', mode: 0o640 },
   { host: '/etc/strongswan.d/s2sgw.conf', bundle: 'swanctl/strongswan.d/s2sgw.conf', mode: 0o644, link: true },
+  { host: '/etc/keepalived/keepalived.conf', bundle: 'keepalived/keepalived.conf', mode: 0o644, link: true },
   {
     host: SWANCTL_INCLUDE,
     mode: 0o600,

@@ -24,7 +24,7 @@ export const HOST_OPTIONS: Options = {
   'lock-wait': { type: 'string', value: 'SECONDS', default: '60', description: 'how long to wait for another s2sgw run on the host to finish before giving up' },
 };
 
-const SKIPPABLE = ['sysctl', 'links', 'vrf', 'frr', 'strongswan', 'nftables', 'tc'];
+const SKIPPABLE = ['sysctl', 'links', 'vrf', 'frr', 'strongswan', 'nftables', 'tc', 'keepalived'];
 
 /** A Runner from the command line; S2SGW_FAULTS injects faults (tests only). */
 export function runnerFrom(values: Record<string, unknown>, io: OptionsIo): Runner {

@@ -3,6 +3,10 @@ import { Runner } from './runner';
 import { currentLink, layout, readPending, readState } from './layout';
 import { openRelease } from './release';
 import { readJournal } from './journal';
+import { readIfExists } from './fsx';
+import { stateFile } from '../targets/keepalived/view';
+import { isDrained } from './ha';
+import type { TenantSummary } from '../compiler/summary';
 
 export interface SaStatus {
   state: string;
@@ -21,6 +25,8 @@ export interface TenantStatus {
   interfaces: Array<{ name: string; state: string; addresses: string[] }>;
   connections: Array<{ name: string; loaded: boolean; connect?: string; sa: SaStatus | null }>;
   bgp: Array<{ neighbor: string; state: string; prefixesReceived?: number; uptime?: string }>;
+  /** On an HA pair (docs/ha.md): this gateway's role, keepalived's state here, who holds the address, whether this host is ready. */
+  ha?: { role: 'active' | 'standby'; partner: string; vrid: number; state: string | null; holder: string | null; drained: boolean; ready: boolean };
 }
 
 /** Something the current release holds that the host does not run as it should: `s2sgw status` exits 3. */
@@ -28,7 +34,7 @@ export interface Degraded {
   tenant?: string;
   connection?: string;
   neighbor?: string;
-  what: 'vrf-missing' | 'vrf-table' | 'connection-not-loaded' | 'sa-missing' | 'bgp-down' | 'journal';
+  what: 'vrf-missing' | 'vrf-table' | 'connection-not-loaded' | 'sa-missing' | 'bgp-down' | 'journal' | 'ha';
   message: string;
 }
 
@@ -158,10 +164,18 @@ export async function hostStatus(runner: Runner, only?: string[]): Promise<HostS
       bgp: Object.entries(peers)
         .sort()
         .map(([n, p]) => ({ neighbor: n, state: p.state ?? 'unknown', ...(p.pfxRcd !== undefined ? { prefixesReceived: p.pfxRcd } : {}), ...(p.peerUptime ? { uptime: p.peerUptime } : {}) })),
+      ...(m.summary?.ha ? { ha: haOf(runner, t, m.summary.ha, release.manifest.gateway) } : {}),
     });
     out.degraded.push(...degradedTenant(out.tenants.at(-1)!, Object.keys(m.summary?.bgp?.neighbors ?? {}), runner));
   }
   return judge(out);
+}
+
+/** One HA tenant's state on this host, from keepalived's state file and the drain file. */
+function haOf(runner: Runner, tenant: string, ha: NonNullable<TenantSummary['ha']>, gateway: string): NonNullable<TenantStatus['ha']> {
+  const state = readIfExists(runner.host(stateFile(tenant)))?.trim() || null;
+  const drained = isDrained(runner);
+  return { role: ha.role, partner: ha.partner, vrid: ha.vrid, state, holder: state === 'MASTER' ? gateway : state === 'BACKUP' ? ha.partner : null, drained, ready: state === 'MASTER' || (state === 'BACKUP' && !drained) };
 }
 
 function judge(s: HostStatus): HostStatus {
@@ -181,6 +195,9 @@ export function degradedTenant(t: TenantStatus, neighbors: string[], runner: Pic
       else if (c.connect === 'always' && !(c.sa?.state === 'ESTABLISHED' && c.sa.children.some((ch) => ch.state === 'INSTALLED')))
         out.push({ tenant, connection: c.name, what: 'sa-missing', message: `connection ${c.name} (connect: always) has ${c.sa ? `IKE SA ${c.sa.state} and no installed CHILD SA` : 'no SA'}` });
     }
+  }
+  if (t.ha && !runner.skipped('keepalived') && !t.ha.ready) {
+    out.push({ tenant, what: 'ha', message: `VRRP here is ${t.ha.state ?? 'not running (no state file)'}${t.ha.drained ? ', drained' : ''}: this gateway cannot take ${tenant} over from ${t.ha.partner}` });
   }
   if (!runner.skipped('frr')) {
     for (const n of neighbors) {
@@ -206,6 +223,7 @@ export function formatStatus(s: HostStatus): string {
       lines.push(`  connection ${c.name}: ${c.loaded ? 'loaded' : 'NOT LOADED'}, ${sa ? `${sa.state}${sa.establishedSeconds !== undefined ? ` ${sa.establishedSeconds}s` : ''}, ${sa.bytesIn} bytes in, ${sa.bytesOut} bytes out` : 'no SA'}`);
       for (const ch of sa?.children ?? []) lines.push(`    child ${ch.name}: ${ch.state}, spi in ${ch.spiIn ?? '-'} out ${ch.spiOut ?? '-'}`);
     }
+    if (t.ha) lines.push(`  ha: ${t.ha.role} of the pair with ${t.ha.partner}, vrid ${t.ha.vrid}, keepalived ${t.ha.state ?? 'no state'}${t.ha.drained ? ' (drained)' : ''}; address held by ${t.ha.holder ?? 'unknown'}; ${t.ha.ready ? 'ready' : 'NOT READY'}`);
     for (const n of t.bgp) lines.push(`  bgp ${n.neighbor}: ${n.state}${n.prefixesReceived !== undefined ? `, ${n.prefixesReceived} prefixes` : ''}${n.uptime ? `, up ${n.uptime}` : ''}`);
   }
   if (s.degraded.length) lines.push('', ...s.degraded.map((d) => `degraded: ${d.tenant ? `${d.tenant}: ` : ''}${d.message}`));

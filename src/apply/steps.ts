@@ -19,6 +19,7 @@ import { FRR_MARKER, headOf, sectionOf } from './incremental/sections';
 import { nftPlan } from './incremental/nft';
 import { applySwanPlan, SwanPlan, swanPlan } from './incremental/swan';
 import { ViciClient, ViciCommandError } from '../vici';
+import { DRAIN_FILE } from '../targets/keepalived/view';
 
 export const NFT_FILE = 'nftables/s2sgw.nft';
 export const NFT_TABLE = ['inet', 's2sgw'];
@@ -27,6 +28,9 @@ const NFT_PROBE_CHAIN = 's2sgw_health_probe';
 export const FRR_FILE = 'frr/frr.conf';
 export const TC_FILE = 'tc/s2sgw.tc';
 export const SYSCTL_FILE = 'sysctl/90-s2sgw.conf';
+export const KEEPALIVED_FILE = 'keepalived/keepalived.conf';
+/** keepalived's main pid file (Debian's default): SIGHUP to it reloads the config, with or without systemd. */
+export const KEEPALIVED_PID = '/run/keepalived.pid';
 /** The most argv bytes an incremental vtysh -c sequence may take (Linux allows 2 MiB of argv and environment). */
 const FRR_ARGV_MAX = 512 * 1024;
 
@@ -557,6 +561,27 @@ export const STEPS: Step[] = [
     },
   },
   {
+    name: 'reload-keepalived',
+    owner: 'keepalived',
+    async run(ctx) {
+      if (!ctx.full && !ctx.cs.fileChanged(KEEPALIVED_FILE)) return false;
+      const had = !!file(ctx.from, KEEPALIVED_FILE);
+      const has = !!file(ctx.to, KEEPALIVED_FILE) && ctx.liveExists('/etc/keepalived/keepalived.conf');
+      if (!had && !has) return false;
+      const pid = keepalivedPid(ctx.runner);
+      if (!has) {
+        // The last HA tenant left this gateway: stop the daemon s2sgw started, so it releases the addresses.
+        if (pid) await ctx.runner.must('kill', ['-TERM', pid]);
+        return !!pid;
+      }
+      // The drain file's folder must exist before keepalived's track_file creates the file (init_file).
+      if (!ctx.runner.dryRun) fs.mkdirSync(path.dirname(ctx.runner.host(DRAIN_FILE)), { recursive: true });
+      if (pid) await ctx.runner.must('kill', ['-HUP', pid]);
+      else await ctx.runner.must('keepalived', ['-f', ctx.runner.host('/etc/keepalived/keepalived.conf'), '-p', ctx.runner.host(KEEPALIVED_PID)]);
+      return true;
+    },
+  },
+  {
     name: 'remove-links',
     owner: 'links',
     async run(ctx) {
@@ -567,6 +592,13 @@ export const STEPS: Step[] = [
     },
   },
 ];
+
+/** keepalived's pid when its pid file names a live process, else undefined. */
+export function keepalivedPid(runner: Runner): string | undefined {
+  const pid = readIfExists(runner.host(KEEPALIVED_PID))?.trim();
+  if (!pid || !/^\d+$/.test(pid)) return undefined;
+  return fs.existsSync(`/proc/${pid}`) ? pid : undefined;
+}
 
 /** The connections charon holds, by `swanctl --list-conns` (through `via`), or its error text. */
 async function swanctlConns(runner: Runner): Promise<string[] | string> {

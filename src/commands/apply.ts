@@ -6,6 +6,7 @@ import { UsageError } from '../usage';
 import { Command, formatOption, note } from './common';
 import { apply } from '../apply/engine';
 import { HOST_OPTIONS, OUTCOME_FORMAT, OUTCOME_JSON, finish, finishJson, lockWaitMs, runnerFrom, sayer } from '../apply/options';
+import { drain, hasHaTenants } from '../apply/ha';
 import { AUDIT_OPTIONS, outcomeOf, whoRuns, writeAudit } from '../apply/audit';
 import { manifestHead, Provenance } from '../apply/trust';
 
@@ -29,6 +30,7 @@ export const command: Command = {
     confirm: { type: 'string', value: 'SECONDS', description: 'roll back unless `s2sgw confirm` runs within SECONDS (like netplan try)', example: '--confirm 120' },
     full: { type: 'boolean', description: 'reload everything, not only what changed' },
     keep: { type: 'string', value: 'N', default: '5', description: 'how many releases to keep for rollback (at least 1)' },
+    drain: { type: 'string', value: 'SECONDS', description: 'for a gateway of an HA pair: move its HA tenants to the partner first (waiting at most SECONDS), apply, then move them back (docs/ha.md)', example: '--drain 30' },
     ...OUTCOME_FORMAT,
     ...AUDIT_OPTIONS,
     ...HOST_OPTIONS,
@@ -46,9 +48,23 @@ export const command: Command = {
     if (k !== undefined && !/^[1-9]\d*$/.test(k)) throw new UsageError(`--keep takes a number of releases (at least 1), got ${k}`);
     const gateway = values.gateway as string | undefined;
     if (gateway !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(gateway)) throw new UsageError(`--gateway takes a gateway name, got ${JSON.stringify(gateway)}`);
+    const dr = values.drain as string | undefined;
+    if (dr !== undefined && !/^[1-9]\d*$/.test(dr)) throw new UsageError(`--drain takes the seconds to wait for the partner, got ${dr}`);
     const who = whoRuns(io.env, values.actor as string | undefined);
     const runner = runnerFrom(values, io);
     runner.dryRun = !!values['dry-run'];
+    // A rolling change across an HA pair (docs/ha.md): move this gateway's HA tenants to the partner first, and back
+    // once the apply (and its health check) is done or rolled back. A host with no release or no HA tenant skips it.
+    let drained = false;
+    if (dr !== undefined && !runner.dryRun && hasHaTenants(runner)) {
+      const d = await drain(runner, true, Number(dr), (l) => io.err(l + '\n'));
+      drained = true;
+      if (!d.moved) {
+        await drain(runner, false, Number(dr), (l) => io.err(l + '\n'));
+        io.err(`s2sgw apply: the partner did not take this gateway's HA tenants within ${dr} s: nothing applied\n`);
+        return 1;
+      }
+    }
     const t0 = performance.now();
     const out = await apply(runner, {
       bundle: path.resolve(io.cwd, bundle),
@@ -62,6 +78,10 @@ export const command: Command = {
       // Progress to stderr; a dry run's plan is the output, so stdout.
       say: sayer(io, json, messages, runner.dryRun),
     });
+    if (drained) {
+      const u = await drain(runner, false, Number(dr), (l) => io.err(l + '\n'));
+      if (!u.moved) io.err(`s2sgw apply: warning: undrained, but this gateway did not take its active HA tenants back within ${dr} s\n`);
+    }
     // Where the time went, for an operator watching a large host (the steps that took a millisecond or more).
     if (out.code === 0 && !runner.dryRun) {
       const steps = new Map<string, number>();

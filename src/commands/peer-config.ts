@@ -2,7 +2,7 @@
 import * as path from 'node:path';
 import { loadConfig, UsageError } from '../compiler/load';
 import { validate } from '../validate';
-import { peerConfig, peerConfigLibreswan, LibreswanUnsupported } from '../peer';
+import { peerConfig, peerConfigLibreswan, peerConfigPair, LibreswanUnsupported } from '../peer';
 import { writeFileAtomic } from '../compiler/write';
 import { Command, EXIT, configDir, formatOption, note, printDiagnostics } from './common';
 import { CONFIG, format as formatOpt } from './options';
@@ -42,6 +42,23 @@ export const command: Command = {
     const t = v.model.tenants.find((x) => x.name === name);
     if (!t) throw new UsageError(`no tenant named ${name}`, `tenants: ${v.model.tenants.map((x) => x.name).join(', ')}`);
     if (!t.connections.some((c) => c.interface === iface)) throw new UsageError(`tenant ${name} has no connection ${iface}`, `its connections: ${t.connections.map((c) => c.interface).join(', ') || 'none'}`);
+    if (!values.gateway && t.network.ha && t.gateways.length === 2 && format !== 'libreswan') {
+      // An HA pair: both tunnels, and BGP to both gateways or two static routes with metrics (docs/ha.md).
+      const gws = t.gateways.map((g) => v.model.gateways.find((x) => x.name === g)!);
+      const pc = peerConfigPair(t, gws, iface);
+      if (values.out) {
+        const dir = path.resolve(io.cwd, values.out as string);
+        const names = ['swanctl.conf', ...(pc.frr ? ['frr.conf'] : []), ...(pc.routes ? ['routes.sh'] : [])];
+        writeFileAtomic(path.join(dir, 'swanctl.conf'), pc.swanctl, 0o644);
+        if (pc.frr) writeFileAtomic(path.join(dir, 'frr.conf'), pc.frr, 0o644);
+        if (pc.routes) writeFileAtomic(path.join(dir, 'routes.sh'), pc.routes, 0o644);
+        io.err(`wrote ${names.map((f) => path.join(dir, f)).join(', ')}\n`);
+        return EXIT.ok;
+      }
+      if (format === 'json') io.out(JSON.stringify(pc, null, 2) + '\n');
+      else io.out(pc.swanctl + (pc.frr ? `\n# ---- FRR (the site router; frr.conf) ----\n${pc.frr}` : '') + (pc.routes ? `\n# ---- routes (the site router) ----\n${pc.routes}` : ''));
+      return EXIT.ok;
+    }
     const gwName = (values.gateway as string | undefined) ?? (t.gateways.length === 1 ? t.gateways[0] : undefined);
     if (!gwName) throw new UsageError(`tenant ${name} is on ${t.gateways.join(', ')}: pass --gateway`);
     if (!t.gateways.includes(gwName)) throw new UsageError(`tenant ${name} is not on gateway ${gwName}`);

@@ -21,6 +21,9 @@ const RELINK = 'traffic stops while the link is recreated and the routes are ins
 const DISRUPT_LINK: Classified = { class: 'disruptive', reason: `the tenant's VLAN/VXLAN link is recreated: ${RELINK}` };
 const DISRUPT_ADDR: Classified = { class: 'disruptive', reason: `the tenant's address changes: ${RELINK}; hosts that use the old address lose it for good` };
 const BGP_RESET: Classified = { class: 'disruptive', reason: 'the BGP session restarts: routes learned through it are gone until it is back (seconds; at most the hold time, 180 s by default)' };
+const HA_MOVE: Classified = { class: 'disruptive', reason: "the tenant's shared address changes hands between the interface and keepalived: traffic stops until VRRP settles (about 3 s)" };
+const HA_SAME: Classified = { class: 'hitless', reason: "the pair's state changes, not who holds the shared address" };
+export { HA_MOVE, HA_SAME };
 const NONE: Classified = { class: 'hitless', reason: 'names the tenant or holds its parts: a change to it is classified by the field that changed' };
 
 /**
@@ -38,6 +41,9 @@ export const TENANT_FIELDS: Readonly<Record<string, Classified>> = {
   'network.vsid': DISRUPT_LINK,
   'network.vteps': { class: 'hitless', reason: 'VXLAN flood entries change on the existing link: traffic keeps flowing' },
   'network.addresses': DISRUPT_ADDR,
+  'network.ha': HA_MOVE,
+  'network.ha.vrid': HA_MOVE,
+  'network.ha.addresses': HA_MOVE,
   connections: NONE,
   'connections[]': NONE,
   'connections[].interface': { class: 'disruptive', reason: 'a renamed connection is removed and added again: its tunnel drops until the new one is up (seconds, the peer\'s own reconnect)' },

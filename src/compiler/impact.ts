@@ -2,9 +2,9 @@
 // Computed from the two manifests alone, so plan (against a folder or a Git ref) and apply share it. Pure.
 import { Manifest, sameEntryText, sameSummary, tenantNames } from './manifest';
 import type { ConnectionSummary, TenantSummary } from './summary';
-import { ChangeClass, LIFECYCLE, classify, rank } from './change-class';
+import { ChangeClass, HA_MOVE, HA_SAME, LIFECYCLE, classify, rank } from './change-class';
 
-export type ChangeKind = 'tenant' | 'network' | 'connection' | 'route' | 'post-connect-route' | 'rate' | 'bgp' | 'bgp-neighbor' | 'filter';
+export type ChangeKind = 'tenant' | 'network' | 'ha' | 'connection' | 'route' | 'post-connect-route' | 'rate' | 'bgp' | 'bgp-neighbor' | 'filter';
 export type ChangeAction = 'added' | 'removed' | 'changed' | 'replaced' | 'rekeyed' | 'reset';
 
 export interface Change {
@@ -48,6 +48,23 @@ export interface GatewayImpact {
 }
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+/** A pair's state in words: "active of the pair with gw2, VRID 40, own 192.168.0.2/29". */
+export function haText(h: NonNullable<TenantSummary['ha']>): string {
+  return `${h.role} of the pair with ${h.partner}, VRID ${h.vrid}, own ${h.own}, shared ${h.virtual.join(' ')}`;
+}
+
+/** The tenant joins, leaves or changes an HA pair on this gateway: the interface's address changes hands (keepalived). */
+function haChanges(file: string, a: TenantSummary, b: TenantSummary): Change[] {
+  const x = a.ha;
+  const y = b.ha;
+  if (same(x, y)) return [];
+  const line = b.network.line;
+  if (!x && y) return [{ kind: 'ha', action: 'added', subject: b.network.interface, detail: `${haText(y)}: the shared address moves to keepalived`, file, line, disruptive: true, ...HA_MOVE }];
+  if (x && !y) return [{ kind: 'ha', action: 'removed', subject: a.network.interface, detail: `no longer on a pair: the interface takes the shared address back`, file, line, disruptive: true, ...HA_MOVE }];
+  const moves = x!.role !== y!.role || x!.vrid !== y!.vrid || x!.own !== y!.own;
+  return [{ kind: 'ha', action: 'changed', subject: b.network.interface, detail: `${haText(x!)} -> ${haText(y!)}`, file, line, disruptive: moves, ...(moves ? HA_MOVE : HA_SAME) }];
+}
 
 function connectionChanges(name: string, file: string, a: ConnectionSummary | undefined, b: ConnectionSummary | undefined): Change[] {
   const out: Change[] = [];
@@ -119,6 +136,7 @@ export function tenantChanges(a: TenantSummary, b: TenantSummary): Change[] {
     ].filter((f): f is string => !!f);
     out.push({ kind: 'network', action: 'changed', subject: b.network.interface, detail: reattach ? 'network re-attached: the VLAN/VXLAN link is recreated' : 'addresses or VTEPs changed', file, line: b.network.line, disruptive: reattach, ...classify(fields.length ? fields : ['network.interface']) });
   }
+  out.push(...haChanges(file, a, b));
   for (const name of [...new Set([...Object.keys(a.connections), ...Object.keys(b.connections)])].sort()) out.push(...connectionChanges(name, file, a.connections[name], b.connections[name]));
   const ab = a.bgp;
   const bb = b.bgp;
@@ -155,10 +173,11 @@ export function tenantChanges(a: TenantSummary, b: TenantSummary): Change[] {
 }
 
 function wholeTenant(s: TenantSummary, action: 'added' | 'removed'): Change[] {
-  const empty: TenantSummary = { ...s, connections: {}, filters: {}, bgp: undefined };
+  const empty: TenantSummary = { ...s, connections: {}, filters: {}, bgp: undefined, ha: undefined };
   const changes = action === 'added' ? tenantChanges(empty, s) : tenantChanges(s, { ...empty, file: s.file }).map((c) => ({ ...c, file: s.file }));
   const head: Change = { kind: 'tenant', action, subject: s.network.interface, detail: action === 'added' ? `VRF table ${s.vrf.table}${s.network.vlan !== undefined ? `, VLAN ${s.network.vlan}` : `, VSID ${s.network.vsid}`}` : 'VRF, links, chains and qdiscs removed', file: s.file, line: s.line, disruptive: action === 'removed', ...LIFECYCLE[`tenant ${action}`] };
-  return [head, ...changes.filter((c) => c.kind !== 'network')];
+  // A new tenant on a pair: say its role (nothing is disrupted: it carried no traffic).
+  return [head, ...changes.filter((c) => c.kind !== 'network').map((c) => (c.kind === 'ha' && action === 'added' && s.ha ? { ...c, detail: haText(s.ha), disruptive: false, ...LIFECYCLE['tenant added'] } : c))];
 }
 
 function tally(tenant: string, file: string, status: TenantImpact['status'], changes: Change[]): TenantImpact {

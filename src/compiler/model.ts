@@ -112,6 +112,14 @@ export interface Filter {
   origin: Origin;
 }
 
+/** A tenant on a pair of gateways: VRRP moves the network address between them (docs/ha.md). */
+export interface Ha {
+  vrid: number;
+  /** Each gateway's own address on the tenant network (canonical, with prefix length), by gateway name. */
+  addresses: Record<string, string>;
+  origin: Origin;
+}
+
 export interface Tenant {
   name: string;
   file: string;
@@ -119,7 +127,7 @@ export interface Tenant {
   /** As written (a GUID in braces lower-cased, or a label); absent when not given: nothing on the host needs it. */
   routingDomain?: string;
   gateways: string[];
-  network: { interface: string; vlan?: number; vsid?: number; vteps: string[]; addresses: string[]; origin: Origin };
+  network: { interface: string; vlan?: number; vsid?: number; vteps: string[]; addresses: string[]; ha?: Ha; origin: Origin };
   connections: Connection[];
   bgp?: Bgp;
   filters: Filter[];
@@ -258,6 +266,9 @@ function tenant(f: SourceFile, d: Raw): Tenant {
       ...(n.vsid !== undefined ? { vsid: n.vsid } : {}),
       vteps: (n.vteps ?? []).map(canonical),
       addresses: n.addresses.map(canonical),
+      ...(n.ha
+        ? { ha: { vrid: n.ha.vrid, addresses: Object.fromEntries(Object.keys(n.ha.addresses).sort().map((g) => [g, canonical(n.ha.addresses[g])])), origin: origin(f, ['network', 'ha']) } }
+        : {}),
       origin: origin(f, ['network']),
     },
     connections: (d.connections ?? []).map((c: Raw, i: number): Connection => {
@@ -332,4 +343,25 @@ export function defaultSource(c: Connection, gw: Gateway): string {
 /** Tenants on a gateway, sorted by name. */
 export function tenantsOn(model: Model, gw: string): Tenant[] {
   return model.tenants.filter((t) => t.gateways.includes(gw)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** The tenant's HA role on a gateway: 'active' (first of a declared pair), 'standby' (second), or undefined (no HA). */
+export function haRole(t: Tenant, gw: string): 'active' | 'standby' | undefined {
+  if (!t.network.ha || t.gateways.length !== 2) return undefined;
+  return t.gateways[0] === gw ? 'active' : t.gateways[1] === gw ? 'standby' : undefined;
+}
+
+/** The address a gateway gives the tenant network's interface: its own HA address in place of the virtual one of that family. */
+export function ownAddresses(t: Tenant, gw: string): string[] {
+  const own = t.network.ha?.addresses[gw];
+  if (!own || !haRole(t, gw)) return t.network.addresses;
+  const fam = familyOf(own);
+  return [own, ...t.network.addresses.filter((a) => familyOf(a) !== fam)];
+}
+
+/** The virtual addresses VRRP moves (the network addresses of the own address's family), or [] without HA. */
+export function virtualAddresses(t: Tenant, gw: string): string[] {
+  const own = t.network.ha?.addresses[gw];
+  if (!own || !haRole(t, gw)) return [];
+  return t.network.addresses.filter((a) => familyOf(a) === familyOf(own));
 }

@@ -1,7 +1,7 @@
 // A tenant's settings on one gateway as plain data, kept in manifest.json: what plan and apply compare to tell
 // which tunnels, sessions, routes and filters a change touches, without the YAML at hand.
 import type { Allocations } from './lock';
-import { effective, Gateway, Route, Tenant, FilterRule } from './model';
+import { effective, Gateway, haRole, Route, Tenant, FilterRule, virtualAddresses } from './model';
 
 export interface RouteSummary {
   to: string;
@@ -52,6 +52,8 @@ export interface TenantSummary {
   routingDomain?: string;
   vrf: { table: number; zone: number };
   network: { interface: string; vlan?: number; vsid?: number; vteps: string[]; addresses: string[]; line: number };
+  /** On an HA pair: this gateway's role, its partner, the VRID, its own and the shared (virtual) addresses. */
+  ha?: { vrid: number; role: 'active' | 'standby'; partner: string; own: string; virtual: string[] };
   connections: Record<string, ConnectionSummary>;
   bgp?: { asn: number; routerId: string; advertise: string[]; maxPrefixes: number; line: number; neighbors: Record<string, NeighborSummary> };
   /** Keyed "INTERFACE DIRECTION". */
@@ -122,6 +124,17 @@ export function summarize(t: Tenant, gw: Gateway, alloc: Allocations): TenantSum
       addresses: t.network.addresses,
       line: t.network.origin.line,
     },
+    ...(haRole(t, gw.name) && t.network.ha?.addresses[gw.name]
+      ? {
+          ha: {
+            vrid: t.network.ha.vrid,
+            role: haRole(t, gw.name)!,
+            partner: t.gateways.find((g) => g !== gw.name)!,
+            own: t.network.ha.addresses[gw.name],
+            virtual: virtualAddresses(t, gw.name),
+          },
+        }
+      : {}),
     connections,
     ...(t.bgp
       ? {

@@ -1,8 +1,11 @@
 // peer-config: renders the customer-premises side of a connection (swanctl.conf, and an FRR snippet when BGP runs over it).
 import { header, templateFile } from '../targets/target';
 import type { Gateway, Tenant } from '../compiler/model';
+import { haRole, ownAddresses } from '../compiler/model';
+import { connectionName } from '../targets/strongswan/view';
 import { peerView, PeerView } from './view';
 import { libreswanView } from './libreswan';
+import { networkOf } from '../validate/formats';
 export { LibreswanUnsupported } from './libreswan';
 
 export interface PeerConfig {
@@ -12,10 +15,15 @@ export interface PeerConfig {
   secrets: PeerView['secrets'];
 }
 
-export function peerConfig(t: Tenant, gw: Gateway, iface: string): PeerConfig {
+export function peerConfig(t: Tenant, gw: Gateway, iface: string, pair?: { ifId: number }): PeerConfig {
   const c = t.connections.find((x) => x.interface === iface);
   if (!c) throw new Error(`tenant ${t.name} has no connection ${iface}`);
-  const v = peerView(t, c, gw);
+  const base = peerView(t, c, gw);
+  // One connection per gateway of a pair: named apart, and each into its own XFRM interface when routes pick the tunnel.
+  const rename = (s: string) => s.replace(base.name, `${base.name}-${gw.name}`);
+  const v = pair
+    ? { ...base, name: rename(base.name), children: base.children.map((ch) => ({ ...ch, name: rename(ch.name) })), secrets: base.secrets.map((x) => ({ ...x, section: rename(x.section) })), ifId: pair.ifId }
+    : base;
   const from = [t.file, gw.origin.file];
   const swanctl = templateFile('peer/swanctl.hbs')({ ...v, header: header('#', from) + `# ${v.title}: swanctl.conf for the site's strongSwan (IKEv2).\n` });
   const frr = v.frr ? templateFile('peer/frr.hbs')({ ...v.frr, header: header('!', from) + `! ${v.title}: the site router's BGP session with the gateway.\n` }) : undefined;
@@ -40,4 +48,44 @@ export function peerConfigLibreswan(t: Tenant, gw: Gateway, iface: string): Libr
   const ipsecSecrets = templateFile('peer/libreswan-secrets.hbs')({ ...lv, header: header('#', from) + `# ${v.title}: ipsec.secrets for the site's libreswan.\n` });
   const frr = v.frr ? templateFile('peer/frr.hbs')({ ...v.frr, header: header('!', from) + `! ${v.title}: the site router's BGP session with the gateway.\n` }) : undefined;
   return { ipsecConf, ipsecSecrets, ...(frr ? { frr } : {}), secrets: v.secrets };
+}
+
+/** Metric of the site's route over each gateway's tunnel: the active gateway's wins while its tunnel is up. */
+export const PAIR_METRIC = { active: 100, standby: 200 } as const;
+
+export interface PairPeerConfig {
+  swanctl: string;
+  frr?: string;
+  /** Without BGP: the site's XFRM interfaces and two static routes with metrics (iproute2), for its admin. */
+  routes?: string;
+  secrets: PeerView['secrets'];
+}
+
+/**
+ * The site's side of a connection of a tenant on an HA pair: a tunnel to each gateway (its own external address and IKE
+ * SA, DPD on both). With BGP the site peers with each gateway's own address and the standby's routes arrive prepended;
+ * without BGP the site routes the tenant's prefixes into the active gateway's tunnel at a lower metric.
+ */
+export function peerConfigPair(t: Tenant, gws: Gateway[], iface: string): PairPeerConfig {
+  const parts = gws.map((g, i) => peerConfig(t, g, iface, { ifId: i + 1 }));
+  const out: PairPeerConfig = { swanctl: parts.map((p) => p.swanctl).join('\n'), secrets: parts.flatMap((p) => p.secrets) };
+  const frr = parts.map((p) => p.frr).filter(Boolean);
+  if (frr.length) out.frr = frr.join('\n');
+  const name = connectionName(iface);
+  const lines = [
+    `# ${t.name}/${iface} on the pair ${gws.map((g) => g.name).join(', ')}: the site's routes (Linux iproute2; WAN is the site's uplink).`,
+    '# One XFRM interface per gateway tunnel (if_id as in swanctl.conf): the two tunnels carry the same selectors.',
+    frr.length
+      ? "# With BGP: a host route to each gateway's own address through its tunnel; the tenant's prefixes come over BGP, the standby's prepended."
+      : "# Without BGP: the tenant's prefixes through both tunnels, the active gateway's at the lower metric. DPD (dpd_delay) detects a dead\n# gateway: the site must then take that tunnel's route away (its interface down from an updown hook, or a VPN device's tunnel monitoring).",
+  ];
+  gws.forEach((g, i) => {
+    const dev = `${name}-${g.name}`.slice(0, 15);
+    const role = haRole(t, g.name) ?? 'active';
+    lines.push(`ip link add ${dev} type xfrm dev WAN if_id ${i + 1}`, `ip link set ${dev} up`);
+    const targets = frr.length ? ownAddresses(t, g.name).map((a) => (a.includes(':') ? `${a.split('/')[0]}/128` : `${a.split('/')[0]}/32`)) : [...new Set(t.network.addresses.map(networkOf))].sort();
+    for (const net of targets) lines.push(`ip ${net.includes(':') ? '-6 ' : ''}route add ${net} dev ${dev}${frr.length ? '' : ` metric ${PAIR_METRIC[role]}`}`);
+  });
+  out.routes = lines.join('\n') + '\n';
+  return out;
 }

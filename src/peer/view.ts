@@ -4,7 +4,7 @@
 // connection the gateway narrows its 0.0.0.0/0 selectors to the site's; for a policy-based one the site mirrors
 // the gateway's selector pairs, one CHILD_SA each. A site behind NAT (remoteId) names itself by that identity.
 import type { Connection, Gateway, Tenant } from '../compiler/model';
-import { effective } from '../compiler/model';
+import { effective, ownAddresses } from '../compiler/model';
 import { familyOf } from '../validate/formats';
 import { q, comment, connectionName, childName, selectorPairs, sitePrefixes, tenantPrefixes, remoteIdOf } from '../targets/strongswan/view';
 import { refsLine } from '../targets/strongswan/secrets';
@@ -37,6 +37,8 @@ export interface PeerView {
   behindNat: boolean;
   secrets: PeerSecret[];
   frr: PeerFrrView | null;
+  /** The site's XFRM if_id for this tunnel when it routes into one interface per gateway of an HA pair, else null. */
+  ifId: number | null;
 }
 
 export interface PeerFrrView {
@@ -109,16 +111,18 @@ export function peerView(t: Tenant, c: Connection, gw: Gateway): PeerView {
     behindNat,
     child: { espProposals: list(eff.esp.proposals), rekeyTime: q(eff.esp.lifetime), startAction: connect.start, dpdAction: connect.dpd, closeAction: connect.close },
     secrets,
-    frr: frrView(t, c, neighbors, sitePrefixList),
+    frr: frrView(t, c, neighbors, sitePrefixList, gw.name),
+    ifId: null,
   };
 }
 
-function frrView(t: Tenant, c: Connection, neighbors: NonNullable<Tenant['bgp']>['neighbors'], prefixes: string[]): PeerFrrView | null {
+function frrView(t: Tenant, c: Connection, neighbors: NonNullable<Tenant['bgp']>['neighbors'], prefixes: string[], gw: string): PeerFrrView | null {
   const bgp = t.bgp;
   const n = neighbors[0];
   if (!bgp || !n) return null;
   const fam = familyOf(n.address);
-  const gwAddr = t.network.addresses.map((a) => a.split('/')[0]).find((a) => familyOf(a) === fam);
+  // On an HA pair each gateway speaks from its own address (docs/ha.md).
+  const gwAddr = ownAddresses(t, gw).map((a) => a.split('/')[0]).find((a) => familyOf(a) === fam);
   if (!gwAddr) return null;
   const families = ([4, 6] as const)
     .map((f) => ({ f, networks: prefixes.filter((p) => familyOf(p) === f) }))

@@ -24,7 +24,7 @@ export interface CatalogueEntry {
 }
 
 /** The targets whose `check()` runs a real program: the `<target>/...` families. */
-export const TARGETS = ['frr', 'links', 'netplan', 'nftables', 'strongswan', 'sysctl', 'tc'];
+export const TARGETS = ['frr', 'keepalived', 'links', 'netplan', 'nftables', 'strongswan', 'sysctl', 'tc'];
 
 export const CATALOGUE: CatalogueEntry[] = [
   {
@@ -959,13 +959,91 @@ bgp:
   advertise: [192.168.0.0/29]`,
   },
   {
+    code: 'ha-pair',
+    phase: 'rules',
+    severity: 'error',
+    summary: 'a tenant with network.ha not on exactly two gateways, or without one own address per gateway',
+    explanation: `A tenant with \`network.ha\` that is not on exactly two gateways (a single gateway, or three
+and more), or whose \`network.ha.addresses\` lacks an own address for one of its gateways or names a
+gateway that is not one of them. VRRP here is a pair: the first gateway is active, the second standby.
+Fix: \`gateways: [gw1, gw2]\` and one address per gateway.`,
+    bad: `gateways: [gw1]
+network:
+  interface: IfAi1
+  vlan: 10
+  addresses: [192.168.0.1/29]
+  ha: { vrid: 10, addresses: { gw1: 192.168.0.2/29, gw2: 192.168.0.3/29 } }`,
+    good: `gateways: [gw1, gw2]
+network:
+  interface: IfAi1
+  vlan: 10
+  addresses: [192.168.0.1/29]
+  ha: { vrid: 10, addresses: { gw1: 192.168.0.2/29, gw2: 192.168.0.3/29 } }`,
+  },
+  {
+    code: 'ha-address',
+    phase: 'rules',
+    severity: 'error',
+    summary: "a gateway's own HA address outside the tenant subnet, or equal to the virtual address or to the partner's",
+    explanation: `A gateway's own HA address is outside the tenant subnet (another network or prefix length than
+the virtual address of its family), is the virtual address itself, equals the partner's own address, or
+has no network address of its family to share. VRRP adverts and BGP leave from the own address.
+Fix: two distinct free addresses of the tenant subnet, with its prefix length.`,
+    bad: `network:
+  addresses: [192.168.0.1/29]
+  ha: { vrid: 10, addresses: { gw1: 192.168.0.1/29, gw2: 10.0.0.3/29 } }`,
+    good: `network:
+  addresses: [192.168.0.1/29]
+  ha: { vrid: 10, addresses: { gw1: 192.168.0.2/29, gw2: 192.168.0.3/29 } }`,
+  },
+  {
+    code: 'ha-vrid',
+    phase: 'rules',
+    severity: 'error',
+    summary: 'two HA tenants with the same VRRP VRID on the same VLAN or VXLAN segment',
+    explanation: `Two HA tenants use the same VRRP \`vrid\` on the same segment (VLAN id or VXLAN VSID). One VRID
+on one segment is one virtual router: the pairs would take over each other's address.
+Fix: give each pair on the segment its own vrid.`,
+    bad: `# tenants/alpha.yaml
+network: { interface: IfAi1, vlan: 10, addresses: [192.168.0.1/29], ha: { vrid: 10, addresses: { gw1: 192.168.0.2/29, gw2: 192.168.0.3/29 } } }
+---
+# tenants/beta.yaml
+network: { interface: IfBi1, vlan: 10, addresses: [192.168.1.1/29], ha: { vrid: 10, addresses: { gw1: 192.168.1.2/29, gw2: 192.168.1.3/29 } } }`,
+    good: `# tenants/alpha.yaml
+network: { interface: IfAi1, vlan: 10, addresses: [192.168.0.1/29], ha: { vrid: 10, addresses: { gw1: 192.168.0.2/29, gw2: 192.168.0.3/29 } } }
+---
+# tenants/beta.yaml
+network: { interface: IfBi1, vlan: 10, addresses: [192.168.1.1/29], ha: { vrid: 11, addresses: { gw1: 192.168.1.2/29, gw2: 192.168.1.3/29 } } }`,
+  },
+  {
+    code: 'ha-external-address',
+    phase: 'rules',
+    severity: 'error',
+    summary: 'an HA pair whose two gateways share an external address',
+    explanation: `The two gateways of a tenant's HA pair share an external address. Each gateway keeps its own
+tunnels (IKE SAs) to every site, so each needs its own address.
+Fix: give each gateway of the pair its own external addresses.`,
+    bad: `# gateways/gw1.yaml
+external: { interface: eth0, addresses: [198.51.100.1] }
+---
+# gateways/gw2.yaml
+external: { interface: eth0, addresses: [198.51.100.1] }`,
+    good: `# gateways/gw1.yaml
+external: { interface: eth0, addresses: [198.51.100.1] }
+---
+# gateways/gw2.yaml
+external: { interface: eth0, addresses: [198.51.100.2] }`,
+  },
+  {
     code: 'bgp-on-several-gateways',
     phase: 'rules',
     severity: 'warning',
     summary: 'a tenant with BGP on more than one gateway (same address and router id on each)',
     explanation: `A warning: a tenant with BGP that is on more than one gateway: each gateway speaks from the same tenant
 network address with the same router id, and a site cannot have two neighbors at one address.
-Fix: keep BGP on one gateway, or split the tenant.`,
+Not reported for a declared HA pair (\`network.ha\` on exactly two gateways): each gateway then speaks
+from its own address (docs/ha.md).
+Fix: keep BGP on one gateway, declare the pair with \`network.ha\`, or split the tenant.`,
     bad: `gateways: [gw1, gw2]
 bgp: { routerId: 192.168.0.1, ... }`,
     good: `gateways: [gw1]

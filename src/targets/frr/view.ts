@@ -10,7 +10,7 @@
 // Post-connect routes are not here: the connection's updown hook adds them once the tunnel is up.
 import * as ipaddr from 'ipaddr.js';
 import type { Place } from '../../compiler/diagnostics';
-import { at, Model, Neighbor, Tenant } from '../../compiler/model';
+import { at, haRole, Model, Neighbor, ownAddresses, Tenant } from '../../compiler/model';
 import type { TargetInput } from '../target';
 import { familyOf, Family } from '../../validate/formats';
 
@@ -49,6 +49,8 @@ export interface FamilyView {
   outList: string;
   /** The out prefix-list: each advertised prefix of this family, or one `deny any` when there is none. */
   outEntries: Array<{ seq: number; action: 'permit' | 'deny'; match: string }>;
+  /** The tenant's ASN three times on the standby of an HA pair (set as-path prepend), else empty. */
+  prepend: string;
 }
 
 export interface BgpView {
@@ -133,12 +135,15 @@ function staticRoutes(t: Tenant): StaticRouteView[] {
 }
 
 /** The tenant's own address of a family on its network interface (BGP's update-source), or ''. */
-function networkAddress(t: Tenant, family: Family): string {
-  const a = t.network.addresses.find((x) => familyOf(x) === family);
+function networkAddress(t: Tenant, gw: string, family: Family): string {
+  const a = ownAddresses(t, gw).find((x) => familyOf(x) === family);
   return a ? token(a.split('/')[0], 'network address') : '';
 }
 
-function bgpView(t: Tenant): BgpView | undefined {
+/** AS-path prepends on the standby of an HA pair: the site prefers the active gateway's routes (docs/ha.md). */
+export const STANDBY_PREPEND = 3;
+
+function bgpView(t: Tenant, gw: string): BgpView | undefined {
   const b = t.bgp;
   if (!b) return undefined;
   const neighbors = [...b.neighbors].sort((x, y) => cmp(prefixKey(x.address), prefixKey(y.address)));
@@ -156,20 +161,29 @@ function bgpView(t: Tenant): BgpView | undefined {
       neighbors: nbs.map((n) => ({ address: token(n.address, 'neighbor address'), maxPrefixes: Number(token(b.maxPrefixes, 'maxPrefixes')) })),
       inList: listName(t.name, 'in', family),
       outList: listName(t.name, 'out', family),
+      prepend: haRole(t, gw) === 'standby' ? Array(STANDBY_PREPEND).fill(String(b.asn)).join(' ') : '',
     });
   }
   return {
     asn: Number(token(b.asn, 'ASN')),
     vrf: token(t.name, 'tenant name'),
-    routerId: token(b.routerId, 'router id'),
+    routerId: token(routerId(t, gw), 'router id'),
     neighbors: neighbors.map((n) => ({
       address: token(n.address, 'neighbor address'),
       remoteAsn: Number(token(n.remoteAsn, 'ASN')),
-      updateSource: networkAddress(t, familyOf(n.address)),
+      updateSource: networkAddress(t, gw, familyOf(n.address)),
       connectRetry: CONNECT_RETRY_SECONDS,
     })),
     families,
   };
+}
+
+/** The router id: on an HA pair, a router id that is the shared address becomes the gateway's own (two speakers, two ids). */
+function routerId(t: Tenant, gw: string): string {
+  const b = t.bgp!;
+  const own = t.network.ha?.addresses[gw];
+  if (!own || !haRole(t, gw) || familyOf(own) !== 4) return b.routerId;
+  return t.network.addresses.some((a) => a.split('/')[0] === b.routerId) ? own.split('/')[0] : b.routerId;
 }
 
 /** Builds the frr.conf view of one gateway. Pure; tenants in name order, routes and neighbors in FRR's table order. */
@@ -183,7 +197,7 @@ export function toView(input: TargetInput): FrrView {
       .map((t): TenantView => {
         token(t.name, 'tenant name');
         const routes = staticRoutes(t);
-        const bgp = bgpView(t);
+        const bgp = bgpView(t, input.gateway.name);
         const view: TenantView = { name: t.name, file: commentText(t.file, 'file name') };
         if (routes.length) view.vrf = { name: t.name, routes, origin: at(model, t.origin, 'connections') };
         if (bgp && t.bgp) {

@@ -1,6 +1,7 @@
 // The netplan view: every decision about a tenant's VRF and network link (VLAN or VXLAN), shared by netplan, links and apply. Pure.
 import type { Place } from '../../compiler/diagnostics';
 import type { Tenant } from '../../compiler/model';
+import { ownAddresses } from '../../compiler/model';
 import type { TargetInput } from '../target';
 
 /** The VXLAN UDP port (IANA); written out so networkd and ip agree (ip's own default is Linux's legacy 8472). */
@@ -74,7 +75,8 @@ export function networkView(input: Pick<TargetInput, 'gateway' | 'alloc'>, t: Te
     file: t.file,
     vrf: { name: t.name, table: ids.table, interfaces: [n.interface], origin: place(t.origin) },
     link,
-    addresses: [...n.addresses],
+    // On an HA pair the interface carries the gateway's own address; keepalived adds the shared one (docs/ha.md).
+    addresses: [...ownAddresses(t, input.gateway.name)],
     origin: place(n.origin),
   };
 }

@@ -1,0 +1,119 @@
+// The keepalived target: one VRRP instance per HA tenant and gateway, checked by the real `keepalived -t`, and run for
+// real in a network namespace (it takes the virtual address, writes its state, and the drain file lowers its priority).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { spawn } from 'node:child_process';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { loadConfig } from '../src/compiler/load';
+import { validate } from '../src/validate';
+import { allocate, emptyLock } from '../src/compiler/lock';
+import { tenantsOn } from '../src/compiler/model';
+import { RenderedFile, text, TargetInput } from '../src/targets/target';
+import { target, render, KEEPALIVED_CONF } from '../src/targets/keepalived';
+import { keepalivedFindings } from '../src/targets/keepalived/check';
+import { DAEMONS_SCRIPT } from '../src/targets/keepalived/view';
+import { run, withNetns, withTempDir } from '../src/targets/exec';
+import { FIXTURES } from './helpers';
+
+const DIR = path.join(FIXTURES, 'build', 'ha-pair');
+
+function inputs(): Map<string, TargetInput> {
+  const v = validate(loadConfig(DIR));
+  assert.equal(v.diagnostics.map((d) => `${d.file}:${d.line}:${d.col}: ${d.code}: ${d.message}`), []);
+  const { alloc } = allocate(v.model, emptyLock());
+  return new Map(v.model.gateways.map((g) => [g.name, { model: v.model, gateway: g, tenants: tenantsOn(v.model, g.name), alloc }]));
+}
+
+const check = (file: RenderedFile, input: TargetInput) => target.check({ dir: '/nonexistent', files: [file], gateway: input.gateway, tenants: input.tenants });
+
+test('an instance per HA tenant, active (150) on the first gateway and standby (100) on the second; no single-gateway tenant', () => {
+  const ins = inputs();
+  for (const [gw, prio] of [['gw1', 150], ['gw2', 100]] as const) {
+    const [f] = render(ins.get(gw)!);
+    assert.is(f.path, KEEPALIVED_CONF);
+    assert.equal(f.sections.map((s) => s.tenant ?? ''), ['', 'contoso', 'woodgrove']);
+    const t = text(f);
+    assert.is([...t.matchAll(/priority (\d+)/g)].map((m) => Number(m[1])).join(','), `${prio},${prio}`);
+    assert.match(t, /virtual_ipaddress \{\n    192\.168\.0\.1\/29 dev IfCi1\n  \}/);
+    assert.not.match(t, /fabrikam/);
+  }
+});
+
+test('a gateway without HA tenants gets no keepalived file', () => {
+  const ins = inputs();
+  const i = ins.get('gw1')!;
+  assert.equal(render({ ...i, tenants: i.tenants.filter((t) => !t.network.ha) }), []);
+});
+
+test('real keepalived -t accepts both gateways\' files', async () => {
+  for (const i of inputs().values()) assert.equal(await check(render(i)[0], i), [], i.gateway.name);
+});
+
+test('real keepalived -t rejects a bad line, reported at the tenant\'s network.ha', async () => {
+  const i = inputs().get('gw1')!;
+  const f = render(i)[0];
+  const bad = { ...f, sections: f.sections.map((s) => (s.tenant === 'woodgrove' ? { ...s, text: s.text.replace('virtual_router_id 41', 'virtual_router_id 300') } : s)) };
+  const d = await check(bad, i);
+  assert.ok(d.length >= 1, 'no finding');
+  assert.is(d[0].code, 'keepalived/check');
+  assert.is(`${d[0].file}:${d[0].line}`, 'tenants/woodgrove.yaml:10');
+  assert.match(d[0].message, /^keepalived\/keepalived\.conf:50: keepalived: number '300' outside range \[1, 255\]/);
+});
+
+test('keepalivedFindings ignores the missing-interface noise and maps lines to sections', () => {
+  const f: RenderedFile = { path: KEEPALIVED_CONF, sections: [{ text: 'a\nb\n', origin: { file: 'g', line: 1, col: 1 } }, { tenant: 't', text: 'c\n', origin: { file: 't', line: 9, col: 3 } }] };
+  const out = keepalivedFindings(f, "(x: Line 3) WARNING - interface IfX for vrrp_instance t doesn't exist\n(x: Line 3) Unknown keyword 'foo'\nNon-existent interface specified in configuration\n", { file: 'g', line: 1, col: 1 });
+  assert.equal(out.map((d) => `${d.file}:${d.line} ${d.message}`), ["t:9 keepalived/keepalived.conf:3: keepalived: Unknown keyword 'foo'"]);
+});
+
+test('keepalived runs the rendered instance: takes the virtual address, writes MASTER, and the drain file lowers its priority', async () => {
+  const i = inputs().get('gw1')!;
+  const conf = text(render(i)[0]);
+  await withTempDir('ka-run', async (dir) => {
+    // Private paths for the state and drain files, so the test touches nothing of the host's.
+    const c = conf.replaceAll('/run/s2sgw/ha', path.join(dir, 'ha')).replaceAll('/var/lib/s2sgw/ha/drain', path.join(dir, 'drain'));
+    // No charon or zebra in the namespace: stand the health script in with one that passes, then one that fails.
+    const healthy = path.join(dir, 'healthy');
+    fs.writeFileSync(healthy, '1');
+    const c2 = c.replace(DAEMONS_SCRIPT, `/bin/sh -c 'test -e ${healthy}'`);
+    fs.writeFileSync(path.join(dir, 'k.conf'), c2);
+    await withNetns(async (ns) => {
+      for (const [n, p] of [['IfCi1', 'p0'], ['IfWi1', 'p1']]) {
+        await run('ip', ['link', 'add', n, 'type', 'veth', 'peer', 'name', p], { netns: ns });
+        await run('ip', ['link', 'set', n, 'up'], { netns: ns });
+        await run('ip', ['link', 'set', p, 'up'], { netns: ns });
+        await run('ip', ['address', 'add', '192.168.0.2/29', 'dev', n], { netns: ns });
+      }
+      // In the foreground (-n), logging to the console (-l): the test reads its log and ends it.
+      const child = spawn('ip', ['netns', 'exec', ns, 'keepalived', '-n', '-l', '-D', '--vrrp', '-f', path.join(dir, 'k.conf'), '-p', path.join(dir, 'k.pid'), '-r', path.join(dir, 'v.pid')], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let log = '';
+      child.stdout.on('data', (b) => (log += b));
+      child.stderr.on('data', (b) => (log += b));
+      const wait = async (ok: () => boolean, ms: number) => {
+        const until = Date.now() + ms;
+        while (Date.now() < until && !ok()) await new Promise((r) => setTimeout(r, 100));
+      };
+      try {
+        const state = path.join(dir, 'ha', 'contoso.state');
+        await wait(() => fs.existsSync(state) && fs.readFileSync(state, 'utf8').trim() === 'MASTER', 8000);
+        assert.is(fs.existsSync(state) ? fs.readFileSync(state, 'utf8').trim() : `no state file; log:\n${log}`, 'MASTER');
+        const addrs = (await run('ip', ['-4', '-o', 'address', 'show', 'dev', 'IfCi1'], { netns: ns })).stdout;
+        assert.match(addrs, /192\.168\.0\.1\/29/);
+        fs.writeFileSync(path.join(dir, 'drain'), '1\n');
+        await wait(() => /priority from 150 to 90/.test(log), 5000);
+        assert.match(log, /\(contoso\) Changing effective priority from 150 to 90/);
+        // charon or FRR gone: two failed checks put the instance in FAULT and it gives the address up.
+        fs.rmSync(healthy);
+        await wait(() => fs.readFileSync(state, 'utf8').trim() === 'FAULT', 6000);
+        assert.is(fs.readFileSync(state, 'utf8').trim(), 'FAULT');
+        assert.not.match((await run('ip', ['-4', '-o', 'address', 'show', 'dev', 'IfCi1'], { netns: ns })).stdout, /192\.168\.0\.1\/29/);
+      } finally {
+        child.kill('SIGTERM');
+        await new Promise((r) => child.once('exit', r));
+      }
+    });
+  });
+});
+
+test.run();
