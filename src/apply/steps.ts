@@ -205,6 +205,28 @@ async function frrIncremental(ctx: StepContext): Promise<boolean> {
   return false;
 }
 
+/**
+ * remove-frr: the removed tenants' `no vrf NAME`, once remove-links deleted their kernel VRF devices (FRR 8.4 refuses
+ * to delete an active VRF: `% Only inactive VRFs can be deleted`). reload-frr removed everything inside those VRFs and
+ * their `router bgp ASN vrf NAME` before; without this step an incremental removal fell back to frr-reload.py. A
+ * refusal (the host drifted, or a VRF device apply does not own is still there) reloads the whole file. FRR 8.4
+ * answers nothing to a `no vrf` of a VRF it does not have (frr-reload.py, as reload-frr's fallback, may have removed it).
+ */
+async function frrRemoveVrfs(ctx: StepContext): Promise<boolean> {
+  if (ctx.full || !ctx.cs.fileChanged(FRR_FILE) || !ctx.liveExists('/etc/frr/frr.conf')) return false;
+  const a = src(ctx.from, FRR_FILE);
+  const b = src(ctx.to, FRR_FILE);
+  if (!a || !b) return false;
+  const plan = memo('frr', a, b, ctx.cs.touched, () => frrPlan(a.read(), b.read(), ctx.cs.touched));
+  if (plan.headChanged || !plan.vrfRemovals.length) return false;
+  const script = ['configure terminal', ...plan.vrfRemovals.map((v) => `no vrf ${v}`), 'end'];
+  const r = await ctx.runner.run('vtysh', [...vtysh(ctx.runner), ...script.flatMap((c) => ['-c', c])]);
+  const complaints = vtyshComplaints(r.stdout + r.stderr);
+  if (r.code === 0 && !complaints.length) return true;
+  ctx.say(`  remove-frr: vtysh refused \`no vrf\` for ${plan.vrfRemovals.join(', ')} (${complaints[0] ?? `exit ${r.code}`}); reloading the whole file`);
+  return frrReloadFull(ctx);
+}
+
 /** strongSwan, incrementally over VICI: exactly the changed connections and secrets (src/apply/incremental/swan.ts). */
 async function swanIncremental(ctx: StepContext, from: Release, to: Release): Promise<boolean> {
   const { runner } = ctx;
@@ -565,6 +587,10 @@ export const STEPS: Step[] = [
       await batch(ctx, 'ip', own(lines), /Cannot find device/);
       return lines.length > 0;
     },
+  },  {
+    name: 'remove-frr',
+    owner: 'frr',
+    run: frrRemoveVrfs,
   },
 ];
 
