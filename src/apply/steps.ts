@@ -17,7 +17,7 @@ import { parseReloadDiff } from '../targets/frr/check';
 import { frrPlan, vtyshComplaints, vtyshScript } from './incremental/frr';
 import { FRR_MARKER, headOf, sectionOf } from './incremental/sections';
 import { nftPlan } from './incremental/nft';
-import { applySwanPlan, SwanPlan, swanPlan } from './incremental/swan';
+import { alternateOf, applySwanPlan, baseName, MbbError, SwanPlan, swanPlan } from './incremental/swan';
 import { ViciClient, ViciCommandError } from '../vici';
 
 export const NFT_FILE = 'nftables/s2sgw.nft';
@@ -227,6 +227,11 @@ async function frrRemoveVrfs(ctx: StepContext): Promise<boolean> {
   return frrReloadFull(ctx);
 }
 
+/** How long a replaced connection's new IKE_SA has to come up (initiated, or by the peer for responder-only ones). */
+const MBB_DEADLINE_MS = Number(process.env.S2SGW_MBB_DEADLINE_MS) || 30_000;
+/** Per VICI socket: the connection whose make-before-break failed in this process, left as it was for the rollback. */
+const mbbLeft = new Map<string, Set<string>>();
+
 /** strongSwan, incrementally over VICI: exactly the changed connections and secrets (src/apply/incremental/swan.ts). */
 async function swanIncremental(ctx: StepContext, from: Release, to: Release): Promise<boolean> {
   const { runner } = ctx;
@@ -240,9 +245,18 @@ async function swanIncremental(ctx: StepContext, from: Release, to: Release): Pr
   let client: ViciClient | undefined;
   try {
     if (!runner.dryRun) client = await ViciClient.connect(runner.vici, { timeoutMs: 10_000 });
-    await applySwanPlan(client, plan, ctx.cs.terminate, (argv, fn) => runner.call(argv, fn));
+    // The rollback of a make-before-break that failed finds charon as the old release has it: nothing to redo there.
+    const left = mbbLeft.get(runner.vici);
+    mbbLeft.delete(runner.vici);
+    if (left) plan = { ...plan, load: plan.load.filter((l) => !left.has(l.name)) };
+    const terminate = left ? ctx.cs.terminate.filter((n) => !left.has(n)) : ctx.cs.terminate;
+    await applySwanPlan(client, plan, terminate, (argv, fn) => runner.call(argv, fn), { mbb: { deadlineMs: MBB_DEADLINE_MS }, say: ctx.say });
   } catch (e) {
     if (e instanceof StepError) throw e;
+    if (e instanceof MbbError) {
+      mbbLeft.set(runner.vici, new Set([e.connection]));
+      throw new StepError(runner.step, e.message, e.detail, whereIs(ctx.to, e.connection));
+    }
     const msg = (e as Error).message;
     if (e instanceof ViciCommandError) {
       // charon refused a step of the delta (e.g. unloading a connection it no longer holds: the host drifted from the
@@ -597,7 +611,7 @@ export const STEPS: Step[] = [
 /** The connections charon holds, by `swanctl --list-conns` (through `via`), or its error text. */
 async function swanctlConns(runner: Runner): Promise<string[] | string> {
   const r = await runner.run('swanctl', ['--list-conns', ...vicis(runner)]);
-  return r.code === 0 ? loadedConnections(r.stdout) : (r.stderr || r.stdout).trim();
+  return r.code === 0 ? loadedConnections(r.stdout).map(baseName) : (r.stderr || r.stdout).trim();
 }
 
 /** One VICI session for a health question, logged through the runner; the answer, or the error's text. */
@@ -620,15 +634,17 @@ async function viciAsk<T>(runner: Runner, argv: string[], fn: (client: ViciClien
 
 /** The connections charon holds, by VICI get-conns, or its error text. */
 function viciConns(runner: Runner): Promise<string[] | string> {
-  return viciAsk(runner, ['vici', '--get-conns'], (c) => c.getConns());
+  return viciAsk(runner, ['vici', '--get-conns'], async (c) => (await c.getConns()).map(baseName));
 }
 
-/** Which of `names` charon holds, by one VICI list-conns per name, or its error text. */
+/** Which of `names` charon holds (under the name or its alternate), by VICI list-conns, or its error text. */
 async function viciHeld(runner: Runner, names: string[]): Promise<string[] | string> {
   if (!names.length) return [];
   return viciAsk(runner, ['vici', '--list-conns', ...names], async (c) => {
     const held: string[] = [];
-    for (const n of names) if ((await c.listConns({ ike: n })).some((x) => x.name === n)) held.push(n);
+    // A connection lives under its name or its alternate (a make-before-break replaced it: src/apply/incremental/swan.ts).
+    const has = async (n: string) => (await c.listConns({ ike: n })).some((x) => x.name === n);
+    for (const n of names) if ((await has(n)) || (await has(alternateOf(n)))) held.push(n);
     return held;
   });
 }
