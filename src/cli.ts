@@ -21,6 +21,7 @@ const LOADERS: Record<string, () => Command> = {
   recover: () => require('./commands/recover').command,
   metrics: () => require('./commands/metrics').command,
   'peer-config': () => require('./commands/peer-config').command,
+  secret: () => require('./commands/secret').command,
 };
 
 /** Every command, in help order (loads them all). */

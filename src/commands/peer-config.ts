@@ -3,13 +3,14 @@ import * as path from 'node:path';
 import { loadConfig, UsageError } from '../compiler/load';
 import { validate } from '../validate';
 import { peerConfig, peerConfigLibreswan, LibreswanUnsupported } from '../peer';
+import { pskRotation } from '../peer/rotation';
 import { writeFileAtomic } from '../compiler/write';
 import { Command, EXIT, configDir, formatOption, printDiagnostics } from './common';
 
 export const command: Command = {
   name: 'peer-config',
   summary: "print the customer side of a connection: the site's swanctl.conf (or libreswan's ipsec.conf and ipsec.secrets), and an FRR snippet when BGP runs over it",
-  usage: 's2sgw peer-config --tenant T --connection IFACE [--gateway G] [--config DIR] [--out DIR] [--format text|json|libreswan]',
+  usage: 's2sgw peer-config --tenant T --connection IFACE [--gateway G] [--config DIR] [--out DIR] [--format text|json|libreswan] [--psk-rotation]',
   options: {
     config: { type: 'string', short: 'c' },
     tenant: { type: 'string', short: 't' },
@@ -17,6 +18,7 @@ export const command: Command = {
     gateway: { type: 'string', short: 'g' },
     out: { type: 'string', short: 'o' },
     format: { type: 'string', short: 'f' },
+    'psk-rotation': { type: 'boolean' },
   },
   async run({ values }, io) {
     const format = formatOption(values, ['text', 'json', 'libreswan']);
@@ -36,6 +38,13 @@ export const command: Command = {
     if (!gwName) throw new UsageError(`tenant ${name} is on ${t.gateways.join(', ')}: pass --gateway`);
     if (!t.gateways.includes(gwName)) throw new UsageError(`tenant ${name} is not on gateway ${gwName}`);
     const gw = v.model.gateways.find((g) => g.name === gwName)!;
+    if (values['psk-rotation']) {
+      // The site's side of each stage of a PSK rotation (docs/psk-rotation.md): text for the peer's admin.
+      const c = t.connections.find((x) => x.interface === iface)!;
+      if (c.auth.kind !== 'psk') throw new UsageError(`${name}/${iface} authenticates with ${c.auth.kind}: --psk-rotation is for PSK connections`);
+      io.out(pskRotation(t, gw, iface, format === 'libreswan' ? 'libreswan' : 'strongswan'));
+      return EXIT.ok;
+    }
     if (format === 'libreswan') {
       let lc;
       try {
