@@ -190,6 +190,38 @@ test('make-before-break: a responder-only connection waits for the peer within t
   });
 });
 
+test('a proposal change: load-conn in place of a started connection is break-before-make; with the rekey set it goes make-before-break', async () => {
+  await pair(async ({ gw, peer }) => {
+    await peer.loadConn('site', conn({ local: PEER, remote: GW, remoteId: '%any', lts: '10.2.0.0/24', rts: '10.1.0.0/24', esp: 'aes256gcm16-aes128gcm16' }));
+    const old = await upUnder(gw, 'site');
+    const keysize = async () => (await gw.listSas()).flatMap((s) => Object.values((s.section['child-sas'] ?? {}) as Record<string, Record<string, string>>).filter((k) => k.state === 'INSTALLED').map((k) => `${s.name} ${k['encr-alg']}-${k['encr-keysize']}`));
+    assert.equal(await keysize(), ['site AES_GCM_16-256']);
+    const to128: SwanPlan = { load: [{ name: 'site', section: gwConn({ esp: 'aes128gcm16' }) }], unload: [], loadShared: [], unloadShared: [], files: [] };
+    // Without the rekey set: load-conn under the same name; charon 5.9.8 ends the old IKE_SA and starts a new one.
+    const r = recorder();
+    await applySwanPlan(gw, to128, [], r.call, { mbb: { deadlineMs: 10_000 } });
+    assert.equal(r.log, ['--load-conn site']);
+    assert.ok(await until(async () => (await keysize()).join() === 'site AES_GCM_16-128'), `${await keysize()}`);
+    const mid = await sas(gw);
+    assert.not.ok(mid.some((x) => x.id === old.id), 'the old IKE_SA survived a load-conn in place');
+    // With it: a second IKE_SA with the new proposal comes up first, then the old one ends.
+    const r2 = recorder();
+    const to256: SwanPlan = { ...to128, load: [{ name: 'site', section: gwConn({ esp: 'aes256gcm16' }) }] };
+    await applySwanPlan(gw, to256, [], r2.call, { mbb: { deadlineMs: 10_000 }, rekey: new Set(['site']) });
+    assert.equal(r2.log, ['--load-conn site~2', '--initiate --ike site~2 --child c', `--terminate --ike-id ${mid[0].id} --force`, '--unload-conn site']);
+    assert.equal(await keysize(), ['site~2 AES_GCM_16-256']);
+  });
+});
+
+async function until(f: () => Promise<boolean>, ms = 5000): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await f()) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
+}
+
 test('without an IKE_SA up, a replace is the plain load and terminate; a connection under its alternate is unloaded under it', async () => {
   await pair(async ({ gw }) => {
     await gw.loadConn('site~2', sectionFor('site~2', gwConn()));

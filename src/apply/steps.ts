@@ -250,7 +250,9 @@ async function swanIncremental(ctx: StepContext, from: Release, to: Release): Pr
     mbbLeft.delete(runner.vici);
     if (left) plan = { ...plan, load: plan.load.filter((l) => !left.has(l.name)) };
     const terminate = left ? ctx.cs.terminate.filter((n) => !left.has(n)) : ctx.cs.terminate;
-    await applySwanPlan(client, plan, terminate, (argv, fn) => runner.call(argv, fn), { mbb: { deadlineMs: MBB_DEADLINE_MS }, say: ctx.say });
+    // Proposal or lifetime changes take effect only in a new IKE_SA (see applySwanPlan): those go make-before-break too.
+    const rekey = new Set((ctx.cs.impact?.tenants ?? []).flatMap((t) => t.changes.filter((c) => c.kind === 'connection' && c.action === 'rekeyed' && /proposals\/lifetime/.test(c.detail ?? '')).map((c) => c.subject)));
+    await applySwanPlan(client, plan, terminate, (argv, fn) => runner.call(argv, fn), { mbb: { deadlineMs: MBB_DEADLINE_MS }, rekey, say: ctx.say });
   } catch (e) {
     if (e instanceof StepError) throw e;
     if (e instanceof MbbError) {

@@ -242,6 +242,12 @@ export async function makeBeforeBreak(c: ViciClient, name: string, section: Map<
 export interface ApplySwanOptions {
   /** Make-before-break for replaced connections whose IKE_SA is up (false: load, then terminate, as before). */
   mbb?: MbbOptions;
+  /**
+   * Connections whose proposals or lifetimes changed (plan's `rekeyed`). charon 5.9.8 rekeys an SA with the
+   * configuration it was made with (a CHILD_SA rekeyed after load-conn keeps its old proposal: measured), so
+   * the new proposals take effect only in a new IKE_SA: one the gateway starts goes make-before-break too.
+   */
+  rekey?: Set<string>;
   say?: (line: string) => void;
 }
 
@@ -260,11 +266,12 @@ export async function applySwanPlan(client: ViciClient | undefined, plan: SwanPl
   for (const s of plan.loadShared) await call(['vici', '--load-shared', s.id], () => c().request('load-shared', loadSharedMessage(s)));
   for (const l of plan.load) {
     const name = live(l.name);
-    if (client && opts.mbb && ends.has(l.name)) {
+    const rekeyed = !!opts.rekey?.has(l.name) && childrenOf(l.section).some((k) => k.initiate);
+    if (client && opts.mbb && (ends.has(l.name) || rekeyed)) {
       const old = (await ikeSas(client, name)).find((s) => s.state === 'ESTABLISHED');
       if (old) {
         const now = await makeBeforeBreak(client, l.name, l.section, old, call, opts.mbb);
-        opts.say?.(`  reload-strongswan: ${l.name} replaced make-before-break (now loaded as ${now})`);
+        opts.say?.(`  reload-strongswan: ${l.name} ${ends.has(l.name) ? 'replaced' : 'rekeyed'} make-before-break (now loaded as ${now})`);
         ends.delete(l.name);
         continue;
       }
