@@ -18,7 +18,7 @@ import { FRR_FILE, NFT_FILE } from '../src/apply/steps';
 
 /** FRR's load time grows faster than its file (100 tenants 7 s, 300 over 60 s in frr/check.ts): the FRR host is smaller. */
 const FRR_TENANTS = Number(process.env.S2SGW_BENCH_FRR_TENANTS ?? 200);
-const RELOAD_STEPS = ['reload-sysctl', 'reload-links', 'reload-frr', 'reload-strongswan', 'reload-nftables', 'reload-tc', 'remove-links'];
+const RELOAD_STEPS = ['reload-sysctl', 'reload-links', 'reload-frr', 'reload-strongswan', 'reload-nftables', 'reload-tc', 'remove-links', 'remove-frr'];
 const OVERHEAD_STEPS = ['current', 'verify', 'plan-nft', 'secrets', 'stage', 'check', 'compare', 'switch', 'health', 'commit'];
 
 /**

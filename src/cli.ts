@@ -30,6 +30,7 @@ const LOADERS: Record<string, () => Command> = {
   completion: () => require('./commands/completion').command,
   drain: () => require('./commands/drain').command,
   undrain: () => require('./commands/undrain').command,
+  secret: () => require('./commands/secret').command,
 };
 
 /** A command by name, or undefined. */

@@ -13,7 +13,7 @@ import { openSandbox, Sandbox } from '../src/apply/sandbox';
 import { LogEntry, Runner } from '../src/apply/runner';
 import { apply, describeError } from '../src/apply/engine';
 import { ViciClient } from '../src/vici';
-import { frrCommands, vtyshScript } from '../src/apply/incremental/frr';
+import { frrCommands, frrPlan, vtyshScript } from '../src/apply/incremental/frr';
 import { nftTenantScript } from '../src/apply/incremental/nft';
 import { sectionOf, FRR_MARKER, NFT_MARKER, headOf } from '../src/apply/incremental/sections';
 import { differingSecrets } from '../src/apply/incremental/swan';
@@ -223,6 +223,17 @@ test('frr commands: a distance change is `no` old then the new route; a removed 
   ]);
 });
 
+test('frr plan: a removed VRF\'s `no vrf` is held back for remove-frr; its routes and BGP instance go in the reload', () => {
+  const head = '! head\n!\n';
+  const t = (n: string) => `! tenant ${n}: tenants/${n}.yaml\nvrf ${n}\n ip route 10.1.0.0/16 ${n}e1 100\nexit-vrf\n!\nrouter bgp 64512 vrf ${n}\n neighbor 10.1.0.1 remote-as 65001\nexit\n!\n`;
+  const plan = frrPlan(head + t('a') + t('b'), head + t('a'), ['b']);
+  assert.equal(plan.vrfRemovals, ['b']);
+  assert.equal(vtyshScript(plan.commands), ['configure terminal', 'vrf b', 'no ip route 10.1.0.0/16 be1 100', 'exit-vrf', 'no router bgp 64512 vrf b', 'end']);
+  // A VRF kept (its routes changed) is no removal; a tenant added back is one, the other way.
+  assert.equal(frrPlan(head + t('a'), head + t('a').replace(' 100', ' 150'), ['a']).vrfRemovals, []);
+  assert.equal(frrPlan(head + t('a'), head + t('a') + t('b'), ['b']).vrfRemovals, []);
+});
+
 test('nft script: old elements out, kept chains flushed, dropped chains deleted, new section in', () => {
   const a = '# tenant t (f): zone 1\nadd element inet s2sgw zone_iif { "ti" comment "f:1" : 1 }\ntable inet s2sgw {\n\tchain outbound_ti {\n\t\tcounter drop\n\t}\n\tchain inbound_ti {\n\t\tcounter drop\n\t}\n}\n';
   const b = '# tenant t (f): zone 1\nadd element inet s2sgw zone_iif { "ti" comment "f:1" : 1 }\ntable inet s2sgw {\n\tchain outbound_ti {\n\t\tcounter accept\n\t}\n}\n';
@@ -267,6 +278,16 @@ test('incremental apply equals a full reload on real charon, FRR and nft, for ea
         if (ch.expect[what]) assert.ok(steps.some((e) => e.step === step), `${ch.name}: ${step} did not run`);
       }
       if (!ch.expect.swan) assert.not.ok(steps.some((e) => e.step === 'reload-strongswan'), `${ch.name}: charon was told something`);
+      // A removed tenant's `no vrf` waits for remove-frr, the last step (after remove-links deleted the kernel VRF):
+      // reload-frr removed its routes and BGP instance; FRR refuses to delete an active VRF.
+      const noVrf = steps.filter((e) => e.argv[0] === 'vtysh' && e.argv.some((a) => /^no vrf /.test(a)));
+      if (ch.name === 'tenant removed') {
+        assert.equal(noVrf.map((e) => e.step), ['remove-frr'], `${ch.name}: no vrf sent by ${noVrf.map((e) => e.step)}`);
+        assert.equal(noVrf[0].argv.slice(-6), ['-c', 'configure terminal', '-c', 'no vrf t3', '-c', 'end']);
+        assert.is(steps.at(-1)!.step, 'remove-frr');
+        const reload = steps.find((e) => e.step === 'reload-frr' && e.argv[0] === 'vtysh')!;
+        assert.ok(reload.argv.includes('no router bgp 64512 vrf t3'), reload.argv.join(' '));
+      } else assert.equal(noVrf, [], `${ch.name}: no vrf sent`);
       if (ch.name !== 'gateway defaults changed') {
         // Tenants nobody changed (t1 always; t3 unless it is the one removed) appear in no command.
         for (const e of steps) assert.not.match(cmd(e), /\bt1(e\d|i)?\b/, `${ch.name}: ${e.step} named t1: ${cmd(e)}`);

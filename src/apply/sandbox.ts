@@ -39,7 +39,7 @@ async function waitFor(cond: () => boolean, ms: number, what: string): Promise<v
  * Creates the namespace and root; starts charon (always) and FRR's zebra, staticd and bgpd (with `frr`).
  * A missing daemon binary is an error, never a silent skip.
  */
-export async function openSandbox(opts: { frr?: boolean; charon?: boolean } = {}): Promise<Sandbox> {
+export async function openSandbox(opts: { frr?: boolean; charon?: boolean; libipsec?: boolean } = {}): Promise<Sandbox> {
   const id = randomBytes(4).toString('hex');
   const ns = `s2sgw-apl-${id}`;
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 's2sgw-apply-root-'));
@@ -97,6 +97,8 @@ export async function openSandbox(opts: { frr?: boolean; charon?: boolean } = {}
           '    include /etc/strongswan.d/charon/*.conf',
           `    vici {\n      socket = ${vici}\n    }`,
           ...CHARON_QUIET.map((p) => `    ${p} {\n      load = no\n    }`),
+          // ESP in charon's own process (a TUN device): this kernel has no ESP module, so tests that bring SAs up use it.
+          ...(opts.libipsec ? ['    kernel-libipsec {\n      load = yes\n    }'] : []),
           '  }',
           '}',
           'charon-systemd {\n  journal {\n    default = -1\n  }\n}',

@@ -1,4 +1,5 @@
 // `s2sgw status`: per tenant, what the host runs (its VRF, interfaces, tunnels and BGP sessions), read through the Runner.
+import { alternateOf } from './incremental/swan';
 import { Runner } from './runner';
 import { currentLink, layout, readPending, readState } from './layout';
 import { openRelease } from './release';
@@ -160,7 +161,8 @@ export async function hostStatus(runner: Runner, only?: string[]): Promise<HostS
       tenant: t,
       vrf: { exists: links.code === 0 ? !!vrf : null, table: vrf?.linkinfo?.info_data?.table ?? null, ...(m.summary?.vrf ? { expectedTable: m.summary.vrf.table } : {}) },
       interfaces: ifaces.map((x) => ({ name: x.ifname, state: x.operstate, addresses: (x.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`) })),
-      connections: m.connections.map((c) => ({ name: c, loaded: loaded.includes(c), ...(m.summary?.connections?.[c]?.connect ? { connect: m.summary.connections[c].connect } : {}), sa: sas.get(c) ?? null })),
+      // A connection replaced make-before-break lives under its alternate name (NAME~2): shown under its own.
+      connections: m.connections.map((c) => ({ name: c, loaded: loaded.includes(c) || loaded.includes(alternateOf(c)), ...(m.summary?.connections?.[c]?.connect ? { connect: m.summary.connections[c].connect } : {}), sa: sas.get(c) ?? sas.get(alternateOf(c)) ?? null })),
       bgp: Object.entries(peers)
         .sort()
         .map(([n, p]) => ({ neighbor: n, state: p.state ?? 'unknown', ...(p.pfxRcd !== undefined ? { prefixesReceived: p.pfxRcd } : {}), ...(p.peerUptime ? { uptime: p.peerUptime } : {}) })),

@@ -17,7 +17,7 @@ import { parseReloadDiff } from '../targets/frr/check';
 import { frrPlan, vtyshComplaints, vtyshScript } from './incremental/frr';
 import { FRR_MARKER, headOf, sectionOf } from './incremental/sections';
 import { nftPlan } from './incremental/nft';
-import { applySwanPlan, SwanPlan, swanPlan } from './incremental/swan';
+import { alternateOf, applySwanPlan, baseName, MbbError, SwanPlan, swanPlan } from './incremental/swan';
 import { ViciClient, ViciCommandError } from '../vici';
 import { DRAIN_FILE } from '../targets/keepalived/view';
 
@@ -209,6 +209,33 @@ async function frrIncremental(ctx: StepContext): Promise<boolean> {
   return false;
 }
 
+/**
+ * remove-frr: the removed tenants' `no vrf NAME`, once remove-links deleted their kernel VRF devices (FRR 8.4 refuses
+ * to delete an active VRF: `% Only inactive VRFs can be deleted`). reload-frr removed everything inside those VRFs and
+ * their `router bgp ASN vrf NAME` before; without this step an incremental removal fell back to frr-reload.py. A
+ * refusal (the host drifted, or a VRF device apply does not own is still there) reloads the whole file. FRR 8.4
+ * answers nothing to a `no vrf` of a VRF it does not have (frr-reload.py, as reload-frr's fallback, may have removed it).
+ */
+async function frrRemoveVrfs(ctx: StepContext): Promise<boolean> {
+  if (ctx.full || !ctx.cs.fileChanged(FRR_FILE) || !ctx.liveExists('/etc/frr/frr.conf')) return false;
+  const a = src(ctx.from, FRR_FILE);
+  const b = src(ctx.to, FRR_FILE);
+  if (!a || !b) return false;
+  const plan = memo('frr', a, b, ctx.cs.touched, () => frrPlan(a.read(), b.read(), ctx.cs.touched));
+  if (plan.headChanged || !plan.vrfRemovals.length) return false;
+  const script = ['configure terminal', ...plan.vrfRemovals.map((v) => `no vrf ${v}`), 'end'];
+  const r = await ctx.runner.run('vtysh', [...vtysh(ctx.runner), ...script.flatMap((c) => ['-c', c])]);
+  const complaints = vtyshComplaints(r.stdout + r.stderr);
+  if (r.code === 0 && !complaints.length) return true;
+  ctx.say(`  remove-frr: vtysh refused \`no vrf\` for ${plan.vrfRemovals.join(', ')} (${complaints[0] ?? `exit ${r.code}`}); reloading the whole file`);
+  return frrReloadFull(ctx);
+}
+
+/** How long a replaced connection's new IKE_SA has to come up (initiated, or by the peer for responder-only ones). */
+const MBB_DEADLINE_MS = Number(process.env.S2SGW_MBB_DEADLINE_MS) || 30_000;
+/** Per VICI socket: the connection whose make-before-break failed in this process, left as it was for the rollback. */
+const mbbLeft = new Map<string, Set<string>>();
+
 /** strongSwan, incrementally over VICI: exactly the changed connections and secrets (src/apply/incremental/swan.ts). */
 async function swanIncremental(ctx: StepContext, from: Release, to: Release): Promise<boolean> {
   const { runner } = ctx;
@@ -222,9 +249,20 @@ async function swanIncremental(ctx: StepContext, from: Release, to: Release): Pr
   let client: ViciClient | undefined;
   try {
     if (!runner.dryRun) client = await ViciClient.connect(runner.vici, { timeoutMs: 10_000 });
-    await applySwanPlan(client, plan, ctx.cs.terminate, (argv, fn) => runner.call(argv, fn));
+    // The rollback of a make-before-break that failed finds charon as the old release has it: nothing to redo there.
+    const left = mbbLeft.get(runner.vici);
+    mbbLeft.delete(runner.vici);
+    if (left) plan = { ...plan, load: plan.load.filter((l) => !left.has(l.name)) };
+    const terminate = left ? ctx.cs.terminate.filter((n) => !left.has(n)) : ctx.cs.terminate;
+    // Proposal or lifetime changes take effect only in a new IKE_SA (see applySwanPlan): those go make-before-break too.
+    const rekey = new Set((ctx.cs.impact?.tenants ?? []).flatMap((t) => t.changes.filter((c) => c.kind === 'connection' && c.action === 'rekeyed' && /proposals\/lifetime/.test(c.detail ?? '')).map((c) => c.subject)));
+    await applySwanPlan(client, plan, terminate, (argv, fn) => runner.call(argv, fn), { mbb: { deadlineMs: MBB_DEADLINE_MS }, rekey, say: ctx.say });
   } catch (e) {
     if (e instanceof StepError) throw e;
+    if (e instanceof MbbError) {
+      mbbLeft.set(runner.vici, new Set([e.connection]));
+      throw new StepError(runner.step, e.message, e.detail, whereIs(ctx.to, e.connection));
+    }
     const msg = (e as Error).message;
     if (e instanceof ViciCommandError) {
       // charon refused a step of the delta (e.g. unloading a connection it no longer holds: the host drifted from the
@@ -590,6 +628,10 @@ export const STEPS: Step[] = [
       await batch(ctx, 'ip', own(lines), /Cannot find device/);
       return lines.length > 0;
     },
+  },  {
+    name: 'remove-frr',
+    owner: 'frr',
+    run: frrRemoveVrfs,
   },
 ];
 
@@ -603,7 +645,7 @@ export function keepalivedPid(runner: Runner): string | undefined {
 /** The connections charon holds, by `swanctl --list-conns` (through `via`), or its error text. */
 async function swanctlConns(runner: Runner): Promise<string[] | string> {
   const r = await runner.run('swanctl', ['--list-conns', ...vicis(runner)]);
-  return r.code === 0 ? loadedConnections(r.stdout) : (r.stderr || r.stdout).trim();
+  return r.code === 0 ? loadedConnections(r.stdout).map(baseName) : (r.stderr || r.stdout).trim();
 }
 
 /** One VICI session for a health question, logged through the runner; the answer, or the error's text. */
@@ -626,15 +668,17 @@ async function viciAsk<T>(runner: Runner, argv: string[], fn: (client: ViciClien
 
 /** The connections charon holds, by VICI get-conns, or its error text. */
 function viciConns(runner: Runner): Promise<string[] | string> {
-  return viciAsk(runner, ['vici', '--get-conns'], (c) => c.getConns());
+  return viciAsk(runner, ['vici', '--get-conns'], async (c) => (await c.getConns()).map(baseName));
 }
 
-/** Which of `names` charon holds, by one VICI list-conns per name, or its error text. */
+/** Which of `names` charon holds (under the name or its alternate), by VICI list-conns, or its error text. */
 async function viciHeld(runner: Runner, names: string[]): Promise<string[] | string> {
   if (!names.length) return [];
   return viciAsk(runner, ['vici', '--list-conns', ...names], async (c) => {
     const held: string[] = [];
-    for (const n of names) if ((await c.listConns({ ike: n })).some((x) => x.name === n)) held.push(n);
+    // A connection lives under its name or its alternate (a make-before-break replaced it: src/apply/incremental/swan.ts).
+    const has = async (n: string) => (await c.listConns({ ike: n })).some((x) => x.name === n);
+    for (const n of names) if ((await has(n)) || (await has(alternateOf(n)))) held.push(n);
     return held;
   });
 }

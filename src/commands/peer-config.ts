@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { loadConfig, UsageError } from '../compiler/load';
 import { validate } from '../validate';
 import { peerConfig, peerConfigLibreswan, peerConfigPair, LibreswanUnsupported } from '../peer';
+import { pskRotation } from '../peer/rotation';
 import { writeFileAtomic } from '../compiler/write';
 import { Command, EXIT, configDir, formatOption, note, printDiagnostics } from './common';
 import { CONFIG, format as formatOpt } from './options';
@@ -15,6 +16,7 @@ export const command: Command = {
     connection: { type: 'string', value: 'IFACE', required: true, description: 'the connection, by its interface name', example: '--connection IfCe1' },
     gateway: { type: 'string', short: 'g', value: 'NAME', description: 'the gateway side (needed when the tenant is on several)' },
     ...CONFIG,
+    'psk-rotation': { type: 'boolean', description: "print the site's side of each stage of a PSK rotation instead of the connection (docs/psk-rotation.md)" },
     out: { type: 'string', short: 'o', value: 'DIR', description: 'write the files into DIR instead of printing them' },
     ...formatOpt(['text', 'json', 'libreswan'], 'text: swanctl.conf (+ FRR); json: the same as data; libreswan: ipsec.conf and ipsec.secrets'),
   },
@@ -63,6 +65,13 @@ export const command: Command = {
     if (!gwName) throw new UsageError(`tenant ${name} is on ${t.gateways.join(', ')}: pass --gateway`);
     if (!t.gateways.includes(gwName)) throw new UsageError(`tenant ${name} is not on gateway ${gwName}`);
     const gw = v.model.gateways.find((g) => g.name === gwName)!;
+    if (values['psk-rotation']) {
+      // The site's side of each stage of a PSK rotation (docs/psk-rotation.md): text for the peer's admin.
+      const c = t.connections.find((x) => x.interface === iface)!;
+      if (c.auth.kind !== 'psk') throw new UsageError(`${name}/${iface} authenticates with ${c.auth.kind}: --psk-rotation is for PSK connections`);
+      io.out(pskRotation(t, gw, iface, format === 'libreswan' ? 'libreswan' : 'strongswan'));
+      return EXIT.ok;
+    }
     if (format === 'libreswan') {
       let lc;
       try {

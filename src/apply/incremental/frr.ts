@@ -85,7 +85,8 @@ function removals(old: Node[], now: Node[], context: string[], gone: Set<string>
     if (isBlock(o)) {
       if (n) removals(o.children, n.children, [...context, o.line], lost, out);
       else if (o.line.startsWith('vrf ')) {
-        // The VRF's routes first: `no vrf` refuses while the kernel still has the VRF device (it goes last, with the links).
+        // The VRF's routes first; the `no vrf` itself comes last (frrPlan moves it out: FRR refuses it while the
+        // kernel still has the VRF device, so apply sends it in remove-frr, after remove-links).
         removals(o.children, [], [...context, o.line], lost, out);
         out.push({ context, command: negate(o.line) });
       } else out.push({ context, command: negate(o.line) });
@@ -162,22 +163,36 @@ export interface FrrPlan {
   headChanged: boolean;
   /** Tenants whose section differs, sorted. */
   tenants: string[];
+  /** Everything but the removed VRFs' `no vrf`: what reload-frr sends. */
   commands: FrrCommand[];
+  /**
+   * VRFs whose block is gone (a removed tenant): their `no vrf NAME` waits for remove-frr, after remove-links
+   * deleted the kernel's VRF device. FRR 8.4 refuses it before (`% Only inactive VRFs can be deleted`).
+   */
+  vrfRemovals: string[];
 }
+
+/** The `no vrf NAME` of a top-level VRF block, or undefined. */
+const removedVrf = (c: FrrCommand) => (c.context.length === 0 ? /^no vrf (\S+)$/.exec(c.command)?.[1] : undefined);
 
 /** The incremental plan between two frr.conf files for the tenants the change set touched (others are equal by their digests). */
 export function frrPlan(oldText: Text, newText: Text, touched: string[]): FrrPlan {
-  if (headOf(oldText, FRR_MARKER) !== headOf(newText, FRR_MARKER)) return { headChanged: true, tenants: [], commands: [] };
+  if (headOf(oldText, FRR_MARKER) !== headOf(newText, FRR_MARKER)) return { headChanged: true, tenants: [], commands: [], vrfRemovals: [] };
   const tenants: string[] = [];
   const commands: FrrCommand[] = [];
+  const vrfRemovals: string[] = [];
   for (const t of touched) {
     const a = sectionOf(oldText, FRR_MARKER, t);
     const b = sectionOf(newText, FRR_MARKER, t);
     if (a === b) continue;
     tenants.push(t);
-    commands.push(...frrCommands(a, b));
+    for (const c of frrCommands(a, b)) {
+      const vrf = removedVrf(c);
+      if (vrf) vrfRemovals.push(vrf);
+      else commands.push(c);
+    }
   }
-  return { headChanged: false, tenants, commands };
+  return { headChanged: false, tenants, commands, vrfRemovals };
 }
 
 /** vtysh output lines that are not failures: FRR's notes about routes waiting for their interface, a missing vtysh.conf. */

@@ -122,16 +122,166 @@ export function swanPlan(from: Release, to: Release, swanctlDir: string): SwanPl
 export type Call = <T>(argv: string[], fn: () => Promise<T>) => Promise<T | undefined>;
 
 /**
+ * The suffix of a connection's alternate name. strongSwan 5.9.8 replaces a connection loaded again under the same
+ * name break-before-make, so a `replace`-class change loads the new connection as NAME~2 (or back as NAME when
+ * NAME~2 is live), brings it up, and only then ends the old one: a connection lives under one of two names.
+ */
+export const ALTERNATE = '~2';
+/** The other of a connection's two names. */
+export const alternateOf = (n: string): string => (n.endsWith(ALTERNATE) ? n.slice(0, -ALTERNATE.length) : n + ALTERNATE);
+/** The bundle's name of a connection charon holds under either name (status, metrics and health speak of this one). */
+export const baseName = (n: string): string => (n.endsWith(ALTERNATE) ? n.slice(0, -ALTERNATE.length) : n);
+
+/**
+ * The section as loaded under `name`: under the alternate name, keyingtries is one more (0, forever, stays). charon
+ * reuses an established IKE_SA whose peer config equals the one initiated (names are not compared), so a change
+ * outside the connection (a new PSK under the same identities) would otherwise bring up no new IKE_SA at all.
+ */
+export function sectionFor(name: string, section: Map<string, ViciInputElement>): Map<string, ViciInputElement> {
+  if (!name.endsWith(ALTERNATE)) return section;
+  const k = Number(section.get('keyingtries') ?? 1);
+  const out = new Map(section);
+  out.set('keyingtries', String(k === 0 ? 0 : k + 1));
+  return out;
+}
+
+export interface MbbOptions {
+  /** How long a new connection has to come up: initiated by us, or (responder-only) by the peer. */
+  deadlineMs: number;
+  /** How often charon is asked while waiting for the peer. */
+  pollMs?: number;
+}
+
+/** A make-before-break that did not complete: the old connection and its SAs were left running. */
+export class MbbError extends Error {
+  constructor(
+    readonly connection: string,
+    readonly stage: 'load' | 'initiate' | 'check',
+    readonly detail: string,
+  ) {
+    super(`make-before-break of ${connection} failed at ${stage}: ${detail}; the old connection keeps running`);
+  }
+}
+
+interface Ike {
+  name: string;
+  id: number;
+  state: string;
+  children: Array<{ name: string; state: string }>;
+}
+
+async function ikeSas(c: ViciClient, name: string): Promise<Ike[]> {
+  const out: Ike[] = [];
+  for (const s of await c.listSas({ ike: name, noblock: true })) {
+    if (s.name !== name) continue;
+    const kids = (s.section['child-sas'] ?? {}) as Record<string, Record<string, unknown>>;
+    out.push({ name, id: Number(s.section.uniqueid), state: String(s.section.state), children: Object.values(kids).map((k) => ({ name: String(k.name), state: String(k.state) })) });
+  }
+  return out;
+}
+
+/** The children a connection section declares, with whether charon starts them itself (start or trap) or waits for the peer. */
+function childrenOf(section: Map<string, ViciInputElement>): Array<{ name: string; initiate: boolean }> {
+  const kids = section.get('children');
+  const entries: Array<[string, unknown]> = kids instanceof Map ? [...kids] : kids && typeof kids === 'object' ? Object.entries(kids) : [];
+  return entries.map(([name, v]) => {
+    const get = (k: string) => (v instanceof Map ? v.get(k) : (v as Record<string, unknown>)?.[k]);
+    const start = String(get('start_action') ?? 'none');
+    return { name, initiate: /start|trap/.test(start) };
+  });
+}
+
+const up = (sas: Ike[], want: string[]) => sas.find((s) => s.state === 'ESTABLISHED' && want.every((w) => s.children.some((k) => k.name === w && k.state === 'INSTALLED')));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Make-before-break of one connection whose IKE_SA `old` is up under `old.name`: load the new one under the other
+ * name, initiate its children (or wait for the peer, for responder-only ones) within the deadline, check charon
+ * installed every child, then terminate the old IKE_SA by its unique id and unload the old name. Any failure before
+ * the terminate unloads the new name (ending what it brought up) and throws MbbError: the old SA never stopped.
+ * Returns the name the connection now lives under.
+ */
+export async function makeBeforeBreak(c: ViciClient, name: string, section: Map<string, ViciInputElement>, old: { name: string; id: number }, call: Call, opts: MbbOptions): Promise<string> {
+  const target = alternateOf(old.name);
+  const kids = childrenOf(section);
+  const want = kids.map((k) => k.name);
+  const undo = async () => {
+    await call(['vici', '--unload-conn', target], () => c.unloadConn(target)).catch(() => undefined);
+    for (const s of await ikeSas(c, target).catch(() => [])) await call(['vici', '--terminate', '--ike-id', String(s.id), '--force'], () => c.terminate({ ikeId: s.id, force: true, timeout: -1 })).catch(() => undefined);
+  };
+  try {
+    await call(['vici', '--load-conn', target], () => c.loadConn(target, sectionFor(target, section)));
+  } catch (e) {
+    throw new MbbError(name, 'load', (e as Error).message);
+  }
+  const deadline = Date.now() + opts.deadlineMs;
+  try {
+    for (const k of kids.filter((x) => x.initiate)) {
+      const left = Math.max(1000, deadline - Date.now());
+      await call(['vici', '--initiate', '--ike', target, '--child', k.name], () => c.initiate({ ike: target, child: k.name, timeout: left }, { timeoutMs: left + 5000 }));
+    }
+  } catch (e) {
+    await undo();
+    throw new MbbError(name, 'initiate', e instanceof ViciCommandError ? e.errmsg : (e as Error).message);
+  }
+  // Responder-only children come up when the peer initiates: charon is asked until they do or the deadline passes.
+  let ok = up(await ikeSas(c, target), want);
+  while (!ok && Date.now() < deadline) {
+    await sleep(opts.pollMs ?? 250);
+    ok = up(await ikeSas(c, target), want);
+  }
+  if (!ok) {
+    await undo();
+    throw new MbbError(name, 'check', `no IKE_SA of ${target} with ${want.join(', ')} installed within ${Math.round(opts.deadlineMs / 1000)} s`);
+  }
+  await call(['vici', '--terminate', '--ike-id', String(old.id), '--force'], () => c.terminate({ ikeId: old.id, force: true, timeout: 10_000 }, { timeoutMs: 20_000 }));
+  await call(['vici', '--unload-conn', old.name], () => c.unloadConn(old.name));
+  return target;
+}
+
+export interface ApplySwanOptions {
+  /** Make-before-break for replaced connections whose IKE_SA is up (false: load, then terminate, as before). */
+  mbb?: MbbOptions;
+  /**
+   * Connections whose proposals or lifetimes changed (plan's `rekeyed`). charon 5.9.8 rekeys an SA with the
+   * configuration it was made with (a CHILD_SA rekeyed after load-conn keeps its old proposal: measured), so
+   * the new proposals take effect only in a new IKE_SA: one the gateway starts goes make-before-break too.
+   */
+  rekey?: Set<string>;
+  say?: (line: string) => void;
+}
+
+/**
  * Applies a plan: secrets first (a connection may need its new PSK at once), then connections, then the
  * unloads, then terminates the SAs of removed or replaced connections (charon keeps them up otherwise).
+ * A connection charon holds under its alternate name is loaded, unloaded and terminated under that name. A replaced
+ * connection (in `terminate` and in the plan's loads) whose IKE_SA is up goes make-before-break (`opts.mbb`).
  */
-export async function applySwanPlan(client: ViciClient | undefined, plan: SwanPlan, terminate: string[], call: Call): Promise<void> {
+export async function applySwanPlan(client: ViciClient | undefined, plan: SwanPlan, terminate: string[], call: Call, opts: ApplySwanOptions = {}): Promise<void> {
   const c = () => client!;
+  // Which names charon holds: one get-conns (milliseconds, even at 30,000 connections). A dry run knows none.
+  const held = new Set(client && (plan.load.length || plan.unload.length || terminate.length) ? await client.getConns() : []);
+  const live = (n: string) => (held.has(alternateOf(n)) && !held.has(n) ? alternateOf(n) : n);
+  const ends = new Set(terminate);
   for (const s of plan.loadShared) await call(['vici', '--load-shared', s.id], () => c().request('load-shared', loadSharedMessage(s)));
-  for (const l of plan.load) await call(['vici', '--load-conn', l.name], () => c().loadConn(l.name, l.section));
-  for (const n of plan.unload) await call(['vici', '--unload-conn', n], () => c().unloadConn(n));
+  for (const l of plan.load) {
+    const name = live(l.name);
+    const rekeyed = !!opts.rekey?.has(l.name) && childrenOf(l.section).some((k) => k.initiate);
+    if (client && opts.mbb && (ends.has(l.name) || rekeyed)) {
+      const old = (await ikeSas(client, name)).find((s) => s.state === 'ESTABLISHED');
+      if (old) {
+        const now = await makeBeforeBreak(client, l.name, l.section, old, call, opts.mbb);
+        opts.say?.(`  reload-strongswan: ${l.name} ${ends.has(l.name) ? 'replaced' : 'rekeyed'} make-before-break (now loaded as ${now})`);
+        ends.delete(l.name);
+        continue;
+      }
+    }
+    await call(['vici', '--load-conn', name], () => c().loadConn(name, sectionFor(name, l.section)));
+  }
+  for (const n of plan.unload) await call(['vici', '--unload-conn', live(n)], () => c().unloadConn(live(n)));
   for (const id of plan.unloadShared) await call(['vici', '--unload-shared', id], () => c().unloadShared(id));
-  for (const n of terminate) {
+  for (const n0 of ends) {
+    const n = live(n0);
     await call(['vici', '--terminate', '--ike', n, '--force'], async () => {
       try {
         await c().terminate({ ike: n, force: true, timeout: 10_000 }, { timeoutMs: 20_000 });

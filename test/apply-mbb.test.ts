@@ -1,0 +1,239 @@
+// Make-before-break (issue 18) with two real charons joined by a veth pair, ESP in charon's own process
+// (kernel-libipsec: this kernel has no ESP module): a replaced connection's new IKE_SA is up, with its CHILD_SA
+// installed, before the old one is terminated; any failure leaves the old SA exactly as it was.
+import { spawnSync } from 'node:child_process';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { openSandbox, Sandbox } from '../src/apply/sandbox';
+import { ViciClient, ViciInputElement } from '../src/vici';
+import { alternateOf, applySwanPlan, baseName, Call, makeBeforeBreak, MbbError, sectionFor, SwanPlan } from '../src/apply/incremental/swan';
+
+const ip = (...a: string[]) => {
+  const r = spawnSync('ip', a, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`ip ${a.join(' ')}: ${r.stderr}`);
+};
+
+const GW = '192.0.2.1';
+const PEER = '192.0.2.2';
+const PSK = Buffer.from('a-long-pre-shared-key-0123456789');
+
+/** A connection section as load-conn takes it (what src/vici/swanctl-conf.ts makes of a swanctl.conf block). */
+function conn(o: { local: string; remote: string; localId?: string; remoteId?: string; lts: string; rts: string; start?: string; esp?: string }): Map<string, ViciInputElement> {
+  return new Map<string, ViciInputElement>(
+    Object.entries({
+      version: '2',
+      local_addrs: [o.local],
+      remote_addrs: [o.remote],
+      proposals: ['aes256-sha256-modp2048'],
+      local: { auth: 'psk', id: o.localId ?? o.local },
+      remote: { auth: 'psk', id: o.remoteId ?? o.remote },
+      children: { c: { local_ts: [o.lts], remote_ts: [o.rts], esp_proposals: [o.esp ?? 'aes256gcm16'], start_action: o.start ?? 'none' } },
+    }) as Array<[string, ViciInputElement]>,
+  );
+}
+
+const gwConn = (extra: Partial<Parameters<typeof conn>[0]> = {}) => conn({ local: GW, remote: PEER, lts: '10.1.0.0/24', rts: '10.2.0.0/24', start: 'start', ...extra });
+
+interface Pair {
+  a: Sandbox;
+  b: Sandbox;
+  gw: ViciClient;
+  peer: ViciClient;
+}
+
+async function pair(fn: (p: Pair) => Promise<void>): Promise<void> {
+  const a = await openSandbox({ libipsec: true });
+  const b = await openSandbox({ libipsec: true });
+  let gw: ViciClient | undefined;
+  let peer: ViciClient | undefined;
+  try {
+    const v = `mbb${Math.random().toString(16).slice(2, 8)}`;
+    ip('link', 'add', `${v}a`, 'netns', a.ns, 'type', 'veth', 'peer', 'name', `${v}b`, 'netns', b.ns);
+    for (const [sb, dev, addr, inner] of [
+      [a, `${v}a`, GW, '10.1.0.1/32'],
+      [b, `${v}b`, PEER, '10.2.0.1/32'],
+    ] as const) {
+      ip('-n', sb.ns, 'addr', 'add', `${addr}/24`, 'dev', dev);
+      ip('-n', sb.ns, 'link', 'set', dev, 'up');
+      ip('-n', sb.ns, 'link', 'set', 'lo', 'up');
+      // libipsec routes the tunnel's traffic from an address inside the local traffic selector.
+      ip('-n', sb.ns, 'addr', 'add', inner, 'dev', 'lo');
+    }
+    gw = await ViciClient.connect(a.vici);
+    peer = await ViciClient.connect(b.vici);
+    // The peer accepts the gateway under its address or a name (an identity change), with the same PSK.
+    for (const c of [gw, peer]) await c.loadShared({ id: 'k', type: 'IKE', data: PSK, owners: [GW, PEER, 'gw.example'] });
+    await peer.loadConn('site', conn({ local: PEER, remote: GW, remoteId: '%any', lts: '10.2.0.0/24', rts: '10.1.0.0/24' }));
+    await fn({ a, b, gw, peer });
+  } finally {
+    await gw?.close();
+    await peer?.close();
+    await a.close();
+    await b.close();
+  }
+}
+
+/** The gateway's IKE_SAs: name, unique id, state and its CHILD_SAs' SPIs. */
+async function sas(c: ViciClient): Promise<Array<{ name: string; id: string; state: string; spis: string[] }>> {
+  return (await c.listSas()).map((s) => ({
+    name: s.name,
+    id: String(s.section.uniqueid),
+    state: String(s.section.state),
+    spis: Object.values((s.section['child-sas'] ?? {}) as Record<string, Record<string, string>>).map((k) => `${k.state} ${k['spi-in']}/${k['spi-out']}`),
+  }));
+}
+
+function recorder(): { call: Call; log: string[] } {
+  const log: string[] = [];
+  return { log, call: async (argv, fn) => (log.push(argv.slice(1).join(' ')), fn()) };
+}
+
+async function upUnder(gw: ViciClient, name: string): Promise<{ name: string; id: string; state: string; spis: string[] }> {
+  await gw.loadConn(name, sectionFor(name, gwConn()));
+  await gw.initiate({ ike: name, child: 'c', timeout: 10_000 });
+  const s = await sas(gw);
+  assert.is(s.length, 1, JSON.stringify(s));
+  assert.is(s[0].state, 'ESTABLISHED');
+  assert.match(s[0].spis[0], /^INSTALLED [0-9a-f]{8}\/[0-9a-f]{8}$/);
+  return s[0];
+}
+
+test('names: a connection and its alternate, both ways; the alternate carries one more keyingtries', () => {
+  assert.is(alternateOf('IfCe1'), 'IfCe1~2');
+  assert.is(alternateOf('IfCe1~2'), 'IfCe1');
+  assert.is(baseName('IfCe1~2'), 'IfCe1');
+  assert.is(baseName('IfCe1'), 'IfCe1');
+  const s = gwConn();
+  assert.is(sectionFor('x', s), s);
+  assert.is(sectionFor('x~2', s).get('keyingtries'), '2');
+  assert.is(sectionFor('x~2', new Map([['keyingtries', '0']])).get('keyingtries'), '0');
+  assert.is(s.get('keyingtries'), undefined, 'the section itself is not changed');
+});
+
+test('make-before-break: an identity change comes up under NAME~2 before the old IKE_SA ends, then back under NAME', async () => {
+  await pair(async ({ gw, peer }) => {
+    const old = await upUnder(gw, 'site');
+    const r = recorder();
+    const plan: SwanPlan = { load: [{ name: 'site', section: gwConn({ localId: 'gw.example' }) }], unload: [], loadShared: [], unloadShared: [], files: [] };
+    const said: string[] = [];
+    const t0 = performance.now();
+    await applySwanPlan(gw, plan, ['site'], r.call, { mbb: { deadlineMs: 15_000 }, say: (l) => said.push(l) });
+    const ms = performance.now() - t0;
+    // The stages in order: load the alternate, initiate it, end the old SA by its unique id, unload the old name.
+    assert.equal(r.log, ['--load-conn site~2', '--initiate --ike site~2 --child c', `--terminate --ike-id ${old.id} --force`, '--unload-conn site']);
+    assert.match(said.join('\n'), /site replaced make-before-break \(now loaded as site~2\)/);
+    assert.equal(await gw.getConns(), ['site~2']);
+    const now = await sas(gw);
+    assert.is(now.length, 1, JSON.stringify(now));
+    assert.is(now[0].name, 'site~2');
+    assert.is.not(now[0].id, old.id);
+    assert.match(now[0].spis[0], /^INSTALLED /);
+    assert.is.not(now[0].spis[0], old.spis[0]);
+    // The peer sees the new identity and only the new IKE_SA (the old one was deleted, not left to time out).
+    const p = await peer.listSas();
+    assert.is(p.length, 1);
+    assert.is(String(p[0].section['remote-id']), 'gw.example');
+    console.log(`\n  make-before-break of one connection (load, initiate, check, terminate, unload): ${ms.toFixed(0)} ms`);
+
+    // The next replace goes back to the base name; the live alternate is what is terminated and unloaded.
+    const r2 = recorder();
+    const back: SwanPlan = { ...plan, load: [{ name: 'site', section: gwConn() }] };
+    await applySwanPlan(gw, back, ['site'], r2.call, { mbb: { deadlineMs: 15_000 } });
+    assert.equal(r2.log, ['--load-conn site', '--initiate --ike site --child c', `--terminate --ike-id ${now[0].id} --force`, '--unload-conn site~2']);
+    assert.equal(await gw.getConns(), ['site']);
+    const last = await sas(gw);
+    assert.equal(last.map((s) => [s.name, s.state]), [['site', 'ESTABLISHED']]);
+    assert.is(String((await peer.listSas())[0].section['remote-id']), GW);
+  });
+});
+
+test('make-before-break: a new connection the peer refuses leaves the old IKE_SA and CHILD_SA exactly as they were', async () => {
+  await pair(async ({ gw }) => {
+    const old = await upUnder(gw, 'site');
+    const r = recorder();
+    // A remote identity the peer does not have: the gateway refuses the peer's authentication.
+    const plan: SwanPlan = { load: [{ name: 'site', section: gwConn({ remoteId: 'other.example' }) }], unload: [], loadShared: [], unloadShared: [], files: [] };
+    const err = await applySwanPlan(gw, plan, ['site'], r.call, { mbb: { deadlineMs: 8_000 } }).then(
+      () => undefined,
+      (e) => e,
+    );
+    assert.instance(err, MbbError);
+    assert.is(err.connection, 'site');
+    assert.is(err.stage, 'initiate');
+    assert.match(err.message, /the old connection keeps running/);
+    assert.equal(r.log.slice(0, 2), ['--load-conn site~2', '--initiate --ike site~2 --child c']);
+    assert.ok(r.log.includes('--unload-conn site~2'), r.log.join('\n'));
+    assert.not.ok(r.log.some((l) => l.includes(`--ike-id ${old.id}`)), 'the old SA was terminated');
+    assert.equal(await gw.getConns(), ['site']);
+    assert.equal(await sas(gw), [old]);
+  });
+});
+
+test('make-before-break: a responder-only connection waits for the peer within the deadline; none: the old SA stays', async () => {
+  await pair(async ({ gw }) => {
+    const old = await upUnder(gw, 'site');
+    const r = recorder();
+    const t0 = performance.now();
+    const err = await makeBeforeBreak(gw, 'site', gwConn({ start: 'none', localId: 'gw.example' }), { name: 'site', id: Number(old.id) }, r.call, { deadlineMs: 1500, pollMs: 100 }).then(
+      () => undefined,
+      (e) => e,
+    );
+    const ms = performance.now() - t0;
+    assert.instance(err, MbbError);
+    assert.is(err.stage, 'check');
+    assert.match(err.detail, /no IKE_SA of site~2 with c installed within 2 s/);
+    assert.ok(ms >= 1500 && ms < 6000, `waited ${ms} ms`);
+    // Nothing was initiated: the peer was waited for.
+    assert.equal(r.log, ['--load-conn site~2', '--unload-conn site~2']);
+    assert.equal(await sas(gw), [old]);
+    assert.equal(await gw.getConns(), ['site']);
+  });
+});
+
+test('a proposal change: load-conn in place of a started connection is break-before-make; with the rekey set it goes make-before-break', async () => {
+  await pair(async ({ gw, peer }) => {
+    await peer.loadConn('site', conn({ local: PEER, remote: GW, remoteId: '%any', lts: '10.2.0.0/24', rts: '10.1.0.0/24', esp: 'aes256gcm16-aes128gcm16' }));
+    const old = await upUnder(gw, 'site');
+    const keysize = async () => (await gw.listSas()).flatMap((s) => Object.values((s.section['child-sas'] ?? {}) as Record<string, Record<string, string>>).filter((k) => k.state === 'INSTALLED').map((k) => `${s.name} ${k['encr-alg']}-${k['encr-keysize']}`));
+    assert.equal(await keysize(), ['site AES_GCM_16-256']);
+    const to128: SwanPlan = { load: [{ name: 'site', section: gwConn({ esp: 'aes128gcm16' }) }], unload: [], loadShared: [], unloadShared: [], files: [] };
+    // Without the rekey set: load-conn under the same name; charon 5.9.8 ends the old IKE_SA and starts a new one.
+    const r = recorder();
+    await applySwanPlan(gw, to128, [], r.call, { mbb: { deadlineMs: 10_000 } });
+    assert.equal(r.log, ['--load-conn site']);
+    assert.ok(await until(async () => (await keysize()).join() === 'site AES_GCM_16-128'), `${await keysize()}`);
+    const mid = await sas(gw);
+    assert.not.ok(mid.some((x) => x.id === old.id), 'the old IKE_SA survived a load-conn in place');
+    // With it: a second IKE_SA with the new proposal comes up first, then the old one ends.
+    const r2 = recorder();
+    const to256: SwanPlan = { ...to128, load: [{ name: 'site', section: gwConn({ esp: 'aes256gcm16' }) }] };
+    await applySwanPlan(gw, to256, [], r2.call, { mbb: { deadlineMs: 10_000 }, rekey: new Set(['site']) });
+    assert.equal(r2.log, ['--load-conn site~2', '--initiate --ike site~2 --child c', `--terminate --ike-id ${mid[0].id} --force`, '--unload-conn site']);
+    assert.equal(await keysize(), ['site~2 AES_GCM_16-256']);
+  });
+});
+
+async function until(f: () => Promise<boolean>, ms = 5000): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await f()) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
+}
+
+test('without an IKE_SA up, a replace is the plain load and terminate; a connection under its alternate is unloaded under it', async () => {
+  await pair(async ({ gw }) => {
+    await gw.loadConn('site~2', sectionFor('site~2', gwConn()));
+    const r = recorder();
+    await applySwanPlan(gw, { load: [{ name: 'site', section: gwConn({ start: 'none', localId: 'gw.example' }) }], unload: [], loadShared: [], unloadShared: [], files: [] }, ['site'], r.call, { mbb: { deadlineMs: 5000 } });
+    assert.equal(r.log, ['--load-conn site~2', '--terminate --ike site~2 --force']);
+    assert.equal(await gw.getConns(), ['site~2']);
+    const r2 = recorder();
+    await applySwanPlan(gw, { load: [], unload: ['site'], loadShared: [], unloadShared: [], files: [] }, ['site'], r2.call, {});
+    assert.equal(r2.log, ['--unload-conn site~2', '--terminate --ike site~2 --force']);
+    assert.equal(await gw.getConns(), []);
+  });
+});
+
+test.run();
