@@ -16,6 +16,8 @@ PACKAGES=(
   openssh-client bsdutils  # ssh-keygen (s2sgw sign, signed bundles), logger (audit to the journal)
   # The Debian package (scripts/package.sh) and its test: strip, dpkg-deb, lintian, a clean Debian 12 root.
   binutils lintian mmdebstrap
+  # The Ansible collection (ansible/) and its sandbox rollout (test/ansible.test.ts): Debian's, no pip.
+  ansible ansible-core ansible-lint
 )
 
 missing=()
