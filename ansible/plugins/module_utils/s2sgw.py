@@ -56,6 +56,25 @@ def s2sgw_message(command, err, out=''):
     return text.strip() or 's2sgw %s failed without a message' % command
 
 
+def host_state(module):
+    """The host's release, previous release and pending confirm, read from s2sgw's state files (no process started)."""
+    base = os.path.join(module.params.get('root') or '/', 'var', 'lib', 's2sgw')
+    out = {'release': None, 'previous': None, 'pendingConfirm': None}
+    try:
+        with open(os.path.join(base, 'state.json')) as f:
+            st = json.load(f)
+        out['release'], out['previous'] = st.get('current'), st.get('previous')
+    except (IOError, OSError, ValueError):
+        pass
+    try:
+        with open(os.path.join(base, 'pending-confirm.json')) as f:
+            pc = json.load(f)
+        out['pendingConfirm'] = {'release': pc.get('release'), 'deadline': pc.get('deadline')}
+    except (IOError, OSError, ValueError):
+        pass
+    return out
+
+
 def status(module):
     """`s2sgw status --format json` as a dict, plus the health items the gates compare. Fails the task when unreadable."""
     rc, out, err = run(module, 'status', ['--format', 'json'])

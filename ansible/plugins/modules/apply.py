@@ -21,7 +21,7 @@ description:
     including drift, live state that differs from what the current release holds (a connection unloaded, a VRF or
     BGP session gone by hand).
   - A failure carries s2sgw's own message (the step and the tool's words) and whether the host was rolled back.
-version_added: 0.1.0
+version_added: 1.0.0
 author:
   - s2sgw maintainers
 options:
@@ -170,7 +170,7 @@ import tarfile
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.s2sgw.gateway.plugins.module_utils.s2sgw import HOST_ARGS, provenance, run, s2sgw_message, status
+from ansible_collections.s2sgw.gateway.plugins.module_utils.s2sgw import HOST_ARGS, host_state, provenance, run, s2sgw_message, status
 
 
 def read(path):
@@ -264,24 +264,27 @@ def work(module, p):
     if p['full']:
         argv += ['--full']
 
+    was = host_state(module)['release']
     before = status(module)
     drift = [d['message'] for d in before.get('degraded', [])]
-    result = dict(changed=False, release=before.get('release'), previous_release=before.get('release'), drift=drift, tenants={},
+    result = dict(changed=False, release=was, previous_release=was, drift=drift, tenants={},
                   healthy_before=before['healthy'])
 
     # The dry run checks what the real apply checks first (gateway, signature, files, secrets, the tools' checks)
-    # and says what would change; a refusal here means nothing was touched.
-    rc, out, err = run(module, 'apply', argv + ['--dry-run'])
-    result['plan'] = out.strip()
-    result.update({k: v for k, v in provenance(out).items()})
-    if rc != 0:
-        module.fail_json(msg=s2sgw_message('apply', err, out), rc=rc, rolled_back=False, **result)
-    tenants = dict(re.findall(r'^  tenant (\S+): (added|changed|removed)$', out, re.M))
-    result['tenants'] = tenants
-    m = re.search(r'^would switch (\S+) -> (\S+):', out, re.M)
-    would = m is not None and 'already applied: nothing to do' not in out
-    if would:
-        result['would_release'] = m.group(2)
+    # and says what would change; a refusal here means nothing was touched. A real run without --diff needs no
+    # dry run: apply itself refuses before any change and says the same.
+    if module.check_mode or module._diff:
+        rc, out, err = run(module, 'apply', argv + ['--dry-run'])
+        result['plan'] = out.strip()
+        result.update(provenance(out))
+        if rc != 0:
+            module.fail_json(msg=s2sgw_message('apply', err, out), rc=rc, rolled_back=False, **result)
+        result['tenants'] = dict(re.findall(r'^  tenant (\S+): (added|changed|removed)$', out, re.M))
+        m = re.search(r'^would switch (\S+) -> (\S+):', out, re.M)
+        would = m is not None and 'already applied: nothing to do' not in out
+        if would:
+            result['would_release'] = m.group(2)
+    tenants = result['tenants']
 
     if module._diff:
         root = p['root'] or '/'
@@ -297,12 +300,12 @@ def work(module, p):
             ))
         if drift:
             diffs.append(dict(prepared='drift (live state differs from release %s):\n%s\n' % ((before.get('release') or 'none')[:12], '\n'.join('  ' + d for d in drift))))
-        if would and not tenants:
-            diffs.append(dict(prepared=out))
+        if result.get('would_release') and not tenants:
+            diffs.append(dict(prepared=result['plan'] + '\n'))
         result['diff'] = diffs
 
     if module.check_mode:
-        result['changed'] = bool(would)
+        result['changed'] = 'would_release' in result
         module.exit_json(**result)
 
     argv_real = list(argv)
@@ -311,15 +314,18 @@ def work(module, p):
     if p['keep'] is not None:
         argv_real += ['--keep', str(p['keep'])]
     rc, out, err = run(module, 'apply', argv_real)
-    result.update({k: v for k, v in provenance(err).items()})
-    after = status(module)
+    result.update(provenance(err))
+    if 'plan' not in result:
+        result['plan'] = err.strip()
+        result['tenants'] = dict(re.findall(r'^  tenant (\S+): (added|changed|removed)$', err, re.M))
+    after = host_state(module)
     result['release'] = after.get('release')
     if rc != 0:
-        result['changed'] = after.get('release') != before.get('release')
+        result['changed'] = after.get('release') != was
         module.fail_json(msg=s2sgw_message('apply', err, out), rc=rc, rolled_back='rolled back:' in err, **result)
     if after.get('pendingConfirm'):
         result['pending_confirm'] = after['pendingConfirm']
-    result['changed'] = after.get('release') != before.get('release')
+    result['changed'] = after.get('release') != was
     module.exit_json(**result)
 
 

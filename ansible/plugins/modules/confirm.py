@@ -12,7 +12,7 @@ short_description: Confirm the release a C(s2sgw apply) with a confirm timeout m
 description:
   - Runs C(s2sgw confirm); the release stays and its rollback timer stops. C(changed) is true when a release waited for its confirm.
   - A failure carries s2sgw's own message.
-version_added: 0.1.0
+version_added: 1.0.0
 author:
   - s2sgw maintainers
 options:
@@ -64,7 +64,7 @@ previous_release:
 '''
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.s2sgw.gateway.plugins.module_utils.s2sgw import HOST_ARGS, run, s2sgw_message, status
+from ansible_collections.s2sgw.gateway.plugins.module_utils.s2sgw import HOST_ARGS, host_state, run, s2sgw_message
 
 COMMAND = 'confirm'
 
@@ -74,7 +74,7 @@ def main():
     if COMMAND == 'rollback':
         spec['to'] = dict(type='str')
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
-    before = status(module)
+    before = host_state(module)
     result = dict(changed=False, release=before.get('release'), previous_release=before.get('release'))
     if module.check_mode:
         if COMMAND == 'confirm':
@@ -84,7 +84,7 @@ def main():
         module.exit_json(**result)
     argv = ['--to', module.params['to']] if module.params.get('to') else []
     rc, out, err = run(module, COMMAND, argv)
-    after = status(module)
+    after = host_state(module)
     result['release'] = after.get('release')
     if rc != 0:
         module.fail_json(msg=s2sgw_message(COMMAND, err, out), rc=rc, **result)

@@ -13,7 +13,7 @@ description:
   - Runs C(s2sgw status --format json) and returns it as the fact C(s2sgw_status), with the release, the tenants,
     the tunnels up and the BGP sessions established, and the health items a gate compares before and after an apply.
   - Changes nothing; C(changed) is always false. A degraded host is not a failure of this module (see C(health)).
-version_added: 0.1.0
+version_added: 1.0.0
 author:
   - s2sgw maintainers
 options:
