@@ -11,11 +11,14 @@ const { spawnSync } = require('node:child_process');
 
 const repo = path.resolve(__dirname, '..', '..', '..');
 const { fixtureBundle } = require(path.join(repo, 'dist', 'src', 'apply', 'sandbox.js'));
+// `s2sgw sign`, in this process (one node start instead of one per bundle).
+const sign = require(path.join(repo, 'dist', 'src', 'commands', 'sign.js')).command;
 const [out, key, ...gateways] = process.argv.slice(2);
 if (!out || !key || !gateways.length) {
   process.stderr.write('usage: node bundles.js OUT KEY GATEWAY...\n');
   process.exit(2);
 }
+async function main() {
 for (const v of ['v1', 'v2', 'v3']) {
   const commit = createHash('sha1').update(`sandbox ${v}`).digest('hex');
   for (const g of gateways) {
@@ -24,9 +27,10 @@ for (const v of ['v1', 'v2', 'v3']) {
     const m = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
     const { compiler, tenants, files, gatewayDigest } = m;
     fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify({ compiler, gateway: g, source: { commit, dirty: false }, gatewayDigest, tenants, files }, null, 2) + '\n');
-    const r = spawnSync(process.execPath, [path.join(repo, 'bin', 's2sgw.js'), 'sign', '--bundle', dir, '--key', key], { encoding: 'utf8' });
-    if (r.status !== 0) {
-      process.stderr.write(`s2sgw sign ${dir}: ${r.stderr}`);
+    let err = '';
+    const code = await sign.run({ values: { bundle: dir, key }, positionals: [] }, { out: () => {}, err: (s) => (err += s), color: false, env: process.env, cwd: process.cwd() });
+    if (code !== 0) {
+      process.stderr.write(`s2sgw sign ${dir}: ${err}`);
       process.exit(1);
     }
     // What CI hands the rollout: the signed bundle folder as one archive per gateway.
@@ -37,3 +41,6 @@ for (const v of ['v1', 'v2', 'v3']) {
     }
   }
 }
+}
+
+main();

@@ -66,15 +66,20 @@ done
 
 # CI's signing key; the hosts trust it (the install role writes it to allowed_signers).
 ssh-keygen -q -t ed25519 -N '' -C ci@sandbox -f "$state/ci-key"
-node "$here/bundles.js" "$state/bundles" "$state/ci-key" "${gateways[@]}"
-
 cd "$here"
 export S2SGW_SANDBOX="$state" ANSIBLE_COLLECTIONS_PATH="$state/collections"
-ansible-playbook -i inventory.yml install.yml >"$state/install.log" || { cat "$state/install.log" >&2; exit 1; }
+# The install role and the bundles at once (they need nothing of each other).
+ansible-playbook -i inventory.yml install.yml >"$state/install.log" 2>&1 &
+install=$!
+node "$here/bundles.js" "$state/bundles" "$state/ci-key" "${gateways[@]}"
+wait "$install" || { cat "$state/install.log" >&2; exit 1; }
 # Release v1 on every host, straight through s2sgw: the rollouts start from it.
+pids=()
 for g in "${gateways[@]}"; do
   ns="$(cat "$state/$g/netns")"
   CONTOSO_PSK=contoso-psk-0123456789-abcdef "$state/bin/s2sgw" apply --bundle "$state/bundles/v1/$g" \
-    --root "$state/$g/root" --netns "$ns" --vici "unix://$state/$g/root/run/charon.vici" --frr-pathspace "$ns" --skip links,vrf 2>>"$state/setup.log"
+    --root "$state/$g/root" --netns "$ns" --vici "unix://$state/$g/root/run/charon.vici" --frr-pathspace "$ns" --skip links,vrf 2>"$state/$g/setup.log" &
+  pids+=($!)
 done
+for i in "${!pids[@]}"; do wait "${pids[$i]}" || { cat "$state/${gateways[$i]}/setup.log" >&2; exit 1; }; done
 echo "sandbox up: ${gateways[*]} in $state (bundles: $state/bundles/{v1,v2,v3})"
