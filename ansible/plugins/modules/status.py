@@ -58,6 +58,10 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+status:
+  description: The same as the fact C(s2sgw_status), as a result key (kept when a gate's C(until) fails).
+  returned: always
+  type: dict
 ansible_facts:
   description: Facts about the host's s2sgw state.
   returned: always
@@ -102,7 +106,8 @@ from ansible_collections.s2sgw.gateway.plugins.module_utils.s2sgw import HOST_AR
 def main():
     module = AnsibleModule(argument_spec=dict(**HOST_ARGS), supports_check_mode=True)
     s = status(module)
-    module.exit_json(changed=False, ansible_facts=dict(s2sgw_status=s))
+    # Also as a plain result key: a task that fails its until: (a gate) keeps its result, not always its facts.
+    module.exit_json(changed=False, status=s, ansible_facts=dict(s2sgw_status=s))
 
 
 if __name__ == '__main__':
