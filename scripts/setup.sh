@@ -16,6 +16,10 @@ PACKAGES=(
   openssh-client bsdutils  # ssh-keygen (s2sgw sign, signed bundles), logger (audit to the journal)
   # The Debian package (scripts/package.sh) and its test: strip, dpkg-deb, lintian, a clean Debian 12 root.
   binutils lintian mmdebstrap
+  # The Ansible collection (ansible/) and its sandbox rollout (test/ansible.test.ts): Debian's, no pip.
+  ansible ansible-core ansible-lint
+  # VRRP for a tenant on an HA pair: the keepalived target's check (keepalived -t) and test/keepalived.test.ts.
+  keepalived
 )
 
 missing=()

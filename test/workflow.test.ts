@@ -156,4 +156,30 @@ test('the main job builds with --locked and signs each bundle with the key from 
   assert.equal(fs.readdirSync(runnerTemp), []);
 });
 
+test('after main, the deploy job waits for its environment, takes the packed bundles and runs the rollout playbook', () => {
+  type Job = { needs?: string; environment?: string; concurrency?: { 'cancel-in-progress'?: boolean }; steps: Array<Step & { uses?: string; with?: Record<string, string> }> };
+  const jobs = (workflow as unknown as { jobs: Record<string, Job> }).jobs;
+  const deploy = jobs.deploy;
+  assert.is(deploy.needs, 'main');
+  assert.is(deploy.environment, 'gateways');
+  assert.is(deploy.concurrency?.['cancel-in-progress'], false);
+  const upload = jobs.main.steps.find((s) => s.uses?.startsWith('actions/upload-artifact@'))!;
+  const download = deploy.steps.find((s) => s.uses?.startsWith('actions/download-artifact@'))!;
+  assert.is(download.with!.name, upload.with!.name);
+  const play = deploy.steps.find((s) => s.run?.includes('ansible-playbook'))!;
+  assert.match(play.run!, /ansible-playbook -i \S+ s2sgw\.gateway\.rollout -e s2sgw_bundles="\$PWD\/bundles"/);
+  assert.ok(fs.existsSync(path.join(ROOT, 'ansible', 'playbooks', 'rollout.yml')));
+  // The pack step, run after a build, leaves <gateway>.tar.gz for every bundle: what the rollout role delivers.
+  const dir = tempCopy(ROOT);
+  assert.is(sh(dir, 'npx s2sgw build --locked').code, 0);
+  const pack = jobs.main.steps.find((s) => s.name?.startsWith('Pack each bundle'))!;
+  const r = sh(dir, pack.run!);
+  assert.is(r.code, 0, r.out);
+  assert.is(upload.with!.path, 'bundles/');
+  for (const g of fs.readdirSync(path.join(dir, 'out'))) {
+    const list = spawnSync('tar', ['-tzf', path.join(dir, 'bundles', `${g}.tar.gz`)], { encoding: 'utf8' }).stdout;
+    assert.match(list, new RegExp(`^${g}/manifest\\.json$`, 'm'));
+  }
+});
+
 test.run();
