@@ -96,6 +96,9 @@ test('every validate fixture gives the same findings (text with code frames, jso
         const cached = await cli(['validate', '--config', dir, '--format', format, '--cache-dir', cacheDir], dir, env);
         assert.equal(cached, plain, `${name} ${format} ${round}`);
       }
+      // Without the whole-repository entry: the tenant-scope rules' findings come tenant by tenant from the cache.
+      fs.rmSync(path.join(cacheDir, 'v1', 'rules'), { recursive: true, force: true });
+      assert.equal(await cli(['validate', '--config', dir, '--format', format, '--cache-dir', cacheDir], dir, env), plain, `${name} ${format} per-tenant rule entries`);
     }
   }
 });

@@ -6,7 +6,7 @@ import { release, SourceFile } from '../compiler/source';
 import { Cache, codeDigest, keyOf } from '../compiler/cache';
 import { LineCounter } from 'yaml';
 import { validateSchema } from './schema';
-import { runRules } from './rules';
+import { runRules, runModelRules, runTenantRules } from './rules';
 import { scanRaw, isSecretRef } from './rules/inline-secret';
 import { Allocations } from '../compiler/lock';
 import { checkLock } from '../compiler/lock-check';
@@ -89,11 +89,27 @@ function rules(model: Model, loaded: Loaded, fileKeys: Map<string, string> | und
   const key = keyOf('rules', codeDigest(), ...loaded.files.flatMap((f) => [f.path, fileKeys.get(f.path)!]));
   const hit = cache.get<Diagnostic[]>('rules', key);
   if (Array.isArray(hit)) return hit;
-  const found = runRules(model);
+  // Another set of files: the rules that see every tenant run over the model, and each tenant-scope rule's findings
+  // come per tenant, from the cache for every tenant whose file and gateway files are as before.
+  const gateways = loaded.files.filter((f) => f.kind === 'gateway').flatMap((f) => [f.path, fileKeys.get(f.path)!]);
+  const found = runModelRules(model);
+  for (const t of model.tenants) {
+    const tKey = keyOf('tenant-rules', codeDigest(), t.file, fileKeys.get(t.file) ?? '', ...gateways);
+    const own = fileKeys.has(t.file) ? cache.get<Diagnostic[]>('tenant-rules', tKey) : undefined;
+    if (Array.isArray(own)) {
+      found.push(...own);
+      continue;
+    }
+    const fresh = runTenantRules(model, t);
+    if (fileKeys.has(t.file) && !holdsSecret(fresh)) cache.put('tenant-rules', tKey, fresh);
+    found.push(...fresh);
+  }
   // A finding about an inline secret carries the value (for masking it in code frames): never written to the cache.
-  if (!found.some((d) => d.secret || d.secretValue !== undefined)) cache.put('rules', key, found);
+  if (!holdsSecret(found)) cache.put('rules', key, found);
   return found;
 }
+
+const holdsSecret = (found: Diagnostic[]) => found.some((d) => d.secret || d.secretValue !== undefined);
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
