@@ -10,6 +10,8 @@ import { loadConfig } from '../src/compiler/load';
 import { readLock } from '../src/compiler/lock';
 import { compile } from '../src/compiler/compile';
 import { Cache } from '../src/compiler/cache';
+import { validate } from '../src/validate';
+import { allRules } from '../src/validate/rules';
 
 const env: NodeJS.ProcessEnv = { ...process.env };
 delete env.S2SGW_CACHE_DIR;
@@ -96,6 +98,9 @@ test('every validate fixture gives the same findings (text with code frames, jso
         const cached = await cli(['validate', '--config', dir, '--format', format, '--cache-dir', cacheDir], dir, env);
         assert.equal(cached, plain, `${name} ${format} ${round}`);
       }
+      // Without the whole-repository entry: the tenant-scope rules' findings come tenant by tenant from the cache.
+      fs.rmSync(path.join(cacheDir, 'v1', 'rules'), { recursive: true, force: true });
+      assert.equal(await cli(['validate', '--config', dir, '--format', format, '--cache-dir', cacheDir], dir, env), plain, `${name} ${format} per-tenant rule entries`);
     }
   }
 });
@@ -142,6 +147,35 @@ test('a sequence of edits gives the same validate, plan (text, json, markdown) a
     git(dir, 'commit', '-qm', name, '--allow-empty');
   }
   assert.ok(fs.readdirSync(cacheDir).length > 0, 'the cache folder holds entries');
+});
+
+test('after a one-tenant change the tenant-scope rules run on that tenant only; a gateway change runs them on every tenant', () => {
+  const dir = tempCopy(ROOT);
+  const cacheDir = tempDir();
+  const rule = allRules().find((r) => r.scope === 'tenant')!;
+  const check = rule.check;
+  const seen: string[] = [];
+  rule.check = function (ctx) {
+    seen.push(...ctx.model.tenants.map((t) => t.name));
+    return check.call(this, ctx);
+  };
+  try {
+    const run = () => {
+      seen.length = 0;
+      const v = validate(loadConfig(dir), new Cache(cacheDir, assert.unreachable));
+      return { seen: [...seen].sort(), diagnostics: v.diagnostics };
+    };
+    assert.equal(run().seen, ['contoso', 'woodgrove'], 'cold: every tenant');
+    assert.equal(run().seen, [], 'same files: the whole-repository entry');
+    edit(dir, 'tenants/contoso.yaml', /metric: 100/, 'metric: 90');
+    const one = run();
+    assert.equal(one.seen, ['contoso'], 'one tenant changed');
+    assert.equal(one.diagnostics, validate(loadConfig(dir)).diagnostics.map((d) => d), 'same findings as without a cache');
+    edit(dir, 'gateways/gw1.yaml', 'dpd: 30s', 'dpd: 20s');
+    assert.equal(run().seen, ['contoso', 'woodgrove'], 'the gateway file changed');
+  } finally {
+    rule.check = check;
+  }
 });
 
 test('truncated, garbage, other-version and misplaced entries are rebuilt, never used', async () => {

@@ -8,6 +8,7 @@ import { marked } from 'marked';
 import Ajv2020 from 'ajv/dist/2020';
 import { ROOT, cli, tempCopy, readFiles } from './helpers';
 import { changeLine, planMarkdown } from '../src/compiler/plan-format';
+import { blobId, filesAt } from '../src/compiler/git';
 
 interface PlanJson {
   changed: boolean;
@@ -158,6 +159,16 @@ test('plan --against HEAD~1 reports the second commit and leaves the work tree a
   const same = await cli(['plan', '--config', dir, '--against', 'HEAD']);
   assert.is(same.code, 0, same.out);
   assert.match(same.out, /No changes\./);
+  // The base side takes a blob from the work tree's bytes only when Git's object id says they are the same bytes.
+  const plain = filesAt(dir, 'HEAD~1');
+  const wood = fs.readFileSync(path.join(dir, 'tenants/woodgrove.yaml'));
+  const contoso = fs.readFileSync(path.join(dir, 'tenants/contoso.yaml'));
+  assert.is(blobId(wood, 'sha1'), git('hash-object', 'tenants/woodgrove.yaml').trim());
+  const have = new Map([['tenants/woodgrove.yaml', wood], ['tenants/contoso.yaml', contoso], ['gateways/gw1.yaml', Buffer.from('not the same bytes')]]);
+  const reused = filesAt(dir, 'HEAD~1', have);
+  assert.equal(reused, plain);
+  assert.ok(reused.inputs.find((i) => i.path === 'tenants/contoso.yaml')!.bytes === contoso, 'an unchanged blob is the bytes already read');
+  assert.ok(reused.inputs.find((i) => i.path === 'tenants/woodgrove.yaml')!.bytes !== wood, 'a changed blob is read from Git');
 });
 
 test('plan: usage errors exit 2', async () => {

@@ -3,7 +3,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { allRules } from '../src/validate/rules';
+import { allRules, runRules, runModelRules, runTenantRules } from '../src/validate/rules';
+import { loadConfig } from '../src/compiler/load';
+import { validate } from '../src/validate';
+import { sortDiagnostics } from '../src/compiler/diagnostics';
 
 const ROOT = path.resolve(__dirname, '..', fs.existsSync(path.join(__dirname, '..', 'package.json')) ? '' : '..');
 const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'validate');
@@ -55,3 +58,23 @@ test('every code in the fixtures is documented', () => {
 });
 
 test.run();
+
+test("a tenant-scope rule's findings over the model are its findings over each tenant alone, on every fixture", () => {
+  const dirs = [
+    ROOT,
+    ...['validate', 'build'].flatMap((suite) => {
+      const root = path.join(ROOT, 'test', 'fixtures', suite);
+      return fs.readdirSync(root).map((n) => path.join(root, n)).filter((d) => fs.existsSync(path.join(d, 'tenants')));
+    }),
+  ];
+  let split = 0;
+  for (const dir of dirs) {
+    const { model } = validate(loadConfig(dir));
+    const whole = sortDiagnostics(runRules(model));
+    const parts = sortDiagnostics([...runModelRules(model), ...model.tenants.flatMap((t) => runTenantRules(model, t))]);
+    assert.equal(parts, whole, path.relative(ROOT, dir) || 'examples');
+    split += parts.filter((d) => allRules().find((r) => r.id === d.code)?.scope === 'tenant').length;
+  }
+  assert.ok(split >= 10, `the fixtures hold only ${split} findings of tenant-scope rules`);
+  assert.ok(allRules().filter((r) => r.scope === 'tenant').length >= 10);
+});

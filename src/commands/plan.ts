@@ -49,7 +49,12 @@ export const command: Command = {
     const source = sourceOf(dir);
     // One cache for both sides: the base side of a one-tenant change is all hits, both in this run and the next.
     const cache = openCache(values, io.env, io.cwd, io.err);
+    // The work tree's bytes, kept before validate lets them go: the base side takes every blob Git has with the same id from here.
+    const have = new Map<string, Buffer>();
+    for (const f of loaded.files) if (Buffer.isBuffer(f.pending)) have.set(f.path, f.pending);
+    if (Buffer.isBuffer(loaded.lock)) have.set('allocations.lock.yaml', loaded.lock);
     const now = compile(loaded, undefined, { source, cache, locked: !!values.locked, progress: (p) => bar.step(`this side: ${p}`) });
+
     if (now.ok && source && !source.dirty && now.lockText !== lockBefore) for (const b of now.bundles) b.manifest.source = { ...source, dirty: true };
     if (!now.ok) {
       bar.done();
@@ -66,7 +71,7 @@ export const command: Command = {
       base = readBundles(asDir);
     } else {
       bar.step(`reading ${against} from Git`);
-      const ref = filesAt(dir, against);
+      const ref = filesAt(dir, against, have);
       label = `${against} (${ref.commit.slice(0, 12)})`;
       baseLock = Buffer.isBuffer(ref.lock) ? ref.lock.toString() : undefined;
       const old = compile(loadFiles(dir, ref.inputs, ref.lock), undefined, { source: { commit: ref.commit, dirty: false }, cache, progress: (p) => bar.step(`${against}: ${p}`) });

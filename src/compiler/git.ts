@@ -1,5 +1,6 @@
 // Reads a config repository's files as they are at a Git ref, without touching the work tree.
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { Input, MAX_FILE_BYTES, MAX_LOCK_BYTES, Refused, UsageError } from './load';
 
 export interface RefFiles {
@@ -19,8 +20,18 @@ export function isRef(dir: string, ref: string): boolean {
   return git(dir, ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`]).code === 0;
 }
 
-/** The gateways/, tenants/ and lock files of the config folder `dir` at `ref` (dir may be a subfolder of the repository). */
-export function filesAt(dir: string, ref: string): RefFiles {
+/** Git's object id of a blob with these bytes (sha1, or sha256 in a repository of that object format). */
+export function blobId(bytes: Buffer, algorithm: 'sha1' | 'sha256'): string {
+  return createHash(algorithm).update(`blob ${bytes.length}\0`).update(bytes).digest('hex');
+}
+
+/**
+ * The gateways/, tenants/ and lock files of the config folder `dir` at `ref` (dir may be a subfolder of the repository).
+ * `have`: bytes already read (the work tree's files by the same relative path). A blob whose object id is the id of
+ * those bytes is those bytes, so only the blobs that differ are read from Git: a one-tenant change reads one blob of
+ * 10,000, not 20 MB through `git cat-file`.
+ */
+export function filesAt(dir: string, ref: string, have?: Map<string, Buffer>): RefFiles {
   const rev = git(dir, ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`]);
   if (rev.code !== 0) throw new UsageError(`--against ${ref} is neither a folder nor a commit of the repository at ${dir}`, 'pass a folder of built bundles (e.g. out/) or a Git ref such as origin/main or HEAD~1');
   const commit = rev.out.toString().trim();
@@ -36,23 +47,32 @@ export function filesAt(dir: string, ref: string): RefFiles {
       return { mode, type, sha, size: Number(size), path: p };
     })
     .filter((e) => e.type === 'blob');
-  const batch = git(dir, ['cat-file', '--batch'], entries.map((e) => e.sha).join('\n') + '\n');
-  const blobs: Buffer[] = [];
-  let off = 0;
-  for (let i = 0; i < entries.length; i++) {
-    const nl = batch.out.indexOf(10, off);
-    const size = Number(batch.out.subarray(off, nl).toString().split(' ')[2]);
-    blobs.push(batch.out.subarray(nl + 1, nl + 1 + size));
-    off = nl + 1 + size + 1;
+  // A symlink's blob is never taken from a file of the same name on disk (that file was read as a regular file, or refused).
+  const blobs: Array<Buffer | undefined> = entries.map((e) => {
+    const b = e.mode !== '120000' ? have?.get(e.path) : undefined;
+    return b && b.length === e.size && blobId(b, e.sha.length === 64 ? 'sha256' : 'sha1') === e.sha ? b : undefined;
+  });
+  const wanted = entries.filter((_, i) => blobs[i] === undefined);
+  if (wanted.length) {
+    const batch = git(dir, ['cat-file', '--batch'], wanted.map((e) => e.sha).join('\n') + '\n');
+    let off = 0;
+    for (let i = 0; i < entries.length; i++) {
+      if (blobs[i] !== undefined) continue;
+      const nl = batch.out.indexOf(10, off);
+      const size = Number(batch.out.subarray(off, nl).toString().split(' ')[2]);
+      blobs[i] = batch.out.subarray(nl + 1, nl + 1 + size);
+      off = nl + 1 + size + 1;
+    }
   }
   const inputs: RefFiles['inputs'] = [];
   let lock: RefFiles['lock'];
   entries.forEach((e, i) => {
+    const blob = blobs[i]!;
     const rel = e.path;
     // A symlink's blob (mode 120000) holds its target's path: refused as on disk, never followed.
     const refused: Refused | undefined = e.mode === '120000' ? 'symlink' : undefined;
-    const bytes = blobs[i].length > MAX_FILE_BYTES ? blobs[i].length : blobs[i];
-    if (rel === 'allocations.lock.yaml') lock = refused ? { refused } : blobs[i].length > MAX_LOCK_BYTES ? blobs[i].length : blobs[i];
+    const bytes = blob.length > MAX_FILE_BYTES ? blob.length : blob;
+    if (rel === 'allocations.lock.yaml') lock = refused ? { refused } : blob.length > MAX_LOCK_BYTES ? blob.length : blob;
     const m = /^(gateways|tenants)\/[^/]+\.ya?ml$/.exec(rel);
     if (m) inputs.push({ path: rel, kind: m[1] === 'gateways' ? 'gateway' : 'tenant', bytes, ...(refused ? { refused } : {}) });
   });

@@ -6,7 +6,7 @@ import { release, SourceFile } from '../compiler/source';
 import { Cache, codeDigest, keyOf } from '../compiler/cache';
 import { LineCounter } from 'yaml';
 import { validateSchema } from './schema';
-import { runRules } from './rules';
+import { runRules, runModelRules, runTenantRules } from './rules';
 import { scanRaw, isSecretRef } from './rules/inline-secret';
 import { Allocations } from '../compiler/lock';
 import { checkLock } from '../compiler/lock-check';
@@ -26,6 +26,15 @@ interface FileEntry {
   diagnostics: Diagnostic[];
   kind: 'gateway' | 'tenant';
   entity: Gateway | Tenant;
+  /** A tenant's findings of the tenant-scope rules with the gateway files of `gateways` (a key over their keys). */
+  rules?: { gateways: string; found: Diagnostic[] };
+}
+
+/** A file's cache entry in this run: read (a hit) or made, and whether it must be written. */
+interface Entry {
+  key: string;
+  entry: FileEntry;
+  dirty: boolean;
 }
 
 /**
@@ -41,6 +50,7 @@ export function validate(loaded: Loaded, cache?: Cache): Validated {
   const model = emptyModel();
   const found: Diagnostic[] = [...loaded.diagnostics];
   const fileKeys = cache ? new Map<string, string>() : undefined;
+  const entries = new Map<string, Entry>();
   for (const f of loaded.files) {
     let key: string | undefined;
     if (cache && Buffer.isBuffer(f.pending)) {
@@ -48,6 +58,7 @@ export function validate(loaded: Loaded, cache?: Cache): Validated {
       fileKeys!.set(f.path, key);
       const hit = cache.get<FileEntry>('file', key, f.path);
       if (hit && hit.kind === f.kind && fromCache(model, f, hit)) {
+        entries.set(f.path, { key, entry: hit, dirty: false });
         found.push(...hit.diagnostics);
         continue;
       }
@@ -61,9 +72,8 @@ export function validate(loaded: Loaded, cache?: Cache): Validated {
     if (valid) {
       const entity = f.kind === 'gateway' ? model.gateways[model.gateways.length - 1] : model.tenants[model.tenants.length - 1];
       // A secret written inline (an inline-secret finding) must not be copied anywhere else, so such a file is never cached.
-      if (key && !holdsInlineSecret(entity)) {
-        cache!.put('file', key, { diagnostics: [...yaml, ...schema], kind: f.kind, entity } satisfies FileEntry, f.path);
-      }
+      // Written once the rules ran: a tenant's entry carries its findings of the tenant-scope rules.
+      if (key && !holdsInlineSecret(entity)) entries.set(f.path, { key, entry: { diagnostics: [...yaml, ...schema], kind: f.kind, entity }, dirty: true });
       release(f);
       delete f.data;
     }
@@ -71,7 +81,8 @@ export function validate(loaded: Loaded, cache?: Cache): Validated {
     else if (f.data !== undefined) found.push(...scanRaw(f));
   }
   const lock = checkLock(loaded.lock, model, new Set(loaded.files.filter((f) => f.kind === 'tenant').map((f) => f.stem)));
-  const diagnostics = sortDiagnostics([...found, ...rules(model, loaded, fileKeys, cache), ...lock.diagnostics]);
+  const diagnostics = sortDiagnostics([...found, ...rules(model, loaded, fileKeys, cache, entries), ...lock.diagnostics]);
+  for (const [file, e] of entries) if (e.dirty) cache!.put('file', e.key, e.entry, file);
   return { model, diagnostics, ok: !hasErrors(diagnostics), lock: lock.lock, ...(fileKeys ? { fileKeys } : {}) };
 }
 
@@ -84,16 +95,35 @@ function holdsInlineSecret(entity: Gateway | Tenant): boolean {
  * kept under a key of every file's key: the same set of files (plan's base side after CI checked
  * that commit, or plan right after validate) gives them without running a rule.
  */
-function rules(model: Model, loaded: Loaded, fileKeys: Map<string, string> | undefined, cache: Cache | undefined): Diagnostic[] {
+function rules(model: Model, loaded: Loaded, fileKeys: Map<string, string> | undefined, cache: Cache | undefined, entries: Map<string, Entry>): Diagnostic[] {
   if (!cache || !fileKeys || loaded.files.some((f) => !fileKeys.has(f.path))) return runRules(model);
   const key = keyOf('rules', codeDigest(), ...loaded.files.flatMap((f) => [f.path, fileKeys.get(f.path)!]));
   const hit = cache.get<Diagnostic[]>('rules', key);
   if (Array.isArray(hit)) return hit;
-  const found = runRules(model);
+  // Another set of files: the rules that see every tenant run over the model, and the tenant-scope rules' findings
+  // come with each tenant's file entry, made with the same gateway files (else they run on that tenant and are kept there).
+  const gateways = keyOf('gateways', ...loaded.files.filter((f) => f.kind === 'gateway').flatMap((f) => [f.path, fileKeys.get(f.path)!]));
+  const found = runModelRules(model);
+  for (const t of model.tenants) {
+    const e = entries.get(t.file);
+    const kept = e?.entry.rules;
+    if (kept && kept.gateways === gateways && Array.isArray(kept.found)) {
+      found.push(...kept.found);
+      continue;
+    }
+    const fresh = runTenantRules(model, t);
+    if (e && !holdsSecret(fresh)) {
+      e.entry = { ...e.entry, rules: { gateways, found: fresh } };
+      e.dirty = true;
+    }
+    found.push(...fresh);
+  }
   // A finding about an inline secret carries the value (for masking it in code frames): never written to the cache.
-  if (!found.some((d) => d.secret || d.secretValue !== undefined)) cache.put('rules', key, found);
+  if (!holdsSecret(found)) cache.put('rules', key, found);
   return found;
 }
+
+const holdsSecret = (found: Diagnostic[]) => found.some((d) => d.secret || d.secretValue !== undefined);
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 

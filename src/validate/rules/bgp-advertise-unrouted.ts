@@ -6,6 +6,7 @@ import { Rule } from './rule';
 
 export const rule: Rule = {
   id: 'bgp-advertise-unrouted',
+  scope: 'tenant',
   summary: 'an advertised prefix that no network address or route of the tenant covers (FRR would not announce it)',
   check(ctx) {
     const out: Diagnostic[] = [];

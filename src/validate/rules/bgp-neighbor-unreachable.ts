@@ -5,6 +5,7 @@ import { Rule } from './rule';
 
 export const rule: Rule = {
   id: 'bgp-neighbor-unreachable',
+  scope: 'tenant',
   summary: 'a BGP neighbor that no route, network or `via` reaches',
   check(ctx) {
     const out: Diagnostic[] = [];

@@ -4,6 +4,7 @@ import { Rule } from './rule';
 
 export const rule: Rule = {
   id: 'icmp-without-protocol',
+  scope: 'tenant',
   summary: 'icmpType/icmpCode without protocol icmp or icmpv6, or icmpCode without icmpType',
   check(ctx) {
     const out: Diagnostic[] = [];

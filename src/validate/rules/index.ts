@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Diagnostic } from '../../compiler/diagnostics';
-import type { Model } from '../../compiler/model';
+import type { Model, Tenant } from '../../compiler/model';
 import { Rule, context } from './rule';
 import { embedded } from '../../embedded';
 
@@ -27,4 +27,20 @@ export function allRules(): Rule[] {
 export function runRules(model: Model): Diagnostic[] {
   const ctx = context(model);
   return allRules().flatMap((r) => r.check.call(r, ctx));
+}
+
+/** The rules that see every tenant, over the whole model (runRules() without the tenant-scope rules). */
+export function runModelRules(model: Model): Diagnostic[] {
+  const ctx = context(model);
+  return allRules()
+    .filter((r) => r.scope !== 'tenant')
+    .flatMap((r) => r.check.call(r, ctx));
+}
+
+/** The tenant-scope rules over one tenant of the model (with every gateway). */
+export function runTenantRules(model: Model, tenant: Tenant): Diagnostic[] {
+  const ctx = context({ ...model, tenants: [tenant] });
+  return allRules()
+    .filter((r) => r.scope === 'tenant')
+    .flatMap((r) => r.check.call(r, ctx));
 }

@@ -5,6 +5,7 @@ import { Rule } from './rule';
 
 export const rule: Rule = {
   id: 'mixed-family',
+  scope: 'tenant',
   summary: 'a filter rule mixes IPv4 and IPv6 (addresses, or icmp/icmpv6 with the other family)',
   check(ctx) {
     const out: Diagnostic[] = [];

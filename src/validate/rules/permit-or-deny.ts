@@ -4,6 +4,7 @@ import { Rule, keyAt, related } from './rule';
 
 export const rule: Rule = {
   id: 'permit-or-deny',
+  scope: 'tenant',
   summary: 'a filter with both or neither of `permit` and `deny`',
   check(ctx) {
     const out: Diagnostic[] = [];

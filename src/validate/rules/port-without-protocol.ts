@@ -6,6 +6,7 @@ const WITH_PORTS = new Set(['tcp', 'udp', 'sctp']);
 
 export const rule: Rule = {
   id: 'port-without-protocol',
+  scope: 'tenant',
   summary: 'a filter rule with ports but without protocol tcp, udp or sctp',
   check(ctx) {
     const out: Diagnostic[] = [];

@@ -82,6 +82,7 @@ export function reservedBy(name: string, gw: Pick<Gateway, 'reservedInterfaces'>
 
 export const rule: Rule = {
   id: 'reserved-interface-name',
+  scope: 'tenant',
   summary: "a tenant's VRF or interface name that is a host device's, starts with `-`, or is an FRR keyword",
   check(ctx) {
     const out: Diagnostic[] = [];

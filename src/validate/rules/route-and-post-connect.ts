@@ -5,6 +5,7 @@ import { Rule, conn, related } from './rule';
 
 export const rule: Rule = {
   id: 'route-and-post-connect',
+  scope: 'tenant',
   summary: 'the same prefix as a static route and a post-connect route in one tenant',
   check(ctx) {
     const out: Diagnostic[] = [];

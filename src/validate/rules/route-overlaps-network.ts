@@ -5,6 +5,7 @@ import { Rule, conn, related } from './rule';
 
 export const rule: Rule = {
   id: 'route-overlaps-network',
+  scope: 'tenant',
   summary: "a tenant's remote route overlaps the tenant's own network addresses",
   check(ctx) {
     const out: Diagnostic[] = [];

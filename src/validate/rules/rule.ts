@@ -15,6 +15,14 @@ export interface Rule {
   /** One line for docs/rules.md and `s2sgw rules`. */
   summary: string;
   check(ctx: RuleContext): Diagnostic[];
+  /**
+   * 'tenant': the rule looks at one tenant at a time (with the gateway files): its findings over a model are its
+   * findings over each tenant alone (`{ ...model, tenants: [t] }`) put together. validate then keeps each tenant's
+   * findings of these rules in the work cache under that tenant's and the gateways' file keys, and a one-tenant change
+   * runs them on one tenant (test/rules.test.ts holds every such rule to it on every fixture). Absent: the rule sees
+   * every tenant (duplicates, conflicts) and runs over the whole model.
+   */
+  scope?: 'tenant';
 }
 
 export function context(model: Model): RuleContext {

@@ -33,6 +33,7 @@ export function wildcardSubject(subject: string): string | undefined {
 
 export const rule: Rule = {
   id: 'wildcard-identity',
+  scope: 'tenant',
   summary: 'a connection whose destination or certificate subject matches any peer (0.0.0.0, ::, multicast, broadcast, CN=*, an empty value)',
   check(ctx) {
     const out: Diagnostic[] = [];
