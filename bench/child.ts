@@ -1,7 +1,7 @@
 // One measurement in its own process, so its peak RSS is its own: `node child.js OP DIR [--nft-out FILE]`, prints one JSON line.
 import { measure, measureCommand, OPS, Op } from './measure';
 import { RESULT_PREFIX } from './bench';
-import { boundHeapGrowth } from '../src/heap';
+import { boundHeapGrowth } from '../src/util/heap';
 
 async function main(argv: string[]): Promise<number> {
   const [op, dir, ...rest] = argv;
@@ -11,7 +11,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const i = rest.indexOf('--nft-out');
   const nftOut = i >= 0 ? rest[i + 1] : undefined;
-  // The same GC policy as the s2sgw command (src/heap.ts), so the figures are the command's.
+  // The same GC policy as the s2sgw command (src/util/heap.ts), so the figures are the command's.
   boundHeapGrowth();
   const m = op === 'command' ? await measureCommand(dir) : measure(op as Op, dir, { nftOut });
   process.stdout.write(RESULT_PREFIX + JSON.stringify(m) + '\n');

@@ -4,9 +4,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Bench, Goal, fmtInt, fmtMs, fmtRatio } from './bench';
-import { loadConfig } from '../src/compiler/load';
+import { loadConfig } from '../src/model/load';
 import { validate } from '../src/validate';
-import { formatJson, formatText } from '../src/compiler/format';
+import { formatJson, formatText } from '../src/model/format';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const SIZES = [3000, 12000];

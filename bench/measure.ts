@@ -4,9 +4,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Document, LineCounter, parseDocument } from 'yaml';
-import { loadConfig, parse } from '../src/compiler/load';
+import { loadConfig, parse } from '../src/model/load';
 import { validate } from '../src/validate';
-import { allocate, emptyLock } from '../src/compiler/lock';
+import { allocate, emptyLock } from '../src/model/lock';
 
 export const OPS = ['parse', 'validate', 'build', 'breakdown', 'breakdown-build', 'command'] as const;
 export type Op = (typeof OPS)[number];
@@ -96,7 +96,7 @@ export function measure(op: Op, dir: string, opts: { nftOut?: string } = {}): Me
     if (op === 'build') {
       // Loaded here so validate runs, like `s2sgw validate`, without the targets (and survives a target that does not load).
       // compileValidated is what `s2sgw build` runs after validate: allocate, render, bundle.
-      const { compileValidated } = require('../src/compiler/compile') as typeof import('../src/compiler/compile');
+      const { compileValidated } = require('../src/bundle/compile') as typeof import('../src/bundle/compile');
       const compiled = compileValidated(v, emptyLock());
       const bundles = compiled.bundles;
       const t3 = performance.now();
@@ -129,7 +129,7 @@ export function measure(op: Op, dir: string, opts: { nftOut?: string } = {}): Me
  */
 function breakdown(dir: string, phases: Record<string, number>, build: boolean): { tenants: number; errors: number } {
   const { validateSchema } = require('../src/validate/schema') as typeof import('../src/validate/schema');
-  const { buildModel } = require('../src/compiler/model') as typeof import('../src/compiler/model');
+  const { buildModel } = require('../src/model/model') as typeof import('../src/model/model');
   const { allRules } = require('../src/validate/rules') as typeof import('../src/validate/rules');
   const { context } = require('../src/validate/rules/rule') as typeof import('../src/validate/rules/rule');
   const timed = <T>(name: string, fn: () => T): T => {
@@ -153,7 +153,7 @@ function breakdown(dir: string, phases: Record<string, number>, build: boolean):
   for (const r of allRules()) errors += timed(`rule ${r.id}`, () => r.check.call(r, ctx)).length;
   if (build) {
     const { TARGETS } = require('../src/targets') as typeof import('../src/targets');
-    const { tenantsOn } = require('../src/compiler/model') as typeof import('../src/compiler/model');
+    const { tenantsOn } = require('../src/model/model') as typeof import('../src/model/model');
     const { alloc } = timed('allocate', () => allocate(model, emptyLock()));
     for (const gateway of model.gateways) {
       const tenants = tenantsOn(model, gateway.name);

@@ -1,7 +1,7 @@
 // Bench `nft`: `nft -c -f` on the rendered nftables ruleset of the largest size, inside a throwaway network namespace.
 import * as fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { run, which, withNetns } from '../src/targets/exec';
+import { run, which, withNetns } from '../src/util/exec';
 import { Bench, Context, fmtBytes, fmtInt, fmtMs } from './bench';
 
 export const bench: Bench = {

@@ -12,10 +12,10 @@ const out = path.resolve(process.argv[2] || path.join(root, 'dist', 'pkg', 'buil
 const { commands, help } = require(path.join(root, 'dist', 'src', 'cli.js'));
 const { completionBash } = require(path.join(root, 'dist', 'src', 'commands', 'help.js'));
 const { usageOf } = require(path.join(root, 'dist', 'src', 'commands', 'common.js'));
-const { COMMON_OPTIONS } = require(path.join(root, 'dist', 'src', 'commands', 'options.js'));
-const { VERSION } = require(path.join(root, 'dist', 'src', 'version.js'));
+const { COMMON_OPTIONS } = require(path.join(root, 'dist', 'src', 'util', 'options.js'));
+const { VERSION } = require(path.join(root, 'dist', 'src', 'util', 'version.js'));
 const cmds = commands();
-// Every command also takes these (src/commands/options.ts).
+// Every command also takes these (src/util/options.ts).
 const COMMON = COMMON_OPTIONS;
 
 // ---- man page -------------------------------------------------------------------------------------------

@@ -42,6 +42,9 @@ const MOVES = {
   'compiler/plan.ts': 'plan',
   'compiler/impact.ts': 'plan',
   'compiler/plan-format.ts': 'plan',
+  'compiler/change-class.ts': 'plan',
+  // The option table's machinery (types, parser, shared options) serves apply/ too.
+  'commands/options.ts': 'util',
 };
 for (const arg of process.argv.slice(2)) {
   const m = /^([\w.-]+\.ts)=([\w-]+)$/.exec(arg);

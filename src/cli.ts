@@ -1,52 +1,18 @@
 // The s2sgw command line: picks a command, maps usage errors to exit 2 and internal errors to one line (stack with --debug).
-import { UsageError } from './usage';
+import { UsageError } from './util/usage';
 import { Command, EXIT, Io, parse, processIo } from './commands/common';
-import { nearest } from './commands/options';
+import { nearest } from './util/options';
 import { commandHelp } from './commands/help';
-import { VERSION } from './version';
-import { boundHeapGrowth } from './heap';
+import { LOADERS, commandNamed, commands } from './commands/registry';
 
-/**
- * Each command's module, loaded when it runs: `s2sgw apply` on a gateway host does not load the YAML parser, the
- * schema or the templates (0.15 s of module loading for every apply).
- */
-const LOADERS: Record<string, () => Command> = {
-  validate: () => require('./commands/validate').command,
-  build: () => require('./commands/build').command,
-  plan: () => require('./commands/plan').command,
-  sign: () => require('./commands/sign').command,
-  apply: () => require('./commands/apply').command,
-  confirm: () => require('./commands/confirm').command,
-  rollback: () => require('./commands/rollback').command,
-  status: () => require('./commands/status').command,
-  releases: () => require('./commands/releases').command,
-  recover: () => require('./commands/recover').command,
-  metrics: () => require('./commands/metrics').command,
-  'peer-config': () => require('./commands/peer-config').command,
-  rules: () => require('./commands/rules').command,
-  explain: () => require('./commands/explain').command,
-  init: () => require('./commands/init').command,
-  tenant: () => require('./commands/tenant').command,
-  completion: () => require('./commands/completion').command,
-  drain: () => require('./commands/drain').command,
-  undrain: () => require('./commands/undrain').command,
-  secret: () => require('./commands/secret').command,
-};
-
-/** A command by name, or undefined. */
-export function commandNamed(name: string): Command | undefined {
-  return Object.prototype.hasOwnProperty.call(LOADERS, name) ? LOADERS[name]() : undefined;
-}
+export { commandNamed, commands };
+import { VERSION } from './util/version';
+import { boundHeapGrowth } from './util/heap';
 
 function unknownCommand(name: string, io: Io): number {
   const near = nearest(name, Object.keys(LOADERS));
   io.err(`s2sgw: unknown command \`${name}\`${near ? ` (did you mean \`${near}\`?)` : ''}\nhint: run \`s2sgw help\` for the list of commands\n`);
   return EXIT.usage;
-}
-
-/** Every command, in help order (loads them all). */
-export function commands(): Command[] {
-  return Object.values(LOADERS).map((load) => load());
 }
 
 export function help(): string {

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { FIXTURES, ROOT, compileDir } from './helpers';
-import { writeTree } from '../src/compiler/write';
+import { writeTree } from '../src/bundle/write';
 import { FIXTURE_ENV, fingerprint, fixtureBundle, openSandbox, prepareFixtureHost, Sandbox } from '../src/apply/sandbox';
 import { Runner, parseFaults } from '../src/apply/runner';
 import { apply, describeError } from '../src/apply/engine';

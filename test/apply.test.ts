@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { FIXTURES, ROOT, compileDir } from './helpers';
-import { writeTree } from '../src/compiler/write';
+import { writeTree } from '../src/bundle/write';
 import { FIXTURE_ENV, FIXTURE_SCOPE, WOODGROVE_PSK, fingerprint, fixtureBundle, openSandbox, prepareFixtureHost, Sandbox } from '../src/apply/sandbox';
 import { Runner, StepError, parseFaults } from '../src/apply/runner';
 import { apply, describeError, rollback } from '../src/apply/engine';

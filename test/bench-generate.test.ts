@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { loadConfig } from '../src/compiler/load';
+import { loadConfig } from '../src/model/load';
 import { validate } from '../src/validate';
 import { generateTempRepo, MAX_VLAN, pskDestination, tenantName } from '../bench/generate';
 

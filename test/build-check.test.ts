@@ -5,8 +5,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
 import { FIXTURES, ROOT, cli, compileDir } from './helpers';
-import { checkBundle } from '../src/compiler/check';
-import { formatLines } from '../src/compiler/format';
+import { checkBundle } from '../src/bundle/check';
+import { formatLines } from '../src/model/format';
 
 const BUILD = path.join(FIXTURES, 'build');
 /** The scenarios this suite owns: every build case with a tenants/ folder; the example's sources are the repository's own. */

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { FIXTURES, ROOT, UPDATE, compileDir, readFiles } from './helpers';
-import { formatLines } from '../src/compiler/format';
+import { formatLines } from '../src/model/format';
 
 const cases = fs.readdirSync(path.join(FIXTURES, 'build')).filter((c) => fs.existsSync(path.join(FIXTURES, 'build', c, 'tenants'))).sort();
 // The bundled example is a golden case too: its expected bundle lives in test/fixtures/build/example/expected.

@@ -4,8 +4,8 @@ import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ROOT, changedLines, cli, compileDir, readFiles, tempCopy } from './helpers';
-import { Bundle, formatManifest, parseManifest, sameEntryText, summaryPath } from '../src/compiler/bundle';
-import { sameSummary } from '../src/compiler/manifest';
+import { Bundle, formatManifest, parseManifest, sameEntryText, summaryPath } from '../src/bundle/bundle';
+import { sameSummary } from '../src/bundle/manifest';
 
 function byPath(b: Bundle): Map<string, string> {
   return new Map(b.files.map((f) => [f.path, f.content]));

@@ -6,10 +6,10 @@ import { spawnSync } from 'node:child_process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { FIXTURES, ROOT, cli, readFiles, tempCopy } from './helpers';
-import { loadConfig } from '../src/compiler/load';
-import { readLock } from '../src/compiler/lock';
-import { compile } from '../src/compiler/compile';
-import { Cache } from '../src/compiler/cache';
+import { loadConfig } from '../src/model/load';
+import { readLock } from '../src/model/lock';
+import { compile } from '../src/bundle/compile';
+import { Cache } from '../src/util/cache';
 import { validate } from '../src/validate';
 import { allRules } from '../src/validate/rules';
 

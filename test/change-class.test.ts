@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ROOT, cli, tempCopy } from './helpers';
-import { CHANGE_CLASSES, LIFECYCLE, TENANT_FIELDS, classify } from '../src/compiler/change-class';
+import { CHANGE_CLASSES, LIFECYCLE, TENANT_FIELDS, classify } from '../src/plan/change-class';
 
 type Node = Record<string, unknown>;
 const schemas: Record<string, Node> = {
@@ -60,9 +60,9 @@ test('every field of schema/tenant.schema.json has a change class, and the table
   // The walk reaches nested fields through $refs, also into gateway.schema.json.
   for (const f of ['network.vlan', 'connections[].auth.psk', 'connections[].ike.proposals', 'bgp.neighbors[].remoteAsn', 'filters[].permit[].icmpType']) assert.ok(fields.includes(f), f);
   const missing = fields.filter((f) => !TENANT_FIELDS[f]);
-  assert.equal(missing, [], `classify these tenant fields in src/compiler/change-class.ts: ${missing.join(', ')}`);
+  assert.equal(missing, [], `classify these tenant fields in src/plan/change-class.ts: ${missing.join(', ')}`);
   const stale = Object.keys(TENANT_FIELDS).filter((f) => !fields.includes(f));
-  assert.equal(stale, [], `src/compiler/change-class.ts classifies fields the schema does not have: ${stale.join(', ')}`);
+  assert.equal(stale, [], `src/plan/change-class.ts classifies fields the schema does not have: ${stale.join(', ')}`);
   for (const [f, c] of Object.entries({ ...TENANT_FIELDS, ...LIFECYCLE })) {
     assert.ok(CHANGE_CLASSES.includes(c.class), f);
     assert.ok(c.reason.length > 20, `${f}: a reason in words`);

@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { commands, help } from '../src/cli';
 import { cliMarkdown, commandHelp } from '../src/commands/help';
-import { COMMON_OPTIONS, nearest } from '../src/commands/options';
+import { COMMON_OPTIONS, nearest } from '../src/util/options';
 import * as os from 'node:os';
 import { ROOT, UPDATE, cli, tempCopy } from './helpers';
 

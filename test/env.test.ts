@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 
-const ENV_JS = path.resolve(__dirname, '..', 'src', 'env.js');
+const ENV_JS = path.resolve(__dirname, '..', 'src', 'util', 'env.js');
 
 /** Runs `code` in a fresh node with `extra` added to a small environment; returns what it prints as JSON. */
 function inChild(extra: Record<string, string>, code: string): unknown {

@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { checkBundle } from '../src/compiler/check';
+import { checkBundle } from '../src/bundle/check';
 import { Case, configArb, diagnosticProblems, runCase, Wildness } from './fuzz';
 
 const RUNS = Number(process.env.S2SGW_FUZZ_RUNS ?? 60);

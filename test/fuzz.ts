@@ -3,13 +3,13 @@
 // runs a bounded count with a fixed seed; `npm run fuzz` many more).
 import fc from 'fast-check';
 import { Document, stringify } from 'yaml';
-import { compile } from '../src/compiler/compile';
-import { loadFiles } from '../src/compiler/load';
-import { emptyLock } from '../src/compiler/lock';
-import { formatGithub, formatJson, formatLines, formatText } from '../src/compiler/format';
-import type { Diagnostic } from '../src/compiler/diagnostics';
-import type { Compiled } from '../src/compiler/compile';
-import type { FileKind } from '../src/compiler/source';
+import { compile } from '../src/bundle/compile';
+import { loadFiles } from '../src/model/load';
+import { emptyLock } from '../src/model/lock';
+import { formatGithub, formatJson, formatLines, formatText } from '../src/model/format';
+import type { Diagnostic } from '../src/model/diagnostics';
+import type { Compiled } from '../src/bundle/compile';
+import type { FileKind } from '../src/model/source';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Schema = any;

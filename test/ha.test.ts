@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { FIXTURES, cli, tempCopy } from './helpers';
 import { bgpDrainLines } from '../src/apply/ha';
-import type { TenantSummary } from '../src/compiler/summary';
+import type { TenantSummary } from '../src/model/summary';
 
 const PAIR = path.join(FIXTURES, 'build', 'ha-pair');
 const PSK = 'abcdefghijklmnopqrstuvwxyz0123';

@@ -2,9 +2,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { loadConfig } from '../src/compiler/load';
-import { readLock } from '../src/compiler/lock';
-import { compile, Compiled } from '../src/compiler/compile';
+import { loadConfig } from '../src/model/load';
+import { readLock } from '../src/model/lock';
+import { compile, Compiled } from '../src/bundle/compile';
 import { main } from '../src/cli';
 
 /** The repository root (tests run from dist/test, or a dist-NAME/test folder). */

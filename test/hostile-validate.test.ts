@@ -5,11 +5,11 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { loadConfig, loadFiles } from '../src/compiler/load';
-import { filesAt } from '../src/compiler/git';
-import { formatLines } from '../src/compiler/format';
+import { loadConfig, loadFiles } from '../src/model/load';
+import { filesAt } from '../src/model/git';
+import { formatLines } from '../src/model/format';
 import { validate } from '../src/validate';
-import { compile } from '../src/compiler/compile';
+import { compile } from '../src/bundle/compile';
 import { ROOT, cli, tempCopy } from './helpers';
 
 const CONTOSO = 'tenants/contoso.yaml';

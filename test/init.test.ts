@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { loadConfig } from '../src/compiler/load';
+import { loadConfig } from '../src/model/load';
 import { validate } from '../src/validate';
 import { ROOT, cli, tempCopy } from './helpers';
 

@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseDocument, stringify } from 'yaml';
-import { Allocations, formatLock, parseLock } from '../src/compiler/lock';
+import { Allocations, formatLock, parseLock } from '../src/model/lock';
 import { cli, compileDir, tempCopy } from './helpers';
 
 const ROOT = path.resolve(__dirname, '..', '..');

@@ -7,8 +7,8 @@ import * as assert from 'uvu/assert';
 import { marked } from 'marked';
 import Ajv2020 from 'ajv/dist/2020';
 import { ROOT, cli, tempCopy, readFiles } from './helpers';
-import { changeLine, planMarkdown } from '../src/compiler/plan-format';
-import { blobId, filesAt } from '../src/compiler/git';
+import { changeLine, planMarkdown } from '../src/plan/plan-format';
+import { blobId, filesAt } from '../src/model/git';
 
 interface PlanJson {
   changed: boolean;

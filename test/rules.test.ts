@@ -4,9 +4,9 @@ import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { allRules, runRules, runModelRules, runTenantRules } from '../src/validate/rules';
-import { loadConfig } from '../src/compiler/load';
+import { loadConfig } from '../src/model/load';
 import { validate } from '../src/validate';
-import { sortDiagnostics } from '../src/compiler/diagnostics';
+import { sortDiagnostics } from '../src/model/diagnostics';
 
 const ROOT = path.resolve(__dirname, '..', fs.existsSync(path.join(__dirname, '..', 'package.json')) ? '' : '..');
 const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'validate');
@@ -21,7 +21,7 @@ const fixtureCodes = new Set([...errorsTxt.matchAll(/^\S+:\d+:\d+: (?:error|warn
 
 /** Every literal schema/* and yaml/* code in the sources that emit them. */
 function emittedCodes(): string[] {
-  const src = ['src/validate/schema.ts', 'src/compiler/load.ts'].map((f) => fs.readFileSync(path.join(ROOT, f), 'utf8')).join('\n');
+  const src = ['src/validate/schema.ts', 'src/model/load.ts'].map((f) => fs.readFileSync(path.join(ROOT, f), 'utf8')).join('\n');
   return [...new Set([...src.matchAll(/'((?:schema|yaml)\/[a-z-]+)'/g)].map((m) => m[1]))].sort();
 }
 

@@ -8,7 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ROOT, cli } from './helpers';
 import { generatePsk, rotationPath } from '../src/commands/secret';
-import { scopeRef, secretValue } from '../src/compiler/secret-scope';
+import { scopeRef, secretValue } from '../src/model/secret-scope';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 's2sgw-rotate-'));
 process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));

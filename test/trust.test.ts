@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { formatManifest } from '../src/compiler/manifest';
+import { formatManifest } from '../src/bundle/manifest';
 import { layout } from '../src/apply/layout';
 import { describeProvenance, hostGateway, manifestHead, recordGateway } from '../src/apply/trust';
 import { signData, signatureKey } from '../src/apply/signature';

@@ -6,8 +6,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { main } from '../src/cli';
 import type { Io } from '../src/commands/common';
-import { formatLines, maskSecrets } from '../src/compiler/format';
-import { loadConfig, MAX_FILE_BYTES } from '../src/compiler/load';
+import { formatLines, maskSecrets } from '../src/model/format';
+import { loadConfig, MAX_FILE_BYTES } from '../src/model/load';
 import { validate } from '../src/validate';
 
 const ROOT = path.resolve(__dirname, '..', fs.existsSync(path.join(__dirname, '..', 'package.json')) ? '' : '..');

@@ -4,8 +4,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { loadConfig } from '../src/compiler/load';
-import { formatLines } from '../src/compiler/format';
+import { loadConfig } from '../src/model/load';
+import { formatLines } from '../src/model/format';
 import { validate } from '../src/validate';
 
 /** The repository root, from dist-*\/test/ or test/. */

@@ -7,14 +7,14 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { loadConfig } from '../src/compiler/load';
+import { loadConfig } from '../src/model/load';
 import { validate } from '../src/validate';
-import { allocate, emptyLock } from '../src/compiler/lock';
-import { tenantsOn } from '../src/compiler/model';
+import { allocate, emptyLock } from '../src/model/lock';
+import { tenantsOn } from '../src/model/model';
 import { text } from '../src/targets/target';
 import { render } from '../src/targets/strongswan';
 import { secretsConf } from '../src/targets/strongswan/secrets';
-import { run, which, withNetns } from '../src/targets/exec';
+import { run, which, withNetns } from '../src/util/exec';
 import {
   connectionsToVici,
   decodePacket,

@@ -4,13 +4,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { which } from '../targets/exec';
-import { childEnv } from '../env';
+import { which } from '../util/exec';
+import { childEnv } from '../util/env';
 import { readIfExists, writeDurable } from './fsx';
 import { layout, Layout } from './layout';
 import { manifestHead, Provenance } from './trust';
 import type { Outcome } from './engine';
-import type { Options } from '../commands/options';
+import type { Options } from '../util/options';
 
 export const AUDIT_LOG = '/var/log/s2sgw/audit.log';
 /** audit.log is rotated when a record would take it past this size; audit.log.1 ... .KEEP are kept. */

@@ -1,6 +1,6 @@
 // What a switch between two releases touches on the host: tenants, connections, devices and files, from the two manifests.
-import { hasSummary, Manifest, tenantNames } from '../compiler/manifest';
-import { impact, GatewayImpact } from '../compiler/impact';
+import { hasSummary, Manifest, tenantNames } from '../bundle/manifest';
+import { impact, GatewayImpact } from '../plan/impact';
 import type { Release } from './release';
 import { readReleaseBytes, SECRETS_CONF } from './release';
 import type { Text } from './incremental/sections';

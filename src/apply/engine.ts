@@ -13,11 +13,11 @@ import { abortStage, beginStage, checkPrivateKey, contentOf, openRelease, pruneR
 import { liveContents, switchTo } from './live';
 import { PRIVATE_REFS_PATH } from '../targets/strongswan/host';
 import { removeDurable, writeDurable } from './fsx';
-import { childEnv } from '../env';
+import { childEnv } from '../util/env';
 import { checkTrust, describeProvenance, Provenance, recordGateway } from './trust';
 import { SIGNATURE } from './signature';
 import { rememberRelease } from './audit';
-import { embedded } from '../embedded';
+import { embedded } from '../util/embedded';
 
 export interface Outcome {
   code: 0 | 1;

@@ -8,8 +8,8 @@ import { layout, currentLink, readState } from './layout';
 import { openRelease } from './release';
 import { DRAIN_FILE, stateFile } from '../targets/keepalived/view';
 import { listName, STANDBY_PREPEND } from '../targets/frr/view';
-import { familyOf } from '../validate/formats';
-import type { TenantSummary } from '../compiler/summary';
+import { familyOf } from '../model/formats';
+import type { TenantSummary } from '../model/summary';
 import { readIfExists } from './fsx';
 
 export interface HaTenantState {

@@ -8,8 +8,8 @@ import * as path from 'node:path';
 import { spawn } from 'node:child_process';
 import { StepError } from './runner';
 import { STATE_DIR } from './layout';
-import { which } from '../targets/exec';
-import { childEnv } from '../env';
+import { which } from '../util/exec';
+import { childEnv } from '../util/env';
 
 export interface Holder {
   pid: number;

@@ -1,9 +1,9 @@
 // The options apply, rollback, confirm and status share: where the host is (--root, --netns), its daemons' sockets, skipped steps.
-import { UsageError } from '../usage';
+import { UsageError } from '../util/usage';
 import { parseFaults, Runner, DEFAULT_VICI } from './runner';
 import { describeError, Outcome } from './engine';
 import * as path from 'node:path';
-import type { Options } from '../commands/options';
+import type { Options } from '../util/options';
 
 /** What these helpers need of the command's I/O (commands pass their whole Io): apply/ does not import commands/. */
 export interface OptionsIo {

@@ -2,10 +2,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
-import { Manifest, parseManifest, SUMMARIES, summaryPath } from '../compiler/manifest';
-import type { TenantSummary } from '../compiler/summary';
+import { Manifest, parseManifest, SUMMARIES, summaryPath } from '../bundle/manifest';
+import type { TenantSummary } from '../model/summary';
 import { formatSecrets, refsSecretsDir } from '../targets/strongswan/secrets';
-import { DEFAULT_SECRETS_DIR, MAX_SECRET_BYTES, scopeIndex, scopeRef, secretsDirProblem, secretValue, shownRef } from '../compiler/secret-scope';
+import { DEFAULT_SECRETS_DIR, MAX_SECRET_BYTES, scopeIndex, scopeRef, secretsDirProblem, secretValue, shownRef } from '../model/secret-scope';
 import { parsePrivateRefs } from '../targets/strongswan/host';
 import { StepError, Runner } from './runner';
 import { Layout, readPending, readState, writeState } from './layout';
@@ -311,7 +311,7 @@ function readScopedFile(dir: string, below: string[], key: fs.Stats | undefined)
 
 /**
  * Resolves every reference in secrets.refs on this host and returns the swanctl secrets block. Each reference is
- * checked first against its tenant's scope (src/compiler/secret-scope.ts) with the bundle's tenants, then on the
+ * checked first against its tenant's scope (src/model/secret-scope.ts) with the bundle's tenants, then on the
  * host: files without following links, small, one line of text. Collects every problem; a message names the
  * reference, the connection and the tenant, never a value.
  */

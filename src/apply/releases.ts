@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { layout, readPending, readState } from './layout';
-import { MANIFEST } from '../compiler/manifest';
+import { MANIFEST } from '../bundle/manifest';
 import type { Runner } from './runner';
 
 export interface ReleaseInfo {

@@ -1,7 +1,7 @@
 // The one way apply touches a host: every command, path and injected fault goes through a Runner, which logs what it ran.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { run, RunResult } from '../targets/exec';
+import { run, RunResult } from '../util/exec';
 
 /** A test hook: at a named step, make the tool fail, kill this process with SIGKILL, pause, or report a full disk. */
 export interface Fault {

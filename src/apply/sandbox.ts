@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { which } from '../targets/exec';
+import { which } from '../util/exec';
 import type { RunnerOptions } from './runner';
 
 export interface Sandbox {
@@ -151,7 +151,7 @@ export interface FixtureTenant {
 
 /**
  * Writes a bundle folder from a fixture folder (the bundle's files plus tenants.json) with a manifest
- * built the way src/compiler/bundle.ts builds it: every file's sha256, per-tenant digests over the files
+ * built the way src/bundle/bundle.ts builds it: every file's sha256, per-tenant digests over the files
  * that name the tenant, and a summary per tenant.
  */
 export function fixtureBundle(src: string, out: string): void {

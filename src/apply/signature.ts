@@ -3,8 +3,8 @@
 // namespaces, cert-authority), which a reimplementation would each have to get right.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { which } from '../targets/exec';
-import { childEnv } from '../env';
+import { which } from '../util/exec';
+import { childEnv } from '../util/env';
 
 /** The signature file beside manifest.json. */
 export const SIGNATURE = 'manifest.json.sig';

@@ -7,7 +7,7 @@ import { readJournal } from './journal';
 import { readIfExists } from './fsx';
 import { stateFile } from '../targets/keepalived/view';
 import { isDrained } from './ha';
-import type { TenantSummary } from '../compiler/summary';
+import type { TenantSummary } from '../model/summary';
 
 export interface SaStatus {
   state: string;

@@ -1,7 +1,7 @@
 // Before apply changes anything: is this bundle for this host (its gateway name), and signed by a key the host trusts?
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { BundleSource } from '../compiler/manifest';
+import type { BundleSource } from '../bundle/manifest';
 import { readIfExists, writeDurable } from './fsx';
 import { Layout, readState } from './layout';
 import { StepError } from './runner';

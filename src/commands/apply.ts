@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { UsageError } from '../usage';
+import { UsageError } from '../util/usage';
 import { Command, formatOption, note } from './common';
 import { apply } from '../apply/engine';
 import { HOST_OPTIONS, OUTCOME_FORMAT, OUTCOME_JSON, finish, finishJson, lockWaitMs, runnerFrom, sayer } from '../apply/options';

@@ -1,20 +1,20 @@
 // `s2sgw build`: validate, allocate ids, render every gateway's bundle, optionally check it with the real tools, then write.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { loadConfig } from '../compiler/load';
-import { Format } from '../compiler/format';
-import { LOCK_FILE } from '../compiler/lock';
-import { compile } from '../compiler/compile';
-import { sourceOf } from '../compiler/git';
-import { openCache } from '../compiler/cache';
-import { checkBundle } from '../compiler/check';
-import { MANIFEST, setSource } from '../compiler/bundle';
-import { hasErrors, sortDiagnostics } from '../compiler/diagnostics';
-import { replaceTree, writeFileAtomic } from '../compiler/write';
+import { loadConfig } from '../model/load';
+import { Format } from '../model/format';
+import { LOCK_FILE } from '../model/lock';
+import { compile } from '../bundle/compile';
+import { sourceOf } from '../model/git';
+import { openCache } from '../util/cache';
+import { checkBundle } from '../bundle/check';
+import { MANIFEST, setSource } from '../bundle/bundle';
+import { hasErrors, sortDiagnostics } from '../model/diagnostics';
+import { replaceTree, writeFileAtomic } from '../bundle/write';
 import { Command, EXIT, Io, configDir, formatOption, note, printDiagnostics, progressLine } from './common';
-import { toJson } from '../compiler/format';
-import type { LockChange } from '../compiler/lock';
-import { CACHE_DIR, CACHE_HELP, CONFIG, GATEWAYS, format as formatOpt } from './options';
+import { toJson } from '../model/format';
+import type { LockChange } from '../model/lock';
+import { CACHE_DIR, CACHE_HELP, CONFIG, GATEWAYS, format as formatOpt } from '../util/options';
 
 export const command: Command = {
   name: 'build',
@@ -45,7 +45,7 @@ export const command: Command = {
     bar.step('loading the config repository');
     const loaded = loadConfig(dir);
     const gateways = values.gateway as string[] | undefined;
-    // The lock is read with the tenant files and checked as strictly (src/compiler/lock-check.ts).
+    // The lock is read with the tenant files and checked as strictly (src/validate/lock-check.ts).
     // Read before build writes the lock: a lock this build changes is not the commit's either (dirty below).
     const source = sourceOf(dir);
     const lockPath = path.join(dir, LOCK_FILE);

@@ -1,13 +1,13 @@
 // What the commands share: option parsing, printing diagnostics in the chosen format, and exit codes.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Diagnostic } from '../compiler/diagnostics';
-import { Format, formatGithub, formatJson, formatText } from '../compiler/format';
-import type { SourceFile } from '../compiler/source';
-import { UsageError } from '../usage';
-import { environment } from '../env';
-import { LOCK_FILE } from '../compiler/lock';
-import { Options, Parsed, parseOptions } from './options';
+import type { Diagnostic } from '../model/diagnostics';
+import { Format, formatGithub, formatJson, formatText } from '../model/format';
+import type { SourceFile } from '../model/source';
+import { UsageError } from '../util/usage';
+import { environment } from '../util/env';
+import { LOCK_FILE } from '../model/lock';
+import { Options, Parsed, parseOptions } from '../util/options';
 
 export const EXIT = { ok: 0, findings: 1, usage: 2, changes: 3 } as const;
 
@@ -62,7 +62,7 @@ export function note(io: Io, s: string): void {
 }
 
 export function processIo(): Io {
-  // A plain copy, read once: process.env answers each key with a scan of the whole environment (src/env.ts).
+  // A plain copy, read once: process.env answers each key with a scan of the whole environment (src/util/env.ts).
   const env = environment();
   return {
     out: (s) => process.stdout.write(s),
@@ -90,7 +90,7 @@ export interface Command {
   usage?: string;
   /** More lines for `s2sgw <command> --help`, each ending in a newline. */
   details?: string;
-  /** The option table (src/commands/options.ts): parsing, help, completion and docs/cli.md come from it. */
+  /** The option table (src/util/options.ts): parsing, help, completion and docs/cli.md come from it. */
   options: Options;
   /** Bare arguments, in order (none unless listed). */
   positionals?: Positional[];

@@ -9,8 +9,8 @@ export const command: Command = {
   options: {},
   examples: ['source <(s2sgw completion bash)', 's2sgw completion bash > /etc/bash_completion.d/s2sgw'],
   async run(_args, io) {
-    // Loaded here, not at the top: cli.ts loads every command for the list.
-    const { commands } = require('../cli') as typeof import('../cli');
+    // Loaded here, not at the top: the registry loads every command for the list.
+    const { commands } = require('./registry') as typeof import('./registry');
     io.out(completionBash(commands()));
     return EXIT.ok;
   },

@@ -1,6 +1,6 @@
 // `s2sgw drain` / `s2sgw undrain`: move this gateway's HA tenants to the partner (or back) and wait until they moved.
 import { Command, EXIT } from './common';
-import { UsageError } from '../compiler/load';
+import { UsageError } from '../model/load';
 import { HOST_OPTIONS, runnerFrom } from '../apply/options';
 import { drain } from '../apply/ha';
 

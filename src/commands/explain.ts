@@ -1,9 +1,9 @@
 // `s2sgw explain CODE`: a diagnostic code's long explanation with a bad and a good example (as `rustc --explain`).
 import { closest, distance } from 'fastest-levenshtein';
 import { allCodes, CatalogueEntry, lookup } from '../validate/catalogue';
-import { UsageError } from '../usage';
+import { UsageError } from '../util/usage';
 import { Command, EXIT, formatOption } from './common';
-import { format as formatOpt } from './options';
+import { format as formatOpt } from '../util/options';
 
 /** The entry as JSON (`explain --format json` and `rules --format json`): version 1 of the shape in docs/rules.md. */
 export function entryJson(e: CatalogueEntry): Record<string, unknown> {

@@ -1,6 +1,6 @@
-// Text made from the option table (src/commands/options.ts): a command's --help, the bash completion and docs/cli.md.
+// Text made from the option table (src/util/options.ts): a command's --help, the bash completion and docs/cli.md.
 import { Command, usageOf } from './common';
-import { COMMON_OPTIONS, Option, Options } from './options';
+import { COMMON_OPTIONS, Option, Options } from '../util/options';
 
 function flag(name: string, o: Option): string {
   return `${o.short ? `-${o.short}, ` : '    '}--${name}${o.type === 'string' ? ` ${o.value ?? 'VALUE'}` : ''}`;
@@ -98,7 +98,7 @@ export function cliMarkdown(cmds: Command[], general: string): string {
   return [
     '# s2sgw command line',
     '',
-    '<!-- Generated from the option table (src/commands/options.ts and each src/commands/*.ts) by',
+    '<!-- Generated from the option table (src/util/options.ts and each src/commands/*.ts) by',
     '     `UPDATE=1 node scripts/test.js \'^cli\\.test\\.js$\'`; test/cli.test.ts fails when this file is stale. -->',
     '',
     '```',

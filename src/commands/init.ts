@@ -1,11 +1,11 @@
 // `s2sgw init [DIR]`: a new config repository that validates and builds as it is.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { UsageError } from '../usage';
+import { UsageError } from '../util/usage';
 import { starterFiles } from '../init';
-import { writeFileAtomic } from '../compiler/write';
+import { writeFileAtomic } from '../bundle/write';
 import { Command, EXIT, formatOption, note } from './common';
-import { format as formatOpt } from './options';
+import { format as formatOpt } from '../util/options';
 
 export const command: Command = {
   name: 'init',

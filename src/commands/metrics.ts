@@ -2,7 +2,7 @@
 // in the Prometheus text format, to stdout or atomically to a file for node_exporter's textfile collector.
 import * as path from 'node:path';
 import { Command, EXIT, formatOption } from './common';
-import { format as formatOpt } from './options';
+import { format as formatOpt } from '../util/options';
 import { gatherMetrics, renderMetrics, writeMetricsFile } from '../apply/metrics';
 import { HOST_OPTIONS, runnerFrom } from '../apply/options';
 

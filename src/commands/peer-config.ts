@@ -1,12 +1,12 @@
 // `s2sgw peer-config`: prints the customer-premises side of one connection as swanctl.conf (and FRR when BGP runs over it).
 import * as path from 'node:path';
-import { loadConfig, UsageError } from '../compiler/load';
+import { loadConfig, UsageError } from '../model/load';
 import { validate } from '../validate';
 import { peerConfig, peerConfigLibreswan, peerConfigPair, LibreswanUnsupported } from '../peer';
 import { pskRotation } from '../peer/rotation';
-import { writeFileAtomic } from '../compiler/write';
+import { writeFileAtomic } from '../bundle/write';
 import { Command, EXIT, configDir, formatOption, note, printDiagnostics } from './common';
-import { CONFIG, format as formatOpt } from './options';
+import { CONFIG, format as formatOpt } from '../util/options';
 
 export const command: Command = {
   name: 'peer-config',

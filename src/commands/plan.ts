@@ -1,17 +1,17 @@
 // `s2sgw plan`: what a change would do to every gateway, against built bundles or a Git ref. Exit 0 no change, 3 changes.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { loadConfig, loadFiles } from '../compiler/load';
-import { compile } from '../compiler/compile';
-import { openCache } from '../compiler/cache';
-import { assemblePlan, readBundles, BaseBundle } from '../compiler/plan';
-import { changesAtLeast, planJson, planMarkdown, planText } from '../compiler/plan-format';
-import { CHANGE_CLASSES, ChangeClass } from '../compiler/change-class';
-import { filesAt, sourceOf } from '../compiler/git';
+import { loadConfig, loadFiles } from '../model/load';
+import { compile } from '../bundle/compile';
+import { openCache } from '../util/cache';
+import { assemblePlan, readBundles, BaseBundle } from '../plan/plan';
+import { changesAtLeast, planJson, planMarkdown, planText } from '../plan/plan-format';
+import { CHANGE_CLASSES, ChangeClass } from '../plan/change-class';
+import { filesAt, sourceOf } from '../model/git';
 import { signatureKey } from '../apply/signature';
-import { UsageError } from '../usage';
+import { UsageError } from '../util/usage';
 import { Command, EXIT, configDir, formatOption, printDiagnostics, progressLine } from './common';
-import { CACHE_DIR, CACHE_HELP, CONFIG, GATEWAYS, format as formatOpt } from './options';
+import { CACHE_DIR, CACHE_HELP, CONFIG, GATEWAYS, format as formatOpt } from '../util/options';
 
 export const command: Command = {
   name: 'plan',

@@ -1,6 +1,6 @@
 // `s2sgw releases`: the releases this gateway host keeps, newest first: which is current, which a rollback goes to, which waits for a confirm.
 import { Command, formatOption } from './common';
-import { format as formatOpt } from './options';
+import { format as formatOpt } from '../util/options';
 import { formatReleases, listReleases } from '../apply/releases';
 import { HOST_OPTIONS, runnerFrom } from '../apply/options';
 

@@ -1,7 +1,7 @@
 // `s2sgw rollback [--to RELEASE]`: return this gateway host to the release before the current one in its history (or any kept
 // release), with the same ordered reload as apply.
 import { Command, formatOption } from './common';
-import { UsageError } from '../usage';
+import { UsageError } from '../util/usage';
 import { rollback } from '../apply/engine';
 import { HOST_OPTIONS, OUTCOME_FORMAT, OUTCOME_JSON, finish, finishJson, lockWaitMs, runnerFrom, sayer } from '../apply/options';
 import { auditCommand, AUDIT_OPTIONS, whoRuns } from '../apply/audit';

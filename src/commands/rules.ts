@@ -1,8 +1,8 @@
 // `s2sgw rules`: every diagnostic code with its one-line summary; `--format json` for tools.
 import { CATALOGUE } from '../validate/catalogue';
-import { UsageError } from '../usage';
+import { UsageError } from '../util/usage';
 import { Command, EXIT, formatOption } from './common';
-import { format as formatOpt } from './options';
+import { format as formatOpt } from '../util/options';
 import { entryJson } from './explain';
 
 export const command: Command = {

@@ -2,8 +2,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { UsageError } from '../compiler/load';
-import { DEFAULT_SECRETS_DIR, scopeRef, secretsDirProblem, secretValue } from '../compiler/secret-scope';
+import { UsageError } from '../model/load';
+import { DEFAULT_SECRETS_DIR, scopeRef, secretsDirProblem, secretValue } from '../model/secret-scope';
 import { MIN_PSK } from '../apply/release';
 import { Command, EXIT, Io } from './common';
 

@@ -1,10 +1,10 @@
 // `s2sgw sign`: sign a built bundle's manifest.json with an SSH key (ssh-keygen -Y sign, namespace s2sgw-bundle).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { UsageError } from '../usage';
+import { UsageError } from '../util/usage';
 import { Command, EXIT, formatOption, note } from './common';
-import { format as formatOpt } from './options';
-import { writeFileAtomic } from '../compiler/write';
+import { format as formatOpt } from '../util/options';
+import { writeFileAtomic } from '../bundle/write';
 import { verifyBundle } from '../apply/release';
 import { StepError } from '../apply/runner';
 import { describeError } from '../apply/engine';

@@ -1,7 +1,7 @@
 // `s2sgw status`: per tenant, the VRF and table, interfaces and addresses, connections with SA state and bytes, BGP neighbors,
 // the applied release; the exit code says whether the host runs what the release holds (0), degraded (3), or could not tell (1).
 import { Command, EXIT, formatOption } from './common';
-import { format as formatOpt } from './options';
+import { format as formatOpt } from '../util/options';
 import { hostStatus, formatStatus } from '../apply/status';
 import { HOST_OPTIONS, runnerFrom } from '../apply/options';
 

@@ -1,13 +1,13 @@
 // `s2sgw tenant new NAME`: a tenant file with a free VLAN, routing domain, interface names and addresses.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { UsageError } from '../usage';
-import { loadConfig } from '../compiler/load';
+import { UsageError } from '../util/usage';
+import { loadConfig } from '../model/load';
 import { validate } from '../validate';
 import { suggestTenant, tenantFile } from '../init';
-import { writeFileAtomic } from '../compiler/write';
+import { writeFileAtomic } from '../bundle/write';
 import { Command, EXIT, configDir, formatOption, note, printDiagnostics } from './common';
-import { CONFIG, format as formatOpt } from './options';
+import { CONFIG, format as formatOpt } from '../util/options';
 
 export const command: Command = {
   name: 'tenant',

@@ -1,12 +1,12 @@
 // `s2sgw validate`: schema and every rule over the config repository; exit 0 clean, 1 findings.
-import { loadConfig } from '../compiler/load';
-import { Format } from '../compiler/format';
+import { loadConfig } from '../model/load';
+import { Format } from '../model/format';
 import { validate } from '../validate';
-import { openCache } from '../compiler/cache';
-import { allocateLocked } from '../compiler/compile';
-import { sortDiagnostics } from '../compiler/diagnostics';
+import { openCache } from '../util/cache';
+import { allocateLocked } from '../bundle/compile';
+import { sortDiagnostics } from '../model/diagnostics';
 import { Command, EXIT, configDir, formatOption, note, printDiagnostics } from './common';
-import { CACHE_DIR, CACHE_HELP, CONFIG, format as formatOpt } from './options';
+import { CACHE_DIR, CACHE_HELP, CONFIG, format as formatOpt } from '../util/options';
 
 export const command: Command = {
   name: 'validate',

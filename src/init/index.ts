@@ -6,9 +6,9 @@ import * as path from 'node:path';
 import * as ipaddr from 'ipaddr.js';
 import gatewaySchema from '../../schema/gateway.schema.json';
 import tenantSchema from '../../schema/tenant.schema.json';
-import { embedded } from '../embedded';
-import type { Model } from '../compiler/model';
-import type { Allocations } from '../compiler/lock';
+import { embedded } from '../util/embedded';
+import type { Model } from '../model/model';
+import type { Allocations } from '../model/lock';
 
 /** A file kept beside the sources, read verbatim (no template expansion: the workflow holds `${{ }}`). */
 function rawFile(rel: string): string {

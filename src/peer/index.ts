@@ -1,11 +1,11 @@
 // peer-config: renders the customer-premises side of a connection (swanctl.conf, and an FRR snippet when BGP runs over it).
 import { header, templateFile } from '../targets/target';
-import type { Gateway, Tenant } from '../compiler/model';
-import { haRole, ownAddresses } from '../compiler/model';
+import type { Gateway, Tenant } from '../model/model';
+import { haRole, ownAddresses } from '../model/model';
 import { connectionName } from '../targets/strongswan/view';
 import { peerView, PeerView } from './view';
 import { libreswanView } from './libreswan';
-import { networkOf } from '../validate/formats';
+import { networkOf } from '../model/formats';
 export { LibreswanUnsupported } from './libreswan';
 
 export interface PeerConfig {

@@ -3,7 +3,7 @@
 // proposals, lifetimes, DPD and selector pairs. libreswan negotiates one selector pair per conn, so each pair of
 // the site's selectors is its own conn (NAME, NAME~2, ...) sharing one IKE SA through a common base conn.
 import type { PeerView } from './view';
-import { familyOf } from '../validate/formats';
+import { familyOf } from '../model/formats';
 import { childName } from '../targets/strongswan/view';
 
 export class LibreswanUnsupported extends Error {}

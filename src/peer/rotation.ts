@@ -1,5 +1,5 @@
 // The site's side of each stage of a PSK rotation without a dropped tunnel (docs/psk-rotation.md). Pure.
-import type { Gateway, Tenant } from '../compiler/model';
+import type { Gateway, Tenant } from '../model/model';
 import { peerView } from './view';
 
 /** How long the gateway's apply waits for the site to bring up the second IKE_SA of a responder-only connection. */

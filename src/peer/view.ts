@@ -3,9 +3,9 @@
 // It is policy-based (explicit traffic selectors), which any IKEv2 site router can do: for a route-based gateway
 // connection the gateway narrows its 0.0.0.0/0 selectors to the site's; for a policy-based one the site mirrors
 // the gateway's selector pairs, one CHILD_SA each. A site behind NAT (remoteId) names itself by that identity.
-import type { Connection, Gateway, Tenant } from '../compiler/model';
-import { effective, ownAddresses } from '../compiler/model';
-import { familyOf } from '../validate/formats';
+import type { Connection, Gateway, Tenant } from '../model/model';
+import { effective, ownAddresses } from '../model/model';
+import { familyOf } from '../model/formats';
 import { q, comment, connectionName, childName, selectorPairs, sitePrefixes, tenantPrefixes, remoteIdOf } from '../targets/strongswan/view';
 import { refsLine } from '../targets/strongswan/secrets';
 

@@ -2,10 +2,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Handlebars from 'handlebars';
-import type { Diagnostic, Place } from '../compiler/diagnostics';
-import type { Gateway, Model, Tenant } from '../compiler/model';
-import type { Allocations } from '../compiler/lock';
-import { embedded } from '../embedded';
+import type { Diagnostic, Place } from '../model/diagnostics';
+import type { Gateway, Model, Tenant } from '../model/model';
+import type { Allocations } from '../model/lock';
+import { embedded } from '../util/embedded';
 
 /**
  * A run of lines in a generated file. A section with a `tenant` holds only that tenant's lines,

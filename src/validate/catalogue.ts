@@ -370,7 +370,7 @@ addresses, so \`192.168.0.1/29\` is right there.)`,
     severity: 'error',
     summary: 'an IKE or ESP proposal with a word that is not a strongSwan algorithm keyword',
     explanation: `An IKE or ESP proposal with a word that is not a strongSwan algorithm keyword. The accepted
-keywords are in \`src/validate/algorithms.ts\`, from strongSwan's documented IKEv2 cipher suites:
+keywords are in \`src/model/algorithms.ts\`, from strongSwan's documented IKEv2 cipher suites:
 encryption (\`aes128\` ... \`aes256gcm16\`, \`chacha20poly1305\`, ...), integrity (\`sha256\`, \`sha384\`,
 ...), PRF for IKE (\`prfsha384\`, ...), DH groups (\`ecp384\`, \`modp2048\`, \`curve25519\`, ...), and
 \`esn\`/\`noesn\` for ESP.

@@ -1,8 +1,8 @@
 // Crypto profiles: which strongSwan proposal keywords a profile forbids or discourages, with the reason and its source.
 // Tables only (docs/crypto.md prints them); the rules crypto-profile-forbidden, crypto-profile-discouraged and
 // crypto-deprecated apply them (findings() below is what they share). Pure.
-import type { Model } from '../compiler/model';
-import { ENCRYPTION, INTEGRITY, PRF, DH_GROUPS, ESN } from './algorithms';
+import type { Model } from '../model/model';
+import { ENCRYPTION, INTEGRITY, PRF, DH_GROUPS, ESN } from '../model/algorithms';
 
 export type Kind = 'ike' | 'esp';
 export type Level = 'forbidden' | 'discouraged';

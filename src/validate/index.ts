@@ -1,15 +1,15 @@
 // The validate pipeline: load -> schema -> model -> rules, every finding collected.
-import { Diagnostic, hasErrors, sortDiagnostics } from '../compiler/diagnostics';
-import { Loaded, parse } from '../compiler/load';
-import { addFile, addEntity, emptyModel, Model, Gateway, Tenant } from '../compiler/model';
-import { release, SourceFile } from '../compiler/source';
-import { Cache, codeDigest, keyOf } from '../compiler/cache';
+import { Diagnostic, hasErrors, sortDiagnostics } from '../model/diagnostics';
+import { Loaded, parse } from '../model/load';
+import { addFile, addEntity, emptyModel, Model, Gateway, Tenant } from '../model/model';
+import { release, SourceFile } from '../model/source';
+import { Cache, codeDigest, keyOf } from '../util/cache';
 import { LineCounter } from 'yaml';
 import { validateSchema } from './schema';
 import { runRules, runModelRules, runTenantRules } from './rules';
 import { scanRaw, isSecretRef } from './rules/inline-secret';
-import { Allocations } from '../compiler/lock';
-import { checkLock } from '../compiler/lock-check';
+import { Allocations } from '../model/lock';
+import { checkLock } from './lock-check';
 
 export interface Validated {
   model: Model;

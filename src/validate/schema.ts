@@ -4,10 +4,10 @@ import Ajv2020, { ErrorObject } from 'ajv/dist/2020';
 import { closest, distance } from 'fastest-levenshtein';
 import gatewaySchema from '../../schema/gateway.schema.json';
 import tenantSchema from '../../schema/tenant.schema.json';
-import { Diagnostic, error } from '../compiler/diagnostics';
-import { SourceFile, locate, Path } from '../compiler/source';
-import { FORMATS, hostBitsClear, isInterfaceAddress, networkOf } from './formats';
-import { unknownKeyword } from './algorithms';
+import { Diagnostic, error } from '../model/diagnostics';
+import { SourceFile, locate, Path } from '../model/source';
+import { FORMATS, hostBitsClear, isInterfaceAddress, networkOf } from '../model/formats';
+import { unknownKeyword } from '../model/algorithms';
 
 type Validator = ReturnType<Ajv2020['compile']>;
 let compiled: { gateway: Validator; tenant: Validator } | undefined;

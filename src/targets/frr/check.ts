@@ -2,9 +2,9 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Diagnostic, error } from '../../compiler/diagnostics';
+import { Diagnostic, error } from '../../model/diagnostics';
 import type { CheckInput, RenderedFile } from '../target';
-import { run, which, withNetns, withTempDir } from '../exec';
+import { run, which, withNetns, withTempDir } from '../../util/exec';
 
 export const FRR_CONF = 'frr/frr.conf';
 /** The FRR daemons frr.conf needs: zebra (VRFs, interfaces), staticd (static routes), bgpd. */

@@ -9,10 +9,10 @@
 // to the peer enters the XFRM interface and dials the tunnel (the seed's trigger route).
 // Post-connect routes are not here: the connection's updown hook adds them once the tunnel is up.
 import * as ipaddr from 'ipaddr.js';
-import type { Place } from '../../compiler/diagnostics';
-import { at, haRole, Model, Neighbor, ownAddresses, Tenant } from '../../compiler/model';
+import type { Place } from '../../model/diagnostics';
+import { at, haRole, Model, Neighbor, ownAddresses, Tenant } from '../../model/model';
 import type { TargetInput } from '../target';
-import { familyOf, Family } from '../../validate/formats';
+import { familyOf, Family } from '../../model/formats';
 
 /** FRR's connect-retry timer for every neighbor: the tunnel often comes up after the first attempt, and the default retry is 120 s. */
 export const CONNECT_RETRY_SECONDS = 5;

@@ -2,10 +2,10 @@
 // namespace that has a stand-in (veth) for each tenant interface the file names, so only real mistakes remain.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Diagnostic, error, Place } from '../../compiler/diagnostics';
+import { Diagnostic, error, Place } from '../../model/diagnostics';
 import type { CheckInput, RenderedFile } from '../target';
 import { text } from '../target';
-import { run, withNetns, withTempDir } from '../exec';
+import { run, withNetns, withTempDir } from '../../util/exec';
 import { KEEPALIVED_CONF } from './view';
 
 const LINE = /^\((.*?): Line (\d+)\) (.*)$/;

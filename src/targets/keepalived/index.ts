@@ -1,6 +1,6 @@
 // The keepalived target: keepalived/keepalived.conf, one VRRP instance per HA tenant (network.ha) on this gateway.
 // A gateway without HA tenants gets no file at all.
-import type { Place } from '../../compiler/diagnostics';
+import type { Place } from '../../model/diagnostics';
 import type { RenderedFile, Section, Target, TargetInput } from '../target';
 import { header, template } from '../target';
 import { gatewayView, instanceView, KEEPALIVED_CONF } from './view';

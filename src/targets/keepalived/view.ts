@@ -1,7 +1,7 @@
 // The keepalived view: one VRRP instance per HA tenant on this gateway, on the tenant network's interface (a VRF
 // slave, so the virtual address lands in the tenant's table). Every decision is made here; templates only print. Pure.
-import type { Gateway, Tenant } from '../../compiler/model';
-import { haRole, virtualAddresses } from '../../compiler/model';
+import type { Gateway, Tenant } from '../../model/model';
+import { haRole, virtualAddresses } from '../../model/model';
 
 /** The file in the bundle (/etc/keepalived/keepalived.conf on the host). */
 export const KEEPALIVED_CONF = 'keepalived/keepalived.conf';

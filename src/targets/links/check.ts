@@ -5,9 +5,9 @@
 // device kind (this one has no vrf, 8021q, xfrm_interface) answers "Unknown device type": the lines
 // creating that kind, and every later line naming a device that could therefore not exist, are left
 // out, listed, and run in the lab VM instead. No line is rewritten into a look-alike.
-import { Diagnostic, error, Place, warning } from '../../compiler/diagnostics';
+import { Diagnostic, error, Place, warning } from '../../model/diagnostics';
 import type { CheckInput, RenderedFile } from '../target';
-import { run, withNetns } from '../exec';
+import { run, withNetns } from '../../util/exec';
 import { kernelGapSeverity, lineRanges, lineTenants, originOfLine } from './lines';
 
 /** One command line of a batch file, with what it creates and which devices it needs. */

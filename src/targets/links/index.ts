@@ -1,5 +1,5 @@
 // The links target: links.ipbatch (XFRM interfaces into VRFs) and netplan/90-s2sgw.ipbatch (the netplan links for hosts without networkd).
-import type { Diagnostic } from '../../compiler/diagnostics';
+import type { Diagnostic } from '../../model/diagnostics';
 import type { CheckInput, RenderedFile, Section, Target, TargetInput } from '../target';
 import { header, template } from '../target';
 import { networkSections, xfrmSections, LinkSectionView } from './view';

@@ -1,5 +1,5 @@
 // Mapping a real tool's complaint about a bundle line back to the YAML, and the severity of a check this kernel cannot run.
-import type { Place, Severity } from '../../compiler/diagnostics';
+import type { Place, Severity } from '../../model/diagnostics';
 import type { RenderedFile, Section } from '../target';
 
 /** The section holding 1-based `line` of a rendered file, or undefined past its end. */

@@ -3,8 +3,8 @@
 // Every device name follows a keyword (`name`, `dev`, `link`, `master`), so a name that happens to
 // be an ip keyword (`type`, `up`, `help`) is still read as a name. Names and addresses are limited
 // by the schema to [A-Za-z0-9_.-] and address characters: no space, quote or `#` reaches a line.
-import type { Tenant } from '../../compiler/model';
-import type { Place } from '../../compiler/diagnostics';
+import type { Tenant } from '../../model/model';
+import type { Place } from '../../model/diagnostics';
 import type { TargetInput } from '../target';
 import { NetworkView, networkView } from '../netplan/view';
 

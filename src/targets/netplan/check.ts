@@ -2,10 +2,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'yaml';
-import { Diagnostic, error, Place, warning } from '../../compiler/diagnostics';
+import { Diagnostic, error, Place, warning } from '../../model/diagnostics';
 import type { CheckInput, RenderedFile } from '../target';
 import { text } from '../target';
-import { run } from '../exec';
+import { run } from '../../util/exec';
 import * as os from 'node:os';
 import { lineText, originOfLine } from '../links/lines';
 

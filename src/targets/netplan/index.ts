@@ -1,5 +1,5 @@
 // The netplan target: the tenants' VRFs and VLAN/VXLAN links as netplan YAML, their VXLAN flood entries, and networkd's hands-off drop-in.
-import type { Diagnostic } from '../../compiler/diagnostics';
+import type { Diagnostic } from '../../model/diagnostics';
 import type { CheckInput, RenderedFile, Section, Target, TargetInput } from '../target';
 import { header, template } from '../target';
 import { floodLines, netplanView, networkViews } from './view';

@@ -1,7 +1,7 @@
 // The netplan view: every decision about a tenant's VRF and network link (VLAN or VXLAN), shared by netplan, links and apply. Pure.
-import type { Place } from '../../compiler/diagnostics';
-import type { Tenant } from '../../compiler/model';
-import { ownAddresses } from '../../compiler/model';
+import type { Place } from '../../model/diagnostics';
+import type { Tenant } from '../../model/model';
+import { ownAddresses } from '../../model/model';
 import type { TargetInput } from '../target';
 
 /** The VXLAN UDP port (IANA); written out so networkd and ip agree (ip's own default is Linux's legacy 8472). */

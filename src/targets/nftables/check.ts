@@ -1,8 +1,8 @@
 // Checks nftables/s2sgw.nft with the real nft (`nft -c -f`) in a throwaway network namespace and maps its complaints to the YAML.
 import * as path from 'node:path';
-import { Diagnostic, error } from '../../compiler/diagnostics';
+import { Diagnostic, error } from '../../model/diagnostics';
 import type { CheckInput, RenderedFile } from '../target';
-import { run, withNetns } from '../exec';
+import { run, withNetns } from '../../util/exec';
 import { bundlePlace, lineAt, originOfLine } from './places';
 
 export const FILE = 'nftables/s2sgw.nft';

@@ -1,5 +1,5 @@
 // The nftables target: renders nftables/s2sgw.nft (one table, conntrack zones, per-interface filter chains) and checks it with nft.
-import type { Place } from '../../compiler/diagnostics';
+import type { Place } from '../../model/diagnostics';
 import type { RenderedFile, Section, Target, TargetInput } from '../target';
 import { header, template } from '../target';
 import { gatewayView, tenantView, zoneOf } from './view';

@@ -1,6 +1,6 @@
 // Maps a line of a rendered file back to where it came from: the `comment "file:line"` on the line, else its section's origin.
-import type { Place } from '../../compiler/diagnostics';
-import type { Tenant } from '../../compiler/model';
+import type { Place } from '../../model/diagnostics';
+import type { Tenant } from '../../model/model';
 import type { RenderedFile, Section } from '../target';
 
 /** Where the bundle's copy of a file is reported: out/<gateway>/<path>, as `s2sgw build` writes it by default. */

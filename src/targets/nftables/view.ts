@@ -31,10 +31,10 @@
 // - Flat commands, not `table inet s2sgw { chain ... }` blocks per tenant: nft re-reads the table for each
 //   reopened block, so the check grew with the square of the tenants (2,000 tenants: 9.7 s CPU and 1.2 GB
 //   for `nft -c` as blocks, 1.3 s and 155 MB flat; 10,000 flat: 6.6 s and 755 MB, linear).
-import type { Place } from '../../compiler/diagnostics';
-import { at, FilterRule, Filter, Model, Tenant } from '../../compiler/model';
+import type { Place } from '../../model/diagnostics';
+import { at, FilterRule, Filter, Model, Tenant } from '../../model/model';
 import type { TargetInput } from '../target';
-import { familyOf, isPortRange, isPrefixOrAddress } from '../../validate/formats';
+import { familyOf, isPortRange, isPrefixOrAddress } from '../../model/formats';
 
 export const TABLE = 'inet s2sgw';
 /** Map names; none is an nft keyword (a chain named `fwd` is a syntax error in nft 1.0.6). */

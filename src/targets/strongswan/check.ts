@@ -3,11 +3,11 @@ import { spawn, ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Diagnostic, Place, Related } from '../../compiler/diagnostics';
-import { error } from '../../compiler/diagnostics';
+import type { Diagnostic, Place, Related } from '../../model/diagnostics';
+import { error } from '../../model/diagnostics';
 import type { CheckInput, RenderedFile, Section } from '../target';
 import { text } from '../target';
-import { run, which, withNetns, withTempDir } from '../exec';
+import { run, which, withNetns, withTempDir } from '../../util/exec';
 import { secretsConf } from './secrets';
 import { CHARON_SNIPPET_PATH, SECRETS_REFS_PATH, UPDOWN_PATH } from './view';
 

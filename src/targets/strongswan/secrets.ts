@@ -8,7 +8,7 @@
 // username (the interface name). Tokens are separated by single spaces; '%', whitespace and control
 // characters inside a token are written as %XX. Certificate connections need no line: their key is
 // the gateway identity's private key file.
-// One line `@secrets-dir PATH` names the gateway's secrets folder (src/compiler/secret-scope.ts); a bundle
+// One line `@secrets-dir PATH` names the gateway's secrets folder (src/model/secret-scope.ts); a bundle
 // without it (built before it existed) means the default, /etc/s2sgw/secrets.
 
 export type SecretKind = 'psk' | 'eap';

@@ -1,12 +1,12 @@
 // The strongSwan view: every decision about a gateway's swanctl connections, secrets refs and updown hook, made once, purely.
-import type { Connection, Gateway, Tenant } from '../../compiler/model';
-import { effective } from '../../compiler/model';
-import type { Allocations } from '../../compiler/lock';
-import { familyOf, networkOf, Family } from '../../validate/formats';
+import type { Connection, Gateway, Tenant } from '../../model/model';
+import { effective } from '../../model/model';
+import type { Allocations } from '../../model/lock';
+import { familyOf, networkOf, Family } from '../../model/formats';
 import { refsLine } from './secrets';
-import { covers, sitePrefixes } from '../../compiler/selectors';
+import { covers, sitePrefixes } from '../../model/selectors';
 
-// Moved to compiler/selectors (validate's rules use them too); re-exported for the peer view.
+// Moved to model/selectors (validate's rules use them too); re-exported for the peer view.
 export { covers, sitePrefixes };
 
 /** Where apply puts the current bundle on the host; the updown hook is referenced by this absolute path. */

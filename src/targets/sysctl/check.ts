@@ -1,10 +1,10 @@
 // Checks sysctl/90-s2sgw.conf with the real `sysctl -p` in a throwaway network namespace (every key is per namespace), then reads the values back.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Diagnostic, error, Place, warning } from '../../compiler/diagnostics';
+import { Diagnostic, error, Place, warning } from '../../model/diagnostics';
 import type { CheckInput, RenderedFile } from '../target';
 import { text } from '../target';
-import { run, withNetns, withTempDir } from '../exec';
+import { run, withNetns, withTempDir } from '../../util/exec';
 import { kernelGapSeverity } from '../links/lines';
 import { keyPath, MODULE_KEYS } from './view';
 

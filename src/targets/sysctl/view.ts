@@ -1,5 +1,5 @@
 // The sysctl view: the kernel settings a gateway needs, each with the reason it is there. Pure.
-import type { Gateway } from '../../compiler/model';
+import type { Gateway } from '../../model/model';
 
 export interface Setting {
   /** The reason, one or more comment lines (without "# "). */

@@ -1,9 +1,9 @@
 // Checks tc/s2sgw.tc with the real tc: `tc -batch` twice in a throwaway namespace on stand-in devices named like the XFRM interfaces.
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { Diagnostic, error, warning } from '../../compiler/diagnostics';
+import { Diagnostic, error, warning } from '../../model/diagnostics';
 import type { CheckInput, RenderedFile } from '../target';
-import { run, which, withNetns } from '../exec';
+import { run, which, withNetns } from '../../util/exec';
 import { bundlePlace, lineAt, originOfLine } from '../nftables/places';
 
 export const FILE = 'tc/s2sgw.tc';

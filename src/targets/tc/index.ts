@@ -1,5 +1,5 @@
 // The tc target: renders tc/s2sgw.tc (per-connection egress shaping and ingress policing, `tc -batch` input) and checks it with tc.
-import type { Place } from '../../compiler/diagnostics';
+import type { Place } from '../../model/diagnostics';
 import type { RenderedFile, Section, Target, TargetInput } from '../target';
 import { header, template } from '../target';
 import { tenantView } from './view';

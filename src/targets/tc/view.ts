@@ -22,11 +22,11 @@
 //   no queue, so TCP through it needs a bucket of about one round trip of data to reach the rate;
 //   and it drops outright any packet larger than its bucket or mtu (tc's default mtu is 2 KB), while
 //   GRO can hand the ingress hook packets of up to 64 KiB.
-import { effective } from '../../compiler/model';
-import type { Place } from '../../compiler/diagnostics';
-import { at } from '../../compiler/model';
+import { effective } from '../../model/model';
+import type { Place } from '../../model/diagnostics';
+import { at } from '../../model/model';
 import type { TargetInput } from '../target';
-import type { Tenant } from '../../compiler/model';
+import type { Tenant } from '../../model/model';
 
 export const MIN_BURST_BYTES = 16000;
 /** The largest packet GRO hands the ingress hook: the policer's bucket and mtu must hold it. */

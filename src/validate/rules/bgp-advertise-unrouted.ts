@@ -1,7 +1,7 @@
 // FRR announces a `network` only when the VRF has a route for it (bgp network import-check): an advertised prefix
 // the tenant's network does not hold and no route reaches is never announced.
-import { Diagnostic, warning } from '../../compiler/diagnostics';
-import { overlaps } from '../formats';
+import { Diagnostic, warning } from '../../model/diagnostics';
+import { overlaps } from '../../model/formats';
 import { Rule } from './rule';
 
 export const rule: Rule = {

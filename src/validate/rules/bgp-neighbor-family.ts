@@ -1,7 +1,7 @@
 // The gateway speaks BGP from the tenant's own network address: a neighbor of a family the network has no address of
 // has no address to connect from.
-import { Diagnostic, error } from '../../compiler/diagnostics';
-import { familyOf } from '../formats';
+import { Diagnostic, error } from '../../model/diagnostics';
+import { familyOf } from '../../model/formats';
 import { Rule, related } from './rule';
 
 export const rule: Rule = {

@@ -1,6 +1,6 @@
 // A BGP neighbor behind a tunnel is reached only through a route (or a `via` trigger route) into that tunnel.
-import { Diagnostic, error } from '../../compiler/diagnostics';
-import { familyOf, networkOf, overlaps } from '../formats';
+import { Diagnostic, error } from '../../model/diagnostics';
+import { familyOf, networkOf, overlaps } from '../../model/formats';
 import { Rule } from './rule';
 
 export const rule: Rule = {

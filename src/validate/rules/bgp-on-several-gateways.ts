@@ -1,7 +1,7 @@
 // A tenant's BGP speaks from its network address with one router id on every gateway it is on; a site cannot have two
 // neighbors at one address, so BGP on two gateways only works if the site peers with one of them. A declared HA pair
 // (network.ha on two gateways) speaks from each gateway's own address instead: allowed.
-import { Diagnostic, warning } from '../../compiler/diagnostics';
+import { Diagnostic, warning } from '../../model/diagnostics';
 import { Rule } from './rule';
 
 export const rule: Rule = {

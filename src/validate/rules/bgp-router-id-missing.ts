@@ -1,5 +1,5 @@
 // bgp.routerId defaults to the tenant's first network IPv4 address; a tenant whose network is IPv6 only has none to take.
-import { Diagnostic, error } from '../../compiler/diagnostics';
+import { Diagnostic, error } from '../../model/diagnostics';
 import { Rule, keyAt } from './rule';
 
 export const rule: Rule = {

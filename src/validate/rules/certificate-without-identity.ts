@@ -1,5 +1,5 @@
 // A certificate or EAP connection needs (EAP: the gateway proves itself with its certificate) the gateway's own certificate and trust anchors (gateway `identity`) to authenticate either side.
-import { Diagnostic, error } from '../../compiler/diagnostics';
+import { Diagnostic, error } from '../../model/diagnostics';
 import { Rule, byGateway, conn, gatewaysByName, related } from './rule';
 
 export const rule: Rule = {

@@ -1,5 +1,5 @@
 // Crypto policy (docs/crypto.md): the tables and the judging are in src/validate/crypto.ts; this rule reports the forbidden ones.
-import { Diagnostic, error } from '../../compiler/diagnostics';
+import { Diagnostic, error } from '../../model/diagnostics';
 import { findings, messageOf } from '../crypto';
 import { Rule } from './rule';
 

@@ -1,6 +1,6 @@
 // A certificate connection is picked by the peer's subject DN, so one subject may name one connection per gateway.
-import { Diagnostic, error } from '../../compiler/diagnostics';
-import type { Connection, Tenant } from '../../compiler/model';
+import { Diagnostic, error } from '../../model/diagnostics';
+import type { Connection, Tenant } from '../../model/model';
 import { Rule, byGateway, conn, duplicates, related, shared } from './rule';
 
 /** DN compared as strongSwan would: attribute types case-insensitive, spaces around separators ignored. */

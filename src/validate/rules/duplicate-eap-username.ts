@@ -1,6 +1,6 @@
 // The EAP username is the connection's interface name; RADIUS-style lookups ignore case, so IfCe1 and ifce1 are one user.
-import { Diagnostic, error } from '../../compiler/diagnostics';
-import type { Connection, Tenant } from '../../compiler/model';
+import { Diagnostic, error } from '../../model/diagnostics';
+import type { Connection, Tenant } from '../../model/model';
 import { Rule, byGateway, conn, duplicates, related, shared } from './rule';
 
 export const rule: Rule = {

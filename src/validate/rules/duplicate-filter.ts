@@ -1,5 +1,5 @@
 // One interface and direction has one filter: two would be two verdict-map entries for one key.
-import { Diagnostic, error } from '../../compiler/diagnostics';
+import { Diagnostic, error } from '../../model/diagnostics';
 import { Rule, duplicates, related } from './rule';
 
 export const rule: Rule = {

@@ -1,5 +1,5 @@
 // Two files for one gateway (gw1.yaml and gw1.yml, or a copied file) would fight over one bundle.
-import { Diagnostic, error } from '../../compiler/diagnostics';
+import { Diagnostic, error } from '../../model/diagnostics';
 import { Rule, duplicates, related } from './rule';
 
 export const rule: Rule = {

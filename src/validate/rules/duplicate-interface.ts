@@ -1,7 +1,7 @@
 // Every device s2sgw creates on a gateway (VRFs, VLAN/VXLAN and XFRM interfaces) shares one namespace with the host's NICs.
-import { Diagnostic, error } from '../../compiler/diagnostics';
-import type { Origin, Tenant } from '../../compiler/model';
-import type { Path } from '../../compiler/source';
+import { Diagnostic, error } from '../../model/diagnostics';
+import type { Origin, Tenant } from '../../model/model';
+import type { Path } from '../../model/source';
 import { Rule, byGateway, duplicates, gatewaysByName, related, shared } from './rule';
 
 /** Names the kernel refuses for a new device ("." and "..") or that clash with /proc/sys/net/*\/conf/ entries. */

@@ -1,6 +1,6 @@
 // One prefix at one metric on two connections of a tenant leaves FRR (or the updown hook) to pick a path at random.
-import { Diagnostic, error } from '../../compiler/diagnostics';
-import type { Connection, Route } from '../../compiler/model';
+import { Diagnostic, error } from '../../model/diagnostics';
+import type { Connection, Route } from '../../model/model';
 import { Rule, conn, duplicates, related } from './rule';
 
 export const rule: Rule = {

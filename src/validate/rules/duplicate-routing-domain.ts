@@ -1,5 +1,5 @@
 // A routing domain (a GUID or a label, optional) names one tenant; two tenants with one are a copy-paste slip.
-import { Diagnostic, error } from '../../compiler/diagnostics';
+import { Diagnostic, error } from '../../model/diagnostics';
 import { Rule, duplicates, related } from './rule';
 
 export const rule: Rule = {

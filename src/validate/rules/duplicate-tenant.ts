@@ -1,5 +1,5 @@
 // A tenant name is its VRF device, its lock-file entry and its bundle sections: one tenant per name in the whole repository.
-import { Diagnostic, error } from '../../compiler/diagnostics';
+import { Diagnostic, error } from '../../model/diagnostics';
 import { Rule, duplicates, related } from './rule';
 
 export const rule: Rule = {

@@ -1,5 +1,5 @@
 // Two tenants on one trunk cannot share a VLAN id: their frames would land in one VRF.
-import { Diagnostic, error } from '../../compiler/diagnostics';
+import { Diagnostic, error } from '../../model/diagnostics';
 import { Rule, byGateway, duplicates, related, shared } from './rule';
 
 export const rule: Rule = {

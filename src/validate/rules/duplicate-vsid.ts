@@ -1,5 +1,5 @@
 // Two tenants on one gateway cannot share a VSID: it is the VXLAN VNI, and one VNI is one virtual network.
-import { Diagnostic, error } from '../../compiler/diagnostics';
+import { Diagnostic, error } from '../../model/diagnostics';
 import { Rule, byGateway, duplicates, related, shared } from './rule';
 
 export const rule: Rule = {

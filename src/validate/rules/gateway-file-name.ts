@@ -1,5 +1,5 @@
 // A gateway's name is its file's name (and its bundle's folder), so gateways/gw1.yaml builds out/gw1/.
-import { Diagnostic, error } from '../../compiler/diagnostics';
+import { Diagnostic, error } from '../../model/diagnostics';
 import { Rule } from './rule';
 
 export const rule: Rule = {

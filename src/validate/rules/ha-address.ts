@@ -1,7 +1,7 @@
 // A gateway's own HA address must lie in the tenant's subnet (VRRP adverts and BGP leave from it) and be neither the
 // virtual address nor the partner's own address: two hosts with one address on a segment fight over it.
-import { Diagnostic, error } from '../../compiler/diagnostics';
-import { familyOf, networkOf, overlaps } from '../formats';
+import { Diagnostic, error } from '../../model/diagnostics';
+import { familyOf, networkOf, overlaps } from '../../model/formats';
 import { Rule, related } from './rule';
 
 const host = (a: string) => a.split('/')[0];

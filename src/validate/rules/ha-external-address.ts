@@ -1,6 +1,6 @@
 // Each gateway of a pair has its own tunnels to every site, so their external addresses must differ: a site cannot
 // keep two IKE SAs to one address, and one address on two hosts breaks both.
-import { Diagnostic, error } from '../../compiler/diagnostics';
+import { Diagnostic, error } from '../../model/diagnostics';
 import { Rule, gatewaysByName, related } from './rule';
 
 export const rule: Rule = {

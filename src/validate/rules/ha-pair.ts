@@ -1,5 +1,5 @@
 // network.ha declares a pair: exactly two gateways, and one own address for each of them (no more, no fewer).
-import { Diagnostic, error } from '../../compiler/diagnostics';
+import { Diagnostic, error } from '../../model/diagnostics';
 import { Rule, keyAt } from './rule';
 
 export const rule: Rule = {

@@ -1,6 +1,6 @@
 // VRRP routers of one VRID on one segment (a VLAN, or a VXLAN VSID) are one virtual router: two tenants' pairs
 // with the same VRID on the same segment would take over each other's address.
-import { Diagnostic, error } from '../../compiler/diagnostics';
+import { Diagnostic, error } from '../../model/diagnostics';
 import { Rule, duplicates, related } from './rule';
 
 export const rule: Rule = {

@@ -1,5 +1,5 @@
 // ICMP type and code exist only in ICMP headers, and a code means nothing without its type.
-import { Diagnostic, error } from '../../compiler/diagnostics';
+import { Diagnostic, error } from '../../model/diagnostics';
 import { Rule } from './rule';
 
 export const rule: Rule = {

@@ -1,17 +1,17 @@
 // The rule list: every file in this folder but rule.ts and index.ts is one rule, named by its file.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Diagnostic } from '../../compiler/diagnostics';
-import type { Model, Tenant } from '../../compiler/model';
+import type { Diagnostic } from '../../model/diagnostics';
+import type { Model, Tenant } from '../../model/model';
 import { Rule, context } from './rule';
-import { embedded } from '../../embedded';
+import { embedded } from '../../util/embedded';
 
 let cache: Rule[] | undefined;
 
 /** All rules, sorted by id. */
 export function allRules(): Rule[] {
   if (cache) return cache;
-  // The single executable has no folder to list: it embeds the modules (src/embedded.ts).
+  // The single executable has no folder to list: it embeds the modules (src/util/embedded.ts).
   const names = (embedded.rules ? Object.keys(embedded.rules).map((n) => `${n}.js`) : fs.readdirSync(__dirname))
     .filter((f) => f.endsWith('.js') && f !== 'rule.js' && f !== 'index.js')
     .sort();

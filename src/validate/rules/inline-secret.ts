@@ -1,6 +1,6 @@
 // Secrets never enter Git: a PSK or EAP secret is a reference (env:NAME or file:/path) resolved on the gateway host.
-import { Diagnostic, Place, error } from '../../compiler/diagnostics';
-import { SourceFile, locate } from '../../compiler/source';
+import { Diagnostic, Place, error } from '../../model/diagnostics';
+import { SourceFile, locate } from '../../model/source';
 import { Rule, conn } from './rule';
 import { distance } from 'fastest-levenshtein';
 import { showPath } from '../schema';

@@ -1,6 +1,6 @@
 // One filter rule matches one address family: IPv4 and IPv6 addresses, or icmp with IPv6 (icmpv6 with IPv4), never match a packet.
-import { Diagnostic, error } from '../../compiler/diagnostics';
-import { familyOf } from '../formats';
+import { Diagnostic, error } from '../../model/diagnostics';
+import { familyOf } from '../../model/formats';
 import { Rule } from './rule';
 
 export const rule: Rule = {

@@ -1,5 +1,5 @@
 // A filter is either an allow-list (permit: everything else dropped) or a block-list (deny): exactly one of them.
-import { Diagnostic, error } from '../../compiler/diagnostics';
+import { Diagnostic, error } from '../../model/diagnostics';
 import { Rule, keyAt, related } from './rule';
 
 export const rule: Rule = {

@@ -1,7 +1,7 @@
 // A policy-based connection proposes one CHILD_SA per (tenant network, site prefix) pair of a family; without a pair it has no tunnel at all.
-import { Diagnostic, error } from '../../compiler/diagnostics';
-import { familyOf } from '../formats';
-import { sitePrefixes } from '../../compiler/selectors';
+import { Diagnostic, error } from '../../model/diagnostics';
+import { familyOf } from '../../model/formats';
+import { sitePrefixes } from '../../model/selectors';
 import { Rule, conn } from './rule';
 
 export const rule: Rule = {

@@ -1,5 +1,5 @@
 // Ports exist only in tcp, udp and sctp headers; a port on any other protocol (or none) is a rule that means something else than it says.
-import { Diagnostic, error } from '../../compiler/diagnostics';
+import { Diagnostic, error } from '../../model/diagnostics';
 import { Rule } from './rule';
 
 const WITH_PORTS = new Set(['tcp', 'udp', 'sctp']);

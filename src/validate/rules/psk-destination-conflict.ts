@@ -1,6 +1,6 @@
 // A PSK peer is told apart only by its address, so one (source, destination) pair may carry one PSK connection per gateway.
-import { Diagnostic, error } from '../../compiler/diagnostics';
-import { effective } from '../../compiler/model';
+import { Diagnostic, error } from '../../model/diagnostics';
+import { effective } from '../../model/model';
 import { Rule, byGateway, duplicates, gatewaysByName, related } from './rule';
 
 export const rule: Rule = {

@@ -1,5 +1,5 @@
 // A PSK peer is known only by its address, so a PSK connection's destination must be an IP literal, not a DNS name.
-import { Diagnostic, error } from '../../compiler/diagnostics';
+import { Diagnostic, error } from '../../model/diagnostics';
 import { Rule, conn } from './rule';
 
 export const rule: Rule = {

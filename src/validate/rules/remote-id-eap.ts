@@ -1,5 +1,5 @@
 // An EAP site's IKE identity is its EAP username (the interface name), so a remoteId there would contradict it.
-import { Diagnostic, error } from '../../compiler/diagnostics';
+import { Diagnostic, error } from '../../model/diagnostics';
 import { Rule, conn } from './rule';
 
 export const rule: Rule = {

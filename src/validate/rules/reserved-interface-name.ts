@@ -1,7 +1,7 @@
 // A tenant names devices on a shared host: never one the host already has, one a tool reads as an option, or a word FRR reads as a keyword.
 import picomatch from 'picomatch';
-import { Diagnostic, error } from '../../compiler/diagnostics';
-import type { Gateway } from '../../compiler/model';
+import { Diagnostic, error } from '../../model/diagnostics';
+import type { Gateway } from '../../model/model';
 import { Rule, byGateway, gatewaysByName } from './rule';
 
 /**

@@ -1,6 +1,6 @@
 // A prefix may be a static route or a post-connect route in a tenant, not both: FRR installs static routes at its
 // own kernel metric while the updown hook installs post-connect routes at theirs, so their metrics would not compare.
-import { Diagnostic, error } from '../../compiler/diagnostics';
+import { Diagnostic, error } from '../../model/diagnostics';
 import { Rule, conn, related } from './rule';
 
 export const rule: Rule = {

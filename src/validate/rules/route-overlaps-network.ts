@@ -1,6 +1,6 @@
 // A route to a remote site that covers the tenant's own network would send the tenant's local traffic into a tunnel.
-import { Diagnostic, error } from '../../compiler/diagnostics';
-import { networkOf, overlaps, familyOf } from '../formats';
+import { Diagnostic, error } from '../../model/diagnostics';
+import { networkOf, overlaps, familyOf } from '../../model/formats';
 import { Rule, conn, related } from './rule';
 
 export const rule: Rule = {

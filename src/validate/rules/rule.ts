@@ -1,7 +1,7 @@
 // What a rule is: an id (its file name and its diagnostic code), a one-line summary, and a pure check of the model.
-import type { Diagnostic, Place, Related } from '../../compiler/diagnostics';
-import { at, Gateway, Model, Origin, Tenant } from '../../compiler/model';
-import { locate, Path } from '../../compiler/source';
+import type { Diagnostic, Place, Related } from '../../model/diagnostics';
+import { at, Gateway, Model, Origin, Tenant } from '../../model/model';
+import { locate, Path } from '../../model/source';
 
 export interface RuleContext {
   model: Model;

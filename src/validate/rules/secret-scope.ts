@@ -1,7 +1,7 @@
 // A tenant names only its own secrets: its files below the gateway's secrets folder, its own environment variables
-// (src/compiler/secret-scope.ts has the scopes); a gateway's secrets folder is a plain path apart from its key files.
-import { Diagnostic, error } from '../../compiler/diagnostics';
-import { envPrefix, scopeIndex, scopeRef, secretsDirProblem, shownRef } from '../../compiler/secret-scope';
+// (src/model/secret-scope.ts has the scopes); a gateway's secrets folder is a plain path apart from its key files.
+import { Diagnostic, error } from '../../model/diagnostics';
+import { envPrefix, scopeIndex, scopeRef, secretsDirProblem, shownRef } from '../../model/secret-scope';
 import { isSecretRef } from './inline-secret';
 import { Rule, byGateway, conn, gatewaysByName, related } from './rule';
 

@@ -1,6 +1,6 @@
 // A connection leaves from one of its gateway's external addresses, of the same family as its destination.
-import { Diagnostic, error } from '../../compiler/diagnostics';
-import { familyOf } from '../formats';
+import { Diagnostic, error } from '../../model/diagnostics';
+import { familyOf } from '../../model/formats';
 import { Rule, byGateway, conn, gatewaysByName, related } from './rule';
 
 export const rule: Rule = {

@@ -1,5 +1,5 @@
 // A tenant's name is its file's name, so a reviewer finds tenant contoso in tenants/contoso.yaml and nowhere else.
-import { Diagnostic, error } from '../../compiler/diagnostics';
+import { Diagnostic, error } from '../../model/diagnostics';
 import { Rule } from './rule';
 
 export const rule: Rule = {

@@ -1,6 +1,6 @@
 // A tenant can only be deployed on a gateway that has a file under gateways/.
 import { closest } from 'fastest-levenshtein';
-import { Diagnostic, error } from '../../compiler/diagnostics';
+import { Diagnostic, error } from '../../model/diagnostics';
 import { Rule } from './rule';
 
 export const rule: Rule = {

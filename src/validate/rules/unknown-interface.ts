@@ -1,6 +1,6 @@
 // Filters and BGP `via` name interfaces of the tenant itself; a name from elsewhere would touch another tenant or nothing.
 import { closest } from 'fastest-levenshtein';
-import { Diagnostic, error } from '../../compiler/diagnostics';
+import { Diagnostic, error } from '../../model/diagnostics';
 import { Rule } from './rule';
 
 export const rule: Rule = {

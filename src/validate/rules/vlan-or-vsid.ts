@@ -1,5 +1,5 @@
 // A tenant network is either a VLAN on the trunk or a VXLAN segment (VSID): exactly one, and VTEPs only with a VSID.
-import { Diagnostic, error } from '../../compiler/diagnostics';
+import { Diagnostic, error } from '../../model/diagnostics';
 import { Rule, keyAt, related } from './rule';
 
 export const rule: Rule = {

@@ -1,5 +1,5 @@
 // A VSID tenant is a VXLAN device whose local end is the gateway's trunk.underlayAddress; without it there is no tunnel source.
-import { Diagnostic, error } from '../../compiler/diagnostics';
+import { Diagnostic, error } from '../../model/diagnostics';
 import { Rule, byGateway, gatewaysByName, related } from './rule';
 
 export const rule: Rule = {

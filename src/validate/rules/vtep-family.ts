@@ -1,6 +1,6 @@
 // A VXLAN device has one local and one remote family: every VTEP must be of the underlay address's family.
-import { Diagnostic, error } from '../../compiler/diagnostics';
-import { familyOf } from '../formats';
+import { Diagnostic, error } from '../../model/diagnostics';
+import { familyOf } from '../../model/formats';
 import { Rule, byGateway, gatewaysByName, related } from './rule';
 
 export const rule: Rule = {

@@ -1,7 +1,7 @@
 // A connection's peer identity must name one peer: an address or subject that matches anything would let one tenant's connection answer for every other tenant's sites.
 import * as ipaddr from 'ipaddr.js';
-import { Diagnostic, error } from '../../compiler/diagnostics';
-import { isIp } from '../formats';
+import { Diagnostic, error } from '../../model/diagnostics';
+import { isIp } from '../../model/formats';
 import { Rule, conn } from './rule';
 
 /** Why an address cannot identify one peer, or undefined when it can. IPv4-mapped IPv6 addresses are judged as the IPv4 address they carry. */

@@ -11,10 +11,10 @@ export const MAX_LOCK_BYTES = 64 * 1024 * 1024;
 /** The yaml package's guard against alias bombs ("billion laughs"). */
 export const MAX_ALIAS_COUNT = 100;
 
-import { UsageError } from '../usage';
+import { UsageError } from '../util/usage';
 import { LOCK_FILE } from './lock';
 
-export { UsageError } from '../usage';
+export { UsageError } from '../util/usage';
 
 export interface Loaded {
   dir: string;

@@ -1,15 +1,15 @@
 // Bundle phase: every target's files for one gateway, plus manifest.json with sha256s and per-tenant digests. Pure.
 import { createHash } from 'node:crypto';
-import type { Gateway, Model } from './model';
-import { tenantsOn } from './model';
-import type { Allocations } from './lock';
+import type { Gateway, Model } from '../model/model';
+import { tenantsOn } from '../model/model';
+import type { Allocations } from '../model/lock';
 import { TARGETS } from '../targets';
 import { RenderedFile, Section, Target, TargetInput, text } from '../targets/target';
-import type { Tenant } from './model';
-import { Cache, codeDigest, keyOf } from './cache';
-import type { TenantSummary } from './summary';
-import { VERSION } from '../version';
-import { summarize } from './summary';
+import type { Tenant } from '../model/model';
+import { Cache, codeDigest, keyOf } from '../util/cache';
+import type { TenantSummary } from '../model/summary';
+import { VERSION } from '../util/version';
+import { summarize } from '../model/summary';
 import { BundleSource, formatManifest, Manifest, MANIFEST, summaryPath } from './manifest';
 
 // manifest.json's format lives in manifest.ts (apply reads it without loading the compiler).

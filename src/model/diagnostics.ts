@@ -1,4 +1,4 @@
-// Diagnostics as plain data: every finding is one of these, printed later by src/compiler/format.ts.
+// Diagnostics as plain data: every finding is one of these, printed later by src/model/format.ts.
 
 /** A place in a source file; line and col are 1-based, file is relative to --config. */
 export interface Place {

@@ -1,7 +1,7 @@
 // Impact: what a new bundle does to a gateway compared with the one it replaces, tenant by tenant, in operator's words.
 // Computed from the two manifests alone, so plan (against a folder or a Git ref) and apply share it. Pure.
-import { Manifest, sameEntryText, sameSummary, tenantNames } from './manifest';
-import type { ConnectionSummary, TenantSummary } from './summary';
+import { Manifest, sameEntryText, sameSummary, tenantNames } from '../bundle/manifest';
+import type { ConnectionSummary, TenantSummary } from '../model/summary';
 import { ChangeClass, HA_MOVE, HA_SAME, LIFECYCLE, classify, rank } from './change-class';
 
 export type ChangeKind = 'tenant' | 'network' | 'ha' | 'connection' | 'route' | 'post-connect-route' | 'rate' | 'bgp' | 'bgp-neighbor' | 'filter';
@@ -19,7 +19,7 @@ export interface Change {
   line: number;
   /** Drops a tunnel or resets a BGP session. */
   disruptive: boolean;
-  /** The change class (src/compiler/change-class.ts): hitless < rekey < replace < disruptive. */
+  /** The change class (src/plan/change-class.ts): hitless < rekey < replace < disruptive. */
   class: ChangeClass;
   /** Why it has that class; a disruptive one says how long traffic is expected to stop. */
   reason: string;

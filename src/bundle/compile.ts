@@ -1,11 +1,11 @@
 // The pure compile pipeline shared by build and plan: validated files + previous lock -> allocations and bundles.
-import { Diagnostic, error, hasErrors, sortDiagnostics } from './diagnostics';
-import type { Loaded } from './load';
-import { Allocations, LockChange, allocate, formatLock, LOCK_FILE } from './lock';
+import { Diagnostic, error, hasErrors, sortDiagnostics } from '../model/diagnostics';
+import type { Loaded } from '../model/load';
+import { Allocations, LockChange, allocate, formatLock, LOCK_FILE } from '../model/lock';
 import { Bundle, BundleSource, bundleAll } from './bundle';
-import type { Cache } from './cache';
+import type { Cache } from '../util/cache';
 import { validate, Validated } from '../validate';
-import type { Model } from './model';
+import type { Model } from '../model/model';
 
 export interface Compiled {
   model: Model;

@@ -1,11 +1,11 @@
 // Checks a rendered bundle with every target's real tool, in a scratch copy; findings map back to the YAML.
 import * as path from 'node:path';
-import type { Diagnostic } from './diagnostics';
+import type { Diagnostic } from '../model/diagnostics';
 import type { Bundle } from './bundle';
-import type { Model } from './model';
-import { tenantsOn } from './model';
+import type { Model } from '../model/model';
+import { tenantsOn } from '../model/model';
 import { TARGETS } from '../targets';
-import { withTempDir } from '../targets/exec';
+import { withTempDir } from '../util/exec';
 import { writeTree } from './write';
 
 /** Runs each target's check over one gateway's bundle. Targets are checked one after another (each may start daemons). */

@@ -2,7 +2,7 @@
 // (node's util.parseArgs), --help, `s2sgw help <command>`, usage errors with near-miss suggestions, the bash
 // completion and docs/cli.md are all generated from it, so a new option is one entry in its command's `options`.
 import { parseArgs } from 'node:util';
-import { UsageError } from '../usage';
+import { UsageError } from './usage';
 
 export interface Option {
   type: 'string' | 'boolean';

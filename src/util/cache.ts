@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
-import { VERSION } from '../version';
+import { VERSION } from './version';
 
 /** Bumped when an entry's layout changes; part of every key and of every entry's first line. */
 const FORMAT = 1;

@@ -3,11 +3,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { formatPatch, structuredPatch } from 'diff';
-import type { Bundle, BundleFile, Manifest } from './bundle';
-import { parseManifest } from './bundle';
-import { MANIFEST, SUMMARIES, summaryPath } from './bundle';
+import type { Bundle, BundleFile, Manifest } from '../bundle/bundle';
+import { parseManifest } from '../bundle/bundle';
+import { MANIFEST, SUMMARIES, summaryPath } from '../bundle/bundle';
 import { impact, GatewayImpact } from './impact';
-import { readTree } from './write';
+import { readTree } from '../bundle/write';
 
 export interface BaseBundle {
   gateway: string;

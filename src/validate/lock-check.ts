@@ -1,10 +1,10 @@
 // allocations.lock.yaml arrives in the same pull request as the tenant files: it is checked as strictly as one of them.
 import { LineCounter, parseDocument } from 'yaml';
-import { Diagnostic, error, warning } from './diagnostics';
-import { Allocations, emptyLock, FIRST, LIMIT, LOCK_FILE, parseLock } from './lock';
-import type { Model } from './model';
-import { SourceFile, locate, Path, PARSE_OPTIONS } from './source';
-import { MAX_ALIAS_COUNT, MAX_LOCK_BYTES } from './load';
+import { Diagnostic, error, warning } from '../model/diagnostics';
+import { Allocations, emptyLock, FIRST, LIMIT, LOCK_FILE, parseLock } from '../model/lock';
+import type { Model } from '../model/model';
+import { SourceFile, locate, Path, PARSE_OPTIONS } from '../model/source';
+import { MAX_ALIAS_COUNT, MAX_LOCK_BYTES } from '../model/load';
 
 type Kind = 'table' | 'zone' | 'ifId';
 

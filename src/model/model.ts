@@ -2,7 +2,7 @@
 // Every entity keeps its origin (file, YAML path, 1-based line/col) so later phases report at the source.
 import type { Diagnostic, Place } from './diagnostics';
 import { SourceFile, locate, keyPlaces, Path, Span } from './source';
-import { familyOf, isIp, canonical, Family } from '../validate/formats';
+import { familyOf, isIp, canonical, Family } from './formats';
 import { DEFAULT_SECRETS_DIR } from './secret-scope';
 
 export interface Origin extends Place {

@@ -1,6 +1,6 @@
 // manifest.json: its shape, how build writes it and how apply and plan read it. No dependency on the compiler,
 // so `s2sgw apply` on a gateway host does not load the YAML parser, the templates or the targets.
-import type { TenantSummary } from './summary';
+import type { TenantSummary } from '../model/summary';
 
 export const MANIFEST = 'manifest.json';
 

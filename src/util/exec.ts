@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { childEnv } from '../env';
+import { childEnv } from './env';
 
 export interface RunResult {
   code: number;

@@ -1,7 +1,7 @@
 // Which prefixes a connection's traffic selectors cover: shared by the strongSwan view, the peer view and
 // validate's policy-selectors-empty rule, so it lives below all three.
 import type { Connection, Tenant } from './model';
-import { familyOf, networkOf } from '../validate/formats';
+import { familyOf, networkOf } from './formats';
 
 const byString = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
