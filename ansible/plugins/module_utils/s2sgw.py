@@ -127,3 +127,29 @@ def provenance(text):
     if not m:
         return {}
     return {'gateway': m.group(1), 'commit': m.group(2), 'signer': m.group(3)}
+
+
+def release_command(command):
+    """The whole of the confirm and rollback modules: run C(s2sgw COMMAND), changed when the release (or, for
+    confirm, a pending confirm) changed; check mode says so without running it."""
+    from ansible.module_utils.basic import AnsibleModule
+    spec = dict(**HOST_ARGS)
+    if command == 'rollback':
+        spec['to'] = dict(type='str')
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    before = host_state(module)
+    result = dict(changed=False, release=before.get('release'), previous_release=before.get('release'))
+    if module.check_mode:
+        if command == 'confirm':
+            result['changed'] = bool(before.get('pendingConfirm'))
+        else:
+            result['changed'] = bool(module.params.get('to') or before.get('previous')) and module.params.get('to') != before.get('release')
+        module.exit_json(**result)
+    argv = ['--to', module.params['to']] if module.params.get('to') else []
+    rc, out, err = run(module, command, argv)
+    after = host_state(module)
+    result['release'] = after.get('release')
+    if rc != 0:
+        module.fail_json(msg=s2sgw_message(command, err, out), rc=rc, **result)
+    result['changed'] = bool(before.get('pendingConfirm')) if command == 'confirm' else after.get('release') != before.get('release')
+    module.exit_json(**result)

@@ -49,30 +49,8 @@ options:
   keep:
     description: Releases to keep on the host after the switch.
     type: int
-  executable:
-    description: The s2sgw program.
-    type: str
-    default: s2sgw
-  root:
-    description: The host's root folder (C(--root)); a sandboxed host's, or C(/).
-    type: path
-  netns:
-    description: The network namespace the host's daemons and links live in (C(--netns)).
-    type: str
-  vici:
-    description: charon's VICI socket as a swanctl URI (C(--vici)), for example C(unix:///var/run/charon.vici).
-    type: str
-  frr_pathspace:
-    description: FRR's pathspace (C(--frr-pathspace), FRR's C(-N)).
-    type: str
-  skip:
-    description: Steps this host cannot run (C(--skip)), for example C(links) and C(vrf) without kernel VRF.
-    type: list
-    elements: str
-    default: []
-  lock_wait:
-    description: Seconds to wait for another apply's lock (C(--lock-wait)).
-    type: int
+extends_documentation_fragment:
+  - s2sgw.gateway.host
 notes:
   - Secrets referenced as C(env:NAME) are read from the environment the module runs in (the task's C(environment)).
   - Supports check mode and diff mode.

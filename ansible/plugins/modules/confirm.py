@@ -15,31 +15,8 @@ description:
 version_added: 1.0.0
 author:
   - s2sgw maintainers
-options:
-  executable:
-    description: The s2sgw program.
-    type: str
-    default: s2sgw
-  root:
-    description: The host's root folder (C(--root)).
-    type: path
-  netns:
-    description: The network namespace of the host's daemons (C(--netns)).
-    type: str
-  vici:
-    description: charon's VICI socket as a swanctl URI (C(--vici)).
-    type: str
-  frr_pathspace:
-    description: FRR's pathspace (C(--frr-pathspace)).
-    type: str
-  skip:
-    description: Steps this host cannot run (C(--skip)); status does not judge what they own.
-    type: list
-    elements: str
-    default: []
-  lock_wait:
-    description: Seconds to wait for another command's lock (C(--lock-wait)).
-    type: int
+extends_documentation_fragment:
+  - s2sgw.gateway.host
 notes:
   - Supports check mode (reports what would change, changes nothing).
 seealso:
@@ -63,33 +40,11 @@ previous_release:
   type: str
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.s2sgw.gateway.plugins.module_utils.s2sgw import HOST_ARGS, host_state, run, s2sgw_message
-
-COMMAND = 'confirm'
+from ansible_collections.s2sgw.gateway.plugins.module_utils.s2sgw import release_command
 
 
 def main():
-    spec = dict(**HOST_ARGS)
-    if COMMAND == 'rollback':
-        spec['to'] = dict(type='str')
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
-    before = host_state(module)
-    result = dict(changed=False, release=before.get('release'), previous_release=before.get('release'))
-    if module.check_mode:
-        if COMMAND == 'confirm':
-            result['changed'] = bool(before.get('pendingConfirm'))
-        else:
-            result['changed'] = bool(module.params.get('to') or before.get('previous')) and module.params.get('to') != before.get('release')
-        module.exit_json(**result)
-    argv = ['--to', module.params['to']] if module.params.get('to') else []
-    rc, out, err = run(module, COMMAND, argv)
-    after = host_state(module)
-    result['release'] = after.get('release')
-    if rc != 0:
-        module.fail_json(msg=s2sgw_message(COMMAND, err, out), rc=rc, **result)
-    result['changed'] = bool(before.get('pendingConfirm')) if COMMAND == 'confirm' else after.get('release') != before.get('release')
-    module.exit_json(**result)
+    release_command('confirm')
 
 
 if __name__ == '__main__':

@@ -16,31 +16,8 @@ description:
 version_added: 1.0.0
 author:
   - s2sgw maintainers
-options:
-  executable:
-    description: The s2sgw program.
-    type: str
-    default: s2sgw
-  root:
-    description: The host's root folder (C(--root)).
-    type: path
-  netns:
-    description: The network namespace of the host's daemons (C(--netns)).
-    type: str
-  vici:
-    description: charon's VICI socket as a swanctl URI (C(--vici)).
-    type: str
-  frr_pathspace:
-    description: FRR's pathspace (C(--frr-pathspace)).
-    type: str
-  skip:
-    description: Steps this host cannot run (C(--skip)); status does not judge what they own.
-    type: list
-    elements: str
-    default: []
-  lock_wait:
-    description: Seconds to wait for another command's lock (C(--lock-wait)).
-    type: int
+extends_documentation_fragment:
+  - s2sgw.gateway.host
 notes:
   - Supports check mode.
 seealso:
