@@ -180,6 +180,12 @@ test('a bundle for the wrong gateway or with a bad signature fails on that host 
   assert.equal(hosts(), before);
 });
 
+test('ansible-lint (production profile) passes over the collection', () => {
+  const r = sh('bash', [path.join(ROOT, 'ansible', 'lint.sh')], path.join(ROOT, 'ansible'));
+  assert.is(r.code, 0, r.out);
+  assert.match(r.out.replace(/\x1b\[[0-9;]*m/g, ''), /Passed with production profile/);
+});
+
 test('ansible-doc documents every module; ansible-galaxy builds the collection', () => {
   for (const m of ['apply', 'status', 'confirm', 'rollback']) {
     const r = sh('ansible-doc', [`s2sgw.gateway.${m}`]);
