@@ -7,6 +7,7 @@ import * as assert from 'uvu/assert';
 import { commands, help } from '../src/cli';
 import { cliMarkdown, commandHelp } from '../src/commands/help';
 import { COMMON_OPTIONS, nearest } from '../src/util/options';
+import { runnerFrom } from '../src/apply/options';
 import * as os from 'node:os';
 import { ROOT, UPDATE, cli, tempCopy } from './helpers';
 
@@ -225,6 +226,22 @@ test('progress on stderr only on a terminal: what and how far; never piped, with
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('--verbose on a host command says every command the runner ran, after it ran; without it nothing', async () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 's2sgw-verbose-'));
+  for (const verbose of [true, false]) {
+    const said: string[] = [];
+    const runner = runnerFrom({ root }, { out: () => undefined, err: (s: string) => said.push(s), env: {}, cwd: root, verbose });
+    runner.step = 'check';
+    const r = await runner.run('true', ['--flag']);
+    assert.is(r.code, 0);
+    if (verbose) {
+      assert.is(said.length, 1, said.join(''));
+      assert.match(said[0], /^ {2}\[check\] true --flag -> 0 \(\d+ ms\)\n$/);
+    } else assert.equal(said, []);
+  }
+  fs.rmSync(root, { recursive: true, force: true });
 });
 
 test.run();

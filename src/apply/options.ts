@@ -11,6 +11,8 @@ export interface OptionsIo {
   err: (s: string) => void;
   /** --quiet: say nothing but errors. */
   quiet?: boolean;
+  /** --verbose: also say every host command as it ran. */
+  verbose?: boolean;
   env: NodeJS.ProcessEnv;
   cwd: string;
 }
@@ -33,7 +35,7 @@ export function runnerFrom(values: Record<string, unknown>, io: OptionsIo): Runn
   if (bad.length) throw new UsageError(`--skip: unknown step ${bad.join(', ')} (one of ${SKIPPABLE.join(', ')})`);
   const vici = (values.vici as string | undefined) ?? io.env.S2SGW_VICI ?? DEFAULT_VICI;
   if (!/^(unix|tcp):\/\//.test(vici)) throw new UsageError(`--vici must be a swanctl URI like unix:///var/run/charon.vici, got ${vici}`);
-  return new Runner({
+  const runner = new Runner({
     root: path.resolve(io.cwd, (values.root as string | undefined) ?? '/'),
     netns: values.netns as string | undefined,
     vici,
@@ -41,6 +43,8 @@ export function runnerFrom(values: Record<string, unknown>, io: OptionsIo): Runn
     skip,
     faults: parseFaults(io.env.S2SGW_FAULTS),
   });
+  if (io.verbose) runner.onCommand = (e) => io.err(`  [${e.step}] ${e.argv.join(' ')} -> ${e.code} (${e.ms} ms)\n`);
+  return runner;
 }
 
 export function lockWaitMs(values: Record<string, unknown>): number | undefined {

@@ -85,6 +85,8 @@ export class Runner {
   /** --dry-run: commands are logged and echoed, never run; they "succeed" with empty output. */
   dryRun = false;
   echo?: (line: string) => void;
+  /** --verbose: told of every command once it ran (step, argv, exit code, time; never its input). */
+  onCommand?: (e: LogEntry) => void;
 
   constructor(opts: RunnerOptions = {}) {
     this.root = path.resolve(opts.root ?? '/');
@@ -128,6 +130,7 @@ export class Runner {
     }
     const entry: LogEntry = { step: this.step, argv, ...(opts.input !== undefined ? { input: opts.input } : {}), code: r.code, ms: Date.now() - t0 };
     this.log.push(entry);
+    this.onCommand?.(entry);
     if (!this.dryRun) this.appendLog(entry);
     return r;
   }
@@ -143,6 +146,7 @@ export class Runner {
       : await run(program, args, { netns: this.netns, input: opts.input, timeoutMs: this.timeoutMs });
     const entry: LogEntry = { step: this.step, argv: [program, ...args], ...(opts.input !== undefined ? { input: opts.input } : {}), code: r.code, ms: Date.now() - t0 };
     this.log.push(entry);
+    this.onCommand?.(entry);
     // A dry run writes nothing under the root, not even the command log.
     if (!this.dryRun) this.appendLog(entry);
     return r;
@@ -168,6 +172,7 @@ export class Runner {
     if (this.dryRun) {
       this.echo?.(`    ${argv.join(' ')}`);
       this.log.push({ step: this.step, argv, code: 0, ms: 0 });
+      this.onCommand?.({ step: this.step, argv, code: 0, ms: 0 });
       return undefined;
     }
     let code = 0;
@@ -180,6 +185,7 @@ export class Runner {
     } finally {
       const entry: LogEntry = { step: this.step, argv, code, ms: Date.now() - t0 };
       this.log.push(entry);
+    this.onCommand?.(entry);
       this.appendLog(entry);
     }
   }

@@ -35,7 +35,7 @@ export const COMMON_OPTIONS: Options = {
   help: { type: 'boolean', short: 'h', description: 'print this help and exit' },
   debug: { type: 'boolean', description: 'print the stack of an internal error' },
   quiet: { type: 'boolean', short: 'q', description: 'print only errors and the requested output (no progress, no summaries)' },
-  verbose: { type: 'boolean', short: 'v', description: 'print more detail about each step (e.g. every lock allocation)' },
+  verbose: { type: 'boolean', short: 'v', description: 'print more detail: every lock allocation (build), every host command as it ran (apply, confirm, rollback, recover, status, drain)' },
 };
 
 // ---- shared entries --------------------------------------------------------------------------------------
