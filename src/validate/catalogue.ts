@@ -284,8 +284,9 @@ dpd: 30s`,
     code: 'schema/min-items',
     phase: 'schema',
     severity: 'error',
-    summary: 'a list that must not be empty is empty',
-    explanation: `A list that must not be empty is empty (\`gateways\`, \`addresses\`, \`permit\`, \`deny\`, proposals).
+    summary: 'a list or map that must not be empty is empty',
+    explanation: `A list or map that must not be empty is empty (\`gateways\`, \`addresses\`, \`permit\`, \`deny\`, proposals,
+\`network.ha.addresses\`).
 Fix: list at least one item, or remove the key when it is optional.`,
     bad: `gateways: []`,
     good: `gateways: [gw1]`,

@@ -214,9 +214,17 @@ function explainPlain(file: SourceFile, path: Path, e: ErrorObject): Diagnostic 
       const first = at([...path, j]);
       return error('schema/duplicate-item', at([...path, i]), `${field} lists the same item twice`, { related: [{ ...first, message: 'first listed here' }] });
     }
+    case 'propertyNames':
+      // The key's own error (its pattern, at the key) says what is wrong; this one only says "invalid".
+      return undefined;
     case 'minProperties':
     case 'maxProperties': {
       const keys = Object.keys((ps.properties as object) ?? {});
+      // A map keyed by name (network.ha.addresses): how many entries, not which of a fixed set.
+      if (!keys.length && e.keyword === 'minProperties') {
+        const limit = (e.params as { limit: number }).limit;
+        return error('schema/min-items', at(path, 'key'), `${field} must name at least ${limit} entr${limit === 1 ? 'y' : 'ies'}`);
+      }
       const given = value && typeof value === 'object' ? Object.keys(value) : [];
       return error('schema/one-of', at(path, 'key'), `${field} takes exactly one of ${keys.join(', ')}, got ${given.length ? given.join(' and ') : 'none'}`);
     }
