@@ -248,7 +248,29 @@ export interface ApplySwanOptions {
    * the new proposals take effect only in a new IKE_SA: one the gateway starts goes make-before-break too.
    */
   rekey?: Set<string>;
+  /**
+   * The new release's section of a connection to replace whose own section did not change (so it is not among the
+   * plan's loads): a new PSK for the same identities (docs/psk-rotation.md). With it, such a connection goes
+   * make-before-break too, after the new secrets are loaded; without it, it is terminated (break-before-make).
+   */
+  sectionOf?: (name: string) => Map<string, ViciInputElement> | undefined;
   say?: (line: string) => void;
+}
+
+/**
+ * The sections of `names` in release `rel` (the files under swanctl/conf.d/ that name them, parsed): what a replace
+ * of a connection whose section is unchanged loads under its alternate name. Names no file holds are left out.
+ */
+export function connectionSections(rel: Release, names: string[], swanctlDir: string): Map<string, Map<string, ViciInputElement>> {
+  const out = new Map<string, Map<string, ViciInputElement>>();
+  if (!names.length) return out;
+  for (const f of Object.keys(rel.manifest.files).filter((p) => p.startsWith(CONF_DIR)).sort()) {
+    const text = read(rel, f);
+    if (text === undefined || !names.some((n) => !out.has(n) && text.includes(`${n} {`))) continue;
+    for (const [n, c] of conns(text, f, swanctlDir)) if (names.includes(n)) out.set(n, c.section);
+    if (out.size === names.length) break;
+  }
+  return out;
 }
 
 /**
@@ -277,6 +299,17 @@ export async function applySwanPlan(client: ViciClient | undefined, plan: SwanPl
       }
     }
     await call(['vici', '--load-conn', name], () => c().loadConn(name, sectionFor(name, l.section)));
+  }
+  // Replaced with the same section (a new PSK, loaded above): make-before-break under the alternate name as well.
+  const loaded = new Set(plan.load.map((l) => l.name));
+  for (const n of [...ends]) {
+    const section = client && opts.mbb && !loaded.has(n) ? opts.sectionOf?.(n) : undefined;
+    if (!client || !opts.mbb || !section) continue;
+    const old = (await ikeSas(client, live(n))).find((s) => s.state === 'ESTABLISHED');
+    if (!old) continue;
+    const now = await makeBeforeBreak(client, n, section, old, call, opts.mbb);
+    opts.say?.(`  reload-strongswan: ${n} replaced make-before-break with its new credentials (now loaded as ${now})`);
+    ends.delete(n);
   }
   for (const n of plan.unload) await call(['vici', '--unload-conn', live(n)], () => c().unloadConn(live(n)));
   for (const id of plan.unloadShared) await call(['vici', '--unload-shared', id], () => c().unloadShared(id));
