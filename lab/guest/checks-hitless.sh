@@ -37,19 +37,26 @@ hl_dst() { case $1 in IfWe2) echo 10.2.0.1 ;; *) echo 10.1.0.1 ;; esac; }
 contoso_conn() { swan gw --list-sas 2> /dev/null | grep -oE '^IfCe1(~2)?: #[0-9]+, ESTABLISHED' | head -n 1 | cut -d: -f1; }
 contoso_up() { local n; n=$(contoso_conn) && [ -n "$n" ] && sa_up "$n"; }
 
+# xfrm_drops NS: the kernel's non-zero XFRM error counters in that namespace (/proc/net/xfrm_stat), "Name N" each.
+xfrm_drops() { ns "$1" cat /proc/net/xfrm_stat | awk '$2 > 0 { print $1, $2 }' | sort; }
+# xfrm_delta BEFORE AFTER: "Name +N" for each counter that grew: where a lost ping was dropped.
+xfrm_delta() { join -a2 -e0 -o 0,1.2,2.2 <(echo "$1") <(echo "$2") | awk '$3 > $2 { printf "%s%s +%d", sep, $1, $3 - $2; sep = ", " }'; }
+
 # hl_phase NAME BUNDLE STRICT: pings through every tunnel around one apply of BUNDLE; STRICT=1: Contoso NY's tunnel
 # must lose none either. Prints one line per tunnel with its counts; returns nothing (checks report).
 hl_phase() {
   local name=$1 bundle=$2 strict=$3 t
   local spis0; spis0=$(w_spis)
   local c0; c0=$(contoso_conn)
+  local xg0 xc0; xg0=$(xfrm_drops gw) xc0=$(xfrm_drops cny)
   for t in $HL_TUNNELS; do
     IFS=: read -r tag host size <<< "$t"
     hl_start "$tag" "$host" "$size" "$(hl_dst "$tag")"
   done
   for t in $HL_TUNNELS; do wait_until 10 hl_over "${t%%:*}" 10; done
+  local from; from=$(($(wc -l < "$APPLY_LOG") + 1))
   apply_bundle "hitless: $name: s2sgw apply" "$bundle"
-  local mbb; mbb=$(grep -oE 'IfCe1 (replaced|rekeyed) make-before-break \(now loaded as [^)]*\)' "$APPLY_LOG" | tail -n 1)
+  local mbb; mbb=$(tail -n +"$from" "$APPLY_LOG" | grep -oE 'IfCe1 (replaced|rekeyed) make-before-break[^)]*\)' | tail -n 1)
   for t in $HL_TUNNELS; do
     local tag=${t%%:*}
     hl_stop "$tag"
@@ -62,6 +69,8 @@ hl_phase() {
         test "$HL_SENT" -gt 50 -a "$HL_LOST" = 0 -a "$HL_BACK" = 1
     fi
   done
+  local xg1 xc1; xg1=$(xfrm_drops gw) xc1=$(xfrm_drops cny)
+  note "hitless: $name: XFRM drops during it: gateway $(xfrm_delta "$xg0" "$xg1" | grep . || echo none); Contoso NY's site $(xfrm_delta "$xc0" "$xc1" | grep . || echo none)"
   local spis1; spis1=$(w_spis)
   check "hitless: $name: Woodgrove's SPIs unchanged" "before: ${spis0:-none}; after: ${spis1:-none}" test -n "$spis0" -a "$spis0" = "$spis1"
   local c1; c1=$(contoso_conn)
