@@ -9,7 +9,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { openSandbox, Sandbox } from '../src/apply/sandbox';
 import { ViciClient, ViciInputElement } from '../src/vici';
-import { alternateOf, applySwanPlan, baseName, Call, connectionSections, makeBeforeBreak, MbbError, sectionFor, SwanPlan } from '../src/apply/incremental/swan';
+import { alternateOf, applySwanPlan, baseName, Call, connectionSections, makeBeforeBreak, MbbError, sectionFor, SwanPlan, withReqids } from '../src/apply/incremental/swan';
 
 const ip = (...a: string[]) => {
   const r = spawnSync('ip', a, { encoding: 'utf8' });
@@ -219,6 +219,8 @@ test('a proposal change: load-conn in place of a started connection is break-bef
 test('a PSK rotation (the section unchanged, only the secret): make-before-break with the new PSK when sectionOf names the section', async () => {
   await pair(async ({ gw, peer }) => {
     const old = await upUnder(gw, 'site');
+    const reqids = async () => (await gw.listSas()).flatMap((s) => Object.values((s.section['child-sas'] ?? {}) as Record<string, Record<string, string>>).map((k) => String(k.reqid)));
+    const [reqid0] = await reqids();
     const NEW = Buffer.from('the-rotated-pre-shared-key-9876543210');
     // Stage 2: the site loads the new PSK only; its established IKE_SA is not touched.
     await peer.loadShared({ id: 'k', type: 'IKE', data: NEW, owners: [GW, PEER, 'gw.example'] });
@@ -233,6 +235,8 @@ test('a PSK rotation (the section unchanged, only the secret): make-before-break
     assert.is(now.length, 1, JSON.stringify(now));
     assert.is(now[0].name, 'site~2');
     assert.match(now[0].spis[0], /^INSTALLED /);
+    // The new CHILD_SA keeps the old one's reqid: the shared policies are not moved to another while the peer still sends on the old SA.
+    assert.equal(await reqids(), [reqid0]);
     // Without the section (as before this fix): the same plan only terminates, the tunnel drops until a re-dial.
     await peer.loadShared({ id: 'k', type: 'IKE', data: PSK, owners: [GW, PEER, 'gw.example'] });
     const r2 = recorder();
@@ -257,6 +261,17 @@ test('connectionSections: the sections of the named connections from the release
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('withReqids: each child pinned to its old CHILD_SA\'s reqid, unless the section sets one or none is installed', () => {
+  const s = gwConn();
+  const pinned = withReqids(s, [{ name: 'c', state: 'INSTALLED', reqid: '7' }]);
+  assert.is(((pinned.get('children') as Record<string, Record<string, unknown>>).c).reqid, '7');
+  assert.is(((s.get('children') as Record<string, Record<string, unknown>>).c).reqid, undefined, 'the section itself is not changed');
+  assert.is(((withReqids(s, [{ name: 'c', state: 'REKEYED', reqid: '7' }]).get('children') as Record<string, Record<string, unknown>>).c).reqid, undefined);
+  assert.is(((withReqids(s, [{ name: 'other', state: 'INSTALLED', reqid: '7' }]).get('children') as Record<string, Record<string, unknown>>).c).reqid, undefined);
+  const m = new Map<string, ViciInputElement>([['children', new Map([['c', new Map([['reqid', '3']])]]) as unknown as ViciInputElement]]);
+  assert.is(((withReqids(m, [{ name: 'c', state: 'INSTALLED', reqid: '7' }]).get('children') as unknown as Map<string, Map<string, string>>).get('c')!).get('reqid'), '3');
 });
 
 async function until(f: () => Promise<boolean>, ms = 5000): Promise<boolean> {
