@@ -16,7 +16,7 @@ HITLESS_PINGS=/tmp/hitless
 declare -A HL_PID
 hl_start() {
   # (not through ns(): $! must be ping itself, which the SIGINT in hl_stop stops)
-  ip netns exec "$2" ping -n -i 0.1 -s "$3" "$4" > "$HITLESS_PINGS-$1" 2>&1 &
+  ip netns exec "$2" ping -D -n -i 0.1 -s "$3" "$4" > "$HITLESS_PINGS-$1" 2>&1 &
   HL_PID[$1]=$!
 }
 hl_replies() { grep -c 'icmp_seq=' "$HITLESS_PINGS-$1"; }
@@ -30,6 +30,9 @@ hl_stop() {
   local got; got=$(grep -o 'icmp_seq=[0-9]*' "$HITLESS_PINGS-$1" | cut -d= -f2 | sort -n -u)
   HL_SENT=$(echo "$got" | tail -n 1); HL_SENT=${HL_SENT:-0}
   HL_LOST=$((HL_SENT - $(echo "$got" | grep -c .)))
+  # The lost sequence numbers with the time of the reply before each (ping -D), for the XFRM monitor's log.
+  HL_GAPS=$(grep -oE '^\[[0-9.]+\].*icmp_seq=[0-9]+' "$HITLESS_PINGS-$1" | sed -E 's/^\[([0-9.]+)\].*icmp_seq=([0-9]+)/\2 \1/' | sort -n -u \
+    | awk 'NR > 1 && $1 > p + 1 { printf "%s%d-%d after %s", sep, p + 1, $1 - 1, t; sep = ", " } { p = $1; t = $2 }')
 }
 HL_TUNNELS="IfCe1:chost:$C_SIZE IfWe1:whost:$W_SIZE IfWe2:whost:$W_SIZE"
 hl_dst() { case $1 in IfWe2) echo 10.2.0.1 ;; *) echo 10.1.0.1 ;; esac; }
@@ -49,6 +52,9 @@ hl_phase() {
   local spis0; spis0=$(w_spis)
   local c0; c0=$(contoso_conn)
   local xg0 xc0; xg0=$(xfrm_drops gw) xc0=$(xfrm_drops cny)
+  # Every XFRM state and policy event on the gateway, timestamped, next to the pings' (logs/xfrm-gw-PHASE.log).
+  ip -n gw -timestamp xfrm monitor > "$LOGS/xfrm-gw-${name:1:1}.log" 2>&1 &
+  local mon=$!
   for t in $HL_TUNNELS; do
     IFS=: read -r tag host size <<< "$t"
     hl_start "$tag" "$host" "$size" "$(hl_dst "$tag")"
@@ -60,7 +66,7 @@ hl_phase() {
   for t in $HL_TUNNELS; do
     local tag=${t%%:*}
     hl_stop "$tag"
-    local what="$HL_SENT sent before the last reply, $HL_LOST lost$( [ "$HL_BACK" = 0 ] && echo ', no reply after the apply')"
+    local what="$HL_SENT sent before the last reply, $HL_LOST lost${HL_GAPS:+ (seq $HL_GAPS)}$( [ "$HL_BACK" = 0 ] && echo ', no reply after the apply')"
     if [ "$tag" = IfCe1 ] && [ "$strict" = 0 ]; then
       check "hitless: $name: Contoso NY's pings (the changed tunnel) came back; the lab states the loss" "$what; ${mbb:-no make-before-break logged}" \
         test "$HL_SENT" -gt 50 -a "$HL_BACK" = 1
@@ -69,6 +75,7 @@ hl_phase() {
         test "$HL_SENT" -gt 50 -a "$HL_LOST" = 0 -a "$HL_BACK" = 1
     fi
   done
+  kill "$mon" 2> /dev/null; wait "$mon" 2> /dev/null
   local xg1 xc1; xg1=$(xfrm_drops gw) xc1=$(xfrm_drops cny)
   note "hitless: $name: XFRM drops during it: gateway $(xfrm_delta "$xg0" "$xg1" | grep . || echo none); Contoso NY's site $(xfrm_delta "$xc0" "$xc1" | grep . || echo none)"
   local spis1; spis1=$(w_spis)
