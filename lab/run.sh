@@ -40,6 +40,8 @@ done
 t=$(date +%s.%N)
 read -r kver kdir < <(bash "$lab/kernel.sh") || die "could not fetch the kernel"
 [ -n "${kdir:-}" ] || die "could not fetch the kernel"
+# The guest sees the host's root under another mount point: a cache folder that is a link must be resolved here.
+kdir=$(readlink -f "$kdir")
 run=$cache/run
 rm -rf "$run" && mkdir -p "$run/logs" && chmod 1777 "$run/logs"
 bash "$lab/initramfs.sh" "$kver" "$kdir" "$run/initrd.gz" || die "could not build the initramfs"

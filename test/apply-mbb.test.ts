@@ -2,11 +2,14 @@
 // (kernel-libipsec: this kernel has no ESP module): a replaced connection's new IKE_SA is up, with its CHILD_SA
 // installed, before the old one is terminated; any failure leaves the old SA exactly as it was.
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { openSandbox, Sandbox } from '../src/apply/sandbox';
 import { ViciClient, ViciInputElement } from '../src/vici';
-import { alternateOf, applySwanPlan, baseName, Call, makeBeforeBreak, MbbError, sectionFor, SwanPlan } from '../src/apply/incremental/swan';
+import { alternateOf, applySwanPlan, baseName, Call, connectionSections, makeBeforeBreak, MbbError, sectionFor, SwanPlan, withReqids } from '../src/apply/incremental/swan';
 
 const ip = (...a: string[]) => {
   const r = spawnSync('ip', a, { encoding: 'utf8' });
@@ -211,6 +214,64 @@ test('a proposal change: load-conn in place of a started connection is break-bef
     assert.equal(r2.log, ['--load-conn site~2', '--initiate --ike site~2 --child c', `--terminate --ike-id ${mid[0].id} --force`, '--unload-conn site']);
     assert.equal(await keysize(), ['site~2 AES_GCM_16-256']);
   });
+});
+
+test('a PSK rotation (the section unchanged, only the secret): make-before-break with the new PSK when sectionOf names the section', async () => {
+  await pair(async ({ gw, peer }) => {
+    const old = await upUnder(gw, 'site');
+    const reqids = async () => (await gw.listSas()).flatMap((s) => Object.values((s.section['child-sas'] ?? {}) as Record<string, Record<string, string>>).map((k) => String(k.reqid)));
+    const [reqid0] = await reqids();
+    const NEW = Buffer.from('the-rotated-pre-shared-key-9876543210');
+    // Stage 2: the site loads the new PSK only; its established IKE_SA is not touched.
+    await peer.loadShared({ id: 'k', type: 'IKE', data: NEW, owners: [GW, PEER, 'gw.example'] });
+    const plan: SwanPlan = { load: [], unload: [], loadShared: [{ id: 'k', type: 'IKE', data: NEW, owners: [GW, PEER, 'gw.example'] }], unloadShared: [], files: [] };
+    const r = recorder();
+    const said: string[] = [];
+    await applySwanPlan(gw, plan, ['site'], r.call, { mbb: { deadlineMs: 10_000 }, sectionOf: (n) => (n === 'site' ? gwConn() : undefined), say: (l) => said.push(l) });
+    // Secrets first, then the second IKE_SA (which authenticates with the new PSK), then the old one ends.
+    assert.equal(r.log, ['--load-shared k', '--load-conn site~2', '--initiate --ike site~2 --child c', `--terminate --ike-id ${old.id} --force`, '--unload-conn site']);
+    assert.match(said.join('\n'), /site replaced make-before-break with its new credentials \(now loaded as site~2\)/);
+    const now = await sas(gw);
+    assert.is(now.length, 1, JSON.stringify(now));
+    assert.is(now[0].name, 'site~2');
+    assert.match(now[0].spis[0], /^INSTALLED /);
+    // The new CHILD_SA keeps the old one's reqid: the shared policies are not moved to another while the peer still sends on the old SA.
+    assert.equal(await reqids(), [reqid0]);
+    // Without the section (as before this fix): the same plan only terminates, the tunnel drops until a re-dial.
+    await peer.loadShared({ id: 'k', type: 'IKE', data: PSK, owners: [GW, PEER, 'gw.example'] });
+    const r2 = recorder();
+    await applySwanPlan(gw, { ...plan, loadShared: [{ ...plan.loadShared[0], data: PSK }] }, ['site'], r2.call, { mbb: { deadlineMs: 10_000 } });
+    assert.equal(r2.log, ['--load-shared k', '--terminate --ike site~2 --force']);
+    assert.equal(await sas(gw), []);
+  });
+});
+
+test('connectionSections: the sections of the named connections from the release\'s conf.d files', () => {
+  const text = 'connections {\n  a {\n    version = 2\n    remote_addrs = 192.0.2.9\n    children {\n      c {\n        start_action = trap\n      }\n    }\n  }\n}\n';
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mbb-rel-'));
+  try {
+    fs.mkdirSync(path.join(dir, 'swanctl/conf.d'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'swanctl/conf.d/t.conf'), text);
+    const rel = { name: 'r', dir, flat: true, manifest: { files: { 'swanctl/conf.d/t.conf': { sha256: 'x' }, 'nftables/s2sgw.nft': { sha256: 'y' } } } };
+    const got = connectionSections(rel as never, ['a', 'b'], '/etc/swanctl');
+    assert.equal([...got.keys()], ['a']);
+    assert.equal(got.get('a')?.get('remote_addrs'), ['192.0.2.9']);
+    assert.is(connectionSections(rel as never, [], '/etc/swanctl').size, 0);
+    assert.is(connectionSections(rel as never, ['b'], '/etc/swanctl').size, 0);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('withReqids: each child pinned to its old CHILD_SA\'s reqid, unless the section sets one or none is installed', () => {
+  const s = gwConn();
+  const pinned = withReqids(s, [{ name: 'c', state: 'INSTALLED', reqid: '7' }]);
+  assert.is(((pinned.get('children') as Record<string, Record<string, unknown>>).c).reqid, '7');
+  assert.is(((s.get('children') as Record<string, Record<string, unknown>>).c).reqid, undefined, 'the section itself is not changed');
+  assert.is(((withReqids(s, [{ name: 'c', state: 'REKEYED', reqid: '7' }]).get('children') as Record<string, Record<string, unknown>>).c).reqid, undefined);
+  assert.is(((withReqids(s, [{ name: 'other', state: 'INSTALLED', reqid: '7' }]).get('children') as Record<string, Record<string, unknown>>).c).reqid, undefined);
+  const m = new Map<string, ViciInputElement>([['children', new Map([['c', new Map([['reqid', '3']])]]) as unknown as ViciInputElement]]);
+  assert.is(((withReqids(m, [{ name: 'c', state: 'INSTALLED', reqid: '7' }]).get('children') as unknown as Map<string, Map<string, string>>).get('c')!).get('reqid'), '3');
 });
 
 async function until(f: () => Promise<boolean>, ms = 5000): Promise<boolean> {

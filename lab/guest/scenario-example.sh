@@ -7,6 +7,7 @@ source "$LAB/guest/sites.sh"
 source "$LAB/guest/gateway.sh"
 source "$LAB/guest/checks.sh"
 source "$LAB/guest/checks-change.sh"
+source "$LAB/guest/checks-hitless.sh"
 source "$LAB/guest/checks-foreign.sh"
 source "$LAB/guest/checks-operate.sh"
 source "$LAB/guest/second.sh"
@@ -66,12 +67,15 @@ if [ "$APPLY_RC" != 0 ]; then
   fail "checks" "skipped: the gateway was not set up"; CHECKS=none
 fi
 
-for c in on-demand child-sas isolation bgp operate post-connect filters rate redial change faults removal foreign-device second interop max-prefixes; do
+for c in on-demand child-sas isolation bgp operate post-connect filters rate redial hitless change faults removal foreign-device second interop max-prefixes; do
   if [ "$c" = child-sas ]; then
     # The sites' routers now: their sessions ride the tunnels the checks bring up.
     for s in cny wny wsfo; do load_site_frr "$s"; done
   fi
   wanted "$c" || continue
+  # hitless (issue 18) runs only when named (S2SGW_LAB_CHECKS=hitless): it does not pass twice in a row yet (1 to 3 pings
+  # lost per make-before-break: docs/psk-rotation.md#measured-in-the-lab), so it is not part of the default run.
+  [ "$c" = hitless ] && [ "${CHECKS:-all}" = all ] && continue
   "check_${c//-/_}"
   [ "$c" = child-sas ] && check_no_charon_routes
   phase "$c"

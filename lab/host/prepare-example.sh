@@ -13,6 +13,7 @@
 #   bundle-change/   Contoso changed (rate 2048 kbit/s both ways, inbound tcp/22 permitted): check 8
 #   bundle-removal/  Woodgrove's file removed: check 9
 #   bundle-rejected/ bundle-change with a broken nft line (manifest updated to match): nft refuses it (check 10)
+#   bundle-h1..h3/   Contoso NY's proposals, then PSK, then site address changed: the hitless check (issue 18)
 set -euo pipefail
 run=$1 cli=$2
 lab=$(cd "$(dirname "$0")/.." && pwd)
@@ -43,6 +44,26 @@ cp -r "$run/config" "$run/config-change"
 edit "$run/config-change/tenants/contoso.yaml" connections.0.rate '{"txKbps":2048,"rxKbps":2048}'
 edit "$run/config-change/tenants/contoso.yaml" filters.1.permit.+ '{"destination":"192.168.0.0/29","protocol":"tcp","destinationPort":22}'
 build "$run/config-change" "$run/bundle-change"
+
+# Issue 18's hitless check (lab/guest/checks-hitless.sh), each variant on top of the one before: Contoso NY's
+# proposals change (rekey), then its PSK is rotated to the file `s2sgw secret rotate` writes in the guest (replace),
+# then its site moves to 131.107.0.11 (replace). Each variant's site config comes from peer-config too.
+cp -r "$run/config" "$run/config-h1"
+edit "$run/config-h1/tenants/contoso.yaml" connections.0.ike '{"proposals":["aes128gcm16-prfsha256-ecp256"],"lifetime":"8h"}'
+edit "$run/config-h1/tenants/contoso.yaml" connections.0.esp '{"proposals":["aes128gcm16-ecp256"],"lifetime":"1h"}'
+build "$run/config-h1" "$run/bundle-h1"
+cp -r "$run/config-h1" "$run/config-h2"
+edit "$run/config-h2/tenants/contoso.yaml" connections.0.auth.psk '"file:/etc/s2sgw/secrets/contoso/IfCe1.2.psk"'
+build "$run/config-h2" "$run/bundle-h2"
+cp -r "$run/config-h2" "$run/config-h3"
+edit "$run/config-h3/tenants/contoso.yaml" connections.0.destination '"131.107.0.11"'
+build "$run/config-h3" "$run/bundle-h3"
+for v in h1 h2 h3; do
+  s2sgw peer-config --config "$run/config-$v" --tenant contoso --connection IfCe1 --format json > "$run/peers/IfCe1-$v.json" \
+    || { echo "prepare: s2sgw peer-config of config-$v failed" >&2; exit 1; }
+done
+s2sgw peer-config --config "$run/config-h1" --tenant contoso --connection IfCe1 --psk-rotation > "$run/peers/IfCe1-rotation.txt" \
+  || { echo "prepare: s2sgw peer-config --psk-rotation failed" >&2; exit 1; }
 
 cp -r "$run/config" "$run/config-removal"
 rm "$run/config-removal/tenants/woodgrove.yaml"

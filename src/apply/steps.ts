@@ -17,7 +17,7 @@ import { parseReloadDiff } from '../targets/frr/check';
 import { frrPlan, vtyshComplaints, vtyshScript } from './incremental/frr';
 import { FRR_MARKER, headOf, sectionOf } from './incremental/sections';
 import { nftPlan } from './incremental/nft';
-import { alternateOf, applySwanPlan, baseName, MbbError, SwanPlan, swanPlan } from './incremental/swan';
+import { alternateOf, applySwanPlan, baseName, connectionSections, MbbError, SwanPlan, swanPlan } from './incremental/swan';
 import { ViciClient, ViciCommandError } from '../vici';
 import { DRAIN_FILE } from '../targets/keepalived/view';
 
@@ -256,7 +256,10 @@ async function swanIncremental(ctx: StepContext, from: Release, to: Release): Pr
     const terminate = left ? ctx.cs.terminate.filter((n) => !left.has(n)) : ctx.cs.terminate;
     // Proposal or lifetime changes take effect only in a new IKE_SA (see applySwanPlan): those go make-before-break too.
     const rekey = new Set((ctx.cs.impact?.tenants ?? []).flatMap((t) => t.changes.filter((c) => c.kind === 'connection' && c.action === 'rekeyed' && /proposals\/lifetime/.test(c.detail ?? '')).map((c) => c.subject)));
-    await applySwanPlan(client, plan, terminate, (argv, fn) => runner.call(argv, fn), { mbb: { deadlineMs: MBB_DEADLINE_MS }, rekey, say: ctx.say });
+    // Replaced connections whose section is the same (only their PSK changed): their sections, for make-before-break.
+    const loads = new Set(plan.load.map((l) => l.name));
+    const same = connectionSections(to, terminate.filter((n) => !loads.has(n)), runner.host('/etc/swanctl'));
+    await applySwanPlan(client, plan, terminate, (argv, fn) => runner.call(argv, fn), { mbb: { deadlineMs: MBB_DEADLINE_MS }, rekey, sectionOf: (n) => same.get(n), say: ctx.say });
   } catch (e) {
     if (e instanceof StepError) throw e;
     if (e instanceof MbbError) {

@@ -167,7 +167,7 @@ interface Ike {
   name: string;
   id: number;
   state: string;
-  children: Array<{ name: string; state: string }>;
+  children: Array<{ name: string; state: string; reqid?: string }>;
 }
 
 async function ikeSas(c: ViciClient, name: string): Promise<Ike[]> {
@@ -175,7 +175,7 @@ async function ikeSas(c: ViciClient, name: string): Promise<Ike[]> {
   for (const s of await c.listSas({ ike: name, noblock: true })) {
     if (s.name !== name) continue;
     const kids = (s.section['child-sas'] ?? {}) as Record<string, Record<string, unknown>>;
-    out.push({ name, id: Number(s.section.uniqueid), state: String(s.section.state), children: Object.values(kids).map((k) => ({ name: String(k.name), state: String(k.state) })) });
+    out.push({ name, id: Number(s.section.uniqueid), state: String(s.section.state), children: Object.values(kids).map((k) => ({ name: String(k.name), state: String(k.state), ...(k.reqid !== undefined ? { reqid: String(k.reqid) } : {}) })) });
   }
   return out;
 }
@@ -191,6 +191,30 @@ function childrenOf(section: Map<string, ViciInputElement>): Array<{ name: strin
   });
 }
 
+/**
+ * The section with each child's reqid pinned to the one its CHILD_SA of the old IKE_SA has (unless the section sets
+ * one). charon allocates a new reqid for the new CHILD_SA otherwise (the old one's came from its trap policy), and
+ * moves the shared policies to it when it is installed: the peer's packets still on the old SA (its kernel keeps
+ * the cached flow until the old SA is deleted) then fail the inbound policy's template (XfrmInTmplMismatch: the
+ * lab's hitless check lost 1 to 3 pings so). With the reqid kept, the policies stay and accept both SAs.
+ */
+export function withReqids(section: Map<string, ViciInputElement>, old: Array<{ name: string; state: string; reqid?: string }>): Map<string, ViciInputElement> {
+  const kids = section.get('children');
+  if (!kids || typeof kids !== 'object' || Array.isArray(kids) || Buffer.isBuffer(kids)) return section;
+  const reqid = (n: string) => old.find((k) => k.name === n && k.state === 'INSTALLED' && k.reqid && k.reqid !== '0')?.reqid;
+  const pin = (name: string, v: unknown): unknown => {
+    const r = reqid(name);
+    if (!r) return v;
+    if (v instanceof Map) return v.has('reqid') ? v : new Map([...v, ['reqid', r]]);
+    if (v && typeof v === 'object' && !Array.isArray(v)) return 'reqid' in (v as object) ? v : { ...(v as object), reqid: r };
+    return v;
+  };
+  const out = new Map(section);
+  if (kids instanceof Map) out.set('children', new Map([...kids].map(([n, v]) => [n, pin(n, v)])) as ViciInputElement);
+  else out.set('children', Object.fromEntries(Object.entries(kids).map(([n, v]) => [n, pin(n, v)])) as ViciInputElement);
+  return out;
+}
+
 const up = (sas: Ike[], want: string[]) => sas.find((s) => s.state === 'ESTABLISHED' && want.every((w) => s.children.some((k) => k.name === w && k.state === 'INSTALLED')));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -201,7 +225,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * the terminate unloads the new name (ending what it brought up) and throws MbbError: the old SA never stopped.
  * Returns the name the connection now lives under.
  */
-export async function makeBeforeBreak(c: ViciClient, name: string, section: Map<string, ViciInputElement>, old: { name: string; id: number }, call: Call, opts: MbbOptions): Promise<string> {
+export async function makeBeforeBreak(c: ViciClient, name: string, section: Map<string, ViciInputElement>, old: { name: string; id: number; children?: Ike['children'] }, call: Call, opts: MbbOptions): Promise<string> {
   const target = alternateOf(old.name);
   const kids = childrenOf(section);
   const want = kids.map((k) => k.name);
@@ -210,7 +234,7 @@ export async function makeBeforeBreak(c: ViciClient, name: string, section: Map<
     for (const s of await ikeSas(c, target).catch(() => [])) await call(['vici', '--terminate', '--ike-id', String(s.id), '--force'], () => c.terminate({ ikeId: s.id, force: true, timeout: -1 })).catch(() => undefined);
   };
   try {
-    await call(['vici', '--load-conn', target], () => c.loadConn(target, sectionFor(target, section)));
+    await call(['vici', '--load-conn', target], () => c.loadConn(target, withReqids(sectionFor(target, section), old.children ?? [])));
   } catch (e) {
     throw new MbbError(name, 'load', (e as Error).message);
   }
@@ -248,7 +272,29 @@ export interface ApplySwanOptions {
    * the new proposals take effect only in a new IKE_SA: one the gateway starts goes make-before-break too.
    */
   rekey?: Set<string>;
+  /**
+   * The new release's section of a connection to replace whose own section did not change (so it is not among the
+   * plan's loads): a new PSK for the same identities (docs/psk-rotation.md). With it, such a connection goes
+   * make-before-break too, after the new secrets are loaded; without it, it is terminated (break-before-make).
+   */
+  sectionOf?: (name: string) => Map<string, ViciInputElement> | undefined;
   say?: (line: string) => void;
+}
+
+/**
+ * The sections of `names` in release `rel` (the files under swanctl/conf.d/ that name them, parsed): what a replace
+ * of a connection whose section is unchanged loads under its alternate name. Names no file holds are left out.
+ */
+export function connectionSections(rel: Release, names: string[], swanctlDir: string): Map<string, Map<string, ViciInputElement>> {
+  const out = new Map<string, Map<string, ViciInputElement>>();
+  if (!names.length) return out;
+  for (const f of Object.keys(rel.manifest.files).filter((p) => p.startsWith(CONF_DIR)).sort()) {
+    const text = read(rel, f);
+    if (text === undefined || !names.some((n) => !out.has(n) && text.includes(`${n} {`))) continue;
+    for (const [n, c] of conns(text, f, swanctlDir)) if (names.includes(n)) out.set(n, c.section);
+    if (out.size === names.length) break;
+  }
+  return out;
 }
 
 /**
@@ -277,6 +323,17 @@ export async function applySwanPlan(client: ViciClient | undefined, plan: SwanPl
       }
     }
     await call(['vici', '--load-conn', name], () => c().loadConn(name, sectionFor(name, l.section)));
+  }
+  // Replaced with the same section (a new PSK, loaded above): make-before-break under the alternate name as well.
+  const loaded = new Set(plan.load.map((l) => l.name));
+  for (const n of [...ends]) {
+    const section = client && opts.mbb && !loaded.has(n) ? opts.sectionOf?.(n) : undefined;
+    if (!client || !opts.mbb || !section) continue;
+    const old = (await ikeSas(client, live(n))).find((s) => s.state === 'ESTABLISHED');
+    if (!old) continue;
+    const now = await makeBeforeBreak(client, n, section, old, call, opts.mbb);
+    opts.say?.(`  reload-strongswan: ${n} replaced make-before-break with its new credentials (now loaded as ${now})`);
+    ends.delete(n);
   }
   for (const n of plan.unload) await call(['vici', '--unload-conn', live(n)], () => c().unloadConn(live(n)));
   for (const id of plan.unloadShared) await call(['vici', '--unload-shared', id], () => c().unloadShared(id));
