@@ -16,7 +16,7 @@ import { apply, describeError } from '../src/apply/engine';
 import { frrPlan } from '../src/apply/incremental/frr';
 import { nftPlan } from '../src/apply/incremental/nft';
 import { FRR_FILE, NFT_FILE } from '../src/apply/steps';
-import { ClassChange, classChanges, cpuMark, loadAllFloor, median, nftFloor, nodeFloor, viciFloor, vtyshFloor } from './classes';
+import { ClassChange, classChanges, Cost, cpuMark, loadAllFloor, medianCost, nftFloor, nodeFloor, viciFloor, vtyshFloor } from './classes';
 
 /** FRR's load time grows faster than its file (100 tenants 7 s, 300 over 60 s in frr/check.ts): the FRR host is smaller. */
 const FRR_TENANTS = Number(process.env.S2SGW_BENCH_FRR_TENANTS ?? 200);
@@ -194,9 +194,9 @@ export const bench: Bench = {
     let command: { ms: number; lifetime: number; printed: string; cpu: number };
     let loadAll: { ms: number; out: string } | undefined;
     let classes: ClassChange[] = [];
-    const classRuns = new Map<string, { cmd: ReturnType<typeof commandApply>; nft?: number; busy: number }>();
-    let nodeMs = NaN;
-    let viciMs = NaN;
+    const classRuns = new Map<string, { cmd: ReturnType<typeof commandApply>; nft?: Cost; busy: number }>();
+    let node: Cost = { ms: NaN, cpu: NaN };
+    let vici: Cost = { ms: NaN, cpu: NaN };
     const load0 = os.loadavg();
     try {
       log(`apply: first apply of ${fmtInt(n)} tenants (a full load; swanctl --load-all takes minutes at 10,000)`);
@@ -235,19 +235,20 @@ export const bench: Bench = {
         const busy = busySince(b0);
         const nft = nftFloor(sb, prev, k.bundle, k.tenant, ctx.scratch);
         classRuns.set(k.cls, { cmd, nft, busy });
-        log(`apply: ${k.label} (${k.tenant}): ${fmtInt(cmd.ms)} ms, CPU ${fmtInt(cmd.cpu)} ms, machine busy ${(busy * 100).toFixed(0)} %; ${cmd.printed}; nft -f floor ${nft === undefined ? 'none' : fmtMs(nft)} ms`);
+        log(`apply: ${k.label} (${k.tenant}): ${fmtInt(cmd.ms)} ms, CPU ${fmtInt(cmd.cpu)} ms, machine busy ${(busy * 100).toFixed(0)} %; ${cmd.printed}; nft -f floor ${nft === undefined ? 'none' : `${fmtMs(nft.ms)} ms, CPU ${fmtMs(nft.cpu)}`} ms`);
         prev = k.bundle;
       }
       const rp = classes.find((k) => k.cls === 'replace')!;
-      const vs: number[] = [];
-      const ns: number[] = [];
+      const vs: Cost[] = [];
+      const ns: Cost[] = [];
       for (let i = 0; i < 3; i++) {
         vs.push(await viciFloor(sb, rp.bundle, rp.tenant));
-        ns.push(nodeFloor(h.env));
+        ns.push(nodeFloor(sb.ns, h.env));
       }
-      viciMs = median(vs);
-      nodeMs = median(ns);
-      log(`apply: floor: VICI load-conn + terminate ${vs.map(fmtMs).join(', ')} ms; node start ${ns.map(fmtMs).join(', ')} ms`);
+      vici = medianCost(vs);
+      node = medianCost(ns);
+      const show = (xs: Cost[]) => xs.map((x) => `${fmtMs(x.ms)} (CPU ${fmtMs(x.cpu)})`).join(', ');
+      log(`apply: floor: VICI load-conn + terminate ${show(vs)} ms; node start ${show(ns)} ms`);
     } finally {
       await sb.close();
     }
@@ -259,8 +260,8 @@ export const bench: Bench = {
     let fFirst: Run;
     let fInc: Run;
     let fFull: Run;
-    const frrClass = new Map<string, { ms: number; what: string }>();
-    let vtyshMs = NaN;
+    const frrClass = new Map<string, { ms: number; cpu: number; what: string }>();
+    let vtysh: Cost = { ms: NaN, cpu: NaN };
     try {
       log(`apply: loading ${fmtInt(nf)} tenants into FRR`);
       fFirst = await timedApply(sf, hf, hf.a, skipFrr);
@@ -272,14 +273,16 @@ export const bench: Bench = {
       const fcls = nf === n ? classes : classChanges(hf.dir, nf, ctx.scratch, log);
       let prev = hf.c;
       for (const k of fcls) {
+        const c0 = cpuMark(sf.ns);
         const r = await timedApply(sf, hf, k.bundle, skipFrr);
+        const cpu = cpuMark(sf.ns) - c0;
         const fs2 = ['reload-frr', 'remove-frr'].filter((st) => r.steps.has(st));
-        frrClass.set(k.cls, { ms: (r.steps.get('reload-frr') ?? 0) + (r.steps.get('remove-frr') ?? 0), what: fs2.map((st) => `${st} ${fmtMs(r.steps.get(st)!)} ms: ${what(r, st)}`).join('; ') });
+        frrClass.set(k.cls, { ms: (r.steps.get('reload-frr') ?? 0) + (r.steps.get('remove-frr') ?? 0), cpu, what: fs2.map((st) => `${st} ${fmtMs(r.steps.get(st)!)} ms: ${what(r, st)}`).join('; ') });
         if (k.cls === 'hitless') {
-          const vt: number[] = [];
-          for (let i = 0; i < 3; i++) vt.push(vtyshFloor(sf, prev, k.bundle, k.tenant) ?? NaN);
-          vtyshMs = median(vt);
-          log(`apply: floor: vtysh sequence ${vt.map(fmtMs).join(', ')} ms`);
+          const vt: Cost[] = [];
+          for (let i = 0; i < 3; i++) vt.push(vtyshFloor(sf, prev, k.bundle, k.tenant) ?? { ms: NaN, cpu: NaN });
+          vtysh = medianCost(vt);
+          log(`apply: floor: vtysh sequence ${vt.map((x) => `${fmtMs(x.ms)} (CPU ${fmtMs(x.cpu)})`).join(', ')} ms`);
         }
         prev = k.bundle;
       }
@@ -328,25 +331,28 @@ export const bench: Bench = {
     /** Issue 18's table: each change class's whole command next to the floor and the full reload, measured above. */
     function classReport(): Report {
       const fullReload = full.total + frrFull;
-      const t = [['change class', 'command ms', 'CPU ms', '+frr ms', '= apply', 'node', 'nft -f', 'vici', 'vtysh', '= floor', 'apply/floor', 'full/apply', 'busy', 'the command printed; frr steps']];
+      const t = [['change class', 'command ms', 'CPU ms', '+frr ms', '(CPU)', '= apply', 'node', 'nft -f', 'vici', 'vtysh', '= floor', '(CPU)', 'apply/floor', '(CPU)', 'full/apply', 'busy', 'the command printed; frr steps']];
       const goals: Goal[] = [];
       for (const k of classes) {
         const r = classRuns.get(k.cls)!;
-        const fr = frrClass.get(k.cls) ?? { ms: 0, what: '' };
+        const fr = frrClass.get(k.cls) ?? { ms: 0, cpu: 0, what: '' };
         const applyMs = r.cmd.ms + fr.ms;
-        const floor = nodeMs + (r.nft ?? 0) + viciMs + vtyshMs;
-        t.push([`${k.label} (${k.tenant})`, fmtMs(r.cmd.ms), fmtMs(r.cmd.cpu), fmtMs(fr.ms), fmtMs(applyMs), fmtMs(nodeMs), r.nft === undefined ? 'none' : fmtMs(r.nft), fmtMs(viciMs), fmtMs(vtyshMs), fmtMs(floor), `${(applyMs / floor).toFixed(2)}x`, `${fmtInt(fullReload / applyMs)}x`, `${(r.busy * 100).toFixed(0)} %`, `${r.cmd.printed.replace(/^done in \d+ ms /, '')}; frr: ${fr.what || 'nothing'}`]);
-        goals.push({ name: `${k.label}: whole apply / floor at ${fmtInt(n)} tenants`, value: applyMs / floor, limit: 3, unit: 'x', cpuValue: (r.cmd.cpu + fr.ms) / floor });
+        const applyCpu = r.cmd.cpu + fr.cpu;
+        const floor = node.ms + (r.nft?.ms ?? 0) + vici.ms + vtysh.ms;
+        const floorCpu = node.cpu + (r.nft?.cpu ?? 0) + vici.cpu + vtysh.cpu;
+        t.push([`${k.label} (${k.tenant})`, fmtMs(r.cmd.ms), fmtMs(r.cmd.cpu), fmtMs(fr.ms), fmtMs(fr.cpu), fmtMs(applyMs), fmtMs(node.ms), r.nft === undefined ? 'none' : fmtMs(r.nft.ms), fmtMs(vici.ms), fmtMs(vtysh.ms), fmtMs(floor), fmtMs(floorCpu), `${(applyMs / floor).toFixed(2)}x`, `${(applyCpu / floorCpu).toFixed(2)}x`, `${fmtInt(fullReload / applyMs)}x`, `${(r.busy * 100).toFixed(0)} %`, `${r.cmd.printed.replace(/^done in \d+ ms /, '')}; frr: ${fr.what || 'nothing'}`]);
+        goals.push({ name: `${k.label}: whole apply / floor at ${fmtInt(n)} tenants`, value: applyMs / floor, limit: 3, unit: 'x', cpuValue: applyCpu / floorCpu });
         goals.push({ name: `${k.label}: whole apply / full reload`, value: applyMs / fullReload, limit: 1 / 50, unit: 'x' });
       }
-      if (loadAll) t.push(['first apply (full load, in process)', fmtMs(first.total), '', '', fmtMs(first.total), '', '', '', '', fmtMs(loadAll.ms), `${(first.total / loadAll.ms).toFixed(2)}x`, '', '', `floor: swanctl --load-all of the same files into a fresh charon (${loadAll.out})`]);
-      t.push(['full reload (--full, in process)', fmtMs(full.total), '', fmtMs(frrFull), fmtMs(fullReload), '', '', '', '', '', '', '', '', `charon + nft at ${fmtInt(n)}, reload-frr at ${fmtInt(nf)}`]);
+      if (loadAll) t.push(['first apply (full load, in process)', fmtMs(first.total), '', '', '', fmtMs(first.total), '', '', '', '', fmtMs(loadAll.ms), '', `${(first.total / loadAll.ms).toFixed(2)}x`, '', '', '', `floor: swanctl --load-all of the same files into a fresh charon (${loadAll.out})`]);
+      t.push(['full reload (--full, in process)', fmtMs(full.total), '', fmtMs(frrFull), '', fmtMs(fullReload), '', '', '', '', '', '', '', '', '', '', `charon + nft at ${fmtInt(n)}, reload-frr at ${fmtInt(nf)}`]);
       goals.push({ name: `first apply / swanctl --load-all of the same files at ${fmtInt(n)} tenants`, value: loadAll ? first.total / loadAll.ms : undefined, limit: 1.3, unit: 'x', missing: 'strongswan skipped (S2SGW_BENCH_APPLY_SKIP)' });
       const load1 = os.loadavg();
       const cnotes = [
         `each class is the \`s2sgw apply\` command in its own process (node -r lifetime.js bin/s2sgw.js apply, PSKs of ${fmtInt(3 * (n + 1))} connections in its environment) on the charon + nft host of ${fmtInt(n)} tenants, one class after the other; FRR's steps of the same class (reload-frr, remove-frr) are timed on the FRR host of ${fmtInt(nf)} tenants and added (+frr)`,
-        'CPU ms: the command and every program it ran (its reaped children) plus charon in the namespace, from /proc (10 ms ticks); the CPU goal puts it (plus +frr) over the wall-time floor',
-        `floor (same run): node start = ${fmtMs(nodeMs)} ms (node -e "" with the same environment, median of 3); nft -f = the class's own changed lines against the loaded ${fmtInt(n)}-tenant ruleset (undone, then made again and timed; none: the class changes no nft line); vici = connect + load-conn + terminate of one connection into the loaded charon with src/vici's client (median of 3); vtysh = the hitless change's command sequence on the FRR host (median of 3)`,
+        'CPU ms: the command and every program it ran (its reaped children) plus charon in the namespace, from /proc (10 ms ticks); +frr (CPU): FRR\'s daemons and vtysh during the class\'s apply on the FRR host; the floor\'s CPU likewise (the program, the namespace\'s daemons, and this process for the VICI calls): the CPU ratio is the steadier figure on a shared machine',
+        `first apply's steps: ${[...first.steps].sort((x, y) => y[1] - x[1]).slice(0, 6).map(([st, ms]) => `${st} ${fmtInt(ms)}`).join(', ')} ms`,
+        `floor (same run): node start = ${fmtMs(node.ms)} ms (node -e "" with the same environment, median of 3); nft -f = the class's own changed lines against the loaded ${fmtInt(n)}-tenant ruleset (undone, then made again and timed; none: the class changes no nft line); vici = connect + load-conn + terminate of one connection into the loaded charon with src/vici's client (median of 3); vtysh = the hitless change's command sequence on the FRR host (median of 3)`,
         `full reload: apply --full of the one-tenant change (charon + nft at ${fmtInt(n)}) plus reload-frr --full at ${fmtInt(nf)}`,
         `machine: ${os.cpus().length} cores, load average ${load0.map((x) => x.toFixed(1)).join(' ')} at the start of the apply bench and ${load1.map((x) => x.toFixed(1)).join(' ')} at its end; busy: the machine's busy share while the command ran (/proc/stat)`,
       ];

@@ -89,19 +89,37 @@ export function cpuMark(ns: string): number {
   return t * 10; // USER_HZ is 100 on Linux
 }
 
-function timed(f: () => { code: number; stderr: string }, what: string): number {
+/** A floor's wall time and CPU time (the program it ran, the namespace's daemons and this process), in ms. */
+export interface Cost {
+  ms: number;
+  cpu: number;
+}
+
+const selfCpu = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
+function timed(ns: string, f: () => { code: number; stderr: string }, what: string): Cost {
+  const c0 = cpuMark(ns) + selfCpu();
   const t0 = performance.now();
   const r = f();
   const ms = performance.now() - t0;
+  const cpu = cpuMark(ns) + selfCpu() - c0;
   if (r.code !== 0) throw new Error(`${what} failed: ${r.stderr.trim().slice(0, 500)}`);
-  return ms;
+  return { ms, cpu };
+}
+
+/** The median run by wall time of a floor measured more than once. */
+export function medianCost(xs: Cost[]): Cost {
+  return [...xs].sort((a, b) => a.ms - b.ms)[(xs.length - 1) >> 1];
 }
 
 /**
  * One `nft -f` of the changed lines (what reload-nftables runs) against the loaded ruleset: the change undone, then
  * made again, timed. The ruleset ends as the apply left it. Undefined when the change has no nftables lines.
  */
-export function nftFloor(sb: Sandbox, from: string, to: string, tenant: string, scratch: string): number | undefined {
+export function nftFloor(sb: Sandbox, from: string, to: string, tenant: string, scratch: string): Cost | undefined {
   const fwd = nftPlan(read(from, NFT_FILE), read(to, NFT_FILE), [tenant]);
   if (!fwd.script) return undefined;
   const back = nftPlan(read(to, NFT_FILE), read(from, NFT_FILE), [tenant]);
@@ -109,12 +127,12 @@ export function nftFloor(sb: Sandbox, from: string, to: string, tenant: string, 
   const ff = path.join(scratch, 'floor-fwd.nft');
   fs.writeFileSync(fb, back.script);
   fs.writeFileSync(ff, fwd.script);
-  timed(() => sb.sh('nft', ['-f', fb]), `nft -f (undo ${tenant})`);
-  return timed(() => sb.sh('nft', ['-f', ff]), `nft -f (${tenant})`);
+  timed(sb.ns, () => sb.sh('nft', ['-f', fb]), `nft -f (undo ${tenant})`);
+  return timed(sb.ns, () => sb.sh('nft', ['-f', ff]), `nft -f (${tenant})`);
 }
 
 /** One vtysh command sequence (the change's, as reload-frr runs it): undone, then made again, timed. */
-export function vtyshFloor(sb: Sandbox, from: string, to: string, tenant: string): number | undefined {
+export function vtyshFloor(sb: Sandbox, from: string, to: string, tenant: string): Cost | undefined {
   const fwd = frrPlan(read(from, FRR_FILE), read(to, FRR_FILE), [tenant]);
   if (!fwd.commands.length) return undefined;
   const back = frrPlan(read(to, FRR_FILE), read(from, FRR_FILE), [tenant]);
@@ -122,15 +140,16 @@ export function vtyshFloor(sb: Sandbox, from: string, to: string, tenant: string
     const r = sb.sh('vtysh', ['-N', sb.pathspace ?? '', ...cmds.flatMap((c) => ['-c', c])]);
     return { code: r.code, stderr: r.stderr + r.stdout };
   };
-  timed(run(vtyshScript(back.commands)), `vtysh (undo ${tenant})`);
-  return timed(run(vtyshScript(fwd.commands)), `vtysh (${tenant})`);
+  timed(sb.ns, run(vtyshScript(back.commands)), `vtysh (undo ${tenant})`);
+  return timed(sb.ns, run(vtyshScript(fwd.commands)), `vtysh (${tenant})`);
 }
 
 /** One VICI load-conn and terminate of a connection of `tenant` into the loaded charon (connect included), with src/vici's client. */
-export async function viciFloor(sb: Sandbox, bundle: string, tenant: string): Promise<number> {
+export async function viciFloor(sb: Sandbox, bundle: string, tenant: string): Promise<Cost> {
   const conf = parseSwanctlConf(read(bundle, `swanctl/conf.d/${tenant}.conf`), `${tenant}.conf`);
   const c = connectionsToVici(conf, { swanctlDir: path.join(sb.root, 'etc/swanctl') })[0];
   if (!c) throw new Error(`no connection in ${tenant}.conf`);
+  const c0 = cpuMark(sb.ns) + selfCpu();
   const t0 = performance.now();
   const client = await ViciClient.connect(sb.vici, { timeoutMs: 10_000 });
   try {
@@ -143,12 +162,13 @@ export async function viciFloor(sb: Sandbox, bundle: string, tenant: string): Pr
   } finally {
     await client.close();
   }
-  return performance.now() - t0;
+  const ms = performance.now() - t0;
+  return { ms, cpu: cpuMark(sb.ns) + selfCpu() - c0 };
 }
 
 /** A Node process start and exit with the command's environment (the 30,000 PSK variables). */
-export function nodeFloor(env: NodeJS.ProcessEnv): number {
-  return timed(() => {
+export function nodeFloor(ns: string, env: NodeJS.ProcessEnv): Cost {
+  return timed(ns, () => {
     const r = spawnSync(process.execPath, ['-e', ''], { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, encoding: 'utf8' });
     return { code: r.status ?? 1, stderr: r.stderr };
   }, 'node -e ""');
