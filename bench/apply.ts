@@ -10,6 +10,7 @@ import { loadConfig } from '../src/model/load';
 import { LOCK_FILE, readLock } from '../src/model/lock';
 import { compile } from '../src/bundle/compile';
 import { writeTree } from '../src/bundle/write';
+import { Cache } from '../src/util/cache';
 import { openSandbox, Sandbox } from '../src/apply/sandbox';
 import { Runner } from '../src/apply/runner';
 import { apply, describeError } from '../src/apply/engine';
@@ -42,6 +43,7 @@ interface Host {
   n: number;
   /** The repository (left as bundle c has it; the change classes go on from there). */
   dir: string;
+  cache: Cache;
   changed: string;
   a: string;
   b: string;
@@ -56,7 +58,9 @@ function prepare(ctx: Context, n: number, log: (s: string) => void): Host {
   fs.rmSync(dir, { recursive: true, force: true });
   generateRepo(dir, { tenants: n });
   const t0 = performance.now();
-  const c = compile(loadConfig(dir), readLock(dir));
+  // The work cache (--cache-dir): the second and third builds, and the change classes' five, render only the changed tenant.
+  const cache = new Cache(path.join(ctx.scratch, `apply-${n}.cache`), () => {});
+  const c = compile(loadConfig(dir), readLock(dir), { cache });
   if (!c.ok) throw new Error(`the ${n}-tenant repository does not compile: ${c.diagnostics[0]?.message}`);
   fs.writeFileSync(path.join(dir, LOCK_FILE), c.lockText!);
   const a = path.join(ctx.scratch, `apply-${n}-a`);
@@ -65,14 +69,14 @@ function prepare(ctx: Context, n: number, log: (s: string) => void): Host {
   const changed = tenantName(i);
   const file = path.join(dir, 'tenants', `${changed}.yaml`);
   fs.writeFileSync(file, changeTenant(fs.readFileSync(file, 'utf8'), i));
-  const c2 = compile(loadConfig(dir), readLock(dir));
+  const c2 = compile(loadConfig(dir), readLock(dir), { cache });
   if (!c2.ok) throw new Error(`the changed repository does not compile: ${c2.diagnostics[0]?.message}`);
   const b = path.join(ctx.scratch, `apply-${n}-b`);
   writeTree(b, c2.bundles[0].files);
   const j = i + 1 <= n ? i + 1 : i - 1;
   const next = path.join(dir, 'tenants', `${tenantName(j)}.yaml`);
   fs.writeFileSync(next, changeTenant(fs.readFileSync(next, 'utf8'), j));
-  const c3 = compile(loadConfig(dir), readLock(dir));
+  const c3 = compile(loadConfig(dir), readLock(dir), { cache });
   if (!c3.ok) throw new Error(`the twice-changed repository does not compile: ${c3.diagnostics[0]?.message}`);
   const cDir = path.join(ctx.scratch, `apply-${n}-c`);
   writeTree(cDir, c3.bundles[0].files);
@@ -80,7 +84,7 @@ function prepare(ctx: Context, n: number, log: (s: string) => void): Host {
   const env: NodeJS.ProcessEnv = {};
   // n + 1: the tenant the change classes add.
   for (let t = 1; t <= n + 1; t++) for (let k = 1; k <= 3; k++) env[`T${t}_SITE${k}_PSK`] = `bench-psk-t${t}-site${k}-0123456789`;
-  return { n, dir, changed, a, b, c: cDir, env };
+  return { n, dir, changed, a, b, c: cDir, env, cache };
 }
 
 interface Run {
@@ -226,7 +230,7 @@ export const bench: Bench = {
       command = commandApply(sb, h, h.c, skipMain);
       log(`apply: the command, one more tenant changed: ${fmtInt(command.ms)} ms (the process itself ${fmtInt(command.lifetime)} ms); it printed: ${command.printed}`);
       // The change classes, each as the command an operator runs, then the floor of its own nft transaction.
-      classes = classChanges(h.dir, n, ctx.scratch, log);
+      classes = classChanges(h.dir, n, ctx.scratch, log, h.cache);
       let prev = h.c;
       for (const k of classes) {
         await settle(log, Math.min(5000, SETTLE_MS));
@@ -270,7 +274,7 @@ export const bench: Bench = {
       fFull = await timedApply(sf, hf, hf.b, skipFrr, { full: true });
       // The change classes' FRR steps (reload-frr, remove-frr) on this host, and the floor: one vtysh sequence.
       await timedApply(sf, hf, hf.c, skipFrr);
-      const fcls = nf === n ? classes : classChanges(hf.dir, nf, ctx.scratch, log);
+      const fcls = nf === n ? classes : classChanges(hf.dir, nf, ctx.scratch, log, hf.cache);
       let prev = hf.c;
       for (const k of fcls) {
         const c0 = cpuMark(sf.ns);

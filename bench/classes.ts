@@ -9,6 +9,7 @@ import { loadConfig } from '../src/model/load';
 import { LOCK_FILE, readLock } from '../src/model/lock';
 import { compile } from '../src/bundle/compile';
 import { writeTree } from '../src/bundle/write';
+import type { Cache } from '../src/util/cache';
 import { connectionsToVici, parseSwanctlConf, ViciClient, ViciCommandError } from '../src/vici';
 import { nftPlan } from '../src/apply/incremental/nft';
 import { frrPlan, vtyshScript } from '../src/apply/incremental/frr';
@@ -35,13 +36,13 @@ function edit(file: string, from: string, to: string): void {
  * removal of a tenant loaded since the first apply, a site's address (replace), a site's IKE proposal (rekey), a route's
  * metric (hitless); each on its own tenant near the middle, none of them touched before.
  */
-export function classChanges(dir: string, n: number, scratch: string, log: (s: string) => void): ClassChange[] {
+export function classChanges(dir: string, n: number, scratch: string, log: (s: string) => void, cache?: Cache): ClassChange[] {
   const t0 = performance.now();
   const pick = (k: number) => ((Math.ceil(n / 2) + k - 1) % n) + 1;
   const tfile = (i: number) => path.join(dir, 'tenants', `${tenantName(i)}.yaml`);
   const out: ClassChange[] = [];
   const build = (cls: ClassChange['cls'], label: string, tenant: string) => {
-    const c = compile(loadConfig(dir), readLock(dir));
+    const c = compile(loadConfig(dir), readLock(dir), { cache });
     if (!c.ok) throw new Error(`the repository after "${label}" does not compile: ${c.diagnostics[0]?.message}`);
     fs.writeFileSync(path.join(dir, LOCK_FILE), c.lockText!);
     const bundle = path.join(scratch, `apply-${n}-${cls}`);
