@@ -1,20 +1,23 @@
 // Bench `apply`: a one-tenant change applied incrementally next to a full reload of the same host, per step, with real charon, nft and FRR in throwaway namespaces.
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
-import { Bench, Context, Goal, fmtInt, fmtMs } from './bench';
+import { Bench, Context, Goal, Report, fmtInt, fmtMs } from './bench';
 import { generateRepo, pskDestination, tenantName } from './generate';
 import { loadConfig } from '../src/model/load';
 import { LOCK_FILE, readLock } from '../src/model/lock';
 import { compile } from '../src/bundle/compile';
 import { writeTree } from '../src/bundle/write';
+import { Cache } from '../src/util/cache';
 import { openSandbox, Sandbox } from '../src/apply/sandbox';
 import { Runner } from '../src/apply/runner';
 import { apply, describeError } from '../src/apply/engine';
 import { frrPlan } from '../src/apply/incremental/frr';
 import { nftPlan } from '../src/apply/incremental/nft';
 import { FRR_FILE, NFT_FILE } from '../src/apply/steps';
+import { ClassChange, classChanges, Cost, cpuMark, loadAllFloor, medianCost, nftFloor, nodeFloor, viciFloor, vtyshFloor } from './classes';
 
 /** FRR's load time grows faster than its file (100 tenants 7 s, 300 over 60 s in frr/check.ts): the FRR host is smaller. */
 const FRR_TENANTS = Number(process.env.S2SGW_BENCH_FRR_TENANTS ?? 200);
@@ -38,6 +41,9 @@ function changeTenant(yaml: string, i: number): string {
 
 interface Host {
   n: number;
+  /** The repository (left as bundle c has it; the change classes go on from there). */
+  dir: string;
+  cache: Cache;
   changed: string;
   a: string;
   b: string;
@@ -52,7 +58,9 @@ function prepare(ctx: Context, n: number, log: (s: string) => void): Host {
   fs.rmSync(dir, { recursive: true, force: true });
   generateRepo(dir, { tenants: n });
   const t0 = performance.now();
-  const c = compile(loadConfig(dir), readLock(dir));
+  // The work cache (--cache-dir): the second and third builds, and the change classes' five, render only the changed tenant.
+  const cache = new Cache(path.join(ctx.scratch, `apply-${n}.cache`), () => {});
+  const c = compile(loadConfig(dir), readLock(dir), { cache });
   if (!c.ok) throw new Error(`the ${n}-tenant repository does not compile: ${c.diagnostics[0]?.message}`);
   fs.writeFileSync(path.join(dir, LOCK_FILE), c.lockText!);
   const a = path.join(ctx.scratch, `apply-${n}-a`);
@@ -61,21 +69,22 @@ function prepare(ctx: Context, n: number, log: (s: string) => void): Host {
   const changed = tenantName(i);
   const file = path.join(dir, 'tenants', `${changed}.yaml`);
   fs.writeFileSync(file, changeTenant(fs.readFileSync(file, 'utf8'), i));
-  const c2 = compile(loadConfig(dir), readLock(dir));
+  const c2 = compile(loadConfig(dir), readLock(dir), { cache });
   if (!c2.ok) throw new Error(`the changed repository does not compile: ${c2.diagnostics[0]?.message}`);
   const b = path.join(ctx.scratch, `apply-${n}-b`);
   writeTree(b, c2.bundles[0].files);
   const j = i + 1 <= n ? i + 1 : i - 1;
   const next = path.join(dir, 'tenants', `${tenantName(j)}.yaml`);
   fs.writeFileSync(next, changeTenant(fs.readFileSync(next, 'utf8'), j));
-  const c3 = compile(loadConfig(dir), readLock(dir));
+  const c3 = compile(loadConfig(dir), readLock(dir), { cache });
   if (!c3.ok) throw new Error(`the twice-changed repository does not compile: ${c3.diagnostics[0]?.message}`);
   const cDir = path.join(ctx.scratch, `apply-${n}-c`);
   writeTree(cDir, c3.bundles[0].files);
   log(`apply: built ${fmtInt(n)} tenants three times in ${fmtInt(performance.now() - t0)} ms`);
   const env: NodeJS.ProcessEnv = {};
-  for (let t = 1; t <= n; t++) for (let k = 1; k <= 3; k++) env[`T${t}_SITE${k}_PSK`] = `bench-psk-t${t}-site${k}-0123456789`;
-  return { n, changed, a, b, c: cDir, env };
+  // n + 1: the tenant the change classes add.
+  for (let t = 1; t <= n + 1; t++) for (let k = 1; k <= 3; k++) env[`T${t}_SITE${k}_PSK`] = `bench-psk-t${t}-site${k}-0123456789`;
+  return { n, dir, changed, a, b, c: cDir, env, cache };
 }
 
 interface Run {
@@ -104,22 +113,27 @@ async function timedApply(sb: Sandbox, h: Host, bundle: string, skip: string[], 
  * The one-tenant change as an operator runs it: `s2sgw apply` in its own process (node start-up, module loading,
  * a cold JIT, the PSKs in its environment), timed from outside; its step times from the line it prints.
  */
-function commandApply(sb: Sandbox, h: Host, bundle: string, skip: string[]): { ms: number; lifetime: number; printed: string } {
+function commandApply(sb: Sandbox, h: Host, bundle: string, skip: string[]): { ms: number; lifetime: number; printed: string; cpu: number } {
   const o = sb.runner({ skip });
   const bin = path.resolve(__dirname, '..', '..', 'bin', 's2sgw.js');
   const args: string[] = ['-r', path.join(__dirname, 'lifetime.js'), bin, 'apply', '--bundle', bundle, '--root', o.root ?? '', '--netns', o.netns ?? '', '--vici', o.vici ?? '', '--skip', skip.join(','), '--lock-wait', '5'];
+  const c0 = cpuMark(sb.ns);
   const t0 = performance.now();
   const r = spawnSync(process.execPath, args, { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...h.env }, encoding: 'utf8' });
   const ms = performance.now() - t0;
+  const cpu = cpuMark(sb.ns) - c0;
   if (r.status !== 0) throw new Error(`s2sgw apply exited ${r.status}:\n${r.stderr}${r.stdout}`);
-  return { ms, lifetime: Number(/^s2sgw-bench-lifetime (\S+)$/m.exec(r.stderr)?.[1] ?? NaN), printed: /^done in .*$/m.exec(r.stderr)?.[0] ?? '' };
+  return { ms, cpu, lifetime: Number(/^s2sgw-bench-lifetime (\S+)$/m.exec(r.stderr)?.[1] ?? NaN), printed: /^done in .*$/m.exec(r.stderr)?.[0] ?? '' };
 }
+
+/** How long settle() waits at most (S2SGW_BENCH_SETTLE_MS; a machine busy with other work never settles). */
+const SETTLE_MS = Number(process.env.S2SGW_BENCH_SETTLE_MS ?? 60_000);
 
 /**
  * Waits (at most a minute) until the machine is idle: after swanctl --load-all of 30,000 connections charon keeps
  * a core busy for a while, and an apply measured then is measured against it, not against a host at rest.
  */
-async function settle(log: (s: string) => void): Promise<void> {
+async function settle(log: (s: string) => void, maxMs = SETTLE_MS): Promise<void> {
   const idle = () => {
     const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
     return { idle: f[3] + f[4], total: f.reduce((a, b) => a + b, 0) };
@@ -130,11 +144,21 @@ async function settle(log: (s: string) => void): Promise<void> {
     await new Promise((r) => setTimeout(r, 1000));
     const b = idle();
     const busy = 1 - (b.idle - a.idle) / Math.max(1, b.total - a.total);
-    if (busy < 0.1 || performance.now() - t0 > 60_000) {
+    if (busy < 0.1 || performance.now() - t0 > maxMs) {
       if (performance.now() - t0 > 1500) log(`apply: waited ${fmtInt(performance.now() - t0)} ms for the machine to settle (busy ${(busy * 100).toFixed(0)} %)`);
       return;
     }
   }
+}
+
+/** A mark of the machine's CPU counters (/proc/stat), and its busy share since a mark. */
+function cpuStat(): { idle: number; total: number } {
+  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  return { idle: f[3] + f[4], total: f.reduce((x, y) => x + y, 0) };
+}
+function busySince(m: { idle: number; total: number }): number {
+  const now = cpuStat();
+  return 1 - (now.idle - m.idle) / Math.max(1, now.total - m.total);
 }
 
 const sum = (r: Run, names: string[]) => names.reduce((s, n) => s + (r.steps.get(n) ?? 0), 0);
@@ -171,11 +195,29 @@ export const bench: Bench = {
     let inc: Run;
     let full: Run;
     let dry: Run;
-    let command: { ms: number; lifetime: number; printed: string };
+    let command: { ms: number; lifetime: number; printed: string; cpu: number };
+    let loadAll: { ms: number; out: string } | undefined;
+    let classes: ClassChange[] = [];
+    const classRuns = new Map<string, { cmd: ReturnType<typeof commandApply>; nft?: Cost; busy: number }>();
+    let node: Cost = { ms: NaN, cpu: NaN };
+    let vici: Cost = { ms: NaN, cpu: NaN };
+    const load0 = os.loadavg();
     try {
       log(`apply: first apply of ${fmtInt(n)} tenants (a full load; swanctl --load-all takes minutes at 10,000)`);
       first = await timedApply(sb, h, h.a, skipMain);
       log(`apply: first apply ${fmtInt(first.total)} ms`);
+      if (!extraSkip.includes('strongswan')) {
+        // The first apply's floor: charon's own load of the same connection files, into a fresh charon of its own sandbox.
+        await settle(log);
+        const fresh = await openSandbox({ frr: false });
+        try {
+          log(`apply: swanctl --load-all of the same files into a fresh charon`);
+          loadAll = loadAllFloor(fresh, sb);
+          log(`apply: swanctl --load-all ${fmtInt(loadAll.ms)} ms (${loadAll.out})`);
+        } finally {
+          await fresh.close();
+        }
+      }
       // The selection of tc and link lines cannot run on this kernel: a dry run times the work without the tools.
       await settle(log);
       dry = await timedApply(sb, h, h.b, ['vrf', 'sysctl', 'frr', ...extraSkip], { dryRun: true });
@@ -187,6 +229,30 @@ export const bench: Bench = {
       await settle(log);
       command = commandApply(sb, h, h.c, skipMain);
       log(`apply: the command, one more tenant changed: ${fmtInt(command.ms)} ms (the process itself ${fmtInt(command.lifetime)} ms); it printed: ${command.printed}`);
+      // The change classes, each as the command an operator runs, then the floor of its own nft transaction.
+      classes = classChanges(h.dir, n, ctx.scratch, log, h.cache);
+      let prev = h.c;
+      for (const k of classes) {
+        await settle(log, Math.min(5000, SETTLE_MS));
+        const b0 = cpuStat();
+        const cmd = commandApply(sb, h, k.bundle, skipMain);
+        const busy = busySince(b0);
+        const nft = nftFloor(sb, prev, k.bundle, k.tenant, ctx.scratch);
+        classRuns.set(k.cls, { cmd, nft, busy });
+        log(`apply: ${k.label} (${k.tenant}): ${fmtInt(cmd.ms)} ms, CPU ${fmtInt(cmd.cpu)} ms, machine busy ${(busy * 100).toFixed(0)} %; ${cmd.printed}; nft -f floor ${nft === undefined ? 'none' : `${fmtMs(nft.ms)} ms, CPU ${fmtMs(nft.cpu)}`} ms`);
+        prev = k.bundle;
+      }
+      const rp = classes.find((k) => k.cls === 'replace')!;
+      const vs: Cost[] = [];
+      const ns: Cost[] = [];
+      for (let i = 0; i < 3; i++) {
+        vs.push(await viciFloor(sb, rp.bundle, rp.tenant));
+        ns.push(nodeFloor(sb.ns, h.env));
+      }
+      vici = medianCost(vs);
+      node = medianCost(ns);
+      const show = (xs: Cost[]) => xs.map((x) => `${fmtMs(x.ms)} (CPU ${fmtMs(x.cpu)})`).join(', ');
+      log(`apply: floor: VICI load-conn + terminate ${show(vs)} ms; node start ${show(ns)} ms`);
     } finally {
       await sb.close();
     }
@@ -198,12 +264,32 @@ export const bench: Bench = {
     let fFirst: Run;
     let fInc: Run;
     let fFull: Run;
+    const frrClass = new Map<string, { ms: number; cpu: number; what: string }>();
+    let vtysh: Cost = { ms: NaN, cpu: NaN };
     try {
       log(`apply: loading ${fmtInt(nf)} tenants into FRR`);
       fFirst = await timedApply(sf, hf, hf.a, skipFrr);
       log(`apply: FRR first apply ${fmtInt(fFirst.total)} ms`);
       fInc = await timedApply(sf, hf, hf.b, skipFrr);
       fFull = await timedApply(sf, hf, hf.b, skipFrr, { full: true });
+      // The change classes' FRR steps (reload-frr, remove-frr) on this host, and the floor: one vtysh sequence.
+      await timedApply(sf, hf, hf.c, skipFrr);
+      const fcls = nf === n ? classes : classChanges(hf.dir, nf, ctx.scratch, log, hf.cache);
+      let prev = hf.c;
+      for (const k of fcls) {
+        const c0 = cpuMark(sf.ns);
+        const r = await timedApply(sf, hf, k.bundle, skipFrr);
+        const cpu = cpuMark(sf.ns) - c0;
+        const fs2 = ['reload-frr', 'remove-frr'].filter((st) => r.steps.has(st));
+        frrClass.set(k.cls, { ms: (r.steps.get('reload-frr') ?? 0) + (r.steps.get('remove-frr') ?? 0), cpu, what: fs2.map((st) => `${st} ${fmtMs(r.steps.get(st)!)} ms: ${what(r, st)}`).join('; ') });
+        if (k.cls === 'hitless') {
+          const vt: Cost[] = [];
+          for (let i = 0; i < 3; i++) vt.push(vtyshFloor(sf, prev, k.bundle, k.tenant) ?? { ms: NaN, cpu: NaN });
+          vtysh = medianCost(vt);
+          log(`apply: floor: vtysh sequence ${vt.map((x) => `${fmtMs(x.ms)} (CPU ${fmtMs(x.cpu)})`).join(', ')} ms`);
+        }
+        prev = k.bundle;
+      }
     } finally {
       await sf.close();
     }
@@ -244,6 +330,37 @@ export const bench: Bench = {
       { name: 'incremental / full reload (reload steps)', value: reloadInc / reloadFull, limit: 1 / 50, unit: 'x' },
       { name: `whole apply of a one-tenant change at ${fmtInt(n)} tenants (incl. verify, stage, check, health; the larger of in-process and the command)`, value: Math.max(inc.total, command.ms), limit: 1000, unit: 'ms' },
     ];
-    return { title: `apply: a one-tenant change at ${fmtInt(n)} tenants, incremental vs full reload`, table, goals, notes };
+    return { title: `apply: a one-tenant change at ${fmtInt(n)} tenants, incremental vs full reload`, table, goals, notes, sections: [classReport()] };
+
+    /** Issue 18's table: each change class's whole command next to the floor and the full reload, measured above. */
+    function classReport(): Report {
+      const fullReload = full.total + frrFull;
+      const t = [['change class', 'command ms', 'CPU ms', '+frr ms', '(CPU)', '= apply', 'node', 'nft -f', 'vici', 'vtysh', '= floor', '(CPU)', 'apply/floor', '(CPU)', 'full/apply', 'busy', 'the command printed; frr steps']];
+      const goals: Goal[] = [];
+      for (const k of classes) {
+        const r = classRuns.get(k.cls)!;
+        const fr = frrClass.get(k.cls) ?? { ms: 0, cpu: 0, what: '' };
+        const applyMs = r.cmd.ms + fr.ms;
+        const applyCpu = r.cmd.cpu + fr.cpu;
+        const floor = node.ms + (r.nft?.ms ?? 0) + vici.ms + vtysh.ms;
+        const floorCpu = node.cpu + (r.nft?.cpu ?? 0) + vici.cpu + vtysh.cpu;
+        t.push([`${k.label} (${k.tenant})`, fmtMs(r.cmd.ms), fmtMs(r.cmd.cpu), fmtMs(fr.ms), fmtMs(fr.cpu), fmtMs(applyMs), fmtMs(node.ms), r.nft === undefined ? 'none' : fmtMs(r.nft.ms), fmtMs(vici.ms), fmtMs(vtysh.ms), fmtMs(floor), fmtMs(floorCpu), `${(applyMs / floor).toFixed(2)}x`, `${(applyCpu / floorCpu).toFixed(2)}x`, `${fmtInt(fullReload / applyMs)}x`, `${(r.busy * 100).toFixed(0)} %`, `${r.cmd.printed.replace(/^done in \d+ ms /, '')}; frr: ${fr.what || 'nothing'}`]);
+        goals.push({ name: `${k.label}: whole apply / floor at ${fmtInt(n)} tenants`, value: applyMs / floor, limit: 3, unit: 'x', cpuValue: applyCpu / floorCpu });
+        goals.push({ name: `${k.label}: whole apply / full reload`, value: applyMs / fullReload, limit: 1 / 50, unit: 'x' });
+      }
+      if (loadAll) t.push(['first apply (full load, in process)', fmtMs(first.total), '', '', '', fmtMs(first.total), '', '', '', '', fmtMs(loadAll.ms), '', `${(first.total / loadAll.ms).toFixed(2)}x`, '', '', '', `floor: swanctl --load-all of the same files into a fresh charon (${loadAll.out})`]);
+      t.push(['full reload (--full, in process)', fmtMs(full.total), '', fmtMs(frrFull), '', fmtMs(fullReload), '', '', '', '', '', '', '', '', '', '', `charon + nft at ${fmtInt(n)}, reload-frr at ${fmtInt(nf)}`]);
+      goals.push({ name: `first apply / swanctl --load-all of the same files at ${fmtInt(n)} tenants`, value: loadAll ? first.total / loadAll.ms : undefined, limit: 1.3, unit: 'x', missing: 'strongswan skipped (S2SGW_BENCH_APPLY_SKIP)' });
+      const load1 = os.loadavg();
+      const cnotes = [
+        `each class is the \`s2sgw apply\` command in its own process (node -r lifetime.js bin/s2sgw.js apply, PSKs of ${fmtInt(3 * (n + 1))} connections in its environment) on the charon + nft host of ${fmtInt(n)} tenants, one class after the other; FRR's steps of the same class (reload-frr, remove-frr) are timed on the FRR host of ${fmtInt(nf)} tenants and added (+frr)`,
+        'CPU ms: the command and every program it ran (its reaped children) plus charon in the namespace, from /proc (10 ms ticks); +frr (CPU): FRR\'s daemons and vtysh during the class\'s apply on the FRR host; the floor\'s CPU likewise (the program, the namespace\'s daemons, and this process for the VICI calls): the CPU ratio is the steadier figure on a shared machine',
+        `first apply's steps: ${[...first.steps].sort((x, y) => y[1] - x[1]).slice(0, 6).map(([st, ms]) => `${st} ${fmtInt(ms)}`).join(', ')} ms`,
+        `floor (same run): node start = ${fmtMs(node.ms)} ms (node -e "" with the same environment, median of 3); nft -f = the class's own changed lines against the loaded ${fmtInt(n)}-tenant ruleset (undone, then made again and timed; none: the class changes no nft line); vici = connect + load-conn + terminate of one connection into the loaded charon with src/vici's client (median of 3); vtysh = the hitless change's command sequence on the FRR host (median of 3)`,
+        `full reload: apply --full of the one-tenant change (charon + nft at ${fmtInt(n)}) plus reload-frr --full at ${fmtInt(nf)}`,
+        `machine: ${os.cpus().length} cores, load average ${load0.map((x) => x.toFixed(1)).join(' ')} at the start of the apply bench and ${load1.map((x) => x.toFixed(1)).join(' ')} at its end; busy: the machine's busy share while the command ran (/proc/stat)`,
+      ];
+      return { title: `apply: each change class at ${fmtInt(n)} tenants, the whole command vs the floor and the full reload`, table: t, goals, notes: cnotes };
+    }
   },
 };

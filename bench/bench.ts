@@ -39,6 +39,8 @@ export interface Report {
   table?: string[][];
   goals?: Goal[];
   notes?: string[];
+  /** Further reports of the same bench, printed after this one (e.g. apply's change classes). */
+  sections?: Report[];
 }
 
 export interface Bench {
@@ -182,7 +184,7 @@ export function formatReport(r: Report): string {
   if (r.table) out.push(formatTable(r.table));
   if (r.goals?.length) out.push('', ...r.goals.map(verdict));
   if (r.notes?.length) out.push('', ...r.notes.map((n) => `note: ${n}`));
-  return out.join('\n') + '\n';
+  return out.join('\n') + '\n' + (r.sections ?? []).map((s) => '\n' + formatReport(s)).join('');
 }
 
 /** The first two sizes, which the goals compare (1,000 and 10,000 by default). */

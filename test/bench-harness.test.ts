@@ -2,7 +2,17 @@
 import * as fs from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { runChild, verdict, formatTable } from '../bench/bench';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { runChild, verdict, formatTable, formatReport } from '../bench/bench';
+import { classChanges } from '../bench/classes';
+import { loadConfig } from '../src/model/load';
+import { LOCK_FILE, readLock } from '../src/model/lock';
+import { compile } from '../src/bundle/compile';
+import { writeTree } from '../src/bundle/write';
+import { parseManifest, summaryPath } from '../src/bundle/manifest';
+import { impact } from '../src/plan/impact';
+import { rank, CHANGE_CLASSES } from '../src/plan/change-class';
 import { analyze, CpuProfile } from '../bench/profile';
 import { generateTempRepo } from '../bench/generate';
 
@@ -47,6 +57,39 @@ test('goals: PASS at or under the limit, MISS over it, n/a when not measured', (
   assert.match(verdict({ name: 'r', value: 2.01, limit: 2, unit: 'x' }), /^MISS .*2\.01x \(goal <= 2\.00x\)/);
   assert.match(verdict({ name: 'rss', value: 1500, limit: 1024, unit: 'MB' }), /^MISS .*1,500 MB/);
   assert.match(verdict({ name: 'r', value: undefined, limit: 12, unit: 'x', missing: 'needs a second size' }), /^n\/a .*needs a second size/);
+});
+
+test('a report prints its sections after itself', () => {
+  const out = formatReport({ title: 'one', notes: ['n1'], sections: [{ title: 'two', table: [['a', 'b'], ['x', '1']] }] });
+  assert.match(out, /^== one\n\nnote: n1\n\n== two\na  b\nx  1\n$/);
+});
+
+test('the apply bench\'s change classes are what plan calls them, one tenant each', () => {
+  const g = generateTempRepo({ tenants: 8 });
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 's2sgw-classes-'));
+  try {
+    const c = compile(loadConfig(g.dir), readLock(g.dir));
+    assert.ok(c.ok);
+    fs.writeFileSync(path.join(g.dir, LOCK_FILE), c.lockText!);
+    const base = path.join(scratch, 'base');
+    writeTree(base, c.bundles[0].files);
+    const man = (b: string) => parseManifest(fs.readFileSync(path.join(b, 'manifest.json')), (t) => JSON.parse(fs.readFileSync(path.join(b, summaryPath(t)), 'utf8')));
+    const ks = classChanges(g.dir, 8, scratch, () => {});
+    assert.equal(ks.map((k) => k.cls), ['added', 'removed', 'replace', 'rekey', 'hitless']);
+    assert.is(new Set(ks.map((k) => k.tenant)).size, 5);
+    let prev = base;
+    for (const k of ks) {
+      const im = impact(man(prev), man(k.bundle));
+      assert.equal(im.tenants.map((t) => t.tenant), [k.tenant], k.label);
+      const t = im.tenants[0];
+      if (k.cls === 'added' || k.cls === 'removed') assert.is(t.status, k.cls, k.label);
+      else assert.is(CHANGE_CLASSES[Math.max(...t.changes.map((x) => rank(x.class)))], k.cls, k.label);
+      prev = k.bundle;
+    }
+  } finally {
+    fs.rmSync(g.dir, { recursive: true, force: true });
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
 });
 
 test('tables align columns and right-align numbers', () => {
