@@ -59,8 +59,12 @@ export function instanceView(t: Tenant, gw: Gateway): InstanceView | undefined {
   };
 }
 
-/** The health script: charon (IKE) and zebra (FRR's routes) must run; a gateway without them cannot carry the tenant. */
-export const DAEMONS_SCRIPT = "/bin/sh -c 'pidof charon >/dev/null && pidof zebra >/dev/null'";
+/**
+ * The health script: charon (IKE) and zebra (FRR's routes) must run; a gateway without them cannot carry the tenant.
+ * charon runs as `charon` under ipsec/starter but as `charon-systemd` on Debian 12's swanctl hosts (pidof matches
+ * the program name exactly, and `pidof charon` misses charon-systemd: the lab found every instance in FAULT).
+ */
+export const DAEMONS_SCRIPT = "/bin/sh -c 'pidof charon charon-systemd >/dev/null && pidof zebra >/dev/null'";
 
 export interface GatewayView {
   daemonsScript: string;
