@@ -174,8 +174,9 @@ check_ha() {
   check "ha: each gateway of the pair sees only its own daemons" "gw3 sees $seen processes named charon-systemd or zebra (its own 2)" test "$seen" = 2
 
   # Both applies at once (two hosts; the guest has two CPUs).
-  for g in gw2 gw3; do ( ha_apply "$g"; echo "$APPLY_RC $APPLY_T" > "/tmp/ha-apply-$g" ) & done
-  wait
+  local appliers=()
+  for g in gw2 gw3; do ( ha_apply "$g"; echo "$APPLY_RC $APPLY_T" > "/tmp/ha-apply-$g" ) & appliers+=($!); done
+  wait "${appliers[@]}"
   local rc t
   for g in gw2 gw3; do
     read -r rc t < "/tmp/ha-apply-$g"
