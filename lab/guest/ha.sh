@@ -157,6 +157,20 @@ ha_case() {
   done
 }
 
+# ha_dump: what keepalived sees, into guest.log (keepalived logs to syslog, which the guest has none of).
+ha_dump() {
+  local g
+  echo "=== ha_dump: state files: $(grep -H . /run/s2sgw/ha/*.state 2> /dev/null | tr '\n' ' '); drain: $(ls -l /var/lib/s2sgw/ha 2> /dev/null | tr '\n' ' ')"
+  for g in gw2 gw3; do
+    echo "--- $g: health script: $(in_pidns "$g" /bin/sh -c 'pidof charon charon-systemd >/dev/null && pidof zebra >/dev/null' && echo ok || echo fails); processes: $(in_pidns "$g" ps -e -o comm= | sort | uniq -c | tr '\n' ' ')"
+    ip -n "$g" -br address show IfNi1
+    ip -n "$g" -d link show IfNi1 | head -n 3
+    head -n 30 "$HA_ROOT/$g/etc/keepalived/keepalived.conf"
+    in_pidns "$g" ip netns exec "$g" timeout 8 keepalived -n -l -D --vrrp -f "$HA_ROOT/$g/etc/keepalived/keepalived.conf" -p /tmp/ka-$g.pid -r /tmp/kv-$g.pid 2>&1 | head -n 40 &
+  done
+  sleep 9
+  ip -n nhost neigh
+}
 kill_daemons() { in_pidns "$1" sh -c 'kill -9 $(pidof charon-systemd zebra bgpd staticd)'; }
 trunk_down() { ip -n "$1" link set eth1 down; }
 
@@ -173,6 +187,9 @@ check_ha() {
   local seen; seen=$(in_pidns gw3 pidof charon-systemd zebra | wc -w)
   check "ha: each gateway of the pair sees only its own daemons" "gw3 sees $seen processes named charon-systemd or zebra (its own 2)" test "$seen" = 2
 
+  # keepalived.conf names the drain file by its absolute path (/var/lib/s2sgw/ha/drain), whatever apply's --root:
+  # its folder, which apply makes only under the root, must exist for track_file's init_file (gw1 has no HA tenant).
+  mkdir -p /var/lib/s2sgw/ha
   # Both applies at once (two hosts; the guest has two CPUs).
   local appliers=()
   for g in gw2 gw3; do ( ha_apply "$g"; echo "$APPLY_RC $APPLY_T" > "/tmp/ha-apply-$g" ) & appliers+=($!); done
@@ -185,7 +202,8 @@ check_ha() {
   done
   wait_until 20 vip_on gw2
   check "ha: VRRP: gw2 (priority 150) holds 192.168.0.1, gw3 (100) does not" "after ${WAITED}s; gw3 $(vip_on gw3 && echo holds it too || echo does not)" \
-    sh -c "ip -n gw2 -br address show IfNi1 | grep -q ' 192.168.0.1/29' && ! ip -n gw3 -br address show IfNi1 | grep -q ' 192.168.0.1/29'"
+    sh -c "ip -n gw2 -br address show IfNi1 | grep -q ' 192.168.0.1/29' && ! ip -n gw3 -br address show IfNi1 | grep -q ' 192.168.0.1/29'" \
+    || ha_dump
 
   # The site: peer-config's two connections and its routes (WAN is the site's uplink, eth0 here).
   site_from_peer hsite IfNe1 || return 0
