@@ -202,8 +202,8 @@ check_ha() {
   done
   wait_until 20 vip_on gw2
   check "ha: VRRP: gw2 (priority 150) holds 192.168.0.1, gw3 (100) does not" "after ${WAITED}s; gw3 $(vip_on gw3 && echo holds it too || echo does not)" \
-    sh -c "ip -n gw2 -br address show IfNi1 | grep -q ' 192.168.0.1/29' && ! ip -n gw3 -br address show IfNi1 | grep -q ' 192.168.0.1/29'" \
-    || ha_dump
+    sh -c "ip -n gw2 -br address show IfNi1 | grep -q ' 192.168.0.1/29' && ! ip -n gw3 -br address show IfNi1 | grep -q ' 192.168.0.1/29'"
+  vip_on gw2 || { ha_dump; return 0; }
 
   # The site: peer-config's two connections and its routes (WAN is the site's uplink, eth0 here).
   site_from_peer hsite IfNe1 || return 0
