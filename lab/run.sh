@@ -40,7 +40,8 @@ done
 t=$(date +%s.%N)
 read -r kver kdir < <(bash "$lab/kernel.sh") || die "could not fetch the kernel"
 [ -n "${kdir:-}" ] || die "could not fetch the kernel"
-# The guest sees the host's root under another mount point: a cache folder that is a link must be resolved here.
+# The guest reaches it through the host's root: a cache whose kernel/ is a link (a worktree sharing main's)
+# must be named by its real path, since the guest resolves an absolute link target outside /mnt/host.
 kdir=$(readlink -f "$kdir")
 run=$cache/run
 rm -rf "$run" && mkdir -p "$run/logs" && chmod 1777 "$run/logs"

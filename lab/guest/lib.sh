@@ -76,8 +76,13 @@ swanctl {
 }
 ${extra:+include $extra}
 EOF
-  STRONGSWAN_CONF=$RUN/$n/strongswan.conf ip netns exec "$n" /usr/sbin/charon-systemd > "$LOGS/charon-$n.out" 2>&1 &
+  STRONGSWAN_CONF=$RUN/$n/strongswan.conf in_pidns "$n" ip netns exec "$n" /usr/sbin/charon-systemd > "$LOGS/charon-$n.out" 2>&1 &
 }
+# A role may have its own PID namespace (the HA pair's gateways, lab/guest/ha.sh): HOLDER[NS] is a process in it,
+# and in_pidns NS CMD... runs CMD there (with that namespace's /proc), so `pidof charon-systemd` in its keepalived
+# health script sees that gateway's daemons only, as on a host of its own. Other roles: CMD as it is.
+declare -A HOLDER=()
+in_pidns() { local n=$1; shift; if [ -n "${HOLDER[$n]:-}" ]; then nsenter -t "${HOLDER[$n]}" -p -m -- "$@"; else "$@"; fi; }
 charon_ready() { [ -S "$RUN/$1/charon.vici" ] && swan "$1" --stats; }
 # swan NS ARGS...: swanctl against that namespace's charon.
 swan() { local n=$1 c=$2; shift 2; STRONGSWAN_CONF=$RUN/$n/strongswan.conf ns "$n" swanctl "$c" "$@" --uri "unix://$RUN/$n/charon.vici"; }
@@ -91,7 +96,7 @@ start_frr() {
   local d
   for d in "$@"; do
     # -f /dev/null: start empty; the configuration comes later through vtysh.
-    ns "$n" "/usr/lib/frr/$d" -N "$n" -d -F traditional -f /dev/null \
+    in_pidns "$n" ip netns exec "$n" "/usr/lib/frr/$d" -N "$n" -d -F traditional -f /dev/null \
       --log "file:$LOGS/$d-$n.log" -i "/run/frr/$n/$d.pid" || fail "start $d in $n" "exit $?"
   done
 }

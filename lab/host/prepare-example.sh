@@ -111,3 +111,6 @@ issue IfTe1 "CN=edge.tailspin.example, O=Tailspin Toys" edge.tailspin.example
 
 # Interoperability (issue 22): libreswan sites and a site behind NAT, on top of the second scenario.
 bash "$lab/host/prepare-interop.sh" "$run" "$cli"
+
+# High availability (issue 21): a tenant on the pair gw2 + gw3, for the `ha` check (lab/host/prepare-ha.sh).
+bash "$lab/host/prepare-ha.sh" "$run" "$cli"

@@ -31,6 +31,9 @@ export const SYSCTL_FILE = 'sysctl/90-s2sgw.conf';
 export const KEEPALIVED_FILE = 'keepalived/keepalived.conf';
 /** keepalived's main pid file (Debian's default): SIGHUP to it reloads the config, with or without systemd. */
 export const KEEPALIVED_PID = '/run/keepalived.pid';
+/** Its VRRP and checker children's pid files (Debian's defaults), under --root too: two gateways under two roots on
+ * one machine (the lab's HA pair, a sandbox) must not find each other's /run/vrrp.pid and refuse to start. */
+export const KEEPALIVED_CHILD_PIDS = { vrrp: '/run/vrrp.pid', checkers: '/run/checkers.pid' } as const;
 /** The most argv bytes an incremental vtysh -c sequence may take (Linux allows 2 MiB of argv and environment). */
 const FRR_ARGV_MAX = 512 * 1024;
 
@@ -618,7 +621,13 @@ export const STEPS: Step[] = [
       // The drain file's folder must exist before keepalived's track_file creates the file (init_file).
       if (!ctx.runner.dryRun) fs.mkdirSync(path.dirname(ctx.runner.host(DRAIN_FILE)), { recursive: true });
       if (pid) await ctx.runner.must('kill', ['-HUP', pid]);
-      else await ctx.runner.must('keepalived', ['-f', ctx.runner.host('/etc/keepalived/keepalived.conf'), '-p', ctx.runner.host(KEEPALIVED_PID)]);
+      else
+        await ctx.runner.must('keepalived', [
+          '-f', ctx.runner.host('/etc/keepalived/keepalived.conf'),
+          '-p', ctx.runner.host(KEEPALIVED_PID),
+          '-r', ctx.runner.host(KEEPALIVED_CHILD_PIDS.vrrp),
+          '-c', ctx.runner.host(KEEPALIVED_CHILD_PIDS.checkers),
+        ]);
       return true;
     },
   },

@@ -1,0 +1,239 @@
+# The `ha` check (issue 21, docs/ha.md): Northwind (lab/ha/tenants/northwind.yaml) on the pair gw2 (active) + gw3
+# (standby), each set up by `s2sgw apply` of its own bundle (lab/host/prepare-ha.sh), with keepalived started by
+# apply's reload-keepalived step; one static site (Northwind Seattle) with a tunnel to each gateway, configured
+# from peer-config's output. Sourced by the scenario; selectable only (S2SGW_LAB_CHECKS=ha), see docs/lab.md.
+#
+#   nhost (Northwind 192.168.0.2) --access VLAN 4010--+ sw ==trunk-gw2== gw2 eth1 (own 192.168.0.3, VRRP 192.168.0.1)
+#                                                     |    ==trunk-gw3== gw3 eth1 (own 192.168.0.4)
+#   gw2 eth0 203.0.113.20 --+ inet -- hsite 131.107.9.10 (Northwind Seattle, LAN 10.9.0.0/16; XFRM interfaces
+#   gw3 eth0 203.0.113.30 --+          IfNe1-gw2 metric 100, IfNe1-gw3 metric 200, from peer-config's `routes`)
+#
+# Each gateway of the pair is a host of its own: its own network namespace, and its own PID namespace (HOLDER in
+# lib.sh) holding its charon, FRR and the keepalived apply starts, so keepalived's health script (`pidof
+# charon-systemd`, `pidof zebra`) sees that gateway's daemons only; its own --root under /run/lab/ha (apply's
+# state, live files, keepalived's pid files). Shared with gw1 and each other: /var/lib/s2sgw/ha/drain (never
+# written here) and /run/s2sgw/ha/northwind.state (the keepalived notify files: the check reads who holds the
+# address from the interfaces instead).
+
+HA_ROOT=/run/lab/ha
+export NORTHWIND_SEA_PSK=lab-northwind-sea-not-a-secret
+
+ha_topology() {
+  for r in gw2 gw3 hsite nhost; do echo "netns add $r"; done | ip -batch -
+  {
+    local g
+    for g in gw2 gw3; do
+      echo "link add eth0 netns $g type veth peer name $g netns inet"
+      echo "link add eth1 netns $g type veth peer name trunk-$g netns sw"
+    done
+    echo "link add eth0 netns hsite type veth peer name hsite netns inet"
+    echo "link add eth0 netns nhost type veth peer name nhost netns sw"
+  } | ip -batch -
+  local g a
+  for g in gw2 gw3; do
+    a=203.0.113.${g#gw}0
+    ip -n "$g" -batch - <<EOF
+link set lo up
+link set eth0 up
+link set eth1 up
+address add $a/24 dev eth0
+route add default via 203.0.113.1
+EOF
+    # The router: 203.0.113.0/24 is on its port to gw1; each pair gateway gets a host route on its own port,
+    # where the router answers for 203.0.113.1 too.
+    ip -n inet -batch - <<EOF
+address add 203.0.113.1/32 dev $g
+link set $g up
+route add $a/32 dev $g
+EOF
+  done
+  ip -n inet -batch - <<'EOF'
+address add 131.107.9.1/24 dev hsite
+link set hsite up
+EOF
+  site_links hsite 131.107.9.10 131.107.9.1 10.9.0.1/16
+  ip -n sw -batch - <<'EOF'
+link set trunk-gw2 master br0
+link set trunk-gw3 master br0
+link set nhost master br0
+link set trunk-gw2 up
+link set trunk-gw3 up
+link set nhost up
+EOF
+  bridge -n sw -batch - <<'EOF'
+vlan add dev trunk-gw2 vid 4010
+vlan add dev trunk-gw3 vid 4010
+vlan del dev nhost vid 1
+vlan add dev nhost vid 4010 pvid untagged
+EOF
+  ip -n nhost -batch - <<'EOF'
+link set lo up
+link set eth0 up
+address add 192.168.0.2/29 dev eth0
+route add default via 192.168.0.1
+EOF
+}
+
+# ha_holders: one PID namespace per pair gateway (a bash that reaps orphans, as an init does); HOLDER[gw] is its pid.
+has_child() { [ -n "$(cat /proc/"$1"/task/*/children 2> /dev/null)" ]; }
+ha_holders() {
+  local g u
+  for g in gw2 gw3; do
+    unshare --pid --fork --mount-proc bash -c 'trap : CHLD; while :; do sleep 1; done' < /dev/null > /dev/null 2>&1 &
+    u=$!
+    wait_until 10 has_child "$u" || { fail "ha: PID namespace of $g" "unshare started nothing"; return 1; }
+    HOLDER[$g]=$(cat /proc/"$u"/task/*/children | awk '{ print $1 }')
+  done
+}
+
+# ha_daemons GW: what a gateway host runs before s2sgw (charon reads apply's settings snippet under its --root).
+ha_daemons() {
+  local g=$1
+  mkdir -p "$HA_ROOT/$g/etc/strongswan.d" "$HA_ROOT/$g/etc/swanctl/conf.d" "$HA_ROOT/$g/run"
+  # What the strongswan-swanctl package installs, under this gateway's root.
+  printf 'include %s/*.conf\n' "$HA_ROOT/$g/etc/swanctl/conf.d" > "$HA_ROOT/$g/etc/swanctl/swanctl.conf"
+  start_charon "$g" "$HA_ROOT/$g/etc/strongswan.d/s2sgw*.conf"
+  start_frr "$g" zebra staticd bgpd
+}
+ha_ready() { charon_ready "$1" && frr_ready "$1"; }
+
+# ha_apply GW [ARGS...]: `s2sgw apply` of the gateway's bundle, run inside its PID namespace; sets APPLY_RC.
+ha_apply() {
+  local g=$1 t0 t; shift
+  local exe=("${S2SGW_EXE:-}")
+  [ -n "${PKG:-}" ] || exe=(node -e "require(process.argv[1]).main(process.argv.slice(2)).then((c) => process.exit(c))" "$DIST/src/cli.js")
+  echo "=== s2sgw apply $g $* (uptime $(now)s)" >> "$LOGS/apply-$g.log"
+  t0=$(now)
+  STRONGSWAN_CONF=$RUN/$g/strongswan.conf in_pidns "$g" "${exe[@]}" apply --bundle "$OUT/bundle-ha/$g" --root "$HA_ROOT/$g" \
+    --netns "$g" --vici "unix://$RUN/$g/charon.vici" --frr-pathspace "$g" "$@" >> "$LOGS/apply-$g.log" 2>&1
+  APPLY_RC=$?
+  APPLY_T=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }')
+}
+
+vip_on() { ip -n "$1" -br address show IfNi1 2> /dev/null | grep -q ' 192\.168\.0\.1/29'; }
+ha_sa_up() { swan hsite --list-sas --ike "IfNe1-$1" 2> /dev/null | grep -q INSTALLED; }
+replies() { [ "$(grep -c 'bytes from' "$1" 2> /dev/null)" -ge "$2" ]; }
+
+# ping_loss FILE: "LOST GAP" of a `ping -D -i 0.1` log: pings lost (sent, from ping's closing summary, less one
+# in flight, minus the replies: a blackout that lasts to the end counts too) and the longest silence between two
+# replies minus the 0.1 s interval, in seconds.
+ping_loss() {
+  awk '/bytes from/ { t = substr($1, 2, length($1) - 2) + 0; for (i = 1; i <= NF; i++) if ($i ~ /^icmp_seq=/) s = substr($i, 10) + 0
+         if (!(s in seen)) { seen[s] = 1; n++ } if (s > max) max = s; if (last != "" && t - last > gap) gap = t - last; last = t }
+       /packets transmitted/ { tx = $1 }
+       END { g = gap - 0.1; if (g < 0) g = 0; l = (tx > max ? tx - 1 : max) - n; if (l < 0) l = 0; printf "%d %.1f", l, g }' "$1"
+}
+
+# ha_case NAME TITLE ACTION...: pings at 10/s from Northwind's host to its site and from the single-gateway tenants'
+# hosts to theirs; after 3 s ACTION; then 12 s more after gw3 holds the address (return traffic that went astray
+# would show). Loss of Northwind's pings at most 3 s; the other tenants lose none.
+ha_case() {
+  local name=$1 title=$2 d=/tmp/ha-$1; shift 2
+  mkdir -p "$d"
+  local p pids=() h
+  # (not through ns(): $! must be ping itself, which the SIGINT below stops)
+  ip netns exec nhost ping -D -n -i 0.1 10.9.0.1 > "$d/nhost" 2>&1 & pids+=($!)
+  for h in $HA_SINGLE; do
+    ip netns exec "${h%:*}" ping -D -n -i 0.1 "${h#*:}" > "$d/${h%:*}" 2>&1 & pids+=($!)
+  done
+  wait_until 20 replies "$d/nhost" 30 || note "ha $name: Northwind's pings slow to start"
+  local t0; t0=$(now)
+  "$@"
+  local moved=-1
+  wait_until 30 vip_on gw3 && moved=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }')
+  local n0; n0=$(grep -c 'bytes from' "$d/nhost")
+  # 12 s of pings after the move, measured in replies (120 at 10/s), never less than 12 s.
+  wait_until 40 replies "$d/nhost" $((n0 + 120)); sleep 0.5
+  for p in "${pids[@]}"; do kill -INT "$p" 2> /dev/null; done
+  wait "${pids[@]}" 2> /dev/null
+  local lost gap; read -r lost gap < <(ping_loss "$d/nhost")
+  local sent; sent=$(grep -o 'icmp_seq=[0-9]*' "$d/nhost" | cut -d= -f2 | sort -n | tail -n 1)
+  check "ha $name: $title, Northwind's loss at 10 pings/s <= 3 s" \
+    "address on gw3 ${moved}s after; ${lost} of ${sent:-0} pings lost ($(awk -v l="$lost" 'BEGIN { printf "%.1f", l / 10 }') s), longest silence ${gap} s" \
+    awk -v g="$gap" -v m="$moved" -v n="${sent:-0}" -v l="$lost" 'BEGIN { exit !(m >= 0 && g <= 3 && l <= 30 && n >= 150) }'
+  for h in $HA_SINGLE; do
+    read -r lost gap < <(ping_loss "$d/${h%:*}")
+    sent=$(grep -o 'icmp_seq=[0-9]*' "$d/${h%:*}" | cut -d= -f2 | sort -n | tail -n 1)
+    check "ha $name: single-gateway ${h%:*} -> ${h#*:} loses nothing" "${lost} of ${sent:-0} lost, longest silence ${gap} s" \
+      test "$lost" = 0 -a "${sent:-0}" -ge 150
+  done
+}
+
+# ha_dump: what keepalived sees, into guest.log (keepalived logs to syslog, which the guest has none of).
+ha_dump() {
+  local g
+  echo "=== ha_dump: state files: $(grep -H . /run/s2sgw/ha/*.state 2> /dev/null | tr '\n' ' '); drain: $(ls -l /var/lib/s2sgw/ha 2> /dev/null | tr '\n' ' ')"
+  for g in gw2 gw3; do
+    echo "--- $g: health script: $(in_pidns "$g" /bin/sh -c 'pidof charon charon-systemd >/dev/null && pidof zebra >/dev/null' && echo ok || echo fails); processes: $(in_pidns "$g" ps -e -o comm= | sort | uniq -c | tr '\n' ' ')"
+    ip -n "$g" -br address show IfNi1
+    ip -n "$g" -d link show IfNi1 | head -n 3
+    head -n 30 "$HA_ROOT/$g/etc/keepalived/keepalived.conf"
+    in_pidns "$g" ip netns exec "$g" timeout 8 keepalived -n -l -D --vrrp -f "$HA_ROOT/$g/etc/keepalived/keepalived.conf" -p /tmp/ka-$g.pid -r /tmp/kv-$g.pid 2>&1 | head -n 40 &
+  done
+  sleep 9
+  ip -n nhost neigh
+}
+# (swan is a function: not through sh -c)
+reach_both() { ip netns exec nhost ping -c 3 -i 0.2 -W 2 10.9.0.1 > /dev/null && ha_sa_up gw2 && ha_sa_up gw3; }
+kill_daemons() { in_pidns "$1" sh -c 'kill -9 $(pidof charon-systemd zebra bgpd staticd)'; }
+trunk_down() { ip -n "$1" link set eth1 down; }
+
+check_ha() {
+  modprobe -a xfrm_interface 2> /dev/null
+  ha_topology
+  ha_holders || return 0
+  local g
+  for g in gw2 gw3; do ha_daemons "$g"; done
+  start_charon hsite
+  for g in gw2 gw3; do wait_until 30 ha_ready "$g" || { fail "ha: daemons of $g" "charon or FRR not answering after 30 s"; return 0; }; done
+  wait_until 30 charon_ready hsite || { fail "ha: charon of hsite" "no VICI socket after 30 s"; return 0; }
+  # Not one daemon of gw2 may be visible from gw3's PID namespace, or the health script proves nothing.
+  local seen; seen=$(in_pidns gw3 pidof charon-systemd zebra | wc -w)
+  check "ha: each gateway of the pair sees only its own daemons" "gw3 sees $seen processes named charon-systemd or zebra (its own 2)" test "$seen" = 2
+
+  # keepalived.conf names the drain file by its absolute path (/var/lib/s2sgw/ha/drain), whatever apply's --root:
+  # its folder, which apply makes only under the root, must exist for track_file's init_file (gw1 has no HA tenant).
+  mkdir -p /var/lib/s2sgw/ha
+  # Both applies at once (two hosts; the guest has two CPUs).
+  local appliers=()
+  for g in gw2 gw3; do ( ha_apply "$g"; echo "$APPLY_RC $APPLY_T" > "/tmp/ha-apply-$g" ) & appliers+=($!); done
+  wait "${appliers[@]}"
+  local rc t
+  for g in gw2 gw3; do
+    read -r rc t < "/tmp/ha-apply-$g"
+    check "ha: $g set up by s2sgw apply of its bundle (keepalived started by apply)" "exit $rc in ${t}s; keepalived $(in_pidns "$g" pidof keepalived | wc -w) processes" \
+      test "$rc" = 0
+  done
+  wait_until 20 vip_on gw2
+  check "ha: VRRP: gw2 (priority 150) holds 192.168.0.1, gw3 (100) does not" "after ${WAITED}s; gw3 $(vip_on gw3 && echo holds it too || echo does not)" \
+    sh -c "ip -n gw2 -br address show IfNi1 | grep -q ' 192.168.0.1/29' && ! ip -n gw3 -br address show IfNi1 | grep -q ' 192.168.0.1/29'"
+  vip_on gw2 || { ha_dump; return 0; }
+
+  # The site: peer-config's two connections and its routes (WAN is the site's uplink, eth0 here).
+  site_from_peer hsite IfNe1 || return 0
+  swan hsite --load-all --noprompt --file "$RUN/hsite/swanctl.conf" > "$LOGS/swanctl-hsite.log" 2>&1
+  jq -r .routes "$OUT/peers/IfNe1.json" | sed 's/ dev WAN / dev eth0 /' | ip netns exec hsite sh -e > "$LOGS/routes-hsite.log" 2>&1 \
+    || fail "ha: site routes from peer-config" "$(tail -n 2 "$LOGS/routes-hsite.log" | tr '\n' ' ')"
+  # Both tunnels up before the failover: the standby's is dialed by the site, the active's by the first ping.
+  for g in gw2 gw3; do swan hsite --initiate --child "IfNe1-$g" --timeout 40 > /dev/null 2>&1; done
+  wait_until 40 ping1 nhost 56 10.9.0.1
+  check "ha: Northwind's host reaches its site through the pair; the site has a tunnel to each gateway" \
+    "first reply after ${WAITED}s; gw2 $(ha_sa_up gw2 && echo up || echo down), gw3 $(ha_sa_up gw3 && echo up || echo down)" \
+    reach_both
+
+  # The untouched single-gateway tenants on gw1 (dialed first if no check before did).
+  HA_SINGLE="chost:10.1.0.1"
+  ip -n gw link show woodgrove > /dev/null 2>&1 && HA_SINGLE+=" whost:10.2.0.1"
+  for h in $HA_SINGLE; do wait_until 40 ping1 "${h%:*}" 56 "${h#*:}" || note "ha: ${h%:*} does not reach ${h#*:} before the failover cases"; done
+
+  # Case 1: the active gateway's trunk link goes down; its host, daemons and tunnels stay up. Then up again:
+  # gw2 (150) takes the address back (preemption).
+  ha_case trunk "gw2's trunk link (eth1) down" trunk_down gw2
+  ip -n gw2 link set eth1 up
+  wait_until 30 vip_on gw2
+  check "ha: gw2's trunk up again: gw2 takes the address back" "after ${WAITED}s" vip_on gw2
+  wait_until 40 ping1 nhost 56 10.9.0.1 || note "ha: Northwind's host does not reach its site through gw2 again"
+
+  # Case 2: the active gateway's charon and FRR die (SIGKILL); its host and links stay up.
+  ha_case kill "gw2's charon, zebra, bgpd and staticd killed" kill_daemons gw2
+}
