@@ -56,7 +56,6 @@ function tenantFolder(dir: string): void {
 export const command: Command = {
   name: 'secret',
   summary: "stage a connection's new PSK in the host's secrets folder for a rotation without a dropped tunnel (secret rotate)",
-  usage: 's2sgw secret rotate --tenant T --connection IFACE (--generate | --stdin) [--secrets-dir DIR] [--root DIR]',
   details:
     'Writes the new PSK to <secrets-dir>/<tenant>/<connection>.<n>.psk (0600, a new file: the running release keeps\n' +
     'its own) and prints the reference to put in the tenant\'s YAML. --generate makes a 256-bit PSK and prints it\n' +
@@ -73,8 +72,7 @@ export const command: Command = {
     root: { type: 'string', value: 'DIR', default: '/', description: 'the host\'s root folder (a test root or a chroot)', complete: 'dir' },
   },
   examples: ['s2sgw secret rotate --tenant contoso --connection IfCe1 --generate', 'printf %s "$PSK" | s2sgw secret rotate -t contoso --connection IfCe1 --stdin'],
-  async run({ values, positionals }, io: Io) {
-    if (positionals[0] !== 'rotate' || positionals.length !== 1) throw new UsageError(positionals.length ? `unknown secret subcommand ${positionals.join(' ')}` : 'secret needs a subcommand', `usage: ${this.usage}`);
+  async run({ values }, io: Io) {
     const tenant = values.tenant as string | undefined;
     const conn = values.connection as string | undefined;
     if (!tenant || !conn) throw new UsageError('--tenant and --connection are required', 'e.g. s2sgw secret rotate --tenant contoso --connection IfCe1 --generate');
