@@ -53,9 +53,9 @@ const CASES: Case[] = [
     name: 'no profile: MD5 and MODP-768 warn with their RFC section',
     conn: '    ike: { proposals: [aes256-md5-prfmd5-modp768] }\n',  // one finding per keyword, at the proposal
     expected: [
-      'tenants/alpha.yaml:8:24: warning crypto-deprecated: alpha/IfAe1: IKE proposal `aes256-md5-prfmd5-modp768`: without a crypto profile, RFC 8221/8247 advise against `md5`: HMAC-MD5 integrity (AUTH_HMAC_MD5_96 and its variants) is MUST NOT (RFC 8247 section 3.3)',
-      'tenants/alpha.yaml:8:24: warning crypto-deprecated: alpha/IfAe1: IKE proposal `aes256-md5-prfmd5-modp768`: without a crypto profile, RFC 8221/8247 advise against `modp768`: 768-bit MODP (group 1) is MUST NOT: broken by public computation (RFC 8247 section 3.4)',
-      'tenants/alpha.yaml:8:24: warning crypto-deprecated: alpha/IfAe1: IKE proposal `aes256-md5-prfmd5-modp768`: without a crypto profile, RFC 8221/8247 advise against `prfmd5`: PRF_HMAC_MD5 is MUST NOT (RFC 8247 section 3.2)',
+      'tenants/alpha.yaml:8:24: warning crypto-deprecated: alpha/IfAe1: IKE proposal `aes256-md5-prfmd5-modp768`: without a crypto profile, RFC 8221/8247 advise against `md5`: HMAC-MD5 integrity (AUTH_HMAC_MD5_96 and its variants) is MUST NOT (RFC 8247 section 2.3)',
+      'tenants/alpha.yaml:8:24: warning crypto-deprecated: alpha/IfAe1: IKE proposal `aes256-md5-prfmd5-modp768`: without a crypto profile, RFC 8221/8247 advise against `modp768`: 768-bit MODP (group 1) is MUST NOT: broken by public computation (RFC 8247 section 2.4)',
+      'tenants/alpha.yaml:8:24: warning crypto-deprecated: alpha/IfAe1: IKE proposal `aes256-md5-prfmd5-modp768`: without a crypto profile, RFC 8221/8247 advise against `prfmd5`: PRF_HMAC_MD5 is MUST NOT (RFC 8247 section 2.2)',
     ],
   },
   {
@@ -63,7 +63,7 @@ const CASES: Case[] = [
     tenant: 'cryptoProfile: default\n',
     conn: '    esp: { proposals: [blowfish128-sha256-modp1024] }\n',
     expected: [
-      'tenants/alpha.yaml:9:24: warning crypto-profile-discouraged: alpha/IfAe1: ESP proposal `blowfish128-sha256-modp1024`: crypto profile default discourages `modp1024`: 1024-bit MODP (group 2) is SHOULD NOT: within reach of well-funded attackers (RFC 8247 section 3.4)',
+      'tenants/alpha.yaml:9:24: warning crypto-profile-discouraged: alpha/IfAe1: ESP proposal `blowfish128-sha256-modp1024`: crypto profile default discourages `modp1024`: 1024-bit MODP (group 2) is SHOULD NOT: within reach of well-funded attackers (RFC 8247 section 2.4)',
       'tenants/alpha.yaml:9:24: error crypto-profile-forbidden: alpha/IfAe1: ESP proposal `blowfish128-sha256-modp1024`: crypto profile default forbids `blowfish128`: ENCR_BLOWFISH is MUST NOT: a 64-bit block cipher (RFC 8221 section 5)',
     ],
   },
@@ -71,7 +71,7 @@ const CASES: Case[] = [
     name: 'default profile: ENCR_NULL is forbidden in IKE',
     tenant: 'cryptoProfile: default\n',
     conn: '    ike: { proposals: [null-sha256-ecp256] }\n',
-    expected: ['tenants/alpha.yaml:9:24: error crypto-profile-forbidden: alpha/IfAe1: IKE proposal `null-sha256-ecp256`: crypto profile default forbids `null`: ENCR_NULL is MUST NOT for IKE: the IKE SA would carry keys in the clear (RFC 8247 section 3.1)'],
+    expected: ['tenants/alpha.yaml:9:24: error crypto-profile-forbidden: alpha/IfAe1: IKE proposal `null-sha256-ecp256`: crypto profile default forbids `null`: ENCR_NULL is MUST NOT for IKE: the IKE SA would carry keys in the clear (RFC 8247 section 2.1)'],
   },
   {
     name: 'cnsa on the gateway: its defaults are judged at the gateway file',

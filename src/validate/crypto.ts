@@ -41,10 +41,10 @@ const discourage = (reason: string, source: string): Verdict => ({ level: 'disco
 // RFC 8221 (ESP) and RFC 8247 (IKEv2): MUST NOT is forbidden, SHOULD NOT (and MAY kept only for old peers) discouraged.
 const R8221_ENC = 'RFC 8221 section 5';
 const R8221_AUTH = 'RFC 8221 section 6';
-const R8247_ENC = 'RFC 8247 section 3.1';
-const R8247_PRF = 'RFC 8247 section 3.2';
-const R8247_INT = 'RFC 8247 section 3.3';
-const R8247_DH = 'RFC 8247 section 3.4';
+const R8247_ENC = 'RFC 8247 section 2.1';
+const R8247_PRF = 'RFC 8247 section 2.2';
+const R8247_INT = 'RFC 8247 section 2.3';
+const R8247_DH = 'RFC 8247 section 2.4';
 
 const DH_RFC: Record<string, Verdict> = {
   modp768: forbid('768-bit MODP (group 1) is MUST NOT: broken by public computation', R8247_DH),
