@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Builds the single executable the Debian package ships (docs/packaging.md): esbuild bundles the compiled
-// dist/src into one script, with the templates and rule modules embedded (src/util/embedded.ts), then Node's single
+// dist/src into one script, with the templates, init's workflow and rule modules embedded (src/util/embedded.ts), then Node's single
 // executable application support injects that script into a copy of this machine's node.
 // Usage: node scripts/bundle.js OUTDIR   (after tsc; writes OUTDIR/s2sgw.js and OUTDIR/s2sgw)
 'use strict';
@@ -30,11 +30,14 @@ function list(dir, ext) {
 // The entry: what dist/src reads from disk beside itself goes into src/util/embedded.ts's object, then the CLI runs.
 const src = path.join(root, 'src');
 const templates = Object.fromEntries(list(src, '.hbs').map((t) => [t, fs.readFileSync(path.join(src, t), 'utf8')]));
+// Files read from the repository at run time (init's workflow: src/init/index.ts), by their path in it.
+const files = Object.fromEntries(['examples/github/s2sgw.yml'].map((f) => [f, fs.readFileSync(path.join(root, f), 'utf8')]));
 const rulesDir = path.join(root, 'dist', 'src', 'validate', 'rules');
 const rules = list(rulesDir, '.js').filter((f) => !f.includes('/') && f !== 'rule.js' && f !== 'index.js');
 const entry = `'use strict';
 const { embedded } = require(${JSON.stringify(rel(path.join(root, 'dist/src/util/embedded.js')))});
 embedded.templates = ${JSON.stringify(templates)};
+embedded.files = ${JSON.stringify(files)};
 embedded.rules = {
 ${rules.map((f) => `  ${JSON.stringify(f.replace(/\.js$/, ''))}: () => require(${JSON.stringify(rel(path.join(rulesDir, f)))}),`).join('\n')}
 };

@@ -180,6 +180,49 @@ test('a bundle for the wrong gateway or with a bad signature fails on that host 
   assert.equal(hosts(), before);
 });
 
+/** A bundles folder like v3, but each gateway's manifest with the rollout wave `waves[g]` (no wave when null). */
+function bundlesWithWaves(name: string, waves: Record<string, number | null>): void {
+  const dir = path.join(state, 'bundles', name);
+  for (const g of GATEWAYS) {
+    fs.cpSync(path.join(state, 'bundles', 'v3', g), path.join(dir, g), { recursive: true });
+    const file = path.join(dir, g, 'manifest.json');
+    const m = JSON.parse(fs.readFileSync(file, 'utf8'));
+    if (waves[g] === null) delete m.rollout;
+    else m.rollout = { wave: waves[g] };
+    fs.writeFileSync(file, JSON.stringify(m, null, 2) + '\n');
+    assert.is(spawnSync('tar', ['-C', dir, '-czf', path.join(dir, `${g}.tar.gz`), g]).status, 0);
+  }
+}
+
+test("an inventory wave that is not the gateway file's (the bundle's rollout.wave) stops the rollout before any host changes", () => {
+  assert.match(read(path.join(state, 'bundles', 'v3', 'gw-b', 'manifest.json')), /"rollout": \{\s*"wave": 1\s*\}/, 'the sandbox bundles carry their wave');
+  bundlesWithWaves('wave-mismatch', { 'gw-a': 0, 'gw-b': 2, 'gw-c': 2 });
+  const before = hosts();
+  const r = rollout('wave-mismatch');
+  assert.is.not(r.code, 0, r.out);
+  assert.match(r.out, /gw-b: the inventory puts it in wave 1 \(s2sgw_wave\), but the gateway file of gw-b says rollout\.wave 2 \(its bundle's manifest\.json\); make them agree\. Nothing was applied\./, r.out);
+  assert.not.match(r.out, /PLAY \[Roll out s2sgw bundles\]/, 'no host was rolled out');
+  assert.equal(hosts(), before);
+});
+
+test("hosts without s2sgw_wave take the gateway file's wave (from the bundle) for the order check", () => {
+  // The inventory without s2sgw_wave; the bundles say gw-b is in wave 2 and gw-c in wave 1: listed out of order.
+  const inventory = path.join(tmp, 'inventory-no-waves.yml');
+  fs.writeFileSync(inventory, read(path.join(SANDBOX, 'inventory.yml')).replace(/^ {6}s2sgw_wave: \d+\n/gm, ''));
+  assert.not.match(read(inventory), /s2sgw_wave:/);
+  bundlesWithWaves('wave-order', { 'gw-a': 0, 'gw-b': 2, 'gw-c': 1 });
+  const before = hosts();
+  const run = (bundles: string) => sh('ansible-playbook', ['-i', inventory, 'rollout.yml', '--check', '-e', JSON.stringify({ s2sgw_bundles: path.join(state, 'bundles', bundles) })]);
+  const r = run('wave-order');
+  assert.is.not(r.code, 0, r.out);
+  assert.match(r.out, /hosts must be listed in wave order \(s2sgw_wave, else the gateway file's rollout\.wave\): \[\('gw-a', 0\), \('gw-b', 2\), \('gw-c', 1\)\]/, r.out);
+  assert.not.match(r.out, /PLAY \[Roll out s2sgw bundles\]/);
+  // The sandbox's own bundles (waves 0, 1, 2) pass the same check; the check-mode rollout then runs.
+  const ok = run('v3');
+  assert.is(ok.code, 0, ok.out);
+  assert.equal(hosts(), before);
+});
+
 test('ansible-lint (production profile) passes over the collection', () => {
   const r = sh('bash', [path.join(ROOT, 'ansible', 'lint.sh')], path.join(ROOT, 'ansible'));
   assert.is(r.code, 0, r.out);
@@ -187,7 +230,7 @@ test('ansible-lint (production profile) passes over the collection', () => {
 });
 
 test('ansible-doc documents every module; ansible-galaxy builds the collection', () => {
-  for (const m of ['apply', 'status', 'confirm', 'rollback']) {
+  for (const m of ['apply', 'status', 'confirm', 'rollback', 'bundle_info']) {
     const r = sh('ansible-doc', [`s2sgw.gateway.${m}`]);
     assert.is(r.code, 0, r.out);
     assert.match(r.out, /EXAMPLES:/);
@@ -199,7 +242,7 @@ test('ansible-doc documents every module; ansible-galaxy builds the collection',
   const version = /^version: (\S+)$/m.exec(fs.readFileSync(path.join(ROOT, 'ansible', 'galaxy.yml'), 'utf8'))![1];
   const tarball = path.join(out, `s2sgw-gateway-${version}.tar.gz`);
   const list = spawnSync('tar', ['-tzf', tarball], { encoding: 'utf8' }).stdout.split('\n');
-  for (const f of ['MANIFEST.json', 'FILES.json', 'plugins/modules/apply.py', 'plugins/modules/status.py', 'roles/rollout/tasks/main.yml', 'roles/install/tasks/main.yml', 'playbooks/rollout.yml']) {
+  for (const f of ['MANIFEST.json', 'FILES.json', 'plugins/modules/apply.py', 'plugins/modules/status.py', 'plugins/modules/bundle_info.py', 'roles/rollout/tasks/wave.yml', 'roles/rollout/tasks/main.yml', 'roles/install/tasks/main.yml', 'playbooks/rollout.yml']) {
     assert.ok(list.includes(f), `${f} in ${tarball}`);
   }
   assert.not.ok(list.some((f) => f.startsWith('examples/sandbox/state')), 'no sandbox state in the collection');

@@ -10,7 +10,7 @@ import { command as applyCmd } from '../src/commands/apply';
 import { command as confirmCmd } from '../src/commands/confirm';
 import { command as rollbackCmd } from '../src/commands/rollback';
 import { command as statusCmd } from '../src/commands/status';
-import type { Command } from '../src/commands/common';
+import { type Command, parse } from '../src/commands/common';
 import { parseSas } from '../src/apply/status';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 's2sgw-apply-confirm-'));
@@ -142,7 +142,7 @@ test('usage: apply needs --bundle, --confirm takes seconds, --skip names steps',
     }
     assert.unreachable(`expected a usage error matching ${re}`);
   };
-  await rejects({ bundle: undefined }, /--bundle is required/);
+  assert.throws(() => parse(applyCmd, ['--dry-run']), /missing required option --bundle DIR/);
   await rejects({ bundle: b1, confirm: 'soon' }, /--confirm takes a number of seconds/);
   await rejects({ bundle: b1, skip: ['bogus'] }, /--skip: unknown step bogus/);
 });

@@ -106,6 +106,8 @@ test('names: a connection and its alternate, both ways; the alternate carries on
   assert.is(alternateOf('IfCe1~2'), 'IfCe1');
   assert.is(baseName('IfCe1~2'), 'IfCe1');
   assert.is(baseName('IfCe1'), 'IfCe1');
+  for (const n of ['IfCe1', 'IfCe1~2', 'a~', 'b2'])
+    assert.ok(alternateOf(alternateOf(n)) === n && baseName(alternateOf(n)) === baseName(n) && alternateOf(n) !== n, n);
   const s = gwConn();
   assert.is(sectionFor('x', s), s);
   assert.is(sectionFor('x~2', s).get('keyingtries'), '2');

@@ -48,6 +48,12 @@ test('usage errors: exit 2, one line naming the problem, a near-miss suggestion,
     [['help', 'bulid'], /^s2sgw: unknown command `bulid` \(did you mean `build`\?\)\n/],
     [['frobnicate'], /^s2sgw: unknown command `frobnicate`\nhint: /],
     [['completion', 'fish'], /^s2sgw completion: SHELL must be one of bash, got fish\n/],
+    [['plan'], /^s2sgw plan: missing required option --against DIR\|REF\nhint: usage: s2sgw plan \[--config DIR\] --against DIR\|REF .* \(e\.g\. --against origin\/main\)\n$/],
+    [['plan', '--against', ''], /^s2sgw plan: missing required option --against DIR\|REF\n/],
+    [['plan', '--agaisnt', 'out/'], /^s2sgw plan: unknown option --agaisnt \(did you mean --against\?\)\n/],
+    [['sign'], /^s2sgw sign: missing required options --bundle DIR and --key FILE\nhint: .*\(e\.g\. --bundle out\/gw1 --key ~\/\.ssh\/id_ed25519\)\n$/],
+    [['peer-config', '--tenant', 'contoso'], /^s2sgw peer-config: missing required option --connection IFACE\n/],
+    [['apply', '--dry-run'], /^s2sgw apply: missing required option --bundle DIR\n/],
   ];
   for (const [argv, re] of cases) {
     const r = await cli(argv);
@@ -113,6 +119,7 @@ test('completion bash: valid bash that completes commands, options, choices from
   assert.equal(complete(['s2sgw', 'validate', '--format', 'g']), ['github']);
   assert.equal(complete(['s2sgw', 'plan', '--format', '']), ['text', 'json', 'markdown']);
   assert.equal(complete(['s2sgw', 'help', 'peer']), ['peer-config']);
+  assert.equal(complete(['s2sgw', 'sign', '']).slice(0, 2), ['--bundle', '--key'], 'required options first');
   assert.equal(complete(['s2sgw', 'completion', '']), ['bash', '--help', '--debug', '--quiet', '--verbose']);
 });
 

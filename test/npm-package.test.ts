@@ -17,7 +17,7 @@ function run(cmd: string, args: string[], opts: SpawnSyncOptions = {}): { code: 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 's2sgw-npm-'));
 let tarball = '';
 
-test('npm pack lists only the runtime: bin, compiled dist/src, schemas, templates, README, LICENSE', () => {
+test('npm pack lists only the runtime: bin, compiled dist/src, schemas, templates, the workflow init writes, README, LICENSE', () => {
   // dist/ is fresh (npm test compiled it); a release runs `prepare` here, which compiles it again.
   const r = run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], { cwd: ROOT });
   assert.is(r.code, 0, r.err);
@@ -25,9 +25,9 @@ test('npm pack lists only the runtime: bin, compiled dist/src, schemas, template
   tarball = path.join(work, info.filename);
   const files = info.files.map((f) => f.path);
   const runtime = (f: string) =>
-    ['package.json', 'README.md', 'LICENSE', 'bin/s2sgw.js'].includes(f) || /^dist\/src\/.+\.js$/.test(f) || /^(dist\/)?schema\/[a-z]+\.schema\.json$/.test(f) || /^src\/.+\.hbs$/.test(f);
+    ['package.json', 'README.md', 'LICENSE', 'bin/s2sgw.js', 'examples/github/s2sgw.yml'].includes(f) || /^dist\/src\/.+\.js$/.test(f) || /^(dist\/)?schema\/[a-z]+\.schema\.json$/.test(f) || /^src\/.+\.hbs$/.test(f);
   assert.equal(files.filter((f) => !runtime(f)), []);
-  for (const f of ['bin/s2sgw.js', 'dist/src/cli.js', 'dist/src/validate/rules/index.js', 'schema/tenant.schema.json', 'src/targets/frr/head.hbs', 'LICENSE', 'README.md']) assert.ok(files.includes(f), f);
+  for (const f of ['bin/s2sgw.js', 'dist/src/cli.js', 'dist/src/validate/rules/index.js', 'schema/tenant.schema.json', 'src/targets/frr/head.hbs', 'examples/github/s2sgw.yml', 'LICENSE', 'README.md']) assert.ok(files.includes(f), f);
   const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { private?: boolean };
   assert.is(pkg.private, undefined, 'publishable');
 });
@@ -62,6 +62,10 @@ test('a fresh config repository installs the tarball and runs npx s2sgw validate
   assert.match(plan.out, /2048kbit/);
   assert.match(plan.out, /contoso/);
   assert.not.match(plan.out, /woodgrove: /);
+  // init from the package writes the workflow the package carries: examples/github/s2sgw.yml, the one copy.
+  const init = run('npx', ['--no-install', 's2sgw', 'init', 'fresh'], { cwd: repo, env });
+  assert.is(init.code, 0, init.out + init.err);
+  assert.is(fs.readFileSync(path.join(repo, 'fresh', '.github', 'workflows', 's2sgw.yml'), 'utf8'), fs.readFileSync(path.join(ROOT, 'examples', 'github', 's2sgw.yml'), 'utf8'));
 });
 
 test.after(() => fs.rmSync(work, { recursive: true, force: true }));

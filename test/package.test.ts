@@ -125,6 +125,9 @@ test('the package installs into a clean Debian 12 root and runs there without No
     // The confirm timer runs from the executable too (apply --confirm starts `s2sgw confirm-timer ROOT`): nothing pending, exit 0.
     const timer = inside('s2sgw confirm-timer /');
     assert.equal([timer.code, timer.out + timer.err], [0, '']);
+    // init writes the workflow embedded in the executable: examples/github/s2sgw.yml.
+    const init = inside('s2sgw init /root/fresh && cat /root/fresh/.github/workflows/s2sgw.yml');
+    assert.equal([init.code, init.out.slice(-fs.readFileSync(path.join(ROOT, 'examples', 'github', 's2sgw.yml'), 'utf8').length)], [0, fs.readFileSync(path.join(ROOT, 'examples', 'github', 's2sgw.yml'), 'utf8')]);
     // A bad config still gives diagnostics, not a stack: the embedded rules and schemas run.
     const bad = inside("sed -i 's/^tenant: contoso$/tenant: Contoso!/' tenants/contoso.yaml && s2sgw validate --format json");
     assert.is(bad.code, 1, bad.out + bad.err);

@@ -89,7 +89,7 @@ test('secret rotate usage: one of --generate/--stdin, a subcommand, an existing 
     [['secret', 'rotate', ...base], /exactly one of --generate and --stdin/],
     [['secret', 'rotate', ...base, '--generate', '--stdin'], /exactly one of --generate and --stdin/],
     [['secret', 'spin', ...base, '--generate'], /ACTION must be one of rotate, got spin/],
-    [['secret', 'rotate', '--connection', 'IfCe1', '--generate'], /--tenant and --connection are required/],
+    [['secret', 'rotate', '--connection', 'IfCe1', '--generate'], /missing required option --tenant NAME\n/],
     [['secret', 'rotate', ...base, '--generate', '--secrets-dir', 'relative'], /--secrets-dir relative: it must be an absolute path/],
     [['secret', 'rotate', ...base, '--generate', '--secrets-dir', '/nowhere'], /secrets folder .*\/nowhere does not exist/],
     [['secret', 'rotate', '--tenant', '../x', '--connection', 'IfCe1', '--root', root, '--generate'], /tenant \.\.\/x: /],

@@ -99,6 +99,7 @@ export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations
     compiler: `s2sgw ${VERSION}`,
     gateway: gateway.name,
     source,
+    ...(gateway.rollout ? { rollout: { wave: gateway.rollout.wave } } : {}),
     gatewayDigest: combine(gatewayParts),
     tenants: Object.fromEntries(tenants.map((t) => [t.name, { digest: digests.get(t.name)!, file: t.file, connections: t.connections.map((c) => c.interface).sort(), summary: summaries.get(t.name)! }])),
     files: Object.fromEntries(files.map((f) => [f.path, { sha256: sha256(f.content), mode: f.mode.toString(8).padStart(4, '0') }])),

@@ -25,6 +25,11 @@ export interface Manifest {
   gateway: string;
   /** Null when the config folder is not in a Git repository; absent in manifests written before it was recorded. */
   source?: BundleSource | null;
+  /**
+   * The gateway file's `rollout` (the fleet rollout wave that reaches it, 0 = canary), only when set: the Ansible
+   * rollout checks its inventory against it. Nothing on the host reads it.
+   */
+  rollout?: { wave: number };
   /** Digest of the lines that belong to no tenant (the gateway's own settings). */
   gatewayDigest: string;
   /** `summary` is read from summaries/<tenant>.json (or the entry itself, in older manifests) when first asked for. */
@@ -48,6 +53,7 @@ export function formatManifest(m: Manifest): string {
     `  "compiler": ${JSON.stringify(m.compiler)},`,
     `  "gateway": ${JSON.stringify(m.gateway)},`,
     `  "source": ${JSON.stringify(m.source ? { commit: m.source.commit, dirty: m.source.dirty } : null)},`,
+    ...(m.rollout ? [`  "rollout": ${JSON.stringify({ wave: m.rollout.wave })},`] : []),
     `  "gatewayDigest": ${JSON.stringify(m.gatewayDigest)},`,
     `  "tenants": ${block(tenants)},`,
     `  "files": ${block(m.files)}`,

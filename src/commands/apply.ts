@@ -40,8 +40,7 @@ export const command: Command = {
   async run({ values }, io) {
     const json = formatOption(values, ['text', 'json']) === 'json';
     const messages: string[] = [];
-    const bundle = values.bundle as string | undefined;
-    if (!bundle) throw new UsageError('--bundle is required', 'usage: s2sgw apply --bundle out/<gateway>');
+    const bundle = values.bundle as string; // required: the parser refuses to run without it
     const c = values.confirm as string | undefined;
     if (c !== undefined && !/^[1-9]\d*$/.test(c)) throw new UsageError(`--confirm takes a number of seconds, got ${c}`);
     const k = values.keep as string | undefined;

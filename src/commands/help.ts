@@ -67,7 +67,9 @@ export function completionBash(cmds: Command[]): string {
     `      COMPREPLY=($(compgen -W '${cmds.map((c) => c.name).join(' ')}' -- "$cur"))`,
     '      ;;',
     ...cmds.flatMap((c) => {
-      const opts = Object.entries({ ...c.options, ...COMMON_OPTIONS });
+      // Required options first: what `s2sgw plan <TAB>` offers starts with what the command cannot run without.
+      const all = Object.entries({ ...c.options, ...COMMON_OPTIONS });
+      const opts = [...all.filter(([, o]) => o.required), ...all.filter(([, o]) => !o.required)];
       const valued = opts.filter(([, o]) => o.type === 'string');
       const words = [...(c.positionals ?? []).flatMap((p) => p.choices ?? []), ...opts.map(([n]) => `--${n}`)];
       return [

@@ -32,9 +32,9 @@ export const command: Command = {
   examples: ['s2sgw peer-config --tenant contoso --connection IfCe1', 's2sgw peer-config --tenant contoso --connection IfCe1 --format libreswan --out site/'],
   async run({ values }, io) {
     const format = formatOption(values, ['text', 'json', 'libreswan']);
-    const name = values.tenant as string | undefined;
-    const iface = values.connection as string | undefined;
-    if (!name || !iface) throw new UsageError('--tenant and --connection are required', 'e.g. s2sgw peer-config --tenant contoso --connection IfCe1');
+    // Both required: the parser refuses to run without them.
+    const name = values.tenant as string;
+    const iface = values.connection as string;
     const loaded = loadConfig(configDir(values, io));
     const v = validate(loaded);
     if (!v.ok) {

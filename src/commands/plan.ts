@@ -9,7 +9,6 @@ import { changesAtLeast, planJson, planMarkdown, planText } from '../plan/plan-f
 import { CHANGE_CLASSES, ChangeClass } from '../plan/change-class';
 import { filesAt, sourceOf } from '../model/git';
 import { signatureKey } from '../apply/signature';
-import { UsageError } from '../util/usage';
 import { Command, EXIT, configDir, formatOption, printDiagnostics, progressLine } from './common';
 import { CACHE_DIR, CACHE_HELP, CONFIG, GATEWAYS, format as formatOpt } from '../util/options';
 
@@ -37,9 +36,8 @@ export const command: Command = {
   async run({ values }, io) {
     const format = formatOption(values, ['text', 'json', 'markdown']);
     const dir = configDir(values, io);
-    const against = values.against as string | undefined;
+    const against = values.against as string; // required: the parser refuses to run without it
     const failOn = values['fail-on'] as string | undefined;
-    if (!against) throw new UsageError('--against is required', 'pass a folder of built bundles (e.g. out/) or a Git ref (e.g. origin/main)');
     const bar = progressLine(io, 'plan');
     bar.step('loading the config repository');
     const loaded = loadConfig(dir);

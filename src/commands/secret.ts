@@ -73,9 +73,9 @@ export const command: Command = {
   },
   examples: ['s2sgw secret rotate --tenant contoso --connection IfCe1 --generate', 'printf %s "$PSK" | s2sgw secret rotate -t contoso --connection IfCe1 --stdin'],
   async run({ values }, io: Io) {
-    const tenant = values.tenant as string | undefined;
-    const conn = values.connection as string | undefined;
-    if (!tenant || !conn) throw new UsageError('--tenant and --connection are required', 'e.g. s2sgw secret rotate --tenant contoso --connection IfCe1 --generate');
+    // Both required: the parser refuses to run without them.
+    const tenant = values.tenant as string;
+    const conn = values.connection as string;
     if (!!values.generate === !!values.stdin) throw new UsageError('give exactly one of --generate and --stdin');
     if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(conn)) throw new UsageError(`--connection ${JSON.stringify(conn)} is not an interface name`);
     const dir = (values['secrets-dir'] as string | undefined) ?? DEFAULT_SECRETS_DIR;

@@ -22,9 +22,9 @@ export const command: Command = {
   json: `{ "version": 1, "manifest": "out/gw1/manifest.json", "signature": "out/gw1/manifest.json.sig", "key": "ED25519 SHA256:...", "gateway": "gw1", "commit": "0123...", "dirty": false }`,
   async run({ values }, io) {
     const json = formatOption(values, ['text', 'json']) === 'json';
-    const bundle = values.bundle as string | undefined;
-    const key = values.key as string | undefined;
-    if (!bundle || !key) throw new UsageError('--bundle and --key are required', 'e.g. s2sgw sign --bundle out/gw1 --key ~/.ssh/id_ed25519 (or the .pub of a key ssh-agent holds)');
+    // Both required: the parser refuses to run without them.
+    const bundle = values.bundle as string;
+    const key = values.key as string;
     const dir = path.resolve(io.cwd, bundle);
     const keyFile = path.resolve(io.cwd, key);
     if (!fs.existsSync(keyFile)) throw new UsageError(`--key ${key}: no such file`);

@@ -10,9 +10,13 @@ import { embedded } from '../util/embedded';
 import type { Model } from '../model/model';
 import type { Allocations } from '../model/lock';
 
-/** A file kept beside the sources, read verbatim (no template expansion: the workflow holds `${{ }}`). */
-function rawFile(rel: string): string {
-  const text = embedded.templates ? embedded.templates[rel] : fs.readFileSync(path.resolve(__dirname, '..', '..', '..', 'src', rel), 'utf8');
+/**
+ * The CI workflow init writes: examples/github/s2sgw.yml itself, read verbatim (the workflow holds `${{ }}`), from
+ * the checkout or the npm package (its `files` list has it), or embedded by scripts/bundle.js in the executable.
+ */
+export const WORKFLOW = 'examples/github/s2sgw.yml';
+function repoFile(rel: string): string {
+  const text = embedded.files ? embedded.files[rel] : fs.readFileSync(path.resolve(__dirname, '..', '..', '..', rel), 'utf8');
   if (text === undefined) throw new Error(`no file ${rel}`);
   return text;
 }
@@ -63,7 +67,7 @@ export function starterFiles(): Map<string, string> {
     ['tenants/example.yaml', EXAMPLE_TENANT],
     ['schema/gateway.schema.json', JSON.stringify(gatewaySchema, null, 2) + '\n'],
     ['schema/tenant.schema.json', JSON.stringify(tenantSchema, null, 2) + '\n'],
-    ['.github/workflows/s2sgw.yml', rawFile('init/workflow.yml.hbs')],
+    ['.github/workflows/s2sgw.yml', repoFile(WORKFLOW)],
     ['.gitignore', GITIGNORE],
   ]);
 }

@@ -22,7 +22,7 @@ export interface Option {
   choices?: readonly string[];
   /** An example of the option in use, e.g. `--confirm 120`. */
   example?: string;
-  /** The command refuses to run without it (shown without brackets in the usage line). */
+  /** The command refuses to run without it: parseOptions makes its absence a usage error (shown without brackets in the usage line). */
   required?: boolean;
   /** What bash completes for the value; derived from the value name when absent (DIR: folders, FILE: files). */
   complete?: 'dir' | 'file' | 'none';
@@ -105,7 +105,8 @@ export interface Parsed {
 
 /**
  * Parses argv against a command's table with util.parseArgs (strict). Unknown options, missing values, values
- * outside `choices` and unexpected arguments are UsageErrors (exit 2) with a near-miss suggestion.
+ * outside `choices`, missing `required` options (unless --help) and unexpected arguments are UsageErrors (exit 2),
+ * with a near-miss suggestion where there is one.
  * `positionals`: how many bare arguments the command takes (0 unless it says so).
  */
 export function parseOptions(opts: Options, argv: string[], usage: string, positionals = 0): Parsed {
@@ -139,6 +140,19 @@ export function parseOptions(opts: Options, argv: string[], usage: string, posit
         const near = nearest(v, o.choices);
         throw new UsageError(`--${n} must be one of ${o.choices.join(', ')}, got ${v}${near ? ` (did you mean ${near}?)` : ''}`, `usage: ${usage}`);
       }
+    }
+  }
+  // Required options, after the checks above so a typo in one (--agaisnt) is named as such, not as a missing option.
+  // --help needs none. An empty value (--against '') counts as missing: no command can use it.
+  if (!values.help) {
+    const missing = Object.entries(all).filter(([n, o]) => o.required && (values[n] === undefined || values[n] === '' || (Array.isArray(values[n]) && !(values[n] as unknown[]).length)));
+    if (missing.length) {
+      const named = missing.map(([n, o]) => `--${n}${o.type === 'string' ? ` ${o.value ?? 'VALUE'}` : ''}`);
+      const examples = missing.map(([, o]) => o.example).filter(Boolean);
+      throw new UsageError(
+        `missing required option${missing.length > 1 ? 's' : ''} ${named.join(missing.length > 2 ? ', ' : ' and ').replace(/, ([^,]*)$/, ' and $1')}`,
+        `usage: ${usage}${examples.length === missing.length ? ` (e.g. ${examples.join(' ')})` : ''}`,
+      );
     }
   }
   if (r.positionals.length > positionals) {

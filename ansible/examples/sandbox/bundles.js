@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Builds the sandbox's bundles: the apply tests' fixture releases v1, v2 and v3 (test/fixtures/apply), one bundle
-// per simulated gateway (its manifest names the gateway and a source commit), each signed with the sandbox's CI key,
+// per simulated gateway (its manifest names the gateway, a source commit and its rollout wave: the gateways' order
+// on the command line, as inventory.yml's s2sgw_wave), each signed with the sandbox's CI key,
 // laid out as `s2sgw build` lays out out/: <out>/<version>/<gateway>/, and packed as <out>/<version>/<gateway>.tar.gz.
 // Usage: node bundles.js OUT KEY GATEWAY...
 'use strict';
@@ -21,12 +22,12 @@ if (!out || !key || !gateways.length) {
 async function main() {
 for (const v of ['v1', 'v2', 'v3']) {
   const commit = createHash('sha1').update(`sandbox ${v}`).digest('hex');
-  for (const g of gateways) {
+  for (const [wave, g] of gateways.entries()) {
     const dir = path.join(out, v, g);
     fixtureBundle(path.join(repo, 'test', 'fixtures', 'apply', v), dir);
     const m = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
     const { compiler, tenants, files, gatewayDigest } = m;
-    fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify({ compiler, gateway: g, source: { commit, dirty: false }, gatewayDigest, tenants, files }, null, 2) + '\n');
+    fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify({ compiler, gateway: g, source: { commit, dirty: false }, rollout: { wave }, gatewayDigest, tenants, files }, null, 2) + '\n');
     let err = '';
     const code = await sign.run({ values: { bundle: dir, key }, positionals: [] }, { out: () => {}, err: (s) => (err += s), color: false, env: process.env, cwd: process.cwd() });
     if (code !== 0) {

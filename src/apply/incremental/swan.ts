@@ -128,7 +128,7 @@ export type Call = <T>(argv: string[], fn: () => Promise<T>) => Promise<T | unde
  */
 export const ALTERNATE = '~2';
 /** The other of a connection's two names. */
-export const alternateOf = (n: string): string => (n.endsWith(ALTERNATE) ? n.slice(0, -ALTERNATE.length) : n + ALTERNATE);
+export const alternateOf = (n: string): string => (n.endsWith(ALTERNATE) ? baseName(n) : n + ALTERNATE);
 /** The bundle's name of a connection charon holds under either name (status, metrics and health speak of this one). */
 export const baseName = (n: string): string => (n.endsWith(ALTERNATE) ? n.slice(0, -ALTERNATE.length) : n);
 
