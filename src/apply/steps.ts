@@ -767,7 +767,7 @@ export async function health(ctx: StepContext): Promise<void> {
 }
 
 /** Pre-switch checks of the staged release with the real tools, against this host (nft -c, vtysh -C). Change nothing. */
-export async function checkRelease(runner: Runner, l: Layout, r: Release, from: Release | null = null, early?: Promise<boolean>): Promise<void> {
+export async function checkRelease(runner: Runner, l: Layout, r: Release, from: Release | null = null, early?: Promise<boolean>, earlyWhole?: Promise<WholeNftCheck>): Promise<void> {
   const problems: string[] = [];
   let where: string | undefined;
   const nft = file(r, NFT_FILE);
@@ -779,13 +779,14 @@ export async function checkRelease(runner: Runner, l: Layout, r: Release, from: 
   if (nft && !runner.skipped('nftables') && from && (await (early ?? nftCheckDelta(runner, l, from, r, touched)))) {
     /* checked */
   } else if (nft && !runner.skipped('nftables')) {
-    // The file may touch only s2sgw's own table: nft -c would accept a `delete table ip filter` as well.
-    const outside = nftOutsideOwnTable(fs.readFileSync(nft, 'utf8'));
+    // Started before stage (a first apply, --full): the same bytes, checked while the release was written.
+    const w = await (earlyWhole ?? nftCheckWhole(runner, fs.readFileSync(nft), nft));
+    const outside = w.outside;
     if (outside) {
       where = whereIs(r, outside.line);
       problems.push(`${NFT_FILE} line ${outside.n} reaches outside table ${NFT_OWN}: ${outside.line}`);
     }
-    const c = outside ? { code: 0, missing: false, stderr: '' } : await runner.run('nft', ['-c', '-f', nft]);
+    const c = w.result;
     if (c.missing) problems.push('nft is not installed');
     else if (c.code !== 0) {
       const e = parseNftErrors(c.stderr)[0];
@@ -844,6 +845,42 @@ async function nftCheckDelta(runner: Runner, l: Layout, from: Release, to: Pick<
 export function startNftCheck(runner: Runner, l: Layout, from: Release | null, bundle: Pick<Release, 'dir' | 'manifest'>, read: (p: string) => Buffer | undefined): Promise<boolean> | undefined {
   if (!from || runner.dryRun || runner.skipped('nftables') || !bundle.manifest.files[NFT_FILE]) return undefined;
   return nftCheckDelta(runner, l, from, bundle, digestTouched(from, bundle), read).catch(() => false);
+}
+
+/** `nft -c` of a whole nftables file, unless a line reaches outside s2sgw's table (then nothing is run). */
+export interface WholeNftCheck {
+  outside?: { n: number; line: string };
+  result: { code: number; stderr: string; missing?: boolean };
+}
+
+async function nftCheckWhole(runner: Runner, bytes: Buffer, f: string): Promise<WholeNftCheck> {
+  // The file may touch only s2sgw's own table: nft -c would accept a `delete table ip filter` as well.
+  const outside = nftOutsideOwnTable(bytes.toString('utf8'));
+  if (outside) return { outside, result: { code: 0, stderr: '' } };
+  return { result: await runner.run('nft', ['-c', '-f', f]) };
+}
+
+/**
+ * check's `nft -c` of the whole file, started before stage when there is no incremental transaction (a first apply,
+ * --full): at 2,000 tenants nft reads the file for seconds, which now overlap resolving the secrets and staging.
+ * The verified bytes go to a scratch file under the state folder (0600), so what nft checks is what stage writes.
+ * Logged under check (a fault injected at check fails it as before). Undefined when check must run it itself.
+ */
+export function startNftCheckWhole(runner: Runner, l: Layout, bundle: Pick<Release, 'manifest'>, read: (p: string) => Buffer | undefined): Promise<WholeNftCheck> | undefined {
+  if (runner.dryRun || runner.skipped('nftables') || !bundle.manifest.files[NFT_FILE]) return undefined;
+  const view = Object.create(runner) as Runner;
+  view.step = 'check';
+  try {
+    const bytes = read(NFT_FILE);
+    if (!bytes) return undefined;
+    fs.mkdirSync(l.tmp, { recursive: true, mode: 0o700 });
+    const f = path.join(l.tmp, 'check-whole.nft');
+    fs.writeFileSync(f, bytes, { mode: 0o600 });
+    return nftCheckWhole(view, bytes, f).catch((e) => ({ result: { code: 1, stderr: (e as Error).message } }));
+  } catch {
+    // check runs it itself (and reports what fails there).
+    return undefined;
+  }
 }
 
 /** The part of the new frr.conf worth a syntax check: the head and the changed tenants' sections (undefined: the whole file). */
