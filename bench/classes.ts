@@ -176,12 +176,15 @@ export function nodeFloor(ns: string, env: NodeJS.ProcessEnv): Cost {
 }
 
 /** `swanctl --load-all` of the host's connection files (as the first apply left them) into a fresh charon of its own sandbox. */
-export function loadAllFloor(fresh: Sandbox, host: Sandbox): { ms: number; out: string } {
+export function loadAllFloor(fresh: Sandbox, host: Sandbox): { ms: number; cpu: number; out: string } {
   const conf = path.join(host.root, 'etc/swanctl/swanctl.conf');
+  // CPU: swanctl (a waited-for child) and the fresh charon.
+  const c0 = cpuMark(fresh.ns);
   const t0 = performance.now();
   const r = spawnSync('swanctl', ['--load-all', '--noprompt', '--file', conf, '--uri', fresh.vici], { encoding: 'utf8', maxBuffer: 1 << 30 });
   const ms = performance.now() - t0;
+  const cpu = cpuMark(fresh.ns) - c0;
   if (r.status !== 0) throw new Error(`swanctl --load-all into a fresh charon exited ${r.status}: ${(r.stderr + r.stdout).trim().split('\n').slice(-5).join('\n')}`);
   const last = (r.stdout ?? '').trim().split('\n').filter((l) => /loaded|successfully/i.test(l)).slice(-2).join('; ');
-  return { ms, out: last };
+  return { ms, cpu, out: last };
 }

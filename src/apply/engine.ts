@@ -7,7 +7,7 @@ import { Runner, StepError } from './runner';
 import { acquire, HostLock } from './host-lock';
 import { HistoryEntry, historyTo, Layout, layout, Pending, readPending, readState, writeState } from './layout';
 import { Journal, JournalWriter, readJournal } from './journal';
-import { checkOwnership, checkRelease, health, startNftCheck, Step, STEPS, StepContext } from './steps';
+import { checkOwnership, checkRelease, health, startNftCheck, startNftCheckWhole, Step, STEPS, StepContext } from './steps';
 import { changeSet } from './change-set';
 import { abortStage, beginStage, checkPrivateKey, contentOf, openRelease, pruneReleases, Release, resolveSecrets, SECRETS_REFS, stage, verifyBundle } from './release';
 import { liveContents, switchTo } from './live';
@@ -390,6 +390,8 @@ export async function apply(runner: Runner, req: ApplyRequest): Promise<Outcome>
       if (bundle.manifest.gateway !== accepted.gateway) throw new StepError('verify', `manifest.json says gateway ${bundle.manifest.gateway} in its body but ${accepted.gateway} in its head`);
       // check's nft -c runs in its own process while this one resolves secrets and stages.
       const early = req.full ? undefined : timed(runner, 'plan-nft', () => startNftCheck(runner, l, current, bundle, (p) => contentOf(bundle, p)));
+      // Without an incremental transaction (a first apply, --full), the whole file's nft -c: seconds at thousands of tenants.
+      const earlyWhole = req.full || !current ? timed(runner, 'plan-nft', () => startNftCheckWhole(runner, l, bundle, (p) => contentOf(bundle, p))) : undefined;
       // So does staging: libuv's threads write the bundle's files into a temporary release folder meanwhile.
       const staging = runner.dryRun ? undefined : beginStage(bundle, l, runner, current);
       let secrets: string;
@@ -406,7 +408,7 @@ export async function apply(runner: Runner, req: ApplyRequest): Promise<Outcome>
         ? { name: bundle.digest, dir: bundle.dir, manifest: bundle.manifest, flat: true }
         : await step(runner, undefined, 'stage', () => stage(bundle, secrets, l, runner, current, staging));
       say(`bundle ${bundle.manifest.gateway} ${bundle.digest.slice(0, 12)}: verified, secrets resolved${runner.dryRun ? '' : `, staged as ${path.relative(runner.root, release.dir)}`}`);
-      await step(runner, undefined, 'check', () => checkRelease(runner, l, release, req.full ? null : current, early));
+      await step(runner, undefined, 'check', () => checkRelease(runner, l, release, req.full ? null : current, early, earlyWhole));
       const state = readState(l);
       if (state.current === release.name && !req.full) {
         say('already applied: nothing to do');

@@ -767,35 +767,40 @@ export async function health(ctx: StepContext): Promise<void> {
 }
 
 /** Pre-switch checks of the staged release with the real tools, against this host (nft -c, vtysh -C). Change nothing. */
-export async function checkRelease(runner: Runner, l: Layout, r: Release, from: Release | null = null, early?: Promise<boolean>): Promise<void> {
-  const problems: string[] = [];
-  let where: string | undefined;
+export async function checkRelease(runner: Runner, l: Layout, r: Release, from: Release | null = null, early?: Promise<boolean>, earlyWhole?: Promise<WholeNftCheck>): Promise<void> {
   const nft = file(r, NFT_FILE);
   // The tenants whose generated lines differ (by their digests): all the sections can tell. No plan impact needed here.
   const touched = from ? digestTouched(from, r) : [];
   // Against the release the host runs, only what changes is checked: the changed tenants' transaction with `nft -c`
   // against the live table, their frr.conf sections (with the gateway's head) with `vtysh -C`. A refusal there is
   // checked again with the whole file, so a host whose state drifted is not taken for a bad bundle.
-  if (nft && !runner.skipped('nftables') && from && (await (early ?? nftCheckDelta(runner, l, from, r, touched)))) {
-    /* checked */
-  } else if (nft && !runner.skipped('nftables')) {
-    // The file may touch only s2sgw's own table: nft -c would accept a `delete table ip filter` as well.
-    const outside = nftOutsideOwnTable(fs.readFileSync(nft, 'utf8'));
-    if (outside) {
-      where = whereIs(r, outside.line);
-      problems.push(`${NFT_FILE} line ${outside.n} reaches outside table ${NFT_OWN}: ${outside.line}`);
+  const nftPart = async (): Promise<Checked> => {
+    const out: Checked = { problems: [] };
+    if (nft && !runner.skipped('nftables') && from && (await (early ?? nftCheckDelta(runner, l, from, r, touched)))) {
+      /* checked */
+    } else if (nft && !runner.skipped('nftables')) {
+      // Started before stage (a first apply, --full): the same bytes, checked while the release was written.
+      const w = await (earlyWhole ?? nftCheckWhole(runner, fs.readFileSync(nft), nft));
+      const outside = w.outside;
+      if (outside) {
+        out.where = whereIs(r, outside.line);
+        out.problems.push(`${NFT_FILE} line ${outside.n} reaches outside table ${NFT_OWN}: ${outside.line}`);
+      }
+      const c = w.result;
+      if (c.missing) out.problems.push('nft is not installed');
+      else if (c.code !== 0) {
+        const e = parseNftErrors(c.stderr)[0];
+        const line = e?.line ? fs.readFileSync(nft, 'utf8').split('\n')[e.line - 1] : undefined;
+        out.where = line ? whereIs(r, line) : undefined;
+        out.problems.push(`nft -c rejected ${NFT_FILE}:\n${c.stderr.trim()}`);
+      }
     }
-    const c = outside ? { code: 0, missing: false, stderr: '' } : await runner.run('nft', ['-c', '-f', nft]);
-    if (c.missing) problems.push('nft is not installed');
-    else if (c.code !== 0) {
-      const e = parseNftErrors(c.stderr)[0];
-      const line = e?.line ? fs.readFileSync(nft, 'utf8').split('\n')[e.line - 1] : undefined;
-      where = line ? whereIs(r, line) : undefined;
-      problems.push(`nft -c rejected ${NFT_FILE}:\n${c.stderr.trim()}`);
-    }
-  }
-  const whole = file(r, FRR_FILE);
-  if (whole && !runner.skipped('frr')) {
+    return out;
+  };
+  const frrPart = async (): Promise<Checked> => {
+    const out: Checked = { problems: [] };
+    const whole = file(r, FRR_FILE);
+    if (!whole || runner.skipped('frr')) return out;
     // A dry run changes nothing under --root: its scratch folder is a temporary one outside it, removed after.
     const dir = runner.dryRun ? fs.mkdtempSync(path.join(os.tmpdir(), 's2sgw-dry-run-')) : path.join(l.tmp, 'vtysh');
     try {
@@ -805,17 +810,28 @@ export async function checkRelease(runner: Runner, l: Layout, r: Release, from: 
       const frr = part !== undefined ? path.join(dir, 'changed.conf') : whole;
       if (part !== undefined && !runner.dryRun) fs.writeFileSync(frr, part, { mode: 0o600 });
       const c = await runner.run('vtysh', ['--config_dir', dir, '-C', '-f', frr]);
-      if (c.missing) problems.push('vtysh is not installed');
+      if (c.missing) out.problems.push('vtysh is not installed');
       else if (c.code !== 0) {
         const m = /^line (\d+): (.*)$/m.exec(c.stdout + c.stderr);
-        if (m && !where) where = whereIs(r, fs.readFileSync(frr, 'utf8').split('\n')[Number(m[1]) - 1] ?? '');
-        problems.push(`vtysh -C rejected ${FRR_FILE}:\n${(c.stdout + c.stderr).trim()}`);
+        if (m) out.where = whereIs(r, fs.readFileSync(frr, 'utf8').split('\n')[Number(m[1]) - 1] ?? '');
+        out.problems.push(`vtysh -C rejected ${FRR_FILE}:\n${(c.stdout + c.stderr).trim()}`);
       }
     } finally {
       if (runner.dryRun) fs.rmSync(dir, { recursive: true, force: true });
     }
-  }
-  if (problems.length) throw new StepError('check', `the release fails its checks; the host was not changed`, problems.join('\n'), where);
+    return out;
+  };
+  // nft and vtysh check at the same time (each reads a whole file for seconds on a first apply of thousands of
+  // tenants); a dry run echoes them in order. nft's problems come first, and its line names the tenant when it has one.
+  const [n, f] = runner.dryRun ? [await nftPart(), await frrPart()] : await Promise.all([nftPart(), frrPart()]);
+  const problems = [...n.problems, ...f.problems];
+  if (problems.length) throw new StepError('check', `the release fails its checks; the host was not changed`, problems.join('\n'), n.where ?? f.where);
+}
+
+/** What one of check's tools found: its problems and the tenant line the first maps to. */
+interface Checked {
+  problems: string[];
+  where?: string;
 }
 
 /** `nft -c` of the incremental transaction against the live table; false when only the whole file can be checked. */
@@ -844,6 +860,42 @@ async function nftCheckDelta(runner: Runner, l: Layout, from: Release, to: Pick<
 export function startNftCheck(runner: Runner, l: Layout, from: Release | null, bundle: Pick<Release, 'dir' | 'manifest'>, read: (p: string) => Buffer | undefined): Promise<boolean> | undefined {
   if (!from || runner.dryRun || runner.skipped('nftables') || !bundle.manifest.files[NFT_FILE]) return undefined;
   return nftCheckDelta(runner, l, from, bundle, digestTouched(from, bundle), read).catch(() => false);
+}
+
+/** `nft -c` of a whole nftables file, unless a line reaches outside s2sgw's table (then nothing is run). */
+export interface WholeNftCheck {
+  outside?: { n: number; line: string };
+  result: { code: number; stderr: string; missing?: boolean };
+}
+
+async function nftCheckWhole(runner: Runner, bytes: Buffer, f: string): Promise<WholeNftCheck> {
+  // The file may touch only s2sgw's own table: nft -c would accept a `delete table ip filter` as well.
+  const outside = nftOutsideOwnTable(bytes.toString('utf8'));
+  if (outside) return { outside, result: { code: 0, stderr: '' } };
+  return { result: await runner.run('nft', ['-c', '-f', f]) };
+}
+
+/**
+ * check's `nft -c` of the whole file, started before stage when there is no incremental transaction (a first apply,
+ * --full): at 2,000 tenants nft reads the file for seconds, which now overlap resolving the secrets and staging.
+ * The verified bytes go to a scratch file under the state folder (0600), so what nft checks is what stage writes.
+ * Logged under check (a fault injected at check fails it as before). Undefined when check must run it itself.
+ */
+export function startNftCheckWhole(runner: Runner, l: Layout, bundle: Pick<Release, 'manifest'>, read: (p: string) => Buffer | undefined): Promise<WholeNftCheck> | undefined {
+  if (runner.dryRun || runner.skipped('nftables') || !bundle.manifest.files[NFT_FILE]) return undefined;
+  const view = Object.create(runner) as Runner;
+  view.step = 'check';
+  try {
+    const bytes = read(NFT_FILE);
+    if (!bytes) return undefined;
+    fs.mkdirSync(l.tmp, { recursive: true, mode: 0o700 });
+    const f = path.join(l.tmp, 'check-whole.nft');
+    fs.writeFileSync(f, bytes, { mode: 0o600 });
+    return nftCheckWhole(view, bytes, f).catch((e) => ({ result: { code: 1, stderr: (e as Error).message } }));
+  } catch {
+    // check runs it itself (and reports what fails there).
+    return undefined;
+  }
 }
 
 /** The part of the new frr.conf worth a syntax check: the head and the changed tenants' sections (undefined: the whole file). */
