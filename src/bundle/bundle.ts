@@ -191,7 +191,10 @@ function decodeEntry(body: string, file: string): RenderEntry | undefined {
   }
   if (at !== body.length) return undefined;
   let meta: Meta | undefined;
+  const made = new Map<string, Section[]>();
   const sections = (target: string, part: number): Section[] => {
+    const known = made.get(`${target}/${part}`);
+    if (known) return known;
     if (!meta) {
       meta = JSON.parse(metaText) as Meta;
       restoreFile(meta, file);
@@ -199,12 +202,14 @@ function decodeEntry(body: string, file: string): RenderEntry | undefined {
     const p = targets[target][part];
     let off = 0;
     const out = meta[target][part].map(([tenant, origin, len]): Section => {
+      if ((tenant !== null && typeof tenant !== 'string') || !Number.isInteger(len) || len < 0) throw new Error('not an entry');
       const text = p.text.slice(off, (off += len));
       const s: Section = tenant === null ? { text } : { tenant, text };
       if (origin !== null) s.origin = origin;
       return s;
     });
-    if (off !== p.text.length) throw new Error(`cache entry of ${file}: sections do not add up to their part`);
+    if (off !== p.text.length) throw new Error('not an entry');
+    made.set(`${target}/${part}`, out);
     return out;
   };
   return { targets, summary: head.summary, digest: head.digest, sections };
@@ -251,9 +256,23 @@ function lookUp(rc: RenderCache, gateway: Gateway, tenants: Tenant[], alloc: All
     const key = keyOf('render', codeDigest(), gwKey, tKey, JSON.stringify(alloc.tenants[t.name] ?? null));
     keys.set(t.name, key);
     const hit = rc.cache.getWith<RenderEntry>(RENDER, key, (body) => decodeEntry(body, t.file));
-    if (hit) hits.set(t.name, hit);
+    // Line 2 is read only when the sections are wanted: then an entry whose sections do not add up to its parts is a miss too.
+    if (hit && sections && !sectionsAddUp(hit)) {
+      // Read, but not used: the counters say so.
+      rc.cache.hits--;
+      rc.cache.misses++;
+    } else if (hit) hits.set(t.name, hit);
   }
   return { keys, hits, fresh: new Map(), tenants, sections };
+}
+
+function sectionsAddUp(e: RenderEntry): boolean {
+  try {
+    for (const x of TARGETS) e.targets[x.name].forEach((_, i) => e.sections(x.name, i));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The entries' kind (their folder): `render` held them as one JSON document before. */
