@@ -17,28 +17,14 @@ export function writeFileAtomic(file: string, content: string | Buffer, mode = 0
   }
 }
 
-/**
- * Writes bundle files into a fresh folder (no other files in it). Each folder is made once, and each file's mode is
- * set through its open descriptor (the umask must not narrow it): a build's 2,000 files at 1,000 tenants were
- * half of a warm build's time in mkdir, open and chmod calls by path.
- */
+/** Writes bundle files into a fresh folder (no other files in it). */
 export function writeTree(dir: string, files: BundleFile[]): void {
   fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
-  const made = new Set<string>([dir]);
   for (const f of files) {
     const p = path.join(dir, ...f.path.split('/'));
-    const parent = path.dirname(p);
-    if (!made.has(parent)) {
-      fs.mkdirSync(parent, { recursive: true });
-      made.add(parent);
-    }
-    const fd = fs.openSync(p, 'w', f.mode);
-    try {
-      fs.writeFileSync(fd, f.content);
-      fs.fchmodSync(fd, f.mode);
-    } finally {
-      fs.closeSync(fd);
-    }
+    fs.mkdirSync(path.dirname(p), { recursive: true });
+    fs.writeFileSync(p, f.content, { mode: f.mode });
+    fs.chmodSync(p, f.mode);
   }
 }
 
