@@ -9,7 +9,7 @@ import { FIXTURES, ROOT, cli, readFiles, tempCopy } from './helpers';
 import { loadConfig } from '../src/model/load';
 import { readLock } from '../src/model/lock';
 import { compile } from '../src/bundle/compile';
-import { Cache } from '../src/util/cache';
+import { Cache, sha256 } from '../src/util/cache';
 import { validate } from '../src/validate';
 import { allRules } from '../src/validate/rules';
 
@@ -215,6 +215,59 @@ test('truncated, garbage, other-version and misplaced entries are rebuilt, never
   const plain = await cli(['validate', '--config', dir, '--format', 'json'], dir, env);
   entries.forEach((e) => fs.writeFileSync(e, ''));
   assert.equal(await cli(['validate', '--config', dir, '--format', 'json', '--cache-dir', cacheDir], dir, env), plain, 'empty entries');
+});
+
+test('a rendered-sections entry whose parts do not add up is rebuilt, never used, though its checksum is right', () => {
+  const dir = tempCopy(ROOT);
+  const cacheDir = tempDir();
+  const first = compile(loadConfig(dir), readLock(dir), { keepRendered: true, cache: new Cache(cacheDir, assert.unreachable) });
+  const folder = path.join(cacheDir, 'v1', 'parts');
+  const entries = fs.readdirSync(folder).flatMap((d) => fs.readdirSync(path.join(folder, d)).map((n) => path.join(folder, d, n)));
+  assert.ok(entries.length >= 2, `entries: ${entries.length}`);
+  const text = entries.map((e) => fs.readFileSync(e, 'utf8'));
+  const warm = new Cache(cacheDir, assert.unreachable);
+  compile(loadConfig(dir), readLock(dir), { keepRendered: true, cache: warm });
+  assert.is(warm.misses, 0);
+  // Each damage keeps the first line's form (magic, version, key, the payload's sha256): only the entry's own structure is wrong.
+  const rewrite = (i: number, body: (lines: string[]) => string) => {
+    const nl = text[i].indexOf('\n');
+    const [magic, version, key] = text[i].slice(0, nl).split(' ');
+    const b = body(text[i].slice(nl + 1).split('\n'));
+    fs.writeFileSync(entries[i], `${magic} ${version} ${key} ${sha256(b)}\n${b}`);
+  };
+  // The first length in the line's parts (line 1: after "targets", its summary holds numbers too).
+  const longer = (l: string) => {
+    const from = Math.max(0, l.indexOf('"targets":'));
+    return l.slice(0, from) + l.slice(from).replace(/,(\d+)\]/, (_, n) => `,${Number(n) + 1}]`);
+  };
+  const damages: Array<[string, (lines: string[]) => string, boolean]> = [
+    ['a part one character longer', ([h, m, ...rest]) => [longer(h), m, ...rest].join('\n'), false],
+    ['a character more after the parts', (lines) => `${lines.join('\n')}x`, false],
+    ['a section one character longer', ([h, m, ...rest]) => [h, longer(m), ...rest].join('\n'), true],
+    ['no digest', ([h, ...rest]) => [h.replace(/"digest":"[0-9a-f]+"/, '"digest":7'), ...rest].join('\n'), false],
+    ['a target missing', ([h, ...rest]) => [h.replace(/"sysctl":\[[^\]]*\],?/, ''), ...rest].join('\n'), false],
+    ['not JSON', ([h, ...rest]) => [h.slice(1), ...rest].join('\n'), false],
+  ];
+  for (const [what, damage, onlySections] of damages) {
+    entries.forEach((_, i) => rewrite(i, damage));
+    assert.ok(entries.some((e, i) => fs.readFileSync(e, 'utf8') !== text[i]), `${what}: damaged`);
+    const cache = new Cache(cacheDir, assert.unreachable);
+    const again = compile(loadConfig(dir), readLock(dir), { keepRendered: true, cache });
+    assert.equal(again.bundles, first.bundles, `${what}: bundles`);
+    // The other entries hit; no damaged rendered-sections entry does.
+    assert.is(cache.hits, warm.hits - entries.length, `${what}: no damaged entry is used`);
+    if (!onlySections) {
+      // Without --check (no sections asked for), the same damage is a miss as well.
+      entries.forEach((_, i) => rewrite(i, damage));
+      const plain = compile(loadConfig(dir), readLock(dir), { cache: new Cache(cacheDir, assert.unreachable) });
+      assert.equal(plain.bundles.map((b) => b.files), first.bundles.map((b) => b.files), `${what}: files without sections`);
+    }
+    // Rebuilt: the next run uses every entry again.
+    const next = new Cache(cacheDir, assert.unreachable);
+    compile(loadConfig(dir), readLock(dir), { keepRendered: true, cache: next });
+    assert.is(next.misses, 0, `${what}: entries rebuilt`);
+    entries.forEach((e, i) => (text[i] = fs.readFileSync(e, 'utf8')));
+  }
 });
 
 test('a cache folder that cannot be written is a warning, never a failure', async () => {

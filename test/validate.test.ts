@@ -7,6 +7,7 @@ import * as assert from 'uvu/assert';
 import { loadConfig } from '../src/model/load';
 import { formatLines } from '../src/model/format';
 import { validate } from '../src/validate';
+import Ajv2020 from 'ajv/dist/2020';
 
 /** The repository root, from dist-*\/test/ or test/. */
 export const ROOT = path.resolve(__dirname, '..', fs.existsSync(path.join(__dirname, '..', 'package.json')) ? '' : '..');
@@ -34,6 +35,16 @@ for (const name of cases) {
     else assert.ok(got.length > 0, `${name} must produce diagnostics`);
   });
 }
+
+test('both schemas are valid JSON Schema 2020-12 (the validator skips that check on every run)', () => {
+  const ajv = new Ajv2020({ strict: true, strictTuples: false });
+  for (const name of ['gateway', 'tenant']) {
+    const schema = JSON.parse(fs.readFileSync(path.join(ROOT, 'schema', `${name}.schema.json`), 'utf8'));
+    assert.ok(ajv.validateSchema(schema), `${name}.schema.json: ${ajv.errorsText(ajv.errors)}`);
+  }
+  // The check can fail: a schema with a misspelt type is refused.
+  assert.not.ok(ajv.validateSchema({ type: 'strnig' }), 'a bad schema is refused');
+});
 
 test('the bundled example validates clean', () => {
   const r = validate(loadConfig(ROOT));

@@ -6,7 +6,8 @@ import type { Allocations } from '../model/lock';
 import { TARGETS } from '../targets';
 import { RenderedFile, Section, Target, TargetInput, text } from '../targets/target';
 import type { Tenant } from '../model/model';
-import { Cache, codeDigest, keyOf } from '../util/cache';
+import { Cache, codeDigest, keyOf, restoreFile } from '../util/cache';
+import type { Place } from '../model/diagnostics';
 import type { TenantSummary } from '../model/summary';
 import { VERSION } from '../util/version';
 import { summarize } from '../model/summary';
@@ -45,7 +46,7 @@ export interface RenderCache {
 /** Renders one gateway's bundle in memory. Same model and source commit, same bytes (no time, no host name; with or without a cache). */
 export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations, keepRendered = false, source: BundleSource | null = null, rc?: RenderCache): Bundle {
   const tenants = tenantsOn(model, gateway.name);
-  const reuse = rc ? lookUp(rc, gateway, tenants, alloc) : undefined;
+  const reuse = rc ? lookUp(rc, gateway, tenants, alloc, keepRendered) : undefined;
   const files: BundleFile[] = [];
   const kept: RenderedFile[] = [];
   // Per tenant, per file: the digest of its sections. Target by target, so one target's sections are let go
@@ -141,11 +142,78 @@ interface Part {
   sections: Section[];
 }
 
-/** One (gateway, tenant) cache entry: its parts per target, its summary and the digest of its sections. */
+/** A cached tenant's sections in one file, joined: what a build without --check needs of them. */
+interface CachedPart {
+  path: string;
+  mode?: number;
+  slot: number;
+  /** Its sections' texts, joined. */
+  text: string;
+}
+
+/**
+ * One (gateway, tenant) cache entry: its parts per target, its summary and the digest of its sections.
+ *
+ * Stored as text in three parts, so that a warm run builds no object per section: line 1 is JSON of the
+ * digest, the summary and per target each part's [path, mode, slot, length of its text]; line 2 is JSON
+ * of each part's sections without their text ([tenant, origin, length]), parsed only when the sections
+ * are asked for (build --check, tests); the rest is every part's text, one after the other. A cached
+ * tenant's part goes into its file as its joined text.
+ */
 interface RenderEntry {
-  targets: Record<string, Part[]>;
+  targets: Record<string, CachedPart[]>;
   summary: TenantSummary;
   digest: string;
+  /** Each part's sections, made from line 2 when first asked for. */
+  sections(target: string, part: number): Section[];
+}
+
+type Head = { digest: string; summary: TenantSummary; targets: Record<string, Array<[string, number | null, number, number]>> };
+type Meta = Record<string, Array<Array<[string | null, Place | null, number]>>>;
+
+/** Reads a render entry's text (see RenderEntry); undefined when it is not one. */
+function decodeEntry(body: string, file: string): RenderEntry | undefined {
+  const nl1 = body.indexOf('\n');
+  const nl2 = body.indexOf('\n', nl1 + 1);
+  if (nl1 < 0 || nl2 < 0) return undefined;
+  const head = JSON.parse(body.slice(0, nl1)) as Head;
+  if (typeof head?.digest !== 'string' || head.summary === null || typeof head.summary !== 'object' || head.targets === null || typeof head.targets !== 'object') return undefined;
+  const metaText = body.slice(nl1 + 1, nl2);
+  let at = nl2 + 1;
+  const targets: Record<string, CachedPart[]> = {};
+  for (const x of TARGETS) {
+    const parts = head.targets[x.name];
+    if (!Array.isArray(parts)) return undefined;
+    targets[x.name] = parts.map(([path, mode, slot, len]) => {
+      if (typeof path !== 'string' || !Number.isInteger(slot) || !Number.isInteger(len) || len < 0 || at + len > body.length) throw new Error('not an entry');
+      const text = body.slice(at, (at += len));
+      return mode === null ? { path, slot, text } : { path, mode, slot, text };
+    });
+  }
+  if (at !== body.length) return undefined;
+  let meta: Meta | undefined;
+  const made = new Map<string, Section[]>();
+  const sections = (target: string, part: number): Section[] => {
+    const known = made.get(`${target}/${part}`);
+    if (known) return known;
+    if (!meta) {
+      meta = JSON.parse(metaText) as Meta;
+      restoreFile(meta, file);
+    }
+    const p = targets[target][part];
+    let off = 0;
+    const out = meta[target][part].map(([tenant, origin, len]): Section => {
+      if ((tenant !== null && typeof tenant !== 'string') || !Number.isInteger(len) || len < 0) throw new Error('not an entry');
+      const text = p.text.slice(off, (off += len));
+      const s: Section = tenant === null ? { text } : { tenant, text };
+      if (origin !== null) s.origin = origin;
+      return s;
+    });
+    if (off !== p.text.length) throw new Error('not an entry');
+    made.set(`${target}/${part}`, out);
+    return out;
+  };
+  return { targets, summary: head.summary, digest: head.digest, sections };
 }
 
 const summaryTexts = new WeakMap<TenantSummary, string>();
@@ -157,20 +225,28 @@ function summaryText(s: TenantSummary): string {
   return text;
 }
 
+/** A missed tenant's parts, per target as rendered: line 1's and line 2's JSON text and the texts. */
+interface Fresh {
+  head: string[];
+  meta: string[];
+  texts: string[];
+}
+
 interface Reuse {
   keys: Map<string, string>;
   hits: Map<string, RenderEntry>;
-  /** Parts rendered in this run for the tenants that missed, per target; stored once every target has rendered. */
   /**
-   * Per missed tenant, each target's parts as JSON text (`"name":[...]`), made as soon as the target
-   * rendered: holding the section objects of every target until the end would undo bundleGateway's
-   * target-by-target release (1.2 GB instead of 0.6 GB at 10,000 tenants).
+   * Per missed tenant, each target's parts as text, made as soon as the target rendered: holding
+   * the section objects of every target until the end would undo bundleGateway's target-by-target
+   * release (1.2 GB instead of 0.6 GB at 10,000 tenants).
    */
-  fresh: Map<string, string[]>;
+  fresh: Map<string, Fresh>;
   tenants: Tenant[];
+  /** Give each cached tenant's sections as rendered (build --check, tests), not one joined section per part. */
+  sections: boolean;
 }
 
-function lookUp(rc: RenderCache, gateway: Gateway, tenants: Tenant[], alloc: Allocations): Reuse | undefined {
+function lookUp(rc: RenderCache, gateway: Gateway, tenants: Tenant[], alloc: Allocations, sections: boolean): Reuse | undefined {
   const gwKey = rc.fileKeys.get(gateway.origin.file);
   if (!gwKey) return undefined;
   const keys = new Map<string, string>();
@@ -180,19 +256,33 @@ function lookUp(rc: RenderCache, gateway: Gateway, tenants: Tenant[], alloc: All
     if (!tKey) return undefined;
     const key = keyOf('render', codeDigest(), gwKey, tKey, JSON.stringify(alloc.tenants[t.name] ?? null));
     keys.set(t.name, key);
-    const hit = rc.cache.get<RenderEntry>('render', key, t.file);
-    if (hit && hit.targets && hit.summary && typeof hit.digest === 'string' && TARGETS.every((x) => Array.isArray(hit.targets[x.name]))) hits.set(t.name, hit);
+    const hit = rc.cache.getWith<RenderEntry>(RENDER, key, (body) => decodeEntry(body, t.file));
+    // Line 2 is read only when the sections are wanted: then an entry whose sections do not add up to its parts is a miss too.
+    if (hit && sections && !sectionsAddUp(hit)) {
+      // Read, but not used: the counters say so.
+      rc.cache.hits--;
+      rc.cache.misses++;
+    } else if (hit) hits.set(t.name, hit);
   }
-  return { keys, hits, fresh: new Map(), tenants };
+  return { keys, hits, fresh: new Map(), tenants, sections };
 }
 
+function sectionsAddUp(e: RenderEntry): boolean {
+  try {
+    for (const x of TARGETS) e.targets[x.name].forEach((_, i) => e.sections(x.name, i));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The entries' kind (their folder): `render` held them as one JSON document before. */
+const RENDER = 'parts';
+
 function store(cache: Cache, reuse: Reuse, summaries: Map<string, TenantSummary>, digests: Map<string, string>): void {
-  const fileOf = new Map(reuse.tenants.map((t) => [t.name, t.file]));
-  for (const [name, targets] of reuse.fresh) {
-    const file = fileOf.get(name)!;
-    // The same JSON as put() makes of a RenderEntry, the targets' parts already serialized.
-    const rest = Cache.json({ summary: summaries.get(name)!, digest: digests.get(name)! } satisfies Omit<RenderEntry, 'targets'>, file);
-    cache.putText('render', reuse.keys.get(name)!, `{"targets":{${targets.join(',')}},${rest.slice(1)}`);
+  for (const [name, f] of reuse.fresh) {
+    const head = `{"digest":${JSON.stringify(digests.get(name)!)},"summary":${JSON.stringify(summaries.get(name)!)},"targets":{${f.head.join(',')}}}`;
+    cache.putText(RENDER, reuse.keys.get(name)!, `${head}\n{${f.meta.join(',')}}\n${f.texts.join('')}`);
   }
 }
 
@@ -237,21 +327,31 @@ function renderReusing(target: Target, input: TargetInput, reuse: Reuse): Render
   }
   for (const t of missed) {
     let r = reuse.fresh.get(t.name);
-    if (!r) reuse.fresh.set(t.name, (r = []));
-    r.push(`${JSON.stringify(target.name)}:${Cache.json(own.get(t.name) ?? [], t.file)}`);
+    if (!r) reuse.fresh.set(t.name, (r = { head: [], meta: [], texts: [] }));
+    const parts = own.get(t.name) ?? [];
+    const name = JSON.stringify(target.name);
+    const texts = parts.map((p) => p.sections.map((x) => x.text).join(''));
+    r.head.push(`${name}:${JSON.stringify(parts.map((p, i) => [p.path, p.mode ?? null, p.slot, texts[i].length]))}`);
+    r.meta.push(`${name}:${Cache.json(parts.map((p) => p.sections.map((x) => [x.tenant ?? null, x.origin ?? null, x.text.length])), t.file)}`);
+    r.texts.push(...texts);
   }
   // Put every tenant's parts (cached or fresh) into its file's slots, in tenant order.
   const slots = new Map<string, Section[][]>();
   const modes = new Map<string, number | undefined>();
   for (const [p, sk] of skeleton) modes.set(p, sk.mode);
   for (const t of input.tenants) {
-    const parts = reuse.hits.get(t.name)?.targets[target.name] ?? own.get(t.name) ?? [];
-    for (const part of parts) {
+    const hit = reuse.hits.get(t.name);
+    const parts: Array<Part | CachedPart> = hit?.targets[target.name] ?? own.get(t.name) ?? [];
+    parts.forEach((part, i) => {
       let file = slots.get(part.path);
       if (!file) slots.set(part.path, (file = []));
-      (file[part.slot] ??= []).push(...part.sections);
+      const into = (file[part.slot] ??= []);
+      if ('sections' in part) into.push(...part.sections);
+      else if (reuse.sections) into.push(...hit!.sections(target.name, i));
+      // Its lines as one section: the bundle joins them into the file's text and takes its digest from the entry.
+      else into.push({ tenant: t.name, text: part.text });
       if (!modes.has(part.path)) modes.set(part.path, part.mode);
-    }
+    });
   }
   const out: RenderedFile[] = [];
   for (const [p, mode] of modes) {

@@ -1,7 +1,8 @@
 // The pure compile pipeline shared by build and plan: validated files + previous lock -> allocations and bundles.
-import { Diagnostic, error, hasErrors, sortDiagnostics } from '../model/diagnostics';
+import { Diagnostic, hasErrors, sortDiagnostics } from '../model/diagnostics';
+import { allocateLocked } from './locked';
 import type { Loaded } from '../model/load';
-import { Allocations, LockChange, allocate, formatLock, LOCK_FILE } from '../model/lock';
+import { Allocations, LockChange, formatLock } from '../model/lock';
 import { Bundle, BundleSource, bundleAll } from './bundle';
 import type { Cache } from '../util/cache';
 import { validate, Validated } from '../validate';
@@ -38,30 +39,9 @@ export function compile(loaded: Loaded, prev?: Allocations, opts: CompileOptions
   return compileValidated(validate(loaded, opts.cache), prev, opts);
 }
 
-/** What allocating the lock gives: the ids and their changes, or the finding that stops the build. */
-export type LockOutcome = { ok: true; alloc: Allocations; changes: LockChange[] } | { ok: false; diagnostic: Diagnostic; alloc?: Allocations; changes: LockChange[] };
-
-/**
- * Allocates ids over the validated model and, when `locked`, refuses any change to the lock. The one
- * definition of `--locked`: build, plan and validate all call it after validation (issue 17: the pull
- * request's gate equals main's), so they refuse the same things in the same order with the same message.
- */
-export function allocateLocked(model: Model, prev: Allocations, locked: boolean): LockOutcome {
-  let alloc: Allocations;
-  let changes: LockChange[];
-  try {
-    ({ alloc, changes } = allocate(model, prev));
-  } catch (e) {
-    return { ok: false, diagnostic: error('lock/exhausted', { file: LOCK_FILE, line: 1, col: 1 }, (e as Error).message), changes: [] };
-  }
-  if (locked && changes.length) {
-    const d = error('lock/would-change', { file: LOCK_FILE, line: 1, col: 1 }, `--locked: the lock file would change (${changes.length} change${changes.length === 1 ? '' : 's'}): ${changes.map((c) => c.what).join('; ')}`, {
-      hint: 'run `s2sgw build` without --locked and commit allocations.lock.yaml with the tenant change',
-    });
-    return { ok: false, diagnostic: d, alloc, changes };
-  }
-  return { ok: true, alloc, changes };
-}
+// allocateLocked lives in locked.ts so that `validate --locked` loads it without the targets and templates.
+export { allocateLocked } from './locked';
+export type { LockOutcome } from './locked';
 
 /** The rest of compile() once the files are validated (the bench times the two apart). */
 export function compileValidated(v: Validated, prev: Allocations = v.lock, opts: CompileOptions = {}): Compiled {

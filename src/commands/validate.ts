@@ -3,7 +3,7 @@ import { loadConfig } from '../model/load';
 import { Format } from '../model/format';
 import { validate } from '../validate';
 import { openCache } from '../util/cache';
-import { allocateLocked } from '../bundle/compile';
+import { allocateLocked } from '../bundle/locked';
 import { sortDiagnostics } from '../model/diagnostics';
 import { Command, EXIT, configDir, formatOption, note, printDiagnostics } from './common';
 import { CACHE_DIR, CACHE_HELP, CONFIG, format as formatOpt } from '../util/options';

@@ -34,6 +34,18 @@ export class Cache {
    * `file`: the source file the payload's places are in (see put()).
    */
   get<T>(kind: string, key: string, file?: string): T | undefined {
+    return this.getWith<T>(kind, key, (body) => {
+      const value = JSON.parse(body) as T;
+      if (file !== undefined) restoreFile(value, file);
+      return value;
+    });
+  }
+
+  /**
+   * The entry's payload as `decode` makes it of the stored text (undefined, or a throw, is a miss), or undefined
+   * when the entry is missing or not exactly what `key` names. Kept for the run: plan's two sides share it.
+   */
+  getWith<T>(kind: string, key: string, decode: (body: string) => T | undefined): T | undefined {
     const known = this.memo.get(`${kind}/${key}`);
     if (known !== undefined) {
       this.hits++;
@@ -54,8 +66,8 @@ export class Cache {
       return undefined;
     }
     try {
-      const value = JSON.parse(body) as T;
-      if (file !== undefined) restoreFile(value, file);
+      const value = decode(body);
+      if (value === undefined) throw new Error('not an entry');
       this.hits++;
       this.memo.set(`${kind}/${key}`, value);
       return value;
@@ -104,7 +116,7 @@ export class Cache {
 }
 
 /** Puts `file` back where put() wrote `"file":0` (in place: same key order, so the same object shapes as a fresh run). */
-function restoreFile(v: unknown, file: string): void {
+export function restoreFile(v: unknown, file: string): void {
   if (Array.isArray(v)) {
     for (const x of v) if (x !== null && typeof x === 'object') restoreFile(x, file);
     return;

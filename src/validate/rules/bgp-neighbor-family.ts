@@ -6,6 +6,7 @@ import { Rule, related } from './rule';
 
 export const rule: Rule = {
   id: 'bgp-neighbor-family',
+  scope: 'tenant',
   summary: "a BGP neighbor of an address family the tenant's network has no address of",
   check(ctx) {
     const out: Diagnostic[] = [];

@@ -6,6 +6,7 @@ import { Rule } from './rule';
 
 export const rule: Rule = {
   id: 'bgp-on-several-gateways',
+  scope: 'tenant',
   summary: 'a tenant with BGP on more than one gateway (same address and router id on each)',
   check(ctx) {
     const out: Diagnostic[] = [];

@@ -4,6 +4,7 @@ import { Rule, keyAt } from './rule';
 
 export const rule: Rule = {
   id: 'bgp-router-id-missing',
+  scope: 'tenant',
   summary: 'a tenant with BGP but neither bgp.routerId nor an IPv4 network address to default it to',
   check(ctx) {
     const out: Diagnostic[] = [];

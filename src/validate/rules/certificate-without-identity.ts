@@ -4,6 +4,7 @@ import { Rule, byGateway, conn, gatewaysByName, related } from './rule';
 
 export const rule: Rule = {
   id: 'certificate-without-identity',
+  scope: 'tenant',
   summary: 'a certificate or EAP connection on a gateway without `identity`',
   check(ctx) {
     const out: Diagnostic[] = [];

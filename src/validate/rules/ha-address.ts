@@ -8,6 +8,7 @@ const host = (a: string) => a.split('/')[0];
 
 export const rule: Rule = {
   id: 'ha-address',
+  scope: 'tenant',
   summary: "a gateway's own HA address outside the tenant subnet, or equal to the virtual address or to the partner's",
   check(ctx) {
     const out: Diagnostic[] = [];

@@ -5,6 +5,7 @@ import { Rule, gatewaysByName, related } from './rule';
 
 export const rule: Rule = {
   id: 'ha-external-address',
+  scope: 'tenant',
   summary: 'an HA pair whose two gateways share an external address',
   check(ctx) {
     const gws = gatewaysByName(ctx.model);

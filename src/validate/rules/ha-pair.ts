@@ -4,6 +4,7 @@ import { Rule, keyAt } from './rule';
 
 export const rule: Rule = {
   id: 'ha-pair',
+  scope: 'tenant',
   summary: 'a tenant with network.ha not on exactly two gateways, or without one own address per gateway',
   check(ctx) {
     const out: Diagnostic[] = [];

@@ -6,6 +6,7 @@ import { Rule, conn } from './rule';
 
 export const rule: Rule = {
   id: 'policy-selectors-empty',
+  scope: 'tenant',
   summary: 'a policy-based connection with a site prefix that no tenant network of its family can pair with, or with no site prefix at all',
   check(ctx) {
     const out: Diagnostic[] = [];

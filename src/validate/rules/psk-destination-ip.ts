@@ -4,6 +4,7 @@ import { Rule, conn } from './rule';
 
 export const rule: Rule = {
   id: 'psk-destination-ip',
+  scope: 'tenant',
   summary: 'a PSK connection whose destination is a DNS name',
   check(ctx) {
     const out: Diagnostic[] = [];

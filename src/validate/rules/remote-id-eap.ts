@@ -4,6 +4,7 @@ import { Rule, conn } from './rule';
 
 export const rule: Rule = {
   id: 'remote-id-eap',
+  scope: 'tenant',
   summary: 'a remoteId on an EAP connection',
   check(ctx) {
     const out: Diagnostic[] = [];

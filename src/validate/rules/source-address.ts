@@ -5,6 +5,7 @@ import { Rule, byGateway, conn, gatewaysByName, related } from './rule';
 
 export const rule: Rule = {
   id: 'source-address',
+  scope: 'tenant',
   summary: "a connection's source is not one of the gateway's external addresses, or not of the destination's family",
   check(ctx) {
     const out: Diagnostic[] = [];

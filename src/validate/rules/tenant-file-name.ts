@@ -4,6 +4,7 @@ import { Rule } from './rule';
 
 export const rule: Rule = {
   id: 'tenant-file-name',
+  scope: 'tenant',
   summary: 'a tenant file whose `tenant:` differs from its file name',
   check(ctx) {
     const out: Diagnostic[] = [];

@@ -5,6 +5,7 @@ import { Rule } from './rule';
 
 export const rule: Rule = {
   id: 'unknown-gateway',
+  scope: 'tenant',
   summary: 'a tenant lists a gateway that has no file under gateways/',
   check(ctx) {
     const out: Diagnostic[] = [];

@@ -5,6 +5,7 @@ import { Rule } from './rule';
 
 export const rule: Rule = {
   id: 'unknown-interface',
+  scope: 'tenant',
   summary: 'a filter or BGP `via` names an interface the tenant does not have',
   check(ctx) {
     const out: Diagnostic[] = [];

@@ -4,6 +4,7 @@ import { Rule, keyAt, related } from './rule';
 
 export const rule: Rule = {
   id: 'vlan-or-vsid',
+  scope: 'tenant',
   summary: 'a tenant network with both or neither of `vlan` and `vsid`, or `vteps` without `vsid`',
   check(ctx) {
     const out: Diagnostic[] = [];

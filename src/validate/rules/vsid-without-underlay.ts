@@ -4,6 +4,7 @@ import { Rule, byGateway, gatewaysByName, related } from './rule';
 
 export const rule: Rule = {
   id: 'vsid-without-underlay',
+  scope: 'tenant',
   summary: 'a VSID tenant on a gateway without `trunk.underlayAddress`',
   check(ctx) {
     const out: Diagnostic[] = [];

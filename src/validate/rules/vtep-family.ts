@@ -5,6 +5,7 @@ import { Rule, byGateway, gatewaysByName, related } from './rule';
 
 export const rule: Rule = {
   id: 'vtep-family',
+  scope: 'tenant',
   summary: "a VTEP of another address family than the gateway's underlay address",
   check(ctx) {
     const out: Diagnostic[] = [];
