@@ -9,7 +9,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { openSandbox, Sandbox } from '../src/apply/sandbox';
 import { ViciClient, ViciInputElement } from '../src/vici';
-import { alternateOf, applySwanPlan, baseName, Call, connectionSections, makeBeforeBreak, MbbError, sectionFor, SwanPlan, withReqids } from '../src/apply/incremental/swan';
+import { alternateOf, applySwanPlan, baseName, Call, connectionSections, makeBeforeBreak, MbbError, sectionFor, settleAlternates, SwanPlan, withReqids } from '../src/apply/incremental/swan';
 
 const ip = (...a: string[]) => {
   const r = spawnSync('ip', a, { encoding: 'utf8' });
@@ -294,6 +294,44 @@ test('without an IKE_SA up, a replace is the plain load and terminate; a connect
     await applySwanPlan(gw, { load: [], unload: ['site'], loadShared: [], unloadShared: [], files: [] }, ['site'], r2.call, {});
     assert.equal(r2.log, ['--unload-conn site~2', '--terminate --ike site~2 --force']);
     assert.equal(await gw.getConns(), []);
+  });
+});
+
+test('a full reload after a make-before-break: the connection left under NAME~2 moves back under NAME, make-before-break; with NAME up already, NAME~2 is ended', async () => {
+  await pair(async ({ gw, peer }) => {
+    // A make-before-break left the connection under its alternate name (an on-demand one, as the bundles' are: the
+    // unload of a connection that starts itself would end its SAs, one that traps only removes its trap).
+    await gw.loadConn('site~2', sectionFor('site~2', gwConn({ start: 'trap' })));
+    await gw.initiate({ ike: 'site~2', child: 'c', timeout: 10_000 });
+    const [alt] = await sas(gw);
+    // What swanctl --load-all does next: loads every file's connection under its own name, unloads the names no file holds.
+    await gw.loadConn('site', gwConn({ start: 'trap' }));
+    await gw.unloadConn('site~2');
+    assert.equal(await gw.getConns(), ['site']);
+    assert.equal((await sas(gw)).map((s) => s.name), ['site~2'], 'the alternate\'s IKE_SA outlives its unloaded connection');
+    const r = recorder();
+    const said = await settleAlternates(gw, r.call, (n) => (n === 'site' ? gwConn({ start: 'trap' }) : undefined), { deadlineMs: 15_000 });
+    // Up under its own name before the alternate's IKE_SA ends; nothing left to unload (--load-all did).
+    assert.equal(r.log, ['--load-conn site', '--initiate --ike site --child c', `--terminate --ike-id ${alt.id} --force`]);
+    assert.match(said.join('\n'), /site: moved from its alternate site~2 back to its own name make-before-break/);
+    assert.equal(await gw.getConns(), ['site']);
+    const now = await sas(gw);
+    assert.equal(now.map((s) => [s.name, s.state]), [['site', 'ESTABLISHED']]);
+    assert.match(now[0].spis[0], /^INSTALLED /);
+    assert.is((await peer.listSas()).length, 1, 'the peer holds only the new IKE_SA');
+
+    // The same with NAME already up (a start action) and NAME~2 still loaded: the alternate is unloaded and its IKE_SA ended.
+    await gw.loadConn('site~2', sectionFor('site~2', gwConn({ start: 'trap' })));
+    await gw.initiate({ ike: 'site~2', child: 'c', timeout: 10_000 });
+    const both = await sas(gw);
+    assert.equal(both.map((s) => s.name).sort(), ['site', 'site~2']);
+    const r2 = recorder();
+    const said2 = await settleAlternates(gw, r2.call, (n) => (n === 'site' ? gwConn({ start: 'trap' }) : undefined), { deadlineMs: 15_000 });
+    const altId = both.find((s) => s.name === 'site~2')!.id;
+    assert.equal(r2.log, ['--unload-conn site~2', `--terminate --ike-id ${altId} --force`]);
+    assert.match(said2.join('\n'), /site: unloaded its alternate site~2\nsite: terminated IKE_SA #\d+ of its alternate site~2/);
+    assert.equal(await gw.getConns(), ['site']);
+    assert.equal((await sas(gw)).map((s) => s.name), ['site']);
   });
 });
 

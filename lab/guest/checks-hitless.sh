@@ -55,6 +55,9 @@ hl_phase() {
   # Every XFRM state and policy event on the gateway, timestamped, next to the pings' (logs/xfrm-gw-PHASE.log).
   ip -n gw -timestamp xfrm monitor > "$LOGS/xfrm-gw-${name:1:1}.log" 2>&1 &
   local mon=$!
+  # ... and on Contoso NY's site, to see which end installs the new SAs first.
+  ip -n cny -timestamp xfrm monitor > "$LOGS/xfrm-cny-${name:1:1}.log" 2>&1 &
+  local mon2=$!
   for t in $HL_TUNNELS; do
     IFS=: read -r tag host size <<< "$t"
     hl_start "$tag" "$host" "$size" "$(hl_dst "$tag")"
@@ -75,7 +78,7 @@ hl_phase() {
         test "$HL_SENT" -gt 50 -a "$HL_LOST" = 0 -a "$HL_BACK" = 1
     fi
   done
-  kill "$mon" 2> /dev/null; wait "$mon" 2> /dev/null
+  kill "$mon" "$mon2" 2> /dev/null; wait "$mon" "$mon2" 2> /dev/null
   local xg1 xc1; xg1=$(xfrm_drops gw) xc1=$(xfrm_drops cny)
   note "hitless: $name: XFRM drops during it: gateway $(xfrm_delta "$xg0" "$xg1" | grep . || echo none); Contoso NY's site $(xfrm_delta "$xc0" "$xc1" | grep . || echo none)"
   local spis1; spis1=$(w_spis)

@@ -150,6 +150,8 @@ export interface MbbOptions {
   deadlineMs: number;
   /** How often charon is asked while waiting for the peer. */
   pollMs?: number;
+  /** false: the old name is no longer loaded (nothing to unload at the end). */
+  oldLoaded?: boolean;
 }
 
 /** A make-before-break that did not complete: the old connection and its SAs were left running. */
@@ -259,8 +261,51 @@ export async function makeBeforeBreak(c: ViciClient, name: string, section: Map<
     throw new MbbError(name, 'check', `no IKE_SA of ${target} with ${want.join(', ')} installed within ${Math.round(opts.deadlineMs / 1000)} s`);
   }
   await call(['vici', '--terminate', '--ike-id', String(old.id), '--force'], () => c.terminate({ ikeId: old.id, force: true, timeout: 10_000 }, { timeoutMs: 20_000 }));
-  await call(['vici', '--unload-conn', old.name], () => c.unloadConn(old.name));
+  // (A full reload's swanctl --load-all may have unloaded the old name already: settleAlternates.)
+  if (opts.oldLoaded !== false) await call(['vici', '--unload-conn', old.name], () => c.unloadConn(old.name));
   return target;
+}
+
+/**
+ * After a full reload (swanctl --load-all loads every connection under its bundle name and unloads the names no file
+ * holds, the alternates among them, but leaves their SAs up): each connection still carried by an IKE_SA under its
+ * alternate name moves back to its own name make-before-break (its section from `sectionOf`), or, when that fails or
+ * no section is known, that IKE_SA is terminated (the connection's start or trap action brings it up under its own
+ * name). An alternate still loaded is unloaded. Returns one line per alternate handled.
+ */
+export async function settleAlternates(c: ViciClient, call: Call, sectionOf: (name: string) => Map<string, ViciInputElement> | undefined, opts: MbbOptions): Promise<string[]> {
+  const said: string[] = [];
+  const held = new Set(await c.getConns());
+  for (const n of [...held].filter((x) => x.endsWith(ALTERNATE)).sort()) {
+    await call(['vici', '--unload-conn', n], () => c.unloadConn(n));
+    held.delete(n);
+    said.push(`${baseName(n)}: unloaded its alternate ${n}`);
+  }
+  const sas = (await c.listSas({ noblock: true })).map((s) => ({ name: s.name, id: Number(s.section.uniqueid), state: String(s.section.state), section: s.section }));
+  for (const s of sas.filter((x) => x.name.endsWith(ALTERNATE))) {
+    const base = baseName(s.name);
+    const section = held.has(base) ? sectionOf(base) : undefined;
+    const mine = sas.some((x) => x.name === base && x.state === 'ESTABLISHED');
+    if (section && s.state === 'ESTABLISHED' && !mine) {
+      const kids = (s.section['child-sas'] ?? {}) as Record<string, Record<string, unknown>>;
+      const children = Object.values(kids).map((k) => ({ name: String(k.name), state: String(k.state), ...(k.reqid !== undefined ? { reqid: String(k.reqid) } : {}) }));
+      try {
+        await makeBeforeBreak(c, base, section, { name: s.name, id: s.id, children }, call, { ...opts, oldLoaded: false });
+        said.push(`${base}: moved from its alternate ${s.name} back to its own name make-before-break`);
+        continue;
+      } catch (e) {
+        if (!(e instanceof MbbError)) throw e;
+        said.push(`${base}: ${e.message}`);
+        // Its undo unloaded the name it loaded, the connection's own: loaded again as the release has it.
+        await call(['vici', '--load-conn', base], () => c.loadConn(base, section));
+      }
+    }
+    await call(['vici', '--terminate', '--ike-id', String(s.id), '--force'], () => c.terminate({ ikeId: s.id, force: true, timeout: 10_000 }, { timeoutMs: 20_000 })).catch((e) => {
+      if (!(e instanceof ViciCommandError && /no matching|not found/i.test(e.errmsg))) throw e;
+    });
+    said.push(`${base}: terminated IKE_SA #${s.id} of its alternate ${s.name}`);
+  }
+  return said;
 }
 
 export interface ApplySwanOptions {
