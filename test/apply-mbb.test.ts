@@ -216,19 +216,51 @@ test('a proposal change: load-conn in place of a started connection is break-bef
   });
 });
 
-test('a PSK rotation (the section unchanged, only the secret): make-before-break with the new PSK when sectionOf names the section', async () => {
+test('a PSK rotation (the section unchanged, only the secret): proved by a childless IKE_SA, the traffic never leaves the old one; a peer without it: refused, the old SA kept', async () => {
+  await pair(async ({ gw, peer }) => {
+    const old = await upUnder(gw, 'site');
+    const NEW = Buffer.from('the-rotated-pre-shared-key-9876543210');
+    const plan: SwanPlan = { load: [], unload: [], loadShared: [{ id: 'k', type: 'IKE', data: NEW, owners: [GW, PEER, 'gw.example'] }], unloadShared: [], files: [] };
+    // The peer does not have the new PSK yet: nothing comes up, the old IKE_SA and CHILD_SA are exactly as they were.
+    const r0 = recorder();
+    const err = await applySwanPlan(gw, plan, ['site'], r0.call, { mbb: { deadlineMs: 4_000 }, sectionOf: (n) => (n === 'site' ? gwConn() : undefined) }).then(
+      () => undefined,
+      (e) => e,
+    );
+    assert.instance(err, MbbError, r0.log.join('\n'));
+    assert.equal(r0.log.slice(0, 3), ['--load-shared k', '--load-conn site~2', '--initiate --ike site~2']);
+    assert.not.ok(r0.log.some((l) => l.includes(`--ike-id ${old.id}`)), 'the old SA was terminated');
+    assert.equal(await sas(gw), [old]);
+    assert.equal(await gw.getConns(), ['site']);
+    // Stage 2: the site loads the new PSK only; its established IKE_SA is not touched.
+    await peer.loadShared({ id: 'k', type: 'IKE', data: NEW, owners: [GW, PEER, 'gw.example'] });
+    const r = recorder();
+    const said: string[] = [];
+    await applySwanPlan(gw, plan, ['site'], r.call, { mbb: { deadlineMs: 10_000 }, sectionOf: (n) => (n === 'site' ? gwConn() : undefined), say: (l) => said.push(l) });
+    // Secrets first, then a second IKE_SA without children (it authenticates with the new PSK at both ends), which ends.
+    assert.equal(r.log.slice(0, 3), ['--load-shared k', '--load-conn site~2', '--initiate --ike site~2']);
+    assert.match(r.log[3], /^--terminate --ike-id \d+ --force$/);
+    assert.is.not(r.log[3], `--terminate --ike-id ${old.id} --force`);
+    assert.equal(r.log.slice(4), ['--unload-conn site~2']);
+    assert.match(said.join('\n'), new RegExp(`site's new credentials proved by a childless IKE_SA under site~2; its traffic stays on IKE_SA #${old.id}`));
+    // The traffic's SAs never moved: the same IKE_SA, the same CHILD_SA SPIs; the peer holds just that one too.
+    assert.equal(await sas(gw), [old]);
+    assert.equal(await gw.getConns(), ['site']);
+    assert.is((await peer.listSas()).length, 1);
+  });
+});
+
+test('a PSK rotation with prove: false: make-before-break with the new PSK, the new CHILD_SA keeps the old one\'s reqid', async () => {
   await pair(async ({ gw, peer }) => {
     const old = await upUnder(gw, 'site');
     const reqids = async () => (await gw.listSas()).flatMap((s) => Object.values((s.section['child-sas'] ?? {}) as Record<string, Record<string, string>>).map((k) => String(k.reqid)));
     const [reqid0] = await reqids();
     const NEW = Buffer.from('the-rotated-pre-shared-key-9876543210');
-    // Stage 2: the site loads the new PSK only; its established IKE_SA is not touched.
     await peer.loadShared({ id: 'k', type: 'IKE', data: NEW, owners: [GW, PEER, 'gw.example'] });
     const plan: SwanPlan = { load: [], unload: [], loadShared: [{ id: 'k', type: 'IKE', data: NEW, owners: [GW, PEER, 'gw.example'] }], unloadShared: [], files: [] };
     const r = recorder();
     const said: string[] = [];
-    await applySwanPlan(gw, plan, ['site'], r.call, { mbb: { deadlineMs: 10_000 }, sectionOf: (n) => (n === 'site' ? gwConn() : undefined), say: (l) => said.push(l) });
-    // Secrets first, then the second IKE_SA (which authenticates with the new PSK), then the old one ends.
+    await applySwanPlan(gw, plan, ['site'], r.call, { mbb: { deadlineMs: 10_000 }, prove: false, sectionOf: (n) => (n === 'site' ? gwConn() : undefined), say: (l) => said.push(l) });
     assert.equal(r.log, ['--load-shared k', '--load-conn site~2', '--initiate --ike site~2 --child c', `--terminate --ike-id ${old.id} --force`, '--unload-conn site']);
     assert.match(said.join('\n'), /site replaced make-before-break with its new credentials \(now loaded as site~2\)/);
     const now = await sas(gw);
@@ -237,7 +269,7 @@ test('a PSK rotation (the section unchanged, only the secret): make-before-break
     assert.match(now[0].spis[0], /^INSTALLED /);
     // The new CHILD_SA keeps the old one's reqid: the shared policies are not moved to another while the peer still sends on the old SA.
     assert.equal(await reqids(), [reqid0]);
-    // Without the section (as before this fix): the same plan only terminates, the tunnel drops until a re-dial.
+    // Without the section (as before make-before-break): the same plan only terminates, the tunnel drops until a re-dial.
     await peer.loadShared({ id: 'k', type: 'IKE', data: PSK, owners: [GW, PEER, 'gw.example'] });
     const r2 = recorder();
     await applySwanPlan(gw, { ...plan, loadShared: [{ ...plan.loadShared[0], data: PSK }] }, ['site'], r2.call, { mbb: { deadlineMs: 10_000 } });

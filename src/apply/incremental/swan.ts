@@ -267,6 +267,40 @@ export async function makeBeforeBreak(c: ViciClient, name: string, section: Map<
 }
 
 /**
+ * A change of credentials only (a PSK rotation: the connection's section is the same) without touching the traffic:
+ * the connection is loaded under its other name without children and that name's IKE_SA initiated childless
+ * (RFC 6023; strongSwan's default `childless = allow` accepts it): it authenticates with the new secret at both ends,
+ * which proves the peer has it; then that IKE_SA is terminated and the name unloaded. The established IKE_SA and its
+ * CHILD_SAs stay as they are (their keys never came from the PSK; the next authentication uses the new one). Any
+ * CHILD_SA made instead, in a new IKE_SA, loses what the peer sends on it before this end installs it (the responder
+ * installs and uses its outbound SA before its IKE_AUTH response arrives here): see docs/psk-rotation.md.
+ * Throws MbbError when no IKE_SA came up (a peer without the new secret, or one refusing childless IKE_SAs).
+ */
+export async function proveCredentials(c: ViciClient, name: string, section: Map<string, ViciInputElement>, old: { name: string }, call: Call, opts: MbbOptions): Promise<void> {
+  const target = alternateOf(old.name);
+  const bare = new Map(sectionFor(target, section));
+  bare.delete('children');
+  const end = async () => {
+    for (const s of await ikeSas(c, target).catch(() => [])) await call(['vici', '--terminate', '--ike-id', String(s.id), '--force'], () => c.terminate({ ikeId: s.id, force: true, timeout: 10_000 }, { timeoutMs: 20_000 })).catch(() => undefined);
+    await call(['vici', '--unload-conn', target], () => c.unloadConn(target)).catch(() => undefined);
+  };
+  try {
+    await call(['vici', '--load-conn', target], () => c.loadConn(target, bare));
+  } catch (e) {
+    throw new MbbError(name, 'load', (e as Error).message);
+  }
+  try {
+    const left = Math.max(1000, opts.deadlineMs);
+    await call(['vici', '--initiate', '--ike', target], () => c.initiate({ ike: target, timeout: left }, { timeoutMs: left + 5000 }));
+    if (!(await ikeSas(c, target)).some((s) => s.state === 'ESTABLISHED')) throw new Error(`no IKE_SA of ${target} established`);
+  } catch (e) {
+    await end();
+    throw new MbbError(name, 'initiate', e instanceof ViciCommandError ? e.errmsg : (e as Error).message);
+  }
+  await end();
+}
+
+/**
  * After a full reload (swanctl --load-all loads every connection under its bundle name and unloads the names no file
  * holds, the alternates among them, but leaves their SAs up): each connection still carried by an IKE_SA under its
  * alternate name moves back to its own name make-before-break (its section from `sectionOf`), or, when that fails or
@@ -323,6 +357,11 @@ export interface ApplySwanOptions {
    * make-before-break too, after the new secrets are loaded; without it, it is terminated (break-before-make).
    */
   sectionOf?: (name: string) => Map<string, ViciInputElement> | undefined;
+  /**
+   * For such a credentials-only replace, first prove the new credentials with a childless IKE_SA and leave the traffic
+   * where it is (proveCredentials; default). false: make-before-break straight away (a new IKE_SA carries the traffic).
+   */
+  prove?: boolean;
   say?: (line: string) => void;
 }
 
@@ -376,9 +415,19 @@ export async function applySwanPlan(client: ViciClient | undefined, plan: SwanPl
     if (!client || !opts.mbb || !section) continue;
     const old = (await ikeSas(client, live(n))).find((s) => s.state === 'ESTABLISHED');
     if (!old) continue;
+    ends.delete(n);
+    if (opts.prove !== false) {
+      try {
+        await proveCredentials(client, n, section, old, call, opts.mbb);
+        opts.say?.(`  reload-strongswan: ${n}'s new credentials proved by a childless IKE_SA under ${alternateOf(old.name)}; its traffic stays on IKE_SA #${old.id} (docs/psk-rotation.md)`);
+        continue;
+      } catch (e) {
+        if (!(e instanceof MbbError)) throw e;
+        opts.say?.(`  reload-strongswan: ${n}: a childless IKE_SA did not come up (${e.detail}); make-before-break instead`);
+      }
+    }
     const now = await makeBeforeBreak(client, n, section, old, call, opts.mbb);
     opts.say?.(`  reload-strongswan: ${n} replaced make-before-break with its new credentials (now loaded as ${now})`);
-    ends.delete(n);
   }
   for (const n of plan.unload) await call(['vici', '--unload-conn', live(n)], () => c().unloadConn(live(n)));
   for (const id of plan.unloadShared) await call(['vici', '--unload-shared', id], () => c().unloadShared(id));
