@@ -217,6 +217,23 @@ export function withReqids(section: Map<string, ViciInputElement>, old: Array<{ 
   return out;
 }
 
+/**
+ * Ends an IKE_SA by its unique id (force: no wait for the peer's DELETE response). charon answers `terminating SA
+ * failed` when it could not finish within the timeout (the lab saw it under a load average of 19): then it is asked
+ * once more without waiting (timeout -1), and charon ends the SA on its own. Nothing matching: nothing to end.
+ */
+async function endIke(c: ViciClient, call: Call, id: number): Promise<void> {
+  const tolerate = (e: unknown) => {
+    if (!(e instanceof ViciCommandError && /no matching|not found/i.test(e.errmsg))) throw e;
+  };
+  try {
+    await call(['vici', '--terminate', '--ike-id', String(id), '--force'], () => c.terminate({ ikeId: id, force: true, timeout: 10_000 }, { timeoutMs: 20_000 }));
+  } catch (e) {
+    if (!(e instanceof ViciCommandError) || /no matching|not found/i.test(e.errmsg)) return tolerate(e);
+    await call(['vici', '--terminate', '--ike-id', String(id), '--force', '--timeout', '-1'], () => c.terminate({ ikeId: id, force: true, timeout: -1 }, { timeoutMs: 20_000 })).catch(tolerate);
+  }
+}
+
 const up = (sas: Ike[], want: string[]) => sas.find((s) => s.state === 'ESTABLISHED' && want.every((w) => s.children.some((k) => k.name === w && k.state === 'INSTALLED')));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -260,7 +277,7 @@ export async function makeBeforeBreak(c: ViciClient, name: string, section: Map<
     await undo();
     throw new MbbError(name, 'check', `no IKE_SA of ${target} with ${want.join(', ')} installed within ${Math.round(opts.deadlineMs / 1000)} s`);
   }
-  await call(['vici', '--terminate', '--ike-id', String(old.id), '--force'], () => c.terminate({ ikeId: old.id, force: true, timeout: 10_000 }, { timeoutMs: 20_000 }));
+  await endIke(c, call, old.id);
   // (A full reload's swanctl --load-all may have unloaded the old name already: settleAlternates.)
   if (opts.oldLoaded !== false) await call(['vici', '--unload-conn', old.name], () => c.unloadConn(old.name));
   return target;
@@ -334,9 +351,7 @@ export async function settleAlternates(c: ViciClient, call: Call, sectionOf: (na
         await call(['vici', '--load-conn', base], () => c.loadConn(base, section));
       }
     }
-    await call(['vici', '--terminate', '--ike-id', String(s.id), '--force'], () => c.terminate({ ikeId: s.id, force: true, timeout: 10_000 }, { timeoutMs: 20_000 })).catch((e) => {
-      if (!(e instanceof ViciCommandError && /no matching|not found/i.test(e.errmsg))) throw e;
-    });
+    await endIke(c, call, s.id);
     said.push(`${base}: terminated IKE_SA #${s.id} of its alternate ${s.name}`);
   }
   return said;
