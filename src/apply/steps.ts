@@ -130,8 +130,9 @@ async function swanLoadAll(ctx: StepContext): Promise<boolean> {
   // A connection a make-before-break left under its alternate name (NAME~2): --load-all loaded NAME next to it and
   // unloaded NAME~2, whose IKE_SA stayed up. Back under NAME, make-before-break (settleAlternates).
   if (!runner.dryRun && !runner.via?.length && ctx.to) {
-    const client = await ViciClient.connect(runner.vici, { timeoutMs: 10_000 });
+    let client: ViciClient | undefined;
     try {
+      client = await ViciClient.connect(runner.vici, { timeoutMs: 10_000 });
       const held = (await client.getConns()).filter((n) => n.endsWith(ALTERNATE)).map(baseName);
       const alt = (await client.listSas({ noblock: true })).map((s) => s.name).filter((n) => n.endsWith(ALTERNATE)).map(baseName);
       if (held.length || alt.length) {
@@ -142,7 +143,7 @@ async function swanLoadAll(ctx: StepContext): Promise<boolean> {
       // The release's connections are loaded: an alternate's IKE_SA left up is untidy, not a failed reload.
       ctx.say(`  reload-strongswan: could not settle the alternate names (${(e as Error).message}); status shows them under their own names`);
     } finally {
-      await client.close();
+      await client?.close();
     }
   }
   return true;
