@@ -159,6 +159,16 @@ check_hitless() {
   site_reload IfCe1 /tmp/IfCe1-base.json
   apply_bundle "hitless: back to the base bundle" "$BUNDLE"
   wait_until 30 contoso_up
+  # The connection lives under either name (the PSK phase kept its IKE_SA, so the way back may land on IfCe1~2): a
+  # full apply of the same bundle loads everything with swanctl --load-all, which unloads IfCe1~2 but leaves its
+  # IKE_SA up, and then moves the connection back under IfCe1 make-before-break (settleAlternates).
+  if [ "$(contoso_conn)" = 'IfCe1~2' ]; then
+    apply_bundle "hitless: a full apply of the base bundle with Contoso NY under IfCe1~2" "$BUNDLE" --full
+    local settled; settled=$(grep -oE 'IfCe1: (moved from its alternate|terminated IKE_SA|unloaded its alternate)[^;]*' "$APPLY_LOG" | tail -n 2 | tr '\n' ' ')
+    check "hitless: the full apply moved Contoso NY back under IfCe1 (settling the alternate name)" "${settled:-nothing logged}; connections: $(swan gw --list-conns 2> /dev/null | grep -oE '^IfCe1(~2)?:' | tr '\n' ' ')" \
+      test -n "$settled"
+    wait_until 30 contoso_up
+  fi
   ping1 chost "$C_SIZE" 10.1.0.1
   check "hitless: Contoso NY is up again under its own name" "$(contoso_conn)" test "$(contoso_conn)" = IfCe1
   ns cny ip address del 131.107.0.11/24 dev eth0
