@@ -9,7 +9,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { openSandbox, Sandbox } from '../src/apply/sandbox';
 import { ViciClient, ViciInputElement } from '../src/vici';
-import { alternateOf, applySwanPlan, baseName, Call, connectionSections, makeBeforeBreak, MbbError, sectionFor, SwanPlan, withReqids } from '../src/apply/incremental/swan';
+import { alternateOf, applySwanPlan, baseName, Call, connectionSections, makeBeforeBreak, MbbError, sectionFor, settleAlternates, SwanPlan, withReqids } from '../src/apply/incremental/swan';
 
 const ip = (...a: string[]) => {
   const r = spawnSync('ip', a, { encoding: 'utf8' });
@@ -218,19 +218,51 @@ test('a proposal change: load-conn in place of a started connection is break-bef
   });
 });
 
-test('a PSK rotation (the section unchanged, only the secret): make-before-break with the new PSK when sectionOf names the section', async () => {
+test('a PSK rotation (the section unchanged, only the secret): proved by a childless IKE_SA, the traffic never leaves the old one; a peer without it: refused, the old SA kept', async () => {
+  await pair(async ({ gw, peer }) => {
+    const old = await upUnder(gw, 'site');
+    const NEW = Buffer.from('the-rotated-pre-shared-key-9876543210');
+    const plan: SwanPlan = { load: [], unload: [], loadShared: [{ id: 'k', type: 'IKE', data: NEW, owners: [GW, PEER, 'gw.example'] }], unloadShared: [], files: [] };
+    // The peer does not have the new PSK yet: nothing comes up, the old IKE_SA and CHILD_SA are exactly as they were.
+    const r0 = recorder();
+    const err = await applySwanPlan(gw, plan, ['site'], r0.call, { mbb: { deadlineMs: 4_000 }, sectionOf: (n) => (n === 'site' ? gwConn() : undefined) }).then(
+      () => undefined,
+      (e) => e,
+    );
+    assert.instance(err, MbbError, r0.log.join('\n'));
+    assert.equal(r0.log.slice(0, 3), ['--load-shared k', '--load-conn site~2', '--initiate --ike site~2']);
+    assert.not.ok(r0.log.some((l) => l.includes(`--ike-id ${old.id}`)), 'the old SA was terminated');
+    assert.equal(await sas(gw), [old]);
+    assert.equal(await gw.getConns(), ['site']);
+    // Stage 2: the site loads the new PSK only; its established IKE_SA is not touched.
+    await peer.loadShared({ id: 'k', type: 'IKE', data: NEW, owners: [GW, PEER, 'gw.example'] });
+    const r = recorder();
+    const said: string[] = [];
+    await applySwanPlan(gw, plan, ['site'], r.call, { mbb: { deadlineMs: 10_000 }, sectionOf: (n) => (n === 'site' ? gwConn() : undefined), say: (l) => said.push(l) });
+    // Secrets first, then a second IKE_SA without children (it authenticates with the new PSK at both ends), which ends.
+    assert.equal(r.log.slice(0, 3), ['--load-shared k', '--load-conn site~2', '--initiate --ike site~2']);
+    assert.match(r.log[3], /^--terminate --ike-id \d+ --force$/);
+    assert.is.not(r.log[3], `--terminate --ike-id ${old.id} --force`);
+    assert.equal(r.log.slice(4), ['--unload-conn site~2']);
+    assert.match(said.join('\n'), new RegExp(`site's new credentials proved by a childless IKE_SA under site~2; its traffic stays on IKE_SA #${old.id}`));
+    // The traffic's SAs never moved: the same IKE_SA, the same CHILD_SA SPIs; the peer holds just that one too.
+    assert.equal(await sas(gw), [old]);
+    assert.equal(await gw.getConns(), ['site']);
+    assert.is((await peer.listSas()).length, 1);
+  });
+});
+
+test('a PSK rotation with prove: false: make-before-break with the new PSK, the new CHILD_SA keeps the old one\'s reqid', async () => {
   await pair(async ({ gw, peer }) => {
     const old = await upUnder(gw, 'site');
     const reqids = async () => (await gw.listSas()).flatMap((s) => Object.values((s.section['child-sas'] ?? {}) as Record<string, Record<string, string>>).map((k) => String(k.reqid)));
     const [reqid0] = await reqids();
     const NEW = Buffer.from('the-rotated-pre-shared-key-9876543210');
-    // Stage 2: the site loads the new PSK only; its established IKE_SA is not touched.
     await peer.loadShared({ id: 'k', type: 'IKE', data: NEW, owners: [GW, PEER, 'gw.example'] });
     const plan: SwanPlan = { load: [], unload: [], loadShared: [{ id: 'k', type: 'IKE', data: NEW, owners: [GW, PEER, 'gw.example'] }], unloadShared: [], files: [] };
     const r = recorder();
     const said: string[] = [];
-    await applySwanPlan(gw, plan, ['site'], r.call, { mbb: { deadlineMs: 10_000 }, sectionOf: (n) => (n === 'site' ? gwConn() : undefined), say: (l) => said.push(l) });
-    // Secrets first, then the second IKE_SA (which authenticates with the new PSK), then the old one ends.
+    await applySwanPlan(gw, plan, ['site'], r.call, { mbb: { deadlineMs: 10_000 }, prove: false, sectionOf: (n) => (n === 'site' ? gwConn() : undefined), say: (l) => said.push(l) });
     assert.equal(r.log, ['--load-shared k', '--load-conn site~2', '--initiate --ike site~2 --child c', `--terminate --ike-id ${old.id} --force`, '--unload-conn site']);
     assert.match(said.join('\n'), /site replaced make-before-break with its new credentials \(now loaded as site~2\)/);
     const now = await sas(gw);
@@ -239,7 +271,7 @@ test('a PSK rotation (the section unchanged, only the secret): make-before-break
     assert.match(now[0].spis[0], /^INSTALLED /);
     // The new CHILD_SA keeps the old one's reqid: the shared policies are not moved to another while the peer still sends on the old SA.
     assert.equal(await reqids(), [reqid0]);
-    // Without the section (as before this fix): the same plan only terminates, the tunnel drops until a re-dial.
+    // Without the section (as before make-before-break): the same plan only terminates, the tunnel drops until a re-dial.
     await peer.loadShared({ id: 'k', type: 'IKE', data: PSK, owners: [GW, PEER, 'gw.example'] });
     const r2 = recorder();
     await applySwanPlan(gw, { ...plan, loadShared: [{ ...plan.loadShared[0], data: PSK }] }, ['site'], r2.call, { mbb: { deadlineMs: 10_000 } });
@@ -296,6 +328,44 @@ test('without an IKE_SA up, a replace is the plain load and terminate; a connect
     await applySwanPlan(gw, { load: [], unload: ['site'], loadShared: [], unloadShared: [], files: [] }, ['site'], r2.call, {});
     assert.equal(r2.log, ['--unload-conn site~2', '--terminate --ike site~2 --force']);
     assert.equal(await gw.getConns(), []);
+  });
+});
+
+test('a full reload after a make-before-break: the connection left under NAME~2 moves back under NAME, make-before-break; with NAME up already, NAME~2 is ended', async () => {
+  await pair(async ({ gw, peer }) => {
+    // A make-before-break left the connection under its alternate name (an on-demand one, as the bundles' are: the
+    // unload of a connection that starts itself would end its SAs, one that traps only removes its trap).
+    await gw.loadConn('site~2', sectionFor('site~2', gwConn({ start: 'trap' })));
+    await gw.initiate({ ike: 'site~2', child: 'c', timeout: 10_000 });
+    const [alt] = await sas(gw);
+    // What swanctl --load-all does next: loads every file's connection under its own name, unloads the names no file holds.
+    await gw.loadConn('site', gwConn({ start: 'trap' }));
+    await gw.unloadConn('site~2');
+    assert.equal(await gw.getConns(), ['site']);
+    assert.equal((await sas(gw)).map((s) => s.name), ['site~2'], 'the alternate\'s IKE_SA outlives its unloaded connection');
+    const r = recorder();
+    const said = await settleAlternates(gw, r.call, (n) => (n === 'site' ? gwConn({ start: 'trap' }) : undefined), { deadlineMs: 15_000 });
+    // Up under its own name before the alternate's IKE_SA ends; nothing left to unload (--load-all did).
+    assert.equal(r.log, ['--load-conn site', '--initiate --ike site --child c', `--terminate --ike-id ${alt.id} --force`]);
+    assert.match(said.join('\n'), /site: moved from its alternate site~2 back to its own name make-before-break/);
+    assert.equal(await gw.getConns(), ['site']);
+    const now = await sas(gw);
+    assert.equal(now.map((s) => [s.name, s.state]), [['site', 'ESTABLISHED']]);
+    assert.match(now[0].spis[0], /^INSTALLED /);
+    assert.is((await peer.listSas()).length, 1, 'the peer holds only the new IKE_SA');
+
+    // The same with NAME already up (a start action) and NAME~2 still loaded: the alternate is unloaded and its IKE_SA ended.
+    await gw.loadConn('site~2', sectionFor('site~2', gwConn({ start: 'trap' })));
+    await gw.initiate({ ike: 'site~2', child: 'c', timeout: 10_000 });
+    const both = await sas(gw);
+    assert.equal(both.map((s) => s.name).sort(), ['site', 'site~2']);
+    const r2 = recorder();
+    const said2 = await settleAlternates(gw, r2.call, (n) => (n === 'site' ? gwConn({ start: 'trap' }) : undefined), { deadlineMs: 15_000 });
+    const altId = both.find((s) => s.name === 'site~2')!.id;
+    assert.equal(r2.log, ['--unload-conn site~2', `--terminate --ike-id ${altId} --force`]);
+    assert.match(said2.join('\n'), /site: unloaded its alternate site~2\nsite: terminated IKE_SA #\d+ of its alternate site~2/);
+    assert.equal(await gw.getConns(), ['site']);
+    assert.equal((await sas(gw)).map((s) => s.name), ['site']);
   });
 });
 

@@ -115,7 +115,8 @@ test('peer-config --psk-rotation: the site\'s side of each stage, for a connecti
   assert.match(r.out, /^# PSK rotation of contoso\/IfCe1 on gateway gw1/);
   assert.match(r.out, /secrets \{ ike-IfCe1 \{ id-1 = 131\.107\.0\.10, id-2 = 203\.0\.113\.10, secret = "NEW PSK" \} \}/);
   assert.match(r.out, /swanctl --load-creds/);
-  assert.match(r.out, /initiates a second IKE_SA to you with the new PSK/);
+  assert.match(r.out, /initiates a second IKE_SA to you with the new PSK, without CHILD_SAs \(childless, RFC 6023/);
+  assert.match(r.out, /established SAs carry on untouched/);
   assert.not.match(r.out, /swanctl --initiate/);
   const lr = await cli(['peer-config', '--config', ROOT, '--tenant', 'contoso', '--connection', 'IfCe1', '--psk-rotation', '--format', 'libreswan']);
   assert.match(lr.out, /ipsec auto --rereadsecrets/);

@@ -17,7 +17,7 @@ import { parseReloadDiff } from '../targets/frr/check';
 import { frrPlan, vtyshComplaints, vtyshScript } from './incremental/frr';
 import { FRR_MARKER, headOf, sectionOf } from './incremental/sections';
 import { nftPlan } from './incremental/nft';
-import { alternateOf, applySwanPlan, baseName, connectionSections, MbbError, SwanPlan, swanPlan } from './incremental/swan';
+import { ALTERNATE, alternateOf, applySwanPlan, baseName, connectionSections, MbbError, settleAlternates, SwanPlan, swanPlan } from './incremental/swan';
 import { ViciClient, ViciCommandError } from '../vici';
 import { DRAIN_FILE } from '../targets/keepalived/view';
 
@@ -126,6 +126,25 @@ async function swanLoadAll(ctx: StepContext): Promise<boolean> {
   // --load-all leaves the SAs of removed or replaced connections up: end them.
   for (const c of cs.terminate) {
     await runner.must('swanctl', ['--terminate', '--ike', c, '--force', '--timeout', '10', ...vicis(runner)], { tolerate: /no matching SAs|not found/i });
+  }
+  // A connection a make-before-break left under its alternate name (NAME~2): --load-all loaded NAME next to it and
+  // unloaded NAME~2, whose IKE_SA stayed up. Back under NAME, make-before-break (settleAlternates).
+  if (!runner.dryRun && !runner.via?.length && ctx.to) {
+    let client: ViciClient | undefined;
+    try {
+      client = await ViciClient.connect(runner.vici, { timeoutMs: 10_000 });
+      const held = (await client.getConns()).filter((n) => n.endsWith(ALTERNATE)).map(baseName);
+      const alt = (await client.listSas({ noblock: true })).map((s) => s.name).filter((n) => n.endsWith(ALTERNATE)).map(baseName);
+      if (held.length || alt.length) {
+        const sections = connectionSections(ctx.to, [...new Set([...held, ...alt])].filter((n) => !cs.terminate.includes(n)), runner.host('/etc/swanctl'));
+        for (const l of await settleAlternates(client, (argv, fn) => runner.call(argv, fn), (n) => sections.get(n), { deadlineMs: MBB_DEADLINE_MS })) ctx.say(`  reload-strongswan: ${l}`);
+      }
+    } catch (e) {
+      // The release's connections are loaded: an alternate's IKE_SA left up is untidy, not a failed reload.
+      ctx.say(`  reload-strongswan: could not settle the alternate names (${(e as Error).message}); status shows them under their own names`);
+    } finally {
+      await client?.close();
+    }
   }
   return true;
 }

@@ -37,7 +37,7 @@ export function pskRotation(t: Tenant, gw: Gateway, iface: string, site: 'strong
     '# Stage 3 (the gateway): its operator applies the release that uses the new PSK. The gateway loads the',
     '#   connection again under a second name and ' +
       (gatewayStarts
-        ? 'initiates a second IKE_SA to you with the new PSK; once its CHILD_SAs are installed it deletes the old IKE_SA. Nothing to do.'
+        ? 'initiates a second IKE_SA to you with the new PSK, without CHILD_SAs (childless, RFC 6023: strongSwan\n#   accepts one by default); once it is up (both sides hold the new PSK) the gateway deletes it again and your\n#   established SAs carry on untouched. Nothing to do. (If your side refuses a childless IKE_SA, the gateway\n#   brings up a second one with CHILD_SAs and then deletes the old one.)'
         : `waits ${MBB_WAIT_SECONDS} s for you to initiate a second IKE_SA; within that time run:\n#     ${initiate}\n#   Once its CHILD_SAs are installed, the gateway deletes the old IKE_SA.`),
     '#   If your side still had the old PSK, the new IKE_SA fails and the gateway keeps the old one: its apply',
     '#   fails and rolls back, and nothing dropped; do stage 2, then the operator applies again.',

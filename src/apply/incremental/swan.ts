@@ -150,6 +150,8 @@ export interface MbbOptions {
   deadlineMs: number;
   /** How often charon is asked while waiting for the peer. */
   pollMs?: number;
+  /** false: the old name is no longer loaded (nothing to unload at the end). */
+  oldLoaded?: boolean;
 }
 
 /** A make-before-break that did not complete: the old connection and its SAs were left running. */
@@ -215,6 +217,23 @@ export function withReqids(section: Map<string, ViciInputElement>, old: Array<{ 
   return out;
 }
 
+/**
+ * Ends an IKE_SA by its unique id (force: no wait for the peer's DELETE response). charon answers `terminating SA
+ * failed` when it could not finish within the timeout (the lab saw it under a load average of 19): then it is asked
+ * once more without waiting (timeout -1), and charon ends the SA on its own. Nothing matching: nothing to end.
+ */
+async function endIke(c: ViciClient, call: Call, id: number): Promise<void> {
+  const tolerate = (e: unknown) => {
+    if (!(e instanceof ViciCommandError && /no matching|not found/i.test(e.errmsg))) throw e;
+  };
+  try {
+    await call(['vici', '--terminate', '--ike-id', String(id), '--force'], () => c.terminate({ ikeId: id, force: true, timeout: 10_000 }, { timeoutMs: 20_000 }));
+  } catch (e) {
+    if (!(e instanceof ViciCommandError) || /no matching|not found/i.test(e.errmsg)) return tolerate(e);
+    await call(['vici', '--terminate', '--ike-id', String(id), '--force', '--timeout', '-1'], () => c.terminate({ ikeId: id, force: true, timeout: -1 }, { timeoutMs: 20_000 })).catch(tolerate);
+  }
+}
+
 const up = (sas: Ike[], want: string[]) => sas.find((s) => s.state === 'ESTABLISHED' && want.every((w) => s.children.some((k) => k.name === w && k.state === 'INSTALLED')));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -258,9 +277,84 @@ export async function makeBeforeBreak(c: ViciClient, name: string, section: Map<
     await undo();
     throw new MbbError(name, 'check', `no IKE_SA of ${target} with ${want.join(', ')} installed within ${Math.round(opts.deadlineMs / 1000)} s`);
   }
-  await call(['vici', '--terminate', '--ike-id', String(old.id), '--force'], () => c.terminate({ ikeId: old.id, force: true, timeout: 10_000 }, { timeoutMs: 20_000 }));
-  await call(['vici', '--unload-conn', old.name], () => c.unloadConn(old.name));
+  await endIke(c, call, old.id);
+  // (A full reload's swanctl --load-all may have unloaded the old name already: settleAlternates.)
+  if (opts.oldLoaded !== false) await call(['vici', '--unload-conn', old.name], () => c.unloadConn(old.name));
   return target;
+}
+
+/**
+ * A change of credentials only (a PSK rotation: the connection's section is the same) without touching the traffic:
+ * the connection is loaded under its other name without children and that name's IKE_SA initiated childless
+ * (RFC 6023; strongSwan's default `childless = allow` accepts it): it authenticates with the new secret at both ends,
+ * which proves the peer has it; then that IKE_SA is terminated and the name unloaded. The established IKE_SA and its
+ * CHILD_SAs stay as they are (their keys never came from the PSK; the next authentication uses the new one). Any
+ * CHILD_SA made instead, in a new IKE_SA, loses what the peer sends on it before this end installs it (the responder
+ * installs and uses its outbound SA before its IKE_AUTH response arrives here): see docs/psk-rotation.md.
+ * Throws MbbError when no IKE_SA came up (a peer without the new secret, or one refusing childless IKE_SAs).
+ */
+export async function proveCredentials(c: ViciClient, name: string, section: Map<string, ViciInputElement>, old: { name: string }, call: Call, opts: MbbOptions): Promise<void> {
+  const target = alternateOf(old.name);
+  const bare = new Map(sectionFor(target, section));
+  bare.delete('children');
+  const end = async () => {
+    for (const s of await ikeSas(c, target).catch(() => [])) await call(['vici', '--terminate', '--ike-id', String(s.id), '--force'], () => c.terminate({ ikeId: s.id, force: true, timeout: 10_000 }, { timeoutMs: 20_000 })).catch(() => undefined);
+    await call(['vici', '--unload-conn', target], () => c.unloadConn(target)).catch(() => undefined);
+  };
+  try {
+    await call(['vici', '--load-conn', target], () => c.loadConn(target, bare));
+  } catch (e) {
+    throw new MbbError(name, 'load', (e as Error).message);
+  }
+  try {
+    const left = Math.max(1000, opts.deadlineMs);
+    await call(['vici', '--initiate', '--ike', target], () => c.initiate({ ike: target, timeout: left }, { timeoutMs: left + 5000 }));
+    if (!(await ikeSas(c, target)).some((s) => s.state === 'ESTABLISHED')) throw new Error(`no IKE_SA of ${target} established`);
+  } catch (e) {
+    await end();
+    throw new MbbError(name, 'initiate', e instanceof ViciCommandError ? e.errmsg : (e as Error).message);
+  }
+  await end();
+}
+
+/**
+ * After a full reload (swanctl --load-all loads every connection under its bundle name and unloads the names no file
+ * holds, the alternates among them, but leaves their SAs up): each connection still carried by an IKE_SA under its
+ * alternate name moves back to its own name make-before-break (its section from `sectionOf`), or, when that fails or
+ * no section is known, that IKE_SA is terminated (the connection's start or trap action brings it up under its own
+ * name). An alternate still loaded is unloaded. Returns one line per alternate handled.
+ */
+export async function settleAlternates(c: ViciClient, call: Call, sectionOf: (name: string) => Map<string, ViciInputElement> | undefined, opts: MbbOptions): Promise<string[]> {
+  const said: string[] = [];
+  const held = new Set(await c.getConns());
+  for (const n of [...held].filter((x) => x.endsWith(ALTERNATE)).sort()) {
+    await call(['vici', '--unload-conn', n], () => c.unloadConn(n));
+    held.delete(n);
+    said.push(`${baseName(n)}: unloaded its alternate ${n}`);
+  }
+  const sas = (await c.listSas({ noblock: true })).map((s) => ({ name: s.name, id: Number(s.section.uniqueid), state: String(s.section.state), section: s.section }));
+  for (const s of sas.filter((x) => x.name.endsWith(ALTERNATE))) {
+    const base = baseName(s.name);
+    const section = held.has(base) ? sectionOf(base) : undefined;
+    const mine = sas.some((x) => x.name === base && x.state === 'ESTABLISHED');
+    if (section && s.state === 'ESTABLISHED' && !mine) {
+      const kids = (s.section['child-sas'] ?? {}) as Record<string, Record<string, unknown>>;
+      const children = Object.values(kids).map((k) => ({ name: String(k.name), state: String(k.state), ...(k.reqid !== undefined ? { reqid: String(k.reqid) } : {}) }));
+      try {
+        await makeBeforeBreak(c, base, section, { name: s.name, id: s.id, children }, call, { ...opts, oldLoaded: false });
+        said.push(`${base}: moved from its alternate ${s.name} back to its own name make-before-break`);
+        continue;
+      } catch (e) {
+        if (!(e instanceof MbbError)) throw e;
+        said.push(`${base}: ${e.message}`);
+        // Its undo unloaded the name it loaded, the connection's own: loaded again as the release has it.
+        await call(['vici', '--load-conn', base], () => c.loadConn(base, section));
+      }
+    }
+    await endIke(c, call, s.id);
+    said.push(`${base}: terminated IKE_SA #${s.id} of its alternate ${s.name}`);
+  }
+  return said;
 }
 
 export interface ApplySwanOptions {
@@ -278,6 +372,11 @@ export interface ApplySwanOptions {
    * make-before-break too, after the new secrets are loaded; without it, it is terminated (break-before-make).
    */
   sectionOf?: (name: string) => Map<string, ViciInputElement> | undefined;
+  /**
+   * For such a credentials-only replace, first prove the new credentials with a childless IKE_SA and leave the traffic
+   * where it is (proveCredentials; default). false: make-before-break straight away (a new IKE_SA carries the traffic).
+   */
+  prove?: boolean;
   say?: (line: string) => void;
 }
 
@@ -331,9 +430,19 @@ export async function applySwanPlan(client: ViciClient | undefined, plan: SwanPl
     if (!client || !opts.mbb || !section) continue;
     const old = (await ikeSas(client, live(n))).find((s) => s.state === 'ESTABLISHED');
     if (!old) continue;
+    ends.delete(n);
+    if (opts.prove !== false) {
+      try {
+        await proveCredentials(client, n, section, old, call, opts.mbb);
+        opts.say?.(`  reload-strongswan: ${n}'s new credentials proved by a childless IKE_SA under ${alternateOf(old.name)}; its traffic stays on IKE_SA #${old.id} (docs/psk-rotation.md)`);
+        continue;
+      } catch (e) {
+        if (!(e instanceof MbbError)) throw e;
+        opts.say?.(`  reload-strongswan: ${n}: a childless IKE_SA did not come up (${e.detail}); make-before-break instead`);
+      }
+    }
     const now = await makeBeforeBreak(client, n, section, old, call, opts.mbb);
     opts.say?.(`  reload-strongswan: ${n} replaced make-before-break with its new credentials (now loaded as ${now})`);
-    ends.delete(n);
   }
   for (const n of plan.unload) await call(['vici', '--unload-conn', live(n)], () => c().unloadConn(live(n)));
   for (const id of plan.unloadShared) await call(['vici', '--unload-shared', id], () => c().unloadShared(id));
