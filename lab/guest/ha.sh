@@ -11,9 +11,12 @@
 # Each gateway of the pair is a host of its own: its own network namespace, and its own PID namespace (HOLDER in
 # lib.sh) holding its charon, FRR and the keepalived apply starts, so keepalived's health script (`pidof
 # charon-systemd`, `pidof zebra`) sees that gateway's daemons only; its own --root under /run/lab/ha (apply's
-# state, live files, keepalived's pid files). Shared with gw1 and each other: /var/lib/s2sgw/ha/drain (never
-# written here) and /run/s2sgw/ha/northwind.state (the keepalived notify files: the check reads who holds the
-# address from the interfaces instead).
+# state, live files, keepalived's pid files); its own mount namespace with its own /run/s2sgw (keepalived's state
+# files) and /var/lib/s2sgw (the drain file). keepalived's log: logs/keepalived-gw2.log, -gw3.log.
+#
+# The static site fails over as peer-config prescribes: its updown script (peer-config's `updown`) removes a tunnel's
+# route when its CHILD_SA goes; a gateway whose instance is in FAULT (trunk down, charon or FRR gone) terminates the
+# tenant's IKE_SAs (keepalived's notify_fault) and keeps them down until it is ready again.
 
 HA_ROOT=/run/lab/ha
 export NORTHWIND_SEA_PSK=lab-northwind-sea-not-a-secret
@@ -74,12 +77,33 @@ route add default via 192.168.0.1
 EOF
 }
 
+# ha_syslog SOCKET LOG: a syslog receiver (keepalived logs only to syslog, which the guest has none of): each datagram
+# on SOCKET, one line in LOG.
+ha_syslog() {
+  python3 -c 'import os, socket, sys, time
+p, f = sys.argv[1], open(sys.argv[2], "a")
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(p)
+os.chmod(p, 0o666)
+while True:
+    d = s.recv(65536).decode(errors="replace").rstrip("\n\x00")
+    f.write("%.1f %s\n" % (time.clock_gettime(time.CLOCK_BOOTTIME), d)); f.flush()' "$1" "$2" < /dev/null > /dev/null 2>&1 &
+}
+
 # ha_holders: one PID namespace per pair gateway (a bash that reaps orphans, as an init does); HOLDER[gw] is its pid.
+# It is a mount namespace too, with what a host of its own has: its own /run/s2sgw (keepalived's state files) and
+# /var/lib/s2sgw (the drain file), and its own /dev/log (keepalived's syslog, to $LOGS/keepalived-GW.log).
 has_child() { [ -n "$(cat /proc/"$1"/task/*/children 2> /dev/null)" ]; }
 ha_holders() {
   local g u
+  mkdir -p /run/s2sgw /var/lib/s2sgw
+  [ -e /dev/log ] || touch /dev/log
   for g in gw2 gw3; do
-    unshare --pid --fork --mount-proc bash -c 'trap : CHLD; while :; do sleep 1; done' < /dev/null > /dev/null 2>&1 &
+    mkdir -p "$RUN/$g"
+    ha_syslog "$RUN/$g/syslog.sock" "$LOGS/keepalived-$g.log"
+    wait_until 20 test -S "$RUN/$g/syslog.sock" || note "ha: no syslog receiver for $g"
+    unshare --pid --fork --mount-proc bash -c "mount -t tmpfs s2sgw-run /run/s2sgw && mount -t tmpfs s2sgw-lib /var/lib/s2sgw \
+      && mkdir -p /var/lib/s2sgw/ha && mount --bind $RUN/$g/syslog.sock /dev/log; trap : CHLD; while :; do sleep 1; done" < /dev/null > /dev/null 2>&1 &
     u=$!
     wait_until 10 has_child "$u" || { fail "ha: PID namespace of $g" "unshare started nothing"; return 1; }
     HOLDER[$g]=$(cat /proc/"$u"/task/*/children | awk '{ print $1 }')
@@ -162,8 +186,8 @@ ha_case() {
 # ha_dump: what keepalived sees, into guest.log (keepalived logs to syslog, which the guest has none of).
 ha_dump() {
   local g
-  echo "=== ha_dump: state files: $(grep -H . /run/s2sgw/ha/*.state 2> /dev/null | tr '\n' ' '); drain: $(ls -l /var/lib/s2sgw/ha 2> /dev/null | tr '\n' ' ')"
   for g in gw2 gw3; do
+    echo "=== ha_dump $g: state files: $(in_pidns "$g" sh -c 'grep -H . /run/s2sgw/ha/*.state; cat /var/lib/s2sgw/ha/drain' 2> /dev/null | tr '\n' ' ')"
     echo "--- $g: health script: $(in_pidns "$g" /bin/sh -c 'pidof charon charon-systemd >/dev/null && pidof zebra >/dev/null' && echo ok || echo fails); processes: $(in_pidns "$g" ps -e -o comm= | sort | uniq -c | tr '\n' ' ')"
     ip -n "$g" -br address show IfNi1
     ip -n "$g" -d link show IfNi1 | head -n 3
@@ -174,6 +198,7 @@ ha_dump() {
   ip -n nhost neigh
 }
 # (swan is a function: not through sh -c)
+gw2_out() { ! ha_sa_up gw2 && ! ip -n hsite route show 192.168.0.0/29 | grep -q IfNe1-gw2; }
 reach_both() { ip netns exec nhost ping -c 3 -i 0.2 -W 2 10.9.0.1 > /dev/null && ha_sa_up gw2 && ha_sa_up gw3; }
 kill_daemons() { in_pidns "$1" sh -c 'kill -9 $(pidof charon-systemd zebra bgpd staticd)'; }
 trunk_down() { ip -n "$1" link set eth1 down; }
@@ -192,8 +217,7 @@ check_ha() {
   check "ha: each gateway of the pair sees only its own daemons" "gw3 sees $seen processes named charon-systemd or zebra (its own 2)" test "$seen" = 2
 
   # keepalived.conf names the drain file by its absolute path (/var/lib/s2sgw/ha/drain), whatever apply's --root:
-  # its folder, which apply makes only under the root, must exist for track_file's init_file (gw1 has no HA tenant).
-  mkdir -p /var/lib/s2sgw/ha
+  # its folder (each gateway's own, ha_holders) must exist for track_file's init_file.
   # Both applies at once (two hosts; the guest has two CPUs).
   local appliers=()
   for g in gw2 gw3; do ( ha_apply "$g"; echo "$APPLY_RC $APPLY_T" > "/tmp/ha-apply-$g" ) & appliers+=($!); done
@@ -214,6 +238,11 @@ check_ha() {
   swan hsite --load-all --noprompt --file "$RUN/hsite/swanctl.conf" > "$LOGS/swanctl-hsite.log" 2>&1
   jq -r .routes "$OUT/peers/IfNe1.json" | sed 's/ dev WAN / dev eth0 /' | ip netns exec hsite sh -e > "$LOGS/routes-hsite.log" 2>&1 \
     || fail "ha: site routes from peer-config" "$(tail -n 2 "$LOGS/routes-hsite.log" | tr '\n' ' ')"
+  # The site's updown script (named in both connections): each route follows its tunnel.
+  local up; up=$(jq -r '.updownPath // empty' "$OUT/peers/IfNe1.json")
+  [ -n "$up" ] || { fail "ha: site updown from peer-config" "peer-config named no updown script"; return 0; }
+  mkdir -p "$(dirname "$up")"
+  jq -r .updown "$OUT/peers/IfNe1.json" > "$up" && chmod 755 "$up"
   # Both tunnels up before the failover: the standby's is dialed by the site, the active's by the first ping.
   for g in gw2 gw3; do swan hsite --initiate --child "IfNe1-$g" --timeout 40 > /dev/null 2>&1; done
   wait_until 40 ping1 nhost 56 10.9.0.1
@@ -229,9 +258,17 @@ check_ha() {
   # Case 1: the active gateway's trunk link goes down; its host, daemons and tunnels stay up. Then up again:
   # gw2 (150) takes the address back (preemption).
   ha_case trunk "gw2's trunk link (eth1) down" trunk_down gw2
+  # While gw2 is in FAULT it serves no tunnel of Northwind's (notify_fault), and the site routes over gw3 only.
+  check "ha: gw2 in FAULT: its tunnel to the site is gone and stays gone; the site's route over it too" \
+    "gw2's SA $(ha_sa_up gw2 && echo up || echo down); site routes: $(ip -n hsite route show 192.168.0.0/29 | tr '\n' ';')" \
+    gw2_out
   ip -n gw2 link set eth1 up
   wait_until 30 vip_on gw2
   check "ha: gw2's trunk up again: gw2 takes the address back" "after ${WAITED}s" vip_on gw2
+  site_route_gw2() { ha_sa_up gw2 && ip -n hsite route show 192.168.0.0/29 | grep -q 'IfNe1-gw2 .*metric 100'; }
+  wait_until 40 site_route_gw2
+  check "ha: gw2 ready again: it dialed its tunnel to the site (notify), the site's metric-100 route over it is back" \
+    "after ${WAITED}s; site routes: $(ip -n hsite route show 192.168.0.0/29 | tr '\n' ';')" site_route_gw2
   wait_until 40 ping1 nhost 56 10.9.0.1 || note "ha: Northwind's host does not reach its site through gw2 again"
 
   # Case 2: the active gateway's charon and FRR die (SIGKILL); its host and links stay up.
