@@ -98,12 +98,12 @@ test('peer-config on an HA pair without BGP: the updown script makes each route 
   }
 });
 
-test('peer-config on an HA pair with BGP names no updown script (the sessions move the routes)', async () => {
+test('peer-config on an HA pair with BGP: the updown script moves the host routes to the gateways\' own addresses', async () => {
   const r = await cli(['peer-config', '--config', PAIR, '--tenant', 'contoso', '--connection', 'IfCe1', '--format', 'json']);
   assert.is(r.code, 0, r.err);
   const j = JSON.parse(r.out);
-  assert.is(j.updown, undefined);
-  assert.not.match(j.swanctl, /updown/);
+  assert.match(j.updown, /\n  IfCe1-gw2\|IfCe1-gw2~\*\) ip route "\$op" 192\.168\.0\.3\/32 dev IfCe1-gw2 ;;\n/);
+  assert.is(j.swanctl.split('\n').filter((l: string) => l === '        updown = /etc/swanctl/s2sgw-contoso-IfCe1.updown').length, 2);
 });
 
 test('peer-config mirrors a PSK connection: addresses and ids swapped, same proposals, explicit selectors', async () => {

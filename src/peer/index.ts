@@ -56,9 +56,9 @@ export const PAIR_METRIC = { active: 100, standby: 200 } as const;
 export interface PairPeerConfig {
   swanctl: string;
   frr?: string;
-  /** Without BGP: the site's XFRM interfaces and two static routes with metrics (iproute2), for its admin. */
+  /** The site's XFRM interfaces and routes (iproute2), for its admin: without BGP the tenant's prefixes at two metrics. */
   routes?: string;
-  /** Without BGP: the updown script both connections' children name (`updownPath`): each route follows its tunnel. */
+  /** The updown script both connections' children name (`updownPath`): each route of `routes` follows its tunnel. */
   updown?: string;
   updownPath?: string;
   secrets: PeerView['secrets'];
@@ -71,10 +71,9 @@ export interface PairPeerConfig {
  */
 export function peerConfigPair(t: Tenant, gws: Gateway[], iface: string): PairPeerConfig {
   const name = connectionName(iface);
-  // With BGP the routes follow the sessions; without, an updown script (updownPath) makes each route follow its tunnel.
-  const bgp = gws.map((g, i) => peerConfig(t, g, iface, { ifId: i + 1 })).some((p) => p.frr);
-  const updownPath = bgp ? undefined : updownPathOf(t, name);
-  const parts = gws.map((g, i) => peerConfig(t, g, iface, { ifId: i + 1, ...(updownPath ? { updown: updownPath } : {}) }));
+  // Each route follows its tunnel through the updown script both connections name (updownPath).
+  const updownPath = updownPathOf(t, name);
+  const parts = gws.map((g, i) => peerConfig(t, g, iface, { ifId: i + 1, updown: updownPath }));
   const out: PairPeerConfig = { swanctl: parts.map((p) => p.swanctl).join('\n'), secrets: parts.flatMap((p) => p.secrets) };
   const frr = parts.map((p) => p.frr).filter(Boolean);
   if (frr.length) out.frr = frr.join('\n');
@@ -83,7 +82,10 @@ export function peerConfigPair(t: Tenant, gws: Gateway[], iface: string): PairPe
     '# One XFRM interface per gateway tunnel (if_id as in swanctl.conf): the two tunnels carry the same selectors.',
     frr.length
       ? "# With BGP: a host route to each gateway's own address through its tunnel; the tenant's prefixes come over BGP, the standby's prepended."
-      : `# Without BGP: the tenant's prefixes through both tunnels, the active gateway's at the lower metric. A route over a tunnel\n# whose CHILD_SA is gone would still take the traffic (into nothing): ${updownPath} (updown in swanctl.conf)\n# removes it when the tunnel goes down (the gateway's delete when it cannot carry the tenant, or DPD) and adds it back when it is up.`,
+      : "# Without BGP: the tenant's prefixes through both tunnels, the active gateway's at the lower metric.",
+    `# A route over a tunnel whose CHILD_SA is gone would still take the traffic (into nothing): ${updownPath} (updown in`,
+    "# swanctl.conf) removes it when the tunnel goes down (the gateway's delete when it cannot carry the tenant, or DPD) and adds it",
+    '# back when the tunnel is up' + (frr.length ? " (with BGP: the gateway's own address unreachable, FRR drops its paths at once)." : '.'),
   ];
   const prefixes = [...new Set(t.network.addresses.map(networkOf))].sort();
   const cases: string[] = [];
@@ -92,31 +94,29 @@ export function peerConfigPair(t: Tenant, gws: Gateway[], iface: string): PairPe
     const role = haRole(t, g.name) ?? 'active';
     lines.push(`ip link add ${dev} type xfrm dev WAN if_id ${i + 1}`, `ip link set ${dev} up`);
     const targets = frr.length ? ownAddresses(t, g.name).map((a) => (a.includes(':') ? `${a.split('/')[0]}/128` : `${a.split('/')[0]}/32`)) : prefixes;
-    for (const net of targets) lines.push(`ip ${net.includes(':') ? '-6 ' : ''}route add ${net} dev ${dev}${frr.length ? '' : ` metric ${PAIR_METRIC[role]}`}`);
-    cases.push(`  ${name}-${g.name}|${name}-${g.name}~*) dev=${dev} metric=${PAIR_METRIC[role]} ;;`);
+    const route = (net: string, verb: string) => `ip ${net.includes(':') ? '-6 ' : ''}route ${verb} ${net} dev ${dev}${frr.length ? '' : ` metric ${PAIR_METRIC[role]}`}`;
+    for (const net of targets) lines.push(route(net, 'add'));
+    cases.push(`  ${name}-${g.name}|${name}-${g.name}~*) ${targets.map((n) => route(n, '"$op"')).join('; ')} ;;`);
   });
   out.routes = lines.join('\n') + '\n';
-  if (updownPath) {
-    const ip = (net: string) => `ip ${net.includes(':') ? '-6 ' : ''}route`;
-    out.updownPath = updownPath;
-    out.updown = [
-      '#!/bin/sh',
-      `# ${t.name}/${iface} on the pair ${gws.map((g) => g.name).join(', ')}: strongSwan updown script for the site (install as ${updownPath}, executable;`,
-      '# both connections of swanctl.conf name it). The tenant\'s prefixes follow the tunnels: when a tunnel\'s CHILD_SA goes (the',
-      "# gateway deleted it because it cannot carry the tenant, or DPD found it dead) its route goes, so the other gateway's route",
-      '# carries the traffic; when the CHILD_SA is up again, the route is back (the active gateway\'s metric wins again).',
-      'case "$PLUTO_CONNECTION" in',
-      ...cases,
-      '  *) exit 0 ;;',
-      'esac',
-      'case "$PLUTO_VERB" in',
-      `  up-*) ${prefixes.map((n) => `${ip(n)} replace ${n} dev "$dev" metric "$metric"`).join('; ')} ;;`,
-      `  down-*) ${prefixes.map((n) => `${ip(n)} del ${n} dev "$dev" metric "$metric" 2>/dev/null`).join('; ')} ;;`,
-      'esac',
-      'exit 0',
-      '',
-    ].join('\n');
-  }
+  out.updownPath = updownPath;
+  out.updown = [
+    '#!/bin/sh',
+    `# ${t.name}/${iface} on the pair ${gws.map((g) => g.name).join(', ')}: strongSwan updown script for the site (install as ${updownPath},`,
+    "# executable; both connections of swanctl.conf name it). The routes follow the tunnels: when a tunnel's CHILD_SA goes (the",
+    "# gateway deleted it because it cannot carry the tenant, or DPD found it dead) its route goes, so the other gateway's route",
+    "# carries the traffic; when the CHILD_SA is up again, so is the route.",
+    'case "$PLUTO_VERB" in',
+    '  up-*) op=replace ;;',
+    '  down-*) op=del ;;',
+    '  *) exit 0 ;;',
+    'esac',
+    'case "$PLUTO_CONNECTION" in',
+    ...cases,
+    'esac 2>/dev/null',
+    'exit 0',
+    '',
+  ].join('\n');
   return out;
 }
 
