@@ -58,7 +58,7 @@ test('real keepalived -t rejects a bad line, reported at the tenant\'s network.h
   assert.ok(d.length >= 1, 'no finding');
   assert.is(d[0].code, 'keepalived/check');
   assert.is(`${d[0].file}:${d[0].line}`, 'tenants/woodgrove.yaml:10');
-  assert.match(d[0].message, /^keepalived\/keepalived\.conf:51: keepalived: number '300' outside range \[1, 255\]/);
+  assert.match(d[0].message, /^keepalived\/keepalived\.conf:53: keepalived: number '300' outside range \[1, 255\]/);
 });
 
 test('keepalivedFindings ignores the missing-interface noise and maps lines to sections', () => {

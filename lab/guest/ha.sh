@@ -12,7 +12,7 @@
 # lib.sh) holding its charon, FRR and the keepalived apply starts, so keepalived's health script (`pidof
 # charon-systemd`, `pidof zebra`) sees that gateway's daemons only; its own --root under /run/lab/ha (apply's
 # state, live files, keepalived's pid files); its own mount namespace with its own /run/s2sgw (keepalived's state
-# files) and /var/lib/s2sgw (the drain file). keepalived's log: logs/keepalived-gw2.log, -gw3.log.
+# files) and /var/lib/s2sgw (the drain file). keepalived's (and FRR's) log: logs/syslog-gw2.log, -gw3.log.
 #
 # The static site fails over as peer-config prescribes: its updown script (peer-config's `updown`) removes a tunnel's
 # route when its CHILD_SA goes; a gateway whose instance is in FAULT (trunk down, charon or FRR gone) terminates the
@@ -100,7 +100,7 @@ while True:
 
 # ha_holders: one PID namespace per pair gateway (a bash that reaps orphans, as an init does); HOLDER[gw] is its pid.
 # It is a mount namespace too, with what a host of its own has: its own /run/s2sgw (keepalived's state files) and
-# /var/lib/s2sgw (the drain file), and its own /dev/log (keepalived's syslog, to $LOGS/keepalived-GW.log).
+# /var/lib/s2sgw (the drain file), and its own /dev/log (syslog: keepalived and FRR, to $LOGS/syslog-GW.log).
 has_child() { [ -n "$(cat /proc/"$1"/task/*/children 2> /dev/null)" ]; }
 ha_holders() {
   local g u
@@ -108,7 +108,7 @@ ha_holders() {
   [ -e /dev/log ] || touch /dev/log
   for g in gw2 gw3; do
     mkdir -p "$RUN/$g"
-    ha_syslog "$RUN/$g/syslog.sock" "$LOGS/keepalived-$g.log"
+    ha_syslog "$RUN/$g/syslog.sock" "$LOGS/syslog-$g.log"
     wait_until 20 test -S "$RUN/$g/syslog.sock" || note "ha: no syslog receiver for $g"
     unshare --pid --fork --mount-proc bash -c "mount -t tmpfs s2sgw-run /run/s2sgw && mount -t tmpfs s2sgw-lib /var/lib/s2sgw \
       && mkdir -p /var/lib/s2sgw/ha && mount --bind $RUN/$g/syslog.sock /dev/log; trap : CHLD; while :; do sleep 1; done" < /dev/null > /dev/null 2>&1 &

@@ -101,15 +101,23 @@ export function notifyCommand(t: Tenant, name: string, event: 'master' | 'backup
  * the program name exactly, and `pidof charon` misses charon-systemd: the lab found every instance in FAULT).
  */
 export const DAEMONS_SCRIPT = "/bin/sh -c 'pidof charon charon-systemd >/dev/null && pidof zebra >/dev/null'";
+/**
+ * Seconds a run of the health script may take before keepalived counts it as failed. keepalived's default is the
+ * interval (1 s): on a loaded host (the lab's, load 15 on 2 emulated CPUs) every run of `sh -c pidof ...` timed out,
+ * keepalived skipped the next ones ("being timed out, expect idle") and both gateways stayed in FAULT for two
+ * minutes, nobody holding the address. A dead daemon still fails at once (pidof returns quickly).
+ */
+export const DAEMONS_TIMEOUT = 10;
 
 export interface GatewayView {
   vrrpVersion: number;
   daemonsScript: string;
+  daemonsTimeout: number;
   routerId: string;
   drainFile: string;
   drainWeight: number;
 }
 
 export function gatewayView(gw: Gateway): GatewayView {
-  return { vrrpVersion: VRRP_VERSION, daemonsScript: DAEMONS_SCRIPT, routerId: token(gw.name, 'gateway name'), drainFile: DRAIN_FILE, drainWeight: DRAIN_WEIGHT };
+  return { vrrpVersion: VRRP_VERSION, daemonsScript: DAEMONS_SCRIPT, daemonsTimeout: DAEMONS_TIMEOUT, routerId: token(gw.name, 'gateway name'), drainFile: DRAIN_FILE, drainWeight: DRAIN_WEIGHT };
 }
