@@ -292,7 +292,7 @@ check_ha() {
     check "ha: $g set up by s2sgw apply of its bundle (keepalived started by apply)" "exit $rc in ${t}s; keepalived $(in_pidns "$g" pidof keepalived | wc -w) processes" \
       test "$rc" = 0
   done
-  wait_until 20 vip_on gw2
+  wait_until 40 vip_on gw2
   check "ha: VRRP: gw2 (priority 150) holds 192.168.0.1, gw3 (100) does not" "after ${WAITED}s; gw3 $(vip_on gw3 && echo holds it too || echo does not)" \
     sh -c "ip -n gw2 -br address show IfNi1 | grep -q ' 192.168.0.1/29' && ! ip -n gw3 -br address show IfNi1 | grep -q ' 192.168.0.1/29'"
   vip_on gw2 || { ha_dump; return 0; }
