@@ -97,10 +97,13 @@ export function notifyCommand(t: Tenant, name: string, event: 'master' | 'backup
 
 /**
  * The health script: charon (IKE) and zebra (FRR's routes) must run; a gateway without them cannot carry the tenant.
- * charon runs as `charon` under ipsec/starter but as `charon-systemd` on Debian 12's swanctl hosts (pidof matches
- * the program name exactly, and `pidof charon` misses charon-systemd: the lab found every instance in FAULT).
+ * charon runs as `charon` under ipsec/starter but as `charon-systemd` on Debian 12's swanctl hosts (the lab found
+ * `pidof charon` alone failing on every charon-systemd host). pgrep -x matches the process name (/proc/PID/stat) only;
+ * Debian's pidof (sysvinit's killall5) also stat()s every process's executable, which hung for more than 10 s in the
+ * lab whenever a process ran from its slow 9p file system (keepalived: "child failed to terminate after kill"), and
+ * would on any network file system.
  */
-export const DAEMONS_SCRIPT = "/bin/sh -c 'pidof charon charon-systemd >/dev/null && pidof zebra >/dev/null'";
+export const DAEMONS_SCRIPT = "/bin/sh -c '{ pgrep -x charon-systemd || pgrep -x charon; } >/dev/null && pgrep -x zebra >/dev/null'";
 /**
  * Seconds a run of the health script may take before keepalived counts it as failed. keepalived's default is the
  * interval (1 s): on a loaded host (the lab's, load 15 on 2 emulated CPUs) every run of `sh -c pidof ...` timed out,
