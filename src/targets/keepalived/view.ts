@@ -99,9 +99,8 @@ export function notifyCommand(t: Tenant, name: string, event: 'master' | 'backup
  * The health script: charon (IKE) and zebra (FRR's routes) must run; a gateway without them cannot carry the tenant.
  * charon runs as `charon` under ipsec/starter but as `charon-systemd` on Debian 12's swanctl hosts (the lab found
  * `pidof charon` alone failing on every charon-systemd host). pgrep -x matches the process name (/proc/PID/stat) only;
- * Debian's pidof (sysvinit's killall5) also stat()s every process's executable, which hung for more than 10 s in the
- * lab whenever a process ran from its slow 9p file system (keepalived: "child failed to terminate after kill"), and
- * would on any network file system.
+ * Debian's pidof (sysvinit's killall5) also stat()s every process's executable (slow or hanging when one runs from a
+ * network file system). The loaded lab still saw runs hang (its guest reads programs over 9p): docs/ha.md.
  */
 export const DAEMONS_SCRIPT = "/bin/sh -c '{ pgrep -x charon-systemd || pgrep -x charon; } >/dev/null && pgrep -x zebra >/dev/null'";
 /**
