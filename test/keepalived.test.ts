@@ -58,7 +58,7 @@ test('real keepalived -t rejects a bad line, reported at the tenant\'s network.h
   assert.ok(d.length >= 1, 'no finding');
   assert.is(d[0].code, 'keepalived/check');
   assert.is(`${d[0].file}:${d[0].line}`, 'tenants/woodgrove.yaml:10');
-  assert.match(d[0].message, /^keepalived\/keepalived\.conf:51: keepalived: number '300' outside range \[1, 255\]/);
+  assert.match(d[0].message, /^keepalived\/keepalived\.conf:53: keepalived: number '300' outside range \[1, 255\]/);
 });
 
 test('keepalivedFindings ignores the missing-interface noise and maps lines to sections', () => {
@@ -67,7 +67,7 @@ test('keepalivedFindings ignores the missing-interface noise and maps lines to s
   assert.equal(out.map((d) => `${d.file}:${d.line} ${d.message}`), ["t:9 keepalived/keepalived.conf:3: keepalived: Unknown keyword 'foo'"]);
 });
 
-test('keepalived runs the rendered instance: takes the virtual address, writes MASTER, and the drain file lowers its priority', async () => {
+test('keepalived runs the rendered instance: takes the virtual address, writes MASTER, the drain file lowers its priority, FAULT blackholes the site until healthy again', async () => {
   const i = inputs().get('gw1')!;
   const conf = text(render(i)[0]);
   await withTempDir('ka-run', async (dir) => {
@@ -108,6 +108,16 @@ test('keepalived runs the rendered instance: takes the virtual address, writes M
         await wait(() => fs.readFileSync(state, 'utf8').trim() === 'FAULT', 6000);
         assert.is(fs.readFileSync(state, 'utf8').trim(), 'FAULT');
         assert.not.match((await run('ip', ['-4', '-o', 'address', 'show', 'dev', 'IfCi1'], { netns: ns })).stdout, /192\.168\.0\.1\/29/);
+        // FAULT keeps the site's tunnel from coming back: a blackhole host route to the site (New York, 131.107.0.10).
+        const routes = () => run('ip', ['-4', 'route', 'show', 'type', 'blackhole'], { netns: ns }).then((r) => r.stdout);
+        for (let i = 0; i < 30 && !/131\.107\.0\.10/.test(await routes()); i++) await new Promise((r) => setTimeout(r, 100));
+        assert.match(await routes(), /blackhole 131\.107\.0\.10\b/);
+        // Healthy again: BACKUP (drained) or MASTER, and the blackhole goes.
+        fs.writeFileSync(healthy, '1');
+        await wait(() => fs.readFileSync(state, 'utf8').trim() !== 'FAULT', 6000);
+        assert.ok(['MASTER', 'BACKUP'].includes(fs.readFileSync(state, 'utf8').trim()), 'left FAULT');
+        for (let i = 0; i < 20 && /131\.107\.0\.10/.test(await routes()); i++) await new Promise((r) => setTimeout(r, 100));
+        assert.not.match(await routes(), /131\.107\.0\.10/);
       } finally {
         child.kill('SIGTERM');
         await new Promise((r) => child.once('exit', r));

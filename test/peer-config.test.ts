@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { FIXTURES, ROOT, UPDATE, cli } from './helpers';
 import { vtyshCheck } from '../src/targets/frr/check';
 import { libreswanProposal } from '../src/peer/libreswan';
+import { run, withNetns } from '../src/util/exec';
 
 /** libreswan, unpacked by lab/libreswan.sh (lab/setup.sh runs it; Debian's package conflicts with strongSwan). */
 function libreswanDir(): string {
@@ -62,6 +63,48 @@ test('peer-config on an HA pair without BGP: two static routes with metrics (act
   assert.not.match(one.out, /if_id_in/);
 });
 
+
+test('peer-config on an HA pair without BGP: the updown script makes each route follow its tunnel (real ip, in a namespace)', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 's2sgw-peer-'));
+  try {
+    const w = await cli(['peer-config', '--config', PAIR, '--tenant', 'woodgrove', '--connection', 'IfWe1', '--out', dir]);
+    assert.is(w.code, 0, w.err);
+    const updown = path.join(dir, 's2sgw-woodgrove-IfWe1.updown');
+    assert.ok(fs.statSync(updown).mode & 0o100, 'the updown script is executable');
+    const conf = fs.readFileSync(path.join(dir, 'swanctl.conf'), 'utf8');
+    assert.is(conf.split('\n').filter((l) => l === '        updown = /etc/swanctl/s2sgw-woodgrove-IfWe1.updown').length, 2);
+    await withNetns(async (ns) => {
+      const sh = (script: string, env: Record<string, string> = {}) => run('sh', ['-e', '-c', script], { netns: ns, env: { ...process.env, ...env } });
+      // (This machine's kernel may lack XFRM interfaces: veth pairs stand in for them; routes and metrics are the same.)
+      const script = fs.readFileSync(path.join(dir, 'routes.sh'), 'utf8').replace(/type xfrm dev WAN if_id (\d+)/g, 'type veth peer name peer$1');
+      assert.match(script, /ip link add IfWe1-gw2 type veth peer name peer2/);
+      const r = await sh(script);
+      assert.is(r.code, 0, r.stderr);
+      const routes = async () => (await run('ip', ['route', 'show', '192.168.0.0/29'], { netns: ns })).stdout.trim().split('\n').map((l) => l.trim().replace(/ linkdown$/, ''));
+      assert.equal(await routes(), ['192.168.0.0/29 dev IfWe1-gw1 scope link metric 100', '192.168.0.0/29 dev IfWe1-gw2 scope link metric 200']);
+      // gw1 deletes its CHILD_SA (FAULT) or DPD declares it dead: its route goes, gw2's carries the traffic.
+      assert.is((await sh(updown, { PLUTO_CONNECTION: 'IfWe1-gw1', PLUTO_VERB: 'down-client' })).code, 0);
+      assert.equal(await routes(), ['192.168.0.0/29 dev IfWe1-gw2 scope link metric 200']);
+      // A second down (both of a duplicate pair) is harmless; another connection is left alone.
+      assert.is((await sh(updown, { PLUTO_CONNECTION: 'IfWe1-gw1', PLUTO_VERB: 'down-client' })).code, 0);
+      assert.is((await sh(updown, { PLUTO_CONNECTION: 'other', PLUTO_VERB: 'down-client' })).code, 0);
+      assert.equal(await routes(), ['192.168.0.0/29 dev IfWe1-gw2 scope link metric 200']);
+      // gw1's tunnel is back: so is its route, and its metric wins again.
+      assert.is((await sh(updown, { PLUTO_CONNECTION: 'IfWe1-gw1', PLUTO_VERB: 'up-client' })).code, 0);
+      assert.equal(await routes(), ['192.168.0.0/29 dev IfWe1-gw1 scope link metric 100', '192.168.0.0/29 dev IfWe1-gw2 scope link metric 200']);
+    });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('peer-config on an HA pair with BGP: the updown script moves the host routes to the gateways\' own addresses', async () => {
+  const r = await cli(['peer-config', '--config', PAIR, '--tenant', 'contoso', '--connection', 'IfCe1', '--format', 'json']);
+  assert.is(r.code, 0, r.err);
+  const j = JSON.parse(r.out);
+  assert.match(j.updown, /\n  IfCe1-gw2\|IfCe1-gw2~\*\) ip route "\$op" 192\.168\.0\.3\/32 dev IfCe1-gw2 ;;\n/);
+  assert.is(j.swanctl.split('\n').filter((l: string) => l === '        updown = /etc/swanctl/s2sgw-contoso-IfCe1.updown').length, 2);
+});
 
 test('peer-config mirrors a PSK connection: addresses and ids swapped, same proposals, explicit selectors', async () => {
   const r = await cli(['peer-config', '--config', ROOT, '--tenant', 'contoso', '--connection', 'IfCe1']);

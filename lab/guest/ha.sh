@@ -11,15 +11,18 @@
 # Each gateway of the pair is a host of its own: its own network namespace, and its own PID namespace (HOLDER in
 # lib.sh) holding its charon, FRR and the keepalived apply starts, so keepalived's health script (`pidof
 # charon-systemd`, `pidof zebra`) sees that gateway's daemons only; its own --root under /run/lab/ha (apply's
-# state, live files, keepalived's pid files). Shared with gw1 and each other: /var/lib/s2sgw/ha/drain (never
-# written here) and /run/s2sgw/ha/northwind.state (the keepalived notify files: the check reads who holds the
-# address from the interfaces instead).
+# state, live files, keepalived's pid files); its own mount namespace with its own /run/s2sgw (keepalived's state
+# files) and /var/lib/s2sgw (the drain file). keepalived's (and FRR's) log: logs/syslog-gw2.log, -gw3.log.
+#
+# The static site fails over as peer-config prescribes: its updown script (peer-config's `updown`) removes a tunnel's
+# route when its CHILD_SA goes; a gateway whose instance is in FAULT (trunk down, charon or FRR gone) terminates the
+# tenant's IKE_SAs (keepalived's notify_fault) and keeps them down until it is ready again.
 
 HA_ROOT=/run/lab/ha
-export NORTHWIND_SEA_PSK=lab-northwind-sea-not-a-secret
+export NORTHWIND_SEA_PSK=lab-northwind-sea-not-a-secret NORTHWIND_BOS_PSK=lab-northwind-bos-not-a-secret
 
 ha_topology() {
-  for r in gw2 gw3 hsite nhost; do echo "netns add $r"; done | ip -batch -
+  for r in gw2 gw3 hsite hbgp nhost; do echo "netns add $r"; done | ip -batch -
   {
     local g
     for g in gw2 gw3; do
@@ -27,6 +30,7 @@ ha_topology() {
       echo "link add eth1 netns $g type veth peer name trunk-$g netns sw"
     done
     echo "link add eth0 netns hsite type veth peer name hsite netns inet"
+    echo "link add eth0 netns hbgp type veth peer name hbgp netns inet"
     echo "link add eth0 netns nhost type veth peer name nhost netns sw"
   } | ip -batch -
   local g a
@@ -52,6 +56,13 @@ address add 131.107.9.1/24 dev hsite
 link set hsite up
 EOF
   site_links hsite 131.107.9.10 131.107.9.1 10.9.0.1/16
+  # Northwind Boston (BGP): on its own port, the router answers for 131.107.9.1 there too.
+  ip -n inet -batch - <<'EOF2'
+address add 131.107.9.1/32 dev hbgp
+link set hbgp up
+route add 131.107.9.20/32 dev hbgp
+EOF2
+  site_links hbgp 131.107.9.20 131.107.9.1 10.10.0.1/16
   ip -n sw -batch - <<'EOF'
 link set trunk-gw2 master br0
 link set trunk-gw3 master br0
@@ -74,12 +85,33 @@ route add default via 192.168.0.1
 EOF
 }
 
+# ha_syslog SOCKET LOG: a syslog receiver (keepalived logs only to syslog, which the guest has none of): each datagram
+# on SOCKET, one line in LOG.
+ha_syslog() {
+  python3 -c 'import os, socket, sys, time
+p, f = sys.argv[1], open(sys.argv[2], "a")
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(p)
+os.chmod(p, 0o666)
+while True:
+    d = s.recv(65536).decode(errors="replace").rstrip("\n\x00")
+    f.write("%.1f %s\n" % (time.clock_gettime(time.CLOCK_BOOTTIME), d)); f.flush()' "$1" "$2" < /dev/null > /dev/null 2>&1 &
+}
+
 # ha_holders: one PID namespace per pair gateway (a bash that reaps orphans, as an init does); HOLDER[gw] is its pid.
+# It is a mount namespace too, with what a host of its own has: its own /run/s2sgw (keepalived's state files) and
+# /var/lib/s2sgw (the drain file), and its own /dev/log (syslog: keepalived and FRR, to $LOGS/syslog-GW.log).
 has_child() { [ -n "$(cat /proc/"$1"/task/*/children 2> /dev/null)" ]; }
 ha_holders() {
   local g u
+  mkdir -p /run/s2sgw /var/lib/s2sgw
+  [ -e /dev/log ] || touch /dev/log
   for g in gw2 gw3; do
-    unshare --pid --fork --mount-proc bash -c 'trap : CHLD; while :; do sleep 1; done' < /dev/null > /dev/null 2>&1 &
+    mkdir -p "$RUN/$g"
+    ha_syslog "$RUN/$g/syslog.sock" "$LOGS/syslog-$g.log"
+    wait_until 20 test -S "$RUN/$g/syslog.sock" || note "ha: no syslog receiver for $g"
+    unshare --pid --fork --mount-proc bash -c "mount -t tmpfs s2sgw-run /run/s2sgw && mount -t tmpfs s2sgw-lib /var/lib/s2sgw \
+      && mkdir -p /var/lib/s2sgw/ha && mount --bind $RUN/$g/syslog.sock /dev/log; trap : CHLD; while :; do sleep 1; done" < /dev/null > /dev/null 2>&1 &
     u=$!
     wait_until 10 has_child "$u" || { fail "ha: PID namespace of $g" "unshare started nothing"; return 1; }
     HOLDER[$g]=$(cat /proc/"$u"/task/*/children | awk '{ print $1 }')
@@ -97,21 +129,23 @@ ha_daemons() {
 }
 ha_ready() { charon_ready "$1" && frr_ready "$1"; }
 
-# ha_apply GW [ARGS...]: `s2sgw apply` of the gateway's bundle, run inside its PID namespace; sets APPLY_RC.
+# ha_apply GW [ARGS...]: `s2sgw apply` of the gateway's bundle (of $OUT/$HA_BUNDLE, bundle-ha unless set), run inside
+# its PID and mount namespace; sets APPLY_RC and APPLY_T.
 ha_apply() {
   local g=$1 t0 t; shift
   local exe=("${S2SGW_EXE:-}")
   [ -n "${PKG:-}" ] || exe=(node -e "require(process.argv[1]).main(process.argv.slice(2)).then((c) => process.exit(c))" "$DIST/src/cli.js")
   echo "=== s2sgw apply $g $* (uptime $(now)s)" >> "$LOGS/apply-$g.log"
   t0=$(now)
-  STRONGSWAN_CONF=$RUN/$g/strongswan.conf in_pidns "$g" "${exe[@]}" apply --bundle "$OUT/bundle-ha/$g" --root "$HA_ROOT/$g" \
+  STRONGSWAN_CONF=$RUN/$g/strongswan.conf in_pidns "$g" "${exe[@]}" apply --bundle "$OUT/${HA_BUNDLE:-bundle-ha}/$g" --root "$HA_ROOT/$g" \
     --netns "$g" --vici "unix://$RUN/$g/charon.vici" --frr-pathspace "$g" "$@" >> "$LOGS/apply-$g.log" 2>&1
   APPLY_RC=$?
   APPLY_T=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }')
 }
 
 vip_on() { ip -n "$1" -br address show IfNi1 2> /dev/null | grep -q ' 192\.168\.0\.1/29'; }
-ha_sa_up() { swan hsite --list-sas --ike "IfNe1-$1" 2> /dev/null | grep -q INSTALLED; }
+# ha_sa_up SITE CONN GW: the site's tunnel to that gateway has its CHILD_SA installed.
+ha_sa_up() { swan "$1" --list-sas --ike "$2-$3" 2> /dev/null | grep -q INSTALLED; }
 replies() { [ "$(grep -c 'bytes from' "$1" 2> /dev/null)" -ge "$2" ]; }
 
 # ping_loss FILE: "LOST GAP" of a `ping -D -i 0.1` log: pings lost (sent, from ping's closing summary, less one
@@ -124,46 +158,80 @@ ping_loss() {
        END { g = gap - 0.1; if (g < 0) g = 0; l = (tx > max ? tx - 1 : max) - n; if (l < 0) l = 0; printf "%d %.1f", l, g }' "$1"
 }
 
-# ha_case NAME TITLE ACTION...: pings at 10/s from Northwind's host to its site and from the single-gateway tenants'
-# hosts to theirs; after 3 s ACTION; then 12 s more after gw3 holds the address (return traffic that went astray
-# would show). Loss of Northwind's pings at most 3 s; the other tenants lose none.
+# ha_pings DIR: pings at 10/s from Northwind's host to each of its sites (HA_SITES, label:address) and from the
+# single-gateway tenants' hosts to theirs (HA_SINGLE); PINGS holds their pids. ha_pings_stop ends them.
+ha_pings() {
+  local d=$1 h
+  mkdir -p "$d"; PINGS=()
+  # (not through ns(): $! must be ping itself, which the SIGINT below stops)
+  for h in $HA_SITES; do ip netns exec nhost ping -D -n -i 0.1 "${h#*:}" > "$d/site-${h%:*}" 2>&1 & PINGS+=($!); done
+  for h in $HA_SINGLE; do ip netns exec "${h%:*}" ping -D -n -i 0.1 "${h#*:}" > "$d/${h%:*}" 2>&1 & PINGS+=($!); done
+  for h in $HA_SITES; do wait_until 20 replies "$d/site-${h%:*}" 30 || note "ha: Northwind's pings to ${h%:*} slow to start"; done
+}
+ha_pings_stop() { local p; for p in "${PINGS[@]}"; do kill -INT "$p" 2> /dev/null; done; wait "${PINGS[@]}" 2> /dev/null; }
+# ha_loss FILE: "LOST GAP SENT" of a ping log.
+ha_loss() { local lost gap; read -r lost gap < <(ping_loss "$1"); echo "$lost $gap $(grep -o 'icmp_seq=[0-9]*' "$1" | cut -d= -f2 | sort -n | tail -n 1)"; }
+# ha_single_checks NAME DIR: the single-gateway tenants lost nothing.
+ha_single_checks() {
+  local h lost gap sent
+  for h in $HA_SINGLE; do
+    read -r lost gap sent < <(ha_loss "$2/${h%:*}")
+    check "ha $1: single-gateway ${h%:*} -> ${h#*:} loses nothing" "${lost} of ${sent:-0} lost, longest silence ${gap} s" \
+      test "$lost" = 0 -a "${sent:-0}" -ge 150
+  done
+}
+
+# ha_case NAME TITLE ACTION...: ha_pings; after 3 s ACTION; then 12 s more after gw3 holds the address (return traffic
+# that went astray would show). Loss of Northwind's pings at most 3 s per site; the other tenants lose none.
 ha_case() {
   local name=$1 title=$2 d=/tmp/ha-$1; shift 2
-  mkdir -p "$d"
-  local p pids=() h
-  # (not through ns(): $! must be ping itself, which the SIGINT below stops)
-  ip netns exec nhost ping -D -n -i 0.1 10.9.0.1 > "$d/nhost" 2>&1 & pids+=($!)
-  for h in $HA_SINGLE; do
-    ip netns exec "${h%:*}" ping -D -n -i 0.1 "${h#*:}" > "$d/${h%:*}" 2>&1 & pids+=($!)
-  done
-  wait_until 20 replies "$d/nhost" 30 || note "ha $name: Northwind's pings slow to start"
+  ha_pings "$d"
   local t0; t0=$(now)
   "$@"
   local moved=-1
   wait_until 30 vip_on gw3 && moved=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }')
-  local n0; n0=$(grep -c 'bytes from' "$d/nhost")
-  # 12 s of pings after the move, measured in replies (120 at 10/s), never less than 12 s.
-  wait_until 40 replies "$d/nhost" $((n0 + 120)); sleep 0.5
-  for p in "${pids[@]}"; do kill -INT "$p" 2> /dev/null; done
-  wait "${pids[@]}" 2> /dev/null
-  local lost gap; read -r lost gap < <(ping_loss "$d/nhost")
-  local sent; sent=$(grep -o 'icmp_seq=[0-9]*' "$d/nhost" | cut -d= -f2 | sort -n | tail -n 1)
-  check "ha $name: $title, Northwind's loss at 10 pings/s <= 3 s" \
-    "address on gw3 ${moved}s after; ${lost} of ${sent:-0} pings lost ($(awk -v l="$lost" 'BEGIN { printf "%.1f", l / 10 }') s), longest silence ${gap} s" \
-    awk -v g="$gap" -v m="$moved" -v n="${sent:-0}" -v l="$lost" 'BEGIN { exit !(m >= 0 && g <= 3 && l <= 30 && n >= 150) }'
-  for h in $HA_SINGLE; do
-    read -r lost gap < <(ping_loss "$d/${h%:*}")
-    sent=$(grep -o 'icmp_seq=[0-9]*' "$d/${h%:*}" | cut -d= -f2 | sort -n | tail -n 1)
-    check "ha $name: single-gateway ${h%:*} -> ${h#*:} loses nothing" "${lost} of ${sent:-0} lost, longest silence ${gap} s" \
-      test "$lost" = 0 -a "${sent:-0}" -ge 150
+  # 12 s of pings after the move, measured in replies (120 at 10/s) to the first site, never less than 12 s.
+  local first=${HA_SITES%% *} n0
+  n0=$(grep -c 'bytes from' "$d/site-${first%:*}")
+  wait_until 40 replies "$d/site-${first%:*}" $((n0 + 120)); sleep 0.5
+  ha_pings_stop
+  local h lost gap sent
+  for h in $HA_SITES; do
+    read -r lost gap sent < <(ha_loss "$d/site-${h%:*}")
+    check "ha $name: $title, Northwind's loss to its ${h%:*} site (${h#*:}) at 10 pings/s <= 3 s" \
+      "address on gw3 ${moved}s after; ${lost} of ${sent:-0} pings lost ($(awk -v l="$lost" 'BEGIN { printf "%.1f", l / 10 }') s), longest silence ${gap} s; load $(cut -d' ' -f1-3 /proc/loadavg)" \
+      awk -v g="$gap" -v m="$moved" -v n="${sent:-0}" -v l="$lost" 'BEGIN { exit !(m >= 0 && g <= 3 && l <= 30 && n >= 150) }'
   done
+  ha_single_checks "$name" "$d"
+}
+
+# ha_rolling: a drained rolling apply of a change to both gateways (bundle-ha2): `apply --drain 30` on gw2 (drains it:
+# gw3 takes the address; applies; undrains: gw2 takes it back), then on gw3. No ping of any tenant may be lost.
+ha_rolling() {
+  local d=/tmp/ha-rolling g rc=() ts=() held=()
+  ha_pings "$d"
+  for g in gw2 gw3; do
+    HA_BUNDLE=bundle-ha2 ha_apply "$g" --drain 30
+    rc+=("$APPLY_RC"); ts+=("$APPLY_T"); held+=("$(vip_on gw2 && echo gw2)$(vip_on gw3 && echo gw3)")
+  done
+  sleep 3
+  ha_pings_stop
+  check "ha rolling: apply --drain 30 of a change on gw2, then gw3, both succeed; gw2 holds the address after each" \
+    "exit ${rc[*]} in ${ts[*]} s; holder after each: ${held[*]}" test "${rc[*]} ${held[*]}" = "0 0 gw2 gw2"
+  local h lost gap sent
+  for h in $HA_SITES; do
+    read -r lost gap sent < <(ha_loss "$d/site-${h%:*}")
+    check "ha rolling: Northwind's pings to its ${h%:*} site (${h#*:}) at 10/s: none lost" \
+      "${lost} of ${sent:-0} lost, longest silence ${gap} s; load $(cut -d' ' -f1-3 /proc/loadavg)" test "$lost" = 0 -a "${sent:-0}" -ge 150
+  done
+  ha_single_checks rolling "$d"
 }
 
 # ha_dump: what keepalived sees, into guest.log (keepalived logs to syslog, which the guest has none of).
 ha_dump() {
   local g
-  echo "=== ha_dump: state files: $(grep -H . /run/s2sgw/ha/*.state 2> /dev/null | tr '\n' ' '); drain: $(ls -l /var/lib/s2sgw/ha 2> /dev/null | tr '\n' ' ')"
   for g in gw2 gw3; do
+    echo "=== ha_dump $g: state files: $(in_pidns "$g" sh -c 'grep -H . /run/s2sgw/ha/*.state; cat /var/lib/s2sgw/ha/drain' 2> /dev/null | tr '\n' ' ')"
     echo "--- $g: health script: $(in_pidns "$g" /bin/sh -c 'pidof charon charon-systemd >/dev/null && pidof zebra >/dev/null' && echo ok || echo fails); processes: $(in_pidns "$g" ps -e -o comm= | sort | uniq -c | tr '\n' ' ')"
     ip -n "$g" -br address show IfNi1
     ip -n "$g" -d link show IfNi1 | head -n 3
@@ -174,7 +242,30 @@ ha_dump() {
   ip -n nhost neigh
 }
 # (swan is a function: not through sh -c)
-reach_both() { ip netns exec nhost ping -c 3 -i 0.2 -W 2 10.9.0.1 > /dev/null && ha_sa_up gw2 && ha_sa_up gw3; }
+gw2_out() { ! ha_sa_up hsite IfNe1 gw2 && ! ha_sa_up hbgp IfNe2 gw2 && ! ip -n hsite route show 192.168.0.0/29 | grep -q IfNe1-gw2; }
+reach_both() { ip netns exec nhost ping -c 3 -i 0.2 -W 2 10.9.0.1 > /dev/null && ha_sa_up hsite IfNe1 gw2 && ha_sa_up hsite IfNe1 gw3; }
+# bgp_both: Boston has 192.168.0.0/29 from both gateways (gw3's AS path prepended: 4 x 64520) and installs gw2's.
+bgp_both() {
+  local b; b=$(vty hbgp -c 'show bgp ipv4 unicast 192.168.0.0/29' 2> /dev/null)
+  grep -q '^  64520$' <<< "$b" && grep -q '^  64520 64520 64520 64520$' <<< "$b" \
+    && vty hbgp -c 'show ip route 192.168.0.0/29' 2> /dev/null | grep -q '192\.168\.0\.3'
+}
+# ha_site NS IFACE: the site from peer-config: swanctl.conf with the secrets, routes (WAN = eth0), the updown script.
+ha_site() {
+  local n=$1 c=$2 j=$OUT/peers/$2.json
+  start_charon "$n"
+  [ "$n" = hsite ] || start_frr "$n" zebra bgpd
+  wait_until 30 charon_ready "$n" || { fail "ha: charon of $n" "no VICI socket after 30 s"; return 1; }
+  [ "$n" = hsite ] || wait_until 30 frr_ready "$n" || { fail "ha: FRR of $n" "vtysh gets no answer after 30 s"; return 1; }
+  site_from_peer "$n" "$c" || return 1
+  local up; up=$(jq -r '.updownPath // empty' "$j")
+  [ -n "$up" ] || { fail "ha: $n's updown from peer-config" "peer-config named no updown script"; return 1; }
+  mkdir -p "$(dirname "$up")"
+  jq -r .updown "$j" > "$up" && chmod 755 "$up"
+  swan "$n" --load-all --noprompt --file "$RUN/$n/swanctl.conf" > "$LOGS/swanctl-$n.log" 2>&1
+  jq -r .routes "$j" | sed 's/ dev WAN / dev eth0 /' | ip netns exec "$n" sh -e > "$LOGS/routes-$n.log" 2>&1 \
+    || fail "ha: $n's routes from peer-config" "$(tail -n 2 "$LOGS/routes-$n.log" | tr '\n' ' ')"
+}
 kill_daemons() { in_pidns "$1" sh -c 'kill -9 $(pidof charon-systemd zebra bgpd staticd)'; }
 trunk_down() { ip -n "$1" link set eth1 down; }
 
@@ -184,16 +275,13 @@ check_ha() {
   ha_holders || return 0
   local g
   for g in gw2 gw3; do ha_daemons "$g"; done
-  start_charon hsite
   for g in gw2 gw3; do wait_until 30 ha_ready "$g" || { fail "ha: daemons of $g" "charon or FRR not answering after 30 s"; return 0; }; done
-  wait_until 30 charon_ready hsite || { fail "ha: charon of hsite" "no VICI socket after 30 s"; return 0; }
   # Not one daemon of gw2 may be visible from gw3's PID namespace, or the health script proves nothing.
   local seen; seen=$(in_pidns gw3 pidof charon-systemd zebra | wc -w)
   check "ha: each gateway of the pair sees only its own daemons" "gw3 sees $seen processes named charon-systemd or zebra (its own 2)" test "$seen" = 2
 
   # keepalived.conf names the drain file by its absolute path (/var/lib/s2sgw/ha/drain), whatever apply's --root:
-  # its folder, which apply makes only under the root, must exist for track_file's init_file (gw1 has no HA tenant).
-  mkdir -p /var/lib/s2sgw/ha
+  # its folder (each gateway's own, ha_holders) must exist for track_file's init_file.
   # Both applies at once (two hosts; the guest has two CPUs).
   local appliers=()
   for g in gw2 gw3; do ( ha_apply "$g"; echo "$APPLY_RC $APPLY_T" > "/tmp/ha-apply-$g" ) & appliers+=($!); done
@@ -204,22 +292,26 @@ check_ha() {
     check "ha: $g set up by s2sgw apply of its bundle (keepalived started by apply)" "exit $rc in ${t}s; keepalived $(in_pidns "$g" pidof keepalived | wc -w) processes" \
       test "$rc" = 0
   done
-  wait_until 20 vip_on gw2
+  wait_until 40 vip_on gw2
   check "ha: VRRP: gw2 (priority 150) holds 192.168.0.1, gw3 (100) does not" "after ${WAITED}s; gw3 $(vip_on gw3 && echo holds it too || echo does not)" \
     sh -c "ip -n gw2 -br address show IfNi1 | grep -q ' 192.168.0.1/29' && ! ip -n gw3 -br address show IfNi1 | grep -q ' 192.168.0.1/29'"
   vip_on gw2 || { ha_dump; return 0; }
 
-  # The site: peer-config's two connections and its routes (WAN is the site's uplink, eth0 here).
-  site_from_peer hsite IfNe1 || return 0
-  swan hsite --load-all --noprompt --file "$RUN/hsite/swanctl.conf" > "$LOGS/swanctl-hsite.log" 2>&1
-  jq -r .routes "$OUT/peers/IfNe1.json" | sed 's/ dev WAN / dev eth0 /' | ip netns exec hsite sh -e > "$LOGS/routes-hsite.log" 2>&1 \
-    || fail "ha: site routes from peer-config" "$(tail -n 2 "$LOGS/routes-hsite.log" | tr '\n' ' ')"
-  # Both tunnels up before the failover: the standby's is dialed by the site, the active's by the first ping.
-  for g in gw2 gw3; do swan hsite --initiate --child "IfNe1-$g" --timeout 40 > /dev/null 2>&1; done
+  # The sites: peer-config's two connections each, its routes and its updown script; Boston's BGP too.
+  ha_site hsite IfNe1 || return 0
+  ha_site hbgp IfNe2 || return 0
+  load_site_frr hbgp
+  # Both tunnels of each site up before the failover: the site dials each one.
+  for g in gw2 gw3; do swan hsite --initiate --child "IfNe1-$g" --timeout 40 > /dev/null 2>&1; swan hbgp --initiate --child "IfNe2-$g" --timeout 40 > /dev/null 2>&1; done
   wait_until 40 ping1 nhost 56 10.9.0.1
-  check "ha: Northwind's host reaches its site through the pair; the site has a tunnel to each gateway" \
-    "first reply after ${WAITED}s; gw2 $(ha_sa_up gw2 && echo up || echo down), gw3 $(ha_sa_up gw3 && echo up || echo down)" \
+  check "ha: Northwind's host reaches its static site through the pair; the site has a tunnel to each gateway" \
+    "first reply after ${WAITED}s; gw2 $(ha_sa_up hsite IfNe1 gw2 && echo up || echo down), gw3 $(ha_sa_up hsite IfNe1 gw3 && echo up || echo down)" \
     reach_both
+  wait_until 60 bgp_both
+  check "ha: the BGP site learns 192.168.0.0/29 from both gateways, gw3's prepended, and routes it to gw2" \
+    "after ${WAITED}s: $(vty hbgp -c 'show ip route 192.168.0.0/29' 2> /dev/null | grep -E 'via|\*' | head -n 3 | tr -s ' \n' ' ')" bgp_both
+  wait_until 20 ping1 nhost 56 10.10.0.1 || note "ha: Northwind's host does not reach its BGP site before the failover cases"
+  HA_SITES="static:10.9.0.1 bgp:10.10.0.1"
 
   # The untouched single-gateway tenants on gw1 (dialed first if no check before did).
   HA_SINGLE="chost:10.1.0.1"
@@ -229,11 +321,22 @@ check_ha() {
   # Case 1: the active gateway's trunk link goes down; its host, daemons and tunnels stay up. Then up again:
   # gw2 (150) takes the address back (preemption).
   ha_case trunk "gw2's trunk link (eth1) down" trunk_down gw2
+  # While gw2 is in FAULT it serves no tunnel of Northwind's (notify_fault), and the site routes over gw3 only.
+  check "ha: gw2 in FAULT: its tunnel to the site is gone and stays gone; the site's route over it too" \
+    "gw2's SAs: static site $(ha_sa_up hsite IfNe1 gw2 && echo up || echo down), BGP site $(ha_sa_up hbgp IfNe2 gw2 && echo up || echo down); static site's routes: $(ip -n hsite route show 192.168.0.0/29 | tr '\n' ';')" \
+    gw2_out
   ip -n gw2 link set eth1 up
   wait_until 30 vip_on gw2
   check "ha: gw2's trunk up again: gw2 takes the address back" "after ${WAITED}s" vip_on gw2
+  site_route_gw2() { ha_sa_up hsite IfNe1 gw2 && ip -n hsite route show 192.168.0.0/29 | grep -q 'IfNe1-gw2 .*metric 100' && bgp_both; }
+  wait_until 40 site_route_gw2
+  check "ha: gw2 ready again: it dialed its tunnels (notify), the static site's metric-100 route and the BGP site's unprepended path over it are back" \
+    "after ${WAITED}s; site routes: $(ip -n hsite route show 192.168.0.0/29 | tr '\n' ';')" site_route_gw2
   wait_until 40 ping1 nhost 56 10.9.0.1 || note "ha: Northwind's host does not reach its site through gw2 again"
 
-  # Case 2: the active gateway's charon and FRR die (SIGKILL); its host and links stay up.
+  # Case 2: a drained rolling apply of a change to both gateways.
+  ha_rolling
+
+  # Case 3: the active gateway's charon and FRR die (SIGKILL); its host and links stay up.
   ha_case kill "gw2's charon, zebra, bgpd and staticd killed" kill_daemons gw2
 }

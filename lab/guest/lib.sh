@@ -73,6 +73,8 @@ charon-systemd {
 swanctl {
   # swanctl only talks to charon: skip loading every installed plugin.
   load = pem pkcs1 pkcs8 x509 openssl random nonce
+  # swanctl without --uri (keepalived's notify commands of an HA gateway, which inherit STRONGSWAN_CONF) finds this charon.
+  socket = unix://$RUN/$n/charon.vici
 }
 ${extra:+include $extra}
 EOF

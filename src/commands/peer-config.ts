@@ -50,15 +50,17 @@ export const command: Command = {
       const pc = peerConfigPair(t, gws, iface);
       if (values.out) {
         const dir = path.resolve(io.cwd, values.out as string);
-        const names = ['swanctl.conf', ...(pc.frr ? ['frr.conf'] : []), ...(pc.routes ? ['routes.sh'] : [])];
+        const updown = pc.updownPath ? path.basename(pc.updownPath) : undefined;
+        const names = ['swanctl.conf', ...(pc.frr ? ['frr.conf'] : []), ...(pc.routes ? ['routes.sh'] : []), ...(updown ? [updown] : [])];
         writeFileAtomic(path.join(dir, 'swanctl.conf'), pc.swanctl, 0o644);
         if (pc.frr) writeFileAtomic(path.join(dir, 'frr.conf'), pc.frr, 0o644);
         if (pc.routes) writeFileAtomic(path.join(dir, 'routes.sh'), pc.routes, 0o644);
+        if (updown && pc.updown) writeFileAtomic(path.join(dir, updown), pc.updown, 0o755);
         io.err(`wrote ${names.map((f) => path.join(dir, f)).join(', ')}\n`);
         return EXIT.ok;
       }
       if (format === 'json') io.out(JSON.stringify(pc, null, 2) + '\n');
-      else io.out(pc.swanctl + (pc.frr ? `\n# ---- FRR (the site router; frr.conf) ----\n${pc.frr}` : '') + (pc.routes ? `\n# ---- routes (the site router) ----\n${pc.routes}` : ''));
+      else io.out(pc.swanctl + (pc.frr ? `\n# ---- FRR (the site router; frr.conf) ----\n${pc.frr}` : '') + (pc.routes ? `\n# ---- routes (the site router) ----\n${pc.routes}` : '') + (pc.updown ? `\n# ---- ${pc.updownPath} (the site's updown script) ----\n${pc.updown}` : ''));
       return EXIT.ok;
     }
     const gwName = (values.gateway as string | undefined) ?? (t.gateways.length === 1 ? t.gateways[0] : undefined);

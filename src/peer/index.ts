@@ -15,14 +15,14 @@ export interface PeerConfig {
   secrets: PeerView['secrets'];
 }
 
-export function peerConfig(t: Tenant, gw: Gateway, iface: string, pair?: { ifId: number }): PeerConfig {
+export function peerConfig(t: Tenant, gw: Gateway, iface: string, pair?: { ifId: number; updown?: string }): PeerConfig {
   const c = t.connections.find((x) => x.interface === iface);
   if (!c) throw new Error(`tenant ${t.name} has no connection ${iface}`);
   const base = peerView(t, c, gw);
   // One connection per gateway of a pair: named apart, and each into its own XFRM interface when routes pick the tunnel.
   const rename = (s: string) => s.replace(base.name, `${base.name}-${gw.name}`);
   const v = pair
-    ? { ...base, name: rename(base.name), children: base.children.map((ch) => ({ ...ch, name: rename(ch.name) })), secrets: base.secrets.map((x) => ({ ...x, section: rename(x.section) })), ifId: pair.ifId }
+    ? { ...base, name: rename(base.name), children: base.children.map((ch) => ({ ...ch, name: rename(ch.name) })), secrets: base.secrets.map((x) => ({ ...x, section: rename(x.section) })), ifId: pair.ifId, updown: pair.updown }
     : base;
   const from = [t.file, gw.origin.file];
   const swanctl = templateFile('peer/swanctl.hbs')({ ...v, header: header('#', from) + `# ${v.title}: swanctl.conf for the site's strongSwan (IKEv2).\n` });
@@ -56,8 +56,11 @@ export const PAIR_METRIC = { active: 100, standby: 200 } as const;
 export interface PairPeerConfig {
   swanctl: string;
   frr?: string;
-  /** Without BGP: the site's XFRM interfaces and two static routes with metrics (iproute2), for its admin. */
+  /** The site's XFRM interfaces and routes (iproute2), for its admin: without BGP the tenant's prefixes at two metrics. */
   routes?: string;
+  /** The updown script both connections' children name (`updownPath`): each route of `routes` follows its tunnel. */
+  updown?: string;
+  updownPath?: string;
   secrets: PeerView['secrets'];
 }
 
@@ -67,25 +70,57 @@ export interface PairPeerConfig {
  * without BGP the site routes the tenant's prefixes into the active gateway's tunnel at a lower metric.
  */
 export function peerConfigPair(t: Tenant, gws: Gateway[], iface: string): PairPeerConfig {
-  const parts = gws.map((g, i) => peerConfig(t, g, iface, { ifId: i + 1 }));
+  const name = connectionName(iface);
+  // Each route follows its tunnel through the updown script both connections name (updownPath).
+  const updownPath = updownPathOf(t, name);
+  const parts = gws.map((g, i) => peerConfig(t, g, iface, { ifId: i + 1, updown: updownPath }));
   const out: PairPeerConfig = { swanctl: parts.map((p) => p.swanctl).join('\n'), secrets: parts.flatMap((p) => p.secrets) };
   const frr = parts.map((p) => p.frr).filter(Boolean);
   if (frr.length) out.frr = frr.join('\n');
-  const name = connectionName(iface);
   const lines = [
     `# ${t.name}/${iface} on the pair ${gws.map((g) => g.name).join(', ')}: the site's routes (Linux iproute2; WAN is the site's uplink).`,
     '# One XFRM interface per gateway tunnel (if_id as in swanctl.conf): the two tunnels carry the same selectors.',
     frr.length
       ? "# With BGP: a host route to each gateway's own address through its tunnel; the tenant's prefixes come over BGP, the standby's prepended."
-      : "# Without BGP: the tenant's prefixes through both tunnels, the active gateway's at the lower metric. DPD (dpd_delay) detects a dead\n# gateway: the site must then take that tunnel's route away (its interface down from an updown hook, or a VPN device's tunnel monitoring).",
+      : "# Without BGP: the tenant's prefixes through both tunnels, the active gateway's at the lower metric.",
+    `# A route over a tunnel whose CHILD_SA is gone would still take the traffic (into nothing): ${updownPath} (updown in`,
+    "# swanctl.conf) removes it when the tunnel goes down (the gateway's delete when it cannot carry the tenant, or DPD) and adds it",
+    '# back when the tunnel is up' + (frr.length ? " (with BGP: the gateway's own address unreachable, FRR drops its paths at once)." : '.'),
   ];
+  const prefixes = [...new Set(t.network.addresses.map(networkOf))].sort();
+  const cases: string[] = [];
   gws.forEach((g, i) => {
     const dev = `${name}-${g.name}`.slice(0, 15);
     const role = haRole(t, g.name) ?? 'active';
     lines.push(`ip link add ${dev} type xfrm dev WAN if_id ${i + 1}`, `ip link set ${dev} up`);
-    const targets = frr.length ? ownAddresses(t, g.name).map((a) => (a.includes(':') ? `${a.split('/')[0]}/128` : `${a.split('/')[0]}/32`)) : [...new Set(t.network.addresses.map(networkOf))].sort();
-    for (const net of targets) lines.push(`ip ${net.includes(':') ? '-6 ' : ''}route add ${net} dev ${dev}${frr.length ? '' : ` metric ${PAIR_METRIC[role]}`}`);
+    const targets = frr.length ? ownAddresses(t, g.name).map((a) => (a.includes(':') ? `${a.split('/')[0]}/128` : `${a.split('/')[0]}/32`)) : prefixes;
+    const route = (net: string, verb: string) => `ip ${net.includes(':') ? '-6 ' : ''}route ${verb} ${net} dev ${dev}${frr.length ? '' : ` metric ${PAIR_METRIC[role]}`}`;
+    for (const net of targets) lines.push(route(net, 'add'));
+    cases.push(`  ${name}-${g.name}|${name}-${g.name}~*) ${targets.map((n) => route(n, '"$op"')).join('; ')} ;;`);
   });
   out.routes = lines.join('\n') + '\n';
+  out.updownPath = updownPath;
+  out.updown = [
+    '#!/bin/sh',
+    `# ${t.name}/${iface} on the pair ${gws.map((g) => g.name).join(', ')}: strongSwan updown script for the site (install as ${updownPath},`,
+    "# executable; both connections of swanctl.conf name it). The routes follow the tunnels: when a tunnel's CHILD_SA goes (the",
+    "# gateway deleted it because it cannot carry the tenant, or DPD found it dead) its route goes, so the other gateway's route",
+    "# carries the traffic; when the CHILD_SA is up again, so is the route.",
+    'case "$PLUTO_VERB" in',
+    '  up-*) op=replace ;;',
+    '  down-*) op=del ;;',
+    '  *) exit 0 ;;',
+    'esac',
+    'case "$PLUTO_CONNECTION" in',
+    ...cases,
+    'esac 2>/dev/null',
+    'exit 0',
+    '',
+  ].join('\n');
   return out;
+}
+
+/** Where the site's updown script for a static pair connection goes (named in swanctl.conf). */
+export function updownPathOf(t: Tenant, conn: string): string {
+  return `/etc/swanctl/s2sgw-${t.name}-${conn}.updown`;
 }

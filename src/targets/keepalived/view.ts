@@ -2,6 +2,7 @@
 // slave, so the virtual address lands in the tenant's table). Every decision is made here; templates only print. Pure.
 import type { Gateway, Tenant } from '../../model/model';
 import { haRole, virtualAddresses } from '../../model/model';
+import { childName, connectionName, selectorPairs } from '../strongswan/view';
 
 /** The file in the bundle (/etc/keepalived/keepalived.conf on the host). */
 export const KEEPALIVED_CONF = 'keepalived/keepalived.conf';
@@ -24,7 +25,7 @@ export const VRRP_VERSION = 3;
 /** Names go into keepalived's config and a shell command: the schema allows only [a-z0-9-] and [A-Za-z0-9_.-]; say so loudly otherwise. */
 function token(s: string | number, what: string): string {
   const v = String(s);
-  if (!/^[A-Za-z0-9_.:/-]+$/.test(v)) throw new Error(`keepalived view: unsafe ${what} ${JSON.stringify(v)}`);
+  if (!/^[A-Za-z0-9_.:/~-]+$/.test(v)) throw new Error(`keepalived view: unsafe ${what} ${JSON.stringify(v)}`);
   return v;
 }
 
@@ -57,28 +58,68 @@ export function instanceView(t: Tenant, gw: Gateway): InstanceView | undefined {
     role,
     advertInt: ADVERT_INT,
     virtual: virtualAddresses(t, gw.name).map((a) => `${token(a, 'address')} dev ${iface}`),
-    notify: (['master', 'backup', 'fault'] as const).map((e) => ({
-      event: e,
-      command: `/bin/sh -c 'mkdir -p ${HA_STATE_DIR} && echo ${e.toUpperCase()} > ${stateFile(name)}'`,
-    })),
+    notify: (['master', 'backup', 'fault'] as const).map((e) => ({ event: e, command: notifyCommand(t, name, e) })),
   };
 }
 
 /**
- * The health script: charon (IKE) and zebra (FRR's routes) must run; a gateway without them cannot carry the tenant.
- * charon runs as `charon` under ipsec/starter but as `charon-systemd` on Debian 12's swanctl hosts (pidof matches
- * the program name exactly, and `pidof charon` misses charon-systemd: the lab found every instance in FAULT).
+ * What a notify command does besides writing the state file (docs/ha.md, "Sites"): the tenant's tunnels follow the
+ * instance. FAULT (trunk or tenant interface down, charon or FRR gone): terminate the tenant's IKE_SAs (the site gets
+ * a delete and its route over that tunnel goes, so it falls back to the partner's tunnel) and a blackhole host route
+ * to each site address, so neither side re-establishes them while this gateway cannot carry the tenant. MASTER or
+ * BACKUP (ready, also after a drain): the blackholes go, and the gateway dials each child that is not INSTALLED (not
+ * for respond-only connections), so the standby's tunnels are up before it is needed. swanctl reaches charon by its
+ * default socket or the one strongswan.conf (STRONGSWAN_CONF) names; errors are ignored (charon may be the reason
+ * for the FAULT). Site addresses given as names get no blackhole.
  */
-export const DAEMONS_SCRIPT = "/bin/sh -c 'pidof charon charon-systemd >/dev/null && pidof zebra >/dev/null'";
+export function notifyCommand(t: Tenant, name: string, event: 'master' | 'backup' | 'fault'): string {
+  const body = [`mkdir -p ${HA_STATE_DIR} && echo ${event.toUpperCase()} > ${stateFile(name)}`];
+  const conns = [...t.connections].sort((a, b) => (a.interface < b.interface ? -1 : a.interface > b.interface ? 1 : 0));
+  const ikes = conns.map((c) => token(connectionName(c.interface), 'connection'));
+  const sites = [...new Set(conns.filter((c) => c.destinationIsIp).map((c) => token(c.destination, 'site address')))].sort();
+  const v4 = sites.filter((a) => !a.includes(':'));
+  const v6 = sites.filter((a) => a.includes(':'));
+  const routes = (verb: string) =>
+    [v4.length ? `for a in ${v4.join(' ')}; do ip route ${verb} blackhole $a; done` : '', v6.length ? `for a in ${v6.join(' ')}; do ip -6 route ${verb} blackhole $a; done` : '']
+      .filter(Boolean)
+      .map((l) => (verb === 'del' ? `${l} 2>/dev/null` : l));
+  if (event === 'fault') {
+    if (ikes.length) body.push(`for c in ${ikes.join(' ')}; do swanctl --terminate --ike $c --timeout 3; done >/dev/null 2>&1`);
+    body.push(...routes('replace'));
+  } else {
+    body.push(...routes('del'));
+    const children = conns.filter((c) => c.connect !== 'respond-only').flatMap((c) => selectorPairs(t, c).map((_, i) => token(childName(connectionName(c.interface), i), 'child')));
+    if (children.length)
+      body.push(`for c in ${children.join(' ')}; do swanctl --list-sas --ike \${c%~*} | grep -F $c: | grep -q INSTALLED || swanctl --initiate --child $c --timeout 10; done >/dev/null 2>&1`);
+  }
+  return `/bin/sh -c '${body.join('; ')}'`;
+}
+
+/**
+ * The health script: charon (IKE) and zebra (FRR's routes) must run; a gateway without them cannot carry the tenant.
+ * charon runs as `charon` under ipsec/starter but as `charon-systemd` on Debian 12's swanctl hosts (the lab found
+ * `pidof charon` alone failing on every charon-systemd host). pgrep -x matches the process name (/proc/PID/stat) only;
+ * Debian's pidof (sysvinit's killall5) also stat()s every process's executable (slow or hanging when one runs from a
+ * network file system). The loaded lab still saw runs hang (its guest reads programs over 9p): docs/ha.md.
+ */
+export const DAEMONS_SCRIPT = "/bin/sh -c '{ pgrep -x charon-systemd || pgrep -x charon; } >/dev/null && pgrep -x zebra >/dev/null'";
+/**
+ * Seconds a run of the health script may take before keepalived counts it as failed. keepalived's default is the
+ * interval (1 s): on a loaded host (the lab's, load 15 on 2 emulated CPUs) every run of `sh -c pidof ...` timed out,
+ * keepalived skipped the next ones ("being timed out, expect idle") and both gateways stayed in FAULT for two
+ * minutes, nobody holding the address. A dead daemon still fails at once (pidof returns quickly).
+ */
+export const DAEMONS_TIMEOUT = 10;
 
 export interface GatewayView {
   vrrpVersion: number;
   daemonsScript: string;
+  daemonsTimeout: number;
   routerId: string;
   drainFile: string;
   drainWeight: number;
 }
 
 export function gatewayView(gw: Gateway): GatewayView {
-  return { vrrpVersion: VRRP_VERSION, daemonsScript: DAEMONS_SCRIPT, routerId: token(gw.name, 'gateway name'), drainFile: DRAIN_FILE, drainWeight: DRAIN_WEIGHT };
+  return { vrrpVersion: VRRP_VERSION, daemonsScript: DAEMONS_SCRIPT, daemonsTimeout: DAEMONS_TIMEOUT, routerId: token(gw.name, 'gateway name'), drainFile: DRAIN_FILE, drainWeight: DRAIN_WEIGHT };
 }
