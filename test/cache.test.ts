@@ -134,6 +134,14 @@ test('a sequence of edits gives the same validate, plan (text, json, markdown) a
     ['change the gateway file', () => edit(dir, 'gateways/gw1.yaml', 'dpd: 30s', 'dpd: 20s')],
     // Retires ids by moving `next` on, as a lock merged from another branch would.
     ['bump the lock', () => edit(dir, 'allocations.lock.yaml', /next:\n  table: \d+/, 'next:\n  table: 1050')],
+    // Every entry truncated: both of plan's sides still give the same bytes (each damaged entry is rebuilt).
+    ['damage every entry, change a tenant', () => {
+      const walk = (d: string): string[] => fs.readdirSync(d).flatMap((n) => (fs.statSync(path.join(d, n)).isDirectory() ? walk(path.join(d, n)) : [path.join(d, n)]));
+      const entries = walk(cacheDir);
+      assert.ok(entries.length > 0);
+      for (const e of entries) fs.writeFileSync(e, fs.readFileSync(e, 'utf8').slice(0, 100));
+      edit(dir, 'tenants/contoso.yaml', /metric: 90/, 'metric: 80');
+    }],
     // Findings: a schema error in one file and a conflict between a changed and an unchanged (cached) tenant.
     ['break two tenants', () => {
       edit(dir, 'tenants/fabrikam.yaml', 'vlan: 4002', 'vlan: 4001');
