@@ -5,7 +5,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Manifest, parseManifest, SUMMARIES, summaryPath } from '../bundle/manifest';
 import type { TenantSummary } from '../model/summary';
 import { formatSecrets, refsSecretsDir } from '../targets/strongswan/secrets';
-import { DEFAULT_SECRETS_DIR, MAX_SECRET_BYTES, scopeIndex, scopeRef, secretsDirProblem, secretValue, shownRef } from '../model/secret-scope';
+import { DEFAULT_SECRETS_DIR, MAX_SECRET_BYTES, scopeIndex, scopeRef, secretsDirProblem, secretText, secretValue, shownRef } from '../model/secret-scope';
 import { parsePrivateRefs } from '../targets/strongswan/host';
 import { StepError, Runner } from './runner';
 import { Layout, readPending, readState, writeState } from './layout';
@@ -362,7 +362,11 @@ export function resolveSecrets(refsText: string | undefined, env: NodeJS.Process
         // Own properties only: env:constructor must not find Object.prototype's.
         const v = Object.hasOwn(env, s.name) ? env[s.name] : undefined;
         if (v === undefined) problems.push(`${where()}: environment variable ${s.name} is not set`);
-        else value = fromBytes(Buffer.from(v, 'utf8'), where);
+        else {
+          const t = secretText(v);
+          if ('problem' in t) problems.push(`${where()}: ${t.problem}`);
+          else value = t.value;
+        }
       } else if (files.has(s.path)) value = files.get(s.path);
       else {
         value = fromBytes(readScopedFile(runner.host(dir), s.below, key), where);
