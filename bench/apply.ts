@@ -126,7 +126,9 @@ function selfCpu(): number {
 function commandApply(sb: Sandbox, h: Host, bundle: string, skip: string[]): { ms: number; lifetime: number; printed: string; cpu: number } {
   const o = sb.runner({ skip });
   const bin = path.resolve(__dirname, '..', '..', 'bin', 's2sgw.js');
-  const args: string[] = ['-r', path.join(__dirname, 'lifetime.js'), bin, 'apply', '--bundle', bundle, '--root', o.root ?? '', '--netns', o.netns ?? '', '--vici', o.vici ?? '', '--skip', skip.join(','), '--lock-wait', '5'];
+  // S2SGW_BENCH_PROF_DIR: each command writes a V8 CPU profile there (node --cpu-prof), to see where a class's time goes.
+  const prof = process.env.S2SGW_BENCH_PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', process.env.S2SGW_BENCH_PROF_DIR] : [];
+  const args: string[] = [...prof, '-r', path.join(__dirname, 'lifetime.js'), bin, 'apply', '--bundle', bundle, '--root', o.root ?? '', '--netns', o.netns ?? '', '--vici', o.vici ?? '', '--skip', skip.join(','), '--lock-wait', '5'];
   const c0 = cpuMark(sb.ns);
   const t0 = performance.now();
   const r = spawnSync(process.execPath, args, { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...h.env }, encoding: 'utf8' });

@@ -245,6 +245,12 @@ test('apply --keep N prunes old releases, never the current, the previous or an 
   await ok(applyCmd, { bundle: b2, keep: '1' });
   assert.equal((await releases()).map((r) => r.release).sort(), [r2, r3].sort());
   assert.not.ok(stateFile().history.some((h) => h.release === r1), 'the history names only kept releases');
+  // The pruned release leaves its name at once (a rename); a detached rm deletes it.
+  const rel = path.join(sb.root, 'var/lib/s2sgw/releases');
+  assert.not.ok(fs.existsSync(path.join(rel, r1)));
+  const trashed = () => fs.readdirSync(rel).filter((n) => n.startsWith('.trash-'));
+  for (let i = 0; i < 100 && trashed().length; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(trashed(), [], 'the discarded release is deleted');
   // An unconfirmed release is kept too, and so is the previous one it returns to.
   await ok(applyCmd, { bundle: b1, confirm: '600', keep: '1' });
   assert.equal((await releases()).map((r) => [r.release, r.unconfirmed]).sort(), [[r1, true], [r2, false]].sort());

@@ -12,6 +12,7 @@ import { Runner, StepError } from '../src/apply/runner';
 import { apply } from '../src/apply/engine';
 import { resolveSecrets } from '../src/apply/release';
 import { refsLine } from '../src/targets/strongswan/secrets';
+import { MAX_SECRET_BYTES, secretText, secretValue } from '../src/model/secret-scope';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 's2sgw-apply-secrets-'));
 process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -118,6 +119,28 @@ test('a secret outside its scope on the host (a link out of the secrets folder) 
   } finally {
     await sb.close();
   }
+});
+
+test('an environment value is judged as its UTF-8 bytes would be: same value or same problem', () => {
+  const cases = [
+    'plain-psk-0123456789',
+    'with newline\n',
+    'with crlf\r\n',
+    'two\nlines',
+    'bare\rcr',
+    'tab\there',
+    'del\x7f',
+    '',
+    '\n',
+    'ünïcødé-ключ-秘密',
+    'lone \ud800 surrogate',
+    'x'.repeat(MAX_SECRET_BYTES),
+    'x'.repeat(MAX_SECRET_BYTES + 1),
+    'é'.repeat(MAX_SECRET_BYTES / 2) + 'x',
+  ];
+  for (const c of cases) assert.equal(secretText(c), secretValue(Buffer.from(c, 'utf8')), JSON.stringify(c.slice(0, 40)));
+  // The check is not vacuous: a value with a control character is refused either way.
+  assert.ok('problem' in secretText('tab\there'));
 });
 
 test.run();

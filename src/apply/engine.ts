@@ -106,6 +106,7 @@ function context(runner: Runner, l: Layout, from: Release | null, to: Release | 
     full,
     say,
     liveExists: (host) => (live ? live.get(host)?.content !== undefined || !!live.get(host)?.link : fs.existsSync(runner.host(host))),
+    proven: {},
   };
 }
 

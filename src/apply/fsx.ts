@@ -29,12 +29,22 @@ export function writeNewSynced(file: string, content: string | Buffer, mode: num
 
 /** Writes `file` by writing a synced temporary sibling and renaming it over the target. Never in place. */
 export function writeDurable(file: string, content: string | Buffer, mode = 0o644): void {
+  writeWhole(file, content, mode, true);
+}
+
+/**
+ * writeDurable without the folder's fsync: the new bytes are on disk before the rename, so after a crash the name
+ * holds either the old bytes (themselves written durably before) or the new ones, whole; only which of the two is
+ * not certain. For a record whose every version is as good to recover from (the journal's step marks: recovery
+ * reads the phase, which changes only through writeDurable), at half the fsyncs.
+ */
+export function writeWhole(file: string, content: string | Buffer, mode = 0o644, durable = false): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(4).toString('hex')}.tmp`);
   try {
     writeNewSynced(tmp, content, mode);
     fs.renameSync(tmp, file);
-    fsyncDir(path.dirname(file));
+    if (durable) fsyncDir(path.dirname(file));
   } finally {
     fs.rmSync(tmp, { force: true });
   }

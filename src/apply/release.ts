@@ -2,10 +2,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
+import { spawn } from 'node:child_process';
 import { Manifest, parseManifest, SUMMARIES, summaryPath } from '../bundle/manifest';
 import type { TenantSummary } from '../model/summary';
 import { formatSecrets, refsSecretsDir } from '../targets/strongswan/secrets';
-import { DEFAULT_SECRETS_DIR, MAX_SECRET_BYTES, scopeIndex, scopeRef, secretsDirProblem, secretValue, shownRef } from '../model/secret-scope';
+import { DEFAULT_SECRETS_DIR, MAX_SECRET_BYTES, scopeIndex, scopeRef, secretsDirProblem, secretText, secretValue, shownRef } from '../model/secret-scope';
 import { parsePrivateRefs } from '../targets/strongswan/host';
 import { StepError, Runner } from './runner';
 import { Layout, readPending, readState, writeState } from './layout';
@@ -362,7 +363,11 @@ export function resolveSecrets(refsText: string | undefined, env: NodeJS.Process
         // Own properties only: env:constructor must not find Object.prototype's.
         const v = Object.hasOwn(env, s.name) ? env[s.name] : undefined;
         if (v === undefined) problems.push(`${where()}: environment variable ${s.name} is not set`);
-        else value = fromBytes(Buffer.from(v, 'utf8'), where);
+        else {
+          const t = secretText(v);
+          if ('problem' in t) problems.push(`${where()}: ${t.problem}`);
+          else value = t.value;
+        }
       } else if (files.has(s.path)) value = files.get(s.path);
       else {
         value = fromBytes(readScopedFile(runner.host(dir), s.below, key), where);
@@ -644,30 +649,74 @@ export function pruneReleases(l: Layout, protect: Array<string | null>, keep = 5
     .map((n) => ({ n, t: Math.max(fs.statSync(path.join(l.releases, n)).mtimeMs, lastUsed.get(n) ?? 0) }))
     .sort((a, b) => b.t - a.t || (a.n < b.n ? -1 : 1));
   const removed = new Set<string>();
+  const trash: string[] = [];
   releases.slice(Math.max(keep, 1)).forEach(({ n }) => {
     if (kept.has(n)) return;
-    fs.rmSync(path.join(l.releases, n), { recursive: true, force: true });
+    trash.push(discard(l.releases, n));
     removed.add(n);
   });
   // The history names only releases the host still holds (a rollback goes to one of them), and not without end.
   const history = state.history.filter((h) => !removed.has(h.release)).slice(-HISTORY_MAX);
   if (history.length !== state.history.length) writeState(l, { current: state.current, history });
-  pruneShards(l);
+  trash.push(...pruneShards(l));
+  removeLater(l, trash);
+}
+
+/** Names under releases/ and shards/ of folders on their way out (renamed there by discard). */
+const TRASH = '.trash-';
+
+/** Takes `name` out of `folder` at once (one rename to a `.trash-` name that nothing reads) and returns its new path. */
+function discard(folder: string, name: string): string {
+  const to = path.join(folder, `${TRASH}${name}.${randomBytes(4).toString('hex')}`);
+  try {
+    fs.renameSync(path.join(folder, name), to);
+    return to;
+  } catch {
+    fs.rmSync(path.join(folder, name), { recursive: true, force: true });
+    return '';
+  }
+}
+
+/**
+ * Deletes discarded folders (and any an earlier apply left) in a detached `rm -rf` that outlives this process:
+ * removing an old release and its shards (a few thousand files at 10,000 tenants) took 0.2-0.4 s of the commit,
+ * and nothing waits for it. Nothing reads `.trash-` folders (releases, status and pruning skip dot names), so an
+ * rm that is cut short (a reboot) only leaves them for the next prune.
+ */
+function removeLater(l: Layout, fresh: string[]): void {
+  const all = new Set(fresh.filter(Boolean));
+  for (const folder of [l.releases, l.shards]) {
+    try {
+      for (const n of fs.readdirSync(folder)) if (n.startsWith(TRASH)) all.add(path.join(folder, n));
+    } catch {
+      /* no such folder */
+    }
+  }
+  if (!all.size) return;
+  try {
+    // Not the apply's environment (it holds the PSKs): rm needs none.
+    const child = spawn('rm', ['-rf', '--', ...all], { detached: true, stdio: 'ignore', env: { PATH: '/usr/bin:/bin:/usr/sbin:/sbin' } });
+    child.on('error', () => undefined);
+    child.unref();
+  } catch {
+    /* the next prune tries again */
+  }
 }
 
 /** Entries state.json's history keeps. */
 const HISTORY_MAX = 100;
 
-/** Removes shard folders no release links to (and half-made ones). */
-function pruneShards(l: Layout): void {
+/** Discards shard folders no release links to (and half-made ones); returns their new paths for removeLater. */
+function pruneShards(l: Layout): string[] {
   let shards: string[];
   try {
     shards = fs.readdirSync(l.shards);
   } catch {
-    return;
+    return [];
   }
   const used = new Set<string>();
   for (const r of fs.readdirSync(l.releases)) {
+    if (r.startsWith(TRASH)) continue;
     for (const d of SHARDED) {
       const folder = path.join(l.releases, r, ...d.split('/').filter(Boolean));
       let entries: fs.Dirent[] = [];
@@ -679,5 +728,7 @@ function pruneShards(l: Layout): void {
       for (const e of entries) if (e.isSymbolicLink()) used.add(path.basename(fs.readlinkSync(path.join(folder, e.name))));
     }
   }
-  for (const s of shards) if (!used.has(s)) fs.rmSync(path.join(l.shards, s), { recursive: true, force: true });
+  const out: string[] = [];
+  for (const s of shards) if (!used.has(s) && !s.startsWith(TRASH)) out.push(discard(l.shards, s));
+  return out;
 }

@@ -1,7 +1,9 @@
 // allocations.lock.yaml: the numbers a host needs that the YAML does not give. Allocated once, never moved, never reused.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseDocument, stringify } from 'yaml';
+// yaml is loaded when a lock file needs it: `s2sgw apply` imports LOCK_FILE through commands/common and must not pay
+// the yaml package's 70 ms of module loading on every run.
+const yamlLib = (): typeof import('yaml') => require('yaml') as typeof import('yaml');
 import type { Model } from './model';
 
 export const LOCK_FILE = 'allocations.lock.yaml';
@@ -59,7 +61,7 @@ export function readLock(configDir: string): Allocations {
 export function parseLock(text: string, yaml = true): Allocations {
   const own = readOwnLayout(text);
   if (!own && !yaml) throw new Error(`${LOCK_FILE} is not in the layout s2sgw writes`);
-  const data = (own ?? parseDocument(text).toJS()) as Allocations | null;
+  const data = (own ?? yamlLib().parseDocument(text).toJS()) as Allocations | null;
   if (!data || data.version !== 1 || !data.next || !data.tenants) throw new Error(`${LOCK_FILE} is not an s2sgw lock file (version 1)`);
   return data;
 }
@@ -155,7 +157,7 @@ export function allocate(model: Model, prev: Allocations): { alloc: Allocations;
 export function formatLock(alloc: Allocations): string {
   // Written line by line rather than through the yaml package's document (2 s and hundreds of MB
   // at 10,000 tenants); a key that YAML would read differently unquoted is quoted as yaml quotes it.
-  const key = (k: string) => (plainKey(k) ? k : stringify({ [k]: 0 }, { lineWidth: 0 }).replace(/: 0\n$/, ''));
+  const key = (k: string) => (plainKey(k) ? k : yamlLib().stringify({ [k]: 0 }, { lineWidth: 0 }).replace(/: 0\n$/, ''));
   const lines = [
     '# Written by s2sgw build: ids the gateway hosts need that the YAML does not give.',
     '# Commit it like a lock file. Ids never move and are never reused; do not edit by hand.',

@@ -1,6 +1,12 @@
 // A loaded YAML file: its text, its yaml Document (with node ranges) and the LineCounter that turns offsets into places.
-import { Document, LineCounter, parseDocument, isMap, isSeq, isScalar, Node, Pair } from 'yaml';
+import type { Document, LineCounter, Node, Pair } from 'yaml';
 import type { Place } from './diagnostics';
+
+/**
+ * The yaml package, loaded on first use: `s2sgw apply` reaches this module through the model's types and helpers
+ * but never parses YAML, and loading the package cost 70-130 ms of every apply's start.
+ */
+const yaml = (): typeof import('yaml') => require('yaml') as typeof import('yaml');
 
 export type FileKind = 'gateway' | 'tenant';
 export type Path = ReadonlyArray<string | number>;
@@ -32,8 +38,8 @@ export const PARSE_OPTIONS = { uniqueKeys: false, prettyErrors: false, strict: t
  */
 export function documentOf(file: SourceFile): Document | undefined {
   if (!file.doc && file.released) {
-    file.lineCounter = new LineCounter();
-    file.doc = parseDocument(file.text, { ...PARSE_OPTIONS, lineCounter: file.lineCounter });
+    file.lineCounter = new (yaml().LineCounter)();
+    file.doc = yaml().parseDocument(file.text, { ...PARSE_OPTIONS, lineCounter: file.lineCounter });
   }
   return file.doc;
 }
@@ -70,12 +76,12 @@ function find(file: SourceFile, path: Path): Found | undefined {
   let node: unknown = documentOf(file)?.contents;
   let found: Found = { value: node as Node };
   for (const seg of path) {
-    if (isMap(node)) {
-      const pair = (node.items as Pair[]).find((p) => isScalar(p.key) && String(p.key.value) === String(seg));
+    if (yaml().isMap(node)) {
+      const pair = (node.items as Pair[]).find((p) => yaml().isScalar(p.key) && String(p.key.value) === String(seg));
       if (!pair) return undefined;
       found = { key: pair.key as Node, value: pair.value as Node | null };
       node = pair.value;
-    } else if (isSeq(node) && typeof seg === 'number') {
+    } else if (yaml().isSeq(node) && typeof seg === 'number') {
       const item = node.items[seg];
       if (item === undefined) return undefined;
       found = { value: item as Node };
@@ -124,10 +130,10 @@ function nextLineBreak(text: string, from: number): number {
 export function keyPlaces(file: SourceFile, path: Path): Record<string, Span> | undefined {
   const f = find(file, path);
   const node = f?.value;
-  if (!isMap(node)) return undefined;
+  if (!yaml().isMap(node)) return undefined;
   const out: Record<string, Span> = {};
   for (const pair of node.items as Pair[]) {
-    if (!isScalar(pair.key)) continue;
+    if (!yaml().isScalar(pair.key)) continue;
     const n = (pair.value as Node | null)?.range ? (pair.value as Node) : (pair.key as Node);
     const range = n.range;
     if (!range) continue;

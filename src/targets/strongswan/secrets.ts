@@ -44,7 +44,20 @@ export function secretsDirLine(dir: string): string {
 /** The secrets folder a secrets.refs names, or undefined when it names none (an older bundle). Throws on a malformed line. */
 export function refsSecretsDir(text: string): string | undefined {
   let dir: string | undefined;
-  walkRefs(text, () => undefined, (d) => (dir = d));
+  // Only the `@` lines (the secrets folder's is the first line s2sgw writes): not a walk of 6,000 connection lines,
+  // which formatSecrets walks (and checks) anyway. The last such line counts, as a whole walk would have it.
+  for (let at = text.charCodeAt(0) === 64 ? 0 : text.indexOf('\n@'); at >= 0; at = text.indexOf('\n@', at + 1)) {
+    const start = text.charCodeAt(at) === 10 ? at + 1 : at;
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    try {
+      walkRefs(text.slice(start, end), () => undefined, (d) => (dir = d));
+    } catch {
+      // A malformed line: the whole walk throws for it (or an earlier one) with its line number.
+      walkRefs(text, () => undefined);
+      throw new Error('secrets.refs: malformed @ line');
+    }
+  }
   return dir;
 }
 
