@@ -14,6 +14,7 @@
 #   S2SGW_LAB_CHECKS   comma-separated subset of checks to run (development; default all)
 #   S2SGW_LAB_KEEP=1   keep the bundles and configs in lab/.cache/run even when everything passed
 #   S2SGW_LAB_DEBUG    a guest script to run after the scenario (development)
+#   S2SGW_LAB_MEM      guest memory in MiB (default 512; the `ha` check's two extra gateways ran with 1536)
 #   S2SGW_LAB_PACKAGE  the Debian package whose /usr/bin/s2sgw the gateway runs (default dist/pkg/s2sgw_<v>_<arch>.deb,
 #                      built when missing or older than dist/; `none`: the checkout's dist/ instead)
 set -uo pipefail
@@ -82,7 +83,7 @@ host_phase package "$t"
 #   -accel tcg,tb-size=128  software emulation (this host's KVM cannot run a stock kernel);
 #                           tb-size caps the translation cache (peak RSS ~400 MB instead of ~800)
 #   -cpu max -M q35         a modern emulated CPU and chipset (AES instructions for ESP)
-#   -m 512 -smp 2           guest memory and CPUs
+#   -m 512 -smp 2           guest memory (S2SGW_LAB_MEM, MiB) and CPUs
 #   -kernel/-initrd/-append boot the kernel directly, no disk image or boot loader
 #   -virtfs ... hostroot    this host's / shared read-only over 9p: the guest runs our programs
 #   -virtfs ... labrun      the run folder, read-write: the bundle goes in, report/logs/rc come out
@@ -94,7 +95,7 @@ t=$(date +%s.%N)
 tail -n +1 -F "$run/report" 2> /dev/null | grep --line-buffered -E '^(PASS|FAIL|PHASE|NOTE)' &
 tail_pid=$!
 timeout -k 5 "$timeout" qemu-system-x86_64 \
-  -accel tcg,tb-size=128 -cpu max -M q35 -m 512 -smp 2 \
+  -accel tcg,tb-size=128 -cpu max -M q35 -m "${S2SGW_LAB_MEM:-512}" -smp 2 \
   -nodefaults -display none -no-reboot -serial "file:$run/console.log" \
   -device virtio-rng-pci \
   -kernel "$kdir/boot/vmlinuz-$kver" -initrd "$run/initrd.gz" \
