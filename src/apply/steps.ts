@@ -17,7 +17,7 @@ import { parseReloadDiff } from '../targets/frr/check';
 import { frrPlan, vtyshComplaints, vtyshScript } from './incremental/frr';
 import { FRR_MARKER, headOf, sectionOf } from './incremental/sections';
 import { nftPlan } from './incremental/nft';
-import { ALTERNATE, alternateOf, applySwanPlan, baseName, connectionSections, MbbError, settleAlternates, SwanPlan, swanPlan } from './incremental/swan';
+import { alternateOf, applySwanPlan, baseName, connectionSections, MbbError, settleAlternates, SwanPlan, swanPlan } from './incremental/swan';
 import { ViciClient, ViciCommandError } from '../vici';
 import { DRAIN_FILE } from '../targets/keepalived/view';
 
@@ -138,12 +138,10 @@ async function swanLoadAll(ctx: StepContext): Promise<boolean> {
     let client: ViciClient | undefined;
     try {
       client = await ViciClient.connect(runner.vici, { timeoutMs: 10_000 });
-      const held = (await client.getConns()).filter((n) => n.endsWith(ALTERNATE)).map(baseName);
-      const alt = (await client.listSas({ noblock: true })).map((s) => s.name).filter((n) => n.endsWith(ALTERNATE)).map(baseName);
-      if (held.length || alt.length) {
-        const sections = connectionSections(ctx.to, [...new Set([...held, ...alt])].filter((n) => !cs.terminate.includes(n)), runner.host('/etc/swanctl'));
-        for (const l of await settleAlternates(client, (argv, fn) => runner.call(argv, fn), (n) => sections.get(n), { deadlineMs: MBB_DEADLINE_MS })) ctx.say(`  reload-strongswan: ${l}`);
-      }
+      // settleAlternates lists charon's connections and SAs once; a section is read only for an alternate to move back.
+      const to = ctx.to;
+      const sectionOf = (n: string) => (cs.terminate.includes(n) ? undefined : connectionSections(to, [n], runner.host('/etc/swanctl')).get(n));
+      for (const l of await settleAlternates(client, (argv, fn) => runner.call(argv, fn), sectionOf, { deadlineMs: MBB_DEADLINE_MS })) ctx.say(`  reload-strongswan: ${l}`);
     } catch (e) {
       // The release's connections are loaded: an alternate's IKE_SA left up is untidy, not a failed reload.
       ctx.say(`  reload-strongswan: could not settle the alternate names (${(e as Error).message}); status shows them under their own names`);

@@ -172,12 +172,17 @@ interface Ike {
   children: Array<{ name: string; state: string; reqid?: string }>;
 }
 
+/** The CHILD_SAs of one list-sas IKE_SA section (the reqid when charon gives one). */
+function childSas(section: Record<string, unknown>): Ike['children'] {
+  const kids = (section['child-sas'] ?? {}) as Record<string, Record<string, unknown>>;
+  return Object.values(kids).map((k) => ({ name: String(k.name), state: String(k.state), ...(k.reqid !== undefined ? { reqid: String(k.reqid) } : {}) }));
+}
+
 async function ikeSas(c: ViciClient, name: string): Promise<Ike[]> {
   const out: Ike[] = [];
   for (const s of await c.listSas({ ike: name, noblock: true })) {
     if (s.name !== name) continue;
-    const kids = (s.section['child-sas'] ?? {}) as Record<string, Record<string, unknown>>;
-    out.push({ name, id: Number(s.section.uniqueid), state: String(s.section.state), children: Object.values(kids).map((k) => ({ name: String(k.name), state: String(k.state), ...(k.reqid !== undefined ? { reqid: String(k.reqid) } : {}) })) });
+    out.push({ name, id: Number(s.section.uniqueid), state: String(s.section.state), children: childSas(s.section) });
   }
   return out;
 }
@@ -338,10 +343,8 @@ export async function settleAlternates(c: ViciClient, call: Call, sectionOf: (na
     const section = held.has(base) ? sectionOf(base) : undefined;
     const mine = sas.some((x) => x.name === base && x.state === 'ESTABLISHED');
     if (section && s.state === 'ESTABLISHED' && !mine) {
-      const kids = (s.section['child-sas'] ?? {}) as Record<string, Record<string, unknown>>;
-      const children = Object.values(kids).map((k) => ({ name: String(k.name), state: String(k.state), ...(k.reqid !== undefined ? { reqid: String(k.reqid) } : {}) }));
       try {
-        await makeBeforeBreak(c, base, section, { name: s.name, id: s.id, children }, call, { ...opts, oldLoaded: false });
+        await makeBeforeBreak(c, base, section, { name: s.name, id: s.id, children: childSas(s.section) }, call, { ...opts, oldLoaded: false });
         said.push(`${base}: moved from its alternate ${s.name} back to its own name make-before-break`);
         continue;
       } catch (e) {
