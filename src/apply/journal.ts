@@ -1,6 +1,6 @@
 // The apply journal: one durable file recording each step before and after it, so an apply after a crash knows what to finish.
 import * as fs from 'node:fs';
-import { readIfExists, removeDurable, writeDurable, writeWhole } from './fsx';
+import { readIfExists, removeDurable, writeWhole } from './fsx';
 import type { Layout } from './layout';
 
 /**
@@ -83,8 +83,6 @@ export class JournalWriter {
   }
 
   private flush(durable = true): void {
-    const text = JSON.stringify(this.j, null, 2) + '\n';
-    if (durable) writeDurable(this.l.journal, text, 0o600);
-    else writeWhole(this.l.journal, text, 0o600);
+    writeWhole(this.l.journal, JSON.stringify(this.j, null, 2) + '\n', 0o600, durable);
   }
 }

@@ -185,7 +185,7 @@ export class Runner {
     } finally {
       const entry: LogEntry = { step: this.step, argv, code, ms: Date.now() - t0 };
       this.log.push(entry);
-    this.onCommand?.(entry);
+      this.onCommand?.(entry);
       this.appendLog(entry);
     }
   }

@@ -25,28 +25,19 @@ export function envPrefix(tenant: string): string {
   return tenant.toUpperCase().replace(/-/g, '_') + '_';
 }
 
-/** envPrefix of a tenant of the index, computed once per tenant (apply asks for each of 6,000 references). */
-function indexedPrefix(tenant: string, idx: ScopeIndex): string {
-  let p = idx.ownPrefix?.get(tenant);
-  if (p === undefined) {
-    p = envPrefix(tenant);
-    (idx.ownPrefix ??= new Map()).set(tenant, p);
-  }
-  return p;
-}
-
 /** The tenants of a gateway, indexed so that finding a name's owner costs the name's length, not the number of tenants. */
 export interface ScopeIndex {
   names: Set<string>;
   /** envPrefix(tenant) -> tenant. */
   prefixes: Map<string, string>;
-  /** tenant -> envPrefix(tenant), filled as scopeRef asks. */
-  ownPrefix?: Map<string, string>;
+  /** tenant -> envPrefix(tenant): computed once per tenant (apply asks for each of 6,000 references). */
+  ownPrefix: Map<string, string>;
 }
 
 export function scopeIndex(tenants: Iterable<string>): ScopeIndex {
   const names = new Set(tenants);
-  return { names, prefixes: new Map([...names].map((t) => [envPrefix(t), t])) };
+  const ownPrefix = new Map([...names].map((t) => [t, envPrefix(t)]));
+  return { names, prefixes: new Map([...ownPrefix].map(([t, p]) => [p, t])), ownPrefix };
 }
 
 /** The tenant an environment variable is reserved for, if any: the one with the longest prefix it starts with. */
@@ -95,7 +86,7 @@ export function scopeRef(ref: string, tenant: string, tenants: ScopeIndex | Iter
   if (ref.startsWith('env:')) {
     const name = ref.slice(4);
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) return { ok: false, problem: 'an environment variable name is letters, digits and _' };
-    const prefix = indexedPrefix(tenant, idx);
+    const prefix = idx.ownPrefix.get(tenant)!;
     if (!name.startsWith(prefix) || name.length === prefix.length) return { ok: false, problem: `tenant ${tenant} may name only environment variables ${prefix}*` };
     const owner = envOwner(name, idx);
     if (owner !== tenant) return { ok: false, problem: `${name} is reserved for tenant ${owner}, whose prefix ${envPrefix(owner!)} is longer`, owner };
