@@ -1,9 +1,8 @@
 // allocations.lock.yaml: the numbers a host needs that the YAML does not give. Allocated once, never moved, never reused.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-// yaml is loaded when a lock file needs it: `s2sgw apply` imports LOCK_FILE through commands/common and must not pay
-// the yaml package's 70 ms of module loading on every run.
-const yamlLib = (): typeof import('yaml') => require('yaml') as typeof import('yaml');
+// yaml is loaded when a lock file needs it (see source.ts): `s2sgw apply` imports LOCK_FILE through commands/common.
+import { yaml as yamlLib } from './source';
 import type { Model } from './model';
 
 export const LOCK_FILE = 'allocations.lock.yaml';

@@ -3,10 +3,11 @@ import type { Document, LineCounter, Node, Pair } from 'yaml';
 import type { Place } from './diagnostics';
 
 /**
- * The yaml package, loaded on first use: `s2sgw apply` reaches this module through the model's types and helpers
- * but never parses YAML, and loading the package cost 70-130 ms of every apply's start.
+ * The yaml package, loaded on first use: `s2sgw apply` reaches this module (and model/lock) through the model's types
+ * and helpers but never parses YAML, and loading the package cost 70-130 ms of every apply's start.
  */
-const yaml = (): typeof import('yaml') => require('yaml') as typeof import('yaml');
+let yamlModule: typeof import('yaml') | undefined;
+export const yaml = (): typeof import('yaml') => (yamlModule ??= require('yaml') as typeof import('yaml'));
 
 export type FileKind = 'gateway' | 'tenant';
 export type Path = ReadonlyArray<string | number>;
