@@ -5,6 +5,41 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { generateTempRepo, tenantName } from '../bench/generate';
 import { cli } from './helpers';
+import { trimCommon, trimCommonPieces } from '../src/plan/plan';
+
+test('trimCommonPieces cuts pieces exactly as trimCommon cuts their joined texts', () => {
+  // Small alphabets of lines and pieces of 0-3 lines (some without a final newline, some empty): repeated lines,
+  // changes at the first piece, at the last, in the middle, and a different split of the same text.
+  let seed = 7;
+  const rnd = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) % n;
+  const lines = ['a\n', 'b\n', '\n', 'c', 'x = 1\n'];
+  const piece = () => Array.from({ length: rnd(4) }, () => lines[rnd(lines.length)]).join('');
+  let changed = 0;
+  for (let round = 0; round < 3000; round++) {
+    const a = Array.from({ length: 1 + rnd(30) }, piece);
+    const b = [...a];
+    const edits = rnd(3);
+    for (let e = 0; e < edits; e++) {
+      const at = rnd(b.length + 1);
+      const kind = rnd(4);
+      if (kind === 0) b.splice(at, 0, piece());
+      else if (kind === 1 && at < b.length) b.splice(at, 1);
+      else if (kind === 2 && at < b.length) b[at] = piece();
+      // The same text split in other pieces.
+      else if (at < b.length - 1) b.splice(at, 2, b[at] + b[at + 1]);
+    }
+    for (const margin of [0, 1, 4]) {
+      const whole = trimCommon(a.join(''), b.join(''), margin);
+      const pieces = trimCommonPieces(a, b, margin);
+      if (a.join('') === b.join('')) assert.is(pieces, undefined, JSON.stringify([a, b]));
+      else {
+        changed++;
+        assert.equal(pieces, whole, JSON.stringify([a, b, margin]));
+      }
+    }
+  }
+  assert.ok(changed > 3000, `${changed} changed pairs`);
+});
 
 test('a one-tenant change among 300 tenants: only that tenant in the impact and the hunks', async () => {
   const repo = generateTempRepo({ tenants: 300 });

@@ -24,6 +24,29 @@ export interface BundleFile {
 }
 
 
+/**
+ * A file whose text is its sections' texts joined when first read: plan compares most files
+ * section by section (a cached tenant's part is the same string on both sides) and joins only
+ * what it diffs (see segmentsOf, diffFiles).
+ */
+class JoinedFile implements BundleFile {
+  private joined?: string;
+  constructor(
+    readonly path: string,
+    readonly segments: string[],
+    readonly mode: number,
+  ) {}
+
+  get content(): string {
+    return (this.joined ??= this.segments.join(''));
+  }
+}
+
+/** The pieces a file's text is joined of, when it was made for plan (`lean`); undefined for any other file. */
+export function segmentsOf(f: BundleFile): string[] | undefined {
+  return f instanceof JoinedFile ? f.segments : undefined;
+}
+
 export interface Bundle {
   gateway: string;
   files: BundleFile[];
@@ -43,8 +66,12 @@ export interface RenderCache {
   fileKeys: Map<string, string>;
 }
 
-/** Renders one gateway's bundle in memory. Same model and source commit, same bytes (no time, no host name; with or without a cache). */
-export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations, keepRendered = false, source: BundleSource | null = null, rc?: RenderCache): Bundle {
+/**
+ * Renders one gateway's bundle in memory. Same model and source commit, same bytes (no time, no host name; with or without a cache).
+ * `lean` (plan): the files' texts are joined only when read, no manifest.json is made and the manifest lists only the
+ * summaries' hashes (plan shows neither the manifest nor the other hashes; it compares summaries by theirs).
+ */
+export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations, keepRendered = false, source: BundleSource | null = null, rc?: RenderCache, lean = false): Bundle {
   const tenants = tenantsOn(model, gateway.name);
   const reuse = rc ? lookUp(rc, gateway, tenants, alloc, keepRendered) : undefined;
   const files: BundleFile[] = [];
@@ -56,7 +83,7 @@ export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations
   for (const target of TARGETS) {
     const input = { model, gateway, tenants, alloc };
     for (const f of reuse ? renderReusing(target, input, reuse) : target.render(input)) {
-      files.push({ path: f.path, content: text(f), mode: f.mode ?? 0o644 });
+      files.push(lean ? new JoinedFile(f.path, f.sections.map((x) => x.text), f.mode ?? 0o644) : { path: f.path, content: text(f), mode: f.mode ?? 0o644 });
       const byTenant = new Map<string, ReturnType<typeof createHash>>();
       const gw = createHash('sha256');
       for (const s of f.sections) {
@@ -103,9 +130,9 @@ export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations
     ...(gateway.rollout ? { rollout: { wave: gateway.rollout.wave } } : {}),
     gatewayDigest: combine(gatewayParts),
     tenants: Object.fromEntries(tenants.map((t) => [t.name, { digest: digests.get(t.name)!, file: t.file, connections: t.connections.map((c) => c.interface).sort(), summary: summaries.get(t.name)! }])),
-    files: Object.fromEntries(files.map((f) => [f.path, { sha256: sha256(f.content), mode: f.mode.toString(8).padStart(4, '0') }])),
+    files: Object.fromEntries(files.filter((f) => !lean || !(f instanceof JoinedFile)).map((f) => [f.path, { sha256: sha256(f.content), mode: f.mode.toString(8).padStart(4, '0') }])),
   };
-  files.push({ path: MANIFEST, content: formatManifest(manifest), mode: 0o644 });
+  if (!lean) files.push({ path: MANIFEST, content: formatManifest(manifest), mode: 0o644 });
   files.sort(byPath);
   return { gateway: gateway.name, files, ...(keepRendered ? { rendered: kept } : {}), manifest };
 }
@@ -118,8 +145,8 @@ export function setSource(b: Bundle, source: BundleSource | null): void {
 }
 
 /** Every gateway's bundle, by gateway name order. */
-export function bundleAll(model: Model, alloc: Allocations, keepRendered = false, source: BundleSource | null = null, rc?: RenderCache): Bundle[] {
-  return [...model.gateways].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map((g) => bundleGateway(model, g, alloc, keepRendered, source, rc));
+export function bundleAll(model: Model, alloc: Allocations, keepRendered = false, source: BundleSource | null = null, rc?: RenderCache, lean = false): Bundle[] {
+  return [...model.gateways].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map((g) => bundleGateway(model, g, alloc, keepRendered, source, rc, lean));
 }
 
 /*

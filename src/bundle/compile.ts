@@ -29,6 +29,8 @@ export interface CompileOptions {
   source?: BundleSource | null;
   /** The work cache (--cache-dir): reuse each unchanged tenant's validated entity and rendered sections. */
   cache?: Cache;
+  /** For plan: files joined only when read, no manifest.json, only the summaries' hashes in the manifest (see bundleGateway). */
+  lean?: boolean;
   /** Told each phase as it starts (the command line shows it on a terminal); no effect on the result. */
   progress?: (phase: string) => void;
 }
@@ -55,6 +57,6 @@ export function compileValidated(v: Validated, prev: Allocations = v.lock, opts:
   const wanted = opts.gateways;
   const rc = opts.cache && v.fileKeys ? { cache: opts.cache, fileKeys: v.fileKeys } : undefined;
   opts.progress?.(`rendering ${model.gateways.length} gateway bundle${model.gateways.length === 1 ? '' : 's'}`);
-  const bundles = bundleAll(model, alloc, !!opts.keepRendered, opts.source ?? null, rc).filter((b) => !wanted || wanted.includes(b.gateway));
+  const bundles = bundleAll(model, alloc, !!opts.keepRendered, opts.source ?? null, rc, !!opts.lean).filter((b) => !wanted || wanted.includes(b.gateway));
   return { ...base, ok: !hasErrors(v.diagnostics), alloc, lockText: formatLock(alloc), lockChanges: changes, bundles };
 }

@@ -50,7 +50,7 @@ export const command: Command = {
     const have = new Map<string, Buffer>();
     for (const f of loaded.files) if (Buffer.isBuffer(f.pending)) have.set(f.path, f.pending);
     if (Buffer.isBuffer(loaded.lock)) have.set('allocations.lock.yaml', loaded.lock);
-    const now = compile(loaded, undefined, { source, cache, locked: !!values.locked, progress: (p) => bar.step(`this side: ${p}`) });
+    const now = compile(loaded, undefined, { source, cache, lean: true, locked: !!values.locked, progress: (p) => bar.step(`this side: ${p}`) });
 
     if (now.ok && source && !source.dirty && now.lockText !== lockBefore) for (const b of now.bundles) b.manifest.source = { ...source, dirty: true };
     if (!now.ok) {
@@ -71,7 +71,7 @@ export const command: Command = {
       const ref = filesAt(dir, against, have);
       label = `${against} (${ref.commit.slice(0, 12)})`;
       baseLock = Buffer.isBuffer(ref.lock) ? ref.lock.toString() : undefined;
-      const old = compile(loadFiles(dir, ref.inputs, ref.lock), undefined, { source: { commit: ref.commit, dirty: false }, cache, progress: (p) => bar.step(`${against}: ${p}`) });
+      const old = compile(loadFiles(dir, ref.inputs, ref.lock), undefined, { source: { commit: ref.commit, dirty: false }, cache, lean: true, progress: (p) => bar.step(`${against}: ${p}`) });
       if (!old.ok) bar.done();
       if (!old.ok) io.err(`s2sgw plan: note: ${against} itself does not validate (${old.diagnostics.length} finding${old.diagnostics.length === 1 ? '' : 's'}); everything is shown as new\n`);
       base = old.bundles.map((b) => ({ gateway: b.gateway, files: b.files, manifest: b.manifest }));

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { formatPatch, structuredPatch } from 'diff';
 import type { Bundle, BundleFile, Manifest } from '../bundle/bundle';
-import { parseManifest } from '../bundle/bundle';
+import { parseManifest, segmentsOf } from '../bundle/bundle';
 import { MANIFEST, SUMMARIES, summaryPath } from '../bundle/bundle';
 import { impact, GatewayImpact } from './impact';
 import { readTree } from '../bundle/write';
@@ -113,7 +113,11 @@ function countLines(s: string, end: number): number {
 }
 
 function patch(name: string, a: string, b: string): string {
-  const t = trimCommon(a, b);
+  return patchOf(name, trimCommon(a, b));
+}
+
+/** The unified diff of texts trimCommon cut (hunks moved back by the lines it skipped). */
+function patchOf(name: string, t: { a: string; b: string; skipped: number }): string {
   const sp = structuredPatch(`a/${name}`, `b/${name}`, t.a, t.b, undefined, undefined, { context: CONTEXT });
   for (const h of sp.hunks) {
     h.oldStart += t.skipped;
@@ -138,16 +142,56 @@ function sourceOf(b: BaseBundle | undefined, signedWith: (armored: string) => st
   return { commit: m?.source?.commit ?? null, ...(m?.source ? { dirty: m.source.dirty } : {}), ...(m?.compiler ? { compiler: m.compiler } : {}), ...(key ? { signedWith: key } : {}) };
 }
 
+/**
+ * trimCommon of two files made of pieces (segmentsOf: gateway sections and each tenant's part), joining only the
+ * pieces from a little before the first one that differs: the same cut and line count as trimCommon of the joined
+ * texts, without joining or scanning the common start char by char. Undefined when the texts are equal.
+ */
+export function trimCommonPieces(a: string[], b: string[], margin = CONTEXT + 1): { a: string; b: string; skipped: number } | undefined {
+  const n = Math.min(a.length, b.length);
+  let k = 0;
+  while (k < n && a[k] === b[k]) k++;
+  if (k === a.length && k === b.length) return undefined;
+  // Back far enough that trimCommon's walk to the line start and `margin` lines further back stays inside the window.
+  let j = k;
+  for (let lines = 0; j > 0 && lines < margin + 3; ) lines += count(a[--j]);
+  const x = a.slice(j).join('');
+  const y = b.slice(j).join('');
+  if (x === y) return undefined;
+  let skipped = 0;
+  for (let i = 0; i < j; i++) skipped += count(a[i]);
+  // At the file's start the window is the whole text: trimCommon there is exactly the whole texts' trimCommon.
+  const t = trimCommon(x, y, margin);
+  return { a: t.a, b: t.b, skipped: skipped + t.skipped };
+}
+
+/** Newlines in s. */
+function count(s: string): number {
+  let n = 0;
+  for (let i = s.indexOf('\n'); i >= 0; i = s.indexOf('\n', i + 1)) n++;
+  return n;
+}
+
 /** Diffs two gateways' files (the manifest and summaries are left out: see `shown`). */
 export function diffFiles(gateway: string, before: BundleFile[], after: BundleFile[]): FileDiff[] {
-  const a = new Map(before.filter(shown).map((f) => [f.path, f.content]));
-  const b = new Map(after.filter(shown).map((f) => [f.path, f.content]));
+  const a = new Map(before.filter(shown).map((f) => [f.path, f]));
+  const b = new Map(after.filter(shown).map((f) => [f.path, f]));
   const out: FileDiff[] = [];
   for (const p of [...new Set([...a.keys(), ...b.keys()])].sort()) {
-    const x = a.get(p);
-    const y = b.get(p);
+    const fx = a.get(p);
+    const fy = b.get(p);
+    const sx = fx && segmentsOf(fx);
+    const sy = fy && segmentsOf(fy);
+    const name = `${gateway}/${p}`;
+    if (sx && sy) {
+      const t = trimCommonPieces(sx, sy);
+      if (t) out.push({ path: p, status: 'changed', patch: patchOf(name, t) });
+      continue;
+    }
+    const x = fx?.content;
+    const y = fy?.content;
     if (x === y) continue;
-    out.push({ path: p, status: x === undefined ? 'added' : y === undefined ? 'removed' : 'changed', patch: patch(`${gateway}/${p}`, x ?? '', y ?? '') });
+    out.push({ path: p, status: x === undefined ? 'added' : y === undefined ? 'removed' : 'changed', patch: patch(name, x ?? '', y ?? '') });
   }
   return out;
 }
