@@ -118,19 +118,38 @@ export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations
         .join(''),
     );
   // Each tenant's summary is its own file (see SUMMARIES): a one-tenant change rewrites one small file, not the manifest's 26 MB.
-  const summaries = new Map(tenants.map((t) => [t.name, reuse?.hits.get(t.name)?.summary ?? summarize(t, gateway, alloc)]));
+  // A cached tenant's comes as the file's text and sha256 (parsed only when asked for: plan reads the changed tenants' only).
+  const summaries = new Map<string, TenantSummary>();
+  const known = new Map<string, string>();
+  for (const t of tenants) {
+    const hit = reuse?.hits.get(t.name);
+    if (hit) {
+      files.push({ path: summaryPath(t.name), content: hit.summaryText, mode: 0o644 });
+      known.set(summaryPath(t.name), hit.summarySha);
+    } else {
+      const summary = summarize(t, gateway, alloc);
+      summaries.set(t.name, summary);
+      files.push({ path: summaryPath(t.name), content: summaryText(summary), mode: 0o644 });
+    }
+  }
   const digests = new Map(tenants.map((t) => [t.name, reuse?.hits.get(t.name)?.digest ?? combine(perTenant.get(t.name))]));
   if (reuse) store(rc!.cache, reuse, summaries, digests);
-  for (const [name, summary] of summaries) files.push({ path: summaryPath(name), content: summaryText(summary), mode: 0o644 });
   files.sort(byPath);
+  const entry = (t: Tenant): Manifest['tenants'][string] => {
+    const e = { digest: digests.get(t.name)!, file: t.file, connections: t.connections.map((c) => c.interface).sort() } as Manifest['tenants'][string];
+    const hit = reuse?.hits.get(t.name);
+    if (hit) Object.defineProperty(e, 'summary', { enumerable: true, get: () => hit.summary() });
+    else e.summary = summaries.get(t.name)!;
+    return e;
+  };
   const manifest: Manifest = {
     compiler: `s2sgw ${VERSION}`,
     gateway: gateway.name,
     source,
     ...(gateway.rollout ? { rollout: { wave: gateway.rollout.wave } } : {}),
     gatewayDigest: combine(gatewayParts),
-    tenants: Object.fromEntries(tenants.map((t) => [t.name, { digest: digests.get(t.name)!, file: t.file, connections: t.connections.map((c) => c.interface).sort(), summary: summaries.get(t.name)! }])),
-    files: Object.fromEntries(files.filter((f) => !lean || !(f instanceof JoinedFile)).map((f) => [f.path, { sha256: sha256(f.content), mode: f.mode.toString(8).padStart(4, '0') }])),
+    tenants: Object.fromEntries(tenants.map((t) => [t.name, entry(t)])),
+    files: Object.fromEntries(files.filter((f) => !lean || !(f instanceof JoinedFile)).map((f) => [f.path, { sha256: known.get(f.path) ?? sha256(f.content), mode: f.mode.toString(8).padStart(4, '0') }])),
   };
   if (!lean) files.push({ path: MANIFEST, content: formatManifest(manifest), mode: 0o644 });
   files.sort(byPath);
@@ -181,32 +200,43 @@ interface CachedPart {
 /**
  * One (gateway, tenant) cache entry: its parts per target, its summary and the digest of its sections.
  *
- * Stored as text in three parts, so that a warm run builds no object per section: line 1 is JSON of the
- * digest, the summary and per target each part's [path, mode, slot, length of its text]; line 2 is JSON
- * of each part's sections without their text ([tenant, origin, length]), parsed only when the sections
- * are asked for (build --check, tests); the rest is every part's text, one after the other. A cached
- * tenant's part goes into its file as its joined text.
+ * Stored as text in four parts, so that a warm run builds no object per section or summary: line 1 is
+ * JSON of the digest, the sha256 of the summary's file and per target each part's [path, mode, slot,
+ * length of its text]; line 2 is JSON of each part's sections without their text ([tenant, origin,
+ * length]), parsed only when the sections are asked for (build --check, tests); line 3 is the
+ * summaries/<tenant>.json file's text as it is written (JSON has no raw newline), parsed only when the
+ * summary is asked for; the rest is every part's text, one after the other. A cached tenant's part goes
+ * into its file as its joined text.
  */
 interface RenderEntry {
   targets: Record<string, CachedPart[]>;
-  summary: TenantSummary;
+  /** summaries/<tenant>.json's text (newline included) and its sha256. */
+  summaryText: string;
+  summarySha: string;
+  /** The summary itself, parsed from summaryText when first asked for. */
+  summary(): TenantSummary;
   digest: string;
   /** Each part's sections, made from line 2 when first asked for. */
   sections(target: string, part: number): Section[];
 }
 
-type Head = { digest: string; summary: TenantSummary; targets: Record<string, Array<[string, number | null, number, number]>> };
+type Head = { digest: string; summarySha: string; targets: Record<string, Array<[string, number | null, number, number]>> };
 type Meta = Record<string, Array<Array<[string | null, Place | null, number]>>>;
 
 /** Reads a render entry's text (see RenderEntry); undefined when it is not one. */
 function decodeEntry(body: string, file: string): RenderEntry | undefined {
   const nl1 = body.indexOf('\n');
   const nl2 = body.indexOf('\n', nl1 + 1);
-  if (nl1 < 0 || nl2 < 0) return undefined;
+  const nl3 = nl2 < 0 ? -1 : body.indexOf('\n', nl2 + 1);
+  if (nl1 < 0 || nl2 < 0 || nl3 < 0) return undefined;
   const head = JSON.parse(body.slice(0, nl1)) as Head;
-  if (typeof head?.digest !== 'string' || head.summary === null || typeof head.summary !== 'object' || head.targets === null || typeof head.targets !== 'object') return undefined;
+  if (typeof head?.digest !== 'string' || typeof head.summarySha !== 'string' || !/^[0-9a-f]{64}$/.test(head.summarySha) || head.targets === null || typeof head.targets !== 'object') return undefined;
   const metaText = body.slice(nl1 + 1, nl2);
-  let at = nl2 + 1;
+  const summaryText = body.slice(nl2 + 1, nl3 + 1);
+  if (summaryText[0] !== '{') return undefined;
+  let parsed: TenantSummary | undefined;
+  const summary = () => (parsed ??= JSON.parse(summaryText) as TenantSummary);
+  let at = nl3 + 1;
   const targets: Record<string, CachedPart[]> = {};
   for (const x of TARGETS) {
     const parts = head.targets[x.name];
@@ -240,7 +270,7 @@ function decodeEntry(body: string, file: string): RenderEntry | undefined {
     made.set(`${target}/${part}`, out);
     return out;
   };
-  return { targets, summary: head.summary, digest: head.digest, sections };
+  return { targets, summaryText, summarySha: head.summarySha, summary, digest: head.digest, sections };
 }
 
 const summaryTexts = new WeakMap<TenantSummary, string>();
@@ -308,8 +338,9 @@ const RENDER = 'parts';
 
 function store(cache: Cache, reuse: Reuse, summaries: Map<string, TenantSummary>, digests: Map<string, string>): void {
   for (const [name, f] of reuse.fresh) {
-    const head = `{"digest":${JSON.stringify(digests.get(name)!)},"summary":${JSON.stringify(summaries.get(name)!)},"targets":{${f.head.join(',')}}}`;
-    cache.putText(RENDER, reuse.keys.get(name)!, `${head}\n{${f.meta.join(',')}}\n${f.texts.join('')}`);
+    const summary = summaryText(summaries.get(name)!);
+    const head = `{"digest":${JSON.stringify(digests.get(name)!)},"summarySha":${JSON.stringify(sha256(summary))},"targets":{${f.head.join(',')}}}`;
+    cache.putText(RENDER, reuse.keys.get(name)!, `${head}\n{${f.meta.join(',')}}\n${summary}${f.texts.join('')}`);
   }
 }
 
