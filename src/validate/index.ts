@@ -10,6 +10,8 @@ import { runRules, runModelRules, runTenantRules } from './rules';
 import { scanRaw, isSecretRef } from './rules/inline-secret';
 import { Allocations } from '../model/lock';
 import { checkLock } from './lock-check';
+import { Pack } from './pack';
+import { summarize } from './summary';
 
 export interface Validated {
   model: Model;
@@ -35,6 +37,17 @@ interface Entry {
   key: string;
   entry: FileEntry;
   dirty: boolean;
+  /** Read from the pack (`summaries`): the entity in the model is the tenant's summary. */
+  packed?: boolean;
+}
+
+export interface ValidateOptions {
+  /**
+   * With a cache: an unchanged tenant comes from its summary in the pack (src/validate/pack.ts), enough for the rules
+   * that see every tenant, so the model's tenants are summaries, not whole entities. For `s2sgw validate`, which
+   * prints findings and counts; not for a caller that renders the model.
+   */
+  summaries?: boolean;
 }
 
 /**
@@ -46,16 +59,23 @@ interface Entry {
  * The model keeps every place the rules and targets need; a late diagnostic that needs another
  * place re-parses its one file (source.ts documentOf()).
  */
-export function validate(loaded: Loaded, cache?: Cache): Validated {
+export function validate(loaded: Loaded, cache?: Cache, opts: ValidateOptions = {}): Validated {
   const model = emptyModel();
   const found: Diagnostic[] = [...loaded.diagnostics];
   const fileKeys = cache ? new Map<string, string>() : undefined;
   const entries = new Map<string, Entry>();
+  const pack = cache && opts.summaries ? new Pack(cache) : undefined;
   for (const f of loaded.files) {
     let key: string | undefined;
     if (cache && Buffer.isBuffer(f.pending)) {
       key = keyOf('file', codeDigest(), f.kind, f.path, f.pending);
       fileKeys!.set(f.path, key);
+      const rec = pack && f.kind === 'tenant' ? pack.get(f.path, key) : undefined;
+      if (rec && fromCache(model, f, { diagnostics: rec.diagnostics, kind: 'tenant', entity: rec.entity })) {
+        entries.set(f.path, { key, entry: { diagnostics: rec.diagnostics, kind: 'tenant', entity: rec.entity, ...(rec.rules ? { rules: rec.rules } : {}) }, dirty: false, packed: true });
+        found.push(...rec.diagnostics);
+        continue;
+      }
       const hit = cache.get<FileEntry>('file', key, f.path);
       if (hit && hit.kind === f.kind && fromCache(model, f, hit)) {
         entries.set(f.path, { key, entry: hit, dirty: false });
@@ -82,7 +102,15 @@ export function validate(loaded: Loaded, cache?: Cache): Validated {
   }
   const lock = checkLock(loaded.lock, model, new Set(loaded.files.filter((f) => f.kind === 'tenant').map((f) => f.stem)));
   const diagnostics = sortDiagnostics([...found, ...rules(model, loaded, fileKeys, cache, entries), ...lock.diagnostics]);
-  for (const [file, e] of entries) if (e.dirty) cache!.put('file', e.key, e.entry, file);
+  for (const [file, e] of entries) if (e.dirty && !e.packed) cache!.put('file', e.key, e.entry, file);
+  if (pack) {
+    for (const [file, e] of entries) {
+      if (e.entry.kind !== 'tenant' || (e.packed && !e.dirty)) continue;
+      const r = e.entry.rules;
+      pack.set(file, { key: e.key, diagnostics: e.entry.diagnostics, entity: e.packed ? (e.entry.entity as Tenant) : summarize(e.entry.entity as Tenant), ...(r ? { rules: r } : {}) });
+    }
+    pack.write(new Set(loaded.files.filter((f) => f.kind === 'tenant').map((f) => f.path)));
+  }
   return { model, diagnostics, ok: !hasErrors(diagnostics), lock: lock.lock, ...(fileKeys ? { fileKeys } : {}) };
 }
 
@@ -111,7 +139,8 @@ function rules(model: Model, loaded: Loaded, fileKeys: Map<string, string> | und
       found.push(...kept.found);
       continue;
     }
-    const fresh = runTenantRules(model, t);
+    // A tenant read from the pack is a summary: its tenant-scope rules (the gateway files changed) need its whole entity.
+    const fresh = runTenantRules(model, e?.packed ? whole(loaded, cache, t.file, e.key) : t);
     if (e && !holdsSecret(fresh)) {
       e.entry = { ...e.entry, rules: { gateways, found: fresh } };
       e.dirty = true;
@@ -121,6 +150,22 @@ function rules(model: Model, loaded: Loaded, fileKeys: Map<string, string> | und
   // A finding about an inline secret carries the value (for masking it in code frames): never written to the cache.
   if (!holdsSecret(found)) cache.put('rules', key, found);
   return found;
+}
+
+/**
+ * The whole entity of a tenant file read from the pack: its `file` entry, else parsed again from its text (a fresh
+ * model of the one file). Only when the gateway files changed since its record was made.
+ */
+function whole(loaded: Loaded, cache: Cache, file: string, key: string): Tenant {
+  const hit = cache.get<FileEntry>('file', key, file);
+  if (hit && hit.kind === 'tenant' && hit.entity && (hit.entity as Tenant).file === file) return hit.entity as Tenant;
+  const f = loaded.files.find((x) => x.path === file)!;
+  const copy: SourceFile = { path: f.path, kind: f.kind, stem: f.stem, text: '', lineCounter: new LineCounter(), pending: Buffer.from(f.text, 'utf8') };
+  parse(copy);
+  validateSchema([copy]);
+  const one = emptyModel();
+  addFile(one, copy, true);
+  return one.tenants[0];
 }
 
 const holdsSecret = (found: Diagnostic[]) => found.some((d) => d.secret || d.secretValue !== undefined);
