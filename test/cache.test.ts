@@ -284,6 +284,16 @@ test('validate with summaries: unchanged tenants come from the pack, a gateway c
     fs.rmSync(path.join(cacheDir, 'v1', 'rules'), { recursive: true, force: true });
     same(`${what}: rebuilt`, ['contoso', 'woodgrove']);
   }
+  // The lock's findings come from a `lock` entry keyed by its bytes and the tenants' names and connections.
+  edit(dir, 'allocations.lock.yaml', /table: 1001/, 'table: 254');
+  assert.ok(plain().some((d) => d.code === 'lock/reserved-id'), 'the lock edit makes a finding');
+  same('a lock finding', ['contoso', 'woodgrove']);
+  const locks = path.join(cacheDir, 'v1', 'lock');
+  const lockEntries = fs.readdirSync(locks).flatMap((d) => fs.readdirSync(path.join(locks, d)).map((n) => path.join(locks, d, n)));
+  assert.ok(lockEntries.length >= 1, 'a lock entry');
+  same('a lock finding, warm', ['contoso', 'woodgrove']);
+  for (const e of lockEntries) fs.writeFileSync(e, fs.readFileSync(e, 'utf8').slice(0, 80));
+  same('a lock finding, truncated lock entry', ['contoso', 'woodgrove']);
   edit(dir, 'tenants/woodgrove.yaml', 'tenant: woodgrove', 'tenant: woodgrove ');
   fs.rmSync(path.join(dir, 'tenants', 'contoso.yaml'));
   same('a tenant removed, the other changed', []);
