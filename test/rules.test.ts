@@ -7,7 +7,7 @@ import { allRules, runRules, runModelRules, runTenantRules } from '../src/valida
 import { loadConfig } from '../src/model/load';
 import { validate } from '../src/validate';
 import { sortDiagnostics } from '../src/model/diagnostics';
-import { summarize } from '../src/validate/summary';
+import { pack, summarize, unpack } from '../src/validate/summary';
 
 const ROOT = path.resolve(__dirname, '..', fs.existsSync(path.join(__dirname, '..', 'package.json')) ? '' : '..');
 const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'validate');
@@ -92,6 +92,8 @@ test("the rules that see every tenant find the same over the tenants' summaries 
     const { model } = validate(loadConfig(dir));
     const whole = sortDiagnostics(runModelRules(model));
     const summaries = sortDiagnostics(runModelRules({ ...model, tenants: model.tenants.map(summarize) }));
+    // As the pack stores them: lists without key names, through JSON.
+    for (const t of model.tenants) assert.equal(unpack(JSON.parse(JSON.stringify(pack(summarize(t)))), t.file), summarize(t), `${t.file}: pack and unpack`);
     assert.equal(summaries, whole, path.relative(ROOT, dir) || 'examples');
     found += whole.length;
   }

@@ -2,6 +2,7 @@
 import type { Diagnostic } from '../model/diagnostics';
 import type { Tenant } from '../model/model';
 import { Cache, codeDigest, keyOf, restoreFile, sha256 } from '../util/cache';
+import { pack, unpack } from './summary';
 
 /** What a warm validate needs of an unchanged tenant file. */
 export interface PackRecord {
@@ -15,13 +16,22 @@ export interface PackRecord {
   rules?: { gateways: string; found: Diagnostic[] };
 }
 
+/** A record as the shard holds it: the summary as pack() lists it. */
+interface Stored {
+  key: string;
+  diagnostics: Diagnostic[];
+  summary: unknown[];
+  rules?: PackRecord['rules'];
+}
+
 const SHARDS = 16;
 
 interface Shard {
-  records: Record<string, PackRecord>;
-  /** Paths whose record was set in this run (rewrite the shard), and whether a record is read as it came (file names put back). */
+  records: Record<string, Stored>;
+  /** Whether a record was set (or the shard was missing): the shard is written. */
   dirty: boolean;
-  restored: Set<string>;
+  /** Records read in this run, their summaries unpacked and file names put back. */
+  read: Map<string, PackRecord>;
 }
 
 /**
@@ -45,11 +55,11 @@ export class Pack {
   private load(n: number): Shard {
     let shard = this.shards.get(n);
     if (!shard) {
-      const records = this.cache.getWith<Record<string, PackRecord>>('pack', shardKey(n), (body) => {
+      const records = this.cache.getWith<Record<string, Stored>>('pack', shardKey(n), (body) => {
         const v = JSON.parse(body) as unknown;
-        return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, PackRecord>) : undefined;
+        return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, Stored>) : undefined;
       });
-      shard = { records: records ? { ...records } : {}, dirty: !records, restored: new Set() };
+      shard = { records: records ? { ...records } : {}, dirty: !records, read: new Map() };
       this.shards.set(n, shard);
     }
     return shard;
@@ -58,20 +68,27 @@ export class Pack {
   /** The file's record when it was made from exactly these bytes (`key`), else undefined. */
   get(file: string, key: string): PackRecord | undefined {
     const { shard } = this.shardOf(file);
+    const known = shard.read.get(file);
+    if (known) return known.key === key ? known : undefined;
     const r = Object.hasOwn(shard.records, file) ? shard.records[file] : undefined;
-    if (!r || typeof r !== 'object' || r.key !== key || !Array.isArray(r.diagnostics) || !r.entity || typeof r.entity !== 'object') return undefined;
-    if (!shard.restored.has(file)) {
-      restoreFile(r, file);
-      shard.restored.add(file);
+    if (!r || typeof r !== 'object' || r.key !== key || !Array.isArray(r.diagnostics)) return undefined;
+    let entity: Tenant;
+    try {
+      entity = unpack(r.summary, file);
+    } catch {
+      return undefined;
     }
-    if (r.entity.file !== file || !Array.isArray(r.entity.connections)) return undefined;
-    return r;
+    restoreFile(r.diagnostics, file);
+    if (r.rules) restoreFile(r.rules, file);
+    const rec: PackRecord = { key: r.key, diagnostics: r.diagnostics, entity, ...(r.rules ? { rules: r.rules } : {}) };
+    shard.read.set(file, rec);
+    return rec;
   }
 
   set(file: string, record: PackRecord): void {
     const { shard } = this.shardOf(file);
-    shard.records[file] = record;
-    shard.restored.add(file);
+    shard.records[file] = { key: record.key, diagnostics: record.diagnostics, summary: pack(record.entity), ...(record.rules ? { rules: record.rules } : {}) };
+    shard.read.set(file, record);
     shard.dirty = true;
   }
 
@@ -80,7 +97,7 @@ export class Pack {
     // Every shard, so that one whose files are all gone is emptied too (a miss costs one failed open).
     for (let n = 0; n < SHARDS; n++) this.load(n);
     for (const [n, shard] of this.shards) {
-      const keep: Record<string, PackRecord> = {};
+      const keep: Record<string, Stored> = {};
       let dropped = false;
       for (const file of Object.keys(shard.records).sort()) {
         if (present.has(file)) keep[file] = shard.records[file];
