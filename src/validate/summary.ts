@@ -100,38 +100,22 @@ export function unpack(a: Packed, file: string): Tenant {
   if (!Array.isArray(a) || a.length !== 7 || !Array.isArray(a[4]) || !Array.isArray(a[5])) throw new Error('not a packed summary');
   const [name, origin, routingDomain, gateways, net, conns, cryptoProfile] = a;
   const [iface, vlan, vsid, ha, netOrigin] = net;
-  return {
-    name,
-    file,
-    origin: unpackOrigin(origin, file),
-    ...(routingDomain !== null ? { routingDomain } : {}),
-    gateways,
-    network: {
-      interface: iface,
-      ...(vlan !== null ? { vlan } : {}),
-      ...(vsid !== null ? { vsid } : {}),
-      vteps: [],
-      addresses: [],
-      ...(ha !== null ? { ha: { vrid: ha[0], addresses: {}, origin: unpackOrigin(ha[1], file) } } : {}),
-      origin: unpackOrigin(netOrigin, file),
-    },
-    connections: conns.map(
-      (c: Packed): Connection => ({
-        interface: c[0],
-        origin: unpackOrigin(c[1], file),
-        destination: c[2],
-        destinationIsIp: c[3],
-        ...(c[4] !== null ? { source: c[4] } : {}),
-        auth: c[5],
-        connect: c[6],
-        routes: [],
-        postConnectRoutes: [],
-        ...(c[7] !== null ? { ike: { proposals: c[7] } } : {}),
-        ...(c[8] !== null ? { esp: { proposals: c[8] } } : {}),
-        trafficSelectors: c[9],
-      }),
-    ),
-    filters: [],
-    ...(cryptoProfile !== null ? { cryptoProfile } : {}),
-  };
+  // Optional keys set one by one: a conditional spread per key was most of unpacking 10,000 summaries.
+  const network: Tenant['network'] = { interface: iface, vteps: [], addresses: [], origin: unpackOrigin(netOrigin, file) };
+  if (vlan !== null) network.vlan = vlan;
+  if (vsid !== null) network.vsid = vsid;
+  if (ha !== null) network.ha = { vrid: ha[0], addresses: {}, origin: unpackOrigin(ha[1], file) };
+  const connections = new Array<Connection>(conns.length);
+  for (let i = 0; i < conns.length; i++) {
+    const c = conns[i];
+    const conn: Connection = { interface: c[0], origin: unpackOrigin(c[1], file), destination: c[2], destinationIsIp: c[3], auth: c[5], connect: c[6], routes: [], postConnectRoutes: [], trafficSelectors: c[9] };
+    if (c[4] !== null) conn.source = c[4];
+    if (c[7] !== null) conn.ike = { proposals: c[7] };
+    if (c[8] !== null) conn.esp = { proposals: c[8] };
+    connections[i] = conn;
+  }
+  const t: Tenant = { name, file, origin: unpackOrigin(origin, file), gateways, network, connections, filters: [] };
+  if (routingDomain !== null) t.routingDomain = routingDomain;
+  if (cryptoProfile !== null) t.cryptoProfile = cryptoProfile;
+  return t;
 }
