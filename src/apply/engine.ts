@@ -7,9 +7,9 @@ import { Runner, StepError } from './runner';
 import { acquire, HostLock } from './host-lock';
 import { HistoryEntry, historyTo, Layout, layout, Pending, readPending, readState, writeState } from './layout';
 import { Journal, JournalWriter, readJournal } from './journal';
-import { checkOwnership, checkRelease, health, startNftCheck, startNftCheckWhole, Step, STEPS, StepContext } from './steps';
+import { checkOwnership, checkRelease, digestTouched, health, startNftCheck, startNftCheckWhole, Step, STEPS, StepContext } from './steps';
 import { changeSet } from './change-set';
-import { abortStage, beginStage, checkPrivateKey, contentOf, openRelease, pruneReleases, Release, resolveSecrets, SECRETS_REFS, stage, verifyBundle } from './release';
+import { abortStage, beginStage, checkPrivateKey, contentOf, openRelease, PriorSecrets, pruneReleases, readReleaseFile, Release, resolveSecrets, SECRETS_CONF, SECRETS_REFS, stage, VerifiedBundle, verifyBundle } from './release';
 import { liveContents, switchTo } from './live';
 import { PRIVATE_REFS_PATH } from '../targets/strongswan/host';
 import { removeDurable, writeDurable } from './fsx';
@@ -343,6 +343,18 @@ async function switchRelease(runner: Runner, l: Layout, op: Journal['op'], to: R
   }
 }
 
+/**
+ * The current release's resolved secrets, for resolving only the touched tenants' references (undefined: resolve
+ * them all). Its secrets.conf is read from the state folder (root's alone, written by the apply that staged it).
+ */
+function priorSecrets(current: Release | null, bundle: VerifiedBundle): PriorSecrets | undefined {
+  if (!current) return undefined;
+  const refs = readReleaseFile(current, SECRETS_REFS);
+  const conf = readReleaseFile(current, SECRETS_CONF);
+  if (refs === undefined || conf === undefined) return undefined;
+  return { refs, conf, tenants: current.manifest.tenants, touched: digestTouched(current, bundle) };
+}
+
 /** The current release for reuse (hard links at stage, incremental checks), or null when it cannot be read. */
 function openReleaseQuietly(l: Layout, name: string | null): Release | null {
   try {
@@ -399,7 +411,7 @@ export async function apply(runner: Runner, req: ApplyRequest): Promise<Outcome>
       try {
         secrets = await step(runner, undefined, 'secrets', () => {
           const key = checkPrivateKey(contentOf(bundle, PRIVATE_REFS_PATH)?.toString('utf8'), runner);
-          return resolveSecrets(contentOf(bundle, SECRETS_REFS)?.toString('utf8'), req.env, runner, { tenants: bundle.manifest.tenants, privateKey: key?.key });
+          return resolveSecrets(contentOf(bundle, SECRETS_REFS)?.toString('utf8'), req.env, runner, { tenants: bundle.manifest.tenants, privateKey: key?.key }, req.full ? undefined : priorSecrets(current, bundle));
         });
       } catch (e) {
         await abortStage(staging);
