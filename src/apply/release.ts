@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { Manifest, parseManifest, SUMMARIES, summaryPath } from '../bundle/manifest';
+import { deriveManifest, Manifest, parseManifest, SUMMARIES, summaryPath } from '../bundle/manifest';
 import type { TenantSummary } from '../model/summary';
 import { formatSecrets, parseRefs, refsSecretsDir, refToken, SecretKind } from '../targets/strongswan/secrets';
 import { headOf, NFT_MARKER, sectionSpan } from './incremental/sections';
@@ -160,7 +160,7 @@ const PLAIN_PATH = /^(?!\/)(?!.*(?:^|\/)\.{1,2}(?:\/|$))(?!.*\/\/)(?!.*\/$).+$/;
  * Checks a bundle folder against its manifest.json: every listed file present with its sha256, nothing
  * else (no extra file, no symlink), before apply looks at anything else. Collects every problem.
  */
-export function verifyBundle(dir: string, opts: { allowExtra?: string[]; reuse?: Release | null; release?: boolean; manifestBytes?: Buffer } = {}): VerifiedBundle {
+export function verifyBundle(dir: string, opts: { allowExtra?: string[]; reuse?: Release | null | ((m: Manifest) => Release | null); release?: boolean; manifestBytes?: Buffer } = {}): VerifiedBundle {
   const problems: string[] = [];
   let manifestBytes: Buffer;
   try {
@@ -178,11 +178,13 @@ export function verifyBundle(dir: string, opts: { allowExtra?: string[]; reuse?:
   } catch (e) {
     throw new StepError('verify', `${MANIFEST} in ${dir} is not a valid manifest: ${(e as Error).message}`);
   }
+  // The release to reuse files from may be opened from this manifest (see openRelease's `like`).
+  const reusing = typeof opts.reuse === 'function' ? opts.reuse(manifest) : opts.reuse;
   const { files: found, odd } = walk(dir, opts.release);
   const at = { dir, flat: !opts.release || !hasShards(dir) };
   for (const o of odd) problems.push(`${o}: not a regular file (symlinks and devices are refused)`);
   const files: VerifiedBundle['files'] = [];
-  const reuse = opts.reuse?.manifest.files;
+  const reuse = reusing?.manifest.files;
   let matched = 0;
   const extra: string[] = [];
   const mismatch: string[] = [];
@@ -200,7 +202,7 @@ export function verifyBundle(dir: string, opts: { allowExtra?: string[]; reuse?:
     // At 10,000 tenants reading and hashing every file took 1.8 s of a one-tenant apply; the current
     // release's copy of an unchanged file is already verified (when it was staged) and is what stage links.
     if (reuse && sameFile(reuse[p], want)) {
-      files.push(new ReusedFile(p, mode, opts.reuse!));
+      files.push(new ReusedFile(p, mode, reusing!));
       continue;
     }
     const content = fs.readFileSync(releasePath(at, p));
@@ -794,8 +796,12 @@ export function readReleaseFile(r: Release | null, rel: string): string | undefi
   return readReleaseBytes(r, rel)?.toString('utf8');
 }
 
-/** Opens an existing release folder (its manifest re-read; files re-verified when `verify`). */
-export function openRelease(l: Layout, name: string | null, verify = false): Release | null {
+/**
+ * Opens an existing release folder (its manifest re-read; files re-verified when `verify`). With `like` (the bundle
+ * being applied: its manifest's bytes and the manifest parsed from them), the release's manifest is made from that
+ * one and the lines in which the two differ (deriveManifest), not parsed whole.
+ */
+export function openRelease(l: Layout, name: string | null, verify = false, like?: { bytes: Buffer; manifest: Manifest }): Release | null {
   if (name === null) return null;
   const dir = path.join(l.releases, name);
   if (verify) {
@@ -803,7 +809,9 @@ export function openRelease(l: Layout, name: string | null, verify = false): Rel
     return { name, dir, manifest: v.manifest, flat: !hasShards(dir) };
   }
   const r: Release = { name, dir, manifest: undefined as unknown as Manifest, flat: !hasShards(dir) };
-  r.manifest = parseManifest(fs.readFileSync(path.join(dir, MANIFEST)), (t) => readSummary(() => fs.readFileSync(releasePath(r, summaryPath(t)))));
+  const bytes = fs.readFileSync(path.join(dir, MANIFEST));
+  const read = (t: string) => readSummary(() => fs.readFileSync(releasePath(r, summaryPath(t))));
+  r.manifest = (like && deriveManifest(bytes, like.bytes, like.manifest, read)) || parseManifest(bytes, read);
   return r;
 }
 
