@@ -172,6 +172,17 @@ test('deriveManifest makes a manifest from another and the lines they differ in:
       }
     }
   }
+  // In JSON.stringify's indented layout (the blocks open the same way, an entry takes several lines) a changed
+  // file's sha256 is a line inside its entry: never taken from the other manifest.
+  for (const [what, v] of variants) {
+    const pretty = (x: typeof base) => Buffer.from(JSON.stringify(JSON.parse(formatManifest(x)), null, 2));
+    const got = deriveManifest(pretty(v), pretty(base), parseManifest(pretty(base)));
+    if (got) assert.equal(plain(got), plain(parseManifest(pretty(v))), `${what}, indented`);
+    else assert.is.not(what, 'the same', 'equal bytes derive in any layout');
+  }
+  const moved = { ...base, files: { ...base.files, [summaryPath('t5')]: { sha256: 'moved', mode: '0644' } } };
+  const pretty = (x: typeof base) => Buffer.from(JSON.stringify(JSON.parse(formatManifest(x)), null, 2));
+  assert.is(deriveManifest(pretty(moved), pretty(base), parseManifest(pretty(base))), undefined, 'a sha256 line inside an entry');
   // A manifest in another layout is not derived.
   assert.is(deriveManifest(Buffer.from(JSON.stringify(base)), Buffer.from(formatManifest(base)), parseManifest(formatManifest(base))), undefined);
 });

@@ -259,6 +259,7 @@ export function deriveManifest(bytes: Buffer, likeBytes: Buffer, like: Manifest,
     const raw: Record<string, Manifest['tenants'][string]> = Object.assign({}, like.tenants);
     const redo = new Set<string>();
     const entry = (x: Buffer, s: number, e: number): [string, unknown] => {
+      if (keyOf(x, s, e) === undefined) throw new Error('not an entry line');
       const line = x.toString('utf8', s, e).replace(/,\s*$/, '');
       const kv = Object.entries(JSON.parse(`{${line}}`) as Record<string, unknown>);
       if (kv.length !== 1) throw new Error('not one entry');
@@ -268,9 +269,11 @@ export function deriveManifest(bytes: Buffer, likeBytes: Buffer, like: Manifest,
       if (blk === 'tenants') redo.add(k);
       else if (k.startsWith(SUMMARIES) && k.endsWith('.json')) redo.add(k.slice(SUMMARIES.length, -'.json'.length));
     };
+    // Every differing line in a block must be a whole entry (one line): in another layout (an entry over several
+    // lines, as JSON.stringify indents it) a line inside an entry differs, and only parsing tells what it means.
     for (const [s, e] of onlyB) {
       const blk = blockOf(lb, s);
-      if (blk === 'head' || keyOf(b, s, e) === undefined) continue;
+      if (blk === 'head') continue;
       const [k] = entry(b, s, e);
       if (blk === 'files') delete files[k];
       else delete raw[k];
@@ -278,7 +281,7 @@ export function deriveManifest(bytes: Buffer, likeBytes: Buffer, like: Manifest,
     }
     for (const [s, e] of onlyA) {
       const blk = blockOf(la, s);
-      if (blk === 'head' || keyOf(a, s, e) === undefined) continue;
+      if (blk === 'head') continue;
       const [k, v] = entry(a, s, e);
       if (blk === 'files') files[k] = v as Manifest['files'][string];
       else raw[k] = v as Manifest['tenants'][string];
