@@ -269,8 +269,33 @@ ha_site() {
 kill_daemons() { in_pidns "$1" sh -c 'kill -9 $(pidof charon-systemd zebra bgpd staticd)'; }
 trunk_down() { ip -n "$1" link set eth1 down; }
 
+# ha_dwatch: every 2 s, each process found in uninterruptible sleep (state D) in two scans in a row goes to
+# logs/dstate.log with its wait channel, kernel stack, parent and command line: where a hung health script (or
+# anything else) waits. Shell builtins only (no exec, no fork), so the watcher itself does not wait on 9p.
+ha_dwatch() {
+  local d st prev=" " cur p w c stack
+  while :; do
+    cur=" "
+    for d in /proc/[0-9]*; do
+      read -r st < "$d/stat" 2> /dev/null || continue
+      st=${st##*) }
+      [ "${st:0:1}" = D ] || continue
+      p=${d#/proc/}; cur+="$p "
+      [[ "$prev" == *" $p "* ]] || continue
+      read -r w < "$d/wchan" 2> /dev/null; read -r c < "$d/comm" 2> /dev/null
+      mapfile -t stack < "$d/stack" 2> /dev/null
+      local cmd= pp=${st:2}; read -r -d '' cmd < "$d/cmdline" 2> /dev/null
+      echo "$(now) pid $p ($c) parent ${pp%% *} wchan $w cmd $cmd stack: ${stack[*]}"
+    done
+    prev=$cur
+    sleep 2
+  done >> "$LOGS/dstate.log" 2>&1 &
+  HA_DWATCH=$!
+}
+
 check_ha() {
   modprobe -a xfrm_interface 2> /dev/null
+  ha_dwatch
   ha_topology
   ha_holders || return 0
   local g
@@ -282,10 +307,9 @@ check_ha() {
 
   # keepalived.conf names the drain file by its absolute path (/var/lib/s2sgw/ha/drain), whatever apply's --root:
   # its folder (each gateway's own, ha_holders) must exist for track_file's init_file.
-  # Both applies at once (two hosts; the guest has two CPUs).
-  local appliers=()
-  for g in gw2 gw3; do ( ha_apply "$g"; echo "$APPLY_RC $APPLY_T" > "/tmp/ha-apply-$g" ) & appliers+=($!); done
-  wait "${appliers[@]}"
+  # One apply after the other, as a rollout does: two at once on the guest's two emulated CPUs (with both charons, FRRs
+  # and the first keepalived) starved gw3's charon, whose apply failed its health step (no VICI answer in 10 s).
+  for g in gw2 gw3; do ha_apply "$g"; echo "$APPLY_RC $APPLY_T" > "/tmp/ha-apply-$g"; done
   local rc t
   for g in gw2 gw3; do
     read -r rc t < "/tmp/ha-apply-$g"

@@ -98,11 +98,15 @@ export function notifyCommand(t: Tenant, name: string, event: 'master' | 'backup
 /**
  * The health script: charon (IKE) and zebra (FRR's routes) must run; a gateway without them cannot carry the tenant.
  * charon runs as `charon` under ipsec/starter but as `charon-systemd` on Debian 12's swanctl hosts (the lab found
- * `pidof charon` alone failing on every charon-systemd host). pgrep -x matches the process name (/proc/PID/stat) only;
- * Debian's pidof (sysvinit's killall5) also stat()s every process's executable (slow or hanging when one runs from a
- * network file system). The loaded lab still saw runs hang (its guest reads programs over 9p): docs/ha.md.
+ * `pidof charon` alone failing on every charon-systemd host). The shell reads each process's name
+ * (/proc/PID/comm) with its own builtins: one exec of /bin/sh and nothing else. pidof (sysvinit's killall5) stat()s
+ * every process's executable, and pgrep loads procps' dozen libraries: on the lab's guest, whose programs are read
+ * over 9p from a loaded host, each exec and library open is a round trip that can stall for seconds, and the runs of
+ * `pgrep` there hung past the timeout (docs/ha.md, "In the lab"). /proc/PID/comm takes no lock on the process's
+ * memory (cmdline and environ do). A process gone between the glob and the read is skipped.
  */
-export const DAEMONS_SCRIPT = "/bin/sh -c '{ pgrep -x charon-systemd || pgrep -x charon; } >/dev/null && pgrep -x zebra >/dev/null'";
+export const DAEMONS_SCRIPT =
+  "/bin/sh -c 'c= z=; for f in /proc/[0-9]*/comm; do read -r n < $f || continue; case $n in charon|charon-systemd) c=1;; zebra) z=1;; esac; done 2>/dev/null; test x$c$z = x11'";
 /**
  * Seconds a run of the health script may take before keepalived counts it as failed. keepalived's default is the
  * interval (1 s): on a loaded host (the lab's, load 15 on 2 emulated CPUs) every run of `sh -c pidof ...` timed out,
