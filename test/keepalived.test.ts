@@ -67,6 +67,25 @@ test('keepalivedFindings ignores the missing-interface noise and maps lines to s
   assert.equal(out.map((d) => `${d.file}:${d.line} ${d.message}`), ["t:9 keepalived/keepalived.conf:3: keepalived: Unknown keyword 'foo'"]);
 });
 
+test('the health script, run as keepalived runs it: passes while charon (or charon-systemd) and zebra run in its PID namespace, fails when either is gone', async () => {
+  await withTempDir('ka-health', async (dir) => {
+    // Stand-in daemons: a process's name (/proc/PID/comm) is the name it was executed by, here a link to sleep.
+    for (const n of ['charon-systemd', 'charon', 'zebra', 'zebra-x', 'xcharon']) fs.symlinkSync('/bin/sleep', path.join(dir, n));
+    // A PID namespace of its own (with its /proc), so the host's own charon or zebra cannot make it pass.
+    const health = async (names: string[]) => {
+      const start = names.map((n) => `${path.join(dir, n)} 30 &`).join(' ');
+      const r = await run('unshare', ['--pid', '--fork', '--mount-proc', '/bin/sh', '-c', `${start} sleep 0.3; ${DAEMONS_SCRIPT}`]);
+      return r.code;
+    };
+    assert.is(await health(['charon-systemd', 'zebra']), 0, 'charon-systemd and zebra');
+    assert.is(await health(['charon', 'zebra']), 0, 'charon and zebra');
+    assert.is.not(await health(['charon-systemd']), 0, 'no zebra');
+    assert.is.not(await health(['zebra']), 0, 'no charon');
+    assert.is.not(await health(['xcharon', 'zebra-x']), 0, 'names that only contain them');
+    assert.is.not(await health([]), 0, 'nothing');
+  });
+});
+
 test('keepalived runs the rendered instance: takes the virtual address, writes MASTER, the drain file lowers its priority, FAULT blackholes the site until healthy again', async () => {
   const i = inputs().get('gw1')!;
   const conf = text(render(i)[0]);
