@@ -274,22 +274,23 @@ trunk_down() { ip -n "$1" link set eth1 down; }
 # anything else) waits. Shell builtins only (no exec, no fork), so the watcher itself does not wait on 9p.
 ha_dwatch() {
   local d st prev=" " cur p w c stack
+  mkfifo "$RUN/dwatch.fifo"
+  # (its pause: a read that times out on a fifo nobody writes, not an exec of sleep)
   while :; do
     cur=" "
     for d in /proc/[0-9]*; do
-      read -r st < "$d/stat" 2> /dev/null || continue
+      { read -r st < "$d/stat"; } 2> /dev/null || continue
       st=${st##*) }
       [ "${st:0:1}" = D ] || continue
       p=${d#/proc/}; cur+="$p "
       [[ "$prev" == *" $p "* ]] || continue
-      read -r w < "$d/wchan" 2> /dev/null; read -r c < "$d/comm" 2> /dev/null
-      mapfile -t stack < "$d/stack" 2> /dev/null
-      local cmd= pp=${st:2}; read -r -d '' cmd < "$d/cmdline" 2> /dev/null
+      { read -r w < "$d/wchan"; read -r c < "$d/comm"; mapfile -t stack < "$d/stack"; } 2> /dev/null
+      local cmd= pp=${st:2}; { read -r -d '' cmd < "$d/cmdline"; } 2> /dev/null
       echo "$(now) pid $p ($c) parent ${pp%% *} wchan $w cmd $cmd stack: ${stack[*]}"
     done
     prev=$cur
-    sleep 2
-  done >> "$LOGS/dstate.log" 2>&1 &
+    read -r -t 2 -u 9
+  done 9<> "$RUN/dwatch.fifo" >> "$LOGS/dstate.log" 2>&1 &
   HA_DWATCH=$!
 }
 
