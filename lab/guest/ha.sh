@@ -186,10 +186,12 @@ ha_single_checks() {
 ha_case() {
   local name=$1 title=$2 d=/tmp/ha-$1; shift 2
   ha_pings "$d"
-  local t0; t0=$(now)
+  ha_trace gw2 "$d"
+  local t0 t1; t0=$(now)
   "$@"
+  t1=$(now)
   local moved=-1
-  wait_until 30 vip_on gw3 && moved=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }')
+  wait_until 30 vip_on gw3 && moved=$(awk -v a="$t1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }')
   # 12 s of pings after the move, measured in replies (120 at 10/s) to the first site, never less than 12 s.
   local first=${HA_SITES%% *} n0
   n0=$(grep -c 'bytes from' "$d/site-${first%:*}")
@@ -199,10 +201,25 @@ ha_case() {
   for h in $HA_SITES; do
     read -r lost gap sent < <(ha_loss "$d/site-${h%:*}")
     check "ha $name: $title, Northwind's loss to its ${h%:*} site (${h#*:}) at 10 pings/s <= 3 s" \
-      "address on gw3 ${moved}s after; ${lost} of ${sent:-0} pings lost ($(awk -v l="$lost" 'BEGIN { printf "%.1f", l / 10 }') s), longest silence ${gap} s; load $(cut -d' ' -f1-3 /proc/loadavg)" \
+      "address on gw3 ${moved}s after the action (which took $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s); ${lost} of ${sent:-0} pings lost ($(awk -v l="$lost" 'BEGIN { printf "%.1f", l / 10 }') s), longest silence ${gap} s; load $(cut -d' ' -f1-3 /proc/loadavg)" \
       awk -v g="$gap" -v m="$moved" -v n="${sent:-0}" -v l="$lost" 'BEGIN { exit !(m >= 0 && g <= 3 && l <= 30 && n >= 150) }'
   done
   ha_single_checks "$name" "$d"
+  wait "$HA_TRACE" 2> /dev/null
+  note "ha $name: gw2's keepalived state file and blackhole routes after the action (s since it ended): $(awk -v a="$t1" '{ s = $2 " " $3; if (s != last) printf "%.1f %s; ", $1 - a, s; last = s }' "$d/trace-gw2")"
+}
+
+# ha_trace GW DIR: for 20 s, twice a second, GW's keepalived state file (read through its holder's root: no exec) and
+# how many blackhole routes it has (notify_fault adds one per site), into DIR/trace-GW; HA_TRACE is its pid.
+ha_trace() {
+  local g=$1 i s b
+  for ((i = 0; i < 40; i++)); do
+    s=none; { read -r s < "/proc/${HOLDER[$g]}/root/run/s2sgw/ha/northwind.state"; } 2> /dev/null
+    b=$(ip -n "$g" route show type blackhole 2> /dev/null | grep -c .)
+    echo "$(now) state=$s blackholes=$b"
+    sleep 0.5
+  done > "$2/trace-$g" 2>&1 &
+  HA_TRACE=$!
 }
 
 # ha_rolling: a drained rolling apply of a change to both gateways (bundle-ha2): `apply --drain 30` on gw2 (drains it:
