@@ -286,7 +286,7 @@ ha_site() {
 kill_daemons() { in_pidns "$1" sh -c 'kill -9 $(pidof charon-systemd zebra bgpd staticd)'; }
 trunk_down() { ip -n "$1" link set eth1 down; }
 
-# ha_dwatch: every 2 s, each process found in uninterruptible sleep (state D) in two scans in a row goes to
+# ha_dwatch: every 5 s, each process found in uninterruptible sleep (state D) in two scans in a row goes to
 # logs/dstate.log with its wait channel, kernel stack, parent and command line: where a hung health script (or
 # anything else) waits. Shell builtins only (no exec, no fork), so the watcher itself does not wait on 9p.
 ha_dwatch() {
@@ -306,7 +306,7 @@ ha_dwatch() {
       echo "$(now) pid $p ($c) parent ${pp%% *} wchan $w cmd $cmd stack: ${stack[*]}"
     done
     prev=$cur
-    read -r -t 2 -u 9
+    read -r -t 5 -u 9
   done 9<> "$RUN/dwatch.fifo" >> "$LOGS/dstate.log" 2>&1 &
   HA_DWATCH=$!
 }

@@ -84,7 +84,9 @@ export function notifyCommand(t: Tenant, name: string, event: 'master' | 'backup
       .filter(Boolean)
       .map((l) => (verb === 'del' ? `${l} 2>/dev/null` : l));
   if (event === 'fault') {
-    if (ikes.length) body.push(`for c in ${ikes.join(' ')}; do swanctl --terminate --ike $c --timeout 3; done >/dev/null 2>&1`);
+    // All at once: each site's delete goes out as soon as swanctl reaches charon, not after the previous site's delete
+    // completed (the lab's trunk case: the second site's came 5 s after the first, one at a time).
+    if (ikes.length) body.push(`for c in ${ikes.join(' ')}; do swanctl --terminate --ike $c --timeout 3 & done >/dev/null 2>&1; wait`);
     body.push(...routes('replace'));
   } else {
     body.push(...routes('del'));
