@@ -12,7 +12,7 @@ import { tenantsOn } from '../src/model/model';
 import { RenderedFile, text, TargetInput } from '../src/targets/target';
 import { target, render, KEEPALIVED_CONF } from '../src/targets/keepalived';
 import { keepalivedFindings } from '../src/targets/keepalived/check';
-import { DAEMONS_SCRIPT } from '../src/targets/keepalived/view';
+import { DAEMONS_SCRIPT, notifyCommand } from '../src/targets/keepalived/view';
 import { run, withNetns, withTempDir } from '../src/util/exec';
 import { FIXTURES } from './helpers';
 
@@ -86,6 +86,26 @@ test('the health script, run as keepalived runs it: passes while charon (or char
   });
 });
 
+test('notify_fault blackholes the sites only while charon runs (with charon gone the kernel\'s SAs still carry what the sites send)', async () => {
+  const i = inputs().get('gw1')!;
+  const t = i.tenants.find((x) => x.name === 'contoso')!;
+  await withTempDir('ka-fault', async (dir) => {
+    fs.symlinkSync('/bin/sleep', path.join(dir, 'charon-systemd'));
+    const cmd = notifyCommand(t, 'contoso', 'fault').replaceAll('/run/s2sgw/ha', path.join(dir, 'ha'));
+    for (const charon of [false, true]) {
+      await withNetns(async (ns) => {
+        const start = charon ? `${path.join(dir, 'charon-systemd')} 30 & sleep 0.3;` : '';
+        const r = await run('ip', ['netns', 'exec', ns, 'unshare', '--pid', '--fork', '--mount-proc', '/bin/sh', '-c', `${start} ${cmd}`]);
+        assert.is(r.code, 0, r.stderr);
+        assert.is(fs.readFileSync(path.join(dir, 'ha', 'contoso.state'), 'utf8').trim(), 'FAULT');
+        const routes = (await run('ip', ['-4', 'route', 'show', 'type', 'blackhole'], { netns: ns })).stdout;
+        if (charon) assert.match(routes, /blackhole 131\.107\.0\.10\b/);
+        else assert.not.match(routes, /131\.107\.0\.10/);
+      });
+    }
+  });
+});
+
 test('keepalived runs the rendered instance: takes the virtual address, writes MASTER, the drain file lowers its priority, FAULT blackholes the site until healthy again', async () => {
   const i = inputs().get('gw1')!;
   const conf = text(render(i)[0]);
@@ -104,8 +124,11 @@ test('keepalived runs the rendered instance: takes the virtual address, writes M
         await run('ip', ['link', 'set', p, 'up'], { netns: ns });
         await run('ip', ['address', 'add', '192.168.0.2/29', 'dev', n], { netns: ns });
       }
-      // In the foreground (-n), logging to the console (-l): the test reads its log and ends it.
-      const child = spawn('ip', ['netns', 'exec', ns, 'keepalived', '-n', '-l', '-D', '--vrrp', '-f', path.join(dir, 'k.conf'), '-p', path.join(dir, 'k.pid'), '-r', path.join(dir, 'v.pid')], { stdio: ['ignore', 'pipe', 'pipe'] });
+      // In the foreground (-n), logging to the console (-l): the test reads its log and ends it. In a PID namespace of its
+      // own with a stand-in charon (a link to sleep), which notify_fault looks for before it adds its blackholes.
+      fs.symlinkSync('/bin/sleep', path.join(dir, 'charon-systemd'));
+      const ka = ['ip', 'netns', 'exec', ns, 'keepalived', '-n', '-l', '-D', '--vrrp', '-f', path.join(dir, 'k.conf'), '-p', path.join(dir, 'k.pid'), '-r', path.join(dir, 'v.pid')].join(' ');
+      const child = spawn('unshare', ['--pid', '--fork', '--mount-proc', '/bin/sh', '-c', `${path.join(dir, 'charon-systemd')} 600 & exec ${ka}`], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
       let log = '';
       child.stdout.on('data', (b) => (log += b));
       child.stderr.on('data', (b) => (log += b));
@@ -138,7 +161,8 @@ test('keepalived runs the rendered instance: takes the virtual address, writes M
         for (let i = 0; i < 20 && /131\.107\.0\.10/.test(await routes()); i++) await new Promise((r) => setTimeout(r, 100));
         assert.not.match(await routes(), /131\.107\.0\.10/);
       } finally {
-        child.kill('SIGTERM');
+        // unshare ignores SIGTERM while it waits: the signal goes to its process group, keepalived included.
+        process.kill(-child.pid!, 'SIGTERM');
         await new Promise((r) => child.once('exit', r));
       }
     });
