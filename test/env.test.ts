@@ -38,10 +38,11 @@ test('a large environment answers lookups from its text, then (past a few dozen,
 });
 
 test('a usual environment is process.env as it is now, variables set since start included', () => {
-  const got = inChild({ KEPT: '1' }, `process.env.SET_LATER = 'yes'; const env = e.environment(); console.log(JSON.stringify({ later: env.SET_LATER, kept: env.KEPT, child: e.childEnv() }))`) as { later: string; kept: string; child: Record<string, string> };
+  const got = inChild({ KEPT: '1', STRONGSWAN_CONF: '/etc/lab/strongswan.conf' }, `process.env.SET_LATER = 'yes'; const env = e.environment(); console.log(JSON.stringify({ later: env.SET_LATER, kept: env.KEPT, child: e.childEnv() }))`) as { later: string; kept: string; child: Record<string, string> };
   assert.is(got.later, 'yes');
   assert.is(got.kept, '1');
-  assert.equal(Object.keys(got.child).sort(), ['HOME', 'LANG', 'PATH']);
+  // strongSwan's tools find a charon with its own socket through STRONGSWAN_CONF (keepalived's notify commands).
+  assert.equal(Object.keys(got.child).sort(), ['HOME', 'LANG', 'PATH', 'STRONGSWAN_CONF']);
 });
 
 test.run();

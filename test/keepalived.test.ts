@@ -12,7 +12,7 @@ import { tenantsOn } from '../src/model/model';
 import { RenderedFile, text, TargetInput } from '../src/targets/target';
 import { target, render, KEEPALIVED_CONF } from '../src/targets/keepalived';
 import { keepalivedFindings } from '../src/targets/keepalived/check';
-import { DAEMONS_SCRIPT } from '../src/targets/keepalived/view';
+import { DAEMONS_SCRIPT, notifyCommand } from '../src/targets/keepalived/view';
 import { run, withNetns, withTempDir } from '../src/util/exec';
 import { FIXTURES } from './helpers';
 
@@ -67,6 +67,45 @@ test('keepalivedFindings ignores the missing-interface noise and maps lines to s
   assert.equal(out.map((d) => `${d.file}:${d.line} ${d.message}`), ["t:9 keepalived/keepalived.conf:3: keepalived: Unknown keyword 'foo'"]);
 });
 
+test('the health script, run as keepalived runs it: passes while charon (or charon-systemd) and zebra run in its PID namespace, fails when either is gone', async () => {
+  await withTempDir('ka-health', async (dir) => {
+    // Stand-in daemons: a process's name (/proc/PID/comm) is the name it was executed by, here a link to sleep.
+    for (const n of ['charon-systemd', 'charon', 'zebra', 'zebra-x', 'xcharon']) fs.symlinkSync('/bin/sleep', path.join(dir, n));
+    // A PID namespace of its own (with its /proc), so the host's own charon or zebra cannot make it pass.
+    const health = async (names: string[]) => {
+      const start = names.map((n) => `${path.join(dir, n)} 30 &`).join(' ');
+      const r = await run('unshare', ['--pid', '--fork', '--mount-proc', '/bin/sh', '-c', `${start} sleep 0.3; ${DAEMONS_SCRIPT}`]);
+      return r.code;
+    };
+    assert.is(await health(['charon-systemd', 'zebra']), 0, 'charon-systemd and zebra');
+    assert.is(await health(['charon', 'zebra']), 0, 'charon and zebra');
+    assert.is.not(await health(['charon-systemd']), 0, 'no zebra');
+    assert.is.not(await health(['zebra']), 0, 'no charon');
+    assert.is.not(await health(['xcharon', 'zebra-x']), 0, 'names that only contain them');
+    assert.is.not(await health([]), 0, 'nothing');
+  });
+});
+
+test('notify_fault blackholes the sites only while charon runs (with charon gone the kernel\'s SAs still carry what the sites send)', async () => {
+  const i = inputs().get('gw1')!;
+  const t = i.tenants.find((x) => x.name === 'contoso')!;
+  await withTempDir('ka-fault', async (dir) => {
+    fs.symlinkSync('/bin/sleep', path.join(dir, 'charon-systemd'));
+    const cmd = notifyCommand(t, 'contoso', 'fault').replaceAll('/run/s2sgw/ha', path.join(dir, 'ha'));
+    for (const charon of [false, true]) {
+      await withNetns(async (ns) => {
+        const start = charon ? `${path.join(dir, 'charon-systemd')} 30 & sleep 0.3;` : '';
+        const r = await run('ip', ['netns', 'exec', ns, 'unshare', '--pid', '--fork', '--mount-proc', '/bin/sh', '-c', `${start} ${cmd}`]);
+        assert.is(r.code, 0, r.stderr);
+        assert.is(fs.readFileSync(path.join(dir, 'ha', 'contoso.state'), 'utf8').trim(), 'FAULT');
+        const routes = (await run('ip', ['-4', 'route', 'show', 'type', 'blackhole'], { netns: ns })).stdout;
+        if (charon) assert.match(routes, /blackhole 131\.107\.0\.10\b/);
+        else assert.not.match(routes, /131\.107\.0\.10/);
+      });
+    }
+  });
+});
+
 test('keepalived runs the rendered instance: takes the virtual address, writes MASTER, the drain file lowers its priority, FAULT blackholes the site until healthy again', async () => {
   const i = inputs().get('gw1')!;
   const conf = text(render(i)[0]);
@@ -85,8 +124,11 @@ test('keepalived runs the rendered instance: takes the virtual address, writes M
         await run('ip', ['link', 'set', p, 'up'], { netns: ns });
         await run('ip', ['address', 'add', '192.168.0.2/29', 'dev', n], { netns: ns });
       }
-      // In the foreground (-n), logging to the console (-l): the test reads its log and ends it.
-      const child = spawn('ip', ['netns', 'exec', ns, 'keepalived', '-n', '-l', '-D', '--vrrp', '-f', path.join(dir, 'k.conf'), '-p', path.join(dir, 'k.pid'), '-r', path.join(dir, 'v.pid')], { stdio: ['ignore', 'pipe', 'pipe'] });
+      // In the foreground (-n), logging to the console (-l): the test reads its log and ends it. In a PID namespace of its
+      // own with a stand-in charon (a link to sleep), which notify_fault looks for before it adds its blackholes.
+      fs.symlinkSync('/bin/sleep', path.join(dir, 'charon-systemd'));
+      const ka = ['ip', 'netns', 'exec', ns, 'keepalived', '-n', '-l', '-D', '--vrrp', '-f', path.join(dir, 'k.conf'), '-p', path.join(dir, 'k.pid'), '-r', path.join(dir, 'v.pid')].join(' ');
+      const child = spawn('unshare', ['--pid', '--fork', '--mount-proc', '/bin/sh', '-c', `${path.join(dir, 'charon-systemd')} 600 & exec ${ka}`], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
       let log = '';
       child.stdout.on('data', (b) => (log += b));
       child.stderr.on('data', (b) => (log += b));
@@ -119,7 +161,8 @@ test('keepalived runs the rendered instance: takes the virtual address, writes M
         for (let i = 0; i < 20 && /131\.107\.0\.10/.test(await routes()); i++) await new Promise((r) => setTimeout(r, 100));
         assert.not.match(await routes(), /131\.107\.0\.10/);
       } finally {
-        child.kill('SIGTERM');
+        // unshare ignores SIGTERM while it waits: the signal goes to its process group, keepalived included.
+        process.kill(-child.pid!, 'SIGTERM');
         await new Promise((r) => child.once('exit', r));
       }
     });

@@ -186,10 +186,12 @@ ha_single_checks() {
 ha_case() {
   local name=$1 title=$2 d=/tmp/ha-$1; shift 2
   ha_pings "$d"
-  local t0; t0=$(now)
+  ha_trace gw2 "$d"
+  local t0 t1; t0=$(now)
   "$@"
+  t1=$(now)
   local moved=-1
-  wait_until 30 vip_on gw3 && moved=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }')
+  wait_until 30 vip_on gw3 && moved=$(awk -v a="$t1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }')
   # 12 s of pings after the move, measured in replies (120 at 10/s) to the first site, never less than 12 s.
   local first=${HA_SITES%% *} n0
   n0=$(grep -c 'bytes from' "$d/site-${first%:*}")
@@ -199,10 +201,25 @@ ha_case() {
   for h in $HA_SITES; do
     read -r lost gap sent < <(ha_loss "$d/site-${h%:*}")
     check "ha $name: $title, Northwind's loss to its ${h%:*} site (${h#*:}) at 10 pings/s <= 3 s" \
-      "address on gw3 ${moved}s after; ${lost} of ${sent:-0} pings lost ($(awk -v l="$lost" 'BEGIN { printf "%.1f", l / 10 }') s), longest silence ${gap} s; load $(cut -d' ' -f1-3 /proc/loadavg)" \
+      "address on gw3 ${moved}s after the action (which took $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s); ${lost} of ${sent:-0} pings lost ($(awk -v l="$lost" 'BEGIN { printf "%.1f", l / 10 }') s), longest silence ${gap} s; load $(cut -d' ' -f1-3 /proc/loadavg)" \
       awk -v g="$gap" -v m="$moved" -v n="${sent:-0}" -v l="$lost" 'BEGIN { exit !(m >= 0 && g <= 3 && l <= 30 && n >= 150) }'
   done
   ha_single_checks "$name" "$d"
+  wait "$HA_TRACE" 2> /dev/null
+  note "ha $name: gw2's keepalived state file and blackhole routes after the action (s since it ended): $(awk -v a="$t1" '{ s = $2 " " $3; if (s != last) printf "%.1f %s; ", $1 - a, s; last = s }' "$d/trace-gw2")"
+}
+
+# ha_trace GW DIR: for 20 s, twice a second, GW's keepalived state file (read through its holder's root: no exec) and
+# how many blackhole routes it has (notify_fault adds one per site), into DIR/trace-GW; HA_TRACE is its pid.
+ha_trace() {
+  local g=$1 i s b
+  for ((i = 0; i < 40; i++)); do
+    s=none; { read -r s < "/proc/${HOLDER[$g]}/root/run/s2sgw/ha/northwind.state"; } 2> /dev/null
+    b=$(ip -n "$g" route show type blackhole 2> /dev/null | grep -c .)
+    echo "$(now) state=$s blackholes=$b"
+    sleep 0.5
+  done > "$2/trace-$g" 2>&1 &
+  HA_TRACE=$!
 }
 
 # ha_rolling: a drained rolling apply of a change to both gateways (bundle-ha2): `apply --drain 30` on gw2 (drains it:
@@ -269,8 +286,34 @@ ha_site() {
 kill_daemons() { in_pidns "$1" sh -c 'kill -9 $(pidof charon-systemd zebra bgpd staticd)'; }
 trunk_down() { ip -n "$1" link set eth1 down; }
 
+# ha_dwatch: every 5 s, each process found in uninterruptible sleep (state D) in two scans in a row goes to
+# logs/dstate.log with its wait channel, kernel stack, parent and command line: where a hung health script (or
+# anything else) waits. Shell builtins only (no exec, no fork), so the watcher itself does not wait on 9p.
+ha_dwatch() {
+  local d st prev=" " cur p w c stack
+  mkfifo "$RUN/dwatch.fifo"
+  # (its pause: a read that times out on a fifo nobody writes, not an exec of sleep)
+  while :; do
+    cur=" "
+    for d in /proc/[0-9]*; do
+      { read -r st < "$d/stat"; } 2> /dev/null || continue
+      st=${st##*) }
+      [ "${st:0:1}" = D ] || continue
+      p=${d#/proc/}; cur+="$p "
+      [[ "$prev" == *" $p "* ]] || continue
+      { read -r w < "$d/wchan"; read -r c < "$d/comm"; mapfile -t stack < "$d/stack"; } 2> /dev/null
+      local cmd= pp=${st:2}; { read -r -d '' cmd < "$d/cmdline"; } 2> /dev/null
+      echo "$(now) pid $p ($c) parent ${pp%% *} wchan $w cmd $cmd stack: ${stack[*]}"
+    done
+    prev=$cur
+    read -r -t 5 -u 9
+  done 9<> "$RUN/dwatch.fifo" >> "$LOGS/dstate.log" 2>&1 &
+  HA_DWATCH=$!
+}
+
 check_ha() {
   modprobe -a xfrm_interface 2> /dev/null
+  ha_dwatch
   ha_topology
   ha_holders || return 0
   local g
@@ -282,10 +325,9 @@ check_ha() {
 
   # keepalived.conf names the drain file by its absolute path (/var/lib/s2sgw/ha/drain), whatever apply's --root:
   # its folder (each gateway's own, ha_holders) must exist for track_file's init_file.
-  # Both applies at once (two hosts; the guest has two CPUs).
-  local appliers=()
-  for g in gw2 gw3; do ( ha_apply "$g"; echo "$APPLY_RC $APPLY_T" > "/tmp/ha-apply-$g" ) & appliers+=($!); done
-  wait "${appliers[@]}"
+  # One apply after the other, as a rollout does: two at once on the guest's two emulated CPUs (with both charons, FRRs
+  # and the first keepalived) starved gw3's charon, whose apply failed its health step (no VICI answer in 10 s).
+  for g in gw2 gw3; do ha_apply "$g"; echo "$APPLY_RC $APPLY_T" > "/tmp/ha-apply-$g"; done
   local rc t
   for g in gw2 gw3; do
     read -r rc t < "/tmp/ha-apply-$g"

@@ -96,8 +96,13 @@ function countOf(text: string, c: string, limit: number): number {
   return n;
 }
 
-/** What host tools may need: where programs are, the locale, the user and an SSH agent (a `via ssh host` prefix). */
-const PASSED = /^(PATH|HOME|USER|LOGNAME|SHELL|LANG|LANGUAGE|LC_[A-Z]+|TZ|TERM|TMPDIR|SSH_AUTH_SOCK|SSH_AGENT_PID|XDG_RUNTIME_DIR)$/;
+/**
+ * What host tools may need: where programs are, the locale, the user, an SSH agent (a `via ssh host` prefix), and
+ * which strongswan.conf strongSwan's tools read (STRONGSWAN_CONF: a charon whose VICI socket is not the default one).
+ * keepalived, which apply starts, hands its environment to its notify commands: their swanctl finds that charon only
+ * through STRONGSWAN_CONF (docs/ha.md; the lab's pair found notify_fault's terminate going to the default socket).
+ */
+const PASSED = /^(PATH|HOME|USER|LOGNAME|SHELL|LANG|LANGUAGE|LC_[A-Z]+|TZ|TERM|TMPDIR|SSH_AUTH_SOCK|SSH_AGENT_PID|XDG_RUNTIME_DIR|STRONGSWAN_CONF)$/;
 
 /**
  * The environment host tools run with: the variables in PASSED only. Never the rest, which holds the secrets

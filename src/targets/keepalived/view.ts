@@ -65,8 +65,9 @@ export function instanceView(t: Tenant, gw: Gateway): InstanceView | undefined {
 /**
  * What a notify command does besides writing the state file (docs/ha.md, "Sites"): the tenant's tunnels follow the
  * instance. FAULT (trunk or tenant interface down, charon or FRR gone): terminate the tenant's IKE_SAs (the site gets
- * a delete and its route over that tunnel goes, so it falls back to the partner's tunnel) and a blackhole host route
- * to each site address, so neither side re-establishes them while this gateway cannot carry the tenant. MASTER or
+ * a delete and its route over that tunnel goes, so it falls back to the partner's tunnel) and, while charon runs, a
+ * blackhole host route to each site address, so neither side re-establishes them while this gateway cannot carry the
+ * tenant. MASTER or
  * BACKUP (ready, also after a drain): the blackholes go, and the gateway dials each child that is not INSTALLED (not
  * for respond-only connections), so the standby's tunnels are up before it is needed. swanctl reaches charon by its
  * default socket or the one strongswan.conf (STRONGSWAN_CONF) names; errors are ignored (charon may be the reason
@@ -84,8 +85,15 @@ export function notifyCommand(t: Tenant, name: string, event: 'master' | 'backup
       .filter(Boolean)
       .map((l) => (verb === 'del' ? `${l} 2>/dev/null` : l));
   if (event === 'fault') {
-    if (ikes.length) body.push(`for c in ${ikes.join(' ')}; do swanctl --terminate --ike $c --timeout 3; done >/dev/null 2>&1`);
-    body.push(...routes('replace'));
+    // All at once: each site's delete goes out as soon as swanctl reaches charon, not after the previous site's delete
+    // completed (the lab's trunk case: the second site's came 5 s after the first, one at a time).
+    if (ikes.length) body.push(`for c in ${ikes.join(' ')}; do swanctl --terminate --ike $c --timeout 3 & done >/dev/null 2>&1; wait`);
+    // The blackholes only while charon runs (it could let the sites back in). With charon gone nothing re-establishes
+    // a tunnel, and the kernel still decrypts what the sites send through the dead charon's SAs until their DPD moves
+    // them: a blackhole to a site's address would drop that too (the loose reverse-path filter refuses a source whose
+    // route back is a blackhole). The lab's kill case lost every reply of its static site to it.
+    const bh = routes('replace');
+    if (bh.length) body.push(`r=; for f in /proc/[0-9]*/comm; do read -r n < $f || continue; case $n in charon|charon-systemd) r=1;; esac; done 2>/dev/null; if test x$r = x1; then ${bh.join('; ')}; fi`);
   } else {
     body.push(...routes('del'));
     const children = conns.filter((c) => c.connect !== 'respond-only').flatMap((c) => selectorPairs(t, c).map((_, i) => token(childName(connectionName(c.interface), i), 'child')));
@@ -98,11 +106,15 @@ export function notifyCommand(t: Tenant, name: string, event: 'master' | 'backup
 /**
  * The health script: charon (IKE) and zebra (FRR's routes) must run; a gateway without them cannot carry the tenant.
  * charon runs as `charon` under ipsec/starter but as `charon-systemd` on Debian 12's swanctl hosts (the lab found
- * `pidof charon` alone failing on every charon-systemd host). pgrep -x matches the process name (/proc/PID/stat) only;
- * Debian's pidof (sysvinit's killall5) also stat()s every process's executable (slow or hanging when one runs from a
- * network file system). The loaded lab still saw runs hang (its guest reads programs over 9p): docs/ha.md.
+ * `pidof charon` alone failing on every charon-systemd host). The shell reads each process's name
+ * (/proc/PID/comm) with its own builtins: one exec of /bin/sh and nothing else. pidof (sysvinit's killall5) stat()s
+ * every process's executable, and pgrep loads procps' dozen libraries: on the lab's guest, whose programs are read
+ * over 9p from a loaded host, each exec and library open is a round trip that can stall for seconds, and the runs of
+ * `pgrep` there hung past the timeout (docs/ha.md, "In the lab"). /proc/PID/comm takes no lock on the process's
+ * memory (cmdline and environ do). A process gone between the glob and the read is skipped.
  */
-export const DAEMONS_SCRIPT = "/bin/sh -c '{ pgrep -x charon-systemd || pgrep -x charon; } >/dev/null && pgrep -x zebra >/dev/null'";
+export const DAEMONS_SCRIPT =
+  "/bin/sh -c 'c= z=; for f in /proc/[0-9]*/comm; do read -r n < $f || continue; case $n in charon|charon-systemd) c=1;; zebra) z=1;; esac; done 2>/dev/null; test x$c$z = x11'";
 /**
  * Seconds a run of the health script may take before keepalived counts it as failed. keepalived's default is the
  * interval (1 s): on a loaded host (the lab's, load 15 on 2 emulated CPUs) every run of `sh -c pidof ...` timed out,
