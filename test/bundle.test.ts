@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ROOT, changedLines, cli, compileDir, readFiles, tempCopy } from './helpers';
 import { Bundle, formatManifest, parseManifest, sameEntryText, summaryPath } from '../src/bundle/bundle';
-import { sameSummary } from '../src/bundle/manifest';
+import { deriveManifest, sameSummary } from '../src/bundle/manifest';
 
 function byPath(b: Bundle): Map<string, string> {
   return new Map(b.files.map((f) => [f.path, f.content]));
@@ -130,6 +130,61 @@ test('build --locked refuses to change the lock and says what would change', asy
   assert.match(r.err, /connection contoso\/IfCe2: if_id 4/);
   assert.is((await cli(['build', '--config', dir])).code, 0);
   assert.is((await cli(['build', '--config', dir, '--locked'])).code, 0);
+});
+
+test('deriveManifest makes a manifest from another and the lines they differ in: the same as parsing it, its own summaries', () => {
+  const c = compileDir(ROOT);
+  assert.ok(c.ok);
+  const m = c.bundles[0].manifest;
+  const names = Object.keys(m.tenants);
+  const entry = (n: string, digest: string, summary = 'a') => ({ ...m.tenants[names[0]], digest, connections: [`${n}c1`, `${n}c2`], summary: { s: summary } as never });
+  const base = { ...m, tenants: Object.fromEntries([...names.map((n) => [n, m.tenants[n]]), ...['t1', 't3', 't5', 't7'].map((n) => [n, entry(n, `d-${n}`)])].sort(([x], [y]) => (x < y ? -1 : 1))), files: { ...m.files } };
+  for (const n of ['t1', 't3', 't5', 't7']) base.files[summaryPath(n)] = { sha256: `s-${n}`, mode: '0644' };
+  // Sorted as build writes them; an undefined entry is left out (removed).
+  const sorted = <T>(o: Record<string, T>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined).sort(([x], [y]) => (x < y ? -1 : 1)));
+  const variants: Array<[string, typeof base]> = [
+    ['the same', base],
+    ['a tenant added first and last', { ...base, tenants: sorted({ ...base.tenants, a0: entry('a0', 'x'), zz: entry('zz', 'y') }), files: sorted({ ...base.files, [summaryPath('a0')]: { sha256: 'q', mode: '0644' }, 'zz.conf': { sha256: 'r', mode: '0600' } }) }],
+    ['a tenant removed, a digest changed', { ...base, tenants: sorted({ ...base.tenants, t3: undefined as never, t5: entry('t5', 'changed') }), files: sorted({ ...base.files, [summaryPath('t3')]: undefined as never }) }],
+    ['only a summary changed', { ...base, files: sorted({ ...base.files, [summaryPath('t7')]: { sha256: 'other', mode: '0644' } }) }],
+    ['the head and a mode changed', { ...base, gatewayDigest: 'g2', source: { commit: 'c'.repeat(40), dirty: false }, files: sorted({ ...base.files, [summaryPath('t1')]: { sha256: 's-t1', mode: '0600' } }) }],
+    ['no tenant left', { ...base, tenants: {}, files: {} }],
+  ];
+  const plain = (x: typeof base) => JSON.parse(JSON.stringify({ ...x, tenants: Object.fromEntries(Object.entries(x.tenants).map(([k, t]: [string, (typeof base)['tenants'][string]]) => [k, { d: t.digest, f: t.file, c: t.connections }])) }));
+  for (const [what, v] of variants) {
+    for (const [from, to] of [[base, v], [v, base]]) {
+      const bytes = Buffer.from(formatManifest(from));
+      const likeBytes = Buffer.from(formatManifest(to));
+      const like = parseManifest(likeBytes, () => ({ from: 'like' }) as never);
+      const got = deriveManifest(bytes, likeBytes, like, () => ({ from: 'own' }) as never);
+      if (what === 'no tenant left') {
+        // Empty blocks are written as {} on one line: no layout to line up, so the caller parses.
+        assert.is(got, undefined, what);
+        continue;
+      }
+      assert.ok(got, what);
+      const want = parseManifest(bytes);
+      assert.equal(plain(got!), plain(want), what);
+      for (const n of Object.keys(want.tenants)) {
+        assert.is(sameSummary(got!, want, n), !!want.files[summaryPath(n)], `${what}: ${n}'s summary sha256`);
+        // A tenant whose line or summary differs reads its summary from this release; the others' are the same bytes.
+        if (!sameSummary(like, want, n) || !sameEntryText(like.tenants[n] ?? {}, want.tenants[n])) assert.equal(got!.tenants[n].summary, { from: 'own' }, `${what}: ${n}`);
+      }
+    }
+  }
+  // In JSON.stringify's indented layout (the blocks open the same way, an entry takes several lines) a changed
+  // file's sha256 is a line inside its entry: never taken from the other manifest.
+  for (const [what, v] of variants) {
+    const pretty = (x: typeof base) => Buffer.from(JSON.stringify(JSON.parse(formatManifest(x)), null, 2));
+    const got = deriveManifest(pretty(v), pretty(base), parseManifest(pretty(base)));
+    if (got) assert.equal(plain(got), plain(parseManifest(pretty(v))), `${what}, indented`);
+    else assert.is.not(what, 'the same', 'equal bytes derive in any layout');
+  }
+  const moved = { ...base, files: { ...base.files, [summaryPath('t5')]: { sha256: 'moved', mode: '0644' } } };
+  const pretty = (x: typeof base) => Buffer.from(JSON.stringify(JSON.parse(formatManifest(x)), null, 2));
+  assert.is(deriveManifest(pretty(moved), pretty(base), parseManifest(pretty(base))), undefined, 'a sha256 line inside an entry');
+  // A manifest in another layout is not derived.
+  assert.is(deriveManifest(Buffer.from(JSON.stringify(base)), Buffer.from(formatManifest(base)), parseManifest(formatManifest(base))), undefined);
 });
 
 test.run();

@@ -250,6 +250,82 @@ test('truncated, garbage, other-version and misplaced entries are rebuilt, never
   assert.equal(await cli(['validate', '--config', dir, '--format', 'json', '--cache-dir', cacheDir], dir, env), plain, 'empty entries');
 });
 
+test('validate with summaries: unchanged tenants come from the pack, a gateway change reruns the tenant-scope rules on whole entities, damaged shards are rebuilt', () => {
+  const dir = tempCopy(ROOT);
+  const cacheDir = tempDir();
+  const pack = path.join(cacheDir, 'v1', 'pack');
+  const plain = () => validate(loadConfig(dir)).diagnostics;
+  // A summary keeps no network addresses: a tenant whose model entity has none came from the pack.
+  const run = () => {
+    const v = validate(loadConfig(dir), new Cache(cacheDir, assert.unreachable), { summaries: true });
+    return { packed: v.model.tenants.filter((t) => t.network.addresses.length === 0).map((t) => t.name).sort(), diagnostics: v.diagnostics };
+  };
+  const same = (step: string, packed: string[]) => {
+    const r = run();
+    assert.equal(r.diagnostics, plain(), `${step}: findings`);
+    assert.equal(r.packed, packed, `${step}: tenants from the pack`);
+  };
+  // Findings of both kinds in the tenant that stays unchanged: a tenant-scope rule's (duplicate-route) and a conflict (duplicate-vlan).
+  edit(dir, 'tenants/woodgrove.yaml', '{ to: 10.2.0.0/16, metric: 100 }', '{ to: 10.1.0.0/16, metric: 100 }');
+  edit(dir, 'tenants/contoso.yaml', 'vlan: 4000', 'vlan: 4001');
+  assert.ok(plain().some((d) => d.code === 'duplicate-route') && plain().some((d) => d.code === 'duplicate-vlan'), 'the edits make findings');
+  same('cold', []);
+  same('warm', ['contoso', 'woodgrove']);
+  edit(dir, 'tenants/contoso.yaml', /metric: 100/, 'metric: 90');
+  same('one tenant changed', ['woodgrove']);
+  // Without `file` entries too: the unchanged tenant's whole entity is parsed again from its text.
+  edit(dir, 'gateways/gw1.yaml', 'dpd: 30s', 'dpd: 20s');
+  fs.rmSync(path.join(cacheDir, 'v1', 'file'), { recursive: true, force: true });
+  fs.rmSync(path.join(cacheDir, 'v1', 'rules'), { recursive: true, force: true });
+  same('the gateway file changed', ['contoso', 'woodgrove']);
+  fs.rmSync(path.join(cacheDir, 'v1', 'rules'), { recursive: true, force: true });
+  same('after the gateway change', ['contoso', 'woodgrove']);
+  const shards = () => fs.readdirSync(pack).flatMap((d) => fs.readdirSync(path.join(pack, d)).map((n) => path.join(pack, d, n)));
+  const text = new Map(shards().map((e) => [e, fs.readFileSync(e, 'utf8')]));
+  assert.ok(text.size >= 1 && text.size <= 2, `two tenants fill one or two shards, not ${text.size}`);
+  const other = (e: string) => [...text.values()].find((t) => t !== text.get(e)) ?? 's2sgw-cache/1 x y z\n{}';
+  const corrupt: Array<[string, (e: string) => void]> = [
+    ['truncated', (e) => fs.writeFileSync(e, text.get(e)!.slice(0, Math.floor(text.get(e)!.length / 2)))],
+    ['garbage', (e) => fs.writeFileSync(e, Buffer.from([0xff, 0x00, 0x13, 0x37, 0x0a, 0x7b]))],
+    ['another s2sgw version', (e) => fs.writeFileSync(e, text.get(e)!.replace(/^(\S+) (\S+) /, '$1 0.0.0-other '))],
+    ['another shard under this name', (e) => fs.writeFileSync(e, other(e))],
+    ['payload changed, checksum not', (e) => fs.writeFileSync(e, `${text.get(e)} `)],
+    ['empty', (e) => fs.writeFileSync(e, '')],
+    [
+      // A shard whose checksum is right but whose records are not these files' (another content of each file).
+      'records of other contents, checksum right',
+      (e) => {
+        const head = text.get(e)!.slice(0, text.get(e)!.indexOf('\n')).split(' ');
+        const body = JSON.parse(text.get(e)!.slice(text.get(e)!.indexOf('\n') + 1)) as Record<string, { key: string }>;
+        for (const r of Object.values(body)) r.key = sha256(r.key);
+        new Cache(cacheDir, assert.unreachable).putText('pack', head[2], JSON.stringify(body));
+      },
+    ],
+  ];
+  for (const [what, damage] of corrupt) {
+    for (const e of text.keys()) damage(e);
+    fs.rmSync(path.join(cacheDir, 'v1', 'rules'), { recursive: true, force: true });
+    same(`${what}: not used`, []);
+    fs.rmSync(path.join(cacheDir, 'v1', 'rules'), { recursive: true, force: true });
+    same(`${what}: rebuilt`, ['contoso', 'woodgrove']);
+  }
+  // The lock's findings come from a `lock` entry keyed by its bytes and the tenants' names and connections.
+  edit(dir, 'allocations.lock.yaml', /table: 1001/, 'table: 254');
+  assert.ok(plain().some((d) => d.code === 'lock/reserved-id'), 'the lock edit makes a finding');
+  same('a lock finding', ['contoso', 'woodgrove']);
+  const locks = path.join(cacheDir, 'v1', 'lock');
+  const lockEntries = fs.readdirSync(locks).flatMap((d) => fs.readdirSync(path.join(locks, d)).map((n) => path.join(locks, d, n)));
+  assert.ok(lockEntries.length >= 1, 'a lock entry');
+  same('a lock finding, warm', ['contoso', 'woodgrove']);
+  for (const e of lockEntries) fs.writeFileSync(e, fs.readFileSync(e, 'utf8').slice(0, 80));
+  same('a lock finding, truncated lock entry', ['contoso', 'woodgrove']);
+  edit(dir, 'tenants/woodgrove.yaml', 'tenant: woodgrove', 'tenant: woodgrove ');
+  fs.rmSync(path.join(dir, 'tenants', 'contoso.yaml'));
+  same('a tenant removed, the other changed', []);
+  same('after removing a tenant', ['woodgrove']);
+  assert.not.ok(shards().some((e) => fs.readFileSync(e, 'utf8').includes('contoso.yaml')), "a removed tenant's record is dropped");
+});
+
 test('a rendered-sections entry whose parts do not add up is rebuilt, never used, though its checksum is right', () => {
   const dir = tempCopy(ROOT);
   const cacheDir = tempDir();

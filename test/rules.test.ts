@@ -7,6 +7,7 @@ import { allRules, runRules, runModelRules, runTenantRules } from '../src/valida
 import { loadConfig } from '../src/model/load';
 import { validate } from '../src/validate';
 import { sortDiagnostics } from '../src/model/diagnostics';
+import { pack, summarize, unpack } from '../src/validate/summary';
 
 const ROOT = path.resolve(__dirname, '..', fs.existsSync(path.join(__dirname, '..', 'package.json')) ? '' : '..');
 const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'validate');
@@ -57,7 +58,6 @@ test('every code in the fixtures is documented', () => {
   for (const code of fixtureCodes) assert.ok(headings.has(code), `docs/rules.md has no "## ${code}"`);
 });
 
-test.run();
 
 test("a tenant-scope rule's findings over the model are its findings over each tenant alone, on every fixture", () => {
   const dirs = [
@@ -78,3 +78,26 @@ test("a tenant-scope rule's findings over the model are its findings over each t
   assert.ok(split >= 10, `the fixtures hold only ${split} findings of tenant-scope rules`);
   assert.ok(allRules().filter((r) => r.scope === 'tenant').length >= 10);
 });
+
+test("the rules that see every tenant find the same over the tenants' summaries as over their whole entities, on every fixture", () => {
+  const dirs = [
+    ROOT,
+    ...['validate', 'build'].flatMap((suite) => {
+      const root = path.join(ROOT, 'test', 'fixtures', suite);
+      return fs.readdirSync(root).map((n) => path.join(root, n)).filter((d) => fs.existsSync(path.join(d, 'tenants')));
+    }),
+  ];
+  let found = 0;
+  for (const dir of dirs) {
+    const { model } = validate(loadConfig(dir));
+    const whole = sortDiagnostics(runModelRules(model));
+    const summaries = sortDiagnostics(runModelRules({ ...model, tenants: model.tenants.map(summarize) }));
+    // As the pack stores them: lists without key names, through JSON.
+    for (const t of model.tenants) assert.equal(unpack(JSON.parse(JSON.stringify(pack(summarize(t)))), t.file), summarize(t), `${t.file}: pack and unpack`);
+    assert.equal(summaries, whole, path.relative(ROOT, dir) || 'examples');
+    found += whole.length;
+  }
+  assert.ok(found >= 20, `the fixtures hold only ${found} findings of the rules that see every tenant`);
+});
+
+test.run();

@@ -7,11 +7,12 @@ import { Runner, StepError } from './runner';
 import { acquire, HostLock } from './host-lock';
 import { HistoryEntry, historyTo, Layout, layout, Pending, readPending, readState, writeState } from './layout';
 import { Journal, JournalWriter, readJournal } from './journal';
-import { checkOwnership, checkRelease, health, startNftCheck, startNftCheckWhole, Step, STEPS, StepContext } from './steps';
+import { checkOwnership, checkRelease, digestTouched, health, startNftCheck, startNftCheckWhole, Step, STEPS, StepContext } from './steps';
 import { changeSet } from './change-set';
-import { abortStage, beginStage, checkPrivateKey, contentOf, openRelease, pruneReleases, Release, resolveSecrets, SECRETS_REFS, stage, verifyBundle } from './release';
+import { abortStage, beginStage, checkPrivateKey, contentOf, openRelease, PriorSecrets, pruneReleases, readReleaseFile, Release, resolveSecrets, SECRETS_CONF, SECRETS_REFS, stage, VerifiedBundle, verifyBundle } from './release';
 import { liveContents, switchTo } from './live';
 import { PRIVATE_REFS_PATH } from '../targets/strongswan/host';
+import type { Manifest } from '../bundle/manifest';
 import { removeDurable, writeDurable } from './fsx';
 import { childEnv } from '../util/env';
 import { checkTrust, describeProvenance, Provenance, recordGateway } from './trust';
@@ -343,10 +344,22 @@ async function switchRelease(runner: Runner, l: Layout, op: Journal['op'], to: R
   }
 }
 
+/**
+ * The current release's resolved secrets, for resolving only the touched tenants' references (undefined: resolve
+ * them all). Its secrets.conf is read from the state folder (root's alone, written by the apply that staged it).
+ */
+function priorSecrets(current: Release | null, bundle: VerifiedBundle): PriorSecrets | undefined {
+  if (!current) return undefined;
+  const refs = readReleaseFile(current, SECRETS_REFS);
+  const conf = readReleaseFile(current, SECRETS_CONF);
+  if (refs === undefined || conf === undefined) return undefined;
+  return { refs, conf, tenants: current.manifest.tenants, touched: digestTouched(current, bundle) };
+}
+
 /** The current release for reuse (hard links at stage, incremental checks), or null when it cannot be read. */
-function openReleaseQuietly(l: Layout, name: string | null): Release | null {
+function openReleaseQuietly(l: Layout, name: string | null, like?: { bytes: Buffer; manifest: Manifest }): Release | null {
   try {
-    return openRelease(l, name);
+    return openRelease(l, name, false, like);
   } catch {
     return null;
   }
@@ -386,8 +399,12 @@ export async function apply(runner: Runner, req: ApplyRequest): Promise<Outcome>
       const pending = readPending(l);
       if (pending && !runner.dryRun) throw new StepError('confirm', `release ${pending.release.slice(0, 12)} waits for \`s2sgw confirm\` until ${pending.deadline}: confirm or roll back before another apply`);
       // Files the current release holds unchanged are neither read nor hashed again: stage links them.
-      const current = runner.dryRun ? null : timed(runner, 'current', () => openReleaseQuietly(l, readState(l).current));
-      const bundle = await step(runner, undefined, 'verify', () => verifyBundle(path.resolve(req.bundle), { reuse: current, allowExtra: [SIGNATURE], manifestBytes: accepted.manifestBytes }));
+      // The current release's manifest is made from the bundle's and the lines the two differ in (not parsed whole):
+      // opened once verify parsed the bundle's, and timed within verify.
+      let opened: Release | null = null;
+      const openCurrent = (m: Manifest) => (opened = runner.dryRun ? null : openReleaseQuietly(l, readState(l).current, { bytes: accepted.manifestBytes, manifest: m }));
+      const bundle = await step(runner, undefined, 'verify', () => verifyBundle(path.resolve(req.bundle), { reuse: openCurrent, allowExtra: [SIGNATURE], manifestBytes: accepted.manifestBytes }));
+      const current = opened as Release | null;
       if (bundle.manifest.gateway !== accepted.gateway) throw new StepError('verify', `manifest.json says gateway ${bundle.manifest.gateway} in its body but ${accepted.gateway} in its head`);
       // check's nft -c runs in its own process while this one resolves secrets and stages.
       const early = req.full ? undefined : timed(runner, 'plan-nft', () => startNftCheck(runner, l, current, bundle, (p) => contentOf(bundle, p)));
@@ -399,7 +416,7 @@ export async function apply(runner: Runner, req: ApplyRequest): Promise<Outcome>
       try {
         secrets = await step(runner, undefined, 'secrets', () => {
           const key = checkPrivateKey(contentOf(bundle, PRIVATE_REFS_PATH)?.toString('utf8'), runner);
-          return resolveSecrets(contentOf(bundle, SECRETS_REFS)?.toString('utf8'), req.env, runner, { tenants: bundle.manifest.tenants, privateKey: key?.key });
+          return resolveSecrets(contentOf(bundle, SECRETS_REFS)?.toString('utf8'), req.env, runner, { tenants: bundle.manifest.tenants, privateKey: key?.key }, req.full ? undefined : priorSecrets(current, bundle));
         });
       } catch (e) {
         await abortStage(staging);

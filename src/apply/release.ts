@@ -3,10 +3,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { Manifest, parseManifest, SUMMARIES, summaryPath } from '../bundle/manifest';
+import { deriveManifest, Manifest, parseManifest, SUMMARIES, summaryPath } from '../bundle/manifest';
 import type { TenantSummary } from '../model/summary';
-import { formatSecrets, refsSecretsDir } from '../targets/strongswan/secrets';
-import { DEFAULT_SECRETS_DIR, MAX_SECRET_BYTES, scopeIndex, scopeRef, secretsDirProblem, secretText, secretValue, shownRef } from '../model/secret-scope';
+import { formatSecrets, parseRefs, refsSecretsDir, refToken, SecretKind } from '../targets/strongswan/secrets';
+import { headOf, NFT_MARKER, sectionSpan } from './incremental/sections';
+import { DEFAULT_SECRETS_DIR, envPrefix, MAX_SECRET_BYTES, ScopeIndex, scopeIndex, scopeRef, secretsDirProblem, secretText, secretValue, shownRef } from '../model/secret-scope';
 import { parsePrivateRefs } from '../targets/strongswan/host';
 import { StepError, Runner } from './runner';
 import { Layout, readPending, readState, writeState } from './layout';
@@ -159,7 +160,7 @@ const PLAIN_PATH = /^(?!\/)(?!.*(?:^|\/)\.{1,2}(?:\/|$))(?!.*\/\/)(?!.*\/$).+$/;
  * Checks a bundle folder against its manifest.json: every listed file present with its sha256, nothing
  * else (no extra file, no symlink), before apply looks at anything else. Collects every problem.
  */
-export function verifyBundle(dir: string, opts: { allowExtra?: string[]; reuse?: Release | null; release?: boolean; manifestBytes?: Buffer } = {}): VerifiedBundle {
+export function verifyBundle(dir: string, opts: { allowExtra?: string[]; reuse?: Release | null | ((m: Manifest) => Release | null); release?: boolean; manifestBytes?: Buffer } = {}): VerifiedBundle {
   const problems: string[] = [];
   let manifestBytes: Buffer;
   try {
@@ -177,11 +178,13 @@ export function verifyBundle(dir: string, opts: { allowExtra?: string[]; reuse?:
   } catch (e) {
     throw new StepError('verify', `${MANIFEST} in ${dir} is not a valid manifest: ${(e as Error).message}`);
   }
+  // The release to reuse files from may be opened from this manifest (see openRelease's `like`).
+  const reusing = typeof opts.reuse === 'function' ? opts.reuse(manifest) : opts.reuse;
   const { files: found, odd } = walk(dir, opts.release);
   const at = { dir, flat: !opts.release || !hasShards(dir) };
   for (const o of odd) problems.push(`${o}: not a regular file (symlinks and devices are refused)`);
   const files: VerifiedBundle['files'] = [];
-  const reuse = opts.reuse?.manifest.files;
+  const reuse = reusing?.manifest.files;
   let matched = 0;
   const extra: string[] = [];
   const mismatch: string[] = [];
@@ -199,7 +202,7 @@ export function verifyBundle(dir: string, opts: { allowExtra?: string[]; reuse?:
     // At 10,000 tenants reading and hashing every file took 1.8 s of a one-tenant apply; the current
     // release's copy of an unchanged file is already verified (when it was staged) and is what stage links.
     if (reuse && sameFile(reuse[p], want)) {
-      files.push(new ReusedFile(p, mode, opts.reuse!));
+      files.push(new ReusedFile(p, mode, reusing!));
       continue;
     }
     const content = fs.readFileSync(releasePath(at, p));
@@ -311,12 +314,41 @@ function readScopedFile(dir: string, below: string[], key: fs.Stats | undefined)
 }
 
 /**
+ * What the host's current release resolved: its secrets.refs and secrets.conf (staged by an earlier apply, in the
+ * root-only state folder, like the files stage links from it), its tenants, and the tenants whose generated lines
+ * may differ in the new bundle (added, removed, digest moved). With it, apply resolves only those tenants' references.
+ */
+export interface PriorSecrets {
+  refs: string;
+  conf: string;
+  tenants: Record<string, { connections: string[] }>;
+  touched: string[];
+}
+
+/** secrets.refs opens each tenant's lines with `# tenant NAME (FILE)`. */
+const REFS_MARKER = NFT_MARKER;
+
+/**
+ * More added tenants than this: each would search the whole file for references it now owns (an added tenant a-b
+ * owns env:A_B_* of tenant a); resolving every reference is then the cheaper check.
+ */
+const INCREMENTAL_ADDED_MAX = 32;
+
+/**
  * Resolves every reference in secrets.refs on this host and returns the swanctl secrets block. Each reference is
  * checked first against its tenant's scope (src/model/secret-scope.ts) with the bundle's tenants, then on the
  * host: files without following links, small, one line of text. Collects every problem; a message names the
  * reference, the connection and the tenant, never a value.
+ *
+ * With `prior` (the current release's, not on a first apply or --full) only the touched tenants' references are
+ * resolved: every other line must be the same bytes as in the current release's secrets.refs (compared, not taken
+ * from the digests), and keeps the value that release resolved and checked when it was applied. An added tenant's
+ * names are looked for in the other tenants' lines (it may own one of them now). The result is the same text as
+ * resolving everything while no secret changed in place; a secret changed under the same reference is taken up by
+ * `apply --full` (a rotation names a new reference: docs/psk-rotation.md). Falls back to resolving everything when
+ * the two files cannot be lined up (the head or the secrets folder changed, a block is not where it should be).
  */
-export function resolveSecrets(refsText: string | undefined, env: NodeJS.ProcessEnv, runner: Pick<Runner, 'host'>, scope: SecretScope): string {
+export function resolveSecrets(refsText: string | undefined, env: NodeJS.ProcessEnv, runner: Pick<Runner, 'host'>, scope: SecretScope, prior?: PriorSecrets): string {
   if (refsText === undefined) return 'secrets {\n}\n';
   const problems: string[] = [];
   let dir: string;
@@ -327,8 +359,6 @@ export function resolveSecrets(refsText: string | undefined, env: NodeJS.Process
   }
   const dirProblem = secretsDirProblem(dir);
   if (dirProblem) throw new StepError('secrets', `secrets.refs names the secrets folder ${JSON.stringify(dir)}, which cannot be one: ${dirProblem}; nothing was changed`);
-  const owner = new Map<string, string>();
-  for (const [t, d] of Object.entries(scope.tenants)) for (const c of d.connections) owner.set(c, t);
   const tenants = scopeIndex(Object.keys(scope.tenants));
   let key: fs.Stats | undefined;
   try {
@@ -336,6 +366,27 @@ export function resolveSecrets(refsText: string | undefined, env: NodeJS.Process
   } catch {
     /* no key on this host: checkPrivateKey says so when a connection needs it */
   }
+  const resolver = (owner: (connection: string) => string | undefined) => refResolver(env, runner, dir, tenants, key, owner, problems);
+  let conf: string | undefined;
+  try {
+    if (prior) conf = resolveTouched(refsText, dir, scope, prior, tenants, resolver, problems);
+    if (conf === undefined) {
+      problems.length = 0;
+      const owner = new Map<string, string>();
+      for (const [t, d] of Object.entries(scope.tenants)) for (const c of d.connections) owner.set(c, t);
+      conf = formatSecrets(refsText, resolver((c) => owner.get(c)));
+    }
+  } catch (e) {
+    throw new StepError('secrets', (e as Error).message);
+  }
+  if (problems.length) throw new StepError('secrets', `${problems.length} secret reference${problems.length === 1 ? '' : 's'} cannot be used; nothing was changed`, problems.join('\n'));
+  return conf;
+}
+
+type Resolve = (ref: string, kind: SecretKind, connection: string) => string | undefined;
+
+/** One reference's value on this host, checked (scope, then the host's file or variable), or undefined with its problem recorded. */
+function refResolver(env: NodeJS.ProcessEnv, runner: Pick<Runner, 'host'>, dir: string, tenants: ScopeIndex, key: fs.Stats | undefined, owner: (connection: string) => string | undefined, problems: string[]): Resolve {
   // Files are read once per reference; environment variables are looked up where used (a hash lookup).
   const files = new Map<string, string | undefined>();
   const fromBytes = (bytes: Buffer | string, where: () => string): string | undefined => {
@@ -346,44 +397,169 @@ export function resolveSecrets(refsText: string | undefined, env: NodeJS.Process
     }
     return v.value;
   };
-  let conf: string;
-  try {
-    conf = formatSecrets(refsText, (ref, kind, connection) => {
-      const tenant = owner.get(connection);
-      // Built only for a problem: 30,000 references at 10,000 tenants.
-      const where = () => `${shownRef(ref)} (${kind} of connection ${connection}${tenant === undefined ? '' : `, tenant ${tenant}`})`;
-      if (tenant === undefined) {
-        problems.push(`${where()}: the connection belongs to no tenant of the manifest`);
-        return undefined;
-      }
-      const s = scopeRef(ref, tenant, tenants, dir);
-      let value: string | undefined;
-      if (!s.ok) problems.push(`${where()}: outside tenant ${tenant}'s secrets: ${s.problem}`);
-      else if (s.kind === 'env') {
-        // Own properties only: env:constructor must not find Object.prototype's.
-        const v = Object.hasOwn(env, s.name) ? env[s.name] : undefined;
-        if (v === undefined) problems.push(`${where()}: environment variable ${s.name} is not set`);
-        else {
-          const t = secretText(v);
-          if ('problem' in t) problems.push(`${where()}: ${t.problem}`);
-          else value = t.value;
-        }
-      } else if (files.has(s.path)) value = files.get(s.path);
-      else {
-        value = fromBytes(readScopedFile(runner.host(dir), s.below, key), where);
-        files.set(s.path, value);
-      }
-      if (value === undefined) return undefined;
-      if (!value.length) problems.push(`${where()}: the secret is empty`);
-      else if (kind === 'psk' && value.length < 2 * MIN_PSK && [...value].length < MIN_PSK) problems.push(`${where()}: a PSK must be at least ${MIN_PSK} characters`);
-      else return value;
+  return (ref, kind, connection) => {
+    const tenant = owner(connection);
+    // Built only for a problem: 30,000 references at 10,000 tenants.
+    const where = () => `${shownRef(ref)} (${kind} of connection ${connection}${tenant === undefined ? '' : `, tenant ${tenant}`})`;
+    if (tenant === undefined) {
+      problems.push(`${where()}: the connection belongs to no tenant of the manifest`);
       return undefined;
-    });
-  } catch (e) {
-    throw new StepError('secrets', (e as Error).message);
+    }
+    const s = scopeRef(ref, tenant, tenants, dir);
+    let value: string | undefined;
+    if (!s.ok) problems.push(`${where()}: outside tenant ${tenant}'s secrets: ${s.problem}`);
+    else if (s.kind === 'env') {
+      // Own properties only: env:constructor must not find Object.prototype's.
+      const v = Object.hasOwn(env, s.name) ? env[s.name] : undefined;
+      if (v === undefined) problems.push(`${where()}: environment variable ${s.name} is not set`);
+      else {
+        const t = secretText(v);
+        if ('problem' in t) problems.push(`${where()}: ${t.problem}`);
+        else value = t.value;
+      }
+    } else if (files.has(s.path)) value = files.get(s.path);
+    else {
+      value = fromBytes(readScopedFile(runner.host(dir), s.below, key), where);
+      files.set(s.path, value);
+    }
+    if (value === undefined) return undefined;
+    if (!value.length) problems.push(`${where()}: the secret is empty`);
+    else if (kind === 'psk' && value.length < 2 * MIN_PSK && [...value].length < MIN_PSK) problems.push(`${where()}: a PSK must be at least ${MIN_PSK} characters`);
+    else return value;
+    return undefined;
+  };
+}
+
+const CONF_OPEN = 'secrets {\n';
+const CONF_CLOSE = '}\n';
+
+/** A reference line's connection and whether the line is one (not a comment, an `@` line or empty). */
+function refLineConnection(line: string): string | undefined {
+  const c = line.charCodeAt(0);
+  if (!line.trim() || c === 35 || c === 64) return undefined;
+  const sp = line.indexOf(' ');
+  return sp < 0 ? line : line.slice(0, sp);
+}
+
+/**
+ * resolveSecrets for the touched tenants only, the other blocks taken from the current release's secrets.conf; the
+ * same text resolving everything gives. Undefined when the two releases cannot be lined up: resolve everything.
+ */
+function resolveTouched(refsText: string, dir: string, scope: SecretScope, prior: PriorSecrets, idx: ScopeIndex, resolver: (owner: (c: string) => string | undefined) => Resolve, problems: string[]): string | undefined {
+  const touched = new Set(prior.touched);
+  const spans = (text: string) =>
+    prior.touched
+      .map((t) => ({ t, s: sectionSpan(text, REFS_MARKER, t) }))
+      .filter((x): x is { t: string; s: [number, number] } => x.s !== undefined)
+      .sort((a, b) => a.s[0] - b.s[0]);
+  const rest = (text: string, sp: Array<{ s: [number, number] }>) => {
+    let out = '';
+    let at = 0;
+    for (const { s } of sp) {
+      if (s[0] < at) return undefined;
+      out += text.slice(at, s[0]);
+      at = s[1];
+    }
+    return out + text.slice(at);
+  };
+  const oldSpans = spans(prior.refs);
+  const newSpans = spans(refsText);
+  // Every line outside the touched tenants' sections, the head (secrets folder) included, the same bytes as before.
+  const restNew = rest(refsText, newSpans);
+  if (restNew === undefined || rest(prior.refs, oldSpans) !== restNew) return undefined;
+  const conf = prior.conf;
+  if (!conf.startsWith(CONF_OPEN) || !conf.endsWith(CONF_CLOSE)) return undefined;
+  const blockAt = (c: string): [number, number] | undefined => {
+    for (const k of ['ike', 'eap']) {
+      const i = conf.indexOf(`\n  ${k}-${c} {\n`);
+      if (i < 0) continue;
+      const e = conf.indexOf('\n  }\n', i);
+      return e < 0 ? undefined : [i + 1, e + 5];
+    }
+    return undefined;
+  };
+  // The tenant a line of the new file is under, and whether the manifest agrees that the connection is that tenant's.
+  const ownerOf = (text: string, at: number, conn: string): string | undefined => {
+    const m = text.lastIndexOf(`\n${REFS_MARKER.prefix}`, at);
+    if (m < 0) return undefined;
+    const from = m + 1 + REFS_MARKER.prefix.length;
+    const t = text.slice(from, text.indexOf(REFS_MARKER.after, from));
+    return scope.tenants[t]?.connections.includes(conn) ? t : undefined;
+  };
+  // An added tenant may own a name another tenant's unchanged line uses (tenant a-b added next to a's env:A_B_X).
+  const added = prior.touched.filter((t) => !Object.hasOwn(prior.tenants, t) && Object.hasOwn(scope.tenants, t));
+  if (added.length > INCREMENTAL_ADDED_MAX) return undefined;
+  for (const n of added) {
+    for (const needle of [` env:${envPrefix(n)}`, ` file:${refToken(`${dir}/${n}`)}`]) {
+      for (let at = refsText.indexOf(needle); at >= 0; at = refsText.indexOf(needle, at + 1)) {
+        const ls = refsText.lastIndexOf('\n', at) + 1;
+        const le = refsText.indexOf('\n', at);
+        for (const r of parseRefs(refsText.slice(ls, le < 0 ? refsText.length : le))) {
+          const t = ownerOf(refsText, ls, r.connection);
+          if (t === undefined) return undefined;
+          if (touched.has(t)) continue;
+          const s = scopeRef(r.ref, t, idx, dir);
+          if (!s.ok) problems.push(`${shownRef(r.ref)} (${r.kind} of connection ${r.connection}, tenant ${t}): outside tenant ${t}'s secrets: ${s.problem}`);
+        }
+      }
+    }
   }
-  if (problems.length) throw new StepError('secrets', `${problems.length} secret reference${problems.length === 1 ? '' : 's'} cannot be used; nothing was changed`, problems.join('\n'));
-  return conf;
+  // The touched tenants' blocks taken out of the current release's secrets.conf: each tenant's blocks are one run.
+  const edits: Array<{ at: number; end: number; text: string; order: number }> = [];
+  for (const { t, s } of oldSpans) {
+    const lines = prior.refs.slice(s[0], s[1]).split('\n');
+    const conns = lines.map(refLineConnection).filter((c): c is string => c !== undefined);
+    if (!conns.length) continue;
+    const found = conns.map(blockAt);
+    if (found.some((f) => f === undefined)) return undefined;
+    const b = (found as Array<[number, number]>).sort((x, y) => x[0] - y[0]);
+    for (let i = 1; i < b.length; i++) if (b[i][0] !== b[i - 1][1]) return undefined;
+    if (!Object.hasOwn(prior.tenants, t)) return undefined;
+    edits.push({ at: b[0][0], end: b[b.length - 1][1], text: '', order: 0 });
+  }
+  // Their new blocks, each where the next untouched tenant's first block is (or at the end).
+  const head = headOf(refsText, REFS_MARKER);
+  // Lines before the first tenant's section would be resolved with each tenant's: a file s2sgw never writes.
+  if (head.split('\n').some((l) => refLineConnection(l) !== undefined)) return undefined;
+  const owners = new Map<string, string>();
+  for (const { t } of newSpans) for (const c of scope.tenants[t]?.connections ?? []) owners.set(c, t);
+  const resolve = resolver((c) => owners.get(c));
+  newSpans.forEach(({ s }, i) => {
+    const block = formatSecrets(head + refsText.slice(s[0], s[1]), resolve).slice(CONF_OPEN.length, -CONF_CLOSE.length);
+    if (!block) return;
+    let at = conf.length - CONF_CLOSE.length;
+    let inTouched = false;
+    for (let ls = s[1]; ls < refsText.length; ) {
+      let le = refsText.indexOf('\n', ls);
+      if (le < 0) le = refsText.length;
+      const line = refsText.slice(ls, le);
+      if (line.startsWith(REFS_MARKER.prefix)) inTouched = touched.has(line.slice(REFS_MARKER.prefix.length, line.indexOf(REFS_MARKER.after)));
+      else if (!inTouched) {
+        const c = refLineConnection(line);
+        if (c !== undefined) {
+          const b = blockAt(c);
+          if (!b) {
+            at = -1;
+            break;
+          }
+          at = b[0];
+          break;
+        }
+      }
+      ls = le + 1;
+    }
+    edits.push({ at, end: at, text: block, order: i + 1 });
+  });
+  if (edits.some((e) => e.at < 0)) return undefined;
+  edits.sort((x, y) => x.at - y.at || x.order - y.order);
+  let out = '';
+  let pos = 0;
+  for (const e of edits) {
+    if (e.at < pos) return undefined;
+    out += conf.slice(pos, e.at) + e.text;
+    pos = e.end;
+  }
+  return out + conf.slice(pos);
 }
 
 /** Where swanctl's private/ folder is on the host: apply links the gateway identity's key there. */
@@ -620,8 +796,12 @@ export function readReleaseFile(r: Release | null, rel: string): string | undefi
   return readReleaseBytes(r, rel)?.toString('utf8');
 }
 
-/** Opens an existing release folder (its manifest re-read; files re-verified when `verify`). */
-export function openRelease(l: Layout, name: string | null, verify = false): Release | null {
+/**
+ * Opens an existing release folder (its manifest re-read; files re-verified when `verify`). With `like` (the bundle
+ * being applied: its manifest's bytes and the manifest parsed from them), the release's manifest is made from that
+ * one and the lines in which the two differ (deriveManifest), not parsed whole.
+ */
+export function openRelease(l: Layout, name: string | null, verify = false, like?: { bytes: Buffer; manifest: Manifest }): Release | null {
   if (name === null) return null;
   const dir = path.join(l.releases, name);
   if (verify) {
@@ -629,7 +809,9 @@ export function openRelease(l: Layout, name: string | null, verify = false): Rel
     return { name, dir, manifest: v.manifest, flat: !hasShards(dir) };
   }
   const r: Release = { name, dir, manifest: undefined as unknown as Manifest, flat: !hasShards(dir) };
-  r.manifest = parseManifest(fs.readFileSync(path.join(dir, MANIFEST)), (t) => readSummary(() => fs.readFileSync(releasePath(r, summaryPath(t)))));
+  const bytes = fs.readFileSync(path.join(dir, MANIFEST));
+  const read = (t: string) => readSummary(() => fs.readFileSync(releasePath(r, summaryPath(t))));
+  r.manifest = (like && deriveManifest(bytes, like.bytes, like.manifest, read)) || parseManifest(bytes, read);
   return r;
 }
 

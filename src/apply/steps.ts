@@ -832,6 +832,8 @@ export async function checkRelease(runner: Runner, l: Layout, r: Release, from: 
     const out: Checked = { problems: [] };
     const whole = file(r, FRR_FILE);
     if (!whole || runner.skipped('frr')) return out;
+    // The very frr.conf the host runs (the manifests' sha256): it was checked when that release was applied.
+    if (from && from.manifest.files[FRR_FILE]?.sha256 === r.manifest.files[FRR_FILE]?.sha256) return out;
     // A dry run changes nothing under --root: its scratch folder is a temporary one outside it, removed after.
     const dir = runner.dryRun ? fs.mkdtempSync(path.join(os.tmpdir(), 's2sgw-dry-run-')) : path.join(l.tmp, 'vtysh');
     try {
@@ -870,6 +872,9 @@ async function nftCheckDelta(runner: Runner, l: Layout, from: Release, to: Pick<
   const a = src(from, NFT_FILE);
   const b = src(to, NFT_FILE, read);
   if (!a || !b) return false;
+  // The same file (by the manifests' sha256): no transaction, and neither 20 MB file needs reading (a change of
+  // routes, proposals or addresses leaves s2sgw.nft alone: reading and hashing both copies was 0.3 s at 10,000 tenants).
+  if (a.sha === b.sha) return true;
   const plan = memo('nft', a, b, touched, () => nftPlan(a.read(), b.read(), touched));
   if (plan.headChanged) return false;
   if (!plan.script) return true;
@@ -941,7 +946,7 @@ function frrCheckPart(from: Release, to: Release, touched: string[]): string | u
 }
 
 /** Tenants added, removed, or whose per-tenant digest (over their generated lines) moved. */
-function digestTouched(from: Pick<Release, 'manifest'>, to: Pick<Release, 'manifest'>): string[] {
+export function digestTouched(from: Pick<Release, 'manifest'>, to: Pick<Release, 'manifest'>): string[] {
   const a = from.manifest.tenants;
   const b = to.manifest.tenants;
   // No set or sort of 10,000 names: only the few that differ are collected and sorted.

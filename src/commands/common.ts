@@ -137,7 +137,9 @@ export function printDiagnostics(diags: Diagnostic[], format: Format, files: Sou
   if (format === 'json') io.out(formatJson(diags));
   else if (format === 'github') io.out(formatGithub(diags));
   else {
-    const sources = new Map(files.map((f) => [f.path, f.text]));
+    // Only the files a finding is in: a file validate took from the cache decodes its text when first asked (fromCache()).
+    const wanted = new Set(diags.map((d) => d.file));
+    const sources = new Map(files.filter((f) => wanted.has(f.path)).map((f) => [f.path, f.text]));
     if (lock !== undefined && typeof lock !== 'number') sources.set(LOCK_FILE, lock.toString());
     io.err(formatText(diags, { color: io.errColor ?? io.color, sources }));
   }

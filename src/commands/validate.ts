@@ -20,7 +20,8 @@ export const command: Command = {
   async run({ values }, io) {
     const format = formatOption(values, ['text', 'json', 'github']) as Format;
     const loaded = loadConfig(configDir(values, io));
-    let result = validate(loaded, openCache(values, io.env, io.cwd, io.err));
+    // Only counts and findings are printed: unchanged tenants come from their summaries (ValidateOptions).
+    let result = validate(loaded, openCache(values, io.env, io.cwd, io.err), { summaries: true });
     if (values.locked && result.ok) {
       // The same function build and plan call after validation, so the same finding in the same order.
       const locked = allocateLocked(result.model, result.lock, true);

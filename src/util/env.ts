@@ -8,23 +8,71 @@ let large: NodeJS.ProcessEnv | undefined;
 let largeChild: NodeJS.ProcessEnv | undefined;
 
 /**
- * process.env as a plain object. Node answers every process.env key from the C environment with a linear scan
+ * process.env as an object. Node answers every process.env key from the C environment with a linear scan
  * (enumerating it too: V8 asks each key's attributes), so with 30,000 PSK variables (10,000 tenants, three sites
  * each) resolving them one by one took 0.45 s, and each spawn handed process.env took 1 s (it copies every
  * variable). A large environment is read from /proc/self/environ instead, in one go: the environment the process
  * started with (s2sgw sets no variable). A usual one is copied from process.env, which also sees variables set
  * since start (tests do).
+ *
+ * The large one is looked up in that text, name by name, for the first few dozen names (an apply of a one-tenant
+ * change looks up a handful: making an object of 30,000 variables was 0.1-0.2 s of every such apply), and made
+ * into a plain object on the next lookup, on enumeration or on a write.
  */
 export function environment(): NodeJS.ProcessEnv {
   if (large) return large;
-  let text: string | undefined;
-  try {
-    text = fs.readFileSync('/proc/self/environ', 'utf8');
-  } catch {
-    text = undefined;
-  }
+  const text = environText();
   if (text === undefined || countOf(text, '\0', LARGE) <= LARGE) return { ...process.env };
-  // No prototype: a variable named like an Object method is a variable like any other.
+  return (large = lazyEnvironment(text));
+}
+
+function environText(): string | undefined {
+  try {
+    return fs.readFileSync('/proc/self/environ', 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Lookups answered from the text before the whole environment is made into an object. */
+const LOOKUPS = 64;
+
+/** An environment over /proc/self/environ's text: see environment(). */
+export function lazyEnvironment(text: string): NodeJS.ProcessEnv {
+  let all: Record<string, string> | undefined;
+  let lookups = 0;
+  const whole = () => (all ??= parseEnviron(text));
+  const find = (name: string | symbol): string | undefined => {
+    if (typeof name !== 'string') return undefined;
+    if (all || ++lookups > LOOKUPS) return Object.hasOwn(whole(), name) ? all![name] : undefined;
+    // The first of a repeated name is the one getenv() returns; a value holds no NUL, a name no '='.
+    if (!name || name.includes('=') || name.includes('\0')) return undefined;
+    const at = text.startsWith(`${name}=`) ? 0 : text.indexOf(`\0${name}=`) + 1;
+    if (at <= 0 && !text.startsWith(`${name}=`)) return undefined;
+    const from = at + name.length + 1;
+    const end = text.indexOf('\0', from);
+    return text.slice(from, end < 0 ? text.length : end);
+  };
+  return new Proxy(Object.create(null) as NodeJS.ProcessEnv, {
+    get: (_, k) => find(k),
+    has: (_, k) => find(k) !== undefined,
+    getOwnPropertyDescriptor: (_, k) => {
+      const value = find(k);
+      return value === undefined ? undefined : { value, writable: true, enumerable: true, configurable: true };
+    },
+    ownKeys: () => Object.keys(whole()),
+    set: (_, k, v) => {
+      if (typeof k !== 'string') return false;
+      whole()[k] = String(v);
+      return true;
+    },
+    deleteProperty: (_, k) => typeof k !== 'string' || delete whole()[k],
+    defineProperty: () => false,
+  });
+}
+
+/** NAME=VALUE\0... as an object without a prototype (a variable named like an Object method is a variable like any other). */
+function parseEnviron(text: string): Record<string, string> {
   const env: Record<string, string> = Object.create(null);
   // One pass over the text, no array of 30,000 entries first.
   for (let at = 0; at < text.length; ) {
@@ -38,7 +86,7 @@ export function environment(): NodeJS.ProcessEnv {
     }
     at = end + 1;
   }
-  return (large = env);
+  return env;
 }
 
 /** How many times `c` occurs in `text`, counting no further than `limit` + 1. */
@@ -57,9 +105,18 @@ const PASSED = /^(PATH|HOME|USER|LOGNAME|SHELL|LANG|LANGUAGE|LC_[A-Z]+|TZ|TERM|T
  */
 export function childEnv(): NodeJS.ProcessEnv {
   const env = environment();
-  // The large snapshot never changes: filter its 30,000 names once, not on every spawn.
-  if (env === large && largeChild) return largeChild;
-  const out = Object.fromEntries(Object.keys(env).filter((k) => PASSED.test(k)).map((k) => [k, env[k]]));
-  if (env === large) largeChild = out;
-  return out;
+  if (env !== large) return pick(env, Object.keys(env));
+  // The large environment: only PASSED's names are looked for in its text (never all 30,000 made into an object).
+  if (!largeChild) {
+    const text = environText() ?? '';
+    const names = new Set<string>();
+    for (const m of text.matchAll(PASSED_IN_TEXT)) names.add(m[1]);
+    largeChild = pick(env, [...names]);
+  }
+  return largeChild;
 }
+
+const pick = (env: NodeJS.ProcessEnv, names: string[]) => Object.fromEntries(names.filter((k) => PASSED.test(k) && env[k] !== undefined).map((k) => [k, env[k]]));
+
+/** PASSED's names where they start an entry of /proc/self/environ's text. */
+const PASSED_IN_TEXT = new RegExp(`(?:^|\\0)(${PASSED.source.slice(2, -2)})=`, 'g');

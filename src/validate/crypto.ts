@@ -226,19 +226,30 @@ export function findings(model: Model): CryptoFinding[] {
     seen.add(key);
     out.push(f);
   };
-  const judge = (profileName: string | undefined, kind: Kind, proposal: string, where: Omit<CryptoFinding, 'level' | 'profile' | 'kind' | 'proposal' | 'keyword' | 'verdict'>) => {
-    const p = profile(profileName ?? 'default')!;
-    for (const keyword of proposal.split('-')) {
-      const v = verdict(p, kind, keyword);
-      if (!v) continue;
-      push({ level: profileName ? v.level : 'deprecated', ...(profileName ? { profile: profileName } : {}), kind, proposal, keyword, verdict: v, ...where });
+  // One proposal is written by thousands of tenants: its verdicts are looked up once per profile, and a finding's
+  // place is made only when there is a finding.
+  const verdicts = new Map<string, Array<[string, Verdict]>>();
+  const judge = (profileName: string | undefined, kind: Kind, proposal: string, where: () => Omit<CryptoFinding, 'level' | 'profile' | 'kind' | 'proposal' | 'keyword' | 'verdict'>) => {
+    const memo = `${profileName ?? ''}\0${kind}\0${proposal}`;
+    let found = verdicts.get(memo);
+    if (!found) {
+      const p = profile(profileName ?? 'default')!;
+      found = [];
+      for (const keyword of proposal.split('-')) {
+        const v = verdict(p, kind, keyword);
+        if (v) found.push([keyword, v]);
+      }
+      verdicts.set(memo, found);
     }
+    if (!found.length) return;
+    const at = where();
+    for (const [keyword, v] of found) push({ level: profileName ? v.level : 'deprecated', ...(profileName ? { profile: profileName } : {}), kind, proposal, keyword, verdict: v, ...at });
   };
   const gateways = new Map(model.gateways.map((g) => [g.name, g]));
   for (const g of model.gateways) {
     for (const kind of ['ike', 'esp'] as const) {
       if (!g.written?.[kind]) continue;
-      g.defaults[kind].proposals.forEach((pr, i) => judge(g.cryptoProfile, kind, pr, { file: g.origin.file, path: ['defaults', kind, 'proposals', i], subject: `gateway ${g.name}` }));
+      g.defaults[kind].proposals.forEach((pr, i) => judge(g.cryptoProfile, kind, pr, () => ({ file: g.origin.file, path: ['defaults', kind, 'proposals', i], subject: `gateway ${g.name}` })));
     }
   }
   for (const t of model.tenants) {
@@ -249,10 +260,10 @@ export function findings(model: Model): CryptoFinding[] {
           const g = gateways.get(gname);
           if (!g) continue;
           const prof = t.cryptoProfile ?? g.cryptoProfile;
-          if (own) own.forEach((pr, i) => judge(prof, kind, pr, { file: t.file, path: [...c.origin.path, kind, 'proposals', i], subject: `${t.name}/${c.interface}` }));
+          if (own) own.forEach((pr, i) => judge(prof, kind, pr, () => ({ file: t.file, path: [...c.origin.path, kind, 'proposals', i], subject: `${t.name}/${c.interface}` })));
           else if (t.cryptoProfile && t.cryptoProfile !== g.cryptoProfile)
             g.defaults[kind].proposals.forEach((pr) =>
-              judge(prof, kind, pr, { file: t.file, path: ['cryptoProfile'], subject: `${t.name}/${c.interface}`, inherited: { gateway: g.name, builtIn: !g.written?.[kind] } }),
+              judge(prof, kind, pr, () => ({ file: t.file, path: ['cryptoProfile'], subject: `${t.name}/${c.interface}`, inherited: { gateway: g.name, builtIn: !g.written?.[kind] } })),
             );
         }
       }

@@ -31,10 +31,15 @@ export function headOf(text: Text, m: Marker): string {
 
 /** The lines of `tenant`'s section (its marker line up to the next tenant's marker), or '' when the file has none. */
 export function sectionOf(text: Text | undefined, m: Marker, tenant: string): string {
-  if (!text) return '';
+  const s = text ? sectionSpan(text, m, tenant) : undefined;
+  return s ? slice(text!, s[0], s[1]) : '';
+}
+
+/** Where `tenant`'s section is in `text`: [start, end) of sectionOf's lines, or undefined when the file has none. */
+export function sectionSpan(text: Text, m: Marker, tenant: string): [number, number] | undefined {
   const key = `\n${m.prefix}${tenant}${m.after}`;
   const i = text.indexOf(key);
-  if (i < 0) return '';
+  if (i < 0) return undefined;
   const end = text.indexOf(`\n${m.prefix}`, i + key.length);
-  return slice(text, i + 1, end < 0 ? text.length : end + 1);
+  return [i + 1, end < 0 ? text.length : end + 1];
 }

@@ -36,6 +36,9 @@ function unesc(s: string): string {
 
 const CONNECTION = /^[A-Za-z0-9_-]{1,15}$/;
 
+/** A token as secrets.refs writes it ('%', whitespace and control characters as %XX): apply searches the file for one. */
+export const refToken = esc;
+
 /** The line naming the gateway's secrets folder ('@' cannot start a connection name). */
 export function secretsDirLine(dir: string): string {
   return `@secrets-dir ${esc(dir)}`;

@@ -4,6 +4,7 @@ import { Rule, duplicates, related } from './rule';
 
 export const rule: Rule = {
   id: 'duplicate-filter',
+  scope: 'tenant',
   summary: 'two filters of a tenant on the same interface and direction',
   check(ctx) {
     const out: Diagnostic[] = [];

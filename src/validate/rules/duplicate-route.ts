@@ -5,6 +5,7 @@ import { Rule, conn, duplicates, related } from './rule';
 
 export const rule: Rule = {
   id: 'duplicate-route',
+  scope: 'tenant',
   summary: 'one tenant routes the same prefix at the same metric twice',
   check(ctx) {
     const out: Diagnostic[] = [];

@@ -86,6 +86,7 @@ function suspect(file: SourceFile, path: Array<string | number>, value: string, 
 
 export const rule: Rule = {
   id: 'inline-secret',
+  scope: 'tenant',
   summary: 'a PSK or EAP secret that is not an env:NAME or file:/path reference',
   check(ctx) {
     const out: Diagnostic[] = [];
