@@ -64,6 +64,8 @@ function sha256(s: string): string {
 export interface RenderCache {
   cache: Cache;
   fileKeys: Map<string, string>;
+  /** A model tenant as its whole entity, when the model holds summaries of the tenants validate read from its pack. */
+  whole?: (t: Tenant) => Tenant;
 }
 
 /**
@@ -72,8 +74,10 @@ export interface RenderCache {
  * summaries' hashes (plan shows neither the manifest nor the other hashes; it compares summaries by theirs).
  */
 export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations, keepRendered = false, source: BundleSource | null = null, rc?: RenderCache, lean = false): Bundle {
-  const tenants = tenantsOn(model, gateway.name);
-  const reuse = rc ? lookUp(rc, gateway, tenants, alloc, keepRendered, lean) : undefined;
+  const wholeOf = rc?.whole ?? ((t: Tenant) => t);
+  const reuse = rc ? lookUp(rc, gateway, tenantsOn(model, gateway.name), alloc, keepRendered, lean) : undefined;
+  // Without the render cache's entries every tenant is rendered, from its whole entity.
+  const tenants = reuse || !rc?.whole ? tenantsOn(model, gateway.name) : tenantsOn(model, gateway.name).map(wholeOf);
   const files: BundleFile[] = [];
   const kept: RenderedFile[] = [];
   // Per tenant, per file: the digest of its sections. Target by target, so one target's sections are let go
@@ -82,7 +86,7 @@ export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations
   const gatewayParts = new Map<string, string>();
   for (const target of TARGETS) {
     const input = { model, gateway, tenants, alloc };
-    for (const f of reuse ? renderReusing(target, input, reuse) : target.render(input)) {
+    for (const f of reuse ? renderReusing(target, input, reuse, wholeOf) : target.render(input)) {
       files.push(lean ? new JoinedFile(f.path, f.sections.map((x) => x.text), f.mode ?? 0o644) : { path: f.path, content: text(f), mode: f.mode ?? 0o644 });
       const byTenant = new Map<string, ReturnType<typeof createHash>>();
       const gw = createHash('sha256');
@@ -129,7 +133,7 @@ export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations
       files.push({ path: summaryPath(t.name), content: hit.summaryText, mode: 0o644 });
       known.set(summaryPath(t.name), hit.summarySha);
     } else {
-      const summary = summarize(t, gateway, alloc);
+      const summary = summarize(wholeOf(t), gateway, alloc);
       summaries.set(t.name, summary);
       files.push({ path: summaryPath(t.name), content: summaryText(summary), mode: 0o644 });
     }
@@ -382,7 +386,7 @@ function store(cache: Cache, reuse: Reuse, summaries: Map<string, TenantSummary>
 }
 
 /** A target's files as target.render(input) gives them, rendering only the tenants the cache misses (and witnesses). */
-function renderReusing(target: Target, input: TargetInput, reuse: Reuse): RenderedFile[] {
+function renderReusing(target: Target, input: TargetInput, reuse: Reuse, wholeOf: (t: Tenant) => Tenant): RenderedFile[] {
   const missed = input.tenants.filter((t) => !reuse.hits.has(t.name));
   const facts = target.gatewayFacts ?? (() => '');
   const seen = new Set(missed.map(facts));
@@ -395,7 +399,7 @@ function renderReusing(target: Target, input: TargetInput, reuse: Reuse): Render
       witnesses.add(t.name);
     }
   }
-  const rendered = target.render({ ...input, tenants: input.tenants.filter((t) => !reuse.hits.has(t.name) || witnesses.has(t.name)) });
+  const rendered = target.render({ ...input, tenants: input.tenants.filter((t) => !reuse.hits.has(t.name) || witnesses.has(t.name)).map(wholeOf) });
   // Split the render into gateway sections per file and each tenant's parts.
   const skeleton = new Map<string, { mode?: number; gateway: Section[] }>();
   const own = new Map<string, Part[]>();
