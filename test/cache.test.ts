@@ -145,6 +145,17 @@ test('a sequence of edits gives the same validate, plan (text, json, markdown) a
       for (const e of entries) fs.writeFileSync(e, fs.readFileSync(e, 'utf8').slice(0, 100));
       edit(dir, 'tenants/contoso.yaml', /metric: 90/, 'metric: 80');
     }],
+    // Build and plan read unchanged tenants as summaries from validate's pack and render the ones the render cache
+    // misses from their whole entities: from their file entries, or (none left) parsed again.
+    ['no render entries, change a tenant', () => {
+      fs.rmSync(path.join(cacheDir, 'v1', 'parts'), { recursive: true, force: true });
+      edit(dir, 'tenants/contoso.yaml', /metric: 80/, 'metric: 70');
+    }],
+    ['no file or render entries, change a tenant', () => {
+      fs.rmSync(path.join(cacheDir, 'v1', 'parts'), { recursive: true, force: true });
+      fs.rmSync(path.join(cacheDir, 'v1', 'file'), { recursive: true, force: true });
+      edit(dir, 'tenants/contoso.yaml', /metric: 70/, 'metric: 60');
+    }],
     // Findings: a schema error in one file and a conflict between a changed and an unchanged (cached) tenant.
     ['break two tenants', () => {
       edit(dir, 'tenants/fabrikam.yaml', 'vlan: 4002', 'vlan: 4001');
@@ -240,9 +251,10 @@ test('truncated, garbage, other-version and misplaced entries are rebuilt, never
     assert.equal(again.diagnostics, first.diagnostics, `${what}: diagnostics`);
     assert.equal(again.bundles, first.bundles, `${what}: bundles`);
     assert.is(cache.hits, 0, `${what}: no damaged entry is used`);
-    // Rebuilt: the next run uses every entry again.
+    // Rebuilt: the next run uses every entry again (with sections, as the run that rebuilt them: without, a compile
+    // reads unchanged tenants from validate's pack of summaries, which that run does not write).
     const next = new Cache(cacheDir, assert.unreachable);
-    compile(loadConfig(dir), readLock(dir), { cache: next });
+    compile(loadConfig(dir), readLock(dir), { keepRendered: true, cache: next });
     assert.is(next.misses, 0, `${what}: entries rebuilt`);
   }
   const plain = await cli(['validate', '--config', dir, '--format', 'json'], dir, env);

@@ -64,6 +64,8 @@ function sha256(s: string): string {
 export interface RenderCache {
   cache: Cache;
   fileKeys: Map<string, string>;
+  /** A model tenant as its whole entity, when the model holds summaries of the tenants validate read from its pack. */
+  whole?: (t: Tenant) => Tenant;
 }
 
 /**
@@ -72,8 +74,10 @@ export interface RenderCache {
  * summaries' hashes (plan shows neither the manifest nor the other hashes; it compares summaries by theirs).
  */
 export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations, keepRendered = false, source: BundleSource | null = null, rc?: RenderCache, lean = false): Bundle {
-  const tenants = tenantsOn(model, gateway.name);
-  const reuse = rc ? lookUp(rc, gateway, tenants, alloc, keepRendered) : undefined;
+  const wholeOf = rc?.whole ?? ((t: Tenant) => t);
+  const reuse = rc ? lookUp(rc, gateway, tenantsOn(model, gateway.name), alloc, keepRendered, lean) : undefined;
+  // Without the render cache's entries every tenant is rendered, from its whole entity.
+  const tenants = reuse || !rc?.whole ? tenantsOn(model, gateway.name) : tenantsOn(model, gateway.name).map(wholeOf);
   const files: BundleFile[] = [];
   const kept: RenderedFile[] = [];
   // Per tenant, per file: the digest of its sections. Target by target, so one target's sections are let go
@@ -82,7 +86,7 @@ export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations
   const gatewayParts = new Map<string, string>();
   for (const target of TARGETS) {
     const input = { model, gateway, tenants, alloc };
-    for (const f of reuse ? renderReusing(target, input, reuse) : target.render(input)) {
+    for (const f of reuse ? renderReusing(target, input, reuse, wholeOf) : target.render(input)) {
       files.push(lean ? new JoinedFile(f.path, f.sections.map((x) => x.text), f.mode ?? 0o644) : { path: f.path, content: text(f), mode: f.mode ?? 0o644 });
       const byTenant = new Map<string, ReturnType<typeof createHash>>();
       const gw = createHash('sha256');
@@ -105,6 +109,8 @@ export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations
       }
       if (keepRendered) kept.push(f);
     }
+    // Without plan's other side to share them, the cached tenants' texts of this target are in its files now.
+    if (reuse?.release) for (const hit of reuse.hits.values()) delete hit.targets[target.name];
   }
   const byPath = (a: { path: string }, b: { path: string }) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
   files.sort(byPath);
@@ -127,7 +133,7 @@ export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations
       files.push({ path: summaryPath(t.name), content: hit.summaryText, mode: 0o644 });
       known.set(summaryPath(t.name), hit.summarySha);
     } else {
-      const summary = summarize(t, gateway, alloc);
+      const summary = summarize(wholeOf(t), gateway, alloc);
       summaries.set(t.name, summary);
       files.push({ path: summaryPath(t.name), content: summaryText(summary), mode: 0o644 });
     }
@@ -138,7 +144,7 @@ export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations
   const entry = (t: Tenant): Manifest['tenants'][string] => {
     const e = { digest: digests.get(t.name)!, file: t.file, connections: t.connections.map((c) => c.interface).sort() } as Manifest['tenants'][string];
     const hit = reuse?.hits.get(t.name);
-    if (hit) Object.defineProperty(e, 'summary', { enumerable: true, get: () => hit.summary() });
+    if (hit) summaryFrom(e, hit);
     else e.summary = summaries.get(t.name)!;
     return e;
   };
@@ -154,6 +160,14 @@ export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations
   if (!lean) files.push({ path: MANIFEST, content: formatManifest(manifest), mode: 0o644 });
   files.sort(byPath);
   return { gateway: gateway.name, files, ...(keepRendered ? { rendered: kept } : {}), manifest };
+}
+
+/**
+ * A cached tenant's manifest summary, parsed when first read. Made out here: a getter made in bundleGateway would
+ * keep its whole scope (the model's tenants among it) alive as long as the manifest.
+ */
+function summaryFrom(e: Manifest['tenants'][string], hit: RenderEntry): void {
+  Object.defineProperty(e, 'summary', { enumerable: true, get: () => hit.summary() });
 }
 
 /** Records another source in a rendered bundle's manifest (build: the lock it writes is not the commit's). */
@@ -223,37 +237,56 @@ interface RenderEntry {
 type Head = { digest: string; summarySha: string; targets: Record<string, Array<[string, number | null, number, number]>> };
 type Meta = Record<string, Array<Array<[string | null, Place | null, number]>>>;
 
-/** Reads a render entry's text (see RenderEntry); undefined when it is not one. */
-function decodeEntry(body: string, file: string): RenderEntry | undefined {
+/**
+ * A copy of s that does not hold on to the string it was cut from (V8 keeps a slice's whole parent alive): a cached
+ * tenant's texts outlive the entry's text, whose head and line 2 are a third of it.
+ */
+function unshared(s: string): string {
+  return s.length < 13 ? s : (' ' + s).slice(1);
+}
+
+/**
+ * Reads a render entry's text (see RenderEntry); undefined when it is not one. Its texts are copies: without
+ * `withSections` (build --check, tests) the entry keeps nothing else of the text, line 2 is not read at all.
+ */
+function decodeEntry(body: string, file: string, withSections = true): RenderEntry | undefined {
   const nl1 = body.indexOf('\n');
   const nl2 = body.indexOf('\n', nl1 + 1);
   const nl3 = nl2 < 0 ? -1 : body.indexOf('\n', nl2 + 1);
   if (nl1 < 0 || nl2 < 0 || nl3 < 0) return undefined;
   const head = JSON.parse(body.slice(0, nl1)) as Head;
   if (typeof head?.digest !== 'string' || typeof head.summarySha !== 'string' || !/^[0-9a-f]{64}$/.test(head.summarySha) || head.targets === null || typeof head.targets !== 'object') return undefined;
-  const metaText = body.slice(nl1 + 1, nl2);
-  const summaryText = body.slice(nl2 + 1, nl3 + 1);
+  const metaText = withSections ? body.slice(nl1 + 1, nl2) : undefined;
+  const summaryText = unshared(body.slice(nl2 + 1, nl3 + 1));
   if (summaryText[0] !== '{') return undefined;
-  let parsed: TenantSummary | undefined;
-  const summary = () => (parsed ??= JSON.parse(summaryText) as TenantSummary);
   let at = nl3 + 1;
   const targets: Record<string, CachedPart[]> = {};
+  // Plain loops: a closure here would keep the whole text alive with the entry (V8 gives a function's closures one context).
   for (const x of TARGETS) {
     const parts = head.targets[x.name];
     if (!Array.isArray(parts)) return undefined;
-    targets[x.name] = parts.map(([path, mode, slot, len]) => {
-      if (typeof path !== 'string' || !Number.isInteger(slot) || !Number.isInteger(len) || len < 0 || at + len > body.length) throw new Error('not an entry');
-      const text = body.slice(at, (at += len));
-      return mode === null ? { path, slot, text } : { path, mode, slot, text };
-    });
+    const list: CachedPart[] = [];
+    for (const [path, mode, slot, len] of parts) {
+      if (typeof path !== 'string' || !Number.isInteger(slot) || !Number.isInteger(len) || len < 0 || at + len > body.length) return undefined;
+      const text = unshared(body.slice(at, (at += len)));
+      list.push(mode === null ? { path, slot, text } : { path, mode, slot, text });
+    }
+    targets[x.name] = list;
   }
   if (at !== body.length) return undefined;
+  return entryOf(targets, summaryText, head.summarySha, head.digest, metaText, file);
+}
+
+/** A decoded entry: its summary parsed and its sections made from line 2 (`metaText`) when first asked for. */
+function entryOf(targets: Record<string, CachedPart[]>, summaryText: string, summarySha: string, digest: string, metaText: string | undefined, file: string): RenderEntry {
+  let parsed: TenantSummary | undefined;
   let meta: Meta | undefined;
   const made = new Map<string, Section[]>();
   const sections = (target: string, part: number): Section[] => {
     const known = made.get(`${target}/${part}`);
     if (known) return known;
     if (!meta) {
+      if (metaText === undefined) throw new Error('read without its sections');
       meta = JSON.parse(metaText) as Meta;
       restoreFile(meta, file);
     }
@@ -270,7 +303,7 @@ function decodeEntry(body: string, file: string): RenderEntry | undefined {
     made.set(`${target}/${part}`, out);
     return out;
   };
-  return { targets, summaryText, summarySha: head.summarySha, summary, digest: head.digest, sections };
+  return { targets, summaryText, summarySha, summary: () => (parsed ??= JSON.parse(summaryText) as TenantSummary), digest, sections };
 }
 
 const summaryTexts = new WeakMap<TenantSummary, string>();
@@ -301,9 +334,14 @@ interface Reuse {
   tenants: Tenant[];
   /** Give each cached tenant's sections as rendered (build --check, tests), not one joined section per part. */
   sections: boolean;
+  /**
+   * Let each cached tenant's texts of a target go once they are joined into its files (build): the entries are
+   * this bundle's own copies, not kept by the cache for another side.
+   */
+  release: boolean;
 }
 
-function lookUp(rc: RenderCache, gateway: Gateway, tenants: Tenant[], alloc: Allocations, sections: boolean): Reuse | undefined {
+function lookUp(rc: RenderCache, gateway: Gateway, tenants: Tenant[], alloc: Allocations, sections: boolean, lean: boolean): Reuse | undefined {
   const gwKey = rc.fileKeys.get(gateway.origin.file);
   if (!gwKey) return undefined;
   const keys = new Map<string, string>();
@@ -313,7 +351,10 @@ function lookUp(rc: RenderCache, gateway: Gateway, tenants: Tenant[], alloc: All
     if (!tKey) return undefined;
     const key = keyOf('render', codeDigest(), gwKey, tKey, JSON.stringify(alloc.tenants[t.name] ?? null));
     keys.set(t.name, key);
-    const hit = rc.cache.getWith<RenderEntry>(RENDER, key, (body) => decodeEntry(body, t.file));
+    // Plan (lean) keeps the entries for its other side; a build joins each into its files and lets it go.
+    const got = rc.cache.getWith<RenderEntry>(RENDER, key, (body) => decodeEntry(body, t.file, sections), lean || sections);
+    // Its own copy of the parts lists, let go target by target (see release); without sections (they are not asked for).
+    const hit = got && !lean && !sections ? entryOf({ ...got.targets }, got.summaryText, got.summarySha, got.digest, undefined, t.file) : got;
     // Line 2 is read only when the sections are wanted: then an entry whose sections do not add up to its parts is a miss too.
     if (hit && sections && !sectionsAddUp(hit)) {
       // Read, but not used: the counters say so.
@@ -321,7 +362,7 @@ function lookUp(rc: RenderCache, gateway: Gateway, tenants: Tenant[], alloc: All
       rc.cache.misses++;
     } else if (hit) hits.set(t.name, hit);
   }
-  return { keys, hits, fresh: new Map(), tenants, sections };
+  return { keys, hits, fresh: new Map(), tenants, sections, release: !lean && !sections };
 }
 
 function sectionsAddUp(e: RenderEntry): boolean {
@@ -345,7 +386,7 @@ function store(cache: Cache, reuse: Reuse, summaries: Map<string, TenantSummary>
 }
 
 /** A target's files as target.render(input) gives them, rendering only the tenants the cache misses (and witnesses). */
-function renderReusing(target: Target, input: TargetInput, reuse: Reuse): RenderedFile[] {
+function renderReusing(target: Target, input: TargetInput, reuse: Reuse, wholeOf: (t: Tenant) => Tenant): RenderedFile[] {
   const missed = input.tenants.filter((t) => !reuse.hits.has(t.name));
   const facts = target.gatewayFacts ?? (() => '');
   const seen = new Set(missed.map(facts));
@@ -358,7 +399,7 @@ function renderReusing(target: Target, input: TargetInput, reuse: Reuse): Render
       witnesses.add(t.name);
     }
   }
-  const rendered = target.render({ ...input, tenants: input.tenants.filter((t) => !reuse.hits.has(t.name) || witnesses.has(t.name)) });
+  const rendered = target.render({ ...input, tenants: input.tenants.filter((t) => !reuse.hits.has(t.name) || witnesses.has(t.name)).map(wholeOf) });
   // Split the render into gateway sections per file and each tenant's parts.
   const skeleton = new Map<string, { mode?: number; gateway: Section[] }>();
   const own = new Map<string, Part[]>();

@@ -2,7 +2,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadConfig, loadFiles } from '../model/load';
-import { compile } from '../bundle/compile';
+import { compile, CompileOptions } from '../bundle/compile';
+import type { Loaded } from '../model/load';
+import type { Diagnostic } from '../model/diagnostics';
+import type { Bundle } from '../bundle/bundle';
 import { openCache } from '../util/cache';
 import { assemblePlan, readBundles, BaseBundle } from '../plan/plan';
 import { changesAtLeast, planJson, planMarkdown, planText } from '../plan/plan-format';
@@ -50,7 +53,7 @@ export const command: Command = {
     const have = new Map<string, Buffer>();
     for (const f of loaded.files) if (Buffer.isBuffer(f.pending)) have.set(f.path, f.pending);
     if (Buffer.isBuffer(loaded.lock)) have.set('allocations.lock.yaml', loaded.lock);
-    const now = compile(loaded, undefined, { source, cache, lean: true, locked: !!values.locked, progress: (p) => bar.step(`this side: ${p}`) });
+    const now = thisSide(loaded, { source, cache, lean: true, locked: !!values.locked, progress: (p) => bar.step(`this side: ${p}`) });
 
     if (now.ok && source && !source.dirty && now.lockText !== lockBefore) for (const b of now.bundles) b.manifest.source = { ...source, dirty: true };
     if (!now.ok) {
@@ -71,14 +74,15 @@ export const command: Command = {
       const ref = filesAt(dir, against, have);
       label = `${against} (${ref.commit.slice(0, 12)})`;
       baseLock = Buffer.isBuffer(ref.lock) ? ref.lock.toString() : undefined;
-      const old = compile(loadFiles(dir, ref.inputs, ref.lock), undefined, { source: { commit: ref.commit, dirty: false }, cache, lean: true, progress: (p) => bar.step(`${against}: ${p}`) });
-      if (!old.ok) bar.done();
-      if (!old.ok) io.err(`s2sgw plan: note: ${against} itself does not validate (${old.diagnostics.length} finding${old.diagnostics.length === 1 ? '' : 's'}); everything is shown as new\n`);
-      base = old.bundles.map((b) => ({ gateway: b.gateway, files: b.files, manifest: b.manifest }));
+      base = baseSide(loadFiles(dir, ref.inputs, ref.lock), { source: { commit: ref.commit, dirty: false }, cache, lean: true, progress: (p) => bar.step(`${against}: ${p}`) }, (findings) => {
+        bar.done();
+        io.err(`s2sgw plan: note: ${against} itself does not validate (${findings} finding${findings === 1 ? '' : 's'}); everything is shown as new\n`);
+      });
     }
+    // Both sides are bundles now: the entries the cache kept for the other side (the models' entities) can go.
+    cache?.forget();
     bar.step('comparing');
-    const rollout = Object.fromEntries(now.model.gateways.filter((g) => g.rollout).map((g) => [g.name, g.rollout!]));
-    const plan = assemblePlan(label, base, now.bundles, { changes: now.lockChanges.map((c) => c.what), before: baseLock ?? '', after: now.lockText }, only, signatureKey, rollout);
+    const plan = assemblePlan(label, base, now.bundles, { changes: now.lockChanges, before: baseLock ?? '', after: now.lockText }, only, signatureKey, now.rollout);
     bar.done();
     if (format === 'json') io.out(planJson(plan));
     else if (format === 'markdown') io.out(planMarkdown(plan));
@@ -93,3 +97,21 @@ export const command: Command = {
     return plan.changed ? EXIT.changes : EXIT.ok;
   },
 };
+
+/**
+ * The side built now, with only what the plan needs of it: the model (every tenant's entity) is not
+ * kept past this call, so it can go once the other side is made (see cache.forget()).
+ */
+function thisSide(loaded: Loaded, opts: CompileOptions): { ok: false; diagnostics: Diagnostic[] } | { ok: true; bundles: Bundle[]; lockText?: string; lockChanges: string[]; rollout: Record<string, { wave: number }> } {
+  const now = compile(loaded, undefined, opts);
+  if (!now.ok) return { ok: false, diagnostics: now.diagnostics };
+  const rollout = Object.fromEntries(now.model.gateways.filter((g) => g.rollout).map((g) => [g.name, { wave: g.rollout!.wave }]));
+  return { ok: true, bundles: now.bundles, ...(now.lockText !== undefined ? { lockText: now.lockText } : {}), lockChanges: now.lockChanges.map((c) => c.what), rollout };
+}
+
+/** The base side's bundles (its model goes when this returns); `failed` is told how many findings when it does not validate. */
+function baseSide(loaded: Loaded, opts: CompileOptions, failed: (findings: number) => void): BaseBundle[] {
+  const old = compile(loaded, undefined, opts);
+  if (!old.ok) failed(old.diagnostics.length);
+  return old.bundles.map((b) => ({ gateway: b.gateway, files: b.files, manifest: b.manifest }));
+}

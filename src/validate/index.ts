@@ -21,6 +21,11 @@ export interface Validated {
   lock: Allocations;
   /** With a cache: each read file's cache key (its path, kind and bytes under this compiler), which render keys build on. */
   fileKeys?: Map<string, string>;
+  /**
+   * With `summaries`: a tenant of the model as its whole entity (a tenant read from the pack is its summary; any
+   * other is itself). For rendering the few tenants the render cache misses.
+   */
+  whole?: (t: Tenant) => Tenant;
 }
 
 /** A schema-valid file's cached result: its YAML and schema warnings and its model entity. */
@@ -45,7 +50,8 @@ export interface ValidateOptions {
   /**
    * With a cache: an unchanged tenant comes from its summary in the pack (src/validate/pack.ts), enough for the rules
    * that see every tenant, so the model's tenants are summaries, not whole entities. For `s2sgw validate`, which
-   * prints findings and counts; not for a caller that renders the model.
+   * prints findings and counts, and for build and plan, which render from the render cache and take the whole
+   * entity (`whole`) of the few tenants it misses; not for a caller that renders the whole model.
    */
   summaries?: boolean;
 }
@@ -112,7 +118,12 @@ export function validate(loaded: Loaded, cache?: Cache, opts: ValidateOptions = 
     }
     pack.write(new Set(loaded.files.filter((f) => f.kind === 'tenant').map((f) => f.path)));
   }
-  return { model, diagnostics, ok: !hasErrors(diagnostics), lock: lock.lock, ...(fileKeys ? { fileKeys } : {}) };
+  const packed = new Map([...entries].filter(([, e]) => e.packed).map(([file, e]) => [file, e.key]));
+  const wholeOf = (t: Tenant): Tenant => {
+    const key = packed.get(t.file);
+    return key === undefined ? t : whole(loaded, cache!, t.file, key);
+  };
+  return { model, diagnostics, ok: !hasErrors(diagnostics), lock: lock.lock, ...(fileKeys ? { fileKeys } : {}), ...(pack ? { whole: wholeOf } : {}) };
 }
 
 /**
