@@ -131,7 +131,9 @@ function commandApply(sb: Sandbox, h: Host, bundle: string, skip: string[]): { m
   const args: string[] = [...prof, '-r', path.join(__dirname, 'lifetime.js'), bin, 'apply', '--bundle', bundle, '--root', o.root ?? '', '--netns', o.netns ?? '', '--vici', o.vici ?? '', '--skip', skip.join(','), '--lock-wait', '5'];
   const c0 = cpuMark(sb.ns);
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, args, { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...h.env }, encoding: 'utf8' });
+  // GLIBC_TUNABLES: what bin/s2sgw.js's first line sets when the command is run as an executable (huge pages for
+  // malloc's big blocks: far fewer page faults for the 60-100 MB of files apply reads at 10,000 tenants).
+  const r = spawnSync(process.execPath, args, { env: { PATH: process.env.PATH, HOME: process.env.HOME, GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1', ...h.env }, encoding: 'utf8' });
   const ms = performance.now() - t0;
   const cpu = cpuMark(sb.ns) - c0;
   if (r.status !== 0) throw new Error(`s2sgw apply exited ${r.status}:\n${r.stderr}${r.stdout}`);
