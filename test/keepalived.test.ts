@@ -13,7 +13,7 @@ import { RenderedFile, text, TargetInput } from '../src/targets/target';
 import { target, render, KEEPALIVED_CONF } from '../src/targets/keepalived';
 import { keepalivedFindings } from '../src/targets/keepalived/check';
 import { DAEMONS_SCRIPT, notifyCommand } from '../src/targets/keepalived/view';
-import { run, withNetns, withTempDir } from '../src/util/exec';
+import { run, which, withNetns, withTempDir } from '../src/util/exec';
 import { FIXTURES } from './helpers';
 
 const DIR = path.join(FIXTURES, 'build', 'ha-pair');
@@ -104,6 +104,63 @@ test('notify_fault blackholes the sites only while charon runs (with charon gone
       });
     }
   });
+});
+
+test('notify_master and notify_backup, run against a real charon: a half-open IKE_SA (CONNECTING, its IKE_SA_INIT unanswered) is terminated before the dial, which starts a new one instead of queueing behind it', async () => {
+  const bin = which('charon-systemd');
+  assert.ok(bin, 'charon-systemd not found: install the Debian package charon-systemd');
+  const i = inputs().get('gw1')!;
+  const t = i.tenants.find((x) => x.name === 'contoso')!;
+  const conn = path.join(FIXTURES, 'build', 'ha-pair', 'expected', 'gw1', 'swanctl', 'conf.d', 'contoso.conf');
+  const dir = fs.mkdtempSync('/tmp/s2sgw-ka-'); // short: a unix socket path has 108 bytes
+  try {
+    for (const event of ['master', 'backup'] as const) {
+      await withNetns(async (ns) => {
+        // The gateway's address on a dummy link, the site behind it: what charon sends there goes nowhere, so the IKE_SA
+        // it starts stays CONNECTING (retransmitting), as the lab's did into notify_fault's blackhole.
+        await run('ip', ['link', 'add', 'dummy0', 'type', 'dummy'], { netns: ns });
+        await run('ip', ['address', 'add', '203.0.113.10/24', 'dev', 'dummy0'], { netns: ns });
+        await run('ip', ['link', 'set', 'dummy0', 'up'], { netns: ns });
+        await run('ip', ['route', 'add', 'default', 'dev', 'dummy0'], { netns: ns });
+        const sock = path.join(dir, `${event}.vici`);
+        const conf = path.join(dir, 'strongswan.conf');
+        fs.writeFileSync(
+          conf,
+          `charon-systemd {\n  load = random nonce openssl pem pkcs1 x509 pubkey curve25519 aes sha1 sha2 hmac gcm kdf kernel-netlink socket-default vici\n  install_routes = no\n  journal { default = -1 }\n  filelog { log { path = ${path.join(dir, 'charon.log')}\n default = 1 } }\n  plugins { vici { socket = unix://${sock} } }\n}\nswanctl {\n  load = pem pkcs1 x509 openssl random nonce\n  socket = unix://${sock}\n}\n`,
+        );
+        fs.writeFileSync(path.join(dir, 'swanctl.conf'), `include ${conn}\n`);
+        const env = { ...process.env, STRONGSWAN_CONF: conf };
+        const charon = spawn(which('ip')!, ['netns', 'exec', ns, bin!], { env, stdio: 'ignore' });
+        const exited = new Promise((r) => charon.once('exit', r));
+        try {
+          for (let k = 0; k < 100 && !fs.existsSync(sock); k++) await new Promise((r) => setTimeout(r, 50));
+          assert.ok(fs.existsSync(sock), `charon did not open its socket: ${fs.existsSync(path.join(dir, 'charon.log')) ? fs.readFileSync(path.join(dir, 'charon.log'), 'utf8') : ''}`);
+          const swanctl = (...args: string[]) => run('swanctl', args, { netns: ns, env, timeoutMs: 30_000 });
+          const load = await swanctl('--load-conns', '--file', path.join(dir, 'swanctl.conf'));
+          assert.is(load.code, 0, load.stdout + load.stderr);
+          await swanctl('--initiate', '--child', 'IfCe1', '--timeout', '1');
+          const before = (await swanctl('--list-sas', '--ike', 'IfCe1')).stdout;
+          const half = /^IfCe1: #(\d+), CONNECTING,/m.exec(before);
+          assert.ok(half, `no half-open IKE_SA:\n${before}`);
+          // The notify command as keepalived runs it, with its state file in the test's folder and a short dial.
+          const cmd = notifyCommand(t, 'contoso', event).replaceAll('/run/s2sgw/ha', path.join(dir, 'ha')).replace('--timeout 10', '--timeout 1');
+          // Its exit status is the dial's (which fails here: nobody answers); keepalived ignores it.
+          await run('/bin/sh', ['-c', cmd.replace(/^\/bin\/sh -c '(.*)'$/s, '$1')], { netns: ns, env, timeoutMs: 30_000 });
+          assert.is(fs.readFileSync(path.join(dir, 'ha', 'contoso.state'), 'utf8').trim(), event.toUpperCase());
+          const after = (await swanctl('--list-sas', '--ike', 'IfCe1')).stdout;
+          assert.not.match(after, new RegExp(`^IfCe1: #${half![1]},`, 'm'), `the half-open IKE_SA #${half![1]} is still there:\n${after}`);
+          assert.match(after, /^IfCe1: #\d+, CONNECTING,/m, `the dial started no new IKE_SA:\n${after}`);
+        } finally {
+          charon.kill('SIGTERM');
+          const late = setTimeout(() => charon.kill('SIGKILL'), 5000);
+          await exited;
+          clearTimeout(late);
+        }
+      });
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('keepalived runs the rendered instance: takes the virtual address, writes MASTER, the drain file lowers its priority, FAULT blackholes the site until healthy again', async () => {

@@ -96,7 +96,16 @@ export function notifyCommand(t: Tenant, name: string, event: 'master' | 'backup
     if (bh.length) body.push(`r=; for f in /proc/[0-9]*/comm; do read -r n < $f || continue; case $n in charon|charon-systemd) r=1;; esac; done 2>/dev/null; if test x$r = x1; then ${bh.join('; ')}; fi`);
   } else {
     body.push(...routes('del'));
-    const children = conns.filter((c) => c.connect !== 'respond-only').flatMap((c) => selectorPairs(t, c).map((_, i) => token(childName(connectionName(c.interface), i), 'child')));
+    const dialed = conns.filter((c) => c.connect !== 'respond-only');
+    const children = dialed.flatMap((c) => selectorPairs(t, c).map((_, i) => token(childName(connectionName(c.interface), i), 'child')));
+    // First the half-open IKE_SAs (CREATED or CONNECTING) of the connections it dials: while the gateway was in FAULT
+    // its own traffic (bgpd dialing the site) hit a trap policy and charon began an IKE_SA whose IKE_AUTH went into the
+    // blackhole, retransmitted for minutes; an initiate queues its CHILD_SA behind such an IKE_SA instead of starting
+    // afresh (the lab's BGP site stayed down after the trunk case). swanctl --list-sas prints `NAME: #ID, STATE, ...`;
+    // the shell's read splits it (no quotes: the command sits in keepalived's double and sh's single quotes).
+    const dialedIkes = dialed.map((c) => token(connectionName(c.interface), 'connection'));
+    if (dialedIkes.length)
+      body.push(`for c in ${dialedIkes.join(' ')}; do swanctl --list-sas --ike $c | while read -r n i s r; do case $s in CREATED,|CONNECTING,) i=\${i%,}; swanctl --terminate --ike-id \${i#?} --force;; esac; done; done >/dev/null 2>&1`);
     if (children.length)
       body.push(`for c in ${children.join(' ')}; do swanctl --list-sas --ike \${c%~*} | grep -F $c: | grep -q INSTALLED || swanctl --initiate --child $c --timeout 10; done >/dev/null 2>&1`);
   }
