@@ -74,7 +74,11 @@ export function instanceView(t: Tenant, gw: Gateway): InstanceView | undefined {
  * for the FAULT). Site addresses given as names get no blackhole.
  */
 export function notifyCommand(t: Tenant, name: string, event: 'master' | 'backup' | 'fault'): string {
-  const body = [`mkdir -p ${HA_STATE_DIR} && echo ${event.toUpperCase()} > ${stateFile(name)}`];
+  // The state with the shell's own echo; mkdir (a program start) only when the folder is missing, the first time after
+  // boot: each program start before the terminates is time the site's traffic goes into a gateway that cannot carry it
+  // (under the lab's emulation seconds each, docs/ha.md).
+  const write = `echo ${event.toUpperCase()} > ${stateFile(name)}`;
+  const body = [`{ ${write}; } 2>/dev/null || { mkdir -p ${HA_STATE_DIR} && ${write}; }`];
   const conns = [...t.connections].sort((a, b) => (a.interface < b.interface ? -1 : a.interface > b.interface ? 1 : 0));
   const ikes = conns.map((c) => token(connectionName(c.interface), 'connection'));
   const sites = [...new Set(conns.filter((c) => c.destinationIsIp).map((c) => token(c.destination, 'site address')))].sort();
