@@ -12,7 +12,9 @@ import { tenantsOn } from '../src/model/model';
 import { RenderedFile, text, TargetInput } from '../src/targets/target';
 import { target, render, KEEPALIVED_CONF } from '../src/targets/keepalived';
 import { keepalivedFindings } from '../src/targets/keepalived/check';
-import { DAEMONS_SCRIPT, notifyCommand } from '../src/targets/keepalived/view';
+import { DAEMONS_SCRIPT, HA_STATE_DIR, LISTENER_SCRIPT, notifyCommand } from '../src/targets/keepalived/view';
+import { writeListener } from '../src/apply/steps';
+import { Runner } from '../src/apply/runner';
 import { run, which, withNetns, withTempDir } from '../src/util/exec';
 import { FIXTURES } from './helpers';
 
@@ -265,6 +267,21 @@ test('the notify listener, started by real keepalived from vrrp_notify_fifo_scri
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('apply writes the listener script keepalived starts: this s2sgw\'s ha-listen.js with the VICI socket and the live keepalived.conf under --root, executable; the FIFO\'s folder exists', async () => {
+  await withTempDir('ka-listen', async (root) => {
+    writeListener(new Runner({ root, vici: 'unix:///run/x/charon.vici' }));
+    const script = path.join(root, LISTENER_SCRIPT);
+    assert.is(fs.statSync(script).mode & 0o777, 0o755);
+    const t = fs.readFileSync(script, 'utf8');
+    const js = path.resolve(__dirname, '..', 'src', 'apply', 'ha-listen.js');
+    assert.ok(fs.existsSync(js), js);
+    assert.match(t, `exec '${process.execPath}' '${js}' '--vici' 'unix:///run/x/charon.vici' '--conf' '${path.join(root, 'etc/keepalived/keepalived.conf')}' "$@" 2>> '${path.join(root, 'var/log/s2sgw/ha-listen.log')}'`);
+    assert.ok(fs.statSync(path.join(root, HA_STATE_DIR)).isDirectory());
+    // sh reads it (no syntax error).
+    assert.is((await run('sh', ['-n', script])).code, 0);
+  });
 });
 
 test('keepalived runs the rendered instance: takes the virtual address, writes MASTER, the drain file lowers its priority, FAULT blackholes the site until healthy again', async () => {
