@@ -64,6 +64,8 @@ async function withVici<T>(uri: string, fn: (c: ViciClient) => Promise<T>): Prom
 export class Listener {
   private ip?: ChildProcess;
   private chains = new Map<string, Promise<void>>();
+  /** Each instance's last state handled. */
+  private states = new Map<string, string>();
   private confStamp = '';
   private tunnels = new Map<string, Instance>();
   /** Dials in flight (not waited for by the next event of the instance); tests wait for them. */
@@ -118,15 +120,20 @@ export class Listener {
     this.o.log(`${t.instance}: FAULT: terminated ${t.ikes.join(' ') || 'none'}${charon ? ', blackholed the sites' : ', charon does not answer'}`);
   }
 
-  /** MASTER or BACKUP: the blackholes go, the half-open IKE_SAs of the dialed connections go, each child not INSTALLED is dialed. */
-  private async ready(t: Instance, state: string): Promise<void> {
+  /**
+   * MASTER or BACKUP: the blackholes go, each child not INSTALLED is dialed. After a FAULT (or as the first event) the
+   * half-open IKE_SAs of the dialed connections go first (begun into the blackhole: notifyCommand); not between BACKUP
+   * and MASTER, where they are the dials the previous event started (the lab's start: BACKUP, then MASTER 1.7 s later,
+   * ended BACKUP's dials).
+   */
+  private async ready(t: Instance, state: string, afterFault: boolean): Promise<void> {
     this.batch(this.routes(t, 'del'));
     const installed = new Set<string>();
     await withVici(this.o.vici, async (c) => {
       for (const ike of t.dial) {
         for (const sa of await c.listSas({ ike }).catch(() => [])) {
           const s = sa.section as Record<string, unknown>;
-          if (s.state === 'CREATED' || s.state === 'CONNECTING') {
+          if (afterFault && (s.state === 'CREATED' || s.state === 'CONNECTING')) {
             await c.terminate({ ikeId: Number(s.uniqueid), force: true, timeout: -1 }).catch(() => undefined);
             continue;
           }
@@ -149,9 +156,11 @@ export class Listener {
     if (!ev) return Promise.resolve();
     const prev = this.chains.get(ev.instance) ?? Promise.resolve();
     const next = prev.then(async () => {
+      const before = this.states.get(ev.instance);
+      this.states.set(ev.instance, ev.state);
       const t = this.instance(ev.instance);
       if (!t) return this.o.log(`${ev.instance}: ${ev.state}: no tunnels line in ${this.o.conf}`);
-      await (ev.state === 'FAULT' ? this.fault(t) : this.ready(t, ev.state));
+      await (ev.state === 'FAULT' ? this.fault(t) : this.ready(t, ev.state, before === undefined || before === 'FAULT'));
     }).catch((e) => this.o.log(`${ev.instance}: ${ev.state}: ${(e as Error).message}`));
     this.chains.set(ev.instance, next);
     return next;
