@@ -244,7 +244,8 @@ test('the notify listener, started by real keepalived from vrrp_notify_fifo_scri
         assert.match(after, /^IfCe1: #\d+, CONNECTING,/m, `no new dial:\n${after}`);
         // FAULT: the IKE_SAs go, the site is blackholed (charon runs).
         fs.rmSync(healthy);
-        await wait(async () => /blackhole 131\.107\.0\.10\b/.test(await routes()), 8000);
+        // The listener may be quicker than the notify command that writes the state: wait for both.
+        await wait(async () => /blackhole 131\.107\.0\.10\b/.test(await routes()) && fs.readFileSync(path.join(ha, 'contoso.state'), 'utf8').trim() === 'FAULT', 8000);
         assert.match(await routes(), /blackhole 131\.107\.0\.10\b/, `listener log:\n${llog()}`);
         assert.is(fs.readFileSync(path.join(ha, 'contoso.state'), 'utf8').trim(), 'FAULT');
         assert.not.match(await sas(), /^IfCe1: #/m);

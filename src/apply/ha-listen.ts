@@ -107,7 +107,9 @@ export class Listener {
     const answered = await Promise.all(
       t.ikes.map((ike) =>
         withVici(this.o.vici, (c) =>
-          c.terminate({ ike, timeout: 3000 }).then(
+          // force: after 3 s without the site's answer charon destroys the IKE_SA anyway; else its DELETE is retransmitted
+          // into the blackhole that follows and the IKE_SA stays DELETING for minutes (the lab's run of 03:45 UTC).
+          c.terminate({ ike, timeout: 3000, force: true }).then(
             () => true,
             () => true, // nothing to terminate, or no answer from the site: charon runs all the same
           ),
@@ -121,7 +123,8 @@ export class Listener {
   }
 
   /**
-   * MASTER or BACKUP: the blackholes go, each child not INSTALLED is dialed. After a FAULT (or as the first event) the
+   * MASTER or BACKUP: the blackholes go, IKE_SAs still DELETING go (their DELETE went into the blackhole), each child
+   * not INSTALLED under an established IKE_SA is dialed. After a FAULT (or as the first event) the
    * half-open IKE_SAs of the dialed connections go first (begun into the blackhole: notifyCommand); not between BACKUP
    * and MASTER, where they are the dials the previous event started (the lab's start: BACKUP, then MASTER 1.7 s later,
    * ended BACKUP's dials).
@@ -133,10 +136,12 @@ export class Listener {
       for (const ike of t.dial) {
         for (const sa of await c.listSas({ ike }).catch(() => [])) {
           const s = sa.section as Record<string, unknown>;
-          if (afterFault && (s.state === 'CREATED' || s.state === 'CONNECTING')) {
+          if ((afterFault && (s.state === 'CREATED' || s.state === 'CONNECTING')) || s.state === 'DELETING') {
             await c.terminate({ ikeId: Number(s.uniqueid), force: true, timeout: -1 }).catch(() => undefined);
             continue;
           }
+          // A DELETING IKE_SA still lists its CHILD_SAs as INSTALLED: only an established one's count.
+          if (s.state !== 'ESTABLISHED' && s.state !== 'REKEYING' && s.state !== 'REKEYED') continue;
           for (const ch of Object.values((s['child-sas'] ?? {}) as Record<string, Record<string, unknown>>)) if (ch.state === 'INSTALLED') installed.add(String(ch.name));
         }
       }

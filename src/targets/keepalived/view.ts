@@ -125,7 +125,10 @@ export function notifyCommand(t: Tenant, name: string, event: 'master' | 'backup
   if (event === 'fault') {
     // All at once: each site's delete goes out as soon as swanctl reaches charon, not after the previous site's delete
     // completed (the lab's trunk case: the second site's came 5 s after the first, one at a time).
-    if (ikes.length) body.push(`for c in ${ikes.join(' ')}; do swanctl --terminate --ike $c --timeout 3 & done >/dev/null 2>&1; wait`);
+    // --force: after 3 s without the site's answer charon destroys the IKE_SA anyway; else its DELETE is retransmitted
+    // into the blackhole that follows and the IKE_SA stays DELETING for minutes, its CHILD_SAs still listed INSTALLED
+    // (the lab's run of 03:45 UTC: the gateway did not dial again when ready).
+    if (ikes.length) body.push(`for c in ${ikes.join(' ')}; do swanctl --terminate --ike $c --timeout 3 --force & done >/dev/null 2>&1; wait`);
     // The blackholes only while charon runs (it could let the sites back in). With charon gone nothing re-establishes
     // a tunnel, and the kernel still decrypts what the sites send through the dead charon's SAs until their DPD moves
     // them: a blackhole to a site's address would drop that too (the loose reverse-path filter refuses a source whose
@@ -134,13 +137,13 @@ export function notifyCommand(t: Tenant, name: string, event: 'master' | 'backup
     if (bh.length) body.push(`r=; for f in /proc/[0-9]*/comm; do read -r n < $f || continue; case $n in charon|charon-systemd) r=1;; esac; done 2>/dev/null; if test x$r = x1; then ${bh.join('; ')}; fi`);
   } else {
     body.push(...routes('del'));
-    // First the half-open IKE_SAs (CREATED or CONNECTING) of the connections it dials: while the gateway was in FAULT
+    // First the half-open IKE_SAs (CREATED or CONNECTING) and those still DELETING of the connections it dials: while the gateway was in FAULT
     // its own traffic (bgpd dialing the site) hit a trap policy and charon began an IKE_SA whose IKE_AUTH went into the
     // blackhole, retransmitted for minutes; an initiate queues its CHILD_SA behind such an IKE_SA instead of starting
     // afresh (the lab's BGP site stayed down after the trunk case). swanctl --list-sas prints `NAME: #ID, STATE, ...`;
     // the shell's read splits it (no quotes: the command sits in keepalived's double and sh's single quotes).
     if (dialedIkes.length)
-      body.push(`for c in ${dialedIkes.join(' ')}; do swanctl --list-sas --ike $c | while read -r n i s r; do case $s in CREATED,|CONNECTING,) i=\${i%,}; swanctl --terminate --ike-id \${i#?} --force;; esac; done; done >/dev/null 2>&1`);
+      body.push(`for c in ${dialedIkes.join(' ')}; do swanctl --list-sas --ike $c | while read -r n i s r; do case $s in CREATED,|CONNECTING,|DELETING,) i=\${i%,}; swanctl --terminate --ike-id \${i#?} --force;; esac; done; done >/dev/null 2>&1`);
     if (children.length)
       body.push(`for c in ${children.join(' ')}; do swanctl --list-sas --ike \${c%~*} | grep -F $c: | grep -q INSTALLED || swanctl --initiate --child $c --timeout 10; done >/dev/null 2>&1`);
   }
