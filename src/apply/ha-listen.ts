@@ -102,24 +102,25 @@ export class Listener {
     return [...t.v4.map((a) => `route ${verb} blackhole ${a}`), ...t.v6.map((a) => `-6 route ${verb} blackhole ${a}`)];
   }
 
-  /** FAULT: terminate the tenant's IKE_SAs, all at once (the sites get a delete and move), then, while charon runs, blackhole the sites. */
+  /**
+   * FAULT: terminate the tenant's IKE_SAs, every one at once (the sites get a delete and move), then, while charon
+   * runs, blackhole the sites. Each IKE_SA by its id: a terminate by name ends a connection's IKE_SAs one after the
+   * other, and in the lab's run of 03:58 UTC (two IKE_SAs per site after the start) the second's DELETE went out after
+   * the blackhole, so the site kept that tunnel.
+   */
   private async fault(t: Instance): Promise<void> {
-    const answered = await Promise.all(
-      t.ikes.map((ike) =>
-        withVici(this.o.vici, (c) =>
-          // force: after 3 s without the site's answer charon destroys the IKE_SA anyway; else its DELETE is retransmitted
-          // into the blackhole that follows and the IKE_SA stays DELETING for minutes (the lab's run of 03:45 UTC).
-          c.terminate({ ike, timeout: 3000, force: true }).then(
-            () => true,
-            () => true, // nothing to terminate, or no answer from the site: charon runs all the same
-          ),
-        ),
-      ),
-    );
-    const charon = answered.some((a) => a) || (t.ikes.length === 0 && (await withVici(this.o.vici, async () => true)));
+    const ids = await withVici(this.o.vici, async (c) => {
+      const out: number[] = [];
+      for (const ike of t.ikes) for (const sa of await c.listSas({ ike }).catch(() => [])) out.push(Number((sa.section as Record<string, unknown>).uniqueid));
+      return out.filter((n) => Number.isInteger(n) && n > 0);
+    });
+    const charon = ids !== undefined;
+    // force: after 3 s without the site's answer charon destroys the IKE_SA anyway; else its DELETE is retransmitted
+    // into the blackhole that follows and the IKE_SA stays DELETING for minutes (the lab's run of 03:45 UTC).
+    await Promise.all((ids ?? []).map((ikeId) => withVici(this.o.vici, (c) => c.terminate({ ikeId, timeout: 3000, force: true }).catch(() => undefined))));
     // With charon gone, no blackhole: the kernel still carries what the sites send through its SAs (notifyCommand).
     if (charon) this.batch(this.routes(t, 'replace'));
-    this.o.log(`${t.instance}: FAULT: terminated ${t.ikes.join(' ') || 'none'}${charon ? ', blackholed the sites' : ', charon does not answer'}`);
+    this.o.log(`${t.instance}: FAULT: terminated ${ids?.length ?? 0} IKE_SA(s) of ${t.ikes.join(' ') || 'none'}${charon ? ', blackholed the sites' : ', charon does not answer'}`);
   }
 
   /**
