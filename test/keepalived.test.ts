@@ -278,6 +278,7 @@ test('apply writes the listener script keepalived starts: this s2sgw\'s ha-liste
     const t = fs.readFileSync(script, 'utf8');
     const js = path.resolve(__dirname, '..', 'src', 'apply', 'ha-listen.js');
     assert.ok(fs.existsSync(js), js);
+    assert.match(t, `\necho $$ > '/run/s2sgw/ha/listener.pid' 2>/dev/null\n`);
     assert.match(t, `exec '${process.execPath}' '${js}' '--vici' 'unix:///run/x/charon.vici' '--conf' '${path.join(root, 'etc/keepalived/keepalived.conf')}' "$@" 2>> '${path.join(root, 'var/log/s2sgw/ha-listen.log')}'`);
     assert.ok(fs.statSync(path.join(root, HA_STATE_DIR)).isDirectory());
     // sh reads it (no syntax error).

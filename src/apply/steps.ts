@@ -19,7 +19,7 @@ import { FRR_MARKER, headOf, sectionOf } from './incremental/sections';
 import { nftPlan } from './incremental/nft';
 import { alternateOf, applySwanPlan, baseName, connectionSections, MbbError, settleAlternates, SwanPlan, swanPlan } from './incremental/swan';
 import { ViciClient, ViciCommandError } from '../vici';
-import { DRAIN_FILE, HA_STATE_DIR, LISTENER_SCRIPT } from '../targets/keepalived/view';
+import { DRAIN_FILE, HA_STATE_DIR, LISTENER_PID, LISTENER_SCRIPT } from '../targets/keepalived/view';
 import { embedded } from '../util/embedded';
 
 export const NFT_FILE = 'nftables/s2sgw.nft';
@@ -697,6 +697,10 @@ export function writeListener(runner: Runner): void {
   const text = [
     '#!/bin/sh',
     '# Written by s2sgw apply: keepalived\'s notify listener (docs/ha.md). keepalived passes its FIFO as the last argument.',
+    // The pid file at once (exec keeps the pid): the notify commands leave the tunnels to the listener from keepalived's
+    // first event on, not only once node has started (seconds under the lab's emulation, where both dialed at the start
+    // and left two IKE_SAs per site).
+    `echo $$ > ${shq(LISTENER_PID)} 2>/dev/null`,
     `exec ${[...args, '--vici', runner.vici, '--conf', runner.host('/etc/keepalived/keepalived.conf')].map(shq).join(' ')} "$@" 2>> ${shq(log)}`,
     '',
   ].join('\n');
