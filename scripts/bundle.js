@@ -42,9 +42,11 @@ embedded.rules = {
 ${rules.map((f) => `  ${JSON.stringify(f.replace(/\.js$/, ''))}: () => require(${JSON.stringify(rel(path.join(rulesDir, f)))}),`).join('\n')}
 };
 embedded.timerArgs = ['confirm-timer'];
+embedded.listenerArgs = ['ha-listen'];
 // A single executable sees its own path as argv[1], as node would see a script's.
 const argv = process.argv.slice(2);
 if (argv[0] === 'confirm-timer') require('./dist/src/apply/confirm-timer.js').timerMain(argv[1] || '/');
+else if (argv[0] === 'ha-listen') require('./dist/src/apply/ha-listen.js').listenMain(argv.slice(1));
 else require('./dist/src/cli.js').main(argv).then((code) => { process.exitCode = code; });
 `;
 

@@ -12,8 +12,10 @@ import { tenantsOn } from '../src/model/model';
 import { RenderedFile, text, TargetInput } from '../src/targets/target';
 import { target, render, KEEPALIVED_CONF } from '../src/targets/keepalived';
 import { keepalivedFindings } from '../src/targets/keepalived/check';
-import { DAEMONS_SCRIPT, notifyCommand } from '../src/targets/keepalived/view';
-import { run, withNetns, withTempDir } from '../src/util/exec';
+import { DAEMONS_SCRIPT, HA_STATE_DIR, LISTENER_SCRIPT, notifyCommand } from '../src/targets/keepalived/view';
+import { writeListener } from '../src/apply/steps';
+import { Runner } from '../src/apply/runner';
+import { run, which, withNetns, withTempDir } from '../src/util/exec';
 import { FIXTURES } from './helpers';
 
 const DIR = path.join(FIXTURES, 'build', 'ha-pair');
@@ -58,7 +60,7 @@ test('real keepalived -t rejects a bad line, reported at the tenant\'s network.h
   assert.ok(d.length >= 1, 'no finding');
   assert.is(d[0].code, 'keepalived/check');
   assert.is(`${d[0].file}:${d[0].line}`, 'tenants/woodgrove.yaml:10');
-  assert.match(d[0].message, /^keepalived\/keepalived\.conf:53: keepalived: number '300' outside range \[1, 255\]/);
+  assert.match(d[0].message, /^keepalived\/keepalived\.conf:59: keepalived: number '300' outside range \[1, 255\]/);
 });
 
 test('keepalivedFindings ignores the missing-interface noise and maps lines to sections', () => {
@@ -92,17 +94,195 @@ test('notify_fault blackholes the sites only while charon runs (with charon gone
   await withTempDir('ka-fault', async (dir) => {
     fs.symlinkSync('/bin/sleep', path.join(dir, 'charon-systemd'));
     const cmd = notifyCommand(t, 'contoso', 'fault').replaceAll('/run/s2sgw/ha', path.join(dir, 'ha'));
-    for (const charon of [false, true]) {
+    // Third: charon runs but so does the listener (its pid file names a live process, here the PID namespace's sh): the
+    // command only writes the state and leaves the tunnels to the listener.
+    for (const [charon, listener] of [[false, false], [true, false], [true, true]]) {
       await withNetns(async (ns) => {
+        if (listener) fs.writeFileSync(path.join(dir, 'ha', 'listener.pid'), '1\n');
         const start = charon ? `${path.join(dir, 'charon-systemd')} 30 & sleep 0.3;` : '';
         const r = await run('ip', ['netns', 'exec', ns, 'unshare', '--pid', '--fork', '--mount-proc', '/bin/sh', '-c', `${start} ${cmd}`]);
         assert.is(r.code, 0, r.stderr);
         assert.is(fs.readFileSync(path.join(dir, 'ha', 'contoso.state'), 'utf8').trim(), 'FAULT');
         const routes = (await run('ip', ['-4', 'route', 'show', 'type', 'blackhole'], { netns: ns })).stdout;
-        if (charon) assert.match(routes, /blackhole 131\.107\.0\.10\b/);
+        if (charon && !listener) assert.match(routes, /blackhole 131\.107\.0\.10\b/);
         else assert.not.match(routes, /131\.107\.0\.10/);
       });
     }
+  });
+});
+
+test('notify_master and notify_backup, run against a real charon: a half-open IKE_SA (CONNECTING, its IKE_SA_INIT unanswered) is terminated before the dial, which starts a new one instead of queueing behind it', async () => {
+  const bin = which('charon-systemd');
+  assert.ok(bin, 'charon-systemd not found: install the Debian package charon-systemd');
+  const i = inputs().get('gw1')!;
+  const t = i.tenants.find((x) => x.name === 'contoso')!;
+  const conn = path.join(FIXTURES, 'build', 'ha-pair', 'expected', 'gw1', 'swanctl', 'conf.d', 'contoso.conf');
+  const dir = fs.mkdtempSync('/tmp/s2sgw-ka-'); // short: a unix socket path has 108 bytes
+  try {
+    for (const event of ['master', 'backup'] as const) {
+      await withNetns(async (ns) => {
+        // The gateway's address on a dummy link, the site behind it: what charon sends there goes nowhere, so the IKE_SA
+        // it starts stays CONNECTING (retransmitting), as the lab's did into notify_fault's blackhole.
+        await run('ip', ['link', 'add', 'dummy0', 'type', 'dummy'], { netns: ns });
+        await run('ip', ['address', 'add', '203.0.113.10/24', 'dev', 'dummy0'], { netns: ns });
+        await run('ip', ['link', 'set', 'dummy0', 'up'], { netns: ns });
+        await run('ip', ['route', 'add', 'default', 'dev', 'dummy0'], { netns: ns });
+        const sock = path.join(dir, `${event}.vici`);
+        const conf = path.join(dir, 'strongswan.conf');
+        fs.writeFileSync(
+          conf,
+          `charon-systemd {\n  load = random nonce openssl pem pkcs1 x509 pubkey curve25519 aes sha1 sha2 hmac gcm kdf kernel-netlink socket-default vici\n  install_routes = no\n  journal { default = -1 }\n  filelog { log { path = ${path.join(dir, 'charon.log')}\n default = 1 } }\n  plugins { vici { socket = unix://${sock} } }\n}\nswanctl {\n  load = pem pkcs1 x509 openssl random nonce\n  socket = unix://${sock}\n}\n`,
+        );
+        fs.writeFileSync(path.join(dir, 'swanctl.conf'), `include ${conn}\n`);
+        const env = { ...process.env, STRONGSWAN_CONF: conf };
+        const charon = spawn(which('ip')!, ['netns', 'exec', ns, bin!], { env, stdio: 'ignore' });
+        const exited = new Promise((r) => charon.once('exit', r));
+        try {
+          for (let k = 0; k < 100 && !fs.existsSync(sock); k++) await new Promise((r) => setTimeout(r, 50));
+          assert.ok(fs.existsSync(sock), `charon did not open its socket: ${fs.existsSync(path.join(dir, 'charon.log')) ? fs.readFileSync(path.join(dir, 'charon.log'), 'utf8') : ''}`);
+          const swanctl = (...args: string[]) => run('swanctl', args, { netns: ns, env, timeoutMs: 30_000 });
+          const load = await swanctl('--load-conns', '--file', path.join(dir, 'swanctl.conf'));
+          assert.is(load.code, 0, load.stdout + load.stderr);
+          await swanctl('--initiate', '--child', 'IfCe1', '--timeout', '1');
+          const before = (await swanctl('--list-sas', '--ike', 'IfCe1')).stdout;
+          const half = /^IfCe1: #(\d+), CONNECTING,/m.exec(before);
+          assert.ok(half, `no half-open IKE_SA:\n${before}`);
+          // The notify command as keepalived runs it, with its state file in the test's folder and a short dial.
+          const cmd = notifyCommand(t, 'contoso', event).replaceAll('/run/s2sgw/ha', path.join(dir, 'ha')).replace('--timeout 10', '--timeout 1');
+          // Its exit status is the dial's (which fails here: nobody answers); keepalived ignores it.
+          await run('/bin/sh', ['-c', cmd.replace(/^\/bin\/sh -c '(.*)'$/s, '$1')], { netns: ns, env, timeoutMs: 30_000 });
+          assert.is(fs.readFileSync(path.join(dir, 'ha', 'contoso.state'), 'utf8').trim(), event.toUpperCase());
+          const after = (await swanctl('--list-sas', '--ike', 'IfCe1')).stdout;
+          assert.not.match(after, new RegExp(`^IfCe1: #${half![1]},`, 'm'), `the half-open IKE_SA #${half![1]} is still there:\n${after}`);
+          assert.match(after, /^IfCe1: #\d+, CONNECTING,/m, `the dial started no new IKE_SA:\n${after}`);
+        } finally {
+          charon.kill('SIGTERM');
+          const late = setTimeout(() => charon.kill('SIGKILL'), 5000);
+          await exited;
+          clearTimeout(late);
+        }
+      });
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the notify listener, started by real keepalived from vrrp_notify_fifo_script, moves the tunnels of a real charon: MASTER ends the half-open IKE_SA and dials, FAULT terminates and blackholes, ready again removes the blackhole', async () => {
+  const bin = which('charon-systemd');
+  assert.ok(bin, 'charon-systemd not found: install the Debian package charon-systemd');
+  const i = inputs().get('gw1')!;
+  const conn = path.join(FIXTURES, 'build', 'ha-pair', 'expected', 'gw1', 'swanctl', 'conf.d', 'contoso.conf');
+  const dir = fs.mkdtempSync('/tmp/s2sgw-kl-');
+  try {
+    await withNetns(async (ns) => {
+      for (const a of [['link', 'add', 'dummy0', 'type', 'dummy'], ['address', 'add', '203.0.113.10/24', 'dev', 'dummy0'], ['link', 'set', 'dummy0', 'up'], ['route', 'add', 'default', 'dev', 'dummy0']]) await run('ip', a, { netns: ns });
+      for (const [n, p] of [['IfCi1', 'p0'], ['IfWi1', 'p1']]) {
+        await run('ip', ['link', 'add', n, 'type', 'veth', 'peer', 'name', p], { netns: ns });
+        await run('ip', ['link', 'set', n, 'up'], { netns: ns });
+        await run('ip', ['link', 'set', p, 'up'], { netns: ns });
+        await run('ip', ['address', 'add', '192.168.0.2/29', 'dev', n], { netns: ns });
+      }
+      const sock = path.join(dir, 'c.vici');
+      const conf = path.join(dir, 'strongswan.conf');
+      fs.writeFileSync(
+        conf,
+        `charon-systemd {\n  load = random nonce openssl pem pkcs1 x509 pubkey curve25519 aes sha1 sha2 hmac gcm kdf kernel-netlink socket-default vici\n  install_routes = no\n  journal { default = -1 }\n  filelog { log { path = ${path.join(dir, 'charon.log')}\n default = 1 } }\n  plugins { vici { socket = unix://${sock} } }\n}\nswanctl {\n  load = pem pkcs1 x509 openssl random nonce\n  socket = unix://${sock}\n}\n`,
+      );
+      fs.writeFileSync(path.join(dir, 'swanctl.conf'), `include ${conn}\n`);
+      const env = { ...process.env, STRONGSWAN_CONF: conf };
+      const charon = spawn(which('ip')!, ['netns', 'exec', ns, bin!], { env, stdio: 'ignore' });
+      const charonExit = new Promise((r) => charon.once('exit', r));
+      const swanctl = (...args: string[]) => run('swanctl', args, { netns: ns, env, timeoutMs: 30_000 });
+      const sas = async () => (await swanctl('--list-sas', '--ike', 'IfCe1')).stdout;
+      const routes = async () => (await run('ip', ['-4', 'route', 'show', 'type', 'blackhole'], { netns: ns })).stdout;
+      const wait = async (ok: () => Promise<boolean> | boolean, ms: number) => {
+        const until = Date.now() + ms;
+        while (Date.now() < until && !(await ok())) await new Promise((r) => setTimeout(r, 100));
+      };
+      let ka: ReturnType<typeof spawn> | undefined;
+      let log = '';
+      const listenLog = path.join(dir, 'listen.log');
+      const llog = () => (fs.existsSync(listenLog) ? fs.readFileSync(listenLog, 'utf8') : '');
+      try {
+        await wait(() => fs.existsSync(sock), 5000);
+        assert.is((await swanctl('--load-conns', '--file', path.join(dir, 'swanctl.conf'))).code, 0);
+        // A half-open IKE_SA, as the trap policy started while the gateway was in FAULT.
+        await swanctl('--initiate', '--child', 'IfCe1', '--timeout', '1');
+        const half = /^IfCe1: #(\d+), CONNECTING,/m.exec(await sas());
+        assert.ok(half, 'no half-open IKE_SA');
+        // The rendered file with the test's paths; a health script the test turns on and off; the listener's script as
+        // apply writes it (writeListener), here with the test's pid file.
+        const ha = path.join(dir, 'ha');
+        fs.mkdirSync(ha);
+        const healthy = path.join(dir, 'healthy');
+        fs.writeFileSync(healthy, '1');
+        const kconf = path.join(dir, 'k.conf');
+        const listen = path.join(dir, 'listen');
+        fs.writeFileSync(
+          kconf,
+          text(render(i)[0])
+            .replaceAll('/run/s2sgw/ha', ha)
+            .replaceAll('/var/lib/s2sgw/ha/drain', path.join(dir, 'drain'))
+            .replace('/var/lib/s2sgw/ha/listen', listen)
+            .replace(DAEMONS_SCRIPT, `/bin/sh -c 'test -e ${healthy}'`),
+        );
+        const js = path.resolve(__dirname, '..', 'src', 'apply', 'ha-listen.js');
+        fs.writeFileSync(listen, `#!/bin/sh\nexec ${process.execPath} ${js} --vici unix://${sock} --conf ${kconf} --pid-file ${path.join(ha, 'listener.pid')} "$@" 2>> ${listenLog}\n`, { mode: 0o755 });
+        const kargs = ['ip', 'netns', 'exec', ns, 'keepalived', '-n', '-l', '-D', '--vrrp', '-f', kconf, '-p', path.join(dir, 'k.pid'), '-r', path.join(dir, 'v.pid')].join(' ');
+        ka = spawn('unshare', ['--pid', '--fork', '--mount-proc', '/bin/sh', '-c', `exec ${kargs}`], { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env });
+        ka.stdout!.on('data', (b) => (log += b));
+        ka.stderr!.on('data', (b) => (log += b));
+        // MASTER: the listener (not the notify command) ended the half-open IKE_SA and dialed again.
+        await wait(() => /contoso: MASTER: dialing IfCe1/.test(llog()), 10_000);
+        assert.match(llog(), /contoso: MASTER: dialing IfCe1/, `listener log:\n${llog()}\nkeepalived:\n${log}`);
+        assert.ok(fs.existsSync(path.join(ha, 'listener.pid')), 'no pid file');
+        assert.is(fs.readFileSync(path.join(ha, 'contoso.state'), 'utf8').trim(), 'MASTER');
+        await wait(async () => /^IfCe1: #\d+, CONNECTING,/m.test(await sas()) && !new RegExp(`^IfCe1: #${half![1]},`, 'm').test(await sas()), 5000);
+        const after = await sas();
+        assert.not.match(after, new RegExp(`^IfCe1: #${half![1]},`, 'm'), `the half-open IKE_SA is still there:\n${after}`);
+        assert.match(after, /^IfCe1: #\d+, CONNECTING,/m, `no new dial:\n${after}`);
+        // FAULT: the IKE_SAs go, the site is blackholed (charon runs).
+        fs.rmSync(healthy);
+        // The listener may be quicker than the notify command that writes the state: wait for both.
+        await wait(async () => /blackhole 131\.107\.0\.10\b/.test(await routes()) && fs.readFileSync(path.join(ha, 'contoso.state'), 'utf8').trim() === 'FAULT', 8000);
+        assert.match(await routes(), /blackhole 131\.107\.0\.10\b/, `listener log:\n${llog()}`);
+        assert.is(fs.readFileSync(path.join(ha, 'contoso.state'), 'utf8').trim(), 'FAULT');
+        assert.not.match(await sas(), /^IfCe1: #/m);
+        // Ready again: the blackhole goes, the site is dialed.
+        fs.writeFileSync(healthy, '1');
+        await wait(async () => !/131\.107\.0\.10/.test(await routes()), 8000);
+        assert.not.match(await routes(), /131\.107\.0\.10/, `listener log:\n${llog()}`);
+        assert.match(await sas(), /^IfCe1: #\d+, CONNECTING,/m);
+      } finally {
+        if (ka) {
+          process.kill(-ka.pid!, 'SIGTERM');
+          await new Promise((r) => ka!.once('exit', r));
+        }
+        charon.kill('SIGTERM');
+        const late = setTimeout(() => charon.kill('SIGKILL'), 5000);
+        await charonExit;
+        clearTimeout(late);
+      }
+    });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('apply writes the listener script keepalived starts: this s2sgw\'s ha-listen.js with the VICI socket and the live keepalived.conf under --root, executable; the FIFO\'s folder exists', async () => {
+  await withTempDir('ka-listen', async (root) => {
+    writeListener(new Runner({ root, vici: 'unix:///run/x/charon.vici' }));
+    const script = path.join(root, LISTENER_SCRIPT);
+    assert.is(fs.statSync(script).mode & 0o777, 0o755);
+    const t = fs.readFileSync(script, 'utf8');
+    const js = path.resolve(__dirname, '..', 'src', 'apply', 'ha-listen.js');
+    assert.ok(fs.existsSync(js), js);
+    assert.match(t, `\necho $$ > '/run/s2sgw/ha/listener.pid' 2>/dev/null\n`);
+    assert.match(t, `exec '${process.execPath}' '${js}' '--vici' 'unix:///run/x/charon.vici' '--conf' '${path.join(root, 'etc/keepalived/keepalived.conf')}' "$@" 2>> '${path.join(root, 'var/log/s2sgw/ha-listen.log')}'`);
+    assert.ok(fs.statSync(path.join(root, HA_STATE_DIR)).isDirectory());
+    // sh reads it (no syntax error).
+    assert.is((await run('sh', ['-n', script])).code, 0);
   });
 });
 

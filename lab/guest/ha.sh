@@ -100,7 +100,7 @@ while True:
 
 # ha_holders: one PID namespace per pair gateway (a bash that reaps orphans, as an init does); HOLDER[gw] is its pid.
 # It is a mount namespace too, with what a host of its own has: its own /run/s2sgw (keepalived's state files) and
-# /var/lib/s2sgw (the drain file), and its own /dev/log (syslog: keepalived and FRR, to $LOGS/syslog-GW.log).
+# /var/lib/s2sgw (the drain file; the notify listener's script, which apply writes under its --root, linked), and its own /dev/log (syslog: keepalived and FRR, to $LOGS/syslog-GW.log).
 has_child() { [ -n "$(cat /proc/"$1"/task/*/children 2> /dev/null)" ]; }
 ha_holders() {
   local g u
@@ -111,7 +111,8 @@ ha_holders() {
     ha_syslog "$RUN/$g/syslog.sock" "$LOGS/syslog-$g.log"
     wait_until 20 test -S "$RUN/$g/syslog.sock" || note "ha: no syslog receiver for $g"
     unshare --pid --fork --mount-proc bash -c "mount -t tmpfs s2sgw-run /run/s2sgw && mount -t tmpfs s2sgw-lib /var/lib/s2sgw \
-      && mkdir -p /var/lib/s2sgw/ha && mount --bind $RUN/$g/syslog.sock /dev/log; trap : CHLD; while :; do sleep 1; done" < /dev/null > /dev/null 2>&1 &
+      && mkdir -p /var/lib/s2sgw/ha /run/s2sgw/ha && ln -s $HA_ROOT/$g/var/lib/s2sgw/ha/listen /var/lib/s2sgw/ha/listen \
+      && mount --bind $RUN/$g/syslog.sock /dev/log; trap : CHLD; while :; do sleep 1; done" < /dev/null > /dev/null 2>&1 &
     u=$!
     wait_until 10 has_child "$u" || { fail "ha: PID namespace of $g" "unshare started nothing"; return 1; }
     HOLDER[$g]=$(cat /proc/"$u"/task/*/children | awk '{ print $1 }')
@@ -381,4 +382,6 @@ check_ha() {
 
   # Case 3: the active gateway's charon and FRR die (SIGKILL); its host and links stay up.
   ha_case kill "gw2's charon, zebra, bgpd and staticd killed" kill_daemons gw2
+  # keepalived's notify listener (src/apply/ha-listen.ts) logs each event it handled, under the gateway's --root.
+  local g; for g in gw2 gw3; do cp "$HA_ROOT/$g/var/log/s2sgw/ha-listen.log" "$LOGS/ha-listen-$g.log" 2> /dev/null || note "ha: $g has no notify listener log"; done
 }

@@ -19,7 +19,8 @@ import { FRR_MARKER, headOf, sectionOf } from './incremental/sections';
 import { nftPlan } from './incremental/nft';
 import { alternateOf, applySwanPlan, baseName, connectionSections, MbbError, settleAlternates, SwanPlan, swanPlan } from './incremental/swan';
 import { ViciClient, ViciCommandError } from '../vici';
-import { DRAIN_FILE } from '../targets/keepalived/view';
+import { DRAIN_FILE, HA_STATE_DIR, LISTENER_PID, LISTENER_SCRIPT } from '../targets/keepalived/view';
+import { embedded } from '../util/embedded';
 
 export const NFT_FILE = 'nftables/s2sgw.nft';
 export const NFT_TABLE = ['inet', 's2sgw'];
@@ -649,6 +650,8 @@ export const STEPS: Step[] = [
       }
       // The drain file's folder must exist before keepalived's track_file creates the file (init_file).
       if (!ctx.runner.dryRun) fs.mkdirSync(path.dirname(ctx.runner.host(DRAIN_FILE)), { recursive: true });
+      // The notify listener keepalived starts (src/apply/ha-listen.ts): its script, and the FIFO's folder.
+      if (!ctx.runner.dryRun) writeListener(ctx.runner);
       if (pid) await ctx.runner.must('kill', ['-HUP', pid]);
       else
         await ctx.runner.must('keepalived', [
@@ -675,6 +678,36 @@ export const STEPS: Step[] = [
     run: frrRemoveVrfs,
   },
 ];
+
+/** A word for sh, in single quotes. */
+const shq = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * Writes the script keepalived runs as its vrrp_notify_fifo_script (LISTENER_SCRIPT): this s2sgw's listener with
+ * charon's VICI socket and the live keepalived.conf; keepalived appends the FIFO. From dist/ node runs ha-listen.js,
+ * the single executable runs itself with the arguments it embeds. Creates the FIFO's folder (keepalived does not).
+ */
+export function writeListener(runner: Runner): void {
+  fs.mkdirSync(runner.host(HA_STATE_DIR), { recursive: true });
+  const args = [process.execPath, ...(embedded.listenerArgs ?? [path.join(__dirname, 'ha-listen.js')])];
+  const log = runner.host('/var/log/s2sgw/ha-listen.log');
+  fs.mkdirSync(path.dirname(log), { recursive: true });
+  const script = runner.host(LISTENER_SCRIPT);
+  fs.mkdirSync(path.dirname(script), { recursive: true });
+  const text = [
+    '#!/bin/sh',
+    '# Written by s2sgw apply: keepalived\'s notify listener (docs/ha.md). keepalived passes its FIFO as the last argument.',
+    // The pid file at once (exec keeps the pid): the notify commands leave the tunnels to the listener from keepalived's
+    // first event on, not only once node has started (seconds under the lab's emulation, where both dialed at the start
+    // and left two IKE_SAs per site).
+    `echo $$ > ${shq(LISTENER_PID)} 2>/dev/null`,
+    `exec ${[...args, '--vici', runner.vici, '--conf', runner.host('/etc/keepalived/keepalived.conf')].map(shq).join(' ')} "$@" 2>> ${shq(log)}`,
+    '',
+  ].join('\n');
+  const tmp = `${script}.tmp`;
+  fs.writeFileSync(tmp, text, { mode: 0o755 });
+  fs.renameSync(tmp, script);
+}
 
 /** keepalived's pid when its pid file names a live process, else undefined. */
 export function keepalivedPid(runner: Runner): string | undefined {

@@ -11,6 +11,8 @@ export interface Embedded {
   rules?: Record<string, () => unknown>;
   /** The arguments, after process.execPath, that run the confirm timer (root is appended). */
   timerArgs?: string[];
+  /** The arguments, after process.execPath, that run keepalived's notify listener (src/apply/ha-listen.ts). */
+  listenerArgs?: string[];
 }
 
 export const embedded: Embedded = {};

@@ -9,6 +9,18 @@ export const KEEPALIVED_CONF = 'keepalived/keepalived.conf';
 
 /** Where keepalived's notify commands write each tenant's VRRP state (MASTER, BACKUP, FAULT): status/plan/drain read it. */
 export const HA_STATE_DIR = '/run/s2sgw/ha';
+/**
+ * The resident listener (docs/ha.md, "The notify listener"): keepalived writes each state change as a line
+ * (`INSTANCE "NAME" STATE PRIORITY`) to NOTIFY_FIFO and starts LISTENER_SCRIPT once, with that FIFO's name as its last
+ * argument. apply writes the script (it names the s2sgw that applied and charon's VICI socket) and creates the FIFO's
+ * folder before it starts keepalived. The listener keeps a VICI connection and an `ip -batch` open, so a state change
+ * costs no program start; while its pid (LISTENER_PID) lives, the notify commands only write the state.
+ */
+export const NOTIFY_FIFO = '/run/s2sgw/ha/notify.fifo';
+export const LISTENER_PID = '/run/s2sgw/ha/listener.pid';
+export const LISTENER_SCRIPT = '/var/lib/s2sgw/ha/listen';
+/** The marker of the comment line that carries an instance's tunnels (JSON) for the listener. */
+export const TUNNELS_MARK = '# s2sgw-ha-tunnels ';
 /** The gateway's drain file: "1" lowers every instance's priority by DRAIN_WEIGHT (keepalived track_file), "0" restores it. */
 export const DRAIN_FILE = '/var/lib/s2sgw/ha/drain';
 /** Priorities: the first gateway of the pair is active while up; drained it falls below the standby. */
@@ -29,8 +41,32 @@ function token(s: string | number, what: string): string {
   return v;
 }
 
+/** What the notify commands and the listener do for a tenant: its connections, those it dials, their children, its sites' addresses. */
+export interface Tunnels {
+  ikes: string[];
+  dial: string[];
+  children: string[];
+  v4: string[];
+  v6: string[];
+}
+
+export function tunnelsOf(t: Tenant): Tunnels {
+  const conns = [...t.connections].sort((a, b) => (a.interface < b.interface ? -1 : a.interface > b.interface ? 1 : 0));
+  const dialed = conns.filter((c) => c.connect !== 'respond-only');
+  const sites = [...new Set(conns.filter((c) => c.destinationIsIp).map((c) => token(c.destination, 'site address')))].sort();
+  return {
+    ikes: conns.map((c) => token(connectionName(c.interface), 'connection')),
+    dial: dialed.map((c) => token(connectionName(c.interface), 'connection')),
+    children: dialed.flatMap((c) => selectorPairs(t, c).map((_, i) => token(childName(connectionName(c.interface), i), 'child'))),
+    v4: sites.filter((a) => !a.includes(':')),
+    v6: sites.filter((a) => a.includes(':')),
+  };
+}
+
 export interface InstanceView {
   name: string;
+  /** The listener's line: TUNNELS_MARK and the tenant's Tunnels as JSON. */
+  tunnels: string;
   interface: string;
   vrid: number;
   priority: number;
@@ -52,6 +88,7 @@ export function instanceView(t: Tenant, gw: Gateway): InstanceView | undefined {
   const iface = token(t.network.interface, 'interface');
   return {
     name,
+    tunnels: `${TUNNELS_MARK}${JSON.stringify({ instance: name, ...tunnelsOf(t) })}`,
     interface: iface,
     vrid: t.network.ha.vrid,
     priority: PRIORITY[role],
@@ -74,12 +111,13 @@ export function instanceView(t: Tenant, gw: Gateway): InstanceView | undefined {
  * for the FAULT). Site addresses given as names get no blackhole.
  */
 export function notifyCommand(t: Tenant, name: string, event: 'master' | 'backup' | 'fault'): string {
-  const body = [`mkdir -p ${HA_STATE_DIR} && echo ${event.toUpperCase()} > ${stateFile(name)}`];
-  const conns = [...t.connections].sort((a, b) => (a.interface < b.interface ? -1 : a.interface > b.interface ? 1 : 0));
-  const ikes = conns.map((c) => token(connectionName(c.interface), 'connection'));
-  const sites = [...new Set(conns.filter((c) => c.destinationIsIp).map((c) => token(c.destination, 'site address')))].sort();
-  const v4 = sites.filter((a) => !a.includes(':'));
-  const v6 = sites.filter((a) => a.includes(':'));
+  // The state with the shell's own echo; mkdir (a program start) only when the folder is missing, the first time after
+  // boot: each program start before the terminates is time the site's traffic goes into a gateway that cannot carry it
+  // (under the lab's emulation seconds each, docs/ha.md).
+  const write = `echo ${event.toUpperCase()} > ${stateFile(name)}`;
+  // While the listener runs it does the rest (no program start): stop here. /proc//comm does not exist (no pid read).
+  const body = [`{ ${write}; } 2>/dev/null || { mkdir -p ${HA_STATE_DIR} && ${write}; }`, `{ read -r p < ${LISTENER_PID} && test -e /proc/$p/comm && exit 0; } 2>/dev/null`];
+  const { ikes, dial: dialedIkes, children, v4, v6 } = tunnelsOf(t);
   const routes = (verb: string) =>
     [v4.length ? `for a in ${v4.join(' ')}; do ip route ${verb} blackhole $a; done` : '', v6.length ? `for a in ${v6.join(' ')}; do ip -6 route ${verb} blackhole $a; done` : '']
       .filter(Boolean)
@@ -87,7 +125,10 @@ export function notifyCommand(t: Tenant, name: string, event: 'master' | 'backup
   if (event === 'fault') {
     // All at once: each site's delete goes out as soon as swanctl reaches charon, not after the previous site's delete
     // completed (the lab's trunk case: the second site's came 5 s after the first, one at a time).
-    if (ikes.length) body.push(`for c in ${ikes.join(' ')}; do swanctl --terminate --ike $c --timeout 3 & done >/dev/null 2>&1; wait`);
+    // --force: after 3 s without the site's answer charon destroys the IKE_SA anyway; else its DELETE is retransmitted
+    // into the blackhole that follows and the IKE_SA stays DELETING for minutes, its CHILD_SAs still listed INSTALLED
+    // (the lab's run of 03:45 UTC: the gateway did not dial again when ready).
+    if (ikes.length) body.push(`for c in ${ikes.join(' ')}; do swanctl --terminate --ike $c --timeout 3 --force & done >/dev/null 2>&1; wait`);
     // The blackholes only while charon runs (it could let the sites back in). With charon gone nothing re-establishes
     // a tunnel, and the kernel still decrypts what the sites send through the dead charon's SAs until their DPD moves
     // them: a blackhole to a site's address would drop that too (the loose reverse-path filter refuses a source whose
@@ -96,7 +137,13 @@ export function notifyCommand(t: Tenant, name: string, event: 'master' | 'backup
     if (bh.length) body.push(`r=; for f in /proc/[0-9]*/comm; do read -r n < $f || continue; case $n in charon|charon-systemd) r=1;; esac; done 2>/dev/null; if test x$r = x1; then ${bh.join('; ')}; fi`);
   } else {
     body.push(...routes('del'));
-    const children = conns.filter((c) => c.connect !== 'respond-only').flatMap((c) => selectorPairs(t, c).map((_, i) => token(childName(connectionName(c.interface), i), 'child')));
+    // First the half-open IKE_SAs (CREATED or CONNECTING) and those still DELETING of the connections it dials: while the gateway was in FAULT
+    // its own traffic (bgpd dialing the site) hit a trap policy and charon began an IKE_SA whose IKE_AUTH went into the
+    // blackhole, retransmitted for minutes; an initiate queues its CHILD_SA behind such an IKE_SA instead of starting
+    // afresh (the lab's BGP site stayed down after the trunk case). swanctl --list-sas prints `NAME: #ID, STATE, ...`;
+    // the shell's read splits it (no quotes: the command sits in keepalived's double and sh's single quotes).
+    if (dialedIkes.length)
+      body.push(`for c in ${dialedIkes.join(' ')}; do swanctl --list-sas --ike $c | while read -r n i s r; do case $s in CREATED,|CONNECTING,|DELETING,) i=\${i%,}; swanctl --terminate --ike-id \${i#?} --force;; esac; done; done >/dev/null 2>&1`);
     if (children.length)
       body.push(`for c in ${children.join(' ')}; do swanctl --list-sas --ike \${c%~*} | grep -F $c: | grep -q INSTALLED || swanctl --initiate --child $c --timeout 10; done >/dev/null 2>&1`);
   }
@@ -130,8 +177,10 @@ export interface GatewayView {
   routerId: string;
   drainFile: string;
   drainWeight: number;
+  notifyFifo: string;
+  listenerScript: string;
 }
 
 export function gatewayView(gw: Gateway): GatewayView {
-  return { vrrpVersion: VRRP_VERSION, daemonsScript: DAEMONS_SCRIPT, daemonsTimeout: DAEMONS_TIMEOUT, routerId: token(gw.name, 'gateway name'), drainFile: DRAIN_FILE, drainWeight: DRAIN_WEIGHT };
+  return { vrrpVersion: VRRP_VERSION, daemonsScript: DAEMONS_SCRIPT, daemonsTimeout: DAEMONS_TIMEOUT, routerId: token(gw.name, 'gateway name'), drainFile: DRAIN_FILE, drainWeight: DRAIN_WEIGHT, notifyFifo: NOTIFY_FIFO, listenerScript: LISTENER_SCRIPT };
 }
