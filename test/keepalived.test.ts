@@ -205,7 +205,7 @@ test('the notify listener, started by real keepalived from vrrp_notify_fifo_scri
       const listenLog = path.join(dir, 'listen.log');
       const llog = () => (fs.existsSync(listenLog) ? fs.readFileSync(listenLog, 'utf8') : '');
       try {
-        await wait(() => fs.existsSync(sock), 5000);
+        await wait(() => fs.existsSync(sock), 15_000);
         assert.is((await swanctl('--load-conns', '--file', path.join(dir, 'swanctl.conf'))).code, 0);
         // A half-open IKE_SA, as the trap policy started while the gateway was in FAULT.
         await swanctl('--initiate', '--child', 'IfCe1', '--timeout', '1');
@@ -234,24 +234,24 @@ test('the notify listener, started by real keepalived from vrrp_notify_fifo_scri
         ka.stdout!.on('data', (b) => (log += b));
         ka.stderr!.on('data', (b) => (log += b));
         // MASTER: the listener (not the notify command) ended the half-open IKE_SA and dialed again.
-        await wait(() => /contoso: MASTER: dialing IfCe1/.test(llog()), 10_000);
+        await wait(() => /contoso: MASTER: dialing IfCe1/.test(llog()), 30_000);
         assert.match(llog(), /contoso: MASTER: dialing IfCe1/, `listener log:\n${llog()}\nkeepalived:\n${log}`);
         assert.ok(fs.existsSync(path.join(ha, 'listener.pid')), 'no pid file');
         assert.is(fs.readFileSync(path.join(ha, 'contoso.state'), 'utf8').trim(), 'MASTER');
-        await wait(async () => /^IfCe1: #\d+, CONNECTING,/m.test(await sas()) && !new RegExp(`^IfCe1: #${half![1]},`, 'm').test(await sas()), 5000);
+        await wait(async () => /^IfCe1: #\d+, CONNECTING,/m.test(await sas()) && !new RegExp(`^IfCe1: #${half![1]},`, 'm').test(await sas()), 15_000);
         const after = await sas();
         assert.not.match(after, new RegExp(`^IfCe1: #${half![1]},`, 'm'), `the half-open IKE_SA is still there:\n${after}`);
         assert.match(after, /^IfCe1: #\d+, CONNECTING,/m, `no new dial:\n${after}`);
         // FAULT: the IKE_SAs go, the site is blackholed (charon runs).
         fs.rmSync(healthy);
         // The listener may be quicker than the notify command that writes the state: wait for both.
-        await wait(async () => /blackhole 131\.107\.0\.10\b/.test(await routes()) && fs.readFileSync(path.join(ha, 'contoso.state'), 'utf8').trim() === 'FAULT', 8000);
+        await wait(async () => /blackhole 131\.107\.0\.10\b/.test(await routes()) && fs.readFileSync(path.join(ha, 'contoso.state'), 'utf8').trim() === 'FAULT', 20_000);
         assert.match(await routes(), /blackhole 131\.107\.0\.10\b/, `listener log:\n${llog()}`);
         assert.is(fs.readFileSync(path.join(ha, 'contoso.state'), 'utf8').trim(), 'FAULT');
         assert.not.match(await sas(), /^IfCe1: #/m);
         // Ready again: the blackhole goes, the site is dialed.
         fs.writeFileSync(healthy, '1');
-        await wait(async () => !/131\.107\.0\.10/.test(await routes()), 8000);
+        await wait(async () => !/131\.107\.0\.10/.test(await routes()), 20_000);
         assert.not.match(await routes(), /131\.107\.0\.10/, `listener log:\n${llog()}`);
         assert.match(await sas(), /^IfCe1: #\d+, CONNECTING,/m);
       } finally {
@@ -318,16 +318,16 @@ test('keepalived runs the rendered instance: takes the virtual address, writes M
       };
       try {
         const state = path.join(dir, 'ha', 'contoso.state');
-        await wait(() => fs.existsSync(state) && fs.readFileSync(state, 'utf8').trim() === 'MASTER', 8000);
+        await wait(() => fs.existsSync(state) && fs.readFileSync(state, 'utf8').trim() === 'MASTER', 20_000);
         assert.is(fs.existsSync(state) ? fs.readFileSync(state, 'utf8').trim() : `no state file; log:\n${log}`, 'MASTER');
         const addrs = (await run('ip', ['-4', '-o', 'address', 'show', 'dev', 'IfCi1'], { netns: ns })).stdout;
         assert.match(addrs, /192\.168\.0\.1\/29/);
         fs.writeFileSync(path.join(dir, 'drain'), '1\n');
-        await wait(() => /priority from 150 to 90/.test(log), 5000);
+        await wait(() => /priority from 150 to 90/.test(log), 15_000);
         assert.match(log, /\(contoso\) Changing effective priority from 150 to 90/);
         // charon or FRR gone: two failed checks put the instance in FAULT and it gives the address up.
         fs.rmSync(healthy);
-        await wait(() => fs.readFileSync(state, 'utf8').trim() === 'FAULT', 6000);
+        await wait(() => fs.readFileSync(state, 'utf8').trim() === 'FAULT', 20_000);
         assert.is(fs.readFileSync(state, 'utf8').trim(), 'FAULT');
         assert.not.match((await run('ip', ['-4', '-o', 'address', 'show', 'dev', 'IfCi1'], { netns: ns })).stdout, /192\.168\.0\.1\/29/);
         // FAULT keeps the site's tunnel from coming back: a blackhole host route to the site (New York, 131.107.0.10).
@@ -336,7 +336,7 @@ test('keepalived runs the rendered instance: takes the virtual address, writes M
         assert.match(await routes(), /blackhole 131\.107\.0\.10\b/);
         // Healthy again: BACKUP (drained) or MASTER, and the blackhole goes.
         fs.writeFileSync(healthy, '1');
-        await wait(() => fs.readFileSync(state, 'utf8').trim() !== 'FAULT', 6000);
+        await wait(() => fs.readFileSync(state, 'utf8').trim() !== 'FAULT', 20_000);
         assert.ok(['MASTER', 'BACKUP'].includes(fs.readFileSync(state, 'utf8').trim()), 'left FAULT');
         for (let i = 0; i < 20 && /131\.107\.0\.10/.test(await routes()); i++) await new Promise((r) => setTimeout(r, 100));
         assert.not.match(await routes(), /131\.107\.0\.10/);
