@@ -7,11 +7,12 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { FIXTURES, ROOT, cli, readFiles, tempCopy } from './helpers';
 import { loadConfig } from '../src/model/load';
+import { cleanFiles } from '../src/model/clean';
 import { readLock } from '../src/model/lock';
 import { compile } from '../src/bundle/compile';
 import { Cache, sha256 } from '../src/util/cache';
 import { validate } from '../src/validate';
-import { readTree, replaceTree } from '../src/bundle/write';
+import { readTree, replaceTree, TreeIndex, TreeRecord } from '../src/bundle/write';
 import { allRules } from '../src/validate/rules';
 
 const env: NodeJS.ProcessEnv = { ...process.env };
@@ -37,6 +38,22 @@ function edit(dir: string, file: string, from: string | RegExp, to: string): voi
   const next = text.replace(from, to);
   if (next === text) throw new Error(`edit of ${file} changed nothing`);
   fs.writeFileSync(p, next);
+}
+
+/**
+ * Changes a tracked file with the same size and mtime as the index records for it: the mtime is set to a whole second
+ * (which utimes can give back exactly) and the index refreshed first, then `change` runs and the mtime is put back.
+ */
+function sameTimes(dir: string, file: string, change: () => void): void {
+  const p = path.join(dir, file);
+  const t = new Date((Math.floor(Date.now() / 1000) - 60) * 1000);
+  fs.utimesSync(p, t, t);
+  git(dir, 'update-index', '--refresh');
+  const size = fs.statSync(p).size;
+  change();
+  fs.utimesSync(p, t, t);
+  assert.is(fs.statSync(p).size, size, 'same size');
+  assert.is(fs.statSync(p).mtimeMs, t.getTime(), 'same mtime');
 }
 
 /** Every command and format whose output the cache must not change; build's out/ trees are compared too. */
@@ -156,10 +173,26 @@ test('a sequence of edits gives the same validate, plan (text, json, markdown) a
       fs.rmSync(path.join(cacheDir, 'v1', 'file'), { recursive: true, force: true });
       edit(dir, 'tenants/contoso.yaml', /metric: 70/, 'metric: 60');
     }],
+    // Git's object ids key the files the index holds unchanged (model/clean.ts): a change git must still see.
+    ['change a tenant, keeping its size and mtime', () => {
+      const p = path.join(dir, 'tenants', 'contoso.yaml');
+      sameTimes(dir, 'tenants/contoso.yaml', () => edit(dir, 'tenants/contoso.yaml', /metric: 60/, 'metric: 61'));
+      const st = fs.statSync(p);
+      assert.is(st.mtimeMs % 1000, 0);
+    }],
+    ['stage a change: the index holds it, HEAD does not', () => {
+      edit(dir, 'tenants/contoso.yaml', /metric: 61/, 'metric: 62');
+      git(dir, 'add', 'tenants/contoso.yaml');
+    }],
     // Findings: a schema error in one file and a conflict between a changed and an unchanged (cached) tenant.
     ['break two tenants', () => {
       edit(dir, 'tenants/fabrikam.yaml', 'vlan: 4002', 'vlan: 4001');
       edit(dir, 'tenants/contoso.yaml', /maxPrefixes: \d+/, 'maxPrefixes: many');
+    }],
+    // Git is told not to look at the file: its id is not trusted, the file is read.
+    ['edit a file marked assume-unchanged', () => {
+      git(dir, 'update-index', '--assume-unchanged', 'tenants/fabrikam.yaml');
+      edit(dir, 'tenants/fabrikam.yaml', 'vlan: 4001', 'vlan: 4003');
     }],
   ];
   for (const [name, change] of steps) {
@@ -169,6 +202,31 @@ test('a sequence of edits gives the same validate, plan (text, json, markdown) a
     git(dir, 'commit', '-qm', name, '--allow-empty');
   }
   assert.ok(fs.readdirSync(cacheDir).length > 0, 'the cache folder holds entries');
+});
+
+test('Git ids: only tracked files the work tree holds as the index does, and the same keys as reading them', () => {
+  const dir = tempCopy(ROOT);
+  assert.is(cleanFiles(dir), undefined, 'not a Git work tree');
+  git(dir, 'init', '-q');
+  git(dir, 'add', '-A');
+  git(dir, 'commit', '-qm', 'base');
+  const keys = (git: boolean) => validate(loadConfig(dir, { git }), new Cache(tempDir(), () => undefined), { summaries: true }).fileKeys!;
+  const all = cleanFiles(dir)!;
+  const names = loadConfig(dir).files.map((f) => f.path);
+  assert.equal([...all.keys()].filter((p) => names.includes(p)).sort(), [...names].sort(), 'every file is clean after a commit');
+  assert.equal(keys(true), keys(false), 'a file keyed by its Git id has the key of its bytes');
+  sameTimes(dir, 'tenants/contoso.yaml', () => edit(dir, 'tenants/contoso.yaml', /metric: 100/, 'metric: 101'));
+  fs.writeFileSync(path.join(dir, 'tenants', 'new.yaml'), 'tenant: new\n');
+  git(dir, 'update-index', '--assume-unchanged', 'tenants/woodgrove.yaml');
+  const now = cleanFiles(dir)!;
+  assert.not.ok(now.has('tenants/contoso.yaml'), 'changed with the same size and mtime');
+  assert.not.ok(now.has('tenants/new.yaml'), 'untracked');
+  assert.not.ok(now.has('tenants/woodgrove.yaml'), 'assume-unchanged');
+  assert.ok(now.has('gateways/gw1.yaml'));
+  const loaded = loadConfig(dir, { git: true });
+  assert.ok(loaded.files.find((f) => f.path === 'gateways/gw1.yaml')!.id?.startsWith('sha1:'));
+  assert.is(loaded.files.find((f) => f.path === 'tenants/contoso.yaml')!.id, undefined);
+  assert.equal(keys(true), keys(false), 'after the edits too');
 });
 
 test('replacing a built tree links only files with the same bytes and mode, and gives exactly the new files', () => {
@@ -191,6 +249,43 @@ test('replacing a built tree links only files with the same bytes and mode, and 
   assert.is.not(ino('g.conf'), before.g, 'a file linked from elsewhere is not shared');
   assert.is(fs.readFileSync(path.join(root, 'elsewhere'), 'utf8'), 'shared\n');
   assert.equal(fs.readdirSync(root).sort(), ['elsewhere', 'gw1'], 'no staged or old tree left behind');
+});
+
+test('a tree index: a recorded file is not read; edited by hand with the same size and mtime it is written again', () => {
+  const root = tempDir();
+  const target = path.join(root, 'gw1');
+  let saved: Record<string, TreeRecord> | undefined;
+  let since = 0n;
+  const tree: TreeIndex = {
+    load: () => (saved ? { records: saved, since } : undefined),
+    save: (r) => {
+      saved = r;
+      since = BigInt(Date.now() + 1000) * 1000000n;
+    },
+  };
+  const f = (p: string, content: string, mode = 0o644) => ({ path: p, content, mode });
+  const files = [f('a.conf', 'same\n'), f('b.conf', 'hand\n'), f('c.conf', 'lies\n')];
+  const shas = (fs2: Array<{ path: string; content: string }>) => new Map(fs2.map((x) => [x.path, sha256(x.content)]));
+  replaceTree(target, files, { tree, shas: shas(files) });
+  assert.equal(Object.keys(saved!).sort(), ['a.conf', 'b.conf', 'c.conf']);
+  const ino = (p: string) => fs.statSync(path.join(target, p)).ino;
+  // b.conf's mtime set to a whole second (which utimes gives back exactly), and recorded so by a second build.
+  const t = new Date((Math.floor(Date.now() / 1000) - 60) * 1000);
+  fs.utimesSync(path.join(target, 'b.conf'), t, t);
+  replaceTree(target, files, { tree, shas: shas(files) });
+  assert.is(saved!['b.conf'][2], String(BigInt(t.getTime()) * 1000000n));
+  const before = { a: ino('a.conf'), b: ino('b.conf'), c: ino('c.conf') };
+  // By hand: same size, its mtime put back.
+  fs.writeFileSync(path.join(target, 'b.conf'), 'HAND\n');
+  fs.utimesSync(path.join(target, 'b.conf'), t, t);
+  assert.is(fs.statSync(path.join(target, 'b.conf')).size, 5);
+  // A record that matches its file but names other bytes: trusted, so the file is written again (it was not read).
+  saved!['c.conf'][4] = sha256('other');
+  replaceTree(target, files, { tree, shas: shas(files) });
+  assert.equal(readFiles(target), new Map(files.map((x) => [x.path, x.content])));
+  assert.is(ino('a.conf'), before.a, 'an unchanged recorded file is linked');
+  assert.is.not(ino('b.conf'), before.b, 'a file edited by hand (same size, same mtime) is written again');
+  assert.is.not(ino('c.conf'), before.c, 'a recorded file is compared by its record, not read');
 });
 
 test('after a one-tenant change the tenant-scope rules run on that tenant only; a gateway change runs them on every tenant', () => {

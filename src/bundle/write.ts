@@ -36,7 +36,7 @@ export function writeTree(dir: string, files: BundleFile[]): void {
  * edited by hand in out/ is written again, as a build without the old tree would. Returns how
  * many files were linked.
  */
-export function writeTreeReusing(dir: string, files: BundleFile[], from: string): number {
+export function writeTreeReusing(dir: string, files: BundleFile[], from: string, known?: Known): number {
   fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
   const made = new Set<string>();
   let linked = 0;
@@ -48,7 +48,7 @@ export function writeTreeReusing(dir: string, files: BundleFile[], from: string)
       fs.mkdirSync(sub, { recursive: true });
       made.add(sub);
     }
-    if (sameFile(path.join(from, ...parts), f)) {
+    if (sameFile(path.join(from, ...parts), f, known)) {
       try {
         fs.linkSync(path.join(from, ...parts), p);
         linked++;
@@ -63,15 +63,45 @@ export function writeTreeReusing(dir: string, files: BundleFile[], from: string)
   return linked;
 }
 
+/**
+ * What the last replaceTree() of a tree recorded of its files (TreeIndex), and the new files' sha256s: a file whose
+ * lstat data are still exactly what was recorded holds the bytes of the recorded sha256, so it is compared by that
+ * sha256, not read.
+ */
+export interface Known {
+  records: Record<string, TreeRecord>;
+  /** The index's own mtime (ns): a file changed at or after it may share its timestamps with the record ("racy"), and is read. */
+  since: bigint;
+  shas: Map<string, string>;
+}
+
+/** A file as written: inode, size, mtime and ctime in ns (as decimal strings), its sha256. */
+export type TreeRecord = [string, string, string, string, string];
+
+/**
+ * Where replaceTree() keeps a tree's records between builds (build: the work cache, entry kind `tree`). Safe as a
+ * shortcut because every change to a file's bytes, mode or links sets its ctime to the time of the change, which
+ * nothing but the clock itself can set back: a file edited by hand, even to the same size with its mtime put back,
+ * no longer matches its record and is read and compared as before. A file whose times are not older than the index
+ * (changed in the same clock tick as the record was made) is read too.
+ */
+export interface TreeIndex {
+  load(): { records: Record<string, TreeRecord>; since: bigint } | undefined;
+  save(records: Record<string, TreeRecord>): void;
+}
+
 /** Whether `p` is a regular file with exactly `f`'s mode and bytes (size first: most changed files differ in it). */
-function sameFile(p: string, f: BundleFile): boolean {
-  let st: fs.Stats;
+function sameFile(p: string, f: BundleFile, known?: Known): boolean {
+  let st: fs.BigIntStats;
   try {
-    st = fs.lstatSync(p);
+    st = fs.lstatSync(p, { bigint: true });
   } catch {
     return false;
   }
-  if (!st.isFile() || (st.mode & 0o7777) !== f.mode || st.size !== Buffer.byteLength(f.content) || st.nlink !== 1) return false;
+  if (!st.isFile() || Number(st.mode & 0o7777n) !== f.mode || st.size !== BigInt(Buffer.byteLength(f.content)) || st.nlink !== 1n) return false;
+  const rec = known && Object.hasOwn(known.records, f.path) ? known.records[f.path] : undefined;
+  const sha = known?.shas.get(f.path);
+  if (rec && sha && st.ctimeNs < known!.since && st.mtimeNs < known!.since && rec[0] === String(st.ino) && rec[1] === String(st.size) && rec[2] === String(st.mtimeNs) && rec[3] === String(st.ctimeNs)) return rec[4] === sha;
   try {
     return fs.readFileSync(p, 'utf8') === f.content;
   } catch {
@@ -84,20 +114,37 @@ function sameFile(p: string, f: BundleFile): boolean {
  * beside it (unchanged files hard-linked from the old one, see writeTreeReusing), then swapped
  * in with two renames, so a reader sees the old tree or the new one.
  */
-export function replaceTree(target: string, files: BundleFile[]): void {
+export function replaceTree(target: string, files: BundleFile[], index?: { tree: TreeIndex; shas: Map<string, string> }): void {
   const parent = path.dirname(target);
   fs.mkdirSync(parent, { recursive: true });
   const tag = randomBytes(4).toString('hex');
   const staged = path.join(parent, `.${path.basename(target)}.new-${tag}`);
   const old = path.join(parent, `.${path.basename(target)}.old-${tag}`);
   try {
-    if (fs.existsSync(target) && fs.lstatSync(target).isDirectory()) writeTreeReusing(staged, files, target);
+    const loaded = index?.tree.load();
+    const known = loaded && index ? { ...loaded, shas: index.shas } : undefined;
+    if (fs.existsSync(target) && fs.lstatSync(target).isDirectory()) writeTreeReusing(staged, files, target, known);
     else writeTree(staged, files);
     if (fs.existsSync(target)) fs.renameSync(target, old);
     fs.renameSync(staged, target);
   } finally {
     fs.rmSync(staged, { recursive: true, force: true });
     fs.rmSync(old, { recursive: true, force: true });
+  }
+  // Recorded once the old tree is gone: removing it changed the ctime of every file the two trees shared.
+  if (index) {
+    const records: Record<string, TreeRecord> = {};
+    for (const f of files) {
+      const sha = index.shas.get(f.path);
+      if (!sha) continue;
+      try {
+        const st = fs.lstatSync(path.join(target, ...f.path.split('/')), { bigint: true });
+        records[f.path] = [String(st.ino), String(st.size), String(st.mtimeNs), String(st.ctimeNs), sha];
+      } catch {
+        // Gone already (another writer): no record, so it is read next time.
+      }
+    }
+    index.tree.save(records);
   }
 }
 

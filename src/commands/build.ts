@@ -6,11 +6,11 @@ import { Format } from '../model/format';
 import { LOCK_FILE } from '../model/lock';
 import { compile } from '../bundle/compile';
 import { sourceOf } from '../model/git';
-import { openCache } from '../util/cache';
+import { Cache, keyOf, openCache } from '../util/cache';
 import { checkBundle } from '../bundle/check';
 import { MANIFEST, setSource } from '../bundle/bundle';
 import { hasErrors, sortDiagnostics } from '../model/diagnostics';
-import { replaceTree, writeFileAtomic } from '../bundle/write';
+import { replaceTree, writeFileAtomic, TreeIndex, TreeRecord } from '../bundle/write';
 import { Command, EXIT, Io, configDir, formatOption, note, printDiagnostics, progressLine } from './common';
 import { toJson } from '../model/format';
 import type { LockChange } from '../model/lock';
@@ -43,14 +43,16 @@ export const command: Command = {
     const outDir = path.resolve(io.cwd, (values.out as string | undefined) ?? path.join(dir, 'out'));
     const bar = progressLine(io, 'build');
     bar.step('loading the config repository');
-    const loaded = loadConfig(dir);
+    const cache = openCache(values, io.env, io.cwd, io.err);
+    // With a cache, the files Git holds unchanged are keyed by their object ids and not read (LoadOptions.git).
+    const loaded = loadConfig(dir, { git: !!cache });
     const gateways = values.gateway as string[] | undefined;
     // The lock is read with the tenant files and checked as strictly (src/validate/lock-check.ts).
     // Read before build writes the lock: a lock this build changes is not the commit's either (dirty below).
     const source = sourceOf(dir);
     const lockPath = path.join(dir, LOCK_FILE);
     const oldLock = loaded.lock === undefined ? undefined : loaded.lock.toString();
-    const result = compile(loaded, undefined, { locked: !!values.locked, gateways, keepRendered: !!values.check, source, cache: openCache(values, io.env, io.cwd, io.err), progress: bar.step });
+    const result = compile(loaded, undefined, { locked: !!values.locked, gateways, keepRendered: !!values.check, source, cache, progress: bar.step });
     if (source && !source.dirty && result.ok && result.lockText !== oldLock) for (const b of result.bundles) setSource(b, { ...source, dirty: true });
     let diags = result.diagnostics;
     if (result.ok && gateways) {
@@ -81,7 +83,9 @@ export const command: Command = {
     if (result.lockText !== oldLock && !values.locked) writeFileAtomic(lockPath, result.lockText!);
     for (const [i, b] of result.bundles.entries()) {
       bar.step(`writing ${b.gateway} (${i + 1}/${result.bundles.length})`);
-      replaceTree(path.join(outDir, b.gateway), b.files);
+      const target = path.join(outDir, b.gateway);
+      // With a cache, the tree's files as written are recorded there: a file that is still exactly so is not read again (TreeIndex).
+      replaceTree(target, b.files, cache ? { tree: treeIndex(cache, target), shas: new Map(Object.entries(b.manifest.files).map(([p, e]) => [p, e.sha256])) } : undefined);
     }
     bar.done();
     if (!gateways) removeStale(outDir, result.bundles.map((b) => b.gateway), io);
@@ -116,6 +120,24 @@ export function lockSummary(changes: LockChange[], io: Io): void {
     conns ? `${conns} connection${conns === 1 ? '' : 's'} (an if_id each)` : '',
   ].filter(Boolean);
   io.err(`${LOCK_FILE}: ${parts.length ? `allocated ids for ${parts.join(' and ')}` : ''}${retired ? `${parts.length ? '; ' : ''}retired ${retired}` : ''} (--verbose lists each; \`s2sgw plan\` shows them)\n`);
+}
+
+/** A built tree's records in the work cache (entry kind `tree`, keyed by the tree's absolute path); see TreeIndex. */
+function treeIndex(cache: Cache, target: string): TreeIndex {
+  const key = keyOf('tree', path.resolve(target));
+  return {
+    load() {
+      const records = cache.getWith<Record<string, TreeRecord>>('tree', key, (body) => {
+        const v = JSON.parse(body) as unknown;
+        return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, TreeRecord>) : undefined;
+      }, false);
+      const since = records ? cache.writtenAt('tree', key) : undefined;
+      return records && since !== undefined ? { records, since } : undefined;
+    },
+    save(records) {
+      cache.putText('tree', key, JSON.stringify(records));
+    },
+  };
 }
 
 /** Removes out/<name>/ bundles of gateways that no longer exist (only folders s2sgw made: they hold its manifest). */

@@ -19,9 +19,11 @@ export const command: Command = {
   examples: ['s2sgw validate', 's2sgw validate --config netconfig --format github'],
   async run({ values }, io) {
     const format = formatOption(values, ['text', 'json', 'github']) as Format;
-    const loaded = loadConfig(configDir(values, io));
+    const cache = openCache(values, io.env, io.cwd, io.err);
+    // With a cache, the files Git holds unchanged are keyed by their object ids and not read (LoadOptions.git).
+    const loaded = loadConfig(configDir(values, io), { git: !!cache });
     // Only counts and findings are printed: unchanged tenants come from their summaries (ValidateOptions).
-    let result = validate(loaded, openCache(values, io.env, io.cwd, io.err), { summaries: true });
+    let result = validate(loaded, cache, { summaries: true });
     if (values.locked && result.ok) {
       // The same function build and plan call after validation, so the same finding in the same order.
       const locked = allocateLocked(result.model, result.lock, true);

@@ -13,6 +13,7 @@ export const MAX_ALIAS_COUNT = 100;
 
 import { UsageError } from '../util/usage';
 import { LOCK_FILE } from './lock';
+import { cleanFiles } from './clean';
 
 export { UsageError } from '../util/usage';
 
@@ -40,6 +41,11 @@ export interface Input {
   /** The bytes, or the size of a file too large to read. */
   bytes: Buffer | number;
   refused?: Refused;
+  /**
+   * A file Git holds unchanged (model/clean.ts): its content id, and how to read its bytes, which are then read only
+   * when asked for (`bytes` is unused). See SourceFile.id.
+   */
+  lazy?: { id: string; read: () => Buffer | number };
 }
 
 /** A tenant or gateway file name s2sgw reads: what a tenant or gateway name can be, plus the extension. */
@@ -87,12 +93,21 @@ export function readPlain(full: string, max = MAX_FILE_BYTES): { bytes: Buffer |
   }
 }
 
+export interface LoadOptions {
+  /**
+   * Ask Git which files the work tree holds exactly as its index does (model/clean.ts) and read those only when their
+   * bytes are asked for: a warm validate or build keys them by Git's object id and never reads most of them.
+   */
+  git?: boolean;
+}
+
 /** Reads a config folder from disk. Throws UsageError when the folder or its gateways/ or tenants/ is missing. */
-export function loadConfig(dir: string): Loaded {
+export function loadConfig(dir: string, opts: LoadOptions = {}): Loaded {
   if (!fs.existsSync(dir)) throw new UsageError(`config folder ${dir} does not exist`, 'pass --config with the folder that holds gateways/ and tenants/');
   if (!fs.statSync(dir).isDirectory()) throw new UsageError(`--config ${dir} is a file, not a folder`, 'pass --config with the folder that holds gateways/ and tenants/');
   const inputs: Input[] = [];
   const unreadable: Diagnostic[] = [];
+  const clean = opts.git ? cleanFiles(dir) : undefined;
   for (const [folder, kind] of FOLDERS) {
     const abs = path.join(dir, folder);
     if (!fs.existsSync(abs) || !fs.statSync(abs).isDirectory()) {
@@ -106,6 +121,11 @@ export function loadConfig(dir: string): Loaded {
     for (const name of fs.readdirSync(abs).sort()) {
       if (!/\.ya?ml$/.test(name)) continue;
       const full = path.join(abs, name);
+      const id = clean?.get(`${folder}/${name}`);
+      if (id !== undefined) {
+        inputs.push({ path: `${folder}/${name}`, kind, bytes: 0, lazy: { id, read: () => readLater(full) } });
+        continue;
+      }
       try {
         inputs.push({ path: `${folder}/${name}`, kind, ...readPlain(full) });
       } catch (e) {
@@ -124,6 +144,20 @@ export function loadConfig(dir: string): Loaded {
   const loaded = loadFiles(dir, inputs, lockRefused ? { refused: lockRefused } : lock);
   loaded.diagnostics.push(...unreadable);
   return loaded;
+}
+
+/**
+ * A file Git said was unchanged, read when its bytes are first wanted, as readPlain() reads it. Changed since into
+ * something that is not a regular file: read as an empty file (it is then no longer what its id says, so
+ * validate keys it by these bytes: see contentId()).
+ */
+function readLater(full: string): Buffer | number {
+  try {
+    const r = readPlain(full);
+    return r.refused ? Buffer.alloc(0) : r.bytes;
+  } catch {
+    return Buffer.alloc(0);
+  }
 }
 
 function refusal(file: string, why: Refused): Diagnostic {
@@ -156,7 +190,23 @@ export function loadFiles(dir: string, inputs: Input[], lock?: Buffer | number |
   });
   const files = ok
     .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
-    .map((input): SourceFile => ({ path: input.path, kind: input.kind, stem: path.posix.basename(input.path).replace(/\.ya?ml$/, ''), text: '', lineCounter: new LineCounter(), pending: input.bytes }));
+    .map((input): SourceFile => {
+      const f: SourceFile = { path: input.path, kind: input.kind, stem: path.posix.basename(input.path).replace(/\.ya?ml$/, ''), text: '', lineCounter: new LineCounter() };
+      if (!input.lazy) f.pending = input.bytes;
+      else {
+        const { id, read } = input.lazy;
+        f.id = id;
+        // Read when first asked for (a cache miss parses it; a finding's code frame shows it), once.
+        let bytes: Buffer | number | undefined;
+        Object.defineProperty(f, 'pending', {
+          configurable: true,
+          enumerable: true,
+          get: () => (bytes ??= read()),
+          set: (v: Buffer | number) => void (bytes = v),
+        });
+      }
+      return f;
+    });
   return { dir, files, diagnostics, ...(lock !== undefined ? { lock } : {}) };
 }
 

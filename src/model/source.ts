@@ -25,6 +25,11 @@ export interface SourceFile {
   data?: unknown;
   /** The file's bytes (or its size when too large to read) until parse() turns them into text, doc and data. */
   pending?: Buffer | number;
+  /**
+   * Set when Git holds the file unchanged (loadConfig's `git` option): its content id (`sha1:<blob id>`), and
+   * `pending` is read from disk only when first asked for. Whoever reads `pending` must check the bytes against this id.
+   */
+  id?: string;
   /** Set by release(): the document was parsed fine and let go. */
   released?: boolean;
 }

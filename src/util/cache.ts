@@ -78,6 +78,15 @@ export class Cache {
     }
   }
 
+  /** When an entry was written (its file's mtime in ns), or undefined when there is none. */
+  writtenAt(kind: string, key: string): bigint | undefined {
+    try {
+      return fs.statSync(this.file(kind, key), { bigint: true }).mtimeNs;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Lets go of every entry kept for the run (plan, once both sides are made: the models' entities are most of them). */
   forget(): void {
     this.memo.clear();

@@ -4,6 +4,7 @@ import { Loaded, parse } from '../model/load';
 import { addFile, addEntity, emptyModel, Model, Gateway, Tenant } from '../model/model';
 import { release, SourceFile } from '../model/source';
 import { Cache, codeDigest, keyOf } from '../util/cache';
+import { blobId } from '../model/git';
 import { LineCounter } from 'yaml';
 import { validateSchema } from './schema';
 import { runRules, runModelRules, runTenantRules } from './rules';
@@ -73,8 +74,8 @@ export function validate(loaded: Loaded, cache?: Cache, opts: ValidateOptions = 
   const pack = cache && opts.summaries ? new Pack(cache) : undefined;
   for (const f of loaded.files) {
     let key: string | undefined;
-    if (cache && Buffer.isBuffer(f.pending)) {
-      key = keyOf('file', codeDigest(), f.kind, f.path, f.pending);
+    if (cache && (f.id !== undefined || Buffer.isBuffer(f.pending))) {
+      key = fileKey(f, f.id ?? contentId(f.pending as Buffer));
       fileKeys!.set(f.path, key);
       const rec = pack && f.kind === 'tenant' ? pack.get(f.path, key) : undefined;
       if (rec && fromCache(model, f, { diagnostics: rec.diagnostics, kind: 'tenant', entity: rec.entity })) {
@@ -88,6 +89,15 @@ export function validate(loaded: Loaded, cache?: Cache, opts: ValidateOptions = 
         found.push(...hit.diagnostics);
         continue;
       }
+    }
+    // A file Git said was unchanged is read now: bytes that are no longer what its id says (changed since) are keyed by themselves.
+    if (key && f.id !== undefined) {
+      const bytes = f.pending;
+      const now = Buffer.isBuffer(bytes) ? contentId(bytes, f.id) : undefined;
+      if (now === undefined) {
+        key = undefined;
+        fileKeys!.delete(f.path);
+      } else if (now !== f.id) fileKeys!.set(f.path, (key = fileKey(f, now)));
     }
     const yaml = parse(f);
     const schema = f.data === undefined ? [] : validateSchema([f]);
@@ -196,6 +206,18 @@ function whole(loaded: Loaded, cache: Cache, file: string, key: string): Tenant 
   return one.tenants[0];
 }
 
+/** A file's cache key: its path, kind and content id under this compiler. */
+const fileKey = (f: SourceFile, id: string) => keyOf('file', codeDigest(), f.kind, f.path, id);
+
+/**
+ * Bytes' content id as Git names them (`sha1:<blob id>`; `sha256:` when `like` is a sha256 id): a file read from disk
+ * and one Git holds unchanged (SourceFile.id, never read) get the same key, so either finds the other's entries.
+ */
+function contentId(bytes: Buffer, like?: string): string {
+  const algorithm = like?.startsWith('sha256:') ? 'sha256' : 'sha1';
+  return `${algorithm}:${blobId(bytes, algorithm)}`;
+}
+
 const holdsSecret = (found: Diagnostic[]) => found.some((d) => d.secret || d.secretValue !== undefined);
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -209,7 +231,9 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * find a file changed under it).
  */
 function fromCache(model: Model, f: SourceFile, hit: FileEntry): boolean {
-  const bytes = f.pending as Buffer;
+  // A file Git holds unchanged is not read yet: its bytes are read with its text, if ever (pending is then a getter).
+  const lazy = Object.getOwnPropertyDescriptor(f, 'pending')?.get;
+  let bytes = lazy ? undefined : (f.pending as Buffer);
   delete f.pending;
   let text: string | undefined;
   Object.defineProperty(f, 'text', {
@@ -217,11 +241,15 @@ function fromCache(model: Model, f: SourceFile, hit: FileEntry): boolean {
     enumerable: true,
     get(): string {
       if (text === undefined) {
+        if (lazy) {
+          const b = lazy();
+          bytes = Buffer.isBuffer(b) ? b : Buffer.alloc(0);
+        }
         let t: string;
         try {
-          t = utf8.decode(bytes);
+          t = utf8.decode(bytes!);
         } catch {
-          t = bytes.toString('utf8');
+          t = bytes!.toString('utf8');
         }
         text = t.charCodeAt(0) === 0xfeff ? t.slice(1) : t;
       }
