@@ -991,8 +991,19 @@ function frrCheckPart(from: Release, to: Release, touched: string[]): string | u
 
 /** Tenants added, removed, or whose per-tenant digest (over their generated lines) moved. */
 export function digestTouched(from: Pick<Release, 'manifest'>, to: Pick<Release, 'manifest'>): string[] {
+  // Asked by plan-nft, secrets and check for the same two manifests: 2 x 10,000 entries each time.
   const a = from.manifest.tenants;
   const b = to.manifest.tenants;
+  let byB = touchedOf.get(a);
+  if (!byB) touchedOf.set(a, (byB = new WeakMap()));
+  let out = byB.get(b);
+  if (!out) byB.set(b, (out = touchedUncached(a, b)));
+  return [...out];
+}
+
+const touchedOf = new WeakMap<object, WeakMap<object, readonly string[]>>();
+
+function touchedUncached(a: Release['manifest']['tenants'], b: Release['manifest']['tenants']): string[] {
   // No set or sort of 10,000 names: only the few that differ are collected and sorted.
   const out: string[] = [];
   for (const t in a) if (a[t].digest !== b[t]?.digest) out.push(t);
