@@ -5,7 +5,8 @@ import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { nftPlan } from '../src/apply/incremental/nft';
-import { NFT_MARKER, oldSections } from '../src/apply/incremental/sections';
+import { FRR_MARKER, NFT_MARKER, oldSections } from '../src/apply/incremental/sections';
+import { frrPlan } from '../src/apply/incremental/frr';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 's2sgw-sections-'));
 test.after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -85,6 +86,24 @@ test('an old file that does not line up with the new one is read whole (undefine
   const swapped = file(all).replace(`# tenant ${all[14]} (tenants/${all[14]}.yaml)`, `# tenant ${all[14].replace('t', 'u')} (tenants/${all[14]}.yaml)`);
   assert.ok(oldSections(write(file(all)), now2, NFT_MARKER, two, () => true, () => all));
   assert.is(oldSections(write(swapped), now2, NFT_MARKER, two, () => true, () => all), undefined);
+});
+
+test('frr.conf: its sections (`!` line before each marker) read in part give the same vtysh plan', () => {
+  const sec = (t: string, d = 100) => `!\n! tenant ${t}: tenants/${t}.yaml\nvrf ${t}\n ip route 10.1.0.0/16 192.0.2.1 ${d}\nexit-vrf\n`;
+  const conf = (ts: string[], d: (t: string) => number = () => 100) => 'frr defaults traditional\nhostname gw1\n' + ts.map((t) => sec(t, d(t))).join('');
+  const all = names(30);
+  const old = conf(all);
+  const cases: Array<[string, string[], string[]]> = [
+    [conf(all, (x) => (x === all[12] ? 150 : 100)), [all[12]], all],
+    [conf([...all, 'zz'].sort()), ['zz'], [...all, 'zz'].sort()],
+    [conf(all.filter((x) => x !== all[29])), [all[29]], all.filter((x) => x !== all[29])],
+    [conf(all.filter((x) => x !== all[7])), [all[7]], all.filter((x) => x !== all[7])],
+  ];
+  for (const [now, touched, newNames] of cases) {
+    const part = oldSections(write(old), Buffer.from(now), FRR_MARKER, touched, (t) => all.includes(t), () => newNames);
+    assert.ok(part && part.length < old.length / 2, `read in part for ${touched}`);
+    assert.equal(frrPlan(part!, now, touched), frrPlan(old, now, touched));
+  }
 });
 
 test.run();

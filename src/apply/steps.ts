@@ -14,7 +14,7 @@ import { tenantLinkDeletes, connectionLinkDeletes } from '../targets/links/view'
 import { loadedConnections } from '../targets/strongswan/host';
 import { parseNftErrors } from '../targets/nftables/check';
 import { parseReloadDiff } from '../targets/frr/check';
-import { frrPlan, vtyshComplaints, vtyshScript } from './incremental/frr';
+import { FrrPlan, frrPlan, vtyshComplaints, vtyshScript } from './incremental/frr';
 import { FRR_MARKER, headOf, NFT_MARKER, oldSections, sectionOf } from './incremental/sections';
 import { NftPlan, nftPlan } from './incremental/nft';
 import { alternateOf, applySwanPlan, baseName, connectionSections, MbbError, settleAlternates, SwanPlan, swanPlan } from './incremental/swan';
@@ -210,6 +210,13 @@ function nftPlanOf(from: Pick<Release, 'dir' | 'manifest' | 'flat'>, to: Pick<Re
   return nftPlan(old ?? a.read(), now, touched);
 }
 
+/** frrPlan likewise, of the old frr.conf only its head and the touched tenants' sections where that is safe (14 MB at 10,000 tenants). */
+function frrPlanOf(from: Pick<Release, 'dir' | 'manifest' | 'flat'>, to: Pick<Release, 'manifest'>, a: Src, b: Src, touched: string[]): FrrPlan {
+  const now = b.read();
+  const old = oldSections(releasePath(from, FRR_FILE), now, FRR_MARKER, touched, (t) => Object.hasOwn(from.manifest.tenants, t), () => Object.keys(to.manifest.tenants));
+  return frrPlan(old ?? a.read(), now, touched);
+}
+
 /** Where apply writes the generated inputs of incremental reloads (the nft transaction); under the state folder, 0700. */
 function scratch(ctx: StepContext, name: string, content: string): string {
   fs.mkdirSync(ctx.l.tmp, { recursive: true, mode: 0o700 });
@@ -228,7 +235,7 @@ async function frrIncremental(ctx: StepContext): Promise<boolean> {
   const a = src(ctx.from, FRR_FILE);
   const b = src(ctx.to, FRR_FILE);
   if (!a || !b) return false;
-  const plan = memo('frr', a, b, ctx.cs.touched, () => frrPlan(a.read(), b.read(), ctx.cs.touched));
+  const plan = memo('frr', a, b, ctx.cs.touched, () => frrPlanOf(ctx.from!, ctx.to!, a, b, ctx.cs.touched));
   if (plan.headChanged) {
     if (ctx.runner.dryRun) ctx.say('    (the gateway\'s own FRR lines changed: whole-file reload)');
     return false;
@@ -259,7 +266,7 @@ async function frrRemoveVrfs(ctx: StepContext): Promise<boolean> {
   const a = src(ctx.from, FRR_FILE);
   const b = src(ctx.to, FRR_FILE);
   if (!a || !b) return false;
-  const plan = memo('frr', a, b, ctx.cs.touched, () => frrPlan(a.read(), b.read(), ctx.cs.touched));
+  const plan = memo('frr', a, b, ctx.cs.touched, () => frrPlanOf(ctx.from!, ctx.to!, a, b, ctx.cs.touched));
   if (plan.headChanged || !plan.vrfRemovals.length) return false;
   const script = ['configure terminal', ...plan.vrfRemovals.map((v) => `no vrf ${v}`), 'end'];
   const r = await ctx.runner.run('vtysh', [...vtysh(ctx.runner), ...script.flatMap((c) => ['-c', c])]);
@@ -984,7 +991,7 @@ function frrCheckPart(from: Release, to: Release, touched: string[]): string | u
   const b = src(to, FRR_FILE);
   if (!a || !b) return undefined;
   const now = b.read();
-  const plan = memo('frr', a, b, touched, () => frrPlan(a.read(), now, touched));
+  const plan = memo('frr', a, b, touched, () => frrPlanOf(from, to, a, { sha: b.sha, read: () => now }, touched));
   if (plan.headChanged) return undefined;
   return headOf(now, FRR_MARKER) + plan.tenants.map((t) => sectionOf(now, FRR_MARKER, t)).join('');
 }
