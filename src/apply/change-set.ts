@@ -106,7 +106,7 @@ export function changeSet(from: Release | null, to: Release | null): ChangeSet {
     added,
     removed,
     changed,
-    untouched: touched.length ? names.filter((n) => a[n] && b[n] && !touched.includes(n)) : names,
+    untouched: touched.length ? names.filter((n) => a[n] && b[n] && !touched.includes(n)) : [...names],
     gatewayChanged: !from || !to || from.manifest.gatewayDigest !== to.manifest.gatewayDigest,
     terminate: [...terminate].sort(),
     removedConnections: removedConnections.sort(),

@@ -66,7 +66,18 @@ export function formatManifest(m: Manifest): string {
  * Both manifests' tenant names, sorted. Manifests list them sorted, so two equal lists (a change that adds or
  * removes no tenant) need neither a set nor a sort of 10,000 names.
  */
-export function tenantNames(a: Record<string, unknown>, b: Record<string, unknown>): string[] {
+export function tenantNames(a: Record<string, unknown>, b: Record<string, unknown>): readonly string[] {
+  // apply asks twice for the same two manifests (the change set, then the plan's impact): 10,000 keys of each.
+  let byB = namesOf.get(a);
+  if (!byB) namesOf.set(a, (byB = new WeakMap()));
+  let names = byB.get(b);
+  if (!names) byB.set(b, (names = namesUncached(a, b)));
+  return names;
+}
+
+const namesOf = new WeakMap<object, WeakMap<object, readonly string[]>>();
+
+function namesUncached(a: Record<string, unknown>, b: Record<string, unknown>): readonly string[] {
   const x = Object.keys(a);
   const y = Object.keys(b);
   if (x.length === y.length && x.every((n, i) => n === y[i] && (i === 0 || x[i - 1] < n))) return x;

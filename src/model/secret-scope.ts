@@ -29,15 +29,47 @@ export function envPrefix(tenant: string): string {
 export interface ScopeIndex {
   names: Set<string>;
   /** envPrefix(tenant) -> tenant. */
-  prefixes: Map<string, string>;
-  /** tenant -> envPrefix(tenant): computed once per tenant (apply asks for each of 6,000 references). */
-  ownPrefix: Map<string, string>;
+  prefixes: Pick<Map<string, string>, 'get'>;
+  /** tenant -> envPrefix(tenant): computed once per tenant asked for (apply asks for each of 6,000 references). */
+  ownPrefix: Pick<Map<string, string>, 'get'>;
 }
 
+/** Tenant names as the schema allows them: envPrefix is one-to-one on them, and undone from the prefix alone. */
+const PLAIN_NAME = /^[a-z0-9-]+$/;
+
+/**
+ * The index is made for every apply of 10,000 tenants, which asks it about a handful of references: a prefix is
+ * turned back into the one tenant name it can be (then checked), not looked up in a map of every tenant's prefix.
+ * Names outside the schema's alphabet (two may share a prefix) get the map, the later name winning as before.
+ */
 export function scopeIndex(tenants: Iterable<string>): ScopeIndex {
   const names = new Set(tenants);
-  const ownPrefix = new Map([...names].map((t) => [t, envPrefix(t)]));
-  return { names, prefixes: new Map([...ownPrefix].map(([t, p]) => [p, t])), ownPrefix };
+  let plain = true;
+  for (const t of names)
+    if (!PLAIN_NAME.test(t)) {
+      plain = false;
+      break;
+    }
+  const own = new Map<string, string>();
+  const ownPrefix = {
+    get(t: string): string | undefined {
+      if (!names.has(t)) return undefined;
+      let p = own.get(t);
+      if (p === undefined) own.set(t, (p = envPrefix(t)));
+      return p;
+    },
+  };
+  let all: Map<string, string> | undefined;
+  const prefixes = plain
+    ? {
+        get(p: string): string | undefined {
+          if (p.length < 2 || !p.endsWith('_')) return undefined;
+          const t = p.slice(0, -1).toLowerCase().replace(/_/g, '-');
+          return ownPrefix.get(t) === p ? t : undefined;
+        },
+      }
+    : { get: (p: string): string | undefined => (all ??= new Map([...names].map((t) => [envPrefix(t), t]))).get(p) };
+  return { names, prefixes, ownPrefix };
 }
 
 /** The tenant an environment variable is reserved for, if any: the one with the longest prefix it starts with. */

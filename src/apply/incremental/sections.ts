@@ -1,4 +1,5 @@
 // Finds one tenant's part of a rendered bundle file by the comment each tenant section opens with, without splitting the whole file.
+import * as fs from 'node:fs';
 
 /**
  * A bundle file's bytes or text. apply passes Buffers: decoding a 20 MB nft file to search it for one tenant
@@ -42,4 +43,130 @@ export function sectionSpan(text: Text, m: Marker, tenant: string): [number, num
   if (i < 0) return undefined;
   const end = text.indexOf(`\n${m.prefix}`, i + key.length);
   return [i + 1, end < 0 ? text.length : end + 1];
+}
+
+/**
+ * The parts of a release's file `file` that a plan between it and `now` (the new file's bytes) reads, without
+ * reading the rest: its head and the touched tenants' sections, as a text that headOf and sectionOf answer for
+ * exactly as they would on the whole file. At 10,000 tenants the old s2sgw.nft is 24 MB, of which a one-tenant
+ * change needs a few KiB.
+ *
+ * Every untouched tenant's section is the same bytes in both files (their digests say so), so the old file is the
+ * new one with the touched tenants' sections swapped: the window holding them starts where it starts in `now` and
+ * ends as many bytes later as the files' sizes differ. A tenant missing from `now` (removed) sits where the next
+ * tenant of `names()` (the new manifest's, sorted as the sections are) starts. What is read is then checked, and any
+ * doubt gives undefined (the caller reads the whole file): the heads are the same bytes and a section starts after
+ * the old head; the window starts and ends at a section marker (or the file's end); the untouched sections in the
+ * old window are the new window's, in order; every touched tenant the old release has (`inOld`) is in the window,
+ * and no other touched tenant is.
+ */
+export function oldSections(file: string, now: Buffer, m: Marker, touched: string[], inOld: (t: string) => boolean, names: () => string[]): Buffer | undefined {
+  const prefix = Buffer.from(m.prefix);
+  // (A file without a head, its first section on the first line, is not one sectionOf reads either.)
+  const headEnd = now.indexOf(`\n${m.prefix}`) + 1;
+  if (headEnd <= 0 || now.indexOf(prefix) === 0) return undefined;
+  // The span of `now` that holds every touched tenant's section, or the place it would be in.
+  let lo = Infinity;
+  let hi = -1;
+  for (const t of touched) {
+    const s = sectionSpan(now, m, t);
+    let at = now.length;
+    if (!s) {
+      // Not in `now`: where the next tenant by name starts (the file's end after the last).
+      const all = names();
+      let j = lowerBound(all, t);
+      let found = false;
+      for (let tries = 0; j < all.length && tries < 8; j++, tries++) {
+        if (all[j] === t) continue;
+        const x = sectionSpan(now, m, all[j]);
+        if (x) {
+          at = x[0];
+          found = true;
+          break;
+        }
+      }
+      if (!found && j < all.length) return undefined;
+    }
+    lo = Math.min(lo, s ? s[0] : at);
+    hi = Math.max(hi, s ? s[1] : at);
+  }
+  if (hi < 0 || lo < headEnd) return undefined;
+  // The last section has no blank line after it: one added after it, or the one after it removed, changes its end.
+  // The window then starts at that section (the same in both, but for that byte) and ends at the file's end.
+  if (hi === now.length) {
+    const p = now.lastIndexOf(`\n${m.prefix}`, lo - 2);
+    if (p + 1 >= headEnd) lo = p + 1;
+  }
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    const size = fs.fstatSync(fd).size;
+    const oldHi = hi + size - now.length;
+    if (oldHi < lo || oldHi > size) return undefined;
+    const readAt = (from: number, to: number): Buffer => {
+      const b = Buffer.allocUnsafe(Math.max(0, to - from));
+      let got = 0;
+      while (got < b.length) {
+        const n = fs.readSync(fd, b, got, b.length - got, from + got);
+        if (n === 0) break;
+        got += n;
+      }
+      return b.subarray(0, got);
+    };
+    // The head, and the marker that ends it.
+    const head = readAt(0, headEnd + prefix.length);
+    if (!head.equals(now.subarray(0, headEnd + prefix.length))) return undefined;
+    // The window, with the line end before it and the marker after it (none at the file's end).
+    const buf = readAt(lo - 1, Math.min(size, oldHi + prefix.length));
+    if (buf[0] !== 10 || buf.length !== Math.min(size, oldHi + prefix.length) - (lo - 1)) return undefined;
+    const window = buf.subarray(1, oldHi - lo + 1);
+    if (window.length && (!window.subarray(0, prefix.length).equals(prefix) || window[window.length - 1] !== 10)) return undefined;
+    if (oldHi < size && !buf.subarray(oldHi - lo + 1).equals(prefix)) return undefined;
+    // The same untouched sections, in the same order, on both sides; the touched ones where the old release has them.
+    const skip = new Set(touched);
+    const named = sectionNames(window, m);
+    const namedNow = sectionNames(now.subarray(lo, hi), m);
+    if (named.includes(undefined) || namedNow.includes(undefined)) return undefined;
+    const oldNames = named as string[];
+    const kept = oldNames.filter((t) => !skip.has(t));
+    const keptNow = (namedNow as string[]).filter((t) => !skip.has(t));
+    if (kept.length !== keptNow.length || kept.some((t, i) => t !== keptNow[i])) return undefined;
+    const present = new Set(oldNames);
+    if (present.size !== oldNames.length) return undefined;
+    for (const t of touched) if (present.has(t) !== inOld(t)) return undefined;
+    return Buffer.concat([head.subarray(0, headEnd), window]);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** The tenants of the sections in `t` (which starts with a section's marker), in order; undefined for a marker line without its name's end. */
+function sectionNames(t: Buffer, m: Marker): Array<string | undefined> {
+  const out: Array<string | undefined> = [];
+  const next = Buffer.from(`\n${m.prefix}`);
+  for (let at = t.length && t.indexOf(m.prefix) === 0 ? 0 : -1; at >= 0; ) {
+    const s = at + m.prefix.length;
+    const e = t.indexOf(m.after, s);
+    const nl = t.indexOf(10, s);
+    out.push(e < 0 || (nl >= 0 && nl < e) ? undefined : t.toString('utf8', s, e));
+    const n = t.indexOf(next, s);
+    at = n < 0 ? -1 : n + 1;
+  }
+  return out;
+}
+
+/** The first index in sorted `xs` whose name is not below `x`. */
+function lowerBound(xs: string[], x: string): number {
+  let a = 0;
+  let b = xs.length;
+  while (a < b) {
+    const mid = (a + b) >> 1;
+    if (xs[mid] < x) a = mid + 1;
+    else b = mid;
+  }
+  return a;
 }
