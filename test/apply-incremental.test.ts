@@ -399,7 +399,6 @@ test('stage hard-links the files a change leaves alone; check looks at the chang
   }
 });
 
-test.run();
 
 test('first apply: charon loaded over VICI, pipelined, holds what swanctl --load-all of the same files gives', async () => {
   const sb = await openSandbox({ frr: true });
@@ -447,3 +446,5 @@ test('first apply: a connection charon refuses fails reload-strongswan with its 
     await sb.close();
   }
 });
+
+test.run();
