@@ -7,5 +7,6 @@ case ":${GLIBC_TUNABLES-}:" in
   *:glibc.malloc.hugetlb=*) ;;
   *) GLIBC_TUNABLES="${GLIBC_TUNABLES:+$GLIBC_TUNABLES:}glibc.malloc.hugetlb=1"; export GLIBC_TUNABLES ;;
 esac
-self=$(readlink -f -- "$0")
+# By its absolute path first: the lab runs it with PATH=/nonexistent to prove it needs no node.
+self=$(/bin/readlink -f -- "$0" 2>/dev/null || readlink -f -- "$0" 2>/dev/null) || self=$0
 exec "${self%/bin/*}/lib/s2sgw/s2sgw" "$@"

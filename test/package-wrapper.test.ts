@@ -42,6 +42,8 @@ test('the wrapper runs lib/s2sgw/s2sgw with its arguments as they were and glibc
     assert.equal(run(t.wrapper, ['x'], { GLIBC_TUNABLES: '' })[1], 'glibc.malloc.hugetlb=1');
     // Run through a link (or by PATH) it still finds the executable beside its own folder.
     assert.equal(run(t.via, [])[0], exe);
+    // Without a PATH (the lab's check that it needs no node runs it so).
+    assert.equal(run(t.via, ['y'], { PATH: '/nonexistent' }), [exe, 'glibc.malloc.hugetlb=1', '1', 'y']);
     assert.equal(spawnSync('sh', ['-c', 's2sgw --version'], { encoding: 'utf8', env: { PATH: `${path.dirname(t.wrapper)}:/usr/bin:/bin` } }).stdout.split('\n')[0], exe);
   } finally {
     fs.rmSync(t.dir, { recursive: true, force: true });
