@@ -172,10 +172,11 @@ async function swanFirst(ctx: StepContext, to: Release): Promise<boolean> {
   const creds = !!to.manifest.files['swanctl/private.refs'];
   if (creds) await runner.must('swanctl', ['--load-creds', '--noprompt', '--file', runner.host('/etc/swanctl/swanctl.conf'), ...vicis(runner)]);
   const requests = runner.dryRun ? [] : firstLoadRequests(to, runner.host('/etc/swanctl'), { secrets: !creds });
-  const sent: LoadRequest[] = [];
+  // What was sent, in order (the answers come in this order), without the messages' bytes.
+  const sent: Array<Pick<LoadRequest, 'cmd' | 'name'>> = [];
   const counted = (function* () {
     for (const r of requests) {
-      sent.push(r);
+      sent.push({ cmd: r.cmd, name: r.name });
       yield r;
     }
   })();
