@@ -52,6 +52,12 @@ interface Host {
   env: NodeJS.ProcessEnv;
 }
 
+/**
+ * S2SGW_BENCH_APPLY_ONLY=first: only the first apply and `swanctl --load-all` of the same files (issue 18's goal row),
+ * in minutes instead of the whole bench's half hour at 10,000 tenants; one bundle is built.
+ */
+const FIRST_ONLY = process.env.S2SGW_BENCH_APPLY_ONLY === 'first';
+
 /** A repository of n tenants, its bundle, and the bundle after the one-tenant change (same lock). */
 function prepare(ctx: Context, n: number, log: (s: string) => void): Host {
   const dir = path.join(ctx.scratch, `apply-${n}`);
@@ -65,6 +71,13 @@ function prepare(ctx: Context, n: number, log: (s: string) => void): Host {
   fs.writeFileSync(path.join(dir, LOCK_FILE), c.lockText!);
   const a = path.join(ctx.scratch, `apply-${n}-a`);
   writeTree(a, c.bundles[0].files);
+  const env: NodeJS.ProcessEnv = {};
+  // n + 1: the tenant the change classes add.
+  for (let t = 1; t <= n + 1; t++) for (let k = 1; k <= 3; k++) env[`T${t}_SITE${k}_PSK`] = `bench-psk-t${t}-site${k}-0123456789`;
+  if (FIRST_ONLY) {
+    log(`apply: built ${fmtInt(n)} tenants in ${fmtInt(performance.now() - t0)} ms`);
+    return { n, dir, changed: '', a, b: a, c: a, env, cache };
+  }
   const i = Math.ceil(n / 2);
   const changed = tenantName(i);
   const file = path.join(dir, 'tenants', `${changed}.yaml`);
@@ -81,9 +94,6 @@ function prepare(ctx: Context, n: number, log: (s: string) => void): Host {
   const cDir = path.join(ctx.scratch, `apply-${n}-c`);
   writeTree(cDir, c3.bundles[0].files);
   log(`apply: built ${fmtInt(n)} tenants three times in ${fmtInt(performance.now() - t0)} ms`);
-  const env: NodeJS.ProcessEnv = {};
-  // n + 1: the tenant the change classes add.
-  for (let t = 1; t <= n + 1; t++) for (let k = 1; k <= 3; k++) env[`T${t}_SITE${k}_PSK`] = `bench-psk-t${t}-site${k}-0123456789`;
   return { n, dir, changed, a, b, c: cDir, env, cache };
 }
 
@@ -111,6 +121,20 @@ async function timedApply(sb: Sandbox, h: Host, bundle: string, skip: string[], 
   const commands = new Map<string, string[]>();
   for (const e of runner.log) commands.set(e.step, [...(commands.get(e.step) ?? []), e.argv.slice(0, 3).join(' ')]);
   return { steps, commands, total, cpu };
+}
+
+/** The report of S2SGW_BENCH_APPLY_ONLY=first: the first apply's row of the class table, its steps and its goal. */
+function firstOnly(first: Run, loadAll: { ms: number; cpu: number; out: string } | undefined, load0: number[]): Report {
+  const table = [['', 'wall ms', 'CPU ms', 'apply/floor', '(CPU)']];
+  table.push(['first apply (full load, in process)', fmtMs(first.total), fmtMs(first.cpu), loadAll ? `${(first.total / loadAll.ms).toFixed(2)}x` : '', loadAll ? `${(first.cpu / loadAll.cpu).toFixed(2)}x` : '']);
+  if (loadAll) table.push([`floor: swanctl --load-all into a fresh charon (${loadAll.out})`, fmtMs(loadAll.ms), fmtMs(loadAll.cpu), '', '']);
+  const goals: Goal[] = [{ name: 'first apply / swanctl --load-all of the same files', value: loadAll ? first.total / loadAll.ms : undefined, limit: 1.3, unit: 'x', missing: 'strongswan skipped (S2SGW_BENCH_APPLY_SKIP)', ...(loadAll ? { cpuValue: first.cpu / loadAll.cpu } : {}) }];
+  const notes = [
+    `first apply's steps: ${[...first.steps].sort((x, y) => y[1] - x[1]).map(([st, ms]) => `${st} ${fmtInt(ms)}`).join(', ')} ms`,
+    `commands: ${[...first.commands].map(([st, c]) => `${st}: ${c.join('; ')}`).join(' | ')}`,
+    `machine: ${os.cpus().length} cores, load average ${load0.map((x) => x.toFixed(1)).join(' ')} at the start and ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} at the end`,
+  ];
+  return { title: 'apply: the first apply vs swanctl --load-all of the same files (S2SGW_BENCH_APPLY_ONLY=first)', table, goals, notes };
 }
 
 /** This process's own CPU time in ms (the in-process apply's JavaScript). */
@@ -232,6 +256,7 @@ export const bench: Bench = {
           await fresh.close();
         }
       }
+      if (FIRST_ONLY) return firstOnly(first, loadAll, load0);
       // The selection of tc and link lines cannot run on this kernel: a dry run times the work without the tools.
       await settle(log);
       dry = await timedApply(sb, h, h.b, ['vrf', 'sysctl', 'frr', ...extraSkip], { dryRun: true });

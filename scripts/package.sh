@@ -33,7 +33,9 @@ if has metrics; then units+=(s2sgw-metrics.service s2sgw-metrics.timer); enable+
 
 fill() { sed -e "s|@VERSION@|$version|g" -e "s|@ARCH@|$arch|g" -e "s|@MAINTAINER@|$maintainer|g" -e "s|@ENABLE@|${enable[*]}|g" -e "s|@START@|${start[*]}|g" -e "s|@DATE@|$(date -u -R -d "@$epoch")|g" "$@"; }
 
-install -D -m 0755 "$build/s2sgw" "$stage/usr/bin/s2sgw"
+# The executable under /usr/lib/s2sgw; /usr/bin/s2sgw is the wrapper that sets GLIBC_TUNABLES for it (packaging/s2sgw.sh).
+install -D -m 0755 "$build/s2sgw" "$stage/usr/lib/s2sgw/s2sgw"
+install -D -m 0755 packaging/s2sgw.sh "$stage/usr/bin/s2sgw"
 for u in "${units[@]}"; do install -D -m 0644 "packaging/$u" "$stage/lib/systemd/system/$u"; done
 install -d -m 0755 "$stage/usr/share/s2sgw/schema"
 install -m 0644 schema/*.schema.json "$stage/usr/share/s2sgw/schema/"

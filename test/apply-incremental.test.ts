@@ -399,4 +399,52 @@ test('stage hard-links the files a change leaves alone; check looks at the chang
   }
 });
 
+
+test('first apply: charon loaded over VICI, pipelined, holds what swanctl --load-all of the same files gives', async () => {
+  const sb = await openSandbox({ frr: true });
+  try {
+    const b0 = build('first-base');
+    const first = await run(sb, b0);
+    const swan = first.log.filter((e) => e.step === 'reload-strongswan');
+    assert.equal(swan.map((e) => e.argv.join(' ')), ['swanctl --reload-settings --uri ' + sb.vici, 'vici --load-all --pipelined'], JSON.stringify(swan));
+    assert.match(first.said, new RegExp(`loaded ${3 * N} connections and ${3 * N} secrets over VICI, pipelined`));
+    const s1 = await snapshot(sb);
+    assert.is(s1.conns.split(',').length, 3 * N);
+    assert.is(s1.shared.split(',').length, 3 * N);
+    // --full of the same bundle: swanctl --load-all of the same files, which finds charon as it should be.
+    const full = await run(sb, b0, true);
+    assert.ok(full.log.some((e) => e.argv[0] === 'swanctl' && e.argv.includes('--load-all')), 'the full reload ran swanctl --load-all');
+    const s2 = await snapshot(sb);
+    for (const k of ['conns', 'connDetails', 'shared']) assert.fixture(s1[k], s2[k], `${k} after the first apply differs from swanctl --load-all`);
+  } finally {
+    await sb.close();
+  }
+});
+
+test('first apply: a connection charon refuses fails reload-strongswan with its name and tenant line, and the host goes back', async () => {
+  const sb = await openSandbox({ frr: false });
+  try {
+    const bad = build('first-refused');
+    tamper(bad, 'swanctl/conf.d/t2.conf', (s) => s.replace(/(t2e2 \{\n(?:.*\n)*?\s+proposals = )"[^"]*"/, '$1"aes256-nosuchprf-ecp384"'));
+    const runner = new Runner(sb.runner({ skip: [...SKIP, 'frr'] }));
+    const said: string[] = [];
+    const out = await apply(runner, { bundle: bad, env: ENV, say: (s) => said.push(s) });
+    assert.is(out.code, 1, said.join('\n'));
+    assert.is(out.error?.step, 'reload-strongswan', out.error && describeError(out.error));
+    assert.match(out.error!.message, /charon refused 1 of 18 loads/);
+    assert.match(out.error!.tool ?? '', /load-conn t2e2: /);
+    assert.match(out.error!.where ?? '', /tenant t2, connection t2e2 \(tenants\/t2\.yaml:\d+\)/);
+    // Every other connection was sent (as swanctl --load-all goes on), and the rollback unloaded them all.
+    assert.is(out.rolledBackTo, null);
+    const c = await ViciClient.connect(sb.vici);
+    try {
+      assert.equal(await c.getConns(), []);
+    } finally {
+      await c.close();
+    }
+  } finally {
+    await sb.close();
+  }
+});
+
 test.run();

@@ -198,7 +198,8 @@ test('--dry-run prints the ordered steps with their commands and changes nothing
       assert.ok(i > at, `${s} in order in:\n${d.said}`);
       at = i;
     }
-    assert.match(d.said, /swanctl --load-all/);
+    // A first apply loads charon over VICI, pipelined (swanctl --load-all is for --full and recovery).
+    assert.match(d.said, /vici --load-all --pipelined/);
     assert.match(d.said, /nft -f .*nftables\/s2sgw\.nft/);
     assert.equal(fingerprint(sb), before);
     assert.not.ok(fs.existsSync(path.join(sb.root, 'var/lib/s2sgw/releases')));

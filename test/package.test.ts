@@ -61,6 +61,7 @@ test('npm run package writes one .deb; it holds the executable, units, man page,
   const entry = (p: string) => deb.find((l) => l.endsWith(` ./${p}`) || l.endsWith(` ./${p}/`));
   for (const p of [
     'usr/bin/s2sgw',
+    'usr/lib/s2sgw/s2sgw',
     'lib/systemd/system/s2sgw-confirm.service',
     'usr/share/man/man1/s2sgw.1.gz',
     'usr/share/bash-completion/completions/s2sgw',
@@ -74,6 +75,10 @@ test('npm run package writes one .deb; it holds the executable, units, man page,
   ])
     assert.ok(entry(p), `the package holds ${p}`);
   assert.match(entry('usr/bin/s2sgw')!, /^-rwxr-xr-x root\/root/);
+  assert.match(entry('usr/lib/s2sgw/s2sgw')!, /^-rwxr-xr-x root\/root/);
+  // /usr/bin/s2sgw is the wrapper that gives the executable GLIBC_TUNABLES (test/package-wrapper.test.ts).
+  const wrapper = spawnSync('sh', ['-c', `dpkg-deb --fsys-tarfile '${DEB}' | tar -xO ./usr/bin/s2sgw`], { encoding: 'utf8' }).stdout;
+  assert.is(wrapper, fs.readFileSync(path.join(ROOT, 'packaging', 's2sgw.sh'), 'utf8'));
   assert.match(entry('etc/s2sgw/secrets')!, /^drwx------ root\/root/);
   assert.match(entry('var/lib/s2sgw')!, /^drwx------ root\/root/);
   assert.match(entry('var/log/s2sgw')!, /^drwxr-x--- root\/root/);
@@ -112,6 +117,9 @@ test('the package installs into a clean Debian 12 root and runs there without No
 
     const version = inside('s2sgw --version');
     assert.equal([version.code, version.out], [0, `${VERSION}\n`]);
+    // Through the wrapper, with Debian's dash: the executable gets the tunable (a stand-in prints it), then back.
+    const tunable = inside('mv /usr/lib/s2sgw/s2sgw /tmp/exe && printf \'#!/bin/sh\\necho "$GLIBC_TUNABLES $*"\\n\' > /usr/lib/s2sgw/s2sgw && chmod 755 /usr/lib/s2sgw/s2sgw && s2sgw apply --dry-run; r=$?; mv /tmp/exe /usr/lib/s2sgw/s2sgw; exit $r');
+    assert.equal([tunable.code, tunable.out + tunable.err], [0, 'glibc.malloc.hugetlb=1 apply --dry-run\n']);
     const validate = inside('s2sgw validate');
     assert.equal([validate.code, validate.out + validate.err], [0, '2 tenants on 1 gateway: valid\n']);
     const build = inside('s2sgw build');

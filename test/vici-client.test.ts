@@ -211,4 +211,70 @@ test('connect: a missing socket fails at once; an unencodable message fails befo
   );
 });
 
+
+test('pipeline: at most `depth` requests unanswered, answers in order (a refusal among them), a generator read as answers come', async () => {
+  let outstanding = 0;
+  let most = 0;
+  const queue: Array<{ c: net.Socket; m: ViciSection }> = [];
+  await withServer(
+    (p, c) => {
+      outstanding++;
+      most = Math.max(most, outstanding);
+      queue.push({ c, m: decode(p.message!) });
+      // Answer in arrival order, a little later (as charon works through its queue).
+      setTimeout(() => {
+        const { c: s, m } = queue.shift()!;
+        outstanding--;
+        response(s, m.n === '3' ? { success: 'no', errmsg: `bad ${m.n}` } : { success: 'yes', n: m.n as string });
+      }, 2);
+    },
+    async (sock, seen) => {
+      const c = await ViciClient.connect(sock);
+      let asked = 0;
+      const gen = (function* () {
+        for (let i = 0; i < 10; i++) {
+          asked++;
+          yield { cmd: 'load-conn', message: { n: String(i) } };
+        }
+      })();
+      const out = await c.pipeline(gen, { depth: 4 });
+      assert.is(most, 4, 'never more than depth in flight');
+      assert.is(asked, 10);
+      assert.equal(out.map((o) => o.response.n ?? o.response.errmsg), ['0', '1', '2', 'bad 3', '4', '5', '6', '7', '8', '9']);
+      assert.instance(ViciClient.failure('load-conn', out[3].response), ViciCommandError);
+      assert.is(ViciClient.failure('load-conn', out[4].response), undefined);
+      assert.is(seen.length, 10);
+      // The connection carries ordinary calls afterwards.
+      assert.is((await c.request('version', { n: 'x' })).n, 'x');
+      await c.close();
+    },
+  );
+});
+
+test('pipeline: a generator that throws has its requests in flight answered first, then the error; a silent server times out', async () => {
+  await withServer(
+    (p, c) => setTimeout(() => response(c, { success: 'yes' }), 5),
+    async (sock) => {
+      const c = await ViciClient.connect(sock);
+      const gen = (function* () {
+        yield { cmd: 'load-conn', message: {} };
+        yield { cmd: 'load-conn', message: {} };
+        throw new Error('cannot parse t3.conf');
+      })();
+      await rejects(c.pipeline(gen, { depth: 8 }), Error, /cannot parse t3\.conf/);
+      // In step: the next call gets its own answer.
+      assert.is((await c.request('version')).success, 'yes');
+      await c.close();
+    },
+  );
+  await withServer(
+    () => undefined,
+    async (sock) => {
+      const c = await ViciClient.connect(sock);
+      await rejects(c.pipeline([{ cmd: 'load-conn', message: {} }], { timeoutMs: 50 }), ViciTimeoutError, /no answer within 50 ms/);
+      assert.not.ok(c.isOpen);
+    },
+  );
+});
+
 test.run();

@@ -335,6 +335,80 @@ export class ViciClient {
     });
   }
 
+  /**
+   * Sends many commands back to back, at most `depth` unanswered at a time, and returns their responses in order
+   * (charon answers a connection's requests in the order it received them). charon never waits for this process
+   * between two requests, as it does for swanctl, which sends one and waits for its answer: at 30,000 load-conn
+   * calls those round trips (each a wake-up of both processes) were a visible part of a first apply on a busy
+   * machine. `requests` may be a generator: it is asked for the next request while charon works on the ones sent
+   * (so parsing overlaps charon's loading); if it throws, the requests in flight are answered first, then that error
+   * is thrown. A response with `success = no` does not stop the others (swanctl --load-all goes on past a failed
+   * connection alike): it is returned as it came (`ViciClient.failure` tells). `timeoutMs` bounds the wait for each
+   * response, not the whole exchange.
+   */
+  pipeline(requests: Iterable<{ cmd: string; message: ViciInput | Buffer }>, opts: CallOptions & { depth?: number } = {}): Promise<Array<{ cmd: string; response: ViciSection }>> {
+    const depth = Math.max(1, opts.depth ?? 64);
+    const stall = opts.timeoutMs ?? this.defaultTimeoutMs;
+    const label = 'pipelined requests';
+    return this.exclusive(label, { timeoutMs: 2 ** 31 - 1 }, async () => {
+      const out: Array<{ cmd: string; response: ViciSection }> = [];
+      const it = requests[Symbol.iterator]();
+      const inFlight: string[] = [];
+      let done = false;
+      let failed: { e: unknown } | undefined;
+      const fill = () => {
+        while (!done && !failed && inFlight.length < depth) {
+          try {
+            const r = it.next();
+            if (r.done) {
+              done = true;
+              break;
+            }
+            const bytes = Buffer.isBuffer(r.value.message) ? r.value.message : encode(r.value.message);
+            this.send({ type: PacketType.CMD_REQUEST, name: r.value.cmd, message: bytes });
+            inFlight.push(r.value.cmd);
+          } catch (e) {
+            failed = { e };
+          }
+        }
+      };
+      const next = () =>
+        new Promise<Packet>((resolve, reject) => {
+          const t = setTimeout(() => {
+            const e = new ViciTimeoutError(`${label} (${inFlight[0]})`, stall);
+            this.fail(new ViciClosedError(e.message, e));
+            reject(e);
+          }, stall);
+          this.recv().then(
+            (p) => (clearTimeout(t), resolve(p)),
+            (e) => (clearTimeout(t), reject(e)),
+          );
+        });
+      fill();
+      while (inFlight.length) {
+        const p = await next();
+        if (p.type === PacketType.EVENT) continue;
+        const cmd = inFlight.shift()!;
+        if (p.type === PacketType.CMD_UNKNOWN) {
+          const e = new ViciUnknownCommandError(cmd);
+          // The requests still unanswered would be taken for answers of later calls: the stream is closed.
+          this.fail(new ViciClosedError(e.message, e));
+          throw e;
+        }
+        if (p.type !== PacketType.CMD_RESPONSE) this.desync(p, `pipelined ${cmd}`);
+        out.push({ cmd, response: decode(p.message ?? Buffer.alloc(0)) });
+        fill();
+      }
+      if (failed) throw failed.e;
+      return out;
+    });
+  }
+
+  /** A pipelined response's failure as ViciCommandError (`success = no`), or undefined. */
+  static failure(cmd: string, res: ViciSection): ViciCommandError | undefined {
+    return res.success === 'no' ? new ViciCommandError(cmd, typeof res.errmsg === 'string' ? res.errmsg : '', res, []) : undefined;
+  }
+
   // ---- convenience ----
 
   /** daemon, version, sysname, release, machine. */

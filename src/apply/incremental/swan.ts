@@ -403,6 +403,31 @@ export function connectionSections(rel: Release, names: string[], swanctlDir: st
   return out;
 }
 
+/** One request of a whole release's load (`firstLoadRequests`): what it loads, for the failures' report. */
+export interface LoadRequest {
+  cmd: 'load-shared' | 'load-conn';
+  name: string;
+  message: Buffer;
+}
+
+/**
+ * Every request a first load of release `to` makes, in swanctl --load-all's order: its shared secrets (unless
+ * `secrets` is false: swanctl --load-creds loaded them), then its connections file by file. A generator: each file
+ * is read and parsed when the pipeline asks for more (ViciClient.pipeline), while charon loads what it was sent.
+ * The messages are the bytes swanctl sends (src/vici).
+ */
+export function* firstLoadRequests(to: Release, swanctlDir: string, opts: { secrets: boolean }): Generator<LoadRequest> {
+  if (opts.secrets) {
+    const text = read(to, SECRETS_CONF);
+    if (text !== undefined) for (const s of secretsToVici(parseSwanctlConf(text, SECRETS_CONF))) yield { cmd: 'load-shared', name: s.id, message: encode(loadSharedMessage(s)) };
+  }
+  for (const f of Object.keys(to.manifest.files).filter((p) => p.startsWith(CONF_DIR)).sort()) {
+    const text = read(to, f);
+    if (text === undefined) continue;
+    for (const c of connectionsToVici(parseSwanctlConf(text, f), { swanctlDir })) yield { cmd: 'load-conn', name: c.name, message: encode(loadConnMessage(c)) };
+  }
+}
+
 /**
  * Applies a plan: secrets first (a connection may need its new PSK at once), then connections, then the
  * unloads, then terminates the SAs of removed or replaced connections (charon keeps them up otherwise).
