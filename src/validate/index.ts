@@ -74,7 +74,7 @@ export function validate(loaded: Loaded, cache?: Cache, opts: ValidateOptions = 
   for (const f of loaded.files) {
     let key: string | undefined;
     if (cache && Buffer.isBuffer(f.pending)) {
-      key = keyOf('file', codeDigest(), f.kind, f.path, f.pending);
+      key = fileKey(f.kind, f.path, f.pending);
       fileKeys!.set(f.path, key);
       const rec = pack && f.kind === 'tenant' ? pack.get(f.path, key) : undefined;
       if (rec && fromCache(model, f, { diagnostics: rec.diagnostics, kind: 'tenant', entity: rec.entity })) {
@@ -140,6 +140,17 @@ function checkLockCached(cache: Cache, raw: Loaded['lock'], model: Model, stems:
   const fresh = checkLock(raw, model, stems);
   cache.put('lock', key, fresh);
   return fresh;
+}
+
+/** Each file's key by its bytes' Buffer: plan's base side takes the work tree's Buffer of every blob that is the same. */
+const fileKeysOf = new WeakMap<Buffer, { kind: string; path: string; key: string }>();
+
+function fileKey(kind: string, path: string, bytes: Buffer): string {
+  const known = fileKeysOf.get(bytes);
+  if (known && known.kind === kind && known.path === path) return known.key;
+  const key = keyOf('file', codeDigest(), kind, path, bytes);
+  fileKeysOf.set(bytes, { kind, path, key });
+  return key;
 }
 
 function holdsInlineSecret(entity: Gateway | Tenant): boolean {

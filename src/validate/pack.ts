@@ -26,6 +26,12 @@ interface Stored {
 
 const SHARDS = 16;
 
+/**
+ * Records already unpacked in this process, by the stored record they were made of: plan's base side opens a second
+ * Pack over the same shards (the cache keeps them for the run), and its unchanged tenants are the same summaries.
+ */
+const unpacked = new WeakMap<Stored, PackRecord>();
+
 interface Shard {
   records: Record<string, Stored>;
   /** Whether a record was set (or the shard was missing): the shard is written. */
@@ -72,6 +78,11 @@ export class Pack {
     if (known) return known.key === key ? known : undefined;
     const r = Object.hasOwn(shard.records, file) ? shard.records[file] : undefined;
     if (!r || typeof r !== 'object' || r.key !== key || !Array.isArray(r.diagnostics)) return undefined;
+    const done = unpacked.get(r);
+    if (done) {
+      shard.read.set(file, done);
+      return done;
+    }
     let entity: Tenant;
     try {
       entity = unpack(r.summary, file);
@@ -82,6 +93,7 @@ export class Pack {
     if (r.rules) restoreFile(r.rules, file);
     const rec: PackRecord = { key: r.key, diagnostics: r.diagnostics, entity, ...(r.rules ? { rules: r.rules } : {}) };
     shard.read.set(file, rec);
+    unpacked.set(r, rec);
     return rec;
   }
 
