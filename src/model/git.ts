@@ -47,10 +47,14 @@ export function filesAt(dir: string, ref: string, have?: Map<string, Buffer>): R
       return { mode, type, sha, size: Number(size), path: p };
     })
     .filter((e) => e.type === 'blob');
+  const differs = have?.size ? changedSince(dir, commit) : undefined;
   // A symlink's blob is never taken from a file of the same name on disk (that file was read as a regular file, or refused).
   const blobs: Array<Buffer | undefined> = entries.map((e) => {
     const b = e.mode !== '120000' ? have?.get(e.path) : undefined;
-    return b && b.length === e.size && blobId(b, e.sha.length === 64 ? 'sha256' : 'sha1') === e.sha ? b : undefined;
+    if (!b || b.length !== e.size) return undefined;
+    // Git's word that the work tree's file is the blob (its index keeps each file's stat data, so nothing is hashed
+    // again), with the size read as a second check; without it, the bytes' own blob id.
+    return (differs ? !differs.has(e.path) : blobId(b, e.sha.length === 64 ? 'sha256' : 'sha1') === e.sha) ? b : undefined;
   });
   const wanted = entries.filter((_, i) => blobs[i] === undefined);
   if (wanted.length) {
@@ -77,6 +81,23 @@ export function filesAt(dir: string, ref: string, have?: Map<string, Buffer>): R
     if (m) inputs.push({ path: rel, kind: m[1] === 'gateways' ? 'gateway' : 'tenant', bytes, ...(refused ? { refused } : {}) });
   });
   return { commit, inputs, lock };
+}
+
+/**
+ * The paths under gateways/, tenants/ and the lock whose work-tree file is not the blob `commit` holds (changed, staged,
+ * deleted or no longer tracked), relative to `dir`, as `git diff` sees them: it compares each file's stat data with
+ * the index and hashes only the files whose stat changed (and the racily clean ones), so an unchanged tenant is neither
+ * read from Git nor hashed. Undefined when git cannot tell (then every blob id is computed).
+ */
+function changedSince(dir: string, commit: string): Set<string> | undefined {
+  const r = git(dir, ['diff', '--no-renames', '--no-ext-diff', '--relative', '--name-only', '-z', commit, '--', ...INPUTS]);
+  if (r.code !== 0) return undefined;
+  const out = new Set(r.out.toString().split('\0').filter(Boolean));
+  // A file marked assume-unchanged (a lower-case tag) or skip-worktree (S) is one git diff does not look at: hashed.
+  const v = git(dir, ['ls-files', '-v', '-z', '--', ...INPUTS]);
+  if (v.code !== 0) return undefined;
+  for (const line of v.out.toString().split('\0')) if (line && (/^[a-z]/.test(line) || line[0] === 'S')) out.add(line.slice(2));
+  return out;
 }
 
 /** The inputs build reads, relative to the config folder: what makes a source "dirty" when it differs from HEAD. */

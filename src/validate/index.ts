@@ -54,6 +54,11 @@ export interface ValidateOptions {
    * entity (`whole`) of the few tenants it misses; not for a caller that renders the whole model.
    */
   summaries?: boolean;
+  /**
+   * Read the pack but write none of it (plan's base side): its records of the files the change touched would replace
+   * the work tree's, and the next validate would miss them and write them back.
+   */
+  readOnlyPack?: boolean;
 }
 
 /**
@@ -110,7 +115,7 @@ export function validate(loaded: Loaded, cache?: Cache, opts: ValidateOptions = 
   const lock = pack ? checkLockCached(cache!, loaded.lock, model, stems) : checkLock(loaded.lock, model, stems);
   const diagnostics = sortDiagnostics([...found, ...rules(model, loaded, fileKeys, cache, entries), ...lock.diagnostics]);
   for (const [file, e] of entries) if (e.dirty && !e.packed) cache!.put('file', e.key, e.entry, file);
-  if (pack) {
+  if (pack && !opts.readOnlyPack) {
     for (const [file, e] of entries) {
       if (e.entry.kind !== 'tenant' || (e.packed && !e.dirty)) continue;
       const r = e.entry.rules;
