@@ -32,6 +32,9 @@ const SHARDS = 16;
  */
 const unpacked = new WeakMap<Stored, PackRecord>();
 
+/** Each path's shard number, worked out once a process (a sha256 per path; validate asks twice per file, plan four times). */
+const shardNumbers = new Map<string, number>();
+
 interface Shard {
   records: Record<string, Stored>;
   /** Whether a record was set (or the shard was missing): the shard is written. */
@@ -54,7 +57,8 @@ export class Pack {
   constructor(private readonly cache: Cache) {}
 
   private shardOf(file: string): { n: number; shard: Shard } {
-    const n = parseInt(sha256(file).slice(0, 2), 16) % SHARDS;
+    let n = shardNumbers.get(file);
+    if (n === undefined) shardNumbers.set(file, (n = parseInt(sha256(file).slice(0, 2), 16) % SHARDS));
     return { n, shard: this.load(n) };
   }
 
