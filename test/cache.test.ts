@@ -8,6 +8,7 @@ import * as assert from 'uvu/assert';
 import { FIXTURES, ROOT, cli, readFiles, tempCopy } from './helpers';
 import { loadConfig } from '../src/model/load';
 import { cleanFiles } from '../src/model/clean';
+import { filesAt } from '../src/model/git';
 import { readLock } from '../src/model/lock';
 import { compile } from '../src/bundle/compile';
 import { Cache, sha256 } from '../src/util/cache';
@@ -151,6 +152,17 @@ test('a sequence of edits gives the same validate, plan (text, json, markdown) a
         ),
     ],
     ['remove a tenant', () => fs.rmSync(path.join(dir, 'tenants', 'woodgrove.yaml'))],
+    // The same bytes under another name: a new file and a removed one for the base side (git diff without renames).
+    ['rename a tenant', () => {
+      fs.renameSync(path.join(dir, 'tenants', 'fabrikam.yaml'), path.join(dir, 'tenants', 'fabrikam2.yaml'));
+      edit(dir, 'tenants/fabrikam2.yaml', 'tenant: fabrikam', 'tenant: fabrikam2');
+    }],
+    ['rename it back, staged, and an edit of the same size', () => {
+      fs.renameSync(path.join(dir, 'tenants', 'fabrikam2.yaml'), path.join(dir, 'tenants', 'fabrikam.yaml'));
+      edit(dir, 'tenants/fabrikam.yaml', 'tenant: fabrikam2', 'tenant: fabrikam');
+      edit(dir, 'tenants/contoso.yaml', /metric: 90/, 'metric: 95');
+      git(dir, 'add', '-A');
+    }],
     ['change the gateway file', () => edit(dir, 'gateways/gw1.yaml', 'dpd: 30s', 'dpd: 20s')],
     // Retires ids by moving `next` on, as a lock merged from another branch would.
     ['bump the lock', () => edit(dir, 'allocations.lock.yaml', /next:\n  table: \d+/, 'next:\n  table: 1050')],
@@ -160,7 +172,7 @@ test('a sequence of edits gives the same validate, plan (text, json, markdown) a
       const entries = walk(cacheDir);
       assert.ok(entries.length > 0);
       for (const e of entries) fs.writeFileSync(e, fs.readFileSync(e, 'utf8').slice(0, 100));
-      edit(dir, 'tenants/contoso.yaml', /metric: 90/, 'metric: 80');
+      edit(dir, 'tenants/contoso.yaml', /metric: 95/, 'metric: 80');
     }],
     // Build and plan read unchanged tenants as summaries from validate's pack and render the ones the render cache
     // misses from their whole entities: from their file entries, or (none left) parsed again.
@@ -197,6 +209,10 @@ test('a sequence of edits gives the same validate, plan (text, json, markdown) a
   ];
   for (const [name, change] of steps) {
     change();
+    // Plan's base side takes the work tree's bytes of every file git diff does not list: the same files as read from Git.
+    const disk = new Map(loadConfig(dir).files.map((f) => [f.path, f.pending as Buffer]));
+    if (fs.existsSync(path.join(dir, 'allocations.lock.yaml'))) disk.set('allocations.lock.yaml', fs.readFileSync(path.join(dir, 'allocations.lock.yaml')));
+    assert.equal(filesAt(dir, 'HEAD', disk), filesAt(dir, 'HEAD'), `${name}: the base side's files`);
     await sameWithAndWithout(dir, cacheDir, name);
     git(dir, 'add', '-A');
     git(dir, 'commit', '-qm', name, '--allow-empty');

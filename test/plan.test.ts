@@ -169,6 +169,24 @@ test('plan --against HEAD~1 reports the second commit and leaves the work tree a
   assert.equal(reused, plain);
   assert.ok(reused.inputs.find((i) => i.path === 'tenants/contoso.yaml')!.bytes === contoso, 'an unchanged blob is the bytes already read');
   assert.ok(reused.inputs.find((i) => i.path === 'tenants/woodgrove.yaml')!.bytes !== wood, 'a changed blob is read from Git');
+  // Git says which work-tree files are not the ref's blobs (git diff, from the index's stat data): an edit of the same
+  // size made right after the commit (racily clean), the same edit staged, and a file git is told to assume unchanged.
+  const disk = () => new Map(['tenants/woodgrove.yaml', 'tenants/contoso.yaml', 'gateways/gw1.yaml', 'allocations.lock.yaml'].map((p) => [p, fs.readFileSync(path.join(dir, p))]));
+  const metric = async (to: string) => {
+    const p = await cli(['plan', '--config', dir, '--against', 'HEAD']);
+    assert.is(p.code, 3, p.out + p.err);
+    assert.match(p.out, new RegExp(`~ route 10\\.2\\.0\\.0/16 on IfWe2 changed: metric 90 -> ${to}`));
+  };
+  edit(dir, 'tenants/woodgrove.yaml', 'metric: 90 }', 'metric: 80 }');
+  assert.equal(filesAt(dir, 'HEAD', disk()), filesAt(dir, 'HEAD'));
+  await metric('80');
+  git('add', 'tenants/woodgrove.yaml');
+  assert.equal(filesAt(dir, 'HEAD', disk()), filesAt(dir, 'HEAD'));
+  await metric('80');
+  git('update-index', '--assume-unchanged', 'tenants/woodgrove.yaml');
+  edit(dir, 'tenants/woodgrove.yaml', 'metric: 80 }', 'metric: 70 }');
+  assert.equal(filesAt(dir, 'HEAD', disk()), filesAt(dir, 'HEAD'));
+  await metric('70');
 });
 
 test('plan: usage errors exit 2', async () => {

@@ -31,6 +31,8 @@ export interface CompileOptions {
   cache?: Cache;
   /** For plan: files joined only when read, no manifest.json, only the summaries' hashes in the manifest (see bundleGateway). */
   lean?: boolean;
+  /** Plan's base side: the cache is read, validate's pack of the work tree's tenants is not rewritten (ValidateOptions.readOnlyPack). */
+  base?: boolean;
   /** Told each phase as it starts (the command line shows it on a terminal); no effect on the result. */
   progress?: (phase: string) => void;
 }
@@ -41,7 +43,7 @@ export function compile(loaded: Loaded, prev?: Allocations, opts: CompileOptions
   // With a cache (and no sections wanted: build --check reads the whole model), unchanged tenants are their summaries
   // in the model, not their whole entities (most of a warm run's memory at 10,000 tenants): the render cache has their
   // texts, and the few tenants it misses are rendered from their whole entities (RenderCache.whole).
-  return compileValidated(validate(loaded, opts.cache, { summaries: !!opts.cache && !opts.keepRendered }), prev, opts);
+  return compileValidated(validate(loaded, opts.cache, { summaries: !!opts.cache && !opts.keepRendered, ...(opts.base ? { readOnlyPack: true } : {}) }), prev, opts);
 }
 
 // allocateLocked lives in locked.ts so that `validate --locked` loads it without the targets and templates.

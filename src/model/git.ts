@@ -2,6 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { Input, MAX_FILE_BYTES, MAX_LOCK_BYTES, Refused, UsageError } from './load';
+import { cleanFiles } from './clean';
 
 export interface RefFiles {
   commit: string;
@@ -47,10 +48,17 @@ export function filesAt(dir: string, ref: string, have?: Map<string, Buffer>): R
       return { mode, type, sha, size: Number(size), path: p };
     })
     .filter((e) => e.type === 'blob');
+  // Git's index says which work-tree files are still the blob it hashed (cleanFiles: stat data to the nanosecond, as
+  // validate and build key them); any other file's bytes are hashed. Not `git diff`: it compares whole seconds and
+  // missed a same-size edit whose mtime was put back (test/cache.test.ts).
+  const clean = have?.size ? cleanFiles(dir) : undefined;
   // A symlink's blob is never taken from a file of the same name on disk (that file was read as a regular file, or refused).
   const blobs: Array<Buffer | undefined> = entries.map((e) => {
     const b = e.mode !== '120000' ? have?.get(e.path) : undefined;
-    return b && b.length === e.size && blobId(b, e.sha.length === 64 ? 'sha256' : 'sha1') === e.sha ? b : undefined;
+    if (!b || b.length !== e.size) return undefined;
+    const algorithm = e.sha.length === 64 ? 'sha256' : 'sha1';
+    const id = clean?.get(e.path);
+    return (id !== undefined ? id === `${algorithm}:${e.sha}` : blobId(b, algorithm) === e.sha) ? b : undefined;
   });
   const wanted = entries.filter((_, i) => blobs[i] === undefined);
   if (wanted.length) {

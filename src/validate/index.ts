@@ -55,6 +55,11 @@ export interface ValidateOptions {
    * entity (`whole`) of the few tenants it misses; not for a caller that renders the whole model.
    */
   summaries?: boolean;
+  /**
+   * Read the pack but write none of it (plan's base side): its records of the files the change touched would replace
+   * the work tree's, and the next validate would miss them and write them back.
+   */
+  readOnlyPack?: boolean;
 }
 
 /**
@@ -120,7 +125,7 @@ export function validate(loaded: Loaded, cache?: Cache, opts: ValidateOptions = 
   const lock = pack ? checkLockCached(cache!, loaded.lock, model, stems) : checkLock(loaded.lock, model, stems);
   const diagnostics = sortDiagnostics([...found, ...rules(model, loaded, fileKeys, cache, entries), ...lock.diagnostics]);
   for (const [file, e] of entries) if (e.dirty && !e.packed) cache!.put('file', e.key, e.entry, file);
-  if (pack) {
+  if (pack && !opts.readOnlyPack) {
     for (const [file, e] of entries) {
       if (e.entry.kind !== 'tenant' || (e.packed && !e.dirty)) continue;
       const r = e.entry.rules;
@@ -151,6 +156,7 @@ function checkLockCached(cache: Cache, raw: Loaded['lock'], model: Model, stems:
   cache.put('lock', key, fresh);
   return fresh;
 }
+
 
 function holdsInlineSecret(entity: Gateway | Tenant): boolean {
   return 'connections' in entity && entity.connections.some((c) => c.auth.kind !== 'certificate' && !isSecretRef(c.auth.ref));
@@ -215,8 +221,15 @@ const fileKey = (f: SourceFile, id: string) => keyOf('file', codeDigest(), f.kin
  */
 function contentId(bytes: Buffer, like?: string): string {
   const algorithm = like?.startsWith('sha256:') ? 'sha256' : 'sha1';
-  return `${algorithm}:${blobId(bytes, algorithm)}`;
+  const known = contentIds.get(bytes);
+  if (known?.startsWith(algorithm + ':')) return known;
+  const id = `${algorithm}:${blobId(bytes, algorithm)}`;
+  contentIds.set(bytes, id);
+  return id;
 }
+
+/** Each Buffer's content id: plan's base side takes the work tree's Buffer of every blob that is the same, so it is hashed once. */
+const contentIds = new WeakMap<Buffer, string>();
 
 const holdsSecret = (found: Diagnostic[]) => found.some((d) => d.secret || d.secretValue !== undefined);
 

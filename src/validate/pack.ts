@@ -26,6 +26,15 @@ interface Stored {
 
 const SHARDS = 16;
 
+/**
+ * Records already unpacked in this process, by the stored record they were made of: plan's base side opens a second
+ * Pack over the same shards (the cache keeps them for the run), and its unchanged tenants are the same summaries.
+ */
+const unpacked = new WeakMap<Stored, PackRecord>();
+
+/** Each path's shard number, worked out once a process (a sha256 per path; validate asks twice per file, plan four times). */
+const shardNumbers = new Map<string, number>();
+
 interface Shard {
   records: Record<string, Stored>;
   /** Whether a record was set (or the shard was missing): the shard is written. */
@@ -48,7 +57,8 @@ export class Pack {
   constructor(private readonly cache: Cache) {}
 
   private shardOf(file: string): { n: number; shard: Shard } {
-    const n = parseInt(sha256(file).slice(0, 2), 16) % SHARDS;
+    let n = shardNumbers.get(file);
+    if (n === undefined) shardNumbers.set(file, (n = parseInt(sha256(file).slice(0, 2), 16) % SHARDS));
     return { n, shard: this.load(n) };
   }
 
@@ -72,6 +82,11 @@ export class Pack {
     if (known) return known.key === key ? known : undefined;
     const r = Object.hasOwn(shard.records, file) ? shard.records[file] : undefined;
     if (!r || typeof r !== 'object' || r.key !== key || !Array.isArray(r.diagnostics)) return undefined;
+    const done = unpacked.get(r);
+    if (done) {
+      shard.read.set(file, done);
+      return done;
+    }
     let entity: Tenant;
     try {
       entity = unpack(r.summary, file);
@@ -82,6 +97,7 @@ export class Pack {
     if (r.rules) restoreFile(r.rules, file);
     const rec: PackRecord = { key: r.key, diagnostics: r.diagnostics, entity, ...(r.rules ? { rules: r.rules } : {}) };
     shard.read.set(file, rec);
+    unpacked.set(r, rec);
     return rec;
   }
 
