@@ -17,6 +17,7 @@ import { writeListener } from '../src/apply/steps';
 import { Runner } from '../src/apply/runner';
 import { run, which, withNetns, withTempDir } from '../src/util/exec';
 import { FIXTURES } from './helpers';
+import { startCharon } from './charon';
 
 const DIR = path.join(FIXTURES, 'build', 'ha-pair');
 
@@ -112,8 +113,6 @@ test('notify_fault blackholes the sites only while charon runs (with charon gone
 });
 
 test('notify_master and notify_backup, run against a real charon: a half-open IKE_SA (CONNECTING, its IKE_SA_INIT unanswered) is terminated before the dial, which starts a new one instead of queueing behind it', async () => {
-  const bin = which('charon-systemd');
-  assert.ok(bin, 'charon-systemd not found: install the Debian package charon-systemd');
   const i = inputs().get('gw1')!;
   const t = i.tenants.find((x) => x.name === 'contoso')!;
   const conn = path.join(FIXTURES, 'build', 'ha-pair', 'expected', 'gw1', 'swanctl', 'conf.d', 'contoso.conf');
@@ -127,20 +126,10 @@ test('notify_master and notify_backup, run against a real charon: a half-open IK
         await run('ip', ['address', 'add', '203.0.113.10/24', 'dev', 'dummy0'], { netns: ns });
         await run('ip', ['link', 'set', 'dummy0', 'up'], { netns: ns });
         await run('ip', ['route', 'add', 'default', 'dev', 'dummy0'], { netns: ns });
-        const sock = path.join(dir, `${event}.vici`);
-        const conf = path.join(dir, 'strongswan.conf');
-        fs.writeFileSync(
-          conf,
-          `charon-systemd {\n  load = random nonce openssl pem pkcs1 x509 pubkey curve25519 aes sha1 sha2 hmac gcm kdf kernel-netlink socket-default vici\n  install_routes = no\n  journal { default = -1 }\n  filelog { log { path = ${path.join(dir, 'charon.log')}\n default = 1 } }\n  plugins { vici { socket = unix://${sock} } }\n}\nswanctl {\n  load = pem pkcs1 x509 openssl random nonce\n  socket = unix://${sock}\n}\n`,
-        );
+        const charon = await startCharon({ ns, dir, name: event });
+        const { env, swanctl } = charon;
         fs.writeFileSync(path.join(dir, 'swanctl.conf'), `include ${conn}\n`);
-        const env = { ...process.env, STRONGSWAN_CONF: conf };
-        const charon = spawn(which('ip')!, ['netns', 'exec', ns, bin!], { env, stdio: 'ignore' });
-        const exited = new Promise((r) => charon.once('exit', r));
         try {
-          for (let k = 0; k < 100 && !fs.existsSync(sock); k++) await new Promise((r) => setTimeout(r, 50));
-          assert.ok(fs.existsSync(sock), `charon did not open its socket: ${fs.existsSync(path.join(dir, 'charon.log')) ? fs.readFileSync(path.join(dir, 'charon.log'), 'utf8') : ''}`);
-          const swanctl = (...args: string[]) => run('swanctl', args, { netns: ns, env, timeoutMs: 30_000 });
           const load = await swanctl('--load-conns', '--file', path.join(dir, 'swanctl.conf'));
           assert.is(load.code, 0, load.stdout + load.stderr);
           await swanctl('--initiate', '--child', 'IfCe1', '--timeout', '1');
@@ -156,10 +145,7 @@ test('notify_master and notify_backup, run against a real charon: a half-open IK
           assert.not.match(after, new RegExp(`^IfCe1: #${half![1]},`, 'm'), `the half-open IKE_SA #${half![1]} is still there:\n${after}`);
           assert.match(after, /^IfCe1: #\d+, CONNECTING,/m, `the dial started no new IKE_SA:\n${after}`);
         } finally {
-          charon.kill('SIGTERM');
-          const late = setTimeout(() => charon.kill('SIGKILL'), 5000);
-          await exited;
-          clearTimeout(late);
+          await charon.stop();
         }
       });
     }
@@ -169,8 +155,6 @@ test('notify_master and notify_backup, run against a real charon: a half-open IK
 });
 
 test('the notify listener, started by real keepalived from vrrp_notify_fifo_script, moves the tunnels of a real charon: MASTER ends the half-open IKE_SA and dials, FAULT terminates and blackholes, ready again removes the blackhole', async () => {
-  const bin = which('charon-systemd');
-  assert.ok(bin, 'charon-systemd not found: install the Debian package charon-systemd');
   const i = inputs().get('gw1')!;
   const conn = path.join(FIXTURES, 'build', 'ha-pair', 'expected', 'gw1', 'swanctl', 'conf.d', 'contoso.conf');
   const dir = fs.mkdtempSync('/tmp/s2sgw-kl-');
@@ -183,17 +167,9 @@ test('the notify listener, started by real keepalived from vrrp_notify_fifo_scri
         await run('ip', ['link', 'set', p, 'up'], { netns: ns });
         await run('ip', ['address', 'add', '192.168.0.2/29', 'dev', n], { netns: ns });
       }
-      const sock = path.join(dir, 'c.vici');
-      const conf = path.join(dir, 'strongswan.conf');
-      fs.writeFileSync(
-        conf,
-        `charon-systemd {\n  load = random nonce openssl pem pkcs1 x509 pubkey curve25519 aes sha1 sha2 hmac gcm kdf kernel-netlink socket-default vici\n  install_routes = no\n  journal { default = -1 }\n  filelog { log { path = ${path.join(dir, 'charon.log')}\n default = 1 } }\n  plugins { vici { socket = unix://${sock} } }\n}\nswanctl {\n  load = pem pkcs1 x509 openssl random nonce\n  socket = unix://${sock}\n}\n`,
-      );
+      const charon = await startCharon({ ns, dir });
+      const { sock, env, swanctl } = charon;
       fs.writeFileSync(path.join(dir, 'swanctl.conf'), `include ${conn}\n`);
-      const env = { ...process.env, STRONGSWAN_CONF: conf };
-      const charon = spawn(which('ip')!, ['netns', 'exec', ns, bin!], { env, stdio: 'ignore' });
-      const charonExit = new Promise((r) => charon.once('exit', r));
-      const swanctl = (...args: string[]) => run('swanctl', args, { netns: ns, env, timeoutMs: 30_000 });
       const sas = async () => (await swanctl('--list-sas', '--ike', 'IfCe1')).stdout;
       const routes = async () => (await run('ip', ['-4', 'route', 'show', 'type', 'blackhole'], { netns: ns })).stdout;
       const wait = async (ok: () => Promise<boolean> | boolean, ms: number) => {
@@ -205,7 +181,6 @@ test('the notify listener, started by real keepalived from vrrp_notify_fifo_scri
       const listenLog = path.join(dir, 'listen.log');
       const llog = () => (fs.existsSync(listenLog) ? fs.readFileSync(listenLog, 'utf8') : '');
       try {
-        await wait(() => fs.existsSync(sock), 15_000);
         assert.is((await swanctl('--load-conns', '--file', path.join(dir, 'swanctl.conf'))).code, 0);
         // A half-open IKE_SA, as the trap policy started while the gateway was in FAULT.
         await swanctl('--initiate', '--child', 'IfCe1', '--timeout', '1');
@@ -259,10 +234,7 @@ test('the notify listener, started by real keepalived from vrrp_notify_fifo_scri
           process.kill(-ka.pid!, 'SIGTERM');
           await new Promise((r) => ka!.once('exit', r));
         }
-        charon.kill('SIGTERM');
-        const late = setTimeout(() => charon.kill('SIGKILL'), 5000);
-        await charonExit;
-        clearTimeout(late);
+        await charon.stop();
       }
     });
   } finally {
