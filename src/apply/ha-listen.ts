@@ -181,11 +181,12 @@ export class Listener {
    * blackhole: terminateAll).
    */
   private async fault(t: Instance): Promise<void> {
+    const t0 = Date.now();
     const r = await terminateAll(this.o.vici, t.ikes);
     // With charon gone, no blackhole: the kernel still carries what the sites send through its SAs (notifyCommand).
     if (r.charon) this.batch(this.routes(t, 'replace'));
     const what = Object.entries(r.byName).map(([ike, how]) => `${ike} ${how}`).join(', ') || 'no connection';
-    this.o.log(`${t.instance}: FAULT: terminated ${what}${r.byId.length ? `; ${r.byId.length} IKE_SA(s) left, by id` : ''}${r.charon ? '; blackholed the sites' : '; charon does not answer'}`);
+    this.o.log(`${t.instance}: FAULT: terminated ${what}${r.byId.length ? `; ${r.byId.length} IKE_SA(s) left, by id` : ''}${r.charon ? '; blackholed the sites' : '; charon does not answer'} (${Date.now() - t0} ms after the event)`);
   }
 
   /**
