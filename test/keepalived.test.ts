@@ -16,7 +16,7 @@ import { DAEMONS_SCRIPT, HA_STATE_DIR, LISTENER_SCRIPT, notifyCommand } from '..
 import { writeListener } from '../src/apply/steps';
 import { Runner } from '../src/apply/runner';
 import { run, which, withNetns, withTempDir } from '../src/util/exec';
-import { FIXTURES } from './helpers';
+import { FIXTURES, tempCopy } from './helpers';
 import { startCharon } from './charon';
 
 const DIR = path.join(FIXTURES, 'build', 'ha-pair');
@@ -41,6 +41,27 @@ test('an instance per HA tenant, active (150) on the first gateway and standby (
     assert.match(t, /virtual_ipaddress \{\n    192\.168\.0\.1\/29 dev IfCi1\n  \}/);
     assert.not.match(t, /fabrikam/);
   }
+});
+
+test('advert_int: 0.2 s by default; network.ha.advertInterval sets it in hundredths (the YAML, through validation); keepalived -t accepts it; out of range is a schema error', async () => {
+  const ins = inputs();
+  assert.match(text(render(ins.get('gw1')!)[0]), /\n  advert_int 0\.2\n/);
+  const cfg = tempCopy(DIR);
+  const f = path.join(cfg, 'tenants', 'contoso.yaml');
+  const yaml = fs.readFileSync(f, 'utf8');
+  for (const [written, rendered] of [['0.5', '0.5'], ['0.123', '0.12'], ['1', '1']]) {
+    fs.writeFileSync(f, yaml.replace('ha: { vrid: 40,', `ha: { vrid: 40, advertInterval: ${written},`));
+    const v = validate(loadConfig(cfg));
+    assert.equal(v.diagnostics, []);
+    const i = { ...ins.get('gw2')!, model: v.model, tenants: tenantsOn(v.model, 'gw2') };
+    const file = render(i)[0];
+    const t = text(file);
+    assert.is([...t.matchAll(/advert_int (\S+)/g)].map((m) => m[1]).join(','), `${rendered},0.2`, written);
+    assert.equal(await check(file, i), [], written);
+  }
+  fs.writeFileSync(f, yaml.replace('ha: { vrid: 40,', 'ha: { vrid: 40, advertInterval: 0.01,'));
+  const bad = validate(loadConfig(cfg)).diagnostics;
+  assert.ok(bad.some((d) => d.file === 'tenants/contoso.yaml' && d.line === 10 && /advertInterval/.test(d.message)), JSON.stringify(bad));
 });
 
 test('a gateway without HA tenants gets no keepalived file', () => {
