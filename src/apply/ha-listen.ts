@@ -7,6 +7,7 @@
 //
 //   node ha-listen.js --vici URI --conf KEEPALIVED_CONF [--pid-file FILE] FIFO     (or `s2sgw ha-listen ...`, the executable)
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { spawn, ChildProcess } from 'node:child_process';
@@ -239,7 +240,12 @@ export class Listener {
     return next;
   }
 
-  /** Reads the FIFO until stopped, opening it again when keepalived closes it (a restart). */
+  /**
+   * Reads the FIFO until stopped. Opened read-write and non-blocking, read through a net.Socket (epoll, no thread): a
+   * plain open for reading blocks a libuv thread until a writer comes, and Node's exit waits for that thread, so on
+   * SIGTERM (keepalived ending it) the listener hung for good (test/executable.test.ts found it). Holding a write end
+   * also means no end of file when keepalived closes its side; should the stream end anyway, it is opened again.
+   */
   async run(): Promise<void> {
     fs.mkdirSync(path.dirname(this.o.pidFile), { recursive: true });
     fs.writeFileSync(this.o.pidFile, `${process.pid}\n`);
@@ -256,7 +262,9 @@ export class Listener {
     process.on('SIGINT', stop);
     this.o.log(`listening on ${this.o.fifo} (pid ${process.pid})`);
     for (;;) {
-      const rl = readline.createInterface({ input: fs.createReadStream(this.o.fifo) });
+      const fd = fs.openSync(this.o.fifo, fs.constants.O_RDWR | fs.constants.O_NONBLOCK);
+      const input = new net.Socket({ fd, readable: true, writable: false });
+      const rl = readline.createInterface({ input });
       for await (const line of rl) void this.handle(line);
       await new Promise((r) => setTimeout(r, 100));
     }
