@@ -82,6 +82,14 @@ export interface FaultResult {
   byId: number[];
 }
 
+/**
+ * A terminate as a plain request: without registering for charon's control-log first (and unregistering after),
+ * which ViciClient.terminate does to collect it, two round trips fewer; nobody reads that log here.
+ */
+function terminate(c: ViciClient, t: { ike?: string; ikeId?: number; timeout: number; force: boolean }): Promise<unknown> {
+  return c.request('terminate', { ike: t.ike, 'ike-id': t.ikeId, timeout: t.timeout, force: t.force }, { timeoutMs: CALL_MS });
+}
+
 /** A terminate's outcome for the log, from its error. */
 function terminateOutcome(e: unknown): string {
   if (e instanceof ViciCommandError) {
@@ -114,8 +122,7 @@ export async function terminateAll(vici: string, ikes: string[]): Promise<FaultR
     const byName: Record<string, string> = Object.fromEntries(ikes.map((ike) => [ike, 'no answer'])); // the log's order
     await Promise.all(
       ikes.map((ike, k) =>
-        conns[k % conns.length]
-          .terminate({ ike, timeout: FAULT_TERMINATE_MS, force: true }, { timeoutMs: CALL_MS })
+        terminate(conns[k % conns.length], { ike, timeout: FAULT_TERMINATE_MS, force: true })
           .then(() => (byName[ike] = 'deleted'))
           .catch((e) => (byName[ike] = terminateOutcome(e))), // the list below sees what is left
       ),
@@ -128,7 +135,7 @@ export async function terminateAll(vici: string, ikes: string[]): Promise<FaultR
       .map((sa) => Number((sa.section as Record<string, unknown>).uniqueid))
       .filter((n) => Number.isInteger(n) && n > 0);
     // Calls on one connection run one after the other (ViciClient queues them): the ids are spread over the connections.
-    await Promise.all(left.map((ikeId, k) => live[k % live.length].terminate({ ikeId, timeout: FAULT_TERMINATE_MS, force: true }, { timeoutMs: CALL_MS }).catch(() => undefined)));
+    await Promise.all(left.map((ikeId, k) => terminate(live[k % live.length], { ikeId, timeout: FAULT_TERMINATE_MS, force: true }).catch(() => undefined)));
     return { charon: true, byName, byId: left };
   } finally {
     await Promise.all(conns.map((c) => c.close().catch(() => undefined)));
