@@ -66,8 +66,6 @@ charon-systemd {
       path = $LOGS/charon-$n.log
       flush_line = yes
       time_format = %T
-      # milliseconds after the time (strongSwan 5.9): the HA check's timelines need them
-      time_precision = ms
       default = 1
     }
   }

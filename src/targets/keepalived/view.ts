@@ -13,8 +13,8 @@ export const HA_STATE_DIR = '/run/s2sgw/ha';
  * The resident listener (docs/ha.md, "The notify listener"): keepalived writes each state change as a line
  * (`INSTANCE "NAME" STATE PRIORITY`) to NOTIFY_FIFO and starts LISTENER_SCRIPT once, with that FIFO's name as its last
  * argument. apply writes the script (it names the s2sgw that applied and charon's VICI socket) and creates the FIFO's
- * folder before it starts keepalived. The listener keeps a VICI connection and an `ip -batch` open, so a state change
- * costs no program start; while its pid (LISTENER_PID) lives, the notify commands only write the state.
+ * folder before it starts keepalived. The listener talks to charon over VICI (unix socket connects) and keeps an
+ * `ip -batch` open, so a state change costs no program start; while its pid (LISTENER_PID) lives, the notify commands only write the state.
  */
 export const NOTIFY_FIFO = '/run/s2sgw/ha/notify.fifo';
 export const LISTENER_PID = '/run/s2sgw/ha/listener.pid';
