@@ -85,6 +85,8 @@ export interface FaultResult {
   byName: Record<string, string>;
   /** IKE_SAs (unique ids) still there after those, terminated by id. */
   byId: number[];
+  /** ms until the connections were open (the log's; the lab's timelines). */
+  connectMs?: number;
 }
 
 /**
@@ -121,7 +123,9 @@ function terminateOutcome(e: unknown): string {
 export async function terminateAll(vici: string, ikes: string[]): Promise<FaultResult> {
   // Nothing to terminate: only whether charon answers (for the blackholes).
   if (!ikes.length) return { charon: !!(await withVici(vici, async () => true)), byName: {}, byId: [] };
+  const t0 = Date.now();
   const conns = (await Promise.all(ikes.map(() => ViciClient.connect(vici, { timeoutMs: CONNECT_MS }).catch(() => undefined)))).filter((c): c is ViciClient => !!c);
+  const connectMs = Date.now() - t0;
   if (!conns.length) return { charon: false, byName: {}, byId: [] };
   try {
     const byName: Record<string, string> = Object.fromEntries(ikes.map((ike) => [ike, 'no answer'])); // the log's order
@@ -133,7 +137,7 @@ export async function terminateAll(vici: string, ikes: string[]): Promise<FaultR
       ),
     );
     const live = conns.filter((c) => c.isOpen);
-    if (!live.length) return { charon: true, byName, byId: [] };
+    if (!live.length) return { charon: true, byName, byId: [], connectMs };
     const wanted = new Set(ikes);
     const left = (await live[0].listSas({}, { timeoutMs: CALL_MS }).catch(() => []))
       .filter((sa) => wanted.has(sa.name))
@@ -141,7 +145,7 @@ export async function terminateAll(vici: string, ikes: string[]): Promise<FaultR
       .filter((n) => Number.isInteger(n) && n > 0);
     // Calls on one connection run one after the other (ViciClient queues them): the ids are spread over the connections.
     await Promise.all(left.map((ikeId, k) => terminate(live[k % live.length], { ikeId, timeout: FAULT_TERMINATE_MS, force: true }).catch(() => undefined)));
-    return { charon: true, byName, byId: left };
+    return { charon: true, byName, byId: left, connectMs };
   } finally {
     await Promise.all(conns.map((c) => c.close().catch(() => undefined)));
   }
@@ -199,7 +203,8 @@ export class Listener {
     // With charon gone, no blackhole: the kernel still carries what the sites send through its SAs (notifyCommand).
     if (r.charon) this.batch(this.routes(t, 'replace'));
     const what = Object.entries(r.byName).map(([ike, how]) => `${ike} ${how}`).join(', ') || 'no connection';
-    this.o.log(`${t.instance}: FAULT: terminated ${what}${r.byId.length ? `; ${r.byId.length} IKE_SA(s) left, by id` : ''}${r.charon ? '; blackholed the sites' : '; charon does not answer'} (${Date.now() - t0} ms after the event)`);
+    const ms = `${r.connectMs !== undefined ? `connected after ${r.connectMs} ms, ` : ''}${Date.now() - t0} ms after the event`;
+    this.o.log(`${t.instance}: FAULT: terminated ${what}${r.byId.length ? `; ${r.byId.length} IKE_SA(s) left, by id` : ''}${r.charon ? '; blackholed the sites' : '; charon does not answer'} (${ms})`);
   }
 
   /**
