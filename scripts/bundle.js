@@ -3,6 +3,7 @@
 // dist/src into one script, with the templates, init's workflow and rule modules embedded (src/util/embedded.ts), then Node's single
 // executable application support injects that script into a copy of this machine's node.
 // Usage: node scripts/bundle.js OUTDIR   (after tsc; writes OUTDIR/s2sgw.js and OUTDIR/s2sgw)
+//        S2SGW_DIST=dist-NAME: bundle that compiled tree instead of dist (a test's own)
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -11,6 +12,7 @@ const esbuild = require('esbuild');
 
 const root = path.resolve(__dirname, '..');
 const out = path.resolve(process.argv[2] || path.join(root, 'dist', 'pkg', 'build'));
+const dist = path.resolve(root, process.env.S2SGW_DIST || 'dist');
 const rel = (p) => './' + path.relative(root, p).split(path.sep).join('/');
 
 /** Every file under dir whose name ends with ext, as paths relative to dir with forward slashes, sorted. */
@@ -32,10 +34,10 @@ const src = path.join(root, 'src');
 const templates = Object.fromEntries(list(src, '.hbs').map((t) => [t, fs.readFileSync(path.join(src, t), 'utf8')]));
 // Files read from the repository at run time (init's workflow: src/init/index.ts), by their path in it.
 const files = Object.fromEntries(['examples/github/s2sgw.yml'].map((f) => [f, fs.readFileSync(path.join(root, f), 'utf8')]));
-const rulesDir = path.join(root, 'dist', 'src', 'validate', 'rules');
+const rulesDir = path.join(dist, 'src', 'validate', 'rules');
 const rules = list(rulesDir, '.js').filter((f) => !f.includes('/') && f !== 'rule.js' && f !== 'index.js');
 const entry = `'use strict';
-const { embedded } = require(${JSON.stringify(rel(path.join(root, 'dist/src/util/embedded.js')))});
+const { embedded } = require(${JSON.stringify(rel(path.join(dist, 'src/util/embedded.js')))});
 embedded.templates = ${JSON.stringify(templates)};
 embedded.files = ${JSON.stringify(files)};
 embedded.rules = {
@@ -45,9 +47,9 @@ embedded.timerArgs = ['confirm-timer'];
 embedded.listenerArgs = ['ha-listen'];
 // A single executable sees its own path as argv[1], as node would see a script's.
 const argv = process.argv.slice(2);
-if (argv[0] === 'confirm-timer') require('./dist/src/apply/confirm-timer.js').timerMain(argv[1] || '/');
-else if (argv[0] === 'ha-listen') require('./dist/src/apply/ha-listen.js').listenMain(argv.slice(1));
-else require('./dist/src/cli.js').main(argv).then((code) => { process.exitCode = code; });
+if (argv[0] === 'confirm-timer') require(${JSON.stringify(rel(path.join(dist, 'src/apply/confirm-timer.js')))}).timerMain(argv[1] || '/');
+else if (argv[0] === 'ha-listen') require(${JSON.stringify(rel(path.join(dist, 'src/apply/ha-listen.js')))}).listenMain(argv.slice(1));
+else require(${JSON.stringify(rel(path.join(dist, 'src/cli.js')))}).main(argv).then((code) => { process.exitCode = code; });
 `;
 
 fs.mkdirSync(out, { recursive: true });

@@ -16,7 +16,8 @@ import { DAEMONS_SCRIPT, HA_STATE_DIR, LISTENER_SCRIPT, notifyCommand } from '..
 import { writeListener } from '../src/apply/steps';
 import { Runner } from '../src/apply/runner';
 import { run, which, withNetns, withTempDir } from '../src/util/exec';
-import { FIXTURES } from './helpers';
+import { FIXTURES, tempCopy } from './helpers';
+import { startCharon } from './charon';
 
 const DIR = path.join(FIXTURES, 'build', 'ha-pair');
 
@@ -40,6 +41,27 @@ test('an instance per HA tenant, active (150) on the first gateway and standby (
     assert.match(t, /virtual_ipaddress \{\n    192\.168\.0\.1\/29 dev IfCi1\n  \}/);
     assert.not.match(t, /fabrikam/);
   }
+});
+
+test('advert_int: 0.2 s by default; network.ha.advertInterval sets it in hundredths (the YAML, through validation); keepalived -t accepts it; out of range is a schema error', async () => {
+  const ins = inputs();
+  assert.match(text(render(ins.get('gw1')!)[0]), /\n  advert_int 0\.2\n/);
+  const cfg = tempCopy(DIR);
+  const f = path.join(cfg, 'tenants', 'contoso.yaml');
+  const yaml = fs.readFileSync(f, 'utf8');
+  for (const [written, rendered] of [['0.5', '0.5'], ['0.123', '0.12'], ['1', '1']]) {
+    fs.writeFileSync(f, yaml.replace('ha: { vrid: 40,', `ha: { vrid: 40, advertInterval: ${written},`));
+    const v = validate(loadConfig(cfg));
+    assert.equal(v.diagnostics, []);
+    const i = { ...ins.get('gw2')!, model: v.model, tenants: tenantsOn(v.model, 'gw2') };
+    const file = render(i)[0];
+    const t = text(file);
+    assert.is([...t.matchAll(/advert_int (\S+)/g)].map((m) => m[1]).join(','), `${rendered},0.2`, written);
+    assert.equal(await check(file, i), [], written);
+  }
+  fs.writeFileSync(f, yaml.replace('ha: { vrid: 40,', 'ha: { vrid: 40, advertInterval: 0.01,'));
+  const bad = validate(loadConfig(cfg)).diagnostics;
+  assert.ok(bad.some((d) => d.file === 'tenants/contoso.yaml' && d.line === 10 && /advertInterval/.test(d.message)), JSON.stringify(bad));
 });
 
 test('a gateway without HA tenants gets no keepalived file', () => {
@@ -112,8 +134,6 @@ test('notify_fault blackholes the sites only while charon runs (with charon gone
 });
 
 test('notify_master and notify_backup, run against a real charon: a half-open IKE_SA (CONNECTING, its IKE_SA_INIT unanswered) is terminated before the dial, which starts a new one instead of queueing behind it', async () => {
-  const bin = which('charon-systemd');
-  assert.ok(bin, 'charon-systemd not found: install the Debian package charon-systemd');
   const i = inputs().get('gw1')!;
   const t = i.tenants.find((x) => x.name === 'contoso')!;
   const conn = path.join(FIXTURES, 'build', 'ha-pair', 'expected', 'gw1', 'swanctl', 'conf.d', 'contoso.conf');
@@ -127,20 +147,10 @@ test('notify_master and notify_backup, run against a real charon: a half-open IK
         await run('ip', ['address', 'add', '203.0.113.10/24', 'dev', 'dummy0'], { netns: ns });
         await run('ip', ['link', 'set', 'dummy0', 'up'], { netns: ns });
         await run('ip', ['route', 'add', 'default', 'dev', 'dummy0'], { netns: ns });
-        const sock = path.join(dir, `${event}.vici`);
-        const conf = path.join(dir, 'strongswan.conf');
-        fs.writeFileSync(
-          conf,
-          `charon-systemd {\n  load = random nonce openssl pem pkcs1 x509 pubkey curve25519 aes sha1 sha2 hmac gcm kdf kernel-netlink socket-default vici\n  install_routes = no\n  journal { default = -1 }\n  filelog { log { path = ${path.join(dir, 'charon.log')}\n default = 1 } }\n  plugins { vici { socket = unix://${sock} } }\n}\nswanctl {\n  load = pem pkcs1 x509 openssl random nonce\n  socket = unix://${sock}\n}\n`,
-        );
+        const charon = await startCharon({ ns, dir, name: event });
+        const { env, swanctl } = charon;
         fs.writeFileSync(path.join(dir, 'swanctl.conf'), `include ${conn}\n`);
-        const env = { ...process.env, STRONGSWAN_CONF: conf };
-        const charon = spawn(which('ip')!, ['netns', 'exec', ns, bin!], { env, stdio: 'ignore' });
-        const exited = new Promise((r) => charon.once('exit', r));
         try {
-          for (let k = 0; k < 100 && !fs.existsSync(sock); k++) await new Promise((r) => setTimeout(r, 50));
-          assert.ok(fs.existsSync(sock), `charon did not open its socket: ${fs.existsSync(path.join(dir, 'charon.log')) ? fs.readFileSync(path.join(dir, 'charon.log'), 'utf8') : ''}`);
-          const swanctl = (...args: string[]) => run('swanctl', args, { netns: ns, env, timeoutMs: 30_000 });
           const load = await swanctl('--load-conns', '--file', path.join(dir, 'swanctl.conf'));
           assert.is(load.code, 0, load.stdout + load.stderr);
           await swanctl('--initiate', '--child', 'IfCe1', '--timeout', '1');
@@ -156,10 +166,7 @@ test('notify_master and notify_backup, run against a real charon: a half-open IK
           assert.not.match(after, new RegExp(`^IfCe1: #${half![1]},`, 'm'), `the half-open IKE_SA #${half![1]} is still there:\n${after}`);
           assert.match(after, /^IfCe1: #\d+, CONNECTING,/m, `the dial started no new IKE_SA:\n${after}`);
         } finally {
-          charon.kill('SIGTERM');
-          const late = setTimeout(() => charon.kill('SIGKILL'), 5000);
-          await exited;
-          clearTimeout(late);
+          await charon.stop();
         }
       });
     }
@@ -169,8 +176,6 @@ test('notify_master and notify_backup, run against a real charon: a half-open IK
 });
 
 test('the notify listener, started by real keepalived from vrrp_notify_fifo_script, moves the tunnels of a real charon: MASTER ends the half-open IKE_SA and dials, FAULT terminates and blackholes, ready again removes the blackhole', async () => {
-  const bin = which('charon-systemd');
-  assert.ok(bin, 'charon-systemd not found: install the Debian package charon-systemd');
   const i = inputs().get('gw1')!;
   const conn = path.join(FIXTURES, 'build', 'ha-pair', 'expected', 'gw1', 'swanctl', 'conf.d', 'contoso.conf');
   const dir = fs.mkdtempSync('/tmp/s2sgw-kl-');
@@ -183,17 +188,9 @@ test('the notify listener, started by real keepalived from vrrp_notify_fifo_scri
         await run('ip', ['link', 'set', p, 'up'], { netns: ns });
         await run('ip', ['address', 'add', '192.168.0.2/29', 'dev', n], { netns: ns });
       }
-      const sock = path.join(dir, 'c.vici');
-      const conf = path.join(dir, 'strongswan.conf');
-      fs.writeFileSync(
-        conf,
-        `charon-systemd {\n  load = random nonce openssl pem pkcs1 x509 pubkey curve25519 aes sha1 sha2 hmac gcm kdf kernel-netlink socket-default vici\n  install_routes = no\n  journal { default = -1 }\n  filelog { log { path = ${path.join(dir, 'charon.log')}\n default = 1 } }\n  plugins { vici { socket = unix://${sock} } }\n}\nswanctl {\n  load = pem pkcs1 x509 openssl random nonce\n  socket = unix://${sock}\n}\n`,
-      );
+      const charon = await startCharon({ ns, dir });
+      const { sock, env, swanctl } = charon;
       fs.writeFileSync(path.join(dir, 'swanctl.conf'), `include ${conn}\n`);
-      const env = { ...process.env, STRONGSWAN_CONF: conf };
-      const charon = spawn(which('ip')!, ['netns', 'exec', ns, bin!], { env, stdio: 'ignore' });
-      const charonExit = new Promise((r) => charon.once('exit', r));
-      const swanctl = (...args: string[]) => run('swanctl', args, { netns: ns, env, timeoutMs: 30_000 });
       const sas = async () => (await swanctl('--list-sas', '--ike', 'IfCe1')).stdout;
       const routes = async () => (await run('ip', ['-4', 'route', 'show', 'type', 'blackhole'], { netns: ns })).stdout;
       const wait = async (ok: () => Promise<boolean> | boolean, ms: number) => {
@@ -205,7 +202,6 @@ test('the notify listener, started by real keepalived from vrrp_notify_fifo_scri
       const listenLog = path.join(dir, 'listen.log');
       const llog = () => (fs.existsSync(listenLog) ? fs.readFileSync(listenLog, 'utf8') : '');
       try {
-        await wait(() => fs.existsSync(sock), 15_000);
         assert.is((await swanctl('--load-conns', '--file', path.join(dir, 'swanctl.conf'))).code, 0);
         // A half-open IKE_SA, as the trap policy started while the gateway was in FAULT.
         await swanctl('--initiate', '--child', 'IfCe1', '--timeout', '1');
@@ -259,10 +255,7 @@ test('the notify listener, started by real keepalived from vrrp_notify_fifo_scri
           process.kill(-ka.pid!, 'SIGTERM');
           await new Promise((r) => ka!.once('exit', r));
         }
-        charon.kill('SIGTERM');
-        const late = setTimeout(() => charon.kill('SIGKILL'), 5000);
-        await charonExit;
-        clearTimeout(late);
+        await charon.stop();
       }
     });
   } finally {

@@ -1,7 +1,6 @@
 // The VICI client against a real charon-systemd in a throwaway network namespace, and swanctl's own translation of the same files compared on the wire and in charon.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -32,6 +31,7 @@ import {
   ViciSection,
   ViciUnknownCommandError,
 } from '../src/vici';
+import { withCharon as withPrivateCharon } from './charon';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const FULL = path.join(ROOT, 'test', 'fixtures', 'strongswan', 'full');
@@ -71,40 +71,20 @@ ${QUIET_PLUGINS.map((p) => `    ${p} {\n      load = no\n    }`).join('\n')}
 `;
 }
 
-/** Starts charon-systemd in a fresh namespace, connects, runs fn, and kills charon and removes everything whatever happens. */
+/** Starts charon-systemd in a fresh namespace (test/charon.ts), connects, runs fn, and kills charon and removes everything whatever happens. */
 async function withCharon<T>(fn: (c: Charon) => Promise<T>): Promise<T> {
-  const bin = which('charon-systemd');
-  assert.ok(bin, 'charon-systemd not found: install the Debian package charon-systemd (CI does)');
   const dir = fs.mkdtempSync('/tmp/s2sgw-vici-'); // short: a unix socket path has 108 bytes
   try {
-    return await withNetns(async (ns) => {
-      const sock = path.join(dir, 'charon.vici');
-      const conf = path.join(dir, 'strongswan.conf');
-      fs.writeFileSync(conf, strongswanConf(sock));
-      const logFile = path.join(dir, 'charon.log');
-      const out = fs.openSync(logFile, 'w');
-      const child = spawn(which('ip')!, ['netns', 'exec', ns, bin!], { env: { ...process.env, STRONGSWAN_CONF: conf }, stdio: ['ignore', out, out] });
-      fs.closeSync(out);
-      const exited = new Promise<void>((r) => child.once('exit', () => r()));
-      const log = (): string => fs.readFileSync(logFile, 'utf8');
-      let vici: ViciClient | undefined;
-      try {
-        const t0 = performance.now();
-        while (!fs.existsSync(sock)) {
-          if (child.exitCode !== null) assert.unreachable(`charon-systemd exited (${child.exitCode}) before opening its socket:\n${log()}`);
-          if (performance.now() - t0 > SOCKET_DEADLINE_MS) assert.unreachable(`charon-systemd did not open ${sock} within ${SOCKET_DEADLINE_MS} ms:\n${log()}`);
-          await new Promise((r) => setTimeout(r, 10));
+    return await withNetns((ns) =>
+      withPrivateCharon({ ns, dir, conf: strongswanConf, deadlineMs: SOCKET_DEADLINE_MS }, async ({ sock, log }) => {
+        const vici = await ViciClient.connect(sock, { timeoutMs: 10_000 });
+        try {
+          return await fn({ ns, sock, vici, log });
+        } finally {
+          await vici.close();
         }
-        vici = await ViciClient.connect(sock, { timeoutMs: 10_000 });
-        return await fn({ ns, sock, vici, log });
-      } finally {
-        if (vici) await vici.close();
-        child.kill('SIGTERM');
-        const late = setTimeout(() => child.kill('SIGKILL'), 5000);
-        await exited;
-        clearTimeout(late);
-      }
-    });
+      }),
+    );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -188,9 +188,9 @@ ha_case() {
   local name=$1 title=$2 d=/tmp/ha-$1; shift 2
   ha_pings "$d"
   ha_trace gw2 "$d"
-  local t0 t1; t0=$(now)
+  local t0 t1 e0 e1; t0=$(now); e0=$EPOCHREALTIME
   "$@"
-  t1=$(now)
+  t1=$(now); e1=$EPOCHREALTIME
   local moved=-1
   wait_until 30 vip_on gw3 && moved=$(awk -v a="$t1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }')
   # 12 s of pings after the move, measured in replies (120 at 10/s) to the first site, never less than 12 s.
@@ -207,6 +207,9 @@ ha_case() {
   done
   ha_single_checks "$name" "$d"
   wait "$HA_TRACE" 2> /dev/null
+  # The ping logs (ping -D: each reply's time) and the trace, for the timeline (docs/ha.md, "In the lab").
+  cp -r "$d" "$LOGS/" 2> /dev/null
+  echo "action from $e0 to $e1 (epoch), uptime $t0 to $t1" > "$LOGS/ha-$name/action"
   note "ha $name: gw2's keepalived state file and blackhole routes after the action (s since it ended): $(awk -v a="$t1" '{ s = $2 " " $3; if (s != last) printf "%.1f %s; ", $1 - a, s; last = s }' "$d/trace-gw2")"
 }
 

@@ -1,17 +1,18 @@
 // keepalived's notify listener (docs/ha.md, "The notify listener"): keepalived starts it once (vrrp_notify_fifo_script,
 // the FIFO's name as the last argument) and writes each VRRP state change to the FIFO as `INSTANCE "NAME" STATE PRIO`.
 // It does what the notify commands would do for the tenant's tunnels, without starting a program: charon over VICI
-// (a unix socket connect per action, no swanctl), the blackhole routes through one resident `ip -force -batch -`.
+// (unix socket connects, no swanctl), the blackhole routes through one resident `ip -force -batch -`.
 // While it runs (its pid in LISTENER_PID), the notify commands only write the state. Under the lab's emulation each
 // program start took seconds, most of the static site's loss when the active's trunk went down.
 //
 //   node ha-listen.js --vici URI --conf KEEPALIVED_CONF [--pid-file FILE] FIFO     (or `s2sgw ha-listen ...`, the executable)
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { spawn, ChildProcess } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { ViciClient } from '../vici';
+import { ViciClient, ViciCommandError } from '../vici';
 import { LISTENER_PID, TUNNELS_MARK, Tunnels } from '../targets/keepalived/view';
 
 export interface ListenOptions {
@@ -50,7 +51,7 @@ export function parseFifoLine(line: string): { instance: string; state: 'MASTER'
 async function withVici<T>(uri: string, fn: (c: ViciClient) => Promise<T>): Promise<T | undefined> {
   let c: ViciClient | undefined;
   try {
-    c = await ViciClient.connect(uri, { timeoutMs: 1000 });
+    c = await ViciClient.connect(uri, { timeoutMs: CONNECT_MS });
   } catch {
     return undefined;
   }
@@ -58,6 +59,95 @@ async function withVici<T>(uri: string, fn: (c: ViciClient) => Promise<T>): Prom
     return await fn(c);
   } finally {
     await c.close().catch(() => undefined);
+  }
+}
+
+/** How long a connect to charon may take (charon gone: the socket refuses at once, or is missing). */
+const CONNECT_MS = 1000;
+/** charon's own timeout for the FAULT's terminates: after it, with force, charon destroys the IKE_SA without the site's answer. */
+export const FAULT_TERMINATE_MS = 3000;
+/**
+ * The client's deadline for one call: charon's timeout and ample slack. A terminate answers within FAULT_TERMINATE_MS
+ * on a host that is not starved; in the lab's run of 05:51 UTC (an emulated guest at load 7) charon logged the request
+ * 3 s after it was sent and answered after its forced timeout, past a 5 s deadline. Past the deadline the blackhole
+ * follows anyway, so a long one only delays the blackhole (harmless), a short one risks a DELETE into it.
+ */
+const CALL_MS = FAULT_TERMINATE_MS + 7000;
+
+/** What a FAULT did, for the log and the tests. */
+export interface FaultResult {
+  /** Whether charon answered at all (then the sites are blackholed). */
+  charon: boolean;
+  /**
+   * Each connection's terminate by name: `deleted` (the site answered the DELETE), `forced` (no answer within
+   * FAULT_TERMINATE_MS: charon destroyed the IKE_SA), `none` (it had no IKE_SA), else the error.
+   */
+  byName: Record<string, string>;
+  /** IKE_SAs (unique ids) still there after those, terminated by id. */
+  byId: number[];
+  /** ms until the connections were open (the log's; the lab's timelines). */
+  connectMs?: number;
+}
+
+/**
+ * A terminate as a plain request: without registering for charon's control-log first (and unregistering after),
+ * which ViciClient.terminate does to collect it, two round trips fewer; nobody reads that log here.
+ */
+function terminate(c: ViciClient, t: { ike?: string; ikeId?: number; timeout: number; force: boolean }): Promise<unknown> {
+  return c.request('terminate', { ike: t.ike, 'ike-id': t.ikeId, timeout: t.timeout, force: t.force }, { timeoutMs: CALL_MS });
+}
+
+/** A terminate's outcome for the log, from its error. */
+function terminateOutcome(e: unknown): string {
+  if (e instanceof ViciCommandError) {
+    // charon's words (vici_control.c): a forced terminate that timed out still reports the failure.
+    if (/no matching/i.test(e.errmsg)) return 'none';
+    if (/terminating SA failed/i.test(e.errmsg)) return 'forced';
+  }
+  return (e as Error).message;
+}
+
+/**
+ * FAULT's terminates (docs/ha.md, "The notify listener"), lean and at once: one VICI connection per connection name,
+ * all opened together, each terminating its connection by name at once (no list first: in the lab's run of 04:09 UTC
+ * the list-sas before the terminates cost 3 s on the emulated guest); when all have answered, one list-sas on the
+ * first connection for what is left (a second IKE_SA of a connection, one begun meanwhile) and those by id, spread
+ * over the same connections. Every terminate is forced after FAULT_TERMINATE_MS: charon then destroys an IKE_SA whose
+ * site did not answer its DELETE, rather than keeping it DELETING and retransmitting.
+ *
+ * The caller adds the blackholes only after this returns, which is after charon answered every terminate: each DELETE
+ * has then gone out and none is retransmitted later (forced), so no DELETE goes into the blackhole (the lab's run of
+ * 03:58 UTC: a DELETE sent after the blackhole left the site with its tunnel). A client-side deadline (CALL_MS, charon
+ * stuck) is the one exception: then the blackhole follows anyway.
+ */
+export async function terminateAll(vici: string, ikes: string[]): Promise<FaultResult> {
+  // Nothing to terminate: only whether charon answers (for the blackholes).
+  if (!ikes.length) return { charon: !!(await withVici(vici, async () => true)), byName: {}, byId: [] };
+  const t0 = Date.now();
+  const conns = (await Promise.all(ikes.map(() => ViciClient.connect(vici, { timeoutMs: CONNECT_MS }).catch(() => undefined)))).filter((c): c is ViciClient => !!c);
+  const connectMs = Date.now() - t0;
+  if (!conns.length) return { charon: false, byName: {}, byId: [] };
+  try {
+    const byName: Record<string, string> = Object.fromEntries(ikes.map((ike) => [ike, 'no answer'])); // the log's order
+    await Promise.all(
+      ikes.map((ike, k) =>
+        terminate(conns[k % conns.length], { ike, timeout: FAULT_TERMINATE_MS, force: true })
+          .then(() => (byName[ike] = 'deleted'))
+          .catch((e) => (byName[ike] = terminateOutcome(e))), // the list below sees what is left
+      ),
+    );
+    const live = conns.filter((c) => c.isOpen);
+    if (!live.length) return { charon: true, byName, byId: [], connectMs };
+    const wanted = new Set(ikes);
+    const left = (await live[0].listSas({}, { timeoutMs: CALL_MS }).catch(() => []))
+      .filter((sa) => wanted.has(sa.name))
+      .map((sa) => Number((sa.section as Record<string, unknown>).uniqueid))
+      .filter((n) => Number.isInteger(n) && n > 0);
+    // Calls on one connection run one after the other (ViciClient queues them): the ids are spread over the connections.
+    await Promise.all(left.map((ikeId, k) => terminate(live[k % live.length], { ikeId, timeout: FAULT_TERMINATE_MS, force: true }).catch(() => undefined)));
+    return { charon: true, byName, byId: left, connectMs };
+  } finally {
+    await Promise.all(conns.map((c) => c.close().catch(() => undefined)));
   }
 }
 
@@ -103,24 +193,18 @@ export class Listener {
   }
 
   /**
-   * FAULT: terminate the tenant's IKE_SAs, every one at once (the sites get a delete and move), then, while charon
-   * runs, blackhole the sites. Each IKE_SA by its id: a terminate by name ends a connection's IKE_SAs one after the
-   * other, and in the lab's run of 03:58 UTC (two IKE_SAs per site after the start) the second's DELETE went out after
-   * the blackhole, so the site kept that tunnel.
+   * FAULT: terminate the tenant's IKE_SAs, every connection at once (the sites get a delete and move: terminateAll),
+   * then, while charon runs, blackhole the sites, only after every terminate has answered (no DELETE after the
+   * blackhole: terminateAll).
    */
   private async fault(t: Instance): Promise<void> {
-    const ids = await withVici(this.o.vici, async (c) => {
-      const out: number[] = [];
-      for (const ike of t.ikes) for (const sa of await c.listSas({ ike }).catch(() => [])) out.push(Number((sa.section as Record<string, unknown>).uniqueid));
-      return out.filter((n) => Number.isInteger(n) && n > 0);
-    });
-    const charon = ids !== undefined;
-    // force: after 3 s without the site's answer charon destroys the IKE_SA anyway; else its DELETE is retransmitted
-    // into the blackhole that follows and the IKE_SA stays DELETING for minutes (the lab's run of 03:45 UTC).
-    await Promise.all((ids ?? []).map((ikeId) => withVici(this.o.vici, (c) => c.terminate({ ikeId, timeout: 3000, force: true }).catch(() => undefined))));
+    const t0 = Date.now();
+    const r = await terminateAll(this.o.vici, t.ikes);
     // With charon gone, no blackhole: the kernel still carries what the sites send through its SAs (notifyCommand).
-    if (charon) this.batch(this.routes(t, 'replace'));
-    this.o.log(`${t.instance}: FAULT: terminated ${ids?.length ?? 0} IKE_SA(s) of ${t.ikes.join(' ') || 'none'}${charon ? ', blackholed the sites' : ', charon does not answer'}`);
+    if (r.charon) this.batch(this.routes(t, 'replace'));
+    const what = Object.entries(r.byName).map(([ike, how]) => `${ike} ${how}`).join(', ') || 'no connection';
+    const ms = `${r.connectMs !== undefined ? `connected after ${r.connectMs} ms, ` : ''}${Date.now() - t0} ms after the event`;
+    this.o.log(`${t.instance}: FAULT: terminated ${what}${r.byId.length ? `; ${r.byId.length} IKE_SA(s) left, by id` : ''}${r.charon ? '; blackholed the sites' : '; charon does not answer'} (${ms})`);
   }
 
   /**
@@ -133,23 +217,24 @@ export class Listener {
   private async ready(t: Instance, state: string, afterFault: boolean): Promise<void> {
     this.batch(this.routes(t, 'del'));
     const installed = new Set<string>();
+    // One list of every IKE_SA (not one per connection), the tenant's dialed ones picked here.
+    const dialed = new Set(t.dial);
     await withVici(this.o.vici, async (c) => {
-      for (const ike of t.dial) {
-        for (const sa of await c.listSas({ ike }).catch(() => [])) {
-          const s = sa.section as Record<string, unknown>;
-          if ((afterFault && (s.state === 'CREATED' || s.state === 'CONNECTING')) || s.state === 'DELETING') {
-            await c.terminate({ ikeId: Number(s.uniqueid), force: true, timeout: -1 }).catch(() => undefined);
-            continue;
-          }
-          // A DELETING IKE_SA still lists its CHILD_SAs as INSTALLED: only an established one's count.
-          if (s.state !== 'ESTABLISHED' && s.state !== 'REKEYING' && s.state !== 'REKEYED') continue;
-          for (const ch of Object.values((s['child-sas'] ?? {}) as Record<string, Record<string, unknown>>)) if (ch.state === 'INSTALLED') installed.add(String(ch.name));
+      for (const sa of await c.listSas({}, { timeoutMs: CALL_MS }).catch(() => [])) {
+        if (!dialed.has(sa.name)) continue;
+        const s = sa.section as Record<string, unknown>;
+        if ((afterFault && (s.state === 'CREATED' || s.state === 'CONNECTING')) || s.state === 'DELETING') {
+          await c.terminate({ ikeId: Number(s.uniqueid), force: true, timeout: -1 }, { timeoutMs: CALL_MS }).catch(() => undefined);
+          continue;
         }
+        // A DELETING IKE_SA still lists its CHILD_SAs as INSTALLED: only an established one's count.
+        if (s.state !== 'ESTABLISHED' && s.state !== 'REKEYING' && s.state !== 'REKEYED') continue;
+        for (const ch of Object.values((s['child-sas'] ?? {}) as Record<string, Record<string, unknown>>)) if (ch.state === 'INSTALLED') installed.add(String(ch.name));
       }
     });
     const dial = t.children.filter((ch) => !installed.has(ch));
     for (const child of dial) {
-      const p = withVici(this.o.vici, (c) => c.initiate({ child, timeout: 10_000 }).catch(() => undefined));
+      const p = withVici(this.o.vici, (c) => c.initiate({ child, timeout: 10_000 }, { timeoutMs: 12_000 }).catch(() => undefined));
       this.dials.add(p);
       void p.finally(() => this.dials.delete(p));
     }
@@ -172,7 +257,12 @@ export class Listener {
     return next;
   }
 
-  /** Reads the FIFO until stopped, opening it again when keepalived closes it (a restart). */
+  /**
+   * Reads the FIFO until stopped. Opened read-write and non-blocking, read through a net.Socket (epoll, no thread): a
+   * plain open for reading blocks a libuv thread until a writer comes, and Node's exit waits for that thread, so on
+   * SIGTERM (keepalived ending it) the listener hung for good (test/executable.test.ts found it). Holding a write end
+   * also means no end of file when keepalived closes its side; should the stream end anyway, it is opened again.
+   */
   async run(): Promise<void> {
     fs.mkdirSync(path.dirname(this.o.pidFile), { recursive: true });
     fs.writeFileSync(this.o.pidFile, `${process.pid}\n`);
@@ -189,7 +279,9 @@ export class Listener {
     process.on('SIGINT', stop);
     this.o.log(`listening on ${this.o.fifo} (pid ${process.pid})`);
     for (;;) {
-      const rl = readline.createInterface({ input: fs.createReadStream(this.o.fifo) });
+      const fd = fs.openSync(this.o.fifo, fs.constants.O_RDWR | fs.constants.O_NONBLOCK);
+      const input = new net.Socket({ fd, readable: true, writable: false });
+      const rl = readline.createInterface({ input });
       for await (const line of rl) void this.handle(line);
       await new Promise((r) => setTimeout(r, 100));
     }

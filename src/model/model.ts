@@ -115,6 +115,8 @@ export interface Filter {
 /** A tenant on a pair of gateways: VRRP moves the network address between them (docs/ha.md). */
 export interface Ha {
   vrid: number;
+  /** VRRP advertisement interval in seconds, as written (the keepalived view applies its default). */
+  advertInterval?: number;
   /** Each gateway's own address on the tenant network (canonical, with prefix length), by gateway name. */
   addresses: Record<string, string>;
   origin: Origin;
@@ -267,7 +269,7 @@ function tenant(f: SourceFile, d: Raw): Tenant {
       vteps: (n.vteps ?? []).map(canonical),
       addresses: n.addresses.map(canonical),
       ...(n.ha
-        ? { ha: { vrid: n.ha.vrid, addresses: Object.fromEntries(Object.keys(n.ha.addresses).sort().map((g) => [g, canonical(n.ha.addresses[g])])), origin: origin(f, ['network', 'ha']) } }
+        ? { ha: { vrid: n.ha.vrid, ...(n.ha.advertInterval !== undefined ? { advertInterval: n.ha.advertInterval } : {}), addresses: Object.fromEntries(Object.keys(n.ha.addresses).sort().map((g) => [g, canonical(n.ha.addresses[g])])), origin: origin(f, ['network', 'ha']) } }
         : {}),
       origin: origin(f, ['network']),
     },

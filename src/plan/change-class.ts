@@ -43,6 +43,7 @@ export const TENANT_FIELDS: Readonly<Record<string, Classified>> = {
   'network.addresses': DISRUPT_ADDR,
   'network.ha': HA_MOVE,
   'network.ha.vrid': HA_MOVE,
+  'network.ha.advertInterval': { class: 'hitless', reason: 'keepalived reloads with the new interval: the master keeps the address (VRRPv3: a standby follows the interval it receives)' },
   'network.ha.addresses': HA_MOVE,
   connections: NONE,
   'connections[]': NONE,

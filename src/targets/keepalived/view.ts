@@ -13,8 +13,8 @@ export const HA_STATE_DIR = '/run/s2sgw/ha';
  * The resident listener (docs/ha.md, "The notify listener"): keepalived writes each state change as a line
  * (`INSTANCE "NAME" STATE PRIORITY`) to NOTIFY_FIFO and starts LISTENER_SCRIPT once, with that FIFO's name as its last
  * argument. apply writes the script (it names the s2sgw that applied and charon's VICI socket) and creates the FIFO's
- * folder before it starts keepalived. The listener keeps a VICI connection and an `ip -batch` open, so a state change
- * costs no program start; while its pid (LISTENER_PID) lives, the notify commands only write the state.
+ * folder before it starts keepalived. The listener talks to charon over VICI (unix socket connects) and keeps an
+ * `ip -batch` open, so a state change costs no program start; while its pid (LISTENER_PID) lives, the notify commands only write the state.
  */
 export const NOTIFY_FIFO = '/run/s2sgw/ha/notify.fifo';
 export const LISTENER_PID = '/run/s2sgw/ha/listener.pid';
@@ -27,11 +27,17 @@ export const DRAIN_FILE = '/var/lib/s2sgw/ha/drain';
 export const PRIORITY = { active: 150, standby: 100 } as const;
 export const DRAIN_WEIGHT = -60;
 /**
- * VRRP advertisement interval in seconds: the backup takes over after 3 missed adverts plus skew, 1.8 s at priority
- * 100 (3 x 0.5 + 156/256 x 0.5). Sub-second intervals need VRRPv3 (`vrrp_version 3` in global_defs): with version 2
- * and 1 s the lab measured 3.6 s of loss when the active's trunk went down, over issue 21's 3 s.
+ * VRRP advertisement interval in seconds, unless the tenant sets `network.ha.advertInterval`: the backup takes over
+ * after 3 missed adverts plus skew, 0.72 s at priority 100 (3 x 0.2 + 156/256 x 0.2). Sub-second intervals need VRRPv3
+ * (`vrrp_version 3` in global_defs, hundredths of a second). Why 0.2 is safe (false failovers under load): docs/ha.md,
+ * "Failover" (scripts/vrrp-bench.sh measures it). With VRRPv2 and 1 s the lab lost 3.6 s when the active's trunk went
+ * down; with 0.5 s the takeover took 1.8 s.
  */
-export const ADVERT_INT = 0.5;
+export const ADVERT_INT = 0.2;
+/** keepalived's advert_int: hundredths of a second (VRRPv3), no trailing zeros. */
+export function advertInt(seconds: number): string {
+  return String(Math.max(1, Math.round(seconds * 100)) / 100);
+}
 export const VRRP_VERSION = 3;
 
 /** Names go into keepalived's config and a shell command: the schema allows only [a-z0-9-] and [A-Za-z0-9_.-]; say so loudly otherwise. */
@@ -71,7 +77,7 @@ export interface InstanceView {
   vrid: number;
   priority: number;
   role: 'active' | 'standby';
-  advertInt: number;
+  advertInt: string;
   virtual: string[];
   notify: Array<{ event: string; command: string }>;
 }
@@ -93,7 +99,7 @@ export function instanceView(t: Tenant, gw: Gateway): InstanceView | undefined {
     vrid: t.network.ha.vrid,
     priority: PRIORITY[role],
     role,
-    advertInt: ADVERT_INT,
+    advertInt: advertInt(t.network.ha.advertInterval ?? ADVERT_INT),
     virtual: virtualAddresses(t, gw.name).map((a) => `${token(a, 'address')} dev ${iface}`),
     notify: (['master', 'backup', 'fault'] as const).map((e) => ({ event: e, command: notifyCommand(t, name, e) })),
   };
