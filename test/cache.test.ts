@@ -449,6 +449,56 @@ test('validate with summaries: unchanged tenants come from the pack, a gateway c
   assert.not.ok(shards().some((e) => fs.readFileSync(e, 'utf8').includes('contoso.yaml')), "a removed tenant's record is dropped");
 });
 
+test('a conflict between two unchanged tenants is found on a warm run, pointing at both files; a cut shard is not used', () => {
+  const dir = tempCopy(ROOT);
+  const cacheDir = tempDir();
+  // fabrikam takes woodgrove's VLAN: a duplicate-vlan finding between two tenants that the edit below leaves alone.
+  fs.writeFileSync(
+    path.join(dir, 'tenants', 'fabrikam.yaml'),
+    fs
+      .readFileSync(path.join(dir, 'tenants', 'woodgrove.yaml'), 'utf8')
+      .replace('tenant: woodgrove', 'tenant: fabrikam')
+      .replace('1000-2000-3000-123456780002', '1000-2000-3000-123456780009')
+      .replace(/IfWi1/g, 'IfFi1')
+      .replace(/IfWe/g, 'IfFe')
+      .replace(/131\.107\.(\d)\.10/g, '131.107.$1.20')
+      .replace(/WOODGROVE/g, 'FABRIKAM'),
+  );
+  const plain = () => validate(loadConfig(dir)).diagnostics;
+  const run = () => {
+    const v = validate(loadConfig(dir), new Cache(cacheDir, assert.unreachable), { summaries: true });
+    return { packed: v.model.tenants.filter((t) => t.network.addresses.length === 0).map((t) => t.name).sort(), diagnostics: v.diagnostics };
+  };
+  const conflict = (found: ReturnType<typeof plain>) => {
+    const d = found.filter((x) => x.code === 'duplicate-vlan');
+    assert.is(d.length, 1, 'one duplicate-vlan finding');
+    const places = [d[0], ...(d[0].related ?? [])].map((p) => `${p.file}:${p.line}:${p.col}`).sort();
+    assert.equal(places, ['tenants/fabrikam.yaml:8:9', 'tenants/woodgrove.yaml:8:9'], 'the finding and its related place point at both files');
+  };
+  conflict(plain());
+  assert.equal(run().diagnostics, plain(), 'cold');
+  edit(dir, 'tenants/contoso.yaml', /metric: 100/, 'metric: 90');
+  const warm = run();
+  assert.equal(warm.packed, ['fabrikam', 'woodgrove'], 'both tenants of the conflict come from the pack');
+  assert.equal(warm.diagnostics, plain(), 'warm');
+  conflict(warm.diagnostics);
+  // Every shard cut short (its checksum no longer matches): not used, then rebuilt.
+  const pack = path.join(cacheDir, 'v1', 'pack');
+  for (const d of fs.readdirSync(pack)) for (const n of fs.readdirSync(path.join(pack, d))) {
+    const e = path.join(pack, d, n);
+    fs.writeFileSync(e, fs.readFileSync(e, 'utf8').slice(0, -40));
+  }
+  edit(dir, 'tenants/contoso.yaml', /metric: 90/, 'metric: 80');
+  const cut = run();
+  assert.equal(cut.packed, [], 'no tenant from a cut shard');
+  assert.equal(cut.diagnostics, plain(), 'cut shards');
+  edit(dir, 'tenants/contoso.yaml', /metric: 80/, 'metric: 70');
+  const rebuilt = run();
+  assert.equal(rebuilt.packed, ['fabrikam', 'woodgrove'], 'rebuilt shards are used');
+  assert.equal(rebuilt.diagnostics, plain(), 'rebuilt');
+  conflict(rebuilt.diagnostics);
+});
+
 test('a rendered-sections entry whose parts do not add up is rebuilt, never used, though its checksum is right', () => {
   const dir = tempCopy(ROOT);
   const cacheDir = tempDir();

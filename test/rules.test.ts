@@ -93,7 +93,11 @@ test("the rules that see every tenant find the same over the tenants' summaries 
     const whole = sortDiagnostics(runModelRules(model));
     const summaries = sortDiagnostics(runModelRules({ ...model, tenants: model.tenants.map(summarize) }));
     // As the pack stores them: lists without key names, through JSON.
-    for (const t of model.tenants) assert.equal(unpack(JSON.parse(JSON.stringify(pack(summarize(t)))), t.file), summarize(t), `${t.file}: pack and unpack`);
+    // unpack() keeps each place as its list until read (a getter on the prototype): compared as plain objects.
+    for (const t of model.tenants) assert.equal(plainCopy(unpack(JSON.parse(JSON.stringify(pack(summarize(t)))), t.file)), summarize(t), `${t.file}: pack and unpack`);
+    // The summaries as unpack() gives them: the rules find the same over them too.
+    const unpacked = sortDiagnostics(runModelRules({ ...model, tenants: model.tenants.map((t) => unpack(JSON.parse(JSON.stringify(pack(summarize(t)))), t.file)) }));
+    assert.equal(unpacked, whole, `${path.relative(ROOT, dir) || 'examples'}: over unpacked summaries`);
     assert.equal(summaries, whole, path.relative(ROOT, dir) || 'examples');
     found += whole.length;
   }
@@ -101,3 +105,15 @@ test("the rules that see every tenant find the same over the tenants' summaries 
 });
 
 test.run();
+
+/** A deep copy of own and inherited enumerable data and of prototype getters, as plain objects and arrays. */
+function plainCopy(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(plainCopy);
+  if (v === null || typeof v !== 'object') return v;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(v)) out[k] = plainCopy((v as Record<string, unknown>)[k]);
+  for (let p = Object.getPrototypeOf(v); p && p !== Object.prototype; p = Object.getPrototypeOf(p)) {
+    for (const [k, d] of Object.entries(Object.getOwnPropertyDescriptors(p))) if (d.get && !(k in out)) out[k] = plainCopy((v as Record<string, unknown>)[k]);
+  }
+  return out;
+}

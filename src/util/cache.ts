@@ -2,7 +2,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import { VERSION } from './version';
+
+/** crypto.hash() (node 20.12 and later); older nodes take the Hash object. */
+const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
 
 /** Bumped when an entry's layout changes; part of every key and of every entry's first line. */
 const FORMAT = 1;
@@ -146,11 +150,19 @@ export function restoreFile(v: unknown, file: string): void {
 }
 
 export function sha256(s: string | Buffer): string {
+  if (oneShot) return oneShot('sha256', s as string, 'hex');
   return createHash('sha256').update(s).digest('hex');
 }
 
 /** A key over several parts, each length-prefixed so that no two part lists give the same input. */
 export function keyOf(...parts: Array<string | Buffer>): string {
+  // One string and node's one-shot hash when every part is a string (the same input bytes, so the same key): a warm
+  // validate makes 10,000 file keys, and a Hash object with ten update() calls each was a twelfth of its time.
+  if (oneShot && parts.every((p) => typeof p === 'string')) {
+    let s = '';
+    for (const p of parts as string[]) s += `${Buffer.byteLength(p)}:${p}`;
+    return oneShot('sha256', s, 'hex');
+  }
   const h = createHash('sha256');
   for (const p of parts) {
     h.update(`${Buffer.byteLength(p)}:`);

@@ -21,7 +21,7 @@ export const rule: Rule = {
     const out: Diagnostic[] = [];
     for (const tenants of byGateway(ctx.model).values()) {
       const claims = tenants.flatMap((t) =>
-        t.connections.flatMap((c) => (c.auth.kind === 'certificate' ? [{ key: normalizeDn(c.auth.subject), place: c.origin, owner: { t, c } as { t: Tenant; c: Connection } }] : [])),
+        t.connections.flatMap((c) => (c.auth.kind === 'certificate' ? [{ key: normalizeDn(c.auth.subject), owner: { t, c } as { t: Tenant; c: Connection } }] : [])),
       );
       for (const { first, again } of duplicates(claims)) {
         const a = first.owner;

@@ -10,7 +10,7 @@ export const rule: Rule = {
     const out: Diagnostic[] = [];
     for (const tenants of byGateway(ctx.model).values()) {
       const claims = tenants.flatMap((t) =>
-        t.connections.flatMap((c) => (c.auth.kind === 'eap' ? [{ key: c.interface.toLowerCase(), place: c.origin, owner: { t, c } as { t: Tenant; c: Connection } }] : [])),
+        t.connections.flatMap((c) => (c.auth.kind === 'eap' ? [{ key: c.interface.toLowerCase(), owner: { t, c } as { t: Tenant; c: Connection } }] : [])),
       );
       for (const { first, again } of duplicates(claims)) {
         const a = first.owner;

@@ -7,7 +7,7 @@ export const rule: Rule = {
   summary: 'two gateway files with the same `gateway:` name',
   check(ctx) {
     const out: Diagnostic[] = [];
-    const claims = ctx.model.gateways.map((g) => ({ key: g.name, place: g.origin, owner: g }));
+    const claims = ctx.model.gateways.map((g) => ({ key: g.name, owner: g }));
     for (const { first, again } of duplicates(claims)) {
       out.push(
         error(this.id, ctx.at(again.owner.origin, 'gateway'), `gateway \`${again.owner.name}\` is already defined in ${first.owner.origin.file}`, {

@@ -12,7 +12,8 @@ interface Owner {
   what: string;
   tenant?: Tenant;
   vrf?: boolean;
-  origin: Origin;
+  /** What holds the origin (a gateway, tenant, network or connection): read only for a finding. */
+  of: { origin: Origin };
   path: Path;
 }
 
@@ -25,33 +26,32 @@ export const rule: Rule = {
     const reserved = new Set<string>();
     for (const [gwName, tenants] of byGateway(ctx.model)) {
       const gw = gws.get(gwName)!;
-      const owners: Array<{ key: string; owner: Owner }> = [{ key: gw.external.interface, owner: { what: `gateway ${gw.name}'s external NIC`, origin: gw.origin, path: ['external', 'interface'] } }];
+      const owners: Array<{ key: string; owner: Owner }> = [{ key: gw.external.interface, owner: { what: `gateway ${gw.name}'s external NIC`, of: gw, path: ['external', 'interface'] } }];
       // One NIC may serve as both external and trunk interface: not a clash.
-      if (gw.trunk.interface !== gw.external.interface) owners.push({ key: gw.trunk.interface, owner: { what: `gateway ${gw.name}'s trunk NIC`, origin: gw.origin, path: ['trunk', 'interface'] } });
+      if (gw.trunk.interface !== gw.external.interface) owners.push({ key: gw.trunk.interface, owner: { what: `gateway ${gw.name}'s trunk NIC`, of: gw, path: ['trunk', 'interface'] } });
       for (const t of tenants) {
-        owners.push({ key: t.name, owner: { what: `tenant ${t.name}'s VRF`, tenant: t, vrf: true, origin: t.origin, path: ['tenant'] } });
-        owners.push({ key: t.network.interface, owner: { what: `tenant ${t.name}'s network interface`, tenant: t, origin: t.network.origin, path: ['interface'] } });
-        for (const c of t.connections) owners.push({ key: c.interface, owner: { what: `tenant ${t.name}'s connection`, tenant: t, origin: c.origin, path: ['interface'] } });
+        owners.push({ key: t.name, owner: { what: `tenant ${t.name}'s VRF`, tenant: t, vrf: true, of: t, path: ['tenant'] } });
+        owners.push({ key: t.network.interface, owner: { what: `tenant ${t.name}'s network interface`, tenant: t, of: t.network, path: ['interface'] } });
+        for (const c of t.connections) owners.push({ key: c.interface, owner: { what: `tenant ${t.name}'s connection`, tenant: t, of: c, path: ['interface'] } });
       }
       for (const { key, owner } of owners) {
         if (!RESERVED.has(key) || owner.vrf) continue;
-        const place = ctx.at(owner.origin, ...owner.path);
+        const place = ctx.at(owner.of.origin, ...owner.path);
         const id = `${place.file}:${place.line}:${place.col}`;
         if (reserved.has(id)) continue;
         reserved.add(id);
         out.push(error(this.id, place, `interface name \`${key}\` (${owner.what}) is reserved on Linux`, { hint: '`.`, `..`, `lo`, `all` and `default` cannot name a new device; pick another name' }));
       }
-      const claims = owners.map(({ key, owner }) => ({ key, place: owner.origin, owner }));
-      for (const { first, again } of duplicates(claims)) {
+      for (const { first, again } of duplicates(owners)) {
         const a = first.owner;
         const b = again.owner;
         if (a.vrf && b.vrf) continue; // two tenants of one name: duplicate-tenant says so
         // A gateway's own NIC already names its gateway.
         const where = a.tenant && b.tenant ? ` on gateway ${shared(a.tenant, b.tenant)}` : a.tenant ? ` on gateway ${gw.name}` : '';
         out.push(
-          error(this.id, ctx.at(b.origin, ...b.path), `interface name \`${again.key}\` (${b.what}) is already ${a.what}${where}`, {
+          error(this.id, ctx.at(b.of.origin, ...b.path), `interface name \`${again.key}\` (${b.what}) is already ${a.what}${where}`, {
             hint: 'interface and VRF names share one namespace on the gateway host (what `ip link` shows); rename this one',
-            related: [related(ctx.at(a.origin, ...a.path), `${a.what} \`${first.key}\` is here`)],
+            related: [related(ctx.at(a.of.origin, ...a.path), `${a.what} \`${first.key}\` is here`)],
           }),
         );
       }

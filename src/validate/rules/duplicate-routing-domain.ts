@@ -8,7 +8,7 @@ export const rule: Rule = {
   check(ctx) {
     const out: Diagnostic[] = [];
     // GUIDs are compared case-insensitively (the model lower-cases them); a tenant without one claims none.
-    const claims = ctx.model.tenants.flatMap((t) => (t.routingDomain === undefined ? [] : [{ key: t.routingDomain, place: t.origin, owner: t }]));
+    const claims = ctx.model.tenants.flatMap((t) => (t.routingDomain === undefined ? [] : [{ key: t.routingDomain, owner: t }]));
     for (const { first, again } of duplicates(claims)) {
       out.push(
         error(this.id, ctx.at(again.owner.origin, 'routingDomain'), `routing domain ${again.owner.routingDomain} of tenant ${again.owner.name} is already tenant ${first.owner.name}'s`, {

@@ -7,7 +7,7 @@ export const rule: Rule = {
   summary: 'two tenant files with the same `tenant:` name',
   check(ctx) {
     const out: Diagnostic[] = [];
-    const claims = ctx.model.tenants.map((t) => ({ key: t.name, place: t.origin, owner: t }));
+    const claims = ctx.model.tenants.map((t) => ({ key: t.name, owner: t }));
     for (const { first, again } of duplicates(claims)) {
       out.push(
         error(this.id, ctx.at(again.owner.origin, 'tenant'), `tenant \`${again.owner.name}\` is already defined in ${first.owner.file}`, {

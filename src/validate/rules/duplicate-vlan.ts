@@ -9,7 +9,7 @@ export const rule: Rule = {
     const out: Diagnostic[] = [];
     for (const tenants of byGateway(ctx.model).values()) {
       // Places are looked up only for conflicts: the cheap origin stands in until then.
-      const claims = tenants.filter((t) => t.network.vlan !== undefined).map((t) => ({ key: String(t.network.vlan), place: t.network.origin, owner: t }));
+      const claims = tenants.filter((t) => t.network.vlan !== undefined).map((t) => ({ key: String(t.network.vlan), owner: t }));
       for (const { first, again } of duplicates(claims)) {
         out.push(
           error(this.id, ctx.at(again.owner.network.origin, 'vlan'), `VLAN ${again.owner.network.vlan} of tenant ${again.owner.name} is already tenant ${first.owner.name}'s on gateway ${shared(first.owner, again.owner)}`, {

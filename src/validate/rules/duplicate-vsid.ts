@@ -8,7 +8,7 @@ export const rule: Rule = {
   check(ctx) {
     const out: Diagnostic[] = [];
     for (const tenants of byGateway(ctx.model).values()) {
-      const claims = tenants.filter((t) => t.network.vsid !== undefined).map((t) => ({ key: String(t.network.vsid), place: t.network.origin, owner: t }));
+      const claims = tenants.filter((t) => t.network.vsid !== undefined).map((t) => ({ key: String(t.network.vsid), owner: t }));
       for (const { first, again } of duplicates(claims)) {
         out.push(
           error(this.id, ctx.at(again.owner.network.origin, 'vsid'), `VSID ${again.owner.network.vsid} of tenant ${again.owner.name} is already tenant ${first.owner.name}'s on gateway ${shared(first.owner, again.owner)}`, {

@@ -11,14 +11,14 @@ export const rule: Rule = {
       .filter((t) => t.network.ha)
       .map((t) => {
         const seg = t.network.vsid !== undefined ? `VSID ${t.network.vsid}` : `VLAN ${t.network.vlan}`;
-        return { key: `${seg} VRID ${t.network.ha!.vrid}`, place: ctx.at(t.network.ha!.origin, 'vrid'), owner: t };
+        return { key: `${seg} VRID ${t.network.ha!.vrid}`, owner: t };
       });
     const out: Diagnostic[] = [];
     for (const { first, again } of duplicates(claims)) {
       out.push(
-        error(this.id, again.place, `tenant ${again.owner.name} uses ${again.key.replace(/^(.*) (VRID \d+)$/, '$2 on $1')}, as tenant ${first.owner.name} does: one VRID on one segment is one virtual router`, {
+        error(this.id, ctx.at(again.owner.network.ha!.origin, 'vrid'), `tenant ${again.owner.name} uses ${again.key.replace(/^(.*) (VRID \d+)$/, '$2 on $1')}, as tenant ${first.owner.name} does: one VRID on one segment is one virtual router`, {
           hint: 'give each pair on a segment its own vrid (1 to 255)',
-          related: [related(first.place, `tenant ${first.owner.name}'s vrid`)],
+          related: [related(ctx.at(first.owner.network.ha!.origin, 'vrid'), `tenant ${first.owner.name}'s vrid`)],
         }),
       );
     }

@@ -15,7 +15,7 @@ export const rule: Rule = {
         t.connections
           .filter((c) => c.auth.kind === 'psk' && c.destinationIsIp)
           // effective(c, gw).source without the rest of effective() (rates and proposals): once per connection at 10,000 tenants.
-          .map((c) => ({ key: `${c.source ?? defaultSource(c, gw)} ${c.destination}`, place: c.origin, owner: { t, c } })),
+          .map((c) => ({ key: `${c.source ?? defaultSource(c, gw)} ${c.destination}`, owner: { t, c } })),
       );
       for (const { first, again } of duplicates(claims)) {
         const a = first.owner;
