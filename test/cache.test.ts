@@ -33,6 +33,20 @@ function git(dir: string, ...args: string[]): void {
   if (r.status !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
 }
 
+/** A third tenant, fabrikam, made from woodgrove's file with its own names and addresses; `vlan` its VLAN line (4001 is woodgrove's). */
+function addFabrikam(dir: string, vlan: string): void {
+  const text = fs
+    .readFileSync(path.join(dir, 'tenants', 'woodgrove.yaml'), 'utf8')
+    .replace('tenant: woodgrove', 'tenant: fabrikam')
+    .replace('1000-2000-3000-123456780002', '1000-2000-3000-123456780009')
+    .replace(/IfWi1/g, 'IfFi1')
+    .replace(/IfWe/g, 'IfFe')
+    .replace('vlan: 4001', vlan)
+    .replace(/131\.107\.(\d)\.10/g, '131.107.$1.20')
+    .replace(/WOODGROVE/g, 'FABRIKAM');
+  fs.writeFileSync(path.join(dir, 'tenants', 'fabrikam.yaml'), text);
+}
+
 function edit(dir: string, file: string, from: string | RegExp, to: string): void {
   const p = path.join(dir, file);
   const text = fs.readFileSync(p, 'utf8');
@@ -137,19 +151,7 @@ test('a sequence of edits gives the same validate, plan (text, json, markdown) a
     ['change a tenant', () => edit(dir, 'tenants/contoso.yaml', /metric: 100/, 'metric: 90')],
     [
       'add a tenant',
-      () =>
-        fs.writeFileSync(
-          path.join(dir, 'tenants', 'fabrikam.yaml'),
-          fs
-            .readFileSync(path.join(dir, 'tenants', 'woodgrove.yaml'), 'utf8')
-            .replace('tenant: woodgrove', 'tenant: fabrikam')
-            .replace('1000-2000-3000-123456780002', '1000-2000-3000-123456780009')
-            .replace(/IfWi1/g, 'IfFi1')
-            .replace(/IfWe/g, 'IfFe')
-            .replace('vlan: 4001', 'vlan: 4002')
-            .replace(/131\.107\.(\d)\.10/g, '131.107.$1.20')
-            .replace(/WOODGROVE/g, 'FABRIKAM'),
-        ),
+      () => addFabrikam(dir, 'vlan: 4002'),
     ],
     ['remove a tenant', () => fs.rmSync(path.join(dir, 'tenants', 'woodgrove.yaml'))],
     // The same bytes under another name: a new file and a removed one for the base side (git diff without renames).
@@ -453,17 +455,7 @@ test('a conflict between two unchanged tenants is found on a warm run, pointing 
   const dir = tempCopy(ROOT);
   const cacheDir = tempDir();
   // fabrikam takes woodgrove's VLAN: a duplicate-vlan finding between two tenants that the edit below leaves alone.
-  fs.writeFileSync(
-    path.join(dir, 'tenants', 'fabrikam.yaml'),
-    fs
-      .readFileSync(path.join(dir, 'tenants', 'woodgrove.yaml'), 'utf8')
-      .replace('tenant: woodgrove', 'tenant: fabrikam')
-      .replace('1000-2000-3000-123456780002', '1000-2000-3000-123456780009')
-      .replace(/IfWi1/g, 'IfFi1')
-      .replace(/IfWe/g, 'IfFe')
-      .replace(/131\.107\.(\d)\.10/g, '131.107.$1.20')
-      .replace(/WOODGROVE/g, 'FABRIKAM'),
-  );
+  addFabrikam(dir, 'vlan: 4001');
   const plain = () => validate(loadConfig(dir)).diagnostics;
   const run = () => {
     const v = validate(loadConfig(dir), new Cache(cacheDir, assert.unreachable), { summaries: true });
