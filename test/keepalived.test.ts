@@ -45,7 +45,8 @@ test('an instance per HA tenant, active (150) on the first gateway and standby (
 
 test('advert_int: 0.2 s by default; network.ha.advertInterval sets it in hundredths (the YAML, through validation); keepalived -t accepts it; out of range is a schema error', async () => {
   const ins = inputs();
-  assert.match(text(render(ins.get('gw1')!)[0]), /\n  advert_int 0\.2\n/);
+  // ha-pair: contoso keeps the default, woodgrove writes 0.5.
+  assert.is([...text(render(ins.get('gw1')!)[0]).matchAll(/\n  advert_int (\S+)\n/g)].map((m) => m[1]).join(','), '0.2,0.5');
   const cfg = tempCopy(DIR);
   const f = path.join(cfg, 'tenants', 'contoso.yaml');
   const yaml = fs.readFileSync(f, 'utf8');
@@ -56,7 +57,7 @@ test('advert_int: 0.2 s by default; network.ha.advertInterval sets it in hundred
     const i = { ...ins.get('gw2')!, model: v.model, tenants: tenantsOn(v.model, 'gw2') };
     const file = render(i)[0];
     const t = text(file);
-    assert.is([...t.matchAll(/advert_int (\S+)/g)].map((m) => m[1]).join(','), `${rendered},0.2`, written);
+    assert.is([...t.matchAll(/advert_int (\S+)/g)].map((m) => m[1]).join(','), `${rendered},0.5`, written);
     assert.equal(await check(file, i), [], written);
   }
   fs.writeFileSync(f, yaml.replace('ha: { vrid: 40,', 'ha: { vrid: 40, advertInterval: 0.01,'));
