@@ -23,7 +23,8 @@ export const command: Command = {
     // With a cache, the files Git holds unchanged are keyed by their object ids and not read (LoadOptions.git).
     const loaded = loadConfig(configDir(values, io), { git: !!cache });
     // Only counts and findings are printed: unchanged tenants come from their summaries (ValidateOptions).
-    let result = validate(loaded, cache, { summaries: true });
+    // Without --locked (which allocates over the whole model), through the rule-ready index (ValidateOptions.index).
+    let result = validate(loaded, cache, { summaries: true, index: !values.locked });
     if (values.locked && result.ok) {
       // The same function build and plan call after validation, so the same finding in the same order.
       const locked = allocateLocked(result.model, result.lock, true);
@@ -31,7 +32,8 @@ export const command: Command = {
     }
     printDiagnostics(result.diagnostics, format, loaded.files, io, loaded.lock);
     if (format === 'text' && result.ok) {
-      note(io, `${result.model.tenants.length} tenant${result.model.tenants.length === 1 ? '' : 's'} on ${result.model.gateways.length} gateway${result.model.gateways.length === 1 ? '' : 's'}: valid\n`);
+      const { tenants, gateways } = result.counts ?? { tenants: result.model.tenants.length, gateways: result.model.gateways.length };
+      note(io, `${tenants} tenant${tenants === 1 ? '' : 's'} on ${gateways} gateway${gateways === 1 ? '' : 's'}: valid\n`);
     }
     return result.ok ? EXIT.ok : EXIT.findings;
   },

@@ -13,6 +13,7 @@ import { Allocations } from '../model/lock';
 import { CheckedLock, checkLock } from './lock-check';
 import { Pack } from './pack';
 import { summarize } from './summary';
+import { IndexState, IndexedTenant, asIndex, ownersOf, tokens, touched } from './claims';
 
 export interface Validated {
   model: Model;
@@ -22,6 +23,8 @@ export interface Validated {
   lock: Allocations;
   /** With a cache: each read file's cache key (its path, kind and bytes under this compiler), which render keys build on. */
   fileKeys?: Map<string, string>;
+  /** With `index`: how many valid tenants and gateways there are (the model holds only those the change touched). */
+  counts?: { tenants: number; gateways: number };
   /**
    * With `summaries`: a tenant of the model as its whole entity (a tenant read from the pack is its summary; any
    * other is itself). For rendering the few tenants the render cache misses.
@@ -60,6 +63,18 @@ export interface ValidateOptions {
    * the work tree's, and the next validate would miss them and write them back.
    */
   readOnlyPack?: boolean;
+  /**
+   * With `summaries`: use and keep the rule-ready index (src/validate/claims.ts), so a change of a few tenants runs
+   * the rules that see every tenant over the tenants they can meet only. The model is then the gateways and those
+   * tenants, and `counts` counts them all: for `s2sgw validate`, which prints findings and counts.
+   */
+  index?: boolean;
+}
+
+/** What rules() found apart, for the index: the findings of the rules that see every tenant, and each tenant's own. */
+interface Collected {
+  cross: Diagnostic[];
+  own: Map<string, Diagnostic[]>;
 }
 
 /**
@@ -72,58 +87,22 @@ export interface ValidateOptions {
  * place re-parses its one file (source.ts documentOf()).
  */
 export function validate(loaded: Loaded, cache?: Cache, opts: ValidateOptions = {}): Validated {
+  const index = cache && opts.summaries && opts.index && !opts.readOnlyPack;
+  if (index) {
+    const fast = indexed(loaded, cache);
+    if (fast) return fast;
+  }
   const model = emptyModel();
   const found: Diagnostic[] = [...loaded.diagnostics];
   const fileKeys = cache ? new Map<string, string>() : undefined;
   const entries = new Map<string, Entry>();
   const pack = cache && opts.summaries ? new Pack(cache) : undefined;
-  for (const f of loaded.files) {
-    let key: string | undefined;
-    if (cache && (f.id !== undefined || Buffer.isBuffer(f.pending))) {
-      key = fileKey(f, f.id ?? contentId(f.pending as Buffer));
-      fileKeys!.set(f.path, key);
-      const rec = pack && f.kind === 'tenant' ? pack.get(f.path, key) : undefined;
-      if (rec && fromCache(model, f, { diagnostics: rec.diagnostics, kind: 'tenant', entity: rec.entity })) {
-        entries.set(f.path, { key, entry: { diagnostics: rec.diagnostics, kind: 'tenant', entity: rec.entity, ...(rec.rules ? { rules: rec.rules } : {}) }, dirty: false, packed: true });
-        found.push(...rec.diagnostics);
-        continue;
-      }
-      const hit = cache.get<FileEntry>('file', key, f.path);
-      if (hit && hit.kind === f.kind && fromCache(model, f, hit)) {
-        entries.set(f.path, { key, entry: hit, dirty: false });
-        found.push(...hit.diagnostics);
-        continue;
-      }
-    }
-    // A file Git said was unchanged is read now: bytes that are no longer what its id says (changed since) are keyed by themselves.
-    if (key && f.id !== undefined) {
-      const bytes = f.pending;
-      const now = Buffer.isBuffer(bytes) ? contentId(bytes, f.id) : undefined;
-      if (now === undefined) {
-        key = undefined;
-        fileKeys!.delete(f.path);
-      } else if (now !== f.id) fileKeys!.set(f.path, (key = fileKey(f, now)));
-    }
-    const yaml = parse(f);
-    const schema = f.data === undefined ? [] : validateSchema([f]);
-    found.push(...yaml, ...schema);
-    const valid = f.data !== undefined && !yaml.some(isError) && !schema.some(isError);
-    addFile(model, f, valid);
-    // Its entity holds what the rules and targets need: the document and the parsed data go.
-    if (valid) {
-      const entity = f.kind === 'gateway' ? model.gateways[model.gateways.length - 1] : model.tenants[model.tenants.length - 1];
-      // A secret written inline (an inline-secret finding) must not be copied anywhere else, so such a file is never cached.
-      // Written once the rules ran: a tenant's entry carries its findings of the tenant-scope rules.
-      if (key && !holdsInlineSecret(entity)) entries.set(f.path, { key, entry: { diagnostics: [...yaml, ...schema], kind: f.kind, entity }, dirty: true });
-      release(f);
-      delete f.data;
-    }
-    // Secrets are looked for in every parsed file, schema-valid or not: they must never be committed.
-    else if (f.data !== undefined) found.push(...scanRaw(f));
-  }
+  for (const f of loaded.files) take({ model, found, fileKeys, entries, pack, cache }, f);
   const stems = new Set(loaded.files.filter((f) => f.kind === 'tenant').map((f) => f.stem));
   const lock = pack ? checkLockCached(cache!, loaded.lock, model, stems) : checkLock(loaded.lock, model, stems);
-  const diagnostics = sortDiagnostics([...found, ...rules(model, loaded, fileKeys, cache, entries), ...lock.diagnostics]);
+  const collect: Collected | undefined = index ? { cross: [], own: new Map() } : undefined;
+  const diagnostics = sortDiagnostics([...found, ...rules(model, loaded, fileKeys, cache, entries, collect), ...lock.diagnostics]);
+  if (collect) writeIndex(cache!, loaded, fileKeys!, entries, model, collect);
   for (const [file, e] of entries) if (e.dirty && !e.packed) cache!.put('file', e.key, e.entry, file);
   if (pack && !opts.readOnlyPack) {
     for (const [file, e] of entries) {
@@ -138,7 +117,212 @@ export function validate(loaded: Loaded, cache?: Cache, opts: ValidateOptions = 
     const key = packed.get(t.file);
     return key === undefined ? t : whole(loaded, cache!, t.file, key);
   };
-  return { model, diagnostics, ok: !hasErrors(diagnostics), lock: lock.lock, ...(fileKeys ? { fileKeys } : {}), ...(pack ? { whole: wholeOf } : {}) };
+  return { model, diagnostics, ok: !hasErrors(diagnostics), lock: lock.lock, ...(fileKeys ? { fileKeys } : {}), ...(pack ? { whole: wholeOf } : {}), ...(index ? { counts: { tenants: model.tenants.length, gateways: model.gateways.length } } : {}) };
+}
+
+/** More changed tenant files than this: the whole run (the index saves little, and its component would be large). */
+const INDEX_CHANGES = 200;
+/** A component of more tenants than this: the whole run. */
+const INDEX_COMPONENT = 2000;
+
+/** The index's key: the code and every gateway file's key (a change of a gateway file makes another index). */
+const indexKey = (loaded: Loaded, fileKeys: Map<string, string>) => keyOf('index', codeDigest(), ...loaded.files.filter((f) => f.kind === 'gateway').flatMap((f) => [f.path, fileKeys.get(f.path) ?? '']));
+
+/**
+ * Writes the rule-ready index of a whole run: only when every file is valid and cached (a file that is not would be
+ * a change every time) and no finding holds a secret.
+ */
+function writeIndex(cache: Cache, loaded: Loaded, fileKeys: Map<string, string>, entries: Map<string, Entry>, model: Model, collect: Collected): void {
+  if (loaded.files.some((f) => !entries.has(f.path) || fileKeys.get(f.path) !== entries.get(f.path)!.key)) return;
+  const state: IndexState = { tenants: {}, own: {}, cross: collect.cross.map((d) => [d, touched(d)]) };
+  for (const t of model.tenants) {
+    const e = entries.get(t.file)!;
+    state.tenants[t.file] = [e.key, t.name, t.gateways, ownersOf(t), tokens(t)];
+    const own = [...e.entry.diagnostics, ...(collect.own.get(t.file) ?? [])];
+    if (own.length) state.own[t.file] = own;
+  }
+  if (Object.keys(state.tenants).length !== loaded.files.filter((f) => f.kind === 'tenant').length) return;
+  if (holdsSecret(collect.cross) || Object.values(state.own).some(holdsSecret)) return;
+  cache.put('index', indexKey(loaded, fileKeys), state);
+}
+
+/**
+ * A warm validate through the rule-ready index, or undefined when it cannot be used (none for these gateway files and
+ * this code, damaged, tenant files added or removed, a changed tenant renamed or moved to other gateways, too many
+ * changes): then the whole run makes it again.
+ *
+ * The tenants a change can touch are its component: the changed tenants, every tenant that shares a token (claims.ts)
+ * with one of them (its old or new claims), or a finding of the rules that see every tenant, and so on. Those rules
+ * run over the gateways and the component (in file order, so "already tenant X's" names the same first tenant), and
+ * their findings that touch the component replace the index's; the index's other findings stand (between tenants the
+ * change cannot meet, and the gateways' own). Unchanged tenants' own findings come from the index; the component's
+ * unchanged tenants from the pack.
+ */
+function indexed(loaded: Loaded, cache: Cache): Validated | undefined {
+  const fileKeys = new Map<string, string>();
+  for (const f of loaded.files) {
+    if (f.id === undefined && !Buffer.isBuffer(f.pending)) return undefined;
+    fileKeys.set(f.path, fileKey(f, f.id ?? contentId(f.pending as Buffer)));
+  }
+  const state = cache.getWith<IndexState>('index', indexKey(loaded, fileKeys), (body) => asIndex(JSON.parse(body)), false);
+  if (!state) return undefined;
+  const tenantFiles = loaded.files.filter((f) => f.kind === 'tenant');
+  if (tenantFiles.length !== Object.keys(state.tenants).length) return undefined;
+  const changed = new Set<string>();
+  for (const f of tenantFiles) {
+    const r = Object.hasOwn(state.tenants, f.path) ? state.tenants[f.path] : undefined;
+    if (!r) return undefined;
+    if (r[0] !== fileKeys.get(f.path)) changed.add(f.path);
+  }
+  if (changed.size > INDEX_CHANGES) return undefined;
+  // The gateways and the changed tenants, from their `file` entries or parsed.
+  const model = emptyModel();
+  const found: Diagnostic[] = [...loaded.diagnostics];
+  const keys = new Map<string, string>();
+  const entries = new Map<string, Entry>();
+  const ctx: Taking = { model, found, fileKeys: keys, entries, pack: undefined, cache };
+  for (const f of loaded.files) if (f.kind === 'gateway' || changed.has(f.path)) take(ctx, f);
+  if (model.gateways.length !== loaded.files.length - tenantFiles.length || model.tenants.length !== changed.size) return undefined;
+  const fresh = new Map<string, IndexedTenant>();
+  for (const t of model.tenants) {
+    const old = state.tenants[t.file];
+    // Names and gateways stay: secret-scope reads the names on each gateway.
+    if (t.name !== old[1] || t.gateways.join('\0') !== old[2].join('\0')) return undefined;
+    fresh.set(t.file, [keys.get(t.file) ?? '', t.name, t.gateways, ownersOf(t), tokens(t)]);
+  }
+  // Who claims what, and which findings touch whom.
+  const claimants = new Map<string, string[]>();
+  for (const [file, r] of Object.entries(state.tenants)) for (const tok of r[4]) claimants.get(tok)?.push(file) ?? claimants.set(tok, [file]);
+  const findingsOf = new Map<string, number[]>();
+  state.cross.forEach(([, files], i) => files.forEach((file) => findingsOf.get(file)?.push(i) ?? findingsOf.set(file, [i])));
+  const component = new Set<string>(changed);
+  const queue = [...changed];
+  const reach = (file: string) => {
+    if (component.has(file) || !Object.hasOwn(state.tenants, file)) return;
+    component.add(file);
+    queue.push(file);
+  };
+  while (queue.length) {
+    if (component.size > INDEX_COMPONENT) return undefined;
+    const file = queue.pop()!;
+    for (const tok of [...state.tenants[file][4], ...(fresh.get(file)?.[4] ?? [])]) for (const other of claimants.get(tok) ?? []) reach(other);
+    for (const tok of fresh.get(file)?.[4] ?? []) for (const other of changed) if (fresh.get(other)![4].includes(tok)) reach(other);
+    for (const i of findingsOf.get(file) ?? []) for (const other of state.cross[i][1]) reach(other);
+  }
+  // The component's unchanged tenants, as summaries from the pack; every other file only for code frames.
+  const pack = new Pack(cache);
+  for (const f of tenantFiles) {
+    if (changed.has(f.path)) continue;
+    if (!component.has(f.path)) {
+      lazyText(f);
+      continue;
+    }
+    const key = fileKeys.get(f.path)!;
+    const rec = pack.get(f.path, key);
+    if (!rec) return undefined;
+    fromCache(model, f, { diagnostics: rec.diagnostics, kind: 'tenant', entity: rec.entity });
+  }
+  model.tenants.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+  // The rules that see every tenant over the component; the tenant-scope rules over the changed tenants.
+  const touches = (d: Diagnostic) => touched(d).some((file) => component.has(file));
+  const cross = [...state.cross.filter(([d]) => !touches(d)).map(([d]) => d), ...runModelRules(model).filter(touches)];
+  const gateways = keyOf('gateways', ...loaded.files.filter((f) => f.kind === 'gateway').flatMap((f) => [f.path, keys.get(f.path)!]));
+  const own = new Map<string, Diagnostic[]>();
+  for (const t of model.tenants) {
+    if (!changed.has(t.file)) continue;
+    const e = entries.get(t.file);
+    const kept = e?.entry.rules;
+    let mine: Diagnostic[];
+    if (kept && kept.gateways === gateways && Array.isArray(kept.found)) mine = kept.found;
+    else {
+      mine = runTenantRules(model, t);
+      if (e && !holdsSecret(mine)) {
+        e.entry = { ...e.entry, rules: { gateways, found: mine } };
+        e.dirty = true;
+      }
+    }
+    own.set(t.file, mine);
+  }
+  for (const f of tenantFiles) if (!changed.has(f.path)) found.push(...(state.own[f.path] ?? []));
+  for (const m of own.values()) found.push(...m);
+  // The lock's check: hit by its key (the owners did not change for a change that keeps names and connections).
+  const owners = tenantFiles.map((f) => (fresh.get(f.path) ?? state.tenants[f.path])[3]).join('\n');
+  const stems = new Set(tenantFiles.map((f) => f.stem));
+  const lock = loaded.lock === undefined ? checkLock(undefined, model, stems) : lockHit(cache, loaded.lock, owners, stems);
+  if (!lock) return undefined;
+  const diagnostics = sortDiagnostics([...found, ...cross, ...lock.diagnostics]);
+  for (const [file, e] of entries) if (e.dirty) cache.put('file', e.key, e.entry, file);
+  // The index of this run, when it holds no secret.
+  if (changed.size && !holdsSecret(cross) && ![...own.values()].some(holdsSecret)) {
+    const next: IndexState = { tenants: { ...state.tenants }, own: { ...state.own }, cross: cross.map((d) => [d, touched(d)]) };
+    for (const [file, r] of fresh) {
+      const e = entries.get(file);
+      // A changed file that holds an inline secret has no entry: it stays a change.
+      if (!e) continue;
+      next.tenants[file] = [e.key, r[1], r[2], r[3], r[4]];
+      const mine = [...e.entry.diagnostics, ...(own.get(file) ?? [])];
+      if (mine.length) next.own[file] = mine;
+      else delete next.own[file];
+    }
+    cache.put('index', indexKey(loaded, fileKeys), next);
+  }
+  for (const [file, key] of keys) fileKeys.set(file, key);
+  return { model, diagnostics, ok: !hasErrors(diagnostics), lock: lock.lock, fileKeys, counts: { tenants: tenantFiles.length, gateways: model.gateways.length } };
+}
+
+interface Taking {
+  model: Model;
+  found: Diagnostic[];
+  fileKeys: Map<string, string> | undefined;
+  entries: Map<string, Entry>;
+  pack: Pack | undefined;
+  cache: Cache | undefined;
+}
+
+/** One file into the model: from the pack or its `file` entry when they hold its bytes' result, else parsed and checked. */
+function take({ model, found, fileKeys, entries, pack, cache }: Taking, f: SourceFile): void {
+  let key: string | undefined;
+  if (cache && (f.id !== undefined || Buffer.isBuffer(f.pending))) {
+    key = fileKey(f, f.id ?? contentId(f.pending as Buffer));
+    fileKeys!.set(f.path, key);
+    const rec = pack && f.kind === 'tenant' ? pack.get(f.path, key) : undefined;
+    if (rec && fromCache(model, f, { diagnostics: rec.diagnostics, kind: 'tenant', entity: rec.entity })) {
+      entries.set(f.path, { key, entry: { diagnostics: rec.diagnostics, kind: 'tenant', entity: rec.entity, ...(rec.rules ? { rules: rec.rules } : {}) }, dirty: false, packed: true });
+      found.push(...rec.diagnostics);
+      return;
+    }
+    const hit = cache.get<FileEntry>('file', key, f.path);
+    if (hit && hit.kind === f.kind && fromCache(model, f, hit)) {
+      entries.set(f.path, { key, entry: hit, dirty: false });
+      found.push(...hit.diagnostics);
+      return;
+    }
+  }
+  // A file Git said was unchanged is read now: bytes that are no longer what its id says (changed since) are keyed by themselves.
+  if (key && f.id !== undefined) {
+    const bytes = f.pending;
+    const now = Buffer.isBuffer(bytes) ? contentId(bytes, f.id) : undefined;
+    if (now === undefined) {
+      key = undefined;
+      fileKeys!.delete(f.path);
+    } else if (now !== f.id) fileKeys!.set(f.path, (key = fileKey(f, now)));
+  }
+  const yaml = parse(f);
+  const schema = f.data === undefined ? [] : validateSchema([f]);
+  found.push(...yaml, ...schema);
+  const valid = f.data !== undefined && !yaml.some(isError) && !schema.some(isError);
+  addFile(model, f, valid);
+  // Its entity holds what the rules and targets need: the document and the parsed data go.
+  if (valid) {
+    const entity = f.kind === 'gateway' ? model.gateways[model.gateways.length - 1] : model.tenants[model.tenants.length - 1];
+    // A secret written inline (an inline-secret finding) must not be copied anywhere else, so such a file is never cached.
+    // Written once the rules ran: a tenant's entry carries its findings of the tenant-scope rules.
+    if (key && !holdsInlineSecret(entity)) entries.set(f.path, { key, entry: { diagnostics: [...yaml, ...schema], kind: f.kind, entity }, dirty: true });
+    release(f);
+    delete f.data;
+  }
+  // Secrets are looked for in every parsed file, schema-valid or not: they must never be committed.
+  else if (f.data !== undefined) found.push(...scanRaw(f));
 }
 
 /**
@@ -148,13 +332,22 @@ export function validate(loaded: Loaded, cache?: Cache, opts: ValidateOptions = 
  */
 function checkLockCached(cache: Cache, raw: Loaded['lock'], model: Model, stems: Set<string>): CheckedLock {
   if (!Buffer.isBuffer(raw)) return checkLock(raw, model, stems);
-  const owners = model.tenants.map((t) => [t.name, ...t.connections.map((c) => c.interface)].join('\0')).join('\n');
-  const key = keyOf('lock', codeDigest(), raw, owners, [...stems].join('\n'));
-  const hit = cache.get<CheckedLock>('lock', key);
-  if (hit && Array.isArray(hit.diagnostics) && hit.lock && typeof hit.lock === 'object' && hit.lock.tenants && hit.lock.next) return hit;
+  const owners = model.tenants.map(ownersOf).join('\n');
+  const hit = lockHit(cache, raw, owners, stems);
+  if (hit) return hit;
   const fresh = checkLock(raw, model, stems);
-  cache.put('lock', key, fresh);
+  cache.put('lock', lockKey(raw, owners, stems), fresh);
   return fresh;
+}
+
+const lockKey = (raw: Buffer, owners: string, stems: Set<string>) => keyOf('lock', codeDigest(), raw, owners, [...stems].join('\n'));
+
+/** The lock's check from its `lock` entry, or undefined. */
+function lockHit(cache: Cache, raw: Loaded['lock'], owners: string, stems: Set<string>): CheckedLock | undefined {
+  if (!Buffer.isBuffer(raw)) return undefined;
+  const hit = cache.get<CheckedLock>('lock', lockKey(raw, owners, stems));
+  if (hit && Array.isArray(hit.diagnostics) && hit.lock && typeof hit.lock === 'object' && hit.lock.tenants && hit.lock.next) return hit;
+  return undefined;
 }
 
 
@@ -167,20 +360,23 @@ function holdsInlineSecret(entity: Gateway | Tenant): boolean {
  * kept under a key of every file's key: the same set of files (plan's base side after CI checked
  * that commit, or plan right after validate) gives them without running a rule.
  */
-function rules(model: Model, loaded: Loaded, fileKeys: Map<string, string> | undefined, cache: Cache | undefined, entries: Map<string, Entry>): Diagnostic[] {
+function rules(model: Model, loaded: Loaded, fileKeys: Map<string, string> | undefined, cache: Cache | undefined, entries: Map<string, Entry>, collect?: Collected): Diagnostic[] {
   if (!cache || !fileKeys || loaded.files.some((f) => !fileKeys.has(f.path))) return runRules(model);
   const key = keyOf('rules', codeDigest(), ...loaded.files.flatMap((f) => [f.path, fileKeys.get(f.path)!]));
-  const hit = cache.get<Diagnostic[]>('rules', key);
+  // Making the rule-ready index needs each tenant's findings apart: not from the `rules` entry.
+  const hit = collect ? undefined : cache.get<Diagnostic[]>('rules', key);
   if (Array.isArray(hit)) return hit;
   // Another set of files: the rules that see every tenant run over the model, and the tenant-scope rules' findings
   // come with each tenant's file entry, made with the same gateway files (else they run on that tenant and are kept there).
   const gateways = keyOf('gateways', ...loaded.files.filter((f) => f.kind === 'gateway').flatMap((f) => [f.path, fileKeys.get(f.path)!]));
   const found = runModelRules(model);
+  if (collect) collect.cross = [...found];
   for (const t of model.tenants) {
     const e = entries.get(t.file);
     const kept = e?.entry.rules;
     if (kept && kept.gateways === gateways && Array.isArray(kept.found)) {
       found.push(...kept.found);
+      collect?.own.set(t.file, kept.found);
       continue;
     }
     // A tenant read from the pack is a summary: its tenant-scope rules (the gateway files changed) need its whole entity.
@@ -189,6 +385,7 @@ function rules(model: Model, loaded: Loaded, fileKeys: Map<string, string> | und
       e.entry = { ...e.entry, rules: { gateways, found: fresh } };
       e.dirty = true;
     }
+    collect?.own.set(t.file, fresh);
     found.push(...fresh);
   }
   // A finding about an inline secret carries the value (for masking it in code frames): never written to the cache.
@@ -244,6 +441,13 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * find a file changed under it).
  */
 function fromCache(model: Model, f: SourceFile, hit: FileEntry): boolean {
+  lazyText(f);
+  addEntity(model, f, hit.entity);
+  return true;
+}
+
+/** Leaves a file unparsed with its text decoded from its bytes (read then, for a file Git holds unchanged) when first asked for. */
+function lazyText(f: SourceFile): void {
   // A file Git holds unchanged is not read yet: its bytes are read with its text, if ever (pending is then a getter).
   const lazy = Object.getOwnPropertyDescriptor(f, 'pending')?.get;
   let bytes = lazy ? undefined : (f.pending as Buffer);
@@ -274,8 +478,6 @@ function fromCache(model: Model, f: SourceFile, hit: FileEntry): boolean {
   });
   f.lineCounter = new LineCounter();
   f.released = true;
-  addEntity(model, f, hit.entity);
-  return true;
 }
 
 const isError = (d: Diagnostic) => d.severity === 'error';
