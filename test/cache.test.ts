@@ -588,4 +588,69 @@ test('validate, build and plan say how to use the cache in their --help', async 
   }
 });
 
+
+test('the rule-ready index: a one-tenant change re-runs the cross-tenant rules over its component only, with the same findings; a damaged index is rebuilt, never used', () => {
+  const dir = tempCopy(ROOT);
+  const cacheDir = tempDir();
+  // fabrikam takes woodgrove's VLAN: a conflict between two tenants the first edits leave alone.
+  addFabrikam(dir, 'vlan: 4001');
+  const plain = () => validate(loadConfig(dir)).diagnostics;
+  const run = () => {
+    const v = validate(loadConfig(dir, { git: false }), new Cache(cacheDir, assert.unreachable), { summaries: true, index: true });
+    assert.equal(v.counts, { tenants: 3, gateways: 1 }, 'counts every tenant');
+    return { seen: v.model.tenants.map((t) => t.name).sort(), diagnostics: v.diagnostics };
+  };
+  const vlans = (found: ReturnType<typeof plain>) => found.filter((d) => d.code === 'duplicate-vlan').map((d) => `${d.file}:${d.line}:${d.col} ${d.message}`);
+  const cold = run();
+  assert.equal(cold.seen, ['contoso', 'fabrikam', 'woodgrove'], 'cold: the whole run');
+  assert.equal(cold.diagnostics, plain(), 'cold');
+  const entry = () => {
+    const d = path.join(cacheDir, 'v1', 'index');
+    return fs.readdirSync(d).flatMap((s) => fs.readdirSync(path.join(d, s)).map((n) => path.join(d, s, n)));
+  };
+  assert.is(entry().length, 1, 'one index');
+  // A change that meets no other tenant: the rules that see every tenant run over it alone; the conflict stands.
+  edit(dir, 'tenants/contoso.yaml', /metric: 100/, 'metric: 90');
+  const one = run();
+  assert.equal(one.seen, ['contoso'], 'only the changed tenant is read');
+  assert.equal(one.diagnostics, plain(), 'a change meeting no one');
+  assert.is(vlans(one.diagnostics).length, 1, 'the conflict between two unchanged tenants is still reported');
+  // contoso takes the same VLAN and sorts first: both others' findings now name it as the first claim.
+  edit(dir, 'tenants/contoso.yaml', 'vlan: 4000', 'vlan: 4001');
+  const joined = run();
+  assert.equal(joined.seen, ['contoso', 'fabrikam', 'woodgrove'], 'the component: every claimant of the VLAN');
+  assert.equal(joined.diagnostics, plain(), 'a change joining a conflict');
+  assert.is(vlans(joined.diagnostics).length, 2);
+  assert.ok(vlans(joined.diagnostics).every((m) => m.includes("already tenant contoso's")), 'both name the new first claim');
+  // And leaves it: its old claims bring the others back in.
+  edit(dir, 'tenants/contoso.yaml', 'vlan: 4001', 'vlan: 4000');
+  const left = run();
+  assert.equal(left.seen, ['contoso', 'fabrikam', 'woodgrove'], 'the component of its old claims');
+  assert.equal(left.diagnostics, plain(), 'a change leaving a conflict');
+  assert.is(vlans(left.diagnostics).length, 1);
+  // Cut short (its checksum no longer matches): the whole run, which writes it again.
+  const [file] = entry();
+  fs.writeFileSync(file, fs.readFileSync(file, 'utf8').slice(0, -40));
+  edit(dir, 'tenants/contoso.yaml', /metric: 90/, 'metric: 80');
+  const cut = run();
+  assert.equal(cut.seen, ['contoso', 'fabrikam', 'woodgrove'], 'a cut index is not used');
+  assert.equal(cut.diagnostics, plain(), 'cut index');
+  edit(dir, 'tenants/contoso.yaml', /metric: 80/, 'metric: 70');
+  assert.equal(run().seen, ['contoso'], 'rebuilt and used');
+  // A checksum that matches over a payload of another shape: not used either.
+  const key = path.basename(entry()[0], '.json');
+  new Cache(cacheDir, assert.unreachable).put('index', key, { tenants: { 'tenants/contoso.yaml': ['x'] }, own: {}, cross: [] });
+  edit(dir, 'tenants/contoso.yaml', /metric: 70/, 'metric: 60');
+  const bad = run();
+  assert.equal(bad.seen, ['contoso', 'fabrikam', 'woodgrove'], 'a damaged index is not used');
+  assert.equal(bad.diagnostics, plain(), 'damaged index');
+  // A row under another content id is a change: the tenant is read again, never taken from the row.
+  const stale = JSON.parse(fs.readFileSync(entry()[0], 'utf8').split('\n').slice(1).join('\n'));
+  stale.tenants['tenants/woodgrove.yaml'][0] = 'sha1:0000000000000000000000000000000000000000';
+  new Cache(cacheDir, assert.unreachable).put('index', key, stale);
+  const rowStale = run();
+  assert.ok(rowStale.seen.includes('woodgrove'), 'a stale row is a change');
+  assert.equal(rowStale.diagnostics, plain(), 'stale row');
+});
+
 test.run();

@@ -13,7 +13,7 @@ import { Allocations } from '../model/lock';
 import { CheckedLock, checkLock } from './lock-check';
 import { Pack } from './pack';
 import { summarize } from './summary';
-import { IndexState, IndexedTenant, asIndex, ownersOf, tokens, touched } from './claims';
+import { IndexState, IndexedTenant, asIndex, holds, ownersOf, tokens, touched } from './claims';
 
 export interface Validated {
   model: Model;
@@ -97,12 +97,13 @@ export function validate(loaded: Loaded, cache?: Cache, opts: ValidateOptions = 
   const fileKeys = cache ? new Map<string, string>() : undefined;
   const entries = new Map<string, Entry>();
   const pack = cache && opts.summaries ? new Pack(cache) : undefined;
-  for (const f of loaded.files) take({ model, found, fileKeys, entries, pack, cache }, f);
+  const ids = index ? new Map<string, string>() : undefined;
+  for (const f of loaded.files) take({ model, found, fileKeys, entries, pack, cache, ids }, f);
   const stems = new Set(loaded.files.filter((f) => f.kind === 'tenant').map((f) => f.stem));
   const lock = pack ? checkLockCached(cache!, loaded.lock, model, stems) : checkLock(loaded.lock, model, stems);
   const collect: Collected | undefined = index ? { cross: [], own: new Map() } : undefined;
   const diagnostics = sortDiagnostics([...found, ...rules(model, loaded, fileKeys, cache, entries, collect), ...lock.diagnostics]);
-  if (collect) writeIndex(cache!, loaded, fileKeys!, entries, model, collect);
+  if (collect) writeIndex(cache!, loaded, fileKeys!, ids!, entries, model, collect);
   for (const [file, e] of entries) if (e.dirty && !e.packed) cache!.put('file', e.key, e.entry, file);
   if (pack && !opts.readOnlyPack) {
     for (const [file, e] of entries) {
@@ -132,12 +133,12 @@ const indexKey = (loaded: Loaded, fileKeys: Map<string, string>) => keyOf('index
  * Writes the rule-ready index of a whole run: only when every file is valid and cached (a file that is not would be
  * a change every time) and no finding holds a secret.
  */
-function writeIndex(cache: Cache, loaded: Loaded, fileKeys: Map<string, string>, entries: Map<string, Entry>, model: Model, collect: Collected): void {
+function writeIndex(cache: Cache, loaded: Loaded, fileKeys: Map<string, string>, ids: Map<string, string>, entries: Map<string, Entry>, model: Model, collect: Collected): void {
   if (loaded.files.some((f) => !entries.has(f.path) || fileKeys.get(f.path) !== entries.get(f.path)!.key)) return;
   const state: IndexState = { tenants: {}, own: {}, cross: collect.cross.map((d) => [d, touched(d)]) };
   for (const t of model.tenants) {
     const e = entries.get(t.file)!;
-    state.tenants[t.file] = [e.key, t.name, t.gateways, ownersOf(t), tokens(t)];
+    state.tenants[t.file] = [ids.get(t.file)!, t.name, t.gateways.join('\0'), ownersOf(t), tokens(t)];
     const own = [...e.entry.diagnostics, ...(collect.own.get(t.file) ?? [])];
     if (own.length) state.own[t.file] = own;
   }
@@ -159,12 +160,14 @@ function writeIndex(cache: Cache, loaded: Loaded, fileKeys: Map<string, string>,
  * unchanged tenants from the pack.
  */
 function indexed(loaded: Loaded, cache: Cache): Validated | undefined {
-  const fileKeys = new Map<string, string>();
+  // Content ids, not file keys: no hash a file Git holds unchanged (the index's key holds the code and gateways).
+  const idOf = new Map<string, string>();
   for (const f of loaded.files) {
     if (f.id === undefined && !Buffer.isBuffer(f.pending)) return undefined;
-    fileKeys.set(f.path, fileKey(f, f.id ?? contentId(f.pending as Buffer)));
+    idOf.set(f.path, f.id ?? contentId(f.pending as Buffer));
   }
-  const state = cache.getWith<IndexState>('index', indexKey(loaded, fileKeys), (body) => asIndex(JSON.parse(body)), false);
+  const gatewayKeys = new Map(loaded.files.filter((f) => f.kind === 'gateway').map((f) => [f.path, fileKey(f, idOf.get(f.path)!)]));
+  const state = cache.getWith<IndexState>('index', indexKey(loaded, gatewayKeys), (body) => asIndex(JSON.parse(body)), false);
   if (!state) return undefined;
   const tenantFiles = loaded.files.filter((f) => f.kind === 'tenant');
   if (tenantFiles.length !== Object.keys(state.tenants).length) return undefined;
@@ -172,7 +175,7 @@ function indexed(loaded: Loaded, cache: Cache): Validated | undefined {
   for (const f of tenantFiles) {
     const r = Object.hasOwn(state.tenants, f.path) ? state.tenants[f.path] : undefined;
     if (!r) return undefined;
-    if (r[0] !== fileKeys.get(f.path)) changed.add(f.path);
+    if (r[0] !== idOf.get(f.path)) changed.add(f.path);
   }
   if (changed.size > INDEX_CHANGES) return undefined;
   // The gateways and the changed tenants, from their `file` entries or parsed.
@@ -180,34 +183,50 @@ function indexed(loaded: Loaded, cache: Cache): Validated | undefined {
   const found: Diagnostic[] = [...loaded.diagnostics];
   const keys = new Map<string, string>();
   const entries = new Map<string, Entry>();
-  const ctx: Taking = { model, found, fileKeys: keys, entries, pack: undefined, cache };
+  const ids = new Map<string, string>();
+  const ctx: Taking = { model, found, fileKeys: keys, entries, pack: undefined, cache, ids };
   for (const f of loaded.files) if (f.kind === 'gateway' || changed.has(f.path)) take(ctx, f);
   if (model.gateways.length !== loaded.files.length - tenantFiles.length || model.tenants.length !== changed.size) return undefined;
   const fresh = new Map<string, IndexedTenant>();
   for (const t of model.tenants) {
     const old = state.tenants[t.file];
     // Names and gateways stay: secret-scope reads the names on each gateway.
-    if (t.name !== old[1] || t.gateways.join('\0') !== old[2].join('\0')) return undefined;
-    fresh.set(t.file, [keys.get(t.file) ?? '', t.name, t.gateways, ownersOf(t), tokens(t)]);
+    if (t.name !== old[1] || t.gateways.join('\0') !== old[2]) return undefined;
+    fresh.set(t.file, [ids.get(t.file) ?? '', t.name, old[2], ownersOf(t), tokens(t)]);
   }
-  // Who claims what, and which findings touch whom.
-  const claimants = new Map<string, string[]>();
-  for (const [file, r] of Object.entries(state.tenants)) for (const tok of r[4]) claimants.get(tok)?.push(file) ?? claimants.set(tok, [file]);
+  // Which findings touch whom.
   const findingsOf = new Map<string, number[]>();
   state.cross.forEach(([, files], i) => files.forEach((file) => findingsOf.get(file)?.push(i) ?? findingsOf.set(file, [i])));
+  // The component: rounds over every tenant's tokens for the ones the last round reached (one round, mostly).
   const component = new Set<string>(changed);
-  const queue = [...changed];
-  const reach = (file: string) => {
-    if (component.has(file) || !Object.hasOwn(state.tenants, file)) return;
-    component.add(file);
-    queue.push(file);
-  };
-  while (queue.length) {
+  const wanted = new Set<string>();
+  let reached = [...changed];
+  while (reached.length) {
     if (component.size > INDEX_COMPONENT) return undefined;
-    const file = queue.pop()!;
-    for (const tok of [...state.tenants[file][4], ...(fresh.get(file)?.[4] ?? [])]) for (const other of claimants.get(tok) ?? []) reach(other);
-    for (const tok of fresh.get(file)?.[4] ?? []) for (const other of changed) if (fresh.get(other)![4].includes(tok)) reach(other);
-    for (const i of findingsOf.get(file) ?? []) for (const other of state.cross[i][1]) reach(other);
+    const tokensNow: string[] = [];
+    const add = (list: string) => {
+      for (const tok of list.split('\n')) if (!wanted.has(tok)) wanted.add(tok), tokensNow.push(tok);
+    };
+    const more: string[] = [];
+    const reach = (file: string) => {
+      if (component.has(file) || !Object.hasOwn(state.tenants, file)) return;
+      component.add(file);
+      more.push(file);
+    };
+    for (const file of reached) {
+      add(state.tenants[file][4]);
+      const now = fresh.get(file);
+      if (now) add(now[4]);
+      for (const i of findingsOf.get(file) ?? []) for (const other of state.cross[i][1]) reach(other);
+    }
+    if (tokensNow.length) {
+      for (const [file, r] of Object.entries(state.tenants)) {
+        if (component.has(file)) continue;
+        if (tokensNow.some((tok) => holds(r[4], tok))) reach(file);
+      }
+    }
+    // A changed tenant's new tokens are in no row of the index: the changed tenants are all in the component already.
+    reached = more;
   }
   // The component's unchanged tenants, as summaries from the pack; every other file only for code frames.
   const pack = new Pack(cache);
@@ -217,8 +236,7 @@ function indexed(loaded: Loaded, cache: Cache): Validated | undefined {
       lazyText(f);
       continue;
     }
-    const key = fileKeys.get(f.path)!;
-    const rec = pack.get(f.path, key);
+    const rec = pack.get(f.path, fileKey(f, idOf.get(f.path)!));
     if (!rec) return undefined;
     fromCache(model, f, { diagnostics: rec.diagnostics, kind: 'tenant', entity: rec.entity });
   }
@@ -259,15 +277,14 @@ function indexed(loaded: Loaded, cache: Cache): Validated | undefined {
       const e = entries.get(file);
       // A changed file that holds an inline secret has no entry: it stays a change.
       if (!e) continue;
-      next.tenants[file] = [e.key, r[1], r[2], r[3], r[4]];
+      next.tenants[file] = [ids.get(file) ?? r[0], r[1], r[2], r[3], r[4]];
       const mine = [...e.entry.diagnostics, ...(own.get(file) ?? [])];
       if (mine.length) next.own[file] = mine;
       else delete next.own[file];
     }
-    cache.put('index', indexKey(loaded, fileKeys), next);
+    cache.put('index', indexKey(loaded, gatewayKeys), next);
   }
-  for (const [file, key] of keys) fileKeys.set(file, key);
-  return { model, diagnostics, ok: !hasErrors(diagnostics), lock: lock.lock, fileKeys, counts: { tenants: tenantFiles.length, gateways: model.gateways.length } };
+  return { model, diagnostics, ok: !hasErrors(diagnostics), lock: lock.lock, counts: { tenants: tenantFiles.length, gateways: model.gateways.length } };
 }
 
 interface Taking {
@@ -277,13 +294,17 @@ interface Taking {
   entries: Map<string, Entry>;
   pack: Pack | undefined;
   cache: Cache | undefined;
+  /** Each keyed file's content id (what its key is made of with its path, kind and the code). */
+  ids?: Map<string, string>;
 }
 
 /** One file into the model: from the pack or its `file` entry when they hold its bytes' result, else parsed and checked. */
-function take({ model, found, fileKeys, entries, pack, cache }: Taking, f: SourceFile): void {
+function take({ model, found, fileKeys, entries, pack, cache, ids }: Taking, f: SourceFile): void {
   let key: string | undefined;
   if (cache && (f.id !== undefined || Buffer.isBuffer(f.pending))) {
-    key = fileKey(f, f.id ?? contentId(f.pending as Buffer));
+    const id = f.id ?? contentId(f.pending as Buffer);
+    ids?.set(f.path, id);
+    key = fileKey(f, id);
     fileKeys!.set(f.path, key);
     const rec = pack && f.kind === 'tenant' ? pack.get(f.path, key) : undefined;
     if (rec && fromCache(model, f, { diagnostics: rec.diagnostics, kind: 'tenant', entity: rec.entity })) {
@@ -305,7 +326,10 @@ function take({ model, found, fileKeys, entries, pack, cache }: Taking, f: Sourc
     if (now === undefined) {
       key = undefined;
       fileKeys!.delete(f.path);
-    } else if (now !== f.id) fileKeys!.set(f.path, (key = fileKey(f, now)));
+    } else if (now !== f.id) {
+      fileKeys!.set(f.path, (key = fileKey(f, now)));
+      ids?.set(f.path, now);
+    }
   }
   const yaml = parse(f);
   const schema = f.data === undefined ? [] : validateSchema([f]);
