@@ -185,7 +185,14 @@ function indexed(loaded: Loaded, cache: Cache): Validated | undefined {
   const entries = new Map<string, Entry>();
   const ids = new Map<string, string>();
   const ctx: Taking = { model, found, fileKeys: keys, entries, pack: undefined, cache, ids };
-  for (const f of loaded.files) if (f.kind === 'gateway' || changed.has(f.path)) take(ctx, f);
+  // Each file is taken as a copy: a fallback to the whole run finds loaded.files as loadConfig() left them.
+  const copies = new Map<SourceFile, SourceFile>();
+  const taking = (c: Taking, f: SourceFile) => {
+    const copy = copyOf(f);
+    copies.set(f, copy);
+    take(c, copy);
+  };
+  for (const f of loaded.files) if (f.kind === 'gateway' || changed.has(f.path)) taking(ctx, f);
   if (model.gateways.length !== loaded.files.length - tenantFiles.length || model.tenants.length !== changed.size) return undefined;
   const fresh = new Map<string, IndexedTenant>();
   for (const t of model.tenants) {
@@ -228,18 +235,11 @@ function indexed(loaded: Loaded, cache: Cache): Validated | undefined {
     // A changed tenant's new tokens are in no row of the index: the changed tenants are all in the component already.
     reached = more;
   }
-  // The component's unchanged tenants, as summaries from the pack; every other file only for code frames.
-  const pack = new Pack(cache);
-  for (const f of tenantFiles) {
-    if (changed.has(f.path)) continue;
-    if (!component.has(f.path)) {
-      lazyText(f);
-      continue;
-    }
-    const rec = pack.get(f.path, fileKey(f, idOf.get(f.path)!));
-    if (!rec) return undefined;
-    fromCache(model, f, { diagnostics: rec.diagnostics, kind: 'tenant', entity: rec.entity });
-  }
+  // The component's unchanged tenants: summaries from the pack (else their `file` entries, else parsed; their findings
+  // are the index's, so what taking them finds is dropped).
+  const members: Taking = { ...ctx, found: [], pack: new Pack(cache) };
+  for (const f of tenantFiles) if (component.has(f.path) && !changed.has(f.path)) taking(members, f);
+  if (model.tenants.length !== component.size) return undefined;
   model.tenants.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
   // The rules that see every tenant over the component; the tenant-scope rules over the changed tenants.
   const touches = (d: Diagnostic) => touched(d).some((file) => component.has(file));
@@ -268,6 +268,12 @@ function indexed(loaded: Loaded, cache: Cache): Validated | undefined {
   const stems = new Set(tenantFiles.map((f) => f.stem));
   const lock = loaded.lock === undefined ? checkLock(undefined, model, stems) : lockHit(cache, loaded.lock, owners, stems);
   if (!lock) return undefined;
+  // No way back from here: the files taken become loaded.files' own, every other one is left to be read for a code frame.
+  for (const f of loaded.files) {
+    const copy = copies.get(f);
+    if (copy) adopt(f, copy);
+    else lazyText(f);
+  }
   const diagnostics = sortDiagnostics([...found, ...cross, ...lock.diagnostics]);
   for (const [file, e] of entries) if (e.dirty) cache.put('file', e.key, e.entry, file);
   // The index of this run, when it holds no secret.
@@ -468,6 +474,29 @@ function fromCache(model: Model, f: SourceFile, hit: FileEntry): boolean {
   lazyText(f);
   addEntity(model, f, hit.entity);
   return true;
+}
+
+/** A fresh SourceFile of the same file, its bytes (or their lazy read) shared. */
+function copyOf(f: SourceFile): SourceFile {
+  const c: SourceFile = { path: f.path, kind: f.kind, stem: f.stem, text: '', lineCounter: new LineCounter() };
+  if (f.id !== undefined) c.id = f.id;
+  const d = Object.getOwnPropertyDescriptor(f, 'pending');
+  if (d) Object.defineProperty(c, 'pending', d);
+  return c;
+}
+
+/** Makes `f` the file its copy became (text, places, document), for code frames. */
+function adopt(f: SourceFile, copy: SourceFile): void {
+  delete f.pending;
+  Object.defineProperty(f, 'text', {
+    configurable: true,
+    enumerable: true,
+    get: () => copy.text,
+    set: (v: string) => void (copy.text = v),
+  });
+  f.lineCounter = copy.lineCounter;
+  if (copy.released !== undefined) f.released = copy.released;
+  if (copy.doc !== undefined) f.doc = copy.doc;
 }
 
 /** Leaves a file unparsed with its text decoded from its bytes (read then, for a file Git holds unchanged) when first asked for. */
