@@ -212,7 +212,11 @@ function indexed(loaded: Loaded, cache: Cache): Validated | undefined {
     if (component.size > INDEX_COMPONENT) return undefined;
     const tokensNow: string[] = [];
     const add = (list: string) => {
-      for (const tok of list.split('\n')) if (!wanted.has(tok)) wanted.add(tok), tokensNow.push(tok);
+      for (const tok of list.split('\n')) {
+        if (wanted.has(tok)) continue;
+        wanted.add(tok);
+        tokensNow.push(tok);
+      }
     };
     const more: string[] = [];
     const reach = (file: string) => {
