@@ -94,8 +94,9 @@ const CONTEXT = 3;
  * Both texts without the whole lines they share at the start, less a margin wider than the
  * context: the diff then tokenizes a 10,000-tenant file from the first change on, not all of it.
  * Exactly the same patch: jsdiff's search itself starts by walking the common start. (A common end
- * is not cut: where a run of equal lines meets a change, the search may place the change
- * differently within the run.) `skipped` is how many lines were dropped (the hunks move by that).
+ * is not cut here: where a run of equal lines meets a change, the search may place the change
+ * differently within the run; patchOf cuts it only when it can tell the search went the same way,
+ * see watchedPatch.) `skipped` is how many lines were dropped (the hunks move by that).
  */
 export function trimCommon(a: string, b: string, margin = CONTEXT + 1): { a: string; b: string; skipped: number } {
   const n = Math.min(a.length, b.length);
