@@ -97,6 +97,11 @@ test('a one-tenant change among 300 tenants: only that tenant in the impact and 
       for (const l of changed) assert.ok(l.includes(`${victim}e2`), `${file.path}: ${l}`);
     }
     assert.equal(gw.files.map((x: { path: string }) => x.path), ['frr/frr.conf']);
+    // The patch, cut at both common ends, is the patch of the two whole files.
+    const after = path.join(repo.dir, 'out-after');
+    assert.is((await cli(['build', '--config', repo.dir, '--out', after])).code, 0);
+    const conf = (d: string) => fs.readFileSync(path.join(d, 'gw1', 'frr', 'frr.conf'), 'utf8');
+    assert.is(gw.files[0].patch, wholePatch('gw1/frr/frr.conf', conf(path.join(repo.dir, 'out')), conf(after)));
   } finally {
     fs.rmSync(repo.dir, { recursive: true, force: true });
   }
