@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { generateTempRepo, tenantName } from '../bench/generate';
 import { cli } from './helpers';
-import { trimCommon, trimCommonPieces } from '../src/plan/plan';
+import { cutEnd, piecesPatch, searches, trimCommon, trimCommonPieces, wholePatch } from '../src/plan/plan';
 
 test('trimCommonPieces cuts pieces exactly as trimCommon cuts their joined texts', () => {
   // Small alphabets of lines and pieces of 0-3 lines (some without a final newline, some empty): repeated lines,
@@ -41,6 +41,41 @@ test('trimCommonPieces cuts pieces exactly as trimCommon cuts their joined texts
   assert.ok(changed > 3000, `${changed} changed pairs`);
 });
 
+test('piecesPatch and its cut common end give exactly the patch of the whole texts', () => {
+  // Lines of a small alphabet (runs of equal lines, periodic ends that make jsdiff's search reach a cut end and fall
+  // back to the whole texts) and of a large one (unique lines, where the cut end holds), pieces of 0-4 lines.
+  let seed = 11;
+  const rnd = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) % n;
+  const before = { ...searches };
+  for (let round = 0; round < 3000; round++) {
+    const small = round % 2 === 0;
+    const line = () => (small ? ['a\n', 'b\n', '!\n', '\n', 'x = 1\n'][rnd(5)] : `line ${rnd(100000)}\n`);
+    const piece = () => Array.from({ length: rnd(5) }, line).join('') + (rnd(20) === 0 ? 'no newline' : '');
+    const a = Array.from({ length: 1 + rnd(60) }, piece);
+    const b = [...a];
+    const edits = 1 + rnd(3);
+    for (let e = 0; e < edits; e++) {
+      const at = rnd(b.length + 1);
+      const kind = rnd(4);
+      if (kind === 0) b.splice(at, 0, piece());
+      else if (kind === 1 && at < b.length) b.splice(at, 1);
+      else if (kind === 2 && at < b.length) b[at] = piece();
+      else if (at < b.length - 1) b.splice(at, 2, b[at] + b[at + 1]);
+    }
+    const whole = wholePatch('gw/f', a.join(''), b.join(''));
+    assert.is(piecesPatch('gw/f', a, b), whole, JSON.stringify([a, b]));
+  }
+  const cut = searches.cut - before.cut;
+  const fellBack = searches.whole - before.whole;
+  assert.ok(cut > 500 && fellBack > 100, `${cut} cut, ${fellBack} whole`);
+});
+
+test('cutEnd keeps whole common lines after the last difference, cut at a line start', () => {
+  const common = Array.from({ length: 20 }, (_, i) => `c${i}\n`).join('');
+  assert.equal(cutEnd(`x\ny1${common}`, `x\ny22${common}`, 3), { a: 'x\ny1c0\nc1\nc2\nc3\n', b: 'x\ny22c0\nc1\nc2\nc3\n' });
+  assert.is(cutEnd(`a\n${common}`, `b\n${common}`, 25), undefined);
+});
+
 test('a one-tenant change among 300 tenants: only that tenant in the impact and the hunks', async () => {
   const repo = generateTempRepo({ tenants: 300 });
   try {
@@ -62,6 +97,11 @@ test('a one-tenant change among 300 tenants: only that tenant in the impact and 
       for (const l of changed) assert.ok(l.includes(`${victim}e2`), `${file.path}: ${l}`);
     }
     assert.equal(gw.files.map((x: { path: string }) => x.path), ['frr/frr.conf']);
+    // The patch, cut at both common ends, is the patch of the two whole files.
+    const after = path.join(repo.dir, 'out-after');
+    assert.is((await cli(['build', '--config', repo.dir, '--out', after])).code, 0);
+    const conf = (d: string) => fs.readFileSync(path.join(d, 'gw1', 'frr', 'frr.conf'), 'utf8');
+    assert.is(gw.files[0].patch, wholePatch('gw1/frr/frr.conf', conf(path.join(repo.dir, 'out')), conf(after)));
   } finally {
     fs.rmSync(repo.dir, { recursive: true, force: true });
   }

@@ -31,7 +31,7 @@ export interface CompileOptions {
   cache?: Cache;
   /** For plan: files joined only when read, no manifest.json, only the summaries' hashes in the manifest (see bundleGateway). */
   lean?: boolean;
-  /** Plan's base side: the cache is read, validate's pack of the work tree's tenants is not rewritten (ValidateOptions.readOnlyPack). */
+  /** Plan's base side: the cache is read, validate's pack of the work tree's tenants is not rewritten (ValidateOptions.readOnlyPack), no lock text is made (plan diffs the lock files' own bytes). */
   base?: boolean;
   /** Told each phase as it starts (the command line shows it on a terminal); no effect on the result. */
   progress?: (phase: string) => void;
@@ -63,5 +63,5 @@ export function compileValidated(v: Validated, prev: Allocations = v.lock, opts:
   const rc = opts.cache && v.fileKeys ? { cache: opts.cache, fileKeys: v.fileKeys, ...(v.whole ? { whole: v.whole } : {}) } : undefined;
   opts.progress?.(`rendering ${model.gateways.length} gateway bundle${model.gateways.length === 1 ? '' : 's'}`);
   const bundles = bundleAll(model, alloc, !!opts.keepRendered, opts.source ?? null, rc, !!opts.lean).filter((b) => !wanted || wanted.includes(b.gateway));
-  return { ...base, ok: !hasErrors(v.diagnostics), alloc, lockText: formatLock(alloc), lockChanges: changes, bundles };
+  return { ...base, ok: !hasErrors(v.diagnostics), alloc, ...(opts.base ? {} : { lockText: formatLock(alloc) }), lockChanges: changes, bundles };
 }

@@ -2,7 +2,8 @@
 // Git ref built in memory) and assembles what would change, file by file and tenant by tenant. Pure but for reading the base.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { formatPatch, structuredPatch } from 'diff';
+import { formatPatch, lineDiff, structuredPatch } from 'diff';
+import type { StructuredPatch } from 'diff';
 import type { Bundle, BundleFile, Manifest } from '../bundle/bundle';
 import { parseManifest, segmentsOf } from '../bundle/bundle';
 import { MANIFEST, SUMMARIES, summaryPath } from '../bundle/bundle';
@@ -93,8 +94,9 @@ const CONTEXT = 3;
  * Both texts without the whole lines they share at the start, less a margin wider than the
  * context: the diff then tokenizes a 10,000-tenant file from the first change on, not all of it.
  * Exactly the same patch: jsdiff's search itself starts by walking the common start. (A common end
- * is not cut: where a run of equal lines meets a change, the search may place the change
- * differently within the run.) `skipped` is how many lines were dropped (the hunks move by that).
+ * is not cut here: where a run of equal lines meets a change, the search may place the change
+ * differently within the run; patchOf cuts it only when it can tell the search went the same way,
+ * see watchedPatch.) `skipped` is how many lines were dropped (the hunks move by that).
  */
 export function trimCommon(a: string, b: string, margin = CONTEXT + 1): { a: string; b: string; skipped: number } {
   const n = Math.min(a.length, b.length);
@@ -116,15 +118,85 @@ function patch(name: string, a: string, b: string): string {
   return patchOf(name, trimCommon(a, b));
 }
 
-/** The unified diff of texts trimCommon cut (hunks moved back by the lines it skipped). */
-function patchOf(name: string, t: { a: string; b: string; skipped: number }): string {
-  const sp = structuredPatch(`a/${name}`, `b/${name}`, t.a, t.b, undefined, undefined, { context: CONTEXT });
+/**
+ * The unified diff of texts trimCommon cut (hunks moved back by the lines it skipped). jsdiff runs on them cut at
+ * their common end as well when that gives exactly the hunks of the whole texts (watchedPatch), else on them whole,
+ * or on `whole()` when given (t is then a window of the texts, see piecesPatch). A one-tenant change at 10,000
+ * tenants then tokenizes a few lines, not everything after the change.
+ */
+function patchOf(name: string, t: Trimmed, whole?: () => Trimmed): string {
+  const cut = cutEnd(t.a, t.b);
+  let sp = cut && watchedPatch(`a/${name}`, `b/${name}`, cut.a, cut.b);
+  let skipped = t.skipped;
+  if (sp) searches.cut++;
+  else {
+    searches.whole++;
+    const w = whole ? whole() : t;
+    sp = structuredPatch(`a/${name}`, `b/${name}`, w.a, w.b, undefined, undefined, { context: CONTEXT });
+    skipped = w.skipped;
+  }
   for (const h of sp.hunks) {
-    h.oldStart += t.skipped;
-    h.newStart += t.skipped;
+    h.oldStart += skipped;
+    h.newStart += skipped;
   }
   const p = formatPatch(sp);
   return redact(p.replace(/^=+\n/, '').replace(/^(---|\+\+\+) (\S+)\t$/gm, '$1 $2'));
+}
+
+type Trimmed = { a: string; b: string; skipped: number };
+
+/** How many patches were searched on texts cut at their common end, and how many whole (the tests read them). */
+export const searches = { cut: 0, whole: 0 };
+
+/** Common whole lines kept after the last difference when the common end is cut (more than the context). */
+export const TAIL = 16;
+
+/**
+ * Both texts without the whole lines they share at the end, but for `tail` of them; undefined when they do not share
+ * that many. The cut is at a line start, so the lines (jsdiff's tokens) before it are the texts' own.
+ */
+export function cutEnd(a: string, b: string, tail = TAIL): { a: string; b: string } | undefined {
+  let i = a.length;
+  let j = b.length;
+  while (i > 0 && j > 0 && a.charCodeAt(i - 1) === b.charCodeAt(j - 1)) {
+    i--;
+    j--;
+  }
+  // The first newline within the common end closes the last line that differs; `tail` whole lines after it are kept.
+  let at = a.indexOf('\n', i);
+  for (let k = 0; k < tail && at >= 0; k++) at = a.indexOf('\n', at + 1);
+  if (at < 0 || at + 1 >= a.length) return undefined;
+  const d = a.length - b.length;
+  return { a: a.slice(0, at + 1), b: b.slice(0, at + 1 - d) };
+}
+
+type Path = { oldPos: number };
+type ExtractCommon = (this: unknown, path: Path, newTokens: string[], oldTokens: string[], diagonal: number, options: unknown) => number;
+
+/**
+ * structuredPatch of a and b, and whether its search stayed clear of the texts' ends: no path of jsdiff's search
+ * (Myers' greedy one) reached the end of one text but not the other. Only then is the diff of texts cut at their
+ * common end (cutEnd) the diff of the whole texts: every path, every comparison of two paths and every bound check
+ * is the same, and the one path that reaches both ends at once goes on through the common end the same way. A
+ * search that touched an end may have gone otherwise with the rest of the texts (a run of equal lines met further
+ * on), so the caller diffs the whole texts then.
+ */
+function watchedPatch(oldName: string, newName: string, a: string, b: string): StructuredPatch | undefined {
+  // lineDiff is the instance structuredPatch diffs with; its search's step is wrapped for this one synchronous call.
+  const ld = lineDiff as unknown as { extractCommon: ExtractCommon };
+  const step = ld.extractCommon;
+  let touched = false;
+  ld.extractCommon = function (path, newTokens, oldTokens, diagonal, options) {
+    const newPos = step.call(this, path, newTokens, oldTokens, diagonal, options);
+    if (path.oldPos + 1 >= oldTokens.length !== newPos + 1 >= newTokens.length) touched = true;
+    return newPos;
+  };
+  try {
+    const sp = structuredPatch(oldName, newName, a, b, undefined, undefined, { context: CONTEXT });
+    return touched ? undefined : sp;
+  } finally {
+    delete (ld as { extractCommon?: ExtractCommon }).extractCommon;
+  }
 }
 
 /** The signature `s2sgw sign` writes beside the manifest (src/apply/signature.ts). */
@@ -172,6 +244,39 @@ function count(s: string): number {
   return n;
 }
 
+/**
+ * Both piece lists without the pieces they end with, but for at least TAIL + 2 lines of them (and not into the pieces
+ * they start with): their texts are then the start of the whole texts, the same from the first difference to past
+ * the last. The same lists when there is nothing to drop.
+ */
+export function withoutCommonEnd(a: string[], b: string[]): [string[], string[]] {
+  const n = Math.min(a.length, b.length);
+  let k = 0;
+  while (k < n && a[k] === b[k]) k++;
+  let m = 0;
+  while (m < n - k && a[a.length - 1 - m] === b[b.length - 1 - m]) m++;
+  // Keep back some of the common end: its first TAIL + 2 lines.
+  let keep = 0;
+  for (let lines = 0; keep < m && lines < TAIL + 2; keep++) lines += count(a[a.length - m + keep]);
+  if (m - keep <= 0) return [a, b];
+  return [a.slice(0, a.length - m + keep), b.slice(0, b.length - m + keep)];
+}
+
+/** The patch of two files made of pieces (undefined when their texts are equal): exactly wholePatch of their texts. */
+export function piecesPatch(name: string, sx: string[], sy: string[]): string | undefined {
+  // The pieces both end with, less a few: only the window from the first difference to a little past the last is joined.
+  const [ex, ey] = withoutCommonEnd(sx, sy);
+  const t = trimCommonPieces(ex, ey);
+  return t && patchOf(name, t, ex === sx ? undefined : () => trimCommonPieces(sx, sy)!);
+}
+
+/** The patch of two whole texts, nothing cut (what piecesPatch and patch give, for the tests); undefined when equal. */
+export function wholePatch(name: string, a: string, b: string): string | undefined {
+  if (a === b) return undefined;
+  const p = formatPatch(structuredPatch(`a/${name}`, `b/${name}`, a, b, undefined, undefined, { context: CONTEXT }));
+  return redact(p.replace(/^=+\n/, '').replace(/^(---|\+\+\+) (\S+)\t$/gm, '$1 $2'));
+}
+
 /** Diffs two gateways' files (the manifest and summaries are left out: see `shown`). */
 export function diffFiles(gateway: string, before: BundleFile[], after: BundleFile[]): FileDiff[] {
   const a = new Map(before.filter(shown).map((f) => [f.path, f]));
@@ -184,8 +289,8 @@ export function diffFiles(gateway: string, before: BundleFile[], after: BundleFi
     const sy = fy && segmentsOf(fy);
     const name = `${gateway}/${p}`;
     if (sx && sy) {
-      const t = trimCommonPieces(sx, sy);
-      if (t) out.push({ path: p, status: 'changed', patch: patchOf(name, t) });
+      const d = piecesPatch(name, sx, sy);
+      if (d !== undefined) out.push({ path: p, status: 'changed', patch: d });
       continue;
     }
     const x = fx?.content;
