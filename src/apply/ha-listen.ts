@@ -8,6 +8,7 @@
 //   node ha-listen.js --vici URI --conf KEEPALIVED_CONF [--pid-file FILE] FIFO     (or `s2sgw ha-listen ...`, the executable)
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { spawn, ChildProcess } from 'node:child_process';
@@ -397,6 +398,9 @@ export class Listener {
   }
 }
 
+/** The listener's nice value (root only; keepalived starts it as root). */
+export const LISTENER_NICE = -10;
+
 /** The listener as this process's whole job (`node ha-listen.js ...` or `s2sgw ha-listen ...`, the executable). */
 export function listenMain(argv: string[]): void {
   const { values, positionals } = parseArgs({
@@ -409,6 +413,13 @@ export function listenMain(argv: string[]): void {
   if (!fifo) {
     log('no FIFO given (keepalived passes it as the last argument)');
     process.exit(2);
+  }
+  // Ahead of ordinary processes when the CPU is contended (keepalived runs its VRRP process at a realtime priority): a
+  // FAULT's terminates are what the static sites wait for. Not root (a test): as it is.
+  try {
+    os.setPriority(LISTENER_NICE);
+  } catch {
+    /* not permitted */
   }
   new Listener({ fifo, conf: values.conf!, vici: values.vici!, pidFile: values['pid-file']!, log }).run().catch((e) => {
     log((e as Error).message);
