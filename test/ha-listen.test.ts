@@ -4,9 +4,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { FAULT_TERMINATE_MS, terminateAll } from '../src/apply/ha-listen';
+import { FAULT_TERMINATE_MS, terminateAll, ViciPool } from '../src/apply/ha-listen';
 import { run, withNetns } from '../src/util/exec';
-import { Charon, withCharon } from './charon';
+import { Charon, startCharon, withCharon } from './charon';
 
 /** One side's swanctl.conf: connections a and b to the other side, each with its own identities and selectors. */
 function swanctlConf(me: 'gw' | 'site'): string {
@@ -101,6 +101,53 @@ test('FAULT, site silent: each terminate is forced after charon\'s timeout, both
     assert.ok(took >= FAULT_TERMINATE_MS - 200, `returned after ${took} ms: not waited for the site`);
     assert.ok(took < 2 * FAULT_TERMINATE_MS, `took ${took} ms: the terminates ran one after the other`);
   });
+});
+
+test('FAULT on the pool\'s connections, open since the listener started: no connect, both terminated at once, the site got both DELETEs', async () => {
+  await withPair(async (gw, site) => {
+    const pool = new ViciPool(`unix://${gw.sock}`, 2);
+    try {
+      await pool.fill();
+      assert.is(pool.open.length, 2);
+      const r = await terminateAll(`unix://${gw.sock}`, ['a', 'b'], pool);
+      assert.equal({ ...r, connectMs: undefined }, { charon: true, byName: { a: 'deleted', b: 'deleted' }, byId: [], connectMs: undefined, pooled: true });
+      assert.is(await anySa(gw), '');
+      await waitFor(async () => (await anySa(site)) === '', 10_000);
+      assert.is(await anySa(site), '', `the site kept an SA: ${site.log()}`);
+      // The connections stay open for the next event.
+      assert.is(pool.open.length, 2);
+    } finally {
+      await pool.stop();
+    }
+  });
+});
+
+test('the pool opens its connections again when charon restarts; a FAULT while charon is gone says so (fresh connects fail)', async () => {
+  const dir = fs.mkdtempSync('/tmp/s2sgw-hp-');
+  try {
+    await withNetns(async (ns) => {
+      let c = await startCharon({ ns, dir, name: 'gw' });
+      const uri = `unix://${c.sock}`;
+      const pool = new ViciPool(uri, 2);
+      try {
+        await pool.fill();
+        assert.is(pool.open.length, 2);
+        await c.stop();
+        await waitFor(async () => pool.open.length === 0, 5000);
+        assert.is(pool.open.length, 0, 'the pool kept connections charon closed');
+        assert.equal(await terminateAll(uri, ['a'], pool), { charon: false, byName: {}, byId: [] });
+        c = await startCharon({ ns, dir, name: 'gw' });
+        await waitFor(async () => pool.open.length === 2, 10_000);
+        assert.is(pool.open.length, 2, 'the pool did not reconnect to the restarted charon');
+        assert.equal((await terminateAll(uri, ['a'], pool)).byName, { a: 'none' });
+      } finally {
+        await pool.stop();
+        await c.stop();
+      }
+    });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('FAULT without a charon (its socket missing): reported at once, nothing terminated', async () => {

@@ -14,6 +14,7 @@ import { target, render, KEEPALIVED_CONF } from '../src/targets/keepalived';
 import { keepalivedFindings } from '../src/targets/keepalived/check';
 import { DAEMONS_SCRIPT, HA_STATE_DIR, LISTENER_SCRIPT, notifyCommand } from '../src/targets/keepalived/view';
 import { writeListener } from '../src/apply/steps';
+import { LISTENER_NICE } from '../src/apply/ha-listen';
 import { Runner } from '../src/apply/runner';
 import { run, which, withNetns, withTempDir } from '../src/util/exec';
 import { FIXTURES, tempCopy } from './helpers';
@@ -234,6 +235,13 @@ test('the notify listener, started by real keepalived from vrrp_notify_fifo_scri
         await wait(() => /contoso: MASTER: dialing IfCe1/.test(llog()), 30_000);
         assert.match(llog(), /contoso: MASTER: dialing IfCe1/, `listener log:\n${llog()}\nkeepalived:\n${log}`);
         assert.ok(fs.existsSync(path.join(ha, 'listener.pid')), 'no pid file');
+        // Its VICI connections open from the start, and its priority above ordinary processes (keepalived runs it as root).
+        assert.match(llog(), /\b2 VICI connection\(s\) open\b/, llog());
+        // (its pid file holds its pid in keepalived's PID namespace: found here by its command line)
+        const lpid = fs.readdirSync('/proc').find((p) => /^\d+$/.test(p) && (() => { try { const c = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8'); return c.includes('ha-listen') && c.includes(kconf); } catch { return false; } })());
+        assert.ok(lpid, 'the listener process not found');
+        const stat = fs.readFileSync(`/proc/${lpid}/stat`, 'utf8');
+        assert.is(Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]), LISTENER_NICE, `the listener's stat: ${stat}`);
         assert.is(fs.readFileSync(path.join(ha, 'contoso.state'), 'utf8').trim(), 'MASTER');
         await wait(async () => /^IfCe1: #\d+, CONNECTING,/m.test(await sas()) && !new RegExp(`^IfCe1: #${half![1]},`, 'm').test(await sas()), 15_000);
         const after = await sas();

@@ -6,6 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { FIXTURES, ROOT, UPDATE, cli } from './helpers';
+import { withCharon } from './charon';
 import { vtyshCheck } from '../src/targets/frr/check';
 import { libreswanProposal } from '../src/peer/libreswan';
 import { run, withNetns } from '../src/util/exec';
@@ -51,47 +52,50 @@ test('peer-config on an HA pair: a tunnel to each gateway (own address, own if_i
   }
 });
 
-test('peer-config on an HA pair without BGP: two static routes with metrics (active 100, standby 200) and DPD', async () => {
-  const r = await cli(['peer-config', '--config', PAIR, '--tenant', 'woodgrove', '--connection', 'IfWe1']);
+test('peer-config on an HA pair without BGP: one outbound interface both tunnels share, fixed policy priorities (active 100, standby 200), DPD, no trap, no updown', async () => {
+  const r = await cli(['peer-config', '--config', PAIR, '--tenant', 'woodgrove', '--connection', 'IfWe1', '--format', 'json']);
   assert.is(r.code, 0, r.err);
-  const lines = r.out.split('\n');
-  for (const line of ['ip route add 192.168.0.0/29 dev IfWe1-gw1 metric 100', 'ip route add 192.168.0.0/29 dev IfWe1-gw2 metric 200', '    dpd_delay = "30s"'])
-    assert.ok(lines.includes(line), `missing line ${JSON.stringify(line)} in\n${r.out}`);
-  assert.is(lines.filter((l) => l === '    dpd_delay = "30s"').length, 2);
+  const j = JSON.parse(r.out);
+  const lines = (j.swanctl as string).split('\n');
+  const count = (l: string) => lines.filter((x) => x === l).length;
+  for (const [line, n] of [['    dpd_delay = "30s"', 2], ['    if_id_in = 1', 1], ['    if_id_in = 2', 1], ['    if_id_out = 3', 2], ['        priority = 100', 1], ['        priority = 200', 1], ['        start_action = start', 2], ['        dpd_action = restart', 2], ['        close_action = none', 2]] as const)
+    assert.is(count(line), n, `${n} x ${JSON.stringify(line)} in\n${j.swanctl}`);
+  // The active gateway's (gw1) tunnel has the lower priority value: its policy wins while its CHILD_SA is up.
+  assert.match(j.swanctl, /IfWe1-gw1 \{[^]*?priority = 100[^]*?IfWe1-gw2 \{[^]*?priority = 200/);
+  // No trap: a trap policy would keep the active's tunnel in the kernel after its CHILD_SA is gone.
+  assert.not.match(j.swanctl, /trap|updown/);
+  assert.is(j.updown, undefined);
+  assert.is(j.updownPath, undefined);
   const one = await cli(['peer-config', '--config', PAIR, '--tenant', 'woodgrove', '--connection', 'IfWe1', '--gateway', 'gw2']);
   assert.is(one.code, 0, one.err);
-  assert.not.match(one.out, /if_id_in/);
+  assert.not.match(one.out, /if_id_in|priority =/);
 });
 
-
-test('peer-config on an HA pair without BGP: the updown script makes each route follow its tunnel (real ip, in a namespace)', async () => {
+test('peer-config on an HA pair without BGP: routes.sh makes the interfaces and one route through the shared one (real ip, in a namespace); swanctl.conf loads into a real charon', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 's2sgw-peer-'));
   try {
     const w = await cli(['peer-config', '--config', PAIR, '--tenant', 'woodgrove', '--connection', 'IfWe1', '--out', dir]);
     assert.is(w.code, 0, w.err);
-    const updown = path.join(dir, 's2sgw-woodgrove-IfWe1.updown');
-    assert.ok(fs.statSync(updown).mode & 0o100, 'the updown script is executable');
-    const conf = fs.readFileSync(path.join(dir, 'swanctl.conf'), 'utf8');
-    assert.is(conf.split('\n').filter((l) => l === '        updown = /etc/swanctl/s2sgw-woodgrove-IfWe1.updown').length, 2);
+    assert.equal(fs.readdirSync(dir).sort(), ['routes.sh', 'swanctl.conf']);
     await withNetns(async (ns) => {
-      const sh = (script: string, env: Record<string, string> = {}) => run('sh', ['-e', '-c', script], { netns: ns, env: { ...process.env, ...env } });
-      // (This machine's kernel may lack XFRM interfaces: veth pairs stand in for them; routes and metrics are the same.)
+      // (This machine's kernel may lack XFRM interfaces: veth pairs stand in for them; the routes are the same.)
       const script = fs.readFileSync(path.join(dir, 'routes.sh'), 'utf8').replace(/type xfrm dev WAN if_id (\d+)/g, 'type veth peer name peer$1');
-      assert.match(script, /ip link add IfWe1-gw2 type veth peer name peer2/);
-      const r = await sh(script);
+      assert.match(script, /ip link add IfWe1 type veth peer name peer3\n/);
+      const r = await run('sh', ['-e', '-c', script], { netns: ns });
       assert.is(r.code, 0, r.stderr);
-      const routes = async () => (await run('ip', ['route', 'show', '192.168.0.0/29'], { netns: ns })).stdout.trim().split('\n').map((l) => l.trim().replace(/ linkdown$/, ''));
-      assert.equal(await routes(), ['192.168.0.0/29 dev IfWe1-gw1 scope link metric 100', '192.168.0.0/29 dev IfWe1-gw2 scope link metric 200']);
-      // gw1 deletes its CHILD_SA (FAULT) or DPD declares it dead: its route goes, gw2's carries the traffic.
-      assert.is((await sh(updown, { PLUTO_CONNECTION: 'IfWe1-gw1', PLUTO_VERB: 'down-client' })).code, 0);
-      assert.equal(await routes(), ['192.168.0.0/29 dev IfWe1-gw2 scope link metric 200']);
-      // A second down (both of a duplicate pair) is harmless; another connection is left alone.
-      assert.is((await sh(updown, { PLUTO_CONNECTION: 'IfWe1-gw1', PLUTO_VERB: 'down-client' })).code, 0);
-      assert.is((await sh(updown, { PLUTO_CONNECTION: 'other', PLUTO_VERB: 'down-client' })).code, 0);
-      assert.equal(await routes(), ['192.168.0.0/29 dev IfWe1-gw2 scope link metric 200']);
-      // gw1's tunnel is back: so is its route, and its metric wins again.
-      assert.is((await sh(updown, { PLUTO_CONNECTION: 'IfWe1-gw1', PLUTO_VERB: 'up-client' })).code, 0);
-      assert.equal(await routes(), ['192.168.0.0/29 dev IfWe1-gw1 scope link metric 100', '192.168.0.0/29 dev IfWe1-gw2 scope link metric 200']);
+      const routes = (await run('ip', ['route', 'show', '192.168.0.0/29'], { netns: ns })).stdout.trim().split('\n').map((l) => l.trim().replace(/ linkdown$/, ''));
+      assert.equal(routes, ['192.168.0.0/29 dev IfWe1 scope link']);
+      const links = (await run('ip', ['-br', 'link', 'show'], { netns: ns })).stdout;
+      for (const dev of ['IfWe1-gw1', 'IfWe1-gw2', 'IfWe1']) assert.match(links, new RegExp(`^${dev}@`, 'm'));
+      // The site's charon takes both connections (if_id_in/if_id_out, priority, start/restart/none).
+      const conf = fs.readFileSync(path.join(dir, 'swanctl.conf'), 'utf8').replace(/"131\.107\.1\.10"/g, '"10.0.0.1"');
+      await withCharon({ ns, dir, name: 'site' }, async (c) => {
+        fs.writeFileSync(path.join(dir, 'site-swanctl.conf'), conf + 'secrets {\n  ike-1 {\n    secret = "test-only-not-a-secret"\n  }\n}\n');
+        const l = await c.swanctl('--load-all', '--file', path.join(dir, 'site-swanctl.conf'));
+        assert.is(l.code, 0, l.stdout + l.stderr);
+        const conns = (await c.swanctl('--list-conns')).stdout;
+        assert.match(conns, /IfWe1-gw1:[^]*IfWe1-gw2:/);
+      });
     });
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -6,7 +6,7 @@
 #   nhost (Northwind 192.168.0.2) --access VLAN 4010--+ sw ==trunk-gw2== gw2 eth1 (own 192.168.0.3, VRRP 192.168.0.1)
 #                                                     |    ==trunk-gw3== gw3 eth1 (own 192.168.0.4)
 #   gw2 eth0 203.0.113.20 --+ inet -- hsite 131.107.9.10 (Northwind Seattle, LAN 10.9.0.0/16; XFRM interfaces
-#   gw3 eth0 203.0.113.30 --+          IfNe1-gw2 metric 100, IfNe1-gw3 metric 200, from peer-config's `routes`)
+#   gw3 eth0 203.0.113.30 --+          IfNe1-gw2, IfNe1-gw3 inbound, IfNe1 outbound for both, from peer-config's `routes`)
 #
 # Each gateway of the pair is a host of its own: its own network namespace, and its own PID namespace (HOLDER in
 # lib.sh) holding its charon, FRR and the keepalived apply starts, so keepalived's health script (`pidof
@@ -14,8 +14,8 @@
 # state, live files, keepalived's pid files); its own mount namespace with its own /run/s2sgw (keepalived's state
 # files) and /var/lib/s2sgw (the drain file). keepalived's (and FRR's) log: logs/syslog-gw2.log, -gw3.log.
 #
-# The static site fails over as peer-config prescribes: its updown script (peer-config's `updown`) removes a tunnel's
-# route when its CHILD_SA goes; a gateway whose instance is in FAULT (trunk down, charon or FRR gone) terminates the
+# The static site fails over as peer-config prescribes: both its tunnels send through one XFRM interface (one outbound
+# policy), which its charon points at the other tunnel's SA when a CHILD_SA goes (priorities 100, 200); a gateway whose instance is in FAULT (trunk down, charon or FRR gone) terminates the
 # tenant's IKE_SAs (keepalived's notify_fault) and keeps them down until it is ready again.
 
 HA_ROOT=/run/lab/ha
@@ -188,6 +188,9 @@ ha_case() {
   local name=$1 title=$2 d=/tmp/ha-$1; shift 2
   ha_pings "$d"
   ha_trace gw2 "$d"
+  # The static site's policy changes with wall-clock times (when its charon moved the outbound policy).
+  ip -n hsite -ts xfrm monitor policy > "$d/xfrm-hsite" 2>&1 &
+  local xmon=$!
   local t0 t1 e0 e1; t0=$(now); e0=$EPOCHREALTIME
   "$@"
   t1=$(now); e1=$EPOCHREALTIME
@@ -198,6 +201,7 @@ ha_case() {
   n0=$(grep -c 'bytes from' "$d/site-${first%:*}")
   wait_until 40 replies "$d/site-${first%:*}" $((n0 + 120)); sleep 0.5
   ha_pings_stop
+  kill "$xmon" 2> /dev/null
   local h lost gap sent
   for h in $HA_SITES; do
     read -r lost gap sent < <(ha_loss "$d/site-${h%:*}")
@@ -263,7 +267,9 @@ ha_dump() {
   ip -n nhost neigh
 }
 # (swan is a function: not through sh -c)
-gw2_out() { ! ha_sa_up hsite IfNe1 gw2 && ! ha_sa_up hbgp IfNe2 gw2 && ! ip -n hsite route show 192.168.0.0/29 | grep -q IfNe1-gw2; }
+# site_out: the tunnel end the static site's outbound policy for the tenant's prefixes sends to (gw2 203.0.113.20, gw3 .30).
+site_out() { ip -n hsite xfrm policy show dir out dst 192.168.0.0/29 2> /dev/null | sed -n 's/.*tmpl src [^ ]* dst \([^ ]*\).*/\1/p' | tr '\n' ' '; }
+gw2_out() { ! ha_sa_up hsite IfNe1 gw2 && ! ha_sa_up hbgp IfNe2 gw2 && [ "$(site_out)" = "203.0.113.30 " ]; }
 reach_both() { ip netns exec nhost ping -c 3 -i 0.2 -W 2 10.9.0.1 > /dev/null && ha_sa_up hsite IfNe1 gw2 && ha_sa_up hsite IfNe1 gw3; }
 # bgp_both: Boston has 192.168.0.0/29 from both gateways (gw3's AS path prepended: 4 x 64520) and installs gw2's.
 bgp_both() {
@@ -279,10 +285,10 @@ ha_site() {
   wait_until 30 charon_ready "$n" || { fail "ha: charon of $n" "no VICI socket after 30 s"; return 1; }
   [ "$n" = hsite ] || wait_until 30 frr_ready "$n" || { fail "ha: FRR of $n" "vtysh gets no answer after 30 s"; return 1; }
   site_from_peer "$n" "$c" || return 1
+  # (the BGP site's; a static site has none: its charon moves its one outbound policy)
   local up; up=$(jq -r '.updownPath // empty' "$j")
-  [ -n "$up" ] || { fail "ha: $n's updown from peer-config" "peer-config named no updown script"; return 1; }
-  mkdir -p "$(dirname "$up")"
-  jq -r .updown "$j" > "$up" && chmod 755 "$up"
+  if [ -n "$up" ]; then mkdir -p "$(dirname "$up")"; jq -r .updown "$j" > "$up" && chmod 755 "$up"; fi
+  [ "$n" = hsite ] && [ -n "$up" ] && fail "ha: the static site's config from peer-config" "peer-config named an updown script ($up) for a static site"
   swan "$n" --load-all --noprompt --file "$RUN/$n/swanctl.conf" > "$LOGS/swanctl-$n.log" 2>&1
   jq -r .routes "$j" | sed 's/ dev WAN / dev eth0 /' | ip netns exec "$n" sh -e > "$LOGS/routes-$n.log" 2>&1 \
     || fail "ha: $n's routes from peer-config" "$(tail -n 2 "$LOGS/routes-$n.log" | tr '\n' ' ')"
@@ -343,12 +349,16 @@ check_ha() {
     sh -c "ip -n gw2 -br address show IfNi1 | grep -q ' 192.168.0.1/29' && ! ip -n gw3 -br address show IfNi1 | grep -q ' 192.168.0.1/29'"
   vip_on gw2 || { ha_dump; return 0; }
 
-  # The sites: peer-config's two connections each, its routes and its updown script; Boston's BGP too.
+  # The sites: peer-config's two connections each and its routes; Boston's updown script and BGP too.
   ha_site hsite IfNe1 || return 0
   ha_site hbgp IfNe2 || return 0
   load_site_frr hbgp
   # Both tunnels of each site up before the failover: the site dials each one.
-  for g in gw2 gw3; do swan hsite --initiate --child "IfNe1-$g" --timeout 40 > /dev/null 2>&1; swan hbgp --initiate --child "IfNe2-$g" --timeout 40 > /dev/null 2>&1; done
+  # (the static site's start_action = start dialed at load: only what is not up after 20 s, no duplicate)
+  for g in gw2 gw3; do
+    wait_until 20 ha_sa_up hsite IfNe1 "$g" || swan hsite --initiate --child "IfNe1-$g" --timeout 40 > /dev/null 2>&1
+    swan hbgp --initiate --child "IfNe2-$g" --timeout 40 > /dev/null 2>&1
+  done
   wait_until 40 ping1 nhost 56 10.9.0.1
   check "ha: Northwind's host reaches its static site through the pair; the site has a tunnel to each gateway" \
     "first reply after ${WAITED}s; gw2 $(ha_sa_up hsite IfNe1 gw2 && echo up || echo down), gw3 $(ha_sa_up hsite IfNe1 gw3 && echo up || echo down)" \
@@ -368,16 +378,16 @@ check_ha() {
   # gw2 (150) takes the address back (preemption).
   ha_case trunk "gw2's trunk link (eth1) down" trunk_down gw2
   # While gw2 is in FAULT it serves no tunnel of Northwind's (notify_fault), and the site routes over gw3 only.
-  check "ha: gw2 in FAULT: its tunnel to the site is gone and stays gone; the site's route over it too" \
-    "gw2's SAs: static site $(ha_sa_up hsite IfNe1 gw2 && echo up || echo down), BGP site $(ha_sa_up hbgp IfNe2 gw2 && echo up || echo down); static site's routes: $(ip -n hsite route show 192.168.0.0/29 | tr '\n' ';')" \
+  check "ha: gw2 in FAULT: its tunnel to the site is gone and stays gone; the static site sends through gw3's tunnel" \
+    "gw2's SAs: static site $(ha_sa_up hsite IfNe1 gw2 && echo up || echo down), BGP site $(ha_sa_up hbgp IfNe2 gw2 && echo up || echo down); static site's outbound policy to: $(site_out)" \
     gw2_out
   ip -n gw2 link set eth1 up
   wait_until 30 vip_on gw2
   check "ha: gw2's trunk up again: gw2 takes the address back" "after ${WAITED}s" vip_on gw2
-  site_route_gw2() { ha_sa_up hsite IfNe1 gw2 && ip -n hsite route show 192.168.0.0/29 | grep -q 'IfNe1-gw2 .*metric 100' && bgp_both; }
+  site_route_gw2() { ha_sa_up hsite IfNe1 gw2 && [ "$(site_out)" = "203.0.113.20 " ] && bgp_both; }
   wait_until 40 site_route_gw2
-  check "ha: gw2 ready again: it dialed its tunnels (notify), the static site's metric-100 route and the BGP site's unprepended path over it are back" \
-    "after ${WAITED}s; site routes: $(ip -n hsite route show 192.168.0.0/29 | tr '\n' ';')" site_route_gw2
+  check "ha: gw2 ready again: it dialed its tunnels (notify), the static site sends through gw2's tunnel again (priority 100), the BGP site's unprepended path over it is back" \
+    "after ${WAITED}s; static site's outbound policy to: $(site_out)" site_route_gw2
   wait_until 40 ping1 nhost 56 10.9.0.1 || note "ha: Northwind's host does not reach its site through gw2 again"
 
   # Case 2: a drained rolling apply of a change to both gateways.

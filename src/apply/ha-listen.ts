@@ -8,11 +8,12 @@
 //   node ha-listen.js --vici URI --conf KEEPALIVED_CONF [--pid-file FILE] FIFO     (or `s2sgw ha-listen ...`, the executable)
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { spawn, ChildProcess } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { ViciClient, ViciCommandError } from '../vici';
+import { ViciClient, ViciClosedError, ViciCommandError } from '../vici';
 import { LISTENER_PID, TUNNELS_MARK, Tunnels } from '../targets/keepalived/view';
 
 export interface ListenOptions {
@@ -47,8 +48,85 @@ export function parseFifoLine(line: string): { instance: string; state: 'MASTER'
   return m ? { instance: m[1], state: m[2] as 'MASTER' | 'BACKUP' | 'FAULT' } : undefined;
 }
 
-/** Runs fn with a fresh VICI connection (a socket connect, no program start); undefined when charon does not answer. */
-async function withVici<T>(uri: string, fn: (c: ViciClient) => Promise<T>): Promise<T | undefined> {
+/**
+ * VICI connections to charon kept open from the listener's start (docs/ha.md, "The notify listener"), so a FAULT
+ * sends its terminates at once: in the lab's run of 06:34 UTC the FAULT's two fresh unix-socket connects took 1.6 s
+ * on the emulated guest. A connection charon closes (charon restarted or gone) is opened again, every RETRY_MS while
+ * charon does not answer; calls on one connection run one after the other (ViciClient queues them).
+ */
+export class ViciPool {
+  private conns: ViciClient[] = [];
+  private filling?: Promise<void>;
+  private retry?: NodeJS.Timeout;
+  private stopped = false;
+
+  constructor(
+    readonly uri: string,
+    private size: number,
+  ) {}
+
+  /** Opens the connections missing (at once, not waited for by the caller; tests await it). */
+  fill(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    if (this.filling) return this.filling;
+    this.filling = (async () => {
+      this.conns = this.conns.filter((c) => c.isOpen);
+      while (!this.stopped && this.conns.length < this.size) {
+        const c = await ViciClient.connect(this.uri, { timeoutMs: CONNECT_MS }).catch(() => undefined);
+        if (!c) break;
+        if (this.stopped) {
+          await c.close().catch(() => undefined);
+          break;
+        }
+        this.conns.push(c);
+        void c.whenClosed.then(() => {
+          this.conns = this.conns.filter((x) => x !== c);
+          this.later();
+        });
+      }
+    })().finally(() => {
+      this.filling = undefined;
+      if (this.conns.length < this.size) this.later();
+    });
+    return this.filling;
+  }
+
+  private later(): void {
+    if (this.stopped || this.retry) return;
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      void this.fill();
+    }, RETRY_MS);
+    this.retry.unref();
+  }
+
+  /** At least n connections from now on (a tenant with more connections than the pool has). */
+  grow(n: number): void {
+    if (n <= this.size) return;
+    this.size = n;
+    void this.fill();
+  }
+
+  /** The open connections (none: charon did not answer since; the caller connects afresh). */
+  get open(): ViciClient[] {
+    return this.conns.filter((c) => c.isOpen);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.retry) clearTimeout(this.retry);
+    await Promise.all(this.conns.map((c) => c.close().catch(() => undefined)));
+    this.conns = [];
+  }
+}
+
+/**
+ * Runs fn with one of the pool's connections, or (no pool, or none open) a fresh one closed after; undefined when
+ * charon does not answer.
+ */
+async function withVici<T>(uri: string, fn: (c: ViciClient) => Promise<T>, pool?: ViciPool): Promise<T | undefined> {
+  const held = pool?.open[0];
+  if (held) return fn(held);
   let c: ViciClient | undefined;
   try {
     c = await ViciClient.connect(uri, { timeoutMs: CONNECT_MS });
@@ -64,6 +142,8 @@ async function withVici<T>(uri: string, fn: (c: ViciClient) => Promise<T>): Prom
 
 /** How long a connect to charon may take (charon gone: the socket refuses at once, or is missing). */
 const CONNECT_MS = 1000;
+/** How often the pool tries again to connect while charon does not answer. */
+const RETRY_MS = 1000;
 /** charon's own timeout for the FAULT's terminates: after it, with force, charon destroys the IKE_SA without the site's answer. */
 export const FAULT_TERMINATE_MS = 3000;
 /**
@@ -85,8 +165,10 @@ export interface FaultResult {
   byName: Record<string, string>;
   /** IKE_SAs (unique ids) still there after those, terminated by id. */
   byId: number[];
-  /** ms until the connections were open (the log's; the lab's timelines). */
+  /** ms until the connections were open (the log's; the lab's timelines): 0 with the pool's. */
   connectMs?: number;
+  /** Whether the pool's connections carried it (no connect). */
+  pooled?: boolean;
 }
 
 /**
@@ -120,24 +202,33 @@ function terminateOutcome(e: unknown): string {
  * 03:58 UTC: a DELETE sent after the blackhole left the site with its tunnel). A client-side deadline (CALL_MS, charon
  * stuck) is the one exception: then the blackhole follows anyway.
  */
-export async function terminateAll(vici: string, ikes: string[]): Promise<FaultResult> {
+export async function terminateAll(vici: string, ikes: string[], pool?: ViciPool): Promise<FaultResult> {
   // Nothing to terminate: only whether charon answers (for the blackholes).
-  if (!ikes.length) return { charon: !!(await withVici(vici, async () => true)), byName: {}, byId: [] };
+  if (!ikes.length) return { charon: !!(await withVici(vici, async () => true, pool)), byName: {}, byId: [] };
   const t0 = Date.now();
-  const conns = (await Promise.all(ikes.map(() => ViciClient.connect(vici, { timeoutMs: CONNECT_MS }).catch(() => undefined)))).filter((c): c is ViciClient => !!c);
+  // The pool's open connections (no connect: ViciPool), else fresh ones as before (charon just restarted, or no pool).
+  const held = pool?.open ?? [];
+  const conns = held.length ? held : (await Promise.all(ikes.map(() => ViciClient.connect(vici, { timeoutMs: CONNECT_MS }).catch(() => undefined)))).filter((c): c is ViciClient => !!c);
   const connectMs = Date.now() - t0;
   if (!conns.length) return { charon: false, byName: {}, byId: [] };
   try {
     const byName: Record<string, string> = Object.fromEntries(ikes.map((ike) => [ike, 'no answer'])); // the log's order
+    let answered = false;
     await Promise.all(
       ikes.map((ike, k) =>
         terminate(conns[k % conns.length], { ike, timeout: FAULT_TERMINATE_MS, force: true })
-          .then(() => (byName[ike] = 'deleted'))
-          .catch((e) => (byName[ike] = terminateOutcome(e))), // the list below sees what is left
+          .then(() => (answered = true) && (byName[ike] = 'deleted'))
+          .catch((e) => {
+            if (!(e instanceof ViciClosedError)) answered = true;
+            byName[ike] = terminateOutcome(e); // the list below sees what is left
+          }),
       ),
     );
+    // Held connections that charon closed before answering (it went, or restarted, since they were opened): as without a
+    // pool, fresh connections say whether charon answers.
+    if (held.length && !answered) return terminateAll(vici, ikes);
     const live = conns.filter((c) => c.isOpen);
-    if (!live.length) return { charon: true, byName, byId: [], connectMs };
+    if (!live.length) return { charon: true, byName, byId: [], connectMs, ...(held.length ? { pooled: true } : {}) };
     const wanted = new Set(ikes);
     const left = (await live[0].listSas({}, { timeoutMs: CALL_MS }).catch(() => []))
       .filter((sa) => wanted.has(sa.name))
@@ -145,9 +236,9 @@ export async function terminateAll(vici: string, ikes: string[]): Promise<FaultR
       .filter((n) => Number.isInteger(n) && n > 0);
     // Calls on one connection run one after the other (ViciClient queues them): the ids are spread over the connections.
     await Promise.all(left.map((ikeId, k) => terminate(live[k % live.length], { ikeId, timeout: FAULT_TERMINATE_MS, force: true }).catch(() => undefined)));
-    return { charon: true, byName, byId: left, connectMs };
+    return { charon: true, byName, byId: left, connectMs, ...(held.length ? { pooled: true } : {}) };
   } finally {
-    await Promise.all(conns.map((c) => c.close().catch(() => undefined)));
+    if (!held.length) await Promise.all(conns.map((c) => c.close().catch(() => undefined)));
   }
 }
 
@@ -160,18 +251,26 @@ export class Listener {
   private tunnels = new Map<string, Instance>();
   /** Dials in flight (not waited for by the next event of the instance); tests wait for them. */
   readonly dials = new Set<Promise<unknown>>();
+  /** Open from the start (run), so a FAULT's terminates need no connect: one connection per connection name of the largest instance, at least 2. */
+  readonly pool: ViciPool;
 
-  constructor(private readonly o: ListenOptions) {}
+  constructor(private readonly o: ListenOptions) {
+    this.pool = new ViciPool(o.vici, 2);
+  }
+
+  /** The pool as large as the largest instance's connection count (read again when keepalived.conf changes). */
+  private sizePool(): void {
+    for (const t of this.tunnels.values()) this.pool.grow(t.ikes.length);
+  }
 
   /** The resident `ip -force -batch -`, started again if it went. */
   private batch(lines: string[]): void {
-    if (!lines.length) return;
     if (!this.ip || this.ip.exitCode !== null || this.ip.killed || !this.ip.stdin?.writable) {
       this.ip = spawn('ip', ['-force', '-batch', '-'], { stdio: ['pipe', 'ignore', 'ignore'] });
       this.ip.on('error', (e) => this.o.log(`ip -batch: ${e.message}`));
       this.ip.stdin!.on('error', () => undefined);
     }
-    this.ip.stdin!.write(lines.map((l) => l + '\n').join(''));
+    if (lines.length) this.ip.stdin!.write(lines.map((l) => l + '\n').join(''));
   }
 
   private instance(name: string): Instance | undefined {
@@ -181,6 +280,7 @@ export class Listener {
       if (stamp !== this.confStamp) {
         this.tunnels = tunnelsFromConf(fs.readFileSync(this.o.conf, 'utf8'));
         this.confStamp = stamp;
+        this.sizePool();
       }
     } catch (e) {
       this.o.log(`${this.o.conf}: ${(e as Error).message}`);
@@ -199,11 +299,11 @@ export class Listener {
    */
   private async fault(t: Instance): Promise<void> {
     const t0 = Date.now();
-    const r = await terminateAll(this.o.vici, t.ikes);
+    const r = await terminateAll(this.o.vici, t.ikes, this.pool);
     // With charon gone, no blackhole: the kernel still carries what the sites send through its SAs (notifyCommand).
     if (r.charon) this.batch(this.routes(t, 'replace'));
     const what = Object.entries(r.byName).map(([ike, how]) => `${ike} ${how}`).join(', ') || 'no connection';
-    const ms = `${r.connectMs !== undefined ? `connected after ${r.connectMs} ms, ` : ''}${Date.now() - t0} ms after the event`;
+    const ms = `${r.pooled ? 'on open connections, ' : r.connectMs !== undefined ? `connected after ${r.connectMs} ms, ` : ''}${Date.now() - t0} ms after the event`;
     this.o.log(`${t.instance}: FAULT: terminated ${what}${r.byId.length ? `; ${r.byId.length} IKE_SA(s) left, by id` : ''}${r.charon ? '; blackholed the sites' : '; charon does not answer'} (${ms})`);
   }
 
@@ -219,7 +319,9 @@ export class Listener {
     const installed = new Set<string>();
     // One list of every IKE_SA (not one per connection), the tenant's dialed ones picked here.
     const dialed = new Set(t.dial);
-    await withVici(this.o.vici, async (c) => {
+    await withVici(
+      this.o.vici,
+      async (c) => {
       for (const sa of await c.listSas({}, { timeoutMs: CALL_MS }).catch(() => [])) {
         if (!dialed.has(sa.name)) continue;
         const s = sa.section as Record<string, unknown>;
@@ -231,7 +333,9 @@ export class Listener {
         if (s.state !== 'ESTABLISHED' && s.state !== 'REKEYING' && s.state !== 'REKEYED') continue;
         for (const ch of Object.values((s['child-sas'] ?? {}) as Record<string, Record<string, unknown>>)) if (ch.state === 'INSTALLED') installed.add(String(ch.name));
       }
-    });
+      },
+      this.pool,
+    );
     const dial = t.children.filter((ch) => !installed.has(ch));
     for (const child of dial) {
       const p = withVici(this.o.vici, (c) => c.initiate({ child, timeout: 10_000 }, { timeoutMs: 12_000 }).catch(() => undefined));
@@ -273,10 +377,16 @@ export class Listener {
         /* gone */
       }
       this.ip?.kill();
+      void this.pool.stop();
       process.exit(0);
     };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
+    // Ready before the first event: the VICI connections open (ViciPool; sized by keepalived.conf's instances) and the
+    // resident `ip -batch` started, so a FAULT starts no program and opens no socket (docs/ha.md, "The notify listener").
+    this.instance(''); // keepalived.conf read: the pool sized
+    this.batch([]);
+    void this.pool.fill().then(() => this.o.log(`${this.pool.open.length} VICI connection(s) open`));
     this.o.log(`listening on ${this.o.fifo} (pid ${process.pid})`);
     for (;;) {
       const fd = fs.openSync(this.o.fifo, fs.constants.O_RDWR | fs.constants.O_NONBLOCK);
@@ -287,6 +397,9 @@ export class Listener {
     }
   }
 }
+
+/** The listener's nice value (root only; keepalived starts it as root). */
+export const LISTENER_NICE = -10;
 
 /** The listener as this process's whole job (`node ha-listen.js ...` or `s2sgw ha-listen ...`, the executable). */
 export function listenMain(argv: string[]): void {
@@ -300,6 +413,13 @@ export function listenMain(argv: string[]): void {
   if (!fifo) {
     log('no FIFO given (keepalived passes it as the last argument)');
     process.exit(2);
+  }
+  // Ahead of ordinary processes when the CPU is contended (keepalived runs its VRRP process at a realtime priority): a
+  // FAULT's terminates are what the static sites wait for. Not root (a test): as it is.
+  try {
+    os.setPriority(LISTENER_NICE);
+  } catch {
+    /* not permitted */
   }
   new Listener({ fifo, conf: values.conf!, vici: values.vici!, pidFile: values['pid-file']!, log }).run().catch((e) => {
     log((e as Error).message);

@@ -45,7 +45,7 @@ export const command: Command = {
     if (!t) throw new UsageError(`no tenant named ${name}`, `tenants: ${v.model.tenants.map((x) => x.name).join(', ')}`);
     if (!t.connections.some((c) => c.interface === iface)) throw new UsageError(`tenant ${name} has no connection ${iface}`, `its connections: ${t.connections.map((c) => c.interface).join(', ') || 'none'}`);
     if (!values.gateway && t.network.ha && t.gateways.length === 2 && format !== 'libreswan') {
-      // An HA pair: both tunnels, and BGP to both gateways or two static routes with metrics (docs/ha.md).
+      // An HA pair: both tunnels, and BGP to both gateways or one outbound interface with policy priorities (docs/ha.md, "Sites").
       const gws = t.gateways.map((g) => v.model.gateways.find((x) => x.name === g)!);
       const pc = peerConfigPair(t, gws, iface);
       if (values.out) {

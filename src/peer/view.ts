@@ -39,6 +39,10 @@ export interface PeerView {
   frr: PeerFrrView | null;
   /** The site's XFRM if_id for this tunnel when it routes into one interface per gateway of an HA pair, else null. */
   ifId: number | null;
+  /** if_id_out when it differs from ifId: a static site of a pair sends through one interface shared by both tunnels. */
+  ifIdOut?: number;
+  /** The children's fixed policy priority (a static site of a pair: the active gateway's tunnel wins while it is up). */
+  priority?: number;
 }
 
 export interface PeerFrrView {

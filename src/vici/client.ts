@@ -189,6 +189,11 @@ export class ViciClient {
     await this.closed;
   }
 
+  /** Settles when the socket has closed (charon ended it, or close()): a pool opens another. */
+  get whenClosed(): Promise<void> {
+    return this.closed;
+  }
+
   /** Whether the connection can still carry calls. */
   get isOpen(): boolean {
     return !this.dead;
