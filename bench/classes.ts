@@ -132,13 +132,15 @@ export function nftFloor(sb: Sandbox, from: string, to: string, tenant: string, 
   return timed(sb.ns, () => sb.sh('nft', ['-f', ff]), `nft -f (${tenant})`);
 }
 
-/** One vtysh command sequence (the change's, as reload-frr runs it): undone, then made again, timed. */
+/** One vtysh command sequence (the change's, as reload-frr runs it: a `vtysh -f` file): undone, then made again, timed. */
 export function vtyshFloor(sb: Sandbox, from: string, to: string, tenant: string): Cost | undefined {
   const fwd = frrPlan(read(from, FRR_FILE), read(to, FRR_FILE), [tenant]);
   if (!fwd.commands.length) return undefined;
   const back = frrPlan(read(to, FRR_FILE), read(from, FRR_FILE), [tenant]);
+  const f = path.join(sb.root, 'floor-vtysh.conf');
   const run = (cmds: string[]) => () => {
-    const r = sb.sh('vtysh', ['-N', sb.pathspace ?? '', ...cmds.flatMap((c) => ['-c', c])]);
+    fs.writeFileSync(f, cmds.filter((c) => c !== 'configure terminal' && c !== 'end').join('\n') + '\n');
+    const r = sb.sh('vtysh', ['-N', sb.pathspace ?? '', '-f', f]);
     return { code: r.code, stderr: r.stderr + r.stdout };
   };
   timed(sb.ns, run(vtyshScript(back.commands)), `vtysh (undo ${tenant})`);

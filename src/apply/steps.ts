@@ -21,6 +21,7 @@ import { alternateOf, applySwanPlan, baseName, connectionSections, firstLoadRequ
 import { ViciClient, ViciCommandError } from '../vici';
 import { DRAIN_FILE, HA_STATE_DIR, LISTENER_PID, LISTENER_SCRIPT } from '../targets/keepalived/view';
 import { embedded } from '../util/embedded';
+import type { RunResult } from '../util/exec';
 
 export const NFT_FILE = 'nftables/s2sgw.nft';
 export const NFT_TABLE = ['inet', 's2sgw'];
@@ -300,11 +301,25 @@ async function frrIncremental(ctx: StepContext): Promise<boolean> {
     ctx.say(`  reload-frr: ${plan.commands.length} commands for ${plan.tenants.length} tenants: reloading the whole file`);
     return false;
   }
-  const r = await ctx.runner.run('vtysh', [...vtysh(ctx.runner), ...script.flatMap((c) => ['-c', c])]);
+  const r = await vtyshSequence(ctx, 'frr-incremental.conf', script);
   const complaints = vtyshComplaints(r.stdout + r.stderr);
   if (r.code === 0 && !complaints.length) return true;
   ctx.say(`  reload-frr: vtysh refused the incremental commands for ${plan.tenants.join(', ')} (${complaints[0] ?? `exit ${r.code}`}); reloading the whole file`);
   return false;
+}
+
+/**
+ * One vtysh session for a command sequence (`configure terminal` ... `end`, as vtyshScript makes it). On the host
+ * itself it goes as a file, `vtysh -f` (what frr-reload.py sends its difference with): vtysh then hands the
+ * daemons the lines as one configuration transaction, two to three times faster than the same lines as `-c`
+ * arguments (a tenant added: 52 commands, 0.4-0.7 s against 1.1-2.2 s on the bench's FRR host, load 8), with the
+ * same running configuration after it (test/apply-incremental.test.ts compares it with frr-reload.py's). Through
+ * `via` (another host) the file would not be there, and a dry run shows the commands: the sequence goes as `-c` arguments.
+ */
+async function vtyshSequence(ctx: StepContext, name: string, script: string[]): Promise<RunResult> {
+  if (ctx.runner.via?.length || ctx.runner.dryRun) return ctx.runner.run('vtysh', [...vtysh(ctx.runner), ...script.flatMap((c) => ['-c', c])]);
+  const body = script.filter((c) => c !== 'configure terminal' && c !== 'end').join('\n') + '\n';
+  return ctx.runner.run('vtysh', [...vtysh(ctx.runner), '-f', scratch(ctx, name, body)]);
 }
 
 /**
