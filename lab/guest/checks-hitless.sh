@@ -54,11 +54,23 @@ c_sas() {
   } | sort | tr '\n' ' '
 }
 
-# hl_phase NAME BUNDLE STRICT MOVE: pings through every tunnel around one apply of BUNDLE; STRICT=1: Contoso NY's
+# site_initiates_new: as the site's admin does for a rekey-class change (docs/apply.md): once the gateway holds
+# Contoso NY's connection under its other name (the apply's make-before-break, waiting for the peer), the site
+# initiates its new connection (peer-config's, loaded before the apply), so that the gateway is the responder of the
+# new CHILD_SA. In the background; its output in logs/swanctl-cny-initiate.log.
+gw_holds() { swan gw --list-conns 2> /dev/null | grep -q "^$1:"; }
+site_initiates_new() {
+  local target; [ "$(contoso_conn)" = IfCe1 ] && target='IfCe1~2' || target=IfCe1
+  ( wait_until 60 gw_holds "$target" && swan cny --initiate --ike IfCe1 --child IfCe1 --timeout 30 ) > "$LOGS/swanctl-cny-initiate.log" 2>&1 &
+  HL_SITE_PID=$!
+}
+
+# hl_phase NAME BUNDLE STRICT MOVE PEER: pings through every tunnel around one apply of BUNDLE; STRICT=1: Contoso NY's
 # tunnel must lose none either, STRICT=N (N > 1): at most N; MOVE=1: Contoso NY must move to a second IKE_SA under its other name, MOVE=0: its
-# IKE_SA and CHILD_SAs must stay exactly as they were. Prints one line per tunnel with its counts (checks report).
+# IKE_SA and CHILD_SAs must stay exactly as they were; PEER=1: the site initiates the new IKE_SA (site_initiates_new).
+# Prints one line per tunnel with its counts (checks report).
 hl_phase() {
-  local name=$1 bundle=$2 strict=$3 move=${4:-1} t
+  local name=$1 bundle=$2 strict=$3 move=${4:-1} peer=${5:-0} t
   local spis0; spis0=$(w_spis)
   local c0; c0=$(contoso_conn)
   local cs0; cs0=$(c_sas)
@@ -75,7 +87,9 @@ hl_phase() {
   done
   for t in $HL_TUNNELS; do wait_until 10 hl_over "${t%%:*}" 10; done
   local from; from=$(($(wc -l < "$APPLY_LOG") + 1))
+  [ "$peer" = 1 ] && site_initiates_new
   apply_bundle "hitless: $name: s2sgw apply" "$bundle"
+  [ "$peer" = 1 ] && { wait "$HL_SITE_PID" 2> /dev/null; note "hitless: $name: the site's swanctl --initiate of its new connection: $(grep -cE 'IKE_SA .* established|CHILD_SA .* established' "$LOGS/swanctl-cny-initiate.log") established line(s), $(grep -oE 'initiate (completed successfully|failed.*)' "$LOGS/swanctl-cny-initiate.log" | head -n 1)"; }
   local mbb; mbb=$(tail -n +"$from" "$APPLY_LOG" | grep -oE "IfCe1 (replaced|rekeyed) make-before-break[^)]*\)|IfCe1's new credentials proved by a childless IKE_SA[^(]*" | tail -n 1)
   for t in $HL_TUNNELS; do
     local tag=${t%%:*}
@@ -119,9 +133,12 @@ check_hitless() {
   local base=$OUT/peers/IfCe1.json
   cp "$base" /tmp/IfCe1-base.json
 
-  # (1) Proposals (rekey): the site takes the new proposals first (peer-config's connection for bundle-h1).
+  # (1) Proposals (rekey): the site takes the new proposals first (peer-config's connection for bundle-h1), and initiates
+  # it once the gateway's apply holds the new connection (the gateway waits for that, S2SGW_MBB_PEER_MS): lose none.
   site_reload IfCe1 "$OUT/peers/IfCe1-h1.json"
-  hl_phase "(1) proposal change (rekey)" "$OUT/bundle-h1/gw1" 10
+  hl_phase "(1) proposal change (rekey)" "$OUT/bundle-h1/gw1" 1 1 1
+  local by; by=$(grep -oE 'IfCe1 rekeyed make-before-break[^)]*\)' "$APPLY_LOG" | tail -n 1)
+  check "hitless: (1) the site initiated the new IKE_SA, the gateway responded (held until the site used it)" "${by:-no make-before-break logged}" test "${by/initiated by the peer/}" != "$by"
   local prop; prop=$(swan gw --list-sas --ike "$(contoso_conn)" 2> /dev/null | grep -oE 'AES_GCM_16-128[^ ]*|ECP_256' | sort -u | tr '\n' ' ')
   check "hitless: (1) Contoso NY's SAs use the new proposals" "${prop:-none of AES_GCM_16-128, ECP_256}" test -n "$prop"
 
