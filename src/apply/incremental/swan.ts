@@ -207,13 +207,13 @@ async function ikeSas(c: ViciClient, name: string): Promise<Ike[]> {
 }
 
 /** The children a connection section declares, with whether charon starts them itself (start or trap) or waits for the peer. */
-function childrenOf(section: Map<string, ViciInputElement>): Array<{ name: string; initiate: boolean }> {
+function childrenOf(section: Map<string, ViciInputElement>): Array<{ name: string; initiate: boolean; trap: boolean }> {
   const kids = section.get('children');
   const entries: Array<[string, unknown]> = kids instanceof Map ? [...kids] : kids && typeof kids === 'object' ? Object.entries(kids) : [];
   return entries.map(([name, v]) => {
     const get = (k: string) => (v instanceof Map ? v.get(k) : (v as Record<string, unknown>)?.[k]);
     const start = String(get('start_action') ?? 'none');
-    return { name, initiate: /start|trap/.test(start) };
+    return { name, initiate: /start|trap/.test(start), trap: /trap/.test(start) };
   });
 }
 
@@ -296,7 +296,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * and held: it sends on the old SA until that is deleted. Once the new CHILD_SAs are installed and the first packet
  * came in on them (the peer installed and uses them; at most `settleMs`), the new name is loaded as the release has
  * it (its trap policies, the old CHILD_SA's reqid, carry the traffic onto the new SA once the old one ends), then the
- * old IKE_SA is terminated. When the peer does not initiate in time, this end initiates as without it.
+ * old IKE_SA is terminated. When the peer does not initiate in time, this end initiates as without it. Only for
+ * connections whose children all trap (`connect: on-demand`): a `start` child has no trap policy to carry the traffic.
  */
 export async function makeBeforeBreak(c: ViciClient, name: string, section: Map<string, ViciInputElement>, old: { name: string; id: number; children?: Ike['children'] }, call: Call, opts: MbbOptions): Promise<string> {
   const target = alternateOf(old.name);
@@ -307,7 +308,9 @@ export async function makeBeforeBreak(c: ViciClient, name: string, section: Map<
     await call(['vici', '--unload-conn', target], () => c.unloadConn(target)).catch(() => undefined);
     for (const s of await ikeSas(c, target).catch(() => [])) await call(['vici', '--terminate', '--ike-id', String(s.id), '--force'], () => c.terminate({ ikeId: s.id, force: true, timeout: -1 })).catch(() => undefined);
   };
-  const peerFirst = (opts.peerFirstMs ?? 0) > 0 && kids.some((k) => k.initiate);
+  // Only for children that trap: their trap policies (the old CHILD_SA's reqid, no SPI) are what carries the traffic
+  // onto a new CHILD_SA installed without policies of its own (`connect: always` ones: this end initiates, as before).
+  const peerFirst = (opts.peerFirstMs ?? 0) > 0 && kids.some((k) => k.initiate) && kids.every((k) => k.trap);
   try {
     await call(['vici', '--load-conn', target], () => c.loadConn(target, peerFirst ? heldSection(full) : full));
   } catch (e) {
