@@ -58,10 +58,12 @@ c_sas() {
 # Contoso NY's connection under its other name (the apply's make-before-break, waiting for the peer), the site
 # initiates its new connection (peer-config's, loaded before the apply), so that the gateway is the responder of the
 # new CHILD_SA. In the background; its output in logs/swanctl-cny-initiate.log.
-gw_holds() { swan gw --list-conns 2> /dev/null | grep -q "^$1:"; }
+# gw_holds FROM NAME: the gateway's charon logged loading NAME after line FROM of its log (cheaper than swanctl).
+gw_holds() { tail -n +"$1" "$LOGS/charon-gw.log" | grep -qE "(added|replaced|updated) vici connection: $2\$"; }
 site_initiates_new() {
   local target; [ "$(contoso_conn)" = IfCe1 ] && target='IfCe1~2' || target=IfCe1
-  ( wait_until 60 gw_holds "$target" && swan cny --initiate --ike IfCe1 --child IfCe1 --timeout 30 ) > "$LOGS/swanctl-cny-initiate.log" 2>&1 &
+  local from; from=$(($(wc -l < "$LOGS/charon-gw.log") + 1))
+  ( wait_until 60 gw_holds "$from" "$target" && swan cny --initiate --ike IfCe1 --child IfCe1 --timeout 30 ) > "$LOGS/swanctl-cny-initiate.log" 2>&1 &
   HL_SITE_PID=$!
 }
 

@@ -332,7 +332,7 @@ async function frrRemoveVrfs(ctx: StepContext): Promise<boolean> {
 /** How long a replaced connection's new IKE_SA has to come up (initiated, or by the peer for responder-only ones). */
 const MBB_DEADLINE_MS = Number(process.env.S2SGW_MBB_DEADLINE_MS) || 30_000;
 /** A rekey-class make-before-break: how long the peer has to initiate the new IKE_SA before the gateway does (docs/apply.md). */
-const MBB_PEER_MS = process.env.S2SGW_MBB_PEER_MS !== undefined && process.env.S2SGW_MBB_PEER_MS !== '' ? Math.max(0, Number(process.env.S2SGW_MBB_PEER_MS) || 0) : 10_000;
+const MBB_PEER_MS = process.env.S2SGW_MBB_PEER_MS !== undefined && process.env.S2SGW_MBB_PEER_MS !== '' ? Math.max(0, Number(process.env.S2SGW_MBB_PEER_MS) || 0) : 30_000;
 /** Per VICI socket: the connection whose make-before-break failed in this process, left as it was for the rollback. */
 const mbbLeft = new Map<string, Set<string>>();
 

@@ -197,9 +197,10 @@ function childSas(section: Record<string, unknown>): Ike['children'] {
   }));
 }
 
-async function ikeSas(c: ViciClient, name: string): Promise<Ike[]> {
+/** The IKE_SAs of one connection; `block`: wait for those a charon thread holds (one in IKE_AUTH is skipped otherwise). */
+async function ikeSas(c: ViciClient, name: string, block = false): Promise<Ike[]> {
   const out: Ike[] = [];
-  for (const s of await c.listSas({ ike: name, noblock: true })) {
+  for (const s of await c.listSas({ ike: name, noblock: !block })) {
     if (s.name !== name) continue;
     out.push({ name, id: Number(s.section.uniqueid), state: String(s.section.state), children: childSas(s.section) });
   }
@@ -316,26 +317,36 @@ export async function makeBeforeBreak(c: ViciClient, name: string, section: Map<
   } catch (e) {
     throw new MbbError(name, 'load', (e as Error).message);
   }
-  const deadline = Date.now() + opts.deadlineMs;
+  // The peer's first packet on every new CHILD_SA proves it installed them (it moves its traffic when it does): until
+  // then this end keeps sending on the old SA (at most settleMs; an idle tunnel sends nothing).
+  const firstPacket = async (sa: Ike) => {
+    const until = Date.now() + (opts.settleMs ?? 3000);
+    const used = (s: Ike | undefined) => !!s && want.every((w) => s.children.some((k) => k.name === w && k.state === 'INSTALLED' && (k.bytesIn ?? 0) > 0));
+    let now: Ike | undefined = sa;
+    while (!used(now) && Date.now() < until) {
+      await sleep(Math.min(100, opts.pollMs ?? 100));
+      now = (await ikeSas(c, target)).find((s) => s.id === sa.id);
+    }
+  };
   let byPeer: Ike | undefined;
+  // An IKE_SA of the new name the peer started and is still negotiating (this end then initiates nothing: a second
+  // CHILD_SA on it would be one this end initiates).
+  let started = false;
   if (peerFirst) {
     // The peer's turn: it initiates the new IKE_SA (its new connection, peer-config's) while this end only responds.
-    const until = Date.now() + Math.min(opts.peerFirstMs!, opts.deadlineMs);
+    const until = Date.now() + opts.peerFirstMs!;
     byPeer = up(await ikeSas(c, target), want);
     while (!byPeer && Date.now() < until) {
       await sleep(opts.pollMs ?? 250);
       byPeer = up(await ikeSas(c, target), want);
     }
-    if (byPeer) {
-      // Its first packet on every new CHILD_SA proves the peer installed them (it moves its traffic when it does).
-      const until2 = Date.now() + (opts.settleMs ?? 3000);
-      const used = (s: Ike | undefined) => !!s && want.every((w) => s.children.some((k) => k.name === w && k.state === 'INSTALLED' && (k.bytesIn ?? 0) > 0));
-      let now: Ike | undefined = byPeer;
-      while (!used(now) && Date.now() < until2) {
-        await sleep(Math.min(100, opts.pollMs ?? 100));
-        now = (await ikeSas(c, target)).find((s) => s.id === byPeer!.id);
-      }
+    if (!byPeer) {
+      // Once more, waiting for an IKE_SA a charon thread holds (the IKE_AUTH of one the peer started just now).
+      const last = await ikeSas(c, target, true);
+      byPeer = up(last, want);
+      started = !byPeer && last.length > 0;
     }
+    if (byPeer) await firstPacket(byPeer);
     // As the release has it (start action, policies): charon keeps the CHILD_SAs, only its children's configs change.
     try {
       await call(['vici', '--load-conn', target], () => c.loadConn(target, full));
@@ -344,7 +355,8 @@ export async function makeBeforeBreak(c: ViciClient, name: string, section: Map<
       throw new MbbError(name, 'switch', (e as Error).message);
     }
   }
-  if (!byPeer) {
+  const deadline = Date.now() + opts.deadlineMs;
+  if (!byPeer && !started) {
     try {
       for (const k of kids.filter((x) => x.initiate)) {
         const left = Math.max(1000, deadline - Date.now());
@@ -365,7 +377,8 @@ export async function makeBeforeBreak(c: ViciClient, name: string, section: Map<
     await undo();
     throw new MbbError(name, 'check', `no IKE_SA of ${target} with ${want.join(', ')} installed within ${Math.round(opts.deadlineMs / 1000)} s`);
   }
-  opts.initiatedBy?.(byPeer ? 'peer' : 'us');
+  if (started) await firstPacket(ok);
+  opts.initiatedBy?.(byPeer || started ? 'peer' : 'us');
   await endIke(c, call, old.id);
   // (A full reload's swanctl --load-all may have unloaded the old name already: settleAlternates.)
   if (opts.oldLoaded !== false) await call(['vici', '--unload-conn', old.name], () => c.unloadConn(old.name));
