@@ -331,8 +331,12 @@ async function frrRemoveVrfs(ctx: StepContext): Promise<boolean> {
 
 /** How long a replaced connection's new IKE_SA has to come up (initiated, or by the peer for responder-only ones). */
 const MBB_DEADLINE_MS = Number(process.env.S2SGW_MBB_DEADLINE_MS) || 30_000;
-/** A rekey-class make-before-break: how long the peer has to initiate the new IKE_SA before the gateway does (docs/apply.md). */
-const MBB_PEER_MS = process.env.S2SGW_MBB_PEER_MS !== undefined && process.env.S2SGW_MBB_PEER_MS !== '' ? Math.max(0, Number(process.env.S2SGW_MBB_PEER_MS) || 0) : 30_000;
+/**
+ * A rekey-class make-before-break: how long the peer has to initiate the new IKE_SA before the gateway does
+ * (docs/apply.md, docs/changes.md). Off by default: measured in the lab it closed the IKE_AUTH window but lost more
+ * at the old IKE_SA's DELETE (14 pings against 1 to 4), until the gateway's traffic moves before that DELETE.
+ */
+const MBB_PEER_MS = Math.max(0, Number(process.env.S2SGW_MBB_PEER_MS) || 0);
 /** Per VICI socket: the connection whose make-before-break failed in this process, left as it was for the rollback. */
 const mbbLeft = new Map<string, Set<string>>();
 

@@ -379,6 +379,14 @@ export async function makeBeforeBreak(c: ViciClient, name: string, section: Map<
   }
   if (started) await firstPacket(ok);
   opts.initiatedBy?.(byPeer || started ? 'peer' : 'us');
+  if (byPeer || started) {
+    // The peer that initiated the new IKE_SA is given the old one's DELETE too (settleMs more): this end, the DELETE's
+    // responder, drops the old SA's policies on receiving it, before the peer has read the response and deleted its
+    // old inbound SA; a DELETE this end sends lets the peer delete that SA while this end still sends on it.
+    const until = Date.now() + 2 * (opts.settleMs ?? 3000);
+    const alive = async () => (await c.listSas({ noblock: true })).some((s) => Number(s.section.uniqueid) === old.id);
+    while ((await alive()) && Date.now() < until) await sleep(Math.min(200, opts.pollMs ?? 200));
+  }
   await endIke(c, call, old.id);
   // (A full reload's swanctl --load-all may have unloaded the old name already: settleAlternates.)
   if (opts.oldLoaded !== false) await call(['vici', '--unload-conn', old.name], () => c.unloadConn(old.name));
