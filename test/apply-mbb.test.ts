@@ -9,7 +9,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { openSandbox, Sandbox } from '../src/apply/sandbox';
 import { ViciClient, ViciInputElement } from '../src/vici';
-import { alternateOf, applySwanPlan, baseName, Call, connectionSections, makeBeforeBreak, MbbError, sectionFor, settleAlternates, SwanPlan, withReqids } from '../src/apply/incremental/swan';
+import { alternateOf, applySwanPlan, baseName, Call, connectionSections, heldSection, makeBeforeBreak, MbbError, sectionFor, settleAlternates, SwanPlan, withReqids } from '../src/apply/incremental/swan';
 
 const ip = (...a: string[]) => {
   const r = spawnSync('ip', a, { encoding: 'utf8' });
@@ -366,6 +366,95 @@ test('a full reload after a make-before-break: the connection left under NAME~2 
     assert.match(said2.join('\n'), /site: unloaded its alternate site~2\nsite: terminated IKE_SA #\d+ of its alternate site~2/);
     assert.equal(await gw.getConns(), ['site']);
     assert.equal((await sas(gw)).map((s) => s.name), ['site']);
+  });
+});
+
+/** The gateway's on-demand connection with other IKE and ESP proposals: a rekey-class change. */
+const rekeyed = () => {
+  const s = gwConn({ start: 'trap', esp: 'aes128gcm16' });
+  s.set('proposals', ['aes128-sha256-ecp256']);
+  return s;
+};
+/** The peer's side of that change (peer-config's new connection), initiated once the gateway holds `name`. */
+async function peerInitiates(gw: ViciClient, peer: ViciClient, name: string): Promise<void> {
+  const s = conn({ local: PEER, remote: GW, remoteId: '%any', lts: '10.2.0.0/24', rts: '10.1.0.0/24', esp: 'aes128gcm16' });
+  s.set('proposals', ['aes128-sha256-ecp256']);
+  await peer.loadConn('site-new', s);
+  assert.ok(await until(async () => (await gw.getConns()).includes(name), 10_000), `the gateway never held ${name}`);
+  await peer.initiate({ ike: 'site-new', child: 'c', timeout: 10_000 });
+}
+
+test('heldSection: every child starts nothing and installs no policies; the rest as it was', () => {
+  const s = rekeyed();
+  const h = heldSection(s);
+  const kid = (x: Map<string, ViciInputElement>) => (x.get('children') as Record<string, Record<string, unknown>>).c;
+  assert.is(kid(h).start_action, 'none');
+  assert.is(kid(h).policies, 'no');
+  assert.equal(kid(h).esp_proposals, ['aes128gcm16']);
+  assert.equal(h.get('proposals'), ['aes128-sha256-ecp256']);
+  assert.is(kid(s).start_action, 'trap', 'the section itself is not changed');
+  assert.is(kid(s).policies, undefined);
+});
+
+test('a rekey-class change with the peer first: the peer initiates the new IKE_SA while the gateway holds its new children, then the release\'s section, then the old IKE_SA ends', async () => {
+  await pair(async ({ gw, peer }) => {
+    await gw.loadConn('site', gwConn({ start: 'trap' }));
+    await gw.initiate({ ike: 'site', child: 'c', timeout: 10_000 });
+    const [old] = await sas(gw);
+    const r = recorder();
+    const said: string[] = [];
+    const plan: SwanPlan = { load: [{ name: 'site', section: rekeyed() }], unload: [], loadShared: [], unloadShared: [], files: [] };
+    const [, peerDone] = await Promise.all([
+      applySwanPlan(gw, plan, [], r.call, { mbb: { deadlineMs: 15_000, pollMs: 100, settleMs: 300 }, rekey: new Set(['site']), peerFirstMs: 10_000, say: (l) => said.push(l) }),
+      peerInitiates(gw, peer, 'site~2').then(() => true),
+    ]);
+    assert.ok(peerDone);
+    // Load held, (the peer initiates), load as released, end the old IKE_SA, unload the old name: no initiate here.
+    assert.equal(r.log, ['--load-conn site~2', '--load-conn site~2', `--terminate --ike-id ${old.id} --force`, '--unload-conn site']);
+    assert.match(said.join('\n'), /site rekeyed make-before-break \(now loaded as site~2, initiated by the peer\)/);
+    const now = (await gw.listSas()).map((s) => ({ name: s.name, ike: `${s.section['encr-alg']}-${s.section['encr-keysize']}`, kids: Object.values((s.section['child-sas'] ?? {}) as Record<string, Record<string, string>>).map((k) => `${k.state} ${k['encr-alg']}-${k['encr-keysize']}`) }));
+    assert.equal(now, [{ name: 'site~2', ike: 'AES_CBC-128', kids: ['INSTALLED AES_GCM_16-128'] }]);
+    assert.equal(await gw.getConns(), ['site~2']);
+  });
+});
+
+test('a rekey-class change with the peer first: a peer that does not initiate in time: the gateway does; a failure at the switch leaves the old SA as it was', async () => {
+  await pair(async ({ gw, peer }) => {
+    const s = conn({ local: PEER, remote: GW, remoteId: '%any', lts: '10.2.0.0/24', rts: '10.1.0.0/24', esp: 'aes128gcm16' });
+    s.set('proposals', ['aes128-sha256-ecp256']);
+    await peer.loadConn('site', s);
+    await gw.loadConn('site', gwConn({ start: 'trap', esp: 'aes128gcm16' }));
+    // (the peer's site takes both IKE proposals: the old IKE_SA is made with the first)
+    await peer.loadConn('site-old', conn({ local: PEER, remote: GW, remoteId: '%any', lts: '10.2.0.0/24', rts: '10.1.0.0/24', esp: 'aes128gcm16' }));
+    await gw.initiate({ ike: 'site', child: 'c', timeout: 10_000 });
+    const [old] = await sas(gw);
+    // The switch's load-conn refused: the new name is unloaded, the old IKE_SA and CHILD_SA untouched.
+    let loads = 0;
+    const log: string[] = [];
+    const failing: Call = async (argv, fn) => {
+      log.push(argv.slice(1).join(' '));
+      if (argv[1] === '--load-conn' && ++loads === 2) throw new Error('injected: charon refused the load');
+      return fn();
+    };
+    const err = await makeBeforeBreak(gw, 'site', rekeyed(), { name: 'site', id: Number(old.id) }, failing, { deadlineMs: 10_000, pollMs: 100, peerFirstMs: 500 }).then(
+      () => undefined,
+      (e) => e,
+    );
+    assert.instance(err, MbbError);
+    assert.is(err.stage, 'switch');
+    assert.equal(log, ['--load-conn site~2', '--load-conn site~2', '--unload-conn site~2']);
+    assert.equal(await sas(gw), [old]);
+    assert.equal(await gw.getConns(), ['site']);
+    // The peer never initiates: after its 0.5 s the gateway initiates the new IKE_SA itself.
+    const r = recorder();
+    let by = '';
+    const t0 = performance.now();
+    const now = await makeBeforeBreak(gw, 'site', rekeyed(), { name: 'site', id: Number(old.id) }, r.call, { deadlineMs: 10_000, pollMs: 100, peerFirstMs: 500, initiatedBy: (w) => (by = w) });
+    assert.ok(performance.now() - t0 >= 500);
+    assert.is(now, 'site~2');
+    assert.is(by, 'us');
+    assert.equal(r.log, ['--load-conn site~2', '--load-conn site~2', '--initiate --ike site~2 --child c', `--terminate --ike-id ${old.id} --force`, '--unload-conn site']);
+    assert.equal((await sas(gw)).map((x) => [x.name, x.state]), [['site~2', 'ESTABLISHED']]);
   });
 });
 

@@ -54,11 +54,30 @@ c_sas() {
   } | sort | tr '\n' ' '
 }
 
-# hl_phase NAME BUNDLE STRICT MOVE: pings through every tunnel around one apply of BUNDLE; STRICT=1: Contoso NY's
+# site_initiates_new: as the site's admin does for a rekey-class change (docs/apply.md): once the gateway holds
+# Contoso NY's connection under its other name (the apply's make-before-break, waiting for the peer), the site
+# initiates its new connection (peer-config's, loaded before the apply), so that the gateway is the responder of the
+# new CHILD_SA. In the background; its output in logs/swanctl-cny-initiate.log.
+# gw_holds FROM NAME: the gateway's charon logged loading NAME after line FROM of its log (cheaper than swanctl).
+gw_holds() { tail -n +"$1" "$LOGS/charon-gw.log" | grep -qE "(added|replaced|updated) vici connection: $2\$"; }
+gw_updated() { tail -n +"$1" "$LOGS/charon-gw.log" | grep -qE "updated vici connection: $2\$"; }
+site_initiates_new() {
+  local target; [ "$(contoso_conn)" = IfCe1 ] && target='IfCe1~2' || target=IfCe1
+  local from; from=$(($(wc -l < "$LOGS/charon-gw.log") + 1))
+  # Then, once the gateway loaded its new connection as released (after the site's first packets on the new SA), the
+  # site ends its old IKE_SA itself (so the gateway, the DELETE's responder, moves before the site drops the old SA).
+  local old; old=$(swan cny --list-sas --ike IfCe1 2> /dev/null | grep -oE '^IfCe1: #[0-9]+' | head -n 1 | cut -d'#' -f2)
+  ( wait_until 60 gw_holds "$from" "$target" && swan cny --initiate --ike IfCe1 --child IfCe1 --timeout 30 \
+      && wait_until 30 gw_updated "$from" "$target" && swan cny --terminate --ike-id "$old" --timeout 10 ) > "$LOGS/swanctl-cny-initiate.log" 2>&1 &
+  HL_SITE_PID=$!
+}
+
+# hl_phase NAME BUNDLE STRICT MOVE PEER: pings through every tunnel around one apply of BUNDLE; STRICT=1: Contoso NY's
 # tunnel must lose none either, STRICT=N (N > 1): at most N; MOVE=1: Contoso NY must move to a second IKE_SA under its other name, MOVE=0: its
-# IKE_SA and CHILD_SAs must stay exactly as they were. Prints one line per tunnel with its counts (checks report).
+# IKE_SA and CHILD_SAs must stay exactly as they were; PEER=1: the site initiates the new IKE_SA (site_initiates_new).
+# Prints one line per tunnel with its counts (checks report).
 hl_phase() {
-  local name=$1 bundle=$2 strict=$3 move=${4:-1} t
+  local name=$1 bundle=$2 strict=$3 move=${4:-1} peer=${5:-0} t
   local spis0; spis0=$(w_spis)
   local c0; c0=$(contoso_conn)
   local cs0; cs0=$(c_sas)
@@ -75,7 +94,9 @@ hl_phase() {
   done
   for t in $HL_TUNNELS; do wait_until 10 hl_over "${t%%:*}" 10; done
   local from; from=$(($(wc -l < "$APPLY_LOG") + 1))
+  [ "$peer" = 1 ] && site_initiates_new
   apply_bundle "hitless: $name: s2sgw apply" "$bundle"
+  [ "$peer" = 1 ] && { wait "$HL_SITE_PID" 2> /dev/null; note "hitless: $name: the site's swanctl --initiate of its new connection: $(grep -cE 'IKE_SA .* established|CHILD_SA .* established' "$LOGS/swanctl-cny-initiate.log") established line(s), $(grep -oE 'initiate (completed successfully|failed.*)' "$LOGS/swanctl-cny-initiate.log" | head -n 1)"; }
   local mbb; mbb=$(tail -n +"$from" "$APPLY_LOG" | grep -oE "IfCe1 (replaced|rekeyed) make-before-break[^)]*\)|IfCe1's new credentials proved by a childless IKE_SA[^(]*" | tail -n 1)
   for t in $HL_TUNNELS; do
     local tag=${t%%:*}
@@ -119,9 +140,11 @@ check_hitless() {
   local base=$OUT/peers/IfCe1.json
   cp "$base" /tmp/IfCe1-base.json
 
-  # (1) Proposals (rekey): the site takes the new proposals first (peer-config's connection for bundle-h1).
+  # (1) Proposals (rekey): the site takes the new proposals first (peer-config's connection for bundle-h1). (With
+  # S2SGW_MBB_PEER_MS set for the gateway's apply, PEER=1 has the site initiate the new connection instead: the
+  # experiment of docs/changes.md, which lost more, at the old IKE_SA's DELETE.)
   site_reload IfCe1 "$OUT/peers/IfCe1-h1.json"
-  hl_phase "(1) proposal change (rekey)" "$OUT/bundle-h1/gw1" 10
+  hl_phase "(1) proposal change (rekey)" "$OUT/bundle-h1/gw1" 10 1 "${S2SGW_MBB_PEER_MS:+1}"
   local prop; prop=$(swan gw --list-sas --ike "$(contoso_conn)" 2> /dev/null | grep -oE 'AES_GCM_16-128[^ ]*|ECP_256' | sort -u | tr '\n' ' ')
   check "hitless: (1) Contoso NY's SAs use the new proposals" "${prop:-none of AES_GCM_16-128, ECP_256}" test -n "$prop"
 

@@ -346,6 +346,12 @@ async function frrRemoveVrfs(ctx: StepContext): Promise<boolean> {
 
 /** How long a replaced connection's new IKE_SA has to come up (initiated, or by the peer for responder-only ones). */
 const MBB_DEADLINE_MS = Number(process.env.S2SGW_MBB_DEADLINE_MS) || 30_000;
+/**
+ * A rekey-class make-before-break: how long the peer has to initiate the new IKE_SA before the gateway does
+ * (docs/apply.md, docs/changes.md). Off by default: measured in the lab it closed the IKE_AUTH window but lost more
+ * at the old IKE_SA's DELETE (14 pings against 1 to 4), until the gateway's traffic moves before that DELETE.
+ */
+const MBB_PEER_MS = Math.max(0, Number(process.env.S2SGW_MBB_PEER_MS) || 0);
 /** Per VICI socket: the connection whose make-before-break failed in this process, left as it was for the rollback. */
 const mbbLeft = new Map<string, Set<string>>();
 
@@ -372,7 +378,7 @@ async function swanIncremental(ctx: StepContext, from: Release, to: Release): Pr
     // Replaced connections whose section is the same (only their PSK changed): their sections, for make-before-break.
     const loads = new Set(plan.load.map((l) => l.name));
     const same = connectionSections(to, terminate.filter((n) => !loads.has(n)), runner.host('/etc/swanctl'));
-    await applySwanPlan(client, plan, terminate, (argv, fn) => runner.call(argv, fn), { mbb: { deadlineMs: MBB_DEADLINE_MS }, rekey, sectionOf: (n) => same.get(n), say: ctx.say });
+    await applySwanPlan(client, plan, terminate, (argv, fn) => runner.call(argv, fn), { mbb: { deadlineMs: MBB_DEADLINE_MS }, rekey, peerFirstMs: MBB_PEER_MS, sectionOf: (n) => same.get(n), say: ctx.say });
   } catch (e) {
     if (e instanceof StepError) throw e;
     if (e instanceof MbbError) {

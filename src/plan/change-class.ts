@@ -14,7 +14,7 @@ export interface Classified {
 
 const HITLESS_ROUTE: Classified = { class: 'hitless', reason: 'routes change in the VRF: no SA or BGP session is touched' };
 const HITLESS_FILTER: Classified = { class: 'hitless', reason: 'the filter chain is replaced in one nftables transaction: no SA or session is touched' };
-const REKEY: Classified = { class: 'rekey', reason: 'proposal or lifetime change: new SAs are negotiated in place while traffic flows on the old ones' };
+const REKEY: Classified = { class: 'rekey', reason: 'proposal or lifetime change: new SAs with them are negotiated under the connection\'s other name while traffic flows on the old ones, which end once the new are up (make-before-break: strongSwan 5.9.8 cannot rekey onto new proposals)' };
 const REPLACE_AUTH: Classified = { class: 'replace', reason: 'identity or credentials change: the connection is loaded again (make-before-break: traffic stays on the old SA until the new one is up)' };
 const REPLACE_ADDR: Classified = { class: 'replace', reason: 'an address of the tunnel changes: the connection is loaded again (make-before-break: traffic stays on the old SA until the new one is up)' };
 const RELINK = 'traffic stops while the link is recreated and the routes are installed again (about a second)';

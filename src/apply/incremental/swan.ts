@@ -156,13 +156,23 @@ export interface MbbOptions {
   pollMs?: number;
   /** false: the old name is no longer loaded (nothing to unload at the end). */
   oldLoaded?: boolean;
+  /**
+   * A rekey-class change (new proposals or lifetimes): how long the peer has to bring the new connection up itself
+   * before this end initiates it (0 or unset: initiate at once). See makeBeforeBreak: a new CHILD_SA the peer
+   * initiates is lossless, one this end initiates loses what the peer sends on it before this end installs it.
+   */
+  peerFirstMs?: number;
+  /** After the peer brought it up: how long to wait for its first packet on the new CHILD_SA (default 3 s). */
+  settleMs?: number;
+  /** Told who initiated the new IKE_SA (`peer`, or `us` after the peer's turn passed, or without one). */
+  initiatedBy?: (by: 'peer' | 'us') => void;
 }
 
 /** A make-before-break that did not complete: the old connection and its SAs were left running. */
 export class MbbError extends Error {
   constructor(
     readonly connection: string,
-    readonly stage: 'load' | 'initiate' | 'check',
+    readonly stage: 'load' | 'initiate' | 'check' | 'switch',
     readonly detail: string,
   ) {
     super(`make-before-break of ${connection} failed at ${stage}: ${detail}; the old connection keeps running`);
@@ -173,18 +183,24 @@ interface Ike {
   name: string;
   id: number;
   state: string;
-  children: Array<{ name: string; state: string; reqid?: string }>;
+  children: Array<{ name: string; state: string; reqid?: string; bytesIn?: number }>;
 }
 
-/** The CHILD_SAs of one list-sas IKE_SA section (the reqid when charon gives one). */
+/** The CHILD_SAs of one list-sas IKE_SA section (the reqid when charon gives one, the bytes received). */
 function childSas(section: Record<string, unknown>): Ike['children'] {
   const kids = (section['child-sas'] ?? {}) as Record<string, Record<string, unknown>>;
-  return Object.values(kids).map((k) => ({ name: String(k.name), state: String(k.state), ...(k.reqid !== undefined ? { reqid: String(k.reqid) } : {}) }));
+  return Object.values(kids).map((k) => ({
+    name: String(k.name),
+    state: String(k.state),
+    ...(k.reqid !== undefined ? { reqid: String(k.reqid) } : {}),
+    ...(k['bytes-in'] !== undefined ? { bytesIn: Number(k['bytes-in']) } : {}),
+  }));
 }
 
-async function ikeSas(c: ViciClient, name: string): Promise<Ike[]> {
+/** The IKE_SAs of one connection; `block`: wait for those a charon thread holds (one in IKE_AUTH is skipped otherwise). */
+async function ikeSas(c: ViciClient, name: string, block = false): Promise<Ike[]> {
   const out: Ike[] = [];
-  for (const s of await c.listSas({ ike: name, noblock: true })) {
+  for (const s of await c.listSas({ ike: name, noblock: !block })) {
     if (s.name !== name) continue;
     out.push({ name, id: Number(s.section.uniqueid), state: String(s.section.state), children: childSas(s.section) });
   }
@@ -192,13 +208,13 @@ async function ikeSas(c: ViciClient, name: string): Promise<Ike[]> {
 }
 
 /** The children a connection section declares, with whether charon starts them itself (start or trap) or waits for the peer. */
-function childrenOf(section: Map<string, ViciInputElement>): Array<{ name: string; initiate: boolean }> {
+function childrenOf(section: Map<string, ViciInputElement>): Array<{ name: string; initiate: boolean; trap: boolean }> {
   const kids = section.get('children');
   const entries: Array<[string, unknown]> = kids instanceof Map ? [...kids] : kids && typeof kids === 'object' ? Object.entries(kids) : [];
   return entries.map(([name, v]) => {
     const get = (k: string) => (v instanceof Map ? v.get(k) : (v as Record<string, unknown>)?.[k]);
     const start = String(get('start_action') ?? 'none');
-    return { name, initiate: /start|trap/.test(start) };
+    return { name, initiate: /start|trap/.test(start), trap: /trap/.test(start) };
   });
 }
 
@@ -243,6 +259,26 @@ async function endIke(c: ViciClient, call: Call, id: number): Promise<void> {
   }
 }
 
+/**
+ * The section as loaded while the peer brings a rekey-class change up (makeBeforeBreak with peerFirstMs): its children
+ * start nothing (`start_action = none`: no trap, no initiate) and install no policies of their own (`policies = no`),
+ * so that this end, the responder of the new CHILD_SA, keeps sending on the old one (its policies name the old SA's
+ * SPI) until the peer has installed the new one; the new CHILD_SA, with the old one's reqid, is still accepted inbound.
+ */
+export function heldSection(section: Map<string, ViciInputElement>): Map<string, ViciInputElement> {
+  const kids = section.get('children');
+  if (!kids || typeof kids !== 'object' || Array.isArray(kids) || Buffer.isBuffer(kids)) return section;
+  const hold = (v: unknown): unknown => {
+    if (v instanceof Map) return new Map([...v, ['start_action', 'none'], ['policies', 'no']]);
+    if (v && typeof v === 'object' && !Array.isArray(v)) return { ...(v as object), start_action: 'none', policies: 'no' };
+    return v;
+  };
+  const out = new Map(section);
+  if (kids instanceof Map) out.set('children', new Map([...kids].map(([n, v]) => [n, hold(v)])) as ViciInputElement);
+  else out.set('children', Object.fromEntries(Object.entries(kids).map(([n, v]) => [n, hold(v)])) as ViciInputElement);
+  return out;
+}
+
 const up = (sas: Ike[], want: string[]) => sas.find((s) => s.state === 'ESTABLISHED' && want.every((w) => s.children.some((k) => k.name === w && k.state === 'INSTALLED')));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -252,32 +288,87 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * installed every child, then terminate the old IKE_SA by its unique id and unload the old name. Any failure before
  * the terminate unloads the new name (ending what it brought up) and throws MbbError: the old SA never stopped.
  * Returns the name the connection now lives under.
+ *
+ * With `opts.peerFirstMs` (a rekey-class change), the new name is first loaded held (heldSection: no start action, no
+ * policies of its own) and the peer is given that long to initiate it: the responder of a new CHILD_SA installs it
+ * and moves its outbound policy to it while building its response, before the initiator has read that response and
+ * installed its inbound SA (strongSwan 5.9.8 defers the responder's outbound SA only for a CHILD_SA rekey, which cannot
+ * carry new proposals), so the side that initiates must be the one whose peer waits. Here this end is the responder,
+ * and held: it sends on the old SA until that is deleted. Once the new CHILD_SAs are installed and the first packet
+ * came in on them (the peer installed and uses them; at most `settleMs`), the new name is loaded as the release has
+ * it (its trap policies, the old CHILD_SA's reqid, carry the traffic onto the new SA once the old one ends), then the
+ * old IKE_SA is terminated. When the peer does not initiate in time, this end initiates as without it. Only for
+ * connections whose children all trap (`connect: on-demand`): a `start` child has no trap policy to carry the traffic.
  */
 export async function makeBeforeBreak(c: ViciClient, name: string, section: Map<string, ViciInputElement>, old: { name: string; id: number; children?: Ike['children'] }, call: Call, opts: MbbOptions): Promise<string> {
   const target = alternateOf(old.name);
   const kids = childrenOf(section);
   const want = kids.map((k) => k.name);
+  const full = withReqids(sectionFor(target, section), old.children ?? []);
   const undo = async () => {
     await call(['vici', '--unload-conn', target], () => c.unloadConn(target)).catch(() => undefined);
     for (const s of await ikeSas(c, target).catch(() => [])) await call(['vici', '--terminate', '--ike-id', String(s.id), '--force'], () => c.terminate({ ikeId: s.id, force: true, timeout: -1 })).catch(() => undefined);
   };
+  // Only for children that trap: their trap policies (the old CHILD_SA's reqid, no SPI) are what carries the traffic
+  // onto a new CHILD_SA installed without policies of its own (`connect: always` ones: this end initiates, as before).
+  const peerFirst = (opts.peerFirstMs ?? 0) > 0 && kids.some((k) => k.initiate) && kids.every((k) => k.trap);
   try {
-    await call(['vici', '--load-conn', target], () => c.loadConn(target, withReqids(sectionFor(target, section), old.children ?? [])));
+    await call(['vici', '--load-conn', target], () => c.loadConn(target, peerFirst ? heldSection(full) : full));
   } catch (e) {
     throw new MbbError(name, 'load', (e as Error).message);
   }
-  const deadline = Date.now() + opts.deadlineMs;
-  try {
-    for (const k of kids.filter((x) => x.initiate)) {
-      const left = Math.max(1000, deadline - Date.now());
-      await call(['vici', '--initiate', '--ike', target, '--child', k.name], () => c.initiate({ ike: target, child: k.name, timeout: left }, { timeoutMs: left + 5000 }));
+  // The peer's first packet on every new CHILD_SA proves it installed them (it moves its traffic when it does): until
+  // then this end keeps sending on the old SA (at most settleMs; an idle tunnel sends nothing).
+  const firstPacket = async (sa: Ike) => {
+    const until = Date.now() + (opts.settleMs ?? 3000);
+    const used = (s: Ike | undefined) => !!s && want.every((w) => s.children.some((k) => k.name === w && k.state === 'INSTALLED' && (k.bytesIn ?? 0) > 0));
+    let now: Ike | undefined = sa;
+    while (!used(now) && Date.now() < until) {
+      await sleep(Math.min(100, opts.pollMs ?? 100));
+      now = (await ikeSas(c, target)).find((s) => s.id === sa.id);
     }
-  } catch (e) {
-    await undo();
-    throw new MbbError(name, 'initiate', e instanceof ViciCommandError ? e.errmsg : (e as Error).message);
+  };
+  let byPeer: Ike | undefined;
+  // An IKE_SA of the new name the peer started and is still negotiating (this end then initiates nothing: a second
+  // CHILD_SA on it would be one this end initiates).
+  let started = false;
+  if (peerFirst) {
+    // The peer's turn: it initiates the new IKE_SA (its new connection, peer-config's) while this end only responds.
+    const until = Date.now() + opts.peerFirstMs!;
+    byPeer = up(await ikeSas(c, target), want);
+    while (!byPeer && Date.now() < until) {
+      await sleep(opts.pollMs ?? 250);
+      byPeer = up(await ikeSas(c, target), want);
+    }
+    if (!byPeer) {
+      // Once more, waiting for an IKE_SA a charon thread holds (the IKE_AUTH of one the peer started just now).
+      const last = await ikeSas(c, target, true);
+      byPeer = up(last, want);
+      started = !byPeer && last.length > 0;
+    }
+    if (byPeer) await firstPacket(byPeer);
+    // As the release has it (start action, policies): charon keeps the CHILD_SAs, only its children's configs change.
+    try {
+      await call(['vici', '--load-conn', target], () => c.loadConn(target, full));
+    } catch (e) {
+      await undo();
+      throw new MbbError(name, 'switch', (e as Error).message);
+    }
+  }
+  const deadline = Date.now() + opts.deadlineMs;
+  if (!byPeer && !started) {
+    try {
+      for (const k of kids.filter((x) => x.initiate)) {
+        const left = Math.max(1000, deadline - Date.now());
+        await call(['vici', '--initiate', '--ike', target, '--child', k.name], () => c.initiate({ ike: target, child: k.name, timeout: left }, { timeoutMs: left + 5000 }));
+      }
+    } catch (e) {
+      await undo();
+      throw new MbbError(name, 'initiate', e instanceof ViciCommandError ? e.errmsg : (e as Error).message);
+    }
   }
   // Responder-only children come up when the peer initiates: charon is asked until they do or the deadline passes.
-  let ok = up(await ikeSas(c, target), want);
+  let ok = byPeer ?? up(await ikeSas(c, target), want);
   while (!ok && Date.now() < deadline) {
     await sleep(opts.pollMs ?? 250);
     ok = up(await ikeSas(c, target), want);
@@ -285,6 +376,16 @@ export async function makeBeforeBreak(c: ViciClient, name: string, section: Map<
   if (!ok) {
     await undo();
     throw new MbbError(name, 'check', `no IKE_SA of ${target} with ${want.join(', ')} installed within ${Math.round(opts.deadlineMs / 1000)} s`);
+  }
+  if (started) await firstPacket(ok);
+  opts.initiatedBy?.(byPeer || started ? 'peer' : 'us');
+  if (byPeer || started) {
+    // The peer that initiated the new IKE_SA is given the old one's DELETE too (settleMs more): this end, the DELETE's
+    // responder, drops the old SA's policies on receiving it, before the peer has read the response and deleted its
+    // old inbound SA; a DELETE this end sends lets the peer delete that SA while this end still sends on it.
+    const until = Date.now() + 2 * (opts.settleMs ?? 3000);
+    const alive = async () => (await c.listSas({ noblock: true })).some((s) => Number(s.section.uniqueid) === old.id);
+    while ((await alive()) && Date.now() < until) await sleep(Math.min(200, opts.pollMs ?? 200));
   }
   await endIke(c, call, old.id);
   // (A full reload's swanctl --load-all may have unloaded the old name already: settleAlternates.)
@@ -374,6 +475,11 @@ export interface ApplySwanOptions {
    */
   rekey?: Set<string>;
   /**
+   * For those rekey-class connections: how long the peer has to initiate the new IKE_SA itself before this end does
+   * (MbbOptions.peerFirstMs; 0: this end initiates at once). A replace does not wait.
+   */
+  peerFirstMs?: number;
+  /**
    * The new release's section of a connection to replace whose own section did not change (so it is not among the
    * plan's loads): a new PSK for the same identities (docs/psk-rotation.md). With it, such a connection goes
    * make-before-break too, after the new secrets are loaded; without it, it is terminated (break-before-make).
@@ -447,8 +553,10 @@ export async function applySwanPlan(client: ViciClient | undefined, plan: SwanPl
     if (client && opts.mbb && (ends.has(l.name) || rekeyed)) {
       const old = (await ikeSas(client, name)).find((s) => s.state === 'ESTABLISHED');
       if (old) {
-        const now = await makeBeforeBreak(client, l.name, l.section, old, call, opts.mbb);
-        opts.say?.(`  reload-strongswan: ${l.name} ${ends.has(l.name) ? 'replaced' : 'rekeyed'} make-before-break (now loaded as ${now})`);
+        let by = '';
+        const o = ends.has(l.name) ? opts.mbb : { ...opts.mbb, peerFirstMs: opts.peerFirstMs, initiatedBy: (w: 'peer' | 'us') => (by = w === 'peer' ? ', initiated by the peer' : opts.peerFirstMs ? `, initiated here: the peer did not within ${Math.round(opts.peerFirstMs / 1000)} s` : '') };
+        const now = await makeBeforeBreak(client, l.name, l.section, old, call, o);
+        opts.say?.(`  reload-strongswan: ${l.name} ${ends.has(l.name) ? 'replaced' : 'rekeyed'} make-before-break (now loaded as ${now}${by})`);
         ends.delete(l.name);
         continue;
       }
