@@ -7,6 +7,20 @@ import { generateTempRepo, tenantName } from '../bench/generate';
 import { cli } from './helpers';
 import { cutEnd, piecesPatch, searches, trimCommon, trimCommonPieces, wholePatch } from '../src/plan/plan';
 
+/** A copy of `a` with `edits` random edits: a piece inserted, removed or replaced, or two pieces joined (the same text split in other pieces). */
+function edited(a: string[], edits: number, rnd: (n: number) => number, piece: () => string): string[] {
+  const b = [...a];
+  for (let e = 0; e < edits; e++) {
+    const at = rnd(b.length + 1);
+    const kind = rnd(4);
+    if (kind === 0) b.splice(at, 0, piece());
+    else if (kind === 1 && at < b.length) b.splice(at, 1);
+    else if (kind === 2 && at < b.length) b[at] = piece();
+    else if (at < b.length - 1) b.splice(at, 2, b[at] + b[at + 1]);
+  }
+  return b;
+}
+
 test('trimCommonPieces cuts pieces exactly as trimCommon cuts their joined texts', () => {
   // Small alphabets of lines and pieces of 0-3 lines (some without a final newline, some empty): repeated lines,
   // changes at the first piece, at the last, in the middle, and a different split of the same text.
@@ -17,17 +31,7 @@ test('trimCommonPieces cuts pieces exactly as trimCommon cuts their joined texts
   let changed = 0;
   for (let round = 0; round < 3000; round++) {
     const a = Array.from({ length: 1 + rnd(30) }, piece);
-    const b = [...a];
-    const edits = rnd(3);
-    for (let e = 0; e < edits; e++) {
-      const at = rnd(b.length + 1);
-      const kind = rnd(4);
-      if (kind === 0) b.splice(at, 0, piece());
-      else if (kind === 1 && at < b.length) b.splice(at, 1);
-      else if (kind === 2 && at < b.length) b[at] = piece();
-      // The same text split in other pieces.
-      else if (at < b.length - 1) b.splice(at, 2, b[at] + b[at + 1]);
-    }
+    const b = edited(a, rnd(3), rnd, piece);
     for (const margin of [0, 1, 4]) {
       const whole = trimCommon(a.join(''), b.join(''), margin);
       const pieces = trimCommonPieces(a, b, margin);
@@ -52,16 +56,7 @@ test('piecesPatch and its cut common end give exactly the patch of the whole tex
     const line = () => (small ? ['a\n', 'b\n', '!\n', '\n', 'x = 1\n'][rnd(5)] : `line ${rnd(100000)}\n`);
     const piece = () => Array.from({ length: rnd(5) }, line).join('') + (rnd(20) === 0 ? 'no newline' : '');
     const a = Array.from({ length: 1 + rnd(60) }, piece);
-    const b = [...a];
-    const edits = 1 + rnd(3);
-    for (let e = 0; e < edits; e++) {
-      const at = rnd(b.length + 1);
-      const kind = rnd(4);
-      if (kind === 0) b.splice(at, 0, piece());
-      else if (kind === 1 && at < b.length) b.splice(at, 1);
-      else if (kind === 2 && at < b.length) b[at] = piece();
-      else if (at < b.length - 1) b.splice(at, 2, b[at] + b[at + 1]);
-    }
+    const b = edited(a, 1 + rnd(3), rnd, piece);
     const whole = wholePatch('gw/f', a.join(''), b.join(''));
     assert.is(piecesPatch('gw/f', a, b), whole, JSON.stringify([a, b]));
   }
