@@ -289,9 +289,11 @@ ha_site() {
   local up; up=$(jq -r '.updownPath // empty' "$j")
   if [ -n "$up" ]; then mkdir -p "$(dirname "$up")"; jq -r .updown "$j" > "$up" && chmod 755 "$up"; fi
   [ "$n" = hsite ] && [ -n "$up" ] && fail "ha: the static site's config from peer-config" "peer-config named an updown script ($up) for a static site"
-  swan "$n" --load-all --noprompt --file "$RUN/$n/swanctl.conf" > "$LOGS/swanctl-$n.log" 2>&1
+  # Routes (the XFRM interfaces) before the connections, as a site's admin sets them up: the BGP site's updown adds its
+  # host route when a CHILD_SA comes up, so loading first raced routes.sh's own `ip route add` (File exists).
   jq -r .routes "$j" | sed 's/ dev WAN / dev eth0 /' | ip netns exec "$n" sh -e > "$LOGS/routes-$n.log" 2>&1 \
     || fail "ha: $n's routes from peer-config" "$(tail -n 2 "$LOGS/routes-$n.log" | tr '\n' ' ')"
+  swan "$n" --load-all --noprompt --file "$RUN/$n/swanctl.conf" > "$LOGS/swanctl-$n.log" 2>&1
 }
 kill_daemons() { in_pidns "$1" sh -c 'kill -9 $(pidof charon-systemd zebra bgpd staticd)'; }
 trunk_down() { ip -n "$1" link set eth1 down; }
