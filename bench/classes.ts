@@ -12,7 +12,7 @@ import { writeTree } from '../src/bundle/write';
 import type { Cache } from '../src/util/cache';
 import { connectionsToVici, parseSwanctlConf, ViciClient, ViciCommandError } from '../src/vici';
 import { nftPlan } from '../src/apply/incremental/nft';
-import { frrPlan, vtyshScript } from '../src/apply/incremental/frr';
+import { frrPlan, vtyshFileBody, vtyshScript } from '../src/apply/incremental/frr';
 import { FRR_FILE, NFT_FILE } from '../src/apply/steps';
 import type { Sandbox } from '../src/apply/sandbox';
 
@@ -139,7 +139,7 @@ export function vtyshFloor(sb: Sandbox, from: string, to: string, tenant: string
   const back = frrPlan(read(to, FRR_FILE), read(from, FRR_FILE), [tenant]);
   const f = path.join(sb.root, 'floor-vtysh.conf');
   const run = (cmds: string[]) => () => {
-    fs.writeFileSync(f, cmds.filter((c) => c !== 'configure terminal' && c !== 'end').join('\n') + '\n');
+    fs.writeFileSync(f, vtyshFileBody(cmds));
     const r = sb.sh('vtysh', ['-N', sb.pathspace ?? '', '-f', f]);
     return { code: r.code, stderr: r.stderr + r.stdout };
   };

@@ -14,7 +14,7 @@ import { tenantLinkDeletes, connectionLinkDeletes } from '../targets/links/view'
 import { loadedConnections } from '../targets/strongswan/host';
 import { parseNftErrors } from '../targets/nftables/check';
 import { parseReloadDiff } from '../targets/frr/check';
-import { FrrPlan, frrPlan, vtyshComplaints, vtyshScript } from './incremental/frr';
+import { FrrPlan, frrPlan, vtyshComplaints, vtyshFileBody, vtyshScript } from './incremental/frr';
 import { FRR_MARKER, headOf, NFT_MARKER, oldSections, sectionOf } from './incremental/sections';
 import { NftPlan, nftPlan } from './incremental/nft';
 import { alternateOf, applySwanPlan, baseName, connectionSections, firstLoadRequests, LoadRequest, MbbError, settleAlternates, SwanPlan, swanPlan } from './incremental/swan';
@@ -318,8 +318,7 @@ async function frrIncremental(ctx: StepContext): Promise<boolean> {
  */
 async function vtyshSequence(ctx: StepContext, name: string, script: string[]): Promise<RunResult> {
   if (ctx.runner.via?.length || ctx.runner.dryRun) return ctx.runner.run('vtysh', [...vtysh(ctx.runner), ...script.flatMap((c) => ['-c', c])]);
-  const body = script.filter((c) => c !== 'configure terminal' && c !== 'end').join('\n') + '\n';
-  return ctx.runner.run('vtysh', [...vtysh(ctx.runner), '-f', scratch(ctx, name, body)]);
+  return ctx.runner.run('vtysh', [...vtysh(ctx.runner), '-f', scratch(ctx, name, vtyshFileBody(script))]);
 }
 
 /**

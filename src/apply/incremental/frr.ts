@@ -137,6 +137,14 @@ function exitOf(header: string): string {
   return 'exit';
 }
 
+/**
+ * A vtyshScript sequence as the body of a `vtysh -f` file: vtysh reads a file in configuration mode already, so the
+ * sequence's `configure terminal` and `end` are left out.
+ */
+export function vtyshFileBody(script: string[]): string {
+  return script.filter((c) => c !== 'configure terminal' && c !== 'end').join('\n') + '\n';
+}
+
 /** The commands as vtysh's -c sequence: `configure terminal`, each context entered and left as needed, `end`. */
 export function vtyshScript(cmds: FrrCommand[]): string[] {
   const out = ['configure terminal'];
