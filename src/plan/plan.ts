@@ -139,8 +139,12 @@ function patchOf(name: string, t: Trimmed, whole?: () => Trimmed): string {
     h.oldStart += skipped;
     h.newStart += skipped;
   }
-  const p = formatPatch(sp);
-  return redact(p.replace(/^=+\n/, '').replace(/^(---|\+\+\+) (\S+)\t$/gm, '$1 $2'));
+  return formatted(sp);
+}
+
+/** A structured patch as plan prints it: no `===` line, no tab after the file names, secrets redacted. */
+function formatted(sp: StructuredPatch): string {
+  return redact(formatPatch(sp).replace(/^=+\n/, '').replace(/^(---|\+\+\+) (\S+)\t$/gm, '$1 $2'));
 }
 
 type Trimmed = { a: string; b: string; skipped: number };
@@ -273,8 +277,7 @@ export function piecesPatch(name: string, sx: string[], sy: string[]): string | 
 /** The patch of two whole texts, nothing cut (what piecesPatch and patch give, for the tests); undefined when equal. */
 export function wholePatch(name: string, a: string, b: string): string | undefined {
   if (a === b) return undefined;
-  const p = formatPatch(structuredPatch(`a/${name}`, `b/${name}`, a, b, undefined, undefined, { context: CONTEXT }));
-  return redact(p.replace(/^=+\n/, '').replace(/^(---|\+\+\+) (\S+)\t$/gm, '$1 $2'));
+  return formatted(structuredPatch(`a/${name}`, `b/${name}`, a, b, undefined, undefined, { context: CONTEXT }));
 }
 
 /** Diffs two gateways' files (the manifest and summaries are left out: see `shown`). */
