@@ -187,17 +187,22 @@ type ExtractCommon = (this: unknown, path: Path, newTokens: string[], oldTokens:
  */
 function watchedPatch(oldName: string, newName: string, a: string, b: string): StructuredPatch | undefined {
   // lineDiff is the instance structuredPatch diffs with; its search's step is wrapped for this one synchronous call.
+  // It must be the prototype's method (jsdiff 8): anything else (a renamed or own method after an upgrade) and the
+  // texts are diffed whole, as they are when the wrapper was never called.
   const ld = lineDiff as unknown as { extractCommon: ExtractCommon };
   const step = ld.extractCommon;
+  if (typeof step !== 'function' || Object.prototype.hasOwnProperty.call(ld, 'extractCommon')) return undefined;
   let touched = false;
+  let calls = 0;
   ld.extractCommon = function (path, newTokens, oldTokens, diagonal, options) {
+    calls++;
     const newPos = step.call(this, path, newTokens, oldTokens, diagonal, options);
     if (path.oldPos + 1 >= oldTokens.length !== newPos + 1 >= newTokens.length) touched = true;
     return newPos;
   };
   try {
     const sp = structuredPatch(oldName, newName, a, b, undefined, undefined, { context: CONTEXT });
-    return touched ? undefined : sp;
+    return touched || calls === 0 ? undefined : sp;
   } finally {
     delete (ld as { extractCommon?: ExtractCommon }).extractCommon;
   }
