@@ -8,6 +8,16 @@ import { FIXTURES, tempCopy } from './helpers';
 import { loadConfig } from '../src/model/load';
 import { Cache } from '../src/util/cache';
 import { validate } from '../src/validate';
+import { claimedBy } from '../src/validate/claims';
+import { allRules } from '../src/validate/rules';
+
+test('every rule that sees every tenant is listed in claims.ts (its compared values are tokens of the index)', () => {
+  const crossTenant = allRules()
+    .filter((r) => r.scope !== 'tenant')
+    .map((r) => r.id)
+    .sort();
+  assert.equal(crossTenant, Object.keys(claimedBy).sort(), 'a rule without scope "tenant" must add its values to tokens() and be listed in claimedBy');
+});
 
 test('every validate fixture: each tenant file changed in turn (a line put in front, so every place in it moves) gives the findings of a run without a cache, through the index', () => {
   const root = path.join(FIXTURES, 'validate');

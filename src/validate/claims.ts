@@ -8,7 +8,7 @@ import { normalizeDn } from './rules/duplicate-certificate-subject';
  * The claims of a tenant (its summary or whole entity) as tokens: two tenants can meet in a finding of a rule that
  * sees every tenant only if they share a token, or if one of them is the other's secret-scope owner (its name,
  * `name:`). A token may be coarser than the rule's key (more tenants share it): that costs work, never a finding.
- * A rule that compares another value of two tenants must add a token for it here (test/cache.test.ts holds the
+ * A rule that compares another value of two tenants must add a token for it here and list itself in claimedBy (test/cache.test.ts holds the
  * incremental findings to the whole run's on every fixture and an edit sequence; this file's bytes are in every key).
  *
  * - duplicate-tenant, secret-scope: the name; duplicate-routing-domain: the routing domain; ha-vrid: the VRID;
@@ -37,6 +37,29 @@ export function tokens(t: Tenant): string {
   // tokens still give equal pieces, so the split is only coarser.
   return [...out].join('\n');
 }
+
+/**
+ * Every rule that sees every tenant (no `scope: 'tenant'`), with the token tokens() gives for what it compares, or why
+ * it needs none. test/cache-index.test.ts fails for a rule missing here: a new cross-tenant rule must be listed, and
+ * its compared values tokenized above, or the warm index would miss its findings.
+ */
+export const claimedBy: Readonly<Record<string, string>> = {
+  'duplicate-tenant': 'name:',
+  'secret-scope': 'name: (the scope owner)',
+  'duplicate-routing-domain': 'rd:',
+  'ha-vrid': 'vrid:',
+  'duplicate-interface': 'if:',
+  'duplicate-eap-username': 'eap:',
+  'duplicate-vlan': 'vlan:',
+  'duplicate-vsid': 'vsid:',
+  'duplicate-certificate-subject': 'cert:',
+  'psk-destination-conflict': 'psk:',
+  'crypto-deprecated': 'one tenant and the gateway files',
+  'crypto-profile-discouraged': 'one tenant and the gateway files',
+  'crypto-profile-forbidden': 'one tenant and the gateway files',
+  'duplicate-gateway': 'the gateway files only',
+  'gateway-file-name': 'the gateway files only',
+};
 
 /** Whether a tenant's tokens (as tokens() joins them) hold `token`, without splitting them. */
 export function holds(list: string, token: string): boolean {
