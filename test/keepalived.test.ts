@@ -256,7 +256,8 @@ test('the notify listener, started by real keepalived from vrrp_notify_fifo_scri
         assert.not.match(await sas(), /^IfCe1: #/m);
         // Ready again: the blackhole goes, the site is dialed.
         fs.writeFileSync(healthy, '1');
-        await wait(async () => !/131\.107\.0\.10/.test(await routes()), 20_000);
+        // The listener removes the blackhole, then dials: wait for both.
+        await wait(async () => !/131\.107\.0\.10/.test(await routes()) && /^IfCe1: #\d+, CONNECTING,/m.test(await sas()), 20_000);
         assert.not.match(await routes(), /131\.107\.0\.10/, `listener log:\n${llog()}`);
         assert.match(await sas(), /^IfCe1: #\d+, CONNECTING,/m);
       } finally {
