@@ -381,7 +381,12 @@ async function peerInitiates(gw: ViciClient, peer: ViciClient, name: string): Pr
   s.set('proposals', ['aes128-sha256-ecp256']);
   await peer.loadConn('site-new', s);
   assert.ok(await until(async () => (await gw.getConns()).includes(name), 10_000), `the gateway never held ${name}`);
+  // The old IKE_SA's CHILD_SA, as the peer sees it, before it initiates the new one.
+  const [was] = (await peer.listSas({ ike: 'site' })).map((x) => Object.values((x.section['child-sas'] ?? {}) as Record<string, Record<string, string>>)[0]?.uniqueid);
   await peer.initiate({ ike: 'site-new', child: 'c', timeout: 10_000 });
+  // Then it deletes its old CHILD_SA itself (the gateway, that DELETE's responder, ends its own first).
+  assert.ok(was, 'the peer had no old CHILD_SA');
+  await peer.terminate({ childId: Number(was), timeout: 10_000 });
 }
 
 test('heldSection: every child starts nothing and installs no policies; the rest as it was', () => {

@@ -380,12 +380,15 @@ export async function makeBeforeBreak(c: ViciClient, name: string, section: Map<
   if (started) await firstPacket(ok);
   opts.initiatedBy?.(byPeer || started ? 'peer' : 'us');
   if (byPeer || started) {
-    // The peer that initiated the new IKE_SA is given the old one's DELETE too (settleMs more): this end, the DELETE's
-    // responder, drops the old SA's policies on receiving it, before the peer has read the response and deleted its
-    // old inbound SA; a DELETE this end sends lets the peer delete that SA while this end still sends on it.
-    const until = Date.now() + 2 * (opts.settleMs ?? 3000);
-    const alive = async () => (await c.listSas({ noblock: true })).some((s) => Number(s.section.uniqueid) === old.id);
-    while ((await alive()) && Date.now() < until) await sleep(Math.min(200, opts.pollMs ?? 200));
+    // The peer that initiated the new IKE_SA is given the old CHILD_SAs' DELETE too (until the deadline): this end, that
+    // DELETE's responder, ends its old CHILD_SA (its traffic falls to the trap policy, hence the new SA) before it
+    // answers, and the peer drops its old inbound SA only on the answer. A DELETE this end sends lets the peer drop
+    // that SA at once, while this end sends on it until its own updown hook has run and the SA is gone (the lab: ~1.3 s
+    // under emulation, 14 lost); an IKE_SA DELETE from the peer as well (its responder answers first). Then the old
+    // IKE_SA, with nothing left on it, is ended here.
+    const carries = async () =>
+      (await c.listSas({ noblock: true })).some((s) => Number(s.section.uniqueid) === old.id && childSas(s.section).some((k) => k.state === 'INSTALLED'));
+    while ((await carries()) && Date.now() < deadline) await sleep(Math.min(200, opts.pollMs ?? 200));
   }
   await endIke(c, call, old.id);
   // (A full reload's swanctl --load-all may have unloaded the old name already: settleAlternates.)
