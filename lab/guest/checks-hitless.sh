@@ -147,8 +147,8 @@ check_hitless() {
   cp "$base" /tmp/IfCe1-base.json
 
   # (1) Proposals (rekey): the site takes the new proposals first (peer-config's connection for bundle-h1). (With
-  # S2SGW_MBB_PEER_MS set for the gateway's apply, PEER=1 has the site initiate the new connection instead: the
-  # experiment of docs/changes.md, which lost more, at the old IKE_SA's DELETE.)
+  # S2SGW_MBB_PEER_MS set for the gateway's apply, PEER=1 has the site initiate the new connection instead and then
+  # delete its old CHILD_SA: the experiment of docs/changes.md, which must lose none.)
   site_reload IfCe1 "$OUT/peers/IfCe1-h1.json"
   hl_phase "(1) proposal change (rekey)" "$OUT/bundle-h1/gw1" "$([ -n "${S2SGW_MBB_PEER_MS:-}" ] && echo 1 || echo 10)" 1 "${S2SGW_MBB_PEER_MS:+1}"
   local prop; prop=$(swan gw --list-sas --ike "$(contoso_conn)" 2> /dev/null | grep -oE 'AES_GCM_16-128[^ ]*|ECP_256' | sort -u | tr '\n' ' ')
