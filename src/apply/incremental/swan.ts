@@ -307,12 +307,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * carry new proposals), so the side that initiates must be the one whose peer waits. Here this end is the responder,
  * and held: it sends on the old SA until that is deleted. Once the new CHILD_SAs are installed and the first packet
  * came in on them (the peer installed and uses them; at most `settleMs`), the new name is loaded as the release has
- * it (its trap policies, the old CHILD_SA's reqid, carry the traffic onto the new SA once the old one ends); then, until
+ * it (its trap policies; the held CHILD_SA's own policies, next after the old one's, carry the traffic once that ends); then, until
  * the deadline, the peer is given the old CHILD_SA's DELETE (this end, its responder, ends the old CHILD_SA before it
  * answers, the peer drops its old inbound SA on the answer), and the old IKE_SA, carrying nothing, is terminated.
  * When the peer does not initiate in time, this end initiates as without it. Only for connections whose children all
- * trap (`connect: on-demand`): a `start` child has no trap policy to carry the traffic. The held CHILD_SA keeps its
- * held configuration (no policies of its own) for life: docs/changes.md says what that costs.
+ * trap (`connect: on-demand`, what the lab measured). The held CHILD_SA keeps its held configuration (its policies at
+ * HELD_PRIORITY) for life: docs/changes.md says what that costs.
  */
 export async function makeBeforeBreak(c: ViciClient, name: string, section: Map<string, ViciInputElement>, old: { name: string; id: number; children?: Ike['children'] }, call: Call, opts: MbbOptions): Promise<string> {
   const target = alternateOf(old.name);
@@ -395,7 +395,7 @@ export async function makeBeforeBreak(c: ViciClient, name: string, section: Map<
   opts.initiatedBy?.(byPeer || started ? 'peer' : 'us');
   if (byPeer || started) {
     // The peer that initiated the new IKE_SA is given the old CHILD_SAs' DELETE too (until the deadline): this end, that
-    // DELETE's responder, ends its old CHILD_SA (its traffic falls to the trap policy, hence the new SA) before it
+    // DELETE's responder, ends its old CHILD_SA (its traffic moves to the held CHILD_SA's own policies) before it
     // answers, and the peer drops its old inbound SA only on the answer. A DELETE this end sends lets the peer drop
     // that SA at once, while this end sends on it until its own updown hook has run and the SA is gone (the lab: ~1.3 s
     // under emulation, 14 lost); an IKE_SA DELETE from the peer as well (its responder answers first). Then the old
