@@ -18,6 +18,7 @@
 #   S2SGW_LAB_MEM      guest memory in MiB (default 512; 1536 when the checks name ha: its two extra gateways)
 #   S2SGW_LAB_PACKAGE  the Debian package whose /usr/bin/s2sgw the gateway runs (default dist/pkg/s2sgw_<v>_<arch>.deb,
 #                      built when missing or older than dist/; `none`: the checkout's dist/ instead)
+#   S2SGW_MBB_PEER_MS  passed to the guest's gateway apply (the hitless check's peer-initiated rekey, docs/changes.md)
 set -uo pipefail
 lab=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$lab")
@@ -105,7 +106,7 @@ timeout -k 5 "$timeout" qemu-system-x86_64 \
   -nodefaults -display none -no-reboot -serial "file:$run/console.log" \
   -device virtio-rng-pci \
   -kernel "$kdir/boot/vmlinuz-$kver" -initrd "$run/initrd.gz" \
-  -append "console=ttyS0 quiet panic=-1 s2sgw.kver=$kver s2sgw.kmods=$kdir s2sgw.main=$lab/guest/main.sh s2sgw.lab=$lab s2sgw.scenario=$scenario s2sgw.checks=${S2SGW_LAB_CHECKS:-all} s2sgw.dist=$repo/$dist$pkg_arg" \
+  -append "console=ttyS0 quiet panic=-1 s2sgw.kver=$kver s2sgw.kmods=$kdir s2sgw.main=$lab/guest/main.sh s2sgw.lab=$lab s2sgw.scenario=$scenario s2sgw.checks=${S2SGW_LAB_CHECKS:-all} s2sgw.dist=$repo/$dist$pkg_arg${S2SGW_MBB_PEER_MS:+ s2sgw.mbb_peer_ms=$S2SGW_MBB_PEER_MS}" \
   -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
   -virtfs "local,path=$run,mount_tag=labrun,security_model=none"
 qemu_rc=$?

@@ -9,7 +9,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { openSandbox, Sandbox } from '../src/apply/sandbox';
 import { ViciClient, ViciInputElement } from '../src/vici';
-import { alternateOf, applySwanPlan, baseName, Call, connectionSections, heldSection, makeBeforeBreak, MbbError, sectionFor, settleAlternates, SwanPlan, withReqids } from '../src/apply/incremental/swan';
+import { alternateOf, applySwanPlan, baseName, Call, connectionSections, HELD_PRIORITY, heldSection, makeBeforeBreak, MbbError, sectionFor, settleAlternates, SwanPlan, withReqids } from '../src/apply/incremental/swan';
 
 const ip = (...a: string[]) => {
   const r = spawnSync('ip', a, { encoding: 'utf8' });
@@ -376,20 +376,32 @@ const rekeyed = () => {
   return s;
 };
 /** The peer's side of that change (peer-config's new connection), initiated once the gateway holds `name`. */
+/** When peerInitiates asked the peer to delete its old CHILD_SA (performance.now()). */
+let peerDeletedAt = Infinity;
+
 async function peerInitiates(gw: ViciClient, peer: ViciClient, name: string): Promise<void> {
   const s = conn({ local: PEER, remote: GW, remoteId: '%any', lts: '10.2.0.0/24', rts: '10.1.0.0/24', esp: 'aes128gcm16' });
   s.set('proposals', ['aes128-sha256-ecp256']);
   await peer.loadConn('site-new', s);
   assert.ok(await until(async () => (await gw.getConns()).includes(name), 10_000), `the gateway never held ${name}`);
+  // The old IKE_SA's CHILD_SA, as the peer sees it, before it initiates the new one.
+  const [was] = (await peer.listSas({ ike: 'site' })).map((x) => Object.values((x.section['child-sas'] ?? {}) as Record<string, Record<string, string>>)[0]?.uniqueid);
   await peer.initiate({ ike: 'site-new', child: 'c', timeout: 10_000 });
+  // Then it deletes its old CHILD_SA itself (the gateway, that DELETE's responder, ends its own first).
+  assert.ok(was, 'the peer had no old CHILD_SA');
+  // (a little later than at once, as a peer's admin would: the gateway must wait for it)
+  await new Promise((r) => setTimeout(r, 1500));
+  peerDeletedAt = performance.now();
+  await peer.terminate({ childId: Number(was), timeout: 10_000 });
 }
 
-test('heldSection: every child starts nothing and installs no policies; the rest as it was', () => {
+test('heldSection: every child starts nothing and installs its policies after the old CHILD_SA\'s; the rest as it was', () => {
   const s = rekeyed();
   const h = heldSection(s);
   const kid = (x: Map<string, ViciInputElement>) => (x.get('children') as Record<string, Record<string, unknown>>).c;
   assert.is(kid(h).start_action, 'none');
-  assert.is(kid(h).policies, 'no');
+  assert.is(kid(h).priority, HELD_PRIORITY);
+  assert.is(kid(h).policies, undefined);
   assert.equal(kid(h).esp_proposals, ['aes128gcm16']);
   assert.equal(h.get('proposals'), ['aes128-sha256-ecp256']);
   assert.is(kid(s).start_action, 'trap', 'the section itself is not changed');
@@ -402,13 +414,18 @@ test('a rekey-class change with the peer first: the peer initiates the new IKE_S
     await gw.initiate({ ike: 'site', child: 'c', timeout: 10_000 });
     const [old] = await sas(gw);
     const r = recorder();
+    let endedAt = 0;
+    const timed: Call = (argv, fn) => ((argv[1] === '--terminate' && (endedAt = performance.now())), r.call(argv, fn));
     const said: string[] = [];
     const plan: SwanPlan = { load: [{ name: 'site', section: rekeyed() }], unload: [], loadShared: [], unloadShared: [], files: [] };
     const [, peerDone] = await Promise.all([
-      applySwanPlan(gw, plan, [], r.call, { mbb: { deadlineMs: 15_000, pollMs: 100, settleMs: 300 }, rekey: new Set(['site']), peerFirstMs: 10_000, say: (l) => said.push(l) }),
+      applySwanPlan(gw, plan, [], timed, { mbb: { deadlineMs: 15_000, pollMs: 100, settleMs: 300 }, rekey: new Set(['site']), peerFirstMs: 10_000, say: (l) => said.push(l) }),
       peerInitiates(gw, peer, 'site~2').then(() => true),
     ]);
     assert.ok(peerDone);
+    // The old IKE_SA is ended only after the peer deleted its old CHILD_SA (the gateway, that DELETE's responder, moved
+    // its traffic first), not after a fixed wait.
+    assert.ok(endedAt > peerDeletedAt, `old IKE_SA ended at ${endedAt}, the peer's CHILD_SA DELETE at ${peerDeletedAt}`);
     // Load held, (the peer initiates), load as released, end the old IKE_SA, unload the old name: no initiate here.
     assert.equal(r.log, ['--load-conn site~2', '--load-conn site~2', `--terminate --ike-id ${old.id} --force`, '--unload-conn site']);
     assert.match(said.join('\n'), /site rekeyed make-before-break \(now loaded as site~2, initiated by the peer\)/);

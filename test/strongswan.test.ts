@@ -249,8 +249,8 @@ test('the updown hook adds and removes only its connection\'s routes in the VRF 
       await ip('link', 'add', 'IfGe2', 'type', 'veth', 'peer', 'name', 'pg');
       await ip('link', 'add', 'IfZe1', 'type', 'veth', 'peer', 'name', 'pz');
       for (const d of ['IfAe1', 'pa', 'IfGe2', 'pg', 'IfZe1', 'pz']) await ip('link', 'set', d, 'up');
-      const hookRun = async (verb: string, conn: string) => {
-        const r = await run('sh', [hook], { netns: ns, env: { PATH: '/usr/bin:/bin', PLUTO_VERB: verb, PLUTO_CONNECTION: conn } });
+      const hookRun = async (verb: string, conn: string, more: Record<string, string> = {}) => {
+        const r = await run('sh', [hook], { netns: ns, env: { PATH: '/usr/bin:/bin', PLUTO_VERB: verb, PLUTO_CONNECTION: conn, ...more } });
         assert.is(r.code, 0, `${verb} ${conn}: ${r.stderr}`);
       };
       // `ip route show table N` fails while table N does not exist yet: read them all and filter.
@@ -282,8 +282,10 @@ test('the updown hook adds and removes only its connection\'s routes in the VRF 
       await hookRun('down-client', 'IfZe1~2');
       await hookRun('up-client', "IfAe1'; ip link del IfGe2; '");
       await hookRun('up-host', 'IfAe1');
-      await hookRun('down-client', 'IfAe1');
-      await hookRun('down-client-v6', 'IfAe1');
+      // With its reqid and address (as charon sets them) and no other outbound SA of that reqid (the kernel's XFRM
+      // states; a make-before-break's new CHILD_SA would be one, which this kernel cannot hold): the routes go.
+      await hookRun('down-client', 'IfAe1', { PLUTO_REQID: '1', PLUTO_ME: '192.0.2.1' });
+      await hookRun('down-client-v6', 'IfAe1', { PLUTO_REQID: '1', PLUTO_ME: '2001:db8::1' });
       await hookRun('down-client', 'IfGe2');
       await hookRun('down-client', 'IfGe2'); // twice: already gone is fine
       assert.is(await routes(), before);
@@ -381,7 +383,7 @@ test('a broken updown hook is a finding at its rendered line (sh -n)', async () 
   assert.is(loaded.length, 7);
   assert.equal(
     diagnostics.map((d) => `${d.code} ${d.file}:${d.line} ${d.message.split(':')[0]}`),
-    ['strongswan/check out/gw1/swanctl/updown.sh:48 sh -n rejected swanctl/updown.sh'],
+    ['strongswan/check out/gw1/swanctl/updown.sh:54 sh -n rejected swanctl/updown.sh'],
   );
 });
 

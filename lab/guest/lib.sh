@@ -66,6 +66,8 @@ charon-systemd {
       path = $LOGS/charon-$n.log
       flush_line = yes
       time_format = %T
+      # milliseconds too: the hitless check lines charon's steps up with the XFRM monitors' events.
+      time_add_ms = yes
       default = 1
     }
   }

@@ -11,6 +11,8 @@ for arg in $(cat /proc/cmdline); do
     s2sgw.checks=*) export CHECKS=${arg#*=} ;;
     s2sgw.dist=*) export DIST=${arg#*=} ;;
     s2sgw.pkg=*) export PKG=${arg#*=} ;;
+    # S2SGW_MBB_PEER_MS on the host (the hitless check's experiment, docs/changes.md): for the gateway's apply.
+    s2sgw.mbb_peer_ms=*) export S2SGW_MBB_PEER_MS=${arg#*=} ;;
   esac
 done
 
