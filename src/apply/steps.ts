@@ -261,15 +261,17 @@ function memo<T>(kind: string, a: Src, b: Src, touched: string[], make: () => T)
  */
 function nftPlanOf(from: Pick<Release, 'dir' | 'manifest' | 'flat'>, to: Pick<Release, 'manifest'>, a: Src, b: Src, touched: string[]): NftPlan {
   const now = b.read();
-  const old = oldSections(releasePath(from, NFT_FILE), now, NFT_MARKER, touched, (t) => Object.hasOwn(from.manifest.tenants, t), () => Object.keys(to.manifest.tenants));
-  return nftPlan(old ?? a.read(), now, touched);
+  const inNew = (t: string) => Object.hasOwn(to.manifest.tenants, t);
+  const old = oldSections(releasePath(from, NFT_FILE), now, NFT_MARKER, touched, (t) => Object.hasOwn(from.manifest.tenants, t), () => Object.keys(to.manifest.tenants), inNew);
+  return nftPlan(old ?? a.read(), now, touched, inNew);
 }
 
 /** frrPlan likewise, of the old frr.conf only its head and the touched tenants' sections where that is safe (14 MB at 10,000 tenants). */
 function frrPlanOf(from: Pick<Release, 'dir' | 'manifest' | 'flat'>, to: Pick<Release, 'manifest'>, a: Src, b: Src, touched: string[]): FrrPlan {
   const now = b.read();
-  const old = oldSections(releasePath(from, FRR_FILE), now, FRR_MARKER, touched, (t) => Object.hasOwn(from.manifest.tenants, t), () => Object.keys(to.manifest.tenants));
-  return frrPlan(old ?? a.read(), now, touched);
+  const inNew = (t: string) => Object.hasOwn(to.manifest.tenants, t);
+  const old = oldSections(releasePath(from, FRR_FILE), now, FRR_MARKER, touched, (t) => Object.hasOwn(from.manifest.tenants, t), () => Object.keys(to.manifest.tenants), inNew);
+  return frrPlan(old ?? a.read(), now, touched, inNew);
 }
 
 /** Where apply writes the generated inputs of incremental reloads (the nft transaction); under the state folder, 0700. */

@@ -189,8 +189,11 @@ export interface FrrPlan {
 /** The `no vrf NAME` of a top-level VRF block, or undefined. */
 const removedVrf = (c: FrrCommand) => (c.context.length === 0 ? /^no vrf (\S+)$/.exec(c.command)?.[1] : undefined);
 
-/** The incremental plan between two frr.conf files for the tenants the change set touched (others are equal by their digests). */
-export function frrPlan(oldText: Text, newText: Text, touched: string[]): FrrPlan {
+/**
+ * The incremental plan between two frr.conf files for the tenants the change set touched (others are equal by their
+ * digests). `inNew`: which tenants the new file has a section for (as nftPlan's).
+ */
+export function frrPlan(oldText: Text, newText: Text, touched: string[], inNew?: (tenant: string) => boolean): FrrPlan {
   if (headOf(oldText, FRR_MARKER) !== headOf(newText, FRR_MARKER)) return { headChanged: true, tenants: [], commands: [], removals: [], vrfRemovals: [], removed: [] };
   const tenants: string[] = [];
   const commands: FrrCommand[] = [];
@@ -200,7 +203,7 @@ export function frrPlan(oldText: Text, newText: Text, touched: string[]): FrrPla
   const removed: string[] = [];
   for (const t of touched) {
     const a = sectionOf(oldText, FRR_MARKER, t);
-    const b = sectionOf(newText, FRR_MARKER, t);
+    const b = inNew && !inNew(t) ? '' : sectionOf(newText, FRR_MARKER, t);
     if (a === b) continue;
     tenants.push(t);
     // A tenant the new file no longer has: none of its lines has to go before its links do (its sessions and routes
