@@ -362,6 +362,37 @@ test('a host that drifted from its release: each incremental step falls back to 
   }
 });
 
+test('a removal next to a change reload-frr had to reload whole: remove-frr then sends only the removed VRF\'s `no vrf`', async () => {
+  const sb = await openSandbox({ frr: true });
+  try {
+    const b0 = build('whole-base');
+    await run(sb, b0);
+    // Someone removed t2's static route by hand: reload-frr's `no ip route` for t2's metric change is refused.
+    assert.is(sb.sh('vtysh', ['-N', sb.pathspace!, '-c', 'configure terminal', '-c', 'vrf t2', '-c', 'no ip route 10.1.0.0/16 t2e1 100']).code, 0);
+    const metric = CHANGES.find((x) => x.name === 'route metric changed')!.edit;
+    const removal = CHANGES.find((x) => x.name === 'tenant removed')!.edit;
+    const bv = build('whole-both', (d) => {
+      metric(d);
+      removal(d);
+    });
+    const inc = await run(sb, bv);
+    assert.ok(/reload-frr: vtysh refused the incremental commands for t2 \(/.test(inc.said), inc.said);
+    assert.ok(inc.log.some((e) => e.step === 'reload-frr' && e.argv[0] === 'frr-reload.py'), 'reload-frr fell back to frr-reload.py');
+    // frr-reload.py removed t3's lines; what is left for remove-frr is its `no vrf`, in one vtysh run, and no fallback.
+    const rm = inc.log.filter((e) => e.step === 'remove-frr');
+    assert.equal(rm.map((e) => e.argv[0]), ['vtysh'], rm.map((e) => e.argv.join(' ')).join('\n'));
+    assert.equal(fs.readFileSync(rm[0].argv.at(-1)!, 'utf8').split('\n').filter(Boolean), ['no vrf t3']);
+    assert.not.match(inc.said, /remove-frr: vtysh refused/);
+    const s1 = await snapshot(sb);
+    await run(sb, bv, true);
+    const s2 = await snapshot(sb);
+    assert.fixture(s1.frr, s2.frr, 'FRR after the fallback differs from the full reload');
+    assert.not.match(s1.frr, /t3/);
+  } finally {
+    await sb.close();
+  }
+});
+
 /** Rewrites one file of a bundle folder and its sha256 in the manifest (a bundle that verifies but is wrong). */
 function tamper(bundle: string, rel: string, edit: (s: string) => string): void {
   const p = path.join(bundle, rel);

@@ -302,15 +302,17 @@ async function frrIncremental(ctx: StepContext): Promise<boolean> {
     return true;
   }
   const script = vtyshScript(plan.commands);
+  // The tenants whose lines this step sends (a removed tenant's wait for remove-frr).
+  const sent = plan.tenants.filter((t) => !plan.removed.includes(t));
   // One argv carries the whole sequence; past a few hundred KiB (many tenants at once) frr-reload.py is the better tool.
   if (script.reduce((n, c) => n + c.length + 4, 0) > FRR_ARGV_MAX) {
-    ctx.say(`  reload-frr: ${plan.commands.length} commands for ${plan.tenants.length} tenants: reloading the whole file`);
+    ctx.say(`  reload-frr: ${plan.commands.length} commands for ${sent.length} tenants: reloading the whole file`);
     return false;
   }
   const r = await vtyshSequence(ctx, 'frr-incremental.conf', script);
   const complaints = vtyshComplaints(r.stdout + r.stderr);
   if (r.code === 0 && !complaints.length) return true;
-  ctx.say(`  reload-frr: vtysh refused the incremental commands for ${plan.tenants.join(', ')} (${complaints[0] ?? `exit ${r.code}`}); reloading the whole file`);
+  ctx.say(`  reload-frr: vtysh refused the incremental commands for ${sent.join(', ')} (${complaints[0] ?? `exit ${r.code}`}); reloading the whole file`);
   return false;
 }
 
