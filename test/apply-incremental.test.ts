@@ -223,15 +223,30 @@ test('frr commands: a distance change is `no` old then the new route; a removed 
   ]);
 });
 
-test('frr plan: a removed VRF\'s `no vrf` is held back for remove-frr; its routes and BGP instance go in the reload', () => {
+test('frr plan: a removed tenant\'s lines all wait for remove-frr, its `no vrf` last; a kept tenant\'s removed VRF only holds back its `no vrf`', () => {
   const head = '! head\n!\n';
   const t = (n: string) => `! tenant ${n}: tenants/${n}.yaml\nvrf ${n}\n ip route 10.1.0.0/16 ${n}e1 100\nexit-vrf\n!\nrouter bgp 64512 vrf ${n}\n neighbor 10.1.0.1 remote-as 65001\nexit\n!\n`;
   const plan = frrPlan(head + t('a') + t('b'), head + t('a'), ['b']);
   assert.equal(plan.vrfRemovals, ['b']);
-  assert.equal(vtyshScript(plan.commands), ['configure terminal', 'vrf b', 'no ip route 10.1.0.0/16 be1 100', 'exit-vrf', 'no router bgp 64512 vrf b', 'end']);
+  assert.equal(plan.removed, ['b']);
+  // reload-frr has nothing to send; remove-frr sends the routes, the BGP instance, and only then `no vrf`.
+  assert.equal(plan.commands, []);
+  assert.equal(vtyshScript(plan.removals), ['configure terminal', 'vrf b', 'no ip route 10.1.0.0/16 be1 100', 'exit-vrf', 'no router bgp 64512 vrf b', 'no vrf b', 'end']);
+  // A removal next to a change of another tenant: the change in reload-frr, the removal whole in remove-frr.
+  const mixed = frrPlan(head + t('a') + t('b'), head + t('a').replace(' 100', ' 150'), ['a', 'b']);
+  assert.equal(vtyshScript(mixed.commands), ['configure terminal', 'vrf a', 'no ip route 10.1.0.0/16 ae1 100', 'ip route 10.1.0.0/16 ae1 150', 'exit-vrf', 'end']);
+  assert.equal(vtyshScript(mixed.removals), ['configure terminal', 'vrf b', 'no ip route 10.1.0.0/16 be1 100', 'exit-vrf', 'no router bgp 64512 vrf b', 'no vrf b', 'end']);
+  // A tenant that stays but loses its VRF block: its other lines go in reload-frr, only the `no vrf` waits.
+  const kept = frrPlan(head + t('a'), `${head}! tenant a: tenants/a.yaml\nip prefix-list p seq 5 permit any\n`, ['a']);
+  assert.equal(kept.removed, []);
+  assert.equal(vtyshScript(kept.commands), ['configure terminal', 'vrf a', 'no ip route 10.1.0.0/16 ae1 100', 'exit-vrf', 'no router bgp 64512 vrf a', 'ip prefix-list p seq 5 permit any', 'end']);
+  assert.equal(vtyshScript(kept.removals), ['configure terminal', 'no vrf a', 'end']);
   // A VRF kept (its routes changed) is no removal; a tenant added back is one, the other way.
-  assert.equal(frrPlan(head + t('a'), head + t('a').replace(' 100', ' 150'), ['a']).vrfRemovals, []);
-  assert.equal(frrPlan(head + t('a'), head + t('a') + t('b'), ['b']).vrfRemovals, []);
+  for (const p of [frrPlan(head + t('a'), head + t('a').replace(' 100', ' 150'), ['a']), frrPlan(head + t('a'), head + t('a') + t('b'), ['b'])]) {
+    assert.equal(p.vrfRemovals, []);
+    assert.equal(p.removals, []);
+    assert.equal(p.removed, []);
+  }
 });
 
 test('nft script: old elements out, kept chains flushed, dropped chains deleted, new section in', () => {
@@ -277,19 +292,23 @@ test('incremental apply equals a full reload on real charon, FRR and nft, for ea
       assert.not.ok(steps.some((e) => e.argv[0] === 'nft' && !e.argv.some((a) => a.endsWith('incremental.nft'))), `${ch.name}: the whole nft file was loaded`);
       // The steps the change is about ran (others may too: a tenant's nft and tc lines carry YAML line numbers in comments).
       for (const [what, step] of [['frr', 'reload-frr'], ['nft', 'reload-nftables'], ['swan', 'reload-strongswan']] as const) {
-        if (ch.expect[what]) assert.ok(steps.some((e) => e.step === step), `${ch.name}: ${step} did not run`);
+        // (A removed tenant's FRR lines all go in remove-frr.)
+        if (ch.expect[what]) assert.ok(steps.some((e) => e.step === step || (what === 'frr' && e.step === 'remove-frr')), `${ch.name}: ${step} did not run`);
       }
       if (!ch.expect.swan) assert.not.ok(steps.some((e) => e.step === 'reload-strongswan'), `${ch.name}: charon was told something`);
-      // A removed tenant's `no vrf` waits for remove-frr, the last step (after remove-links deleted the kernel VRF):
-      // reload-frr removed its routes and BGP instance; FRR refuses to delete an active VRF.
-      const noVrf = steps.filter((e) => e.argv[0] === 'vtysh' && e.argv.some((a) => /^no vrf /.test(a)));
+      // A removed tenant's FRR lines all go in remove-frr, the last step (after remove-links deleted the kernel VRF;
+      // FRR refuses to delete an active VRF): one vtysh run, its routes and BGP instance first, `no vrf` last.
+      const vtyshRuns = steps.filter((e) => e.argv[0] === 'vtysh');
+      const noVrf = vtyshRuns.filter((e) => e.argv.some((a) => /^no vrf /.test(a)) || /^no vrf /m.test(vtyshFile(e)));
       if (ch.name === 'tenant removed') {
-        assert.equal(noVrf.map((e) => e.step), ['remove-frr'], `${ch.name}: no vrf sent by ${noVrf.map((e) => e.step)}`);
-        assert.equal(noVrf[0].argv.slice(-6), ['-c', 'configure terminal', '-c', 'no vrf t3', '-c', 'end']);
+        assert.equal(vtyshRuns.map((e) => e.step), ['remove-frr'], `${ch.name}: vtysh run by ${vtyshRuns.map((e) => e.step)}`);
         assert.is(steps.at(-1)!.step, 'remove-frr');
-        const reload = steps.find((e) => e.step === 'reload-frr' && e.argv[0] === 'vtysh')!;
-        assert.equal(reload.argv.at(-2), '-f', reload.argv.join(' '));
-        assert.ok(vtyshFile(reload).split('\n').includes('no router bgp 64512 vrf t3'), vtyshFile(reload));
+        const rm = vtyshRuns[0];
+        assert.equal(rm.argv.at(-2), '-f', rm.argv.join(' '));
+        const body = vtyshFile(rm).split('\n').filter(Boolean);
+        assert.ok(body.includes('no router bgp 64512 vrf t3'), body.join('\n'));
+        assert.is(body.at(-1), 'no vrf t3', body.join('\n'));
+        assert.is(body.filter((l) => /^no vrf /.test(l)).length, 1, body.join('\n'));
       } else assert.equal(noVrf, [], `${ch.name}: no vrf sent`);
       if (ch.name !== 'gateway defaults changed') {
         // Tenants nobody changed (t1 always; t3 unless it is the one removed) appear in no command.
@@ -326,10 +345,11 @@ test('a host that drifted from its release: each incremental step falls back to 
     assert.is(sb.sh('nft', ['delete', 'element', 'inet', 's2sgw', 'zone_iif', '{ "t3i" }']).code, 0);
     const bv = build('drift-removed', CHANGES.find((x) => x.name === 'tenant removed')!.edit);
     const inc = await run(sb, bv);
-    assert.match(inc.said, /reload-frr: vtysh refused the incremental commands for t3 \(% Refusing to remove a non-existent route/);
+    // The removed tenant's FRR lines go in remove-frr (after remove-links), which falls back there.
+    assert.match(inc.said, /remove-frr: vtysh refused the commands for the removed tenants t3 \(% Refusing to remove a non-existent route/);
     assert.match(inc.said, /reload-strongswan: charon refused vici --unload-conn t3e1/);
     assert.match(inc.said, /reload-nftables: nft refused the incremental transaction/);
-    for (const [step, tool] of [['reload-frr', 'frr-reload.py'], ['reload-strongswan', 'swanctl'], ['reload-nftables', 'nft']]) {
+    for (const [step, tool] of [['remove-frr', 'frr-reload.py'], ['reload-strongswan', 'swanctl'], ['reload-nftables', 'nft']]) {
       assert.ok(inc.log.some((e) => e.step === step && e.argv[0] === tool && !e.argv.some((a) => a.endsWith('incremental.nft'))), `${step} fell back to ${tool}`);
     }
     const s1 = await snapshot(sb);
@@ -337,6 +357,37 @@ test('a host that drifted from its release: each incremental step falls back to 
     const s2 = await snapshot(sb);
     for (const k of Object.keys(s1)) assert.fixture(s1[k], s2[k], `${k} after the fallback differs from the full reload`);
     assert.not.match(s1.frr + s1.conns + s1.nft, /t3/);
+  } finally {
+    await sb.close();
+  }
+});
+
+test('a removal next to a change reload-frr had to reload whole: remove-frr then sends only the removed VRF\'s `no vrf`', async () => {
+  const sb = await openSandbox({ frr: true });
+  try {
+    const b0 = build('whole-base');
+    await run(sb, b0);
+    // Someone removed t2's static route by hand: reload-frr's `no ip route` for t2's metric change is refused.
+    assert.is(sb.sh('vtysh', ['-N', sb.pathspace!, '-c', 'configure terminal', '-c', 'vrf t2', '-c', 'no ip route 10.1.0.0/16 t2e1 100']).code, 0);
+    const metric = CHANGES.find((x) => x.name === 'route metric changed')!.edit;
+    const removal = CHANGES.find((x) => x.name === 'tenant removed')!.edit;
+    const bv = build('whole-both', (d) => {
+      metric(d);
+      removal(d);
+    });
+    const inc = await run(sb, bv);
+    assert.ok(/reload-frr: vtysh refused the incremental commands for t2 \(/.test(inc.said), inc.said);
+    assert.ok(inc.log.some((e) => e.step === 'reload-frr' && e.argv[0] === 'frr-reload.py'), 'reload-frr fell back to frr-reload.py');
+    // frr-reload.py removed t3's lines; what is left for remove-frr is its `no vrf`, in one vtysh run, and no fallback.
+    const rm = inc.log.filter((e) => e.step === 'remove-frr');
+    assert.equal(rm.map((e) => e.argv[0]), ['vtysh'], rm.map((e) => e.argv.join(' ')).join('\n'));
+    assert.equal(fs.readFileSync(rm[0].argv.at(-1)!, 'utf8').split('\n').filter(Boolean), ['no vrf t3']);
+    assert.not.match(inc.said, /remove-frr: vtysh refused/);
+    const s1 = await snapshot(sb);
+    await run(sb, bv, true);
+    const s2 = await snapshot(sb);
+    assert.fixture(s1.frr, s2.frr, 'FRR after the fallback differs from the full reload');
+    assert.not.match(s1.frr, /t3/);
   } finally {
     await sb.close();
   }

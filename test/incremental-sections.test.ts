@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { nftPlan } from '../src/apply/incremental/nft';
-import { FRR_MARKER, NFT_MARKER, oldSections } from '../src/apply/incremental/sections';
+import { FRR_MARKER, NFT_MARKER, oldSections, sectionSpan } from '../src/apply/incremental/sections';
 import { frrPlan } from '../src/apply/incremental/frr';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 's2sgw-sections-'));
@@ -34,6 +34,10 @@ function same(oldText: string, newText: string, touched: string[], newNames: str
   assert.ok(part, `read in part for ${touched.join(', ')}`);
   assert.ok(part!.length < oldText.length * most, `read less than ${most} of the old file`);
   assert.equal(nftPlan(part!, newText, touched), nftPlan(oldText, newText, touched));
+  // Told which tenants the new file has (as apply tells it from the new manifest): the same part, the same plan.
+  const inNew = (t: string) => newNames.includes(t);
+  assert.equal(oldSections(f, Buffer.from(newText), NFT_MARKER, touched, (t) => oldNames.includes(t), () => newNames, inNew), part);
+  assert.equal(nftPlan(part!, newText, touched, inNew), nftPlan(oldText, newText, touched));
 }
 
 test('a changed, an added, a removed tenant and several at once: the same transaction as from the whole file', () => {
@@ -103,6 +107,28 @@ test('frr.conf: its sections (`!` line before each marker) read in part give the
     const part = oldSections(write(old), Buffer.from(now), FRR_MARKER, touched, (t) => all.includes(t), () => newNames);
     assert.ok(part && part.length < old.length / 2, `read in part for ${touched}`);
     assert.equal(frrPlan(part!, now, touched), frrPlan(old, now, touched));
+  }
+});
+
+
+test('sectionSpan in a file over 1 MiB (a binary search over sorted sections) answers as the byte search does, in any order', () => {
+  const all = names(8000);
+  const plain = (text: Buffer, t: string): [number, number] | undefined => {
+    const key = `\n# tenant ${t} (`;
+    const i = text.indexOf(key);
+    if (i < 0) return undefined;
+    const e = text.indexOf('\n# tenant ', i + key.length);
+    return [i + 1, e < 0 ? text.length : e + 1];
+  };
+  // Sorted as the targets render them; then shuffled (the search may miss and fall back, never answer wrong); then with
+  // a marker line broken (no ` (` after the name).
+  const shuffled = [...all].sort((a, b) => (a.length % 3) - (b.length % 3) || (a < b ? 1 : -1));
+  const big = (t: string) => (t.endsWith('7') ? 3 : 1);
+  const broken = file(all, big).replace('# tenant t2000 (', '# tenant t2000\n');
+  const some = [...all.filter((_, i) => i % 31 === 0 || i < 3 || i > all.length - 4), 't', 't0', 't1000a', 't99999', 'zz', 'a', 't2000'];
+  for (const text of [file(all, big), file(shuffled, big), broken].map((x) => Buffer.from(x))) {
+    assert.ok(text.length > 1 << 20, `${text.length} bytes: over 1 MiB`);
+    for (const t of some) assert.equal(sectionSpan(text, NFT_MARKER, t), plain(text, t), t);
   }
 });
 

@@ -149,8 +149,9 @@ check_removal() {
   local c0 b0; c0=$(c_spis) b0=$(bgp_sessions contoso)
   local nft0; nft0=$(ns gw nft list table inet s2sgw | grep -cE 'IfW|woodgrove' || true)
   apply_bundle "removal: Woodgrove's file removed, s2sgw apply" "$OUT/bundle-removal/gw1"
-  # Incremental all the way: FRR's `no vrf` waits for remove-frr, after remove-links deleted the kernel VRF (issue 18:
-  # before, vtysh refused it with "% Only inactive VRFs can be deleted" and reload-frr fell back to frr-reload.py).
+  # Incremental all the way: the removed tenant's FRR lines, `no vrf` last, go in remove-frr, after remove-links deleted
+  # the kernel VRF (issue 18: before, vtysh refused it with "% Only inactive VRFs can be deleted" and reload-frr fell
+  # back to frr-reload.py; its routes and BGP instance went in reload-frr, a vtysh run of their own, until the round after).
   local fb; fb=$(grep -E 'reloading the whole file|loading the whole file|swanctl --load-all' "$APPLY_LOG.last" | head -n 1 | cut -c1-200)
   check "removal: applied incrementally, no whole-file fallback" "${fb:-no fallback}" test -z "$fb"
   local sas links vrf nftn qd frr xs conns

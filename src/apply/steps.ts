@@ -52,9 +52,10 @@ export interface StepContext {
   liveExists: (host: string) => boolean;
   /**
    * What this switch's steps proved about the host, for health (one object shared by every step's view of the
-   * context): `nftTable`, an `nft -f` of the table went through (its transaction names the table, so the table is there).
+   * context): `nftTable`, an `nft -f` of the table went through (its transaction names the table, so the table is there);
+   * `frrWhole`, reload-frr reloaded the whole frr.conf (so remove-frr has only the removed VRFs' `no vrf` left to send).
    */
-  proven?: { nftTable?: boolean };
+  proven?: { nftTable?: boolean; frrWhole?: boolean };
 }
 
 export interface Step {
@@ -260,15 +261,17 @@ function memo<T>(kind: string, a: Src, b: Src, touched: string[], make: () => T)
  */
 function nftPlanOf(from: Pick<Release, 'dir' | 'manifest' | 'flat'>, to: Pick<Release, 'manifest'>, a: Src, b: Src, touched: string[]): NftPlan {
   const now = b.read();
-  const old = oldSections(releasePath(from, NFT_FILE), now, NFT_MARKER, touched, (t) => Object.hasOwn(from.manifest.tenants, t), () => Object.keys(to.manifest.tenants));
-  return nftPlan(old ?? a.read(), now, touched);
+  const inNew = (t: string) => Object.hasOwn(to.manifest.tenants, t);
+  const old = oldSections(releasePath(from, NFT_FILE), now, NFT_MARKER, touched, (t) => Object.hasOwn(from.manifest.tenants, t), () => Object.keys(to.manifest.tenants), inNew);
+  return nftPlan(old ?? a.read(), now, touched, inNew);
 }
 
 /** frrPlan likewise, of the old frr.conf only its head and the touched tenants' sections where that is safe (14 MB at 10,000 tenants). */
 function frrPlanOf(from: Pick<Release, 'dir' | 'manifest' | 'flat'>, to: Pick<Release, 'manifest'>, a: Src, b: Src, touched: string[]): FrrPlan {
   const now = b.read();
-  const old = oldSections(releasePath(from, FRR_FILE), now, FRR_MARKER, touched, (t) => Object.hasOwn(from.manifest.tenants, t), () => Object.keys(to.manifest.tenants));
-  return frrPlan(old ?? a.read(), now, touched);
+  const inNew = (t: string) => Object.hasOwn(to.manifest.tenants, t);
+  const old = oldSections(releasePath(from, FRR_FILE), now, FRR_MARKER, touched, (t) => Object.hasOwn(from.manifest.tenants, t), () => Object.keys(to.manifest.tenants), inNew);
+  return frrPlan(old ?? a.read(), now, touched, inNew);
 }
 
 /** Where apply writes the generated inputs of incremental reloads (the nft transaction); under the state folder, 0700. */
@@ -294,17 +297,22 @@ async function frrIncremental(ctx: StepContext): Promise<boolean> {
     if (ctx.runner.dryRun) ctx.say('    (the gateway\'s own FRR lines changed: whole-file reload)');
     return false;
   }
-  if (!plan.commands.length) return true;
+  if (!plan.commands.length) {
+    if (ctx.runner.dryRun && plan.removed.length) ctx.say(`    (the removed tenants' lines wait for remove-frr: ${plan.removed.join(', ')})`);
+    return true;
+  }
   const script = vtyshScript(plan.commands);
+  // The tenants whose lines this step sends (a removed tenant's wait for remove-frr).
+  const sent = plan.tenants.filter((t) => !plan.removed.includes(t));
   // One argv carries the whole sequence; past a few hundred KiB (many tenants at once) frr-reload.py is the better tool.
   if (script.reduce((n, c) => n + c.length + 4, 0) > FRR_ARGV_MAX) {
-    ctx.say(`  reload-frr: ${plan.commands.length} commands for ${plan.tenants.length} tenants: reloading the whole file`);
+    ctx.say(`  reload-frr: ${plan.commands.length} commands for ${sent.length} tenants: reloading the whole file`);
     return false;
   }
   const r = await vtyshSequence(ctx, 'frr-incremental.conf', script);
   const complaints = vtyshComplaints(r.stdout + r.stderr);
   if (r.code === 0 && !complaints.length) return true;
-  ctx.say(`  reload-frr: vtysh refused the incremental commands for ${plan.tenants.join(', ')} (${complaints[0] ?? `exit ${r.code}`}); reloading the whole file`);
+  ctx.say(`  reload-frr: vtysh refused the incremental commands for ${sent.join(', ')} (${complaints[0] ?? `exit ${r.code}`}); reloading the whole file`);
   return false;
 }
 
@@ -322,24 +330,33 @@ async function vtyshSequence(ctx: StepContext, name: string, script: string[]): 
 }
 
 /**
- * remove-frr: the removed tenants' `no vrf NAME`, once remove-links deleted their kernel VRF devices (FRR 8.4 refuses
- * to delete an active VRF: `% Only inactive VRFs can be deleted`). reload-frr removed everything inside those VRFs and
- * their `router bgp ASN vrf NAME` before; without this step an incremental removal fell back to frr-reload.py. A
- * refusal (the host drifted, or a VRF device apply does not own is still there) reloads the whole file. FRR 8.4
- * answers nothing to a `no vrf` of a VRF it does not have (frr-reload.py, as reload-frr's fallback, may have removed it).
+ * remove-frr, once remove-links deleted the removed tenants' kernel devices: every line of a removed tenant (its static
+ * routes, its `router bgp ASN vrf NAME`, prefix-lists and route-maps) and then each removed VRF's `no vrf NAME`, as one
+ * vtysh run (reload-frr leaves a removed tenant alone: a removal starts vtysh once, not twice). FRR 8.4 refuses to
+ * delete an active VRF (`% Only inactive VRFs can be deleted`), so none of it can go before. When reload-frr reloaded
+ * the whole file (frr-reload.py removed the tenants' other lines), only the `no vrf`s are left to send. A refusal (the
+ * host drifted, or a VRF device apply does not own is still there) reloads the whole file. FRR 8.4 answers nothing to
+ * a `no vrf` of a VRF it does not have.
  */
-async function frrRemoveVrfs(ctx: StepContext): Promise<boolean> {
+async function frrRemove(ctx: StepContext): Promise<boolean> {
   if (ctx.full || !ctx.cs.fileChanged(FRR_FILE) || !ctx.liveExists('/etc/frr/frr.conf')) return false;
   const a = src(ctx.from, FRR_FILE);
   const b = src(ctx.to, FRR_FILE);
   if (!a || !b) return false;
   const plan = memo('frr', a, b, ctx.cs.touched, () => frrPlanOf(ctx.from!, ctx.to!, a, b, ctx.cs.touched));
-  if (plan.headChanged || !plan.vrfRemovals.length) return false;
-  const script = ['configure terminal', ...plan.vrfRemovals.map((v) => `no vrf ${v}`), 'end'];
-  const r = await ctx.runner.run('vtysh', [...vtysh(ctx.runner), ...script.flatMap((c) => ['-c', c])]);
+  if (plan.headChanged) return false;
+  const cmds = ctx.proven?.frrWhole ? plan.removals.filter((c) => c.context.length === 0 && /^no vrf /.test(c.command)) : plan.removals;
+  if (!cmds.length) return false;
+  const script = vtyshScript(cmds);
+  const what = plan.removed.length ? `the removed tenants ${plan.removed.join(', ')}` : `\`no vrf\` for ${plan.vrfRemovals.join(', ')}`;
+  if (script.reduce((n, c) => n + c.length + 4, 0) > FRR_ARGV_MAX) {
+    ctx.say(`  remove-frr: ${cmds.length} commands for ${what}: reloading the whole file`);
+    return frrReloadFull(ctx);
+  }
+  const r = await vtyshSequence(ctx, 'frr-remove.conf', script);
   const complaints = vtyshComplaints(r.stdout + r.stderr);
   if (r.code === 0 && !complaints.length) return true;
-  ctx.say(`  remove-frr: vtysh refused \`no vrf\` for ${plan.vrfRemovals.join(', ')} (${complaints[0] ?? `exit ${r.code}`}); reloading the whole file`);
+  ctx.say(`  remove-frr: vtysh refused the commands for ${what} (${complaints[0] ?? `exit ${r.code}`}); reloading the whole file`);
   return frrReloadFull(ctx);
 }
 
@@ -682,6 +699,7 @@ export const STEPS: Step[] = [
       // No live file: nothing to load, unless FRR still runs what the old release wrote (a rollback to a host that had none).
       if (!ctx.liveExists('/etc/frr/frr.conf') && !file(ctx.from, FRR_FILE)) return false;
       if (!ctx.full && ctx.liveExists('/etc/frr/frr.conf') && (await frrIncremental(ctx))) return true;
+      if (ctx.proven) ctx.proven.frrWhole = true;
       return frrReloadFull(ctx);
     },
   },
@@ -767,7 +785,7 @@ export const STEPS: Step[] = [
   },  {
     name: 'remove-frr',
     owner: 'frr',
-    run: frrRemoveVrfs,
+    run: frrRemove,
   },
 ];
 

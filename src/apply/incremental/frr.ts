@@ -171,36 +171,54 @@ export interface FrrPlan {
   headChanged: boolean;
   /** Tenants whose section differs, sorted. */
   tenants: string[];
-  /** Everything but the removed VRFs' `no vrf`: what reload-frr sends. */
+  /** What reload-frr sends: the changes of the tenants the new file still has, without any `no vrf`. */
   commands: FrrCommand[];
   /**
-   * VRFs whose block is gone (a removed tenant): their `no vrf NAME` waits for remove-frr, after remove-links
-   * deleted the kernel's VRF device. FRR 8.4 refuses it before (`% Only inactive VRFs can be deleted`).
+   * What remove-frr sends, after remove-links deleted the kernel's VRF devices: every line of the removed tenants (whose
+   * section is gone), deepest first, then each removed VRF's `no vrf NAME` (also of a tenant that stays but lost its
+   * VRF block). FRR 8.4 refuses `no vrf` while the kernel still has the VRF (`% Only inactive VRFs can be deleted`),
+   * and a removed tenant's other lines go in the same vtysh run instead of a run of their own in reload-frr.
    */
+  removals: FrrCommand[];
+  /** The VRFs whose block is gone, in removals' order: their `no vrf NAME` ends removals. */
   vrfRemovals: string[];
+  /** Tenants whose section is gone (all their lines are in removals), sorted. */
+  removed: string[];
 }
 
 /** The `no vrf NAME` of a top-level VRF block, or undefined. */
 const removedVrf = (c: FrrCommand) => (c.context.length === 0 ? /^no vrf (\S+)$/.exec(c.command)?.[1] : undefined);
 
-/** The incremental plan between two frr.conf files for the tenants the change set touched (others are equal by their digests). */
-export function frrPlan(oldText: Text, newText: Text, touched: string[]): FrrPlan {
-  if (headOf(oldText, FRR_MARKER) !== headOf(newText, FRR_MARKER)) return { headChanged: true, tenants: [], commands: [], vrfRemovals: [] };
+/**
+ * The incremental plan between two frr.conf files for the tenants the change set touched (others are equal by their
+ * digests). `inNew`: which tenants the new file has a section for (as nftPlan's).
+ */
+export function frrPlan(oldText: Text, newText: Text, touched: string[], inNew?: (tenant: string) => boolean): FrrPlan {
+  if (headOf(oldText, FRR_MARKER) !== headOf(newText, FRR_MARKER)) return { headChanged: true, tenants: [], commands: [], removals: [], vrfRemovals: [], removed: [] };
   const tenants: string[] = [];
   const commands: FrrCommand[] = [];
+  const removals: FrrCommand[] = [];
+  const noVrf: FrrCommand[] = [];
   const vrfRemovals: string[] = [];
+  const removed: string[] = [];
   for (const t of touched) {
     const a = sectionOf(oldText, FRR_MARKER, t);
-    const b = sectionOf(newText, FRR_MARKER, t);
+    const b = inNew && !inNew(t) ? '' : sectionOf(newText, FRR_MARKER, t);
     if (a === b) continue;
     tenants.push(t);
+    // A tenant the new file no longer has: none of its lines has to go before its links do (its sessions and routes
+    // end with its kernel VRF, which remove-links deletes), so one vtysh run after them removes all of it.
+    const gone = b === '';
+    if (gone) removed.push(t);
     for (const c of frrCommands(a, b)) {
       const vrf = removedVrf(c);
-      if (vrf) vrfRemovals.push(vrf);
-      else commands.push(c);
+      if (vrf) {
+        vrfRemovals.push(vrf);
+        noVrf.push(c);
+      } else (gone ? removals : commands).push(c);
     }
   }
-  return { headChanged: false, tenants, commands, vrfRemovals };
+  return { headChanged: false, tenants, commands, removals: [...removals, ...noVrf], vrfRemovals, removed };
 }
 
 /** vtysh output lines that are not failures: FRR's notes about routes waiting for their interface, a missing vtysh.conf. */

@@ -39,10 +39,57 @@ export function sectionOf(text: Text | undefined, m: Marker, tenant: string): st
 /** Where `tenant`'s section is in `text`: [start, end) of sectionOf's lines, or undefined when the file has none. */
 export function sectionSpan(text: Text, m: Marker, tenant: string): [number, number] | undefined {
   const key = `\n${m.prefix}${tenant}${m.after}`;
-  const i = text.indexOf(key);
-  if (i < 0) return undefined;
-  const end = text.indexOf(`\n${m.prefix}`, i + key.length);
-  return [i + 1, end < 0 ? text.length : end + 1];
+  // A large file's sections are sorted by tenant: a binary search finds one in microseconds, where searching the bytes
+  // took 7 ms for a tenant in the middle of a 24 MB s2sgw.nft (10,000 tenants), and a plan looks several up.
+  const i = typeof text !== 'string' && text.length >= SORTED_MIN ? sortedFind(text, m, tenant) : -1;
+  const at = i >= 0 ? i : text.indexOf(key);
+  if (at < 0) return undefined;
+  const end = text.indexOf(`\n${m.prefix}`, at + key.length);
+  return [at + 1, end < 0 ? text.length : end + 1];
+}
+
+/** Files this large are searched by sortedFind first. */
+const SORTED_MIN = 1 << 20;
+
+/**
+ * Where the line before `tenant`'s marker ends (as `text.indexOf(key)` answers), found by a binary search over the
+ * marker lines on the assumption that sections are sorted by tenant name (code-unit order, as the targets render
+ * them and the manifest lists them). Only a hit is trusted: the marker found is compared byte for byte, so a file in
+ * another order can make it miss (-1) but never answer wrong; the caller then searches the bytes.
+ */
+function sortedFind(text: Buffer, m: Marker, tenant: string): number {
+  const next = Buffer.from(`\n${m.prefix}`);
+  const first = text.indexOf(next);
+  if (first < 0) return -1;
+  // The first marker line starting at or after `pos` (its '\n'), or text.length.
+  const markerFrom = (pos: number) => {
+    const k = text.indexOf(next, pos);
+    return k < 0 ? text.length : k;
+  };
+  const nameAt = (k: number) => {
+    const s = k + next.length;
+    const e = text.indexOf(m.after, s);
+    const nl = text.indexOf(10, s);
+    return e < 0 || (nl >= 0 && nl < e) ? undefined : text.toString('utf8', s, e);
+  };
+  // Markers before lo name tenants below `tenant`; markers at hi or after name `tenant` or above.
+  let lo = first;
+  let hi = text.length;
+  while (lo < hi) {
+    const mid = lo + ((hi - lo) >> 1);
+    const k = markerFrom(mid);
+    if (k >= hi) {
+      hi = mid;
+      continue;
+    }
+    const name = nameAt(k);
+    if (name === undefined) return -1;
+    if (name < tenant) lo = k + 1;
+    else hi = k;
+  }
+  const k = markerFrom(lo);
+  const key = Buffer.from(`\n${m.prefix}${tenant}${m.after}`);
+  return k < text.length && text.compare(key, 0, key.length, k, k + key.length) === 0 ? k : -1;
 }
 
 /**
@@ -58,9 +105,9 @@ export function sectionSpan(text: Text, m: Marker, tenant: string): [number, num
  * doubt gives undefined (the caller reads the whole file): the heads are the same bytes and a section starts after
  * the old head; the window starts and ends at a section marker (or the file's end); the untouched sections in the
  * old window are the new window's, in order; every touched tenant the old release has (`inOld`) is in the window,
- * and no other touched tenant is.
+ * and no other touched tenant is. `inNew` (as nftPlan's) spares the search of `now` for a tenant it does not have.
  */
-export function oldSections(file: string, now: Buffer, m: Marker, touched: string[], inOld: (t: string) => boolean, names: () => string[]): Buffer | undefined {
+export function oldSections(file: string, now: Buffer, m: Marker, touched: string[], inOld: (t: string) => boolean, names: () => string[], inNew?: (t: string) => boolean): Buffer | undefined {
   const prefix = Buffer.from(m.prefix);
   // (A file without a head, its first section on the first line, is not one sectionOf reads either.)
   const headEnd = now.indexOf(`\n${m.prefix}`) + 1;
@@ -69,7 +116,7 @@ export function oldSections(file: string, now: Buffer, m: Marker, touched: strin
   let lo = Infinity;
   let hi = -1;
   for (const t of touched) {
-    const s = sectionSpan(now, m, t);
+    const s = inNew && !inNew(t) ? undefined : sectionSpan(now, m, t);
     let at = now.length;
     if (!s) {
       // Not in `now`: where the next tenant by name starts (the file's end after the last).
