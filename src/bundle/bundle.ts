@@ -12,7 +12,7 @@ import type { TenantSummary } from '../model/summary';
 import { VERSION } from '../util/version';
 import { summarize } from '../model/summary';
 import { BundleSource, formatManifest, Manifest, MANIFEST, summaryPath } from './manifest';
-import { IndexRecord, PartHead, PartsIndex, writeIndex } from './parts-index';
+import { IndexRecord, PartHead, PartsIndex, TenantParts, headsOf, writeIndex } from './parts-index';
 
 // manifest.json's format lives in manifest.ts (apply reads it without loading the compiler).
 export { formatManifest, parseManifest, sameEntryText, MANIFEST, SUMMARIES, summaryPath } from './manifest';
@@ -39,10 +39,11 @@ export class StaleCache extends Error {
   }
 }
 
-/** A cached tenant's part in one file, read when first asked for (see Segment). */
-export class Piece {
+/** A cached tenant's part in one file, read when first asked for (see Segment); it is its own section of the file. */
+export class Piece implements Section {
   private read?: string;
   constructor(
+    readonly tenant: string,
     private readonly from: LazyEntry,
     private readonly target: string,
     private readonly index: number,
@@ -118,6 +119,8 @@ function sha256(s: string): string {
   return createHash('sha256').update(s).digest('hex');
 }
 
+const EMPTY_SHA256 = sha256('');
+
 /** The work cache and the validated files' keys, for reusing each tenant's rendered sections. */
 export interface RenderCache {
   cache: Cache;
@@ -153,19 +156,20 @@ export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations
     for (const f of reuse ? renderReusing(target, input, reuse, wholeOf) : target.render(input)) {
       files.push(lean ? new JoinedFile(f.path, f.sections.map(segmentOf), f.mode ?? 0o644) : { path: f.path, content: text(f), mode: f.mode ?? 0o644 });
       const byTenant = new Map<string, ReturnType<typeof createHash>>();
-      const gw = createHash('sha256');
+      // Made at the first gateway section: most files of a 10,000-tenant gateway are one tenant's (swanctl/conf.d/).
+      let gw: ReturnType<typeof createHash> | undefined;
       for (const s of f.sections) {
         if (s.tenant === undefined) {
-          gw.update(s.text);
+          (gw ??= createHash('sha256')).update(s.text);
           continue;
         }
         // A cached tenant's digest comes with its sections.
-        if (reuse?.hits.has(s.tenant)) continue;
+        if (s instanceof Piece || reuse?.hits.has(s.tenant)) continue;
         let h = byTenant.get(s.tenant);
         if (!h) byTenant.set(s.tenant, (h = createHash('sha256')));
         h.update(s.text);
       }
-      gatewayParts.set(f.path, gw.digest('hex'));
+      gatewayParts.set(f.path, gw ? gw.digest('hex') : EMPTY_SHA256);
       for (const [t, h] of byTenant) {
         let m = perTenant.get(t);
         if (!m) perTenant.set(t, (m = new Map()));
@@ -230,7 +234,7 @@ export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations
 }
 
 /** A section's text as a segment of a plan's file: a cached tenant's Piece as it is (read only if diffed). */
-const segmentOf = (x: Section): Segment => (x instanceof LazySection ? x.piece : x.text);
+const segmentOf = (x: Section): Segment => (x instanceof Piece ? x : x.text);
 
 /** A cached tenant's summaries/ file, read from its entry when first asked for (made out here: see summaryFrom). */
 function summaryFile(tenant: string, hit: RenderEntry): BundleFile {
@@ -238,7 +242,7 @@ function summaryFile(tenant: string, hit: RenderEntry): BundleFile {
 }
 
 /** A tenant's parts index record as this run has it: its entry's, or its parts as just rendered. */
-function recordOf(tenant: string, reuse: Reuse, digests: Map<string, string>, shas: Map<string, string>): IndexRecord {
+function recordOf(tenant: string, reuse: Reuse, digests: Map<string, string>, shas: Map<string, string>): TenantParts {
   const key = reuse.keys.get(tenant)!;
   const hit = reuse.hits.get(tenant);
   if (hit) return { key, digest: hit.digest, summarySha: hit.summarySha, targets: hit.head };
@@ -294,17 +298,7 @@ interface CachedPart {
   text: string | Piece;
 }
 
-/** A cached tenant's part as one section whose text is read only when asked for (plan, from the parts index). */
-class LazySection implements Section {
-  constructor(
-    readonly tenant: string,
-    readonly piece: Piece,
-  ) {}
 
-  get text(): string {
-    return this.piece.text;
-  }
-}
 
 /**
  * One (gateway, tenant) cache entry: its parts per target, its summary and the digest of its sections.
@@ -427,19 +421,20 @@ class LazyEntry {
 const fromIndex = new WeakMap<IndexRecord, RenderEntry>();
 
 /** A cached tenant as its parts index record gives it: every text a Piece, its summary read when asked for. */
-function indexedEntry(cache: Cache, rec: IndexRecord, file: string): RenderEntry {
+function indexedEntry(cache: Cache, rec: IndexRecord, tenant: string, file: string): RenderEntry {
   const known = fromIndex.get(rec);
   if (known) return known;
   const lazy = new LazyEntry(cache, rec, file);
   const targets: Record<string, CachedPart[]> = {};
-  for (const x of TARGETS) {
+  TARGETS.forEach((x, k) => {
     const list: CachedPart[] = [];
-    rec.targets[x.name].forEach(([path, mode, slot, len, lines], i) => {
-      const text = new Piece(lazy, x.name, i, len, lines);
+    rec.parts[k].forEach(([n, mode, slot, len, lines], i) => {
+      const path = rec.paths[n];
+      const text = new Piece(tenant, lazy, x.name, i, len, lines);
       list.push(mode === null ? { path, slot, text } : { path, mode, slot, text });
     });
     targets[x.name] = list;
-  }
+  });
   const e: RenderEntry = {
     targets,
     get summaryText() {
@@ -451,7 +446,9 @@ function indexedEntry(cache: Cache, rec: IndexRecord, file: string): RenderEntry
     sections: () => {
       throw new Error('read without its sections');
     },
-    head: rec.targets,
+    get head() {
+      return headsOf(rec);
+    },
   };
   fromIndex.set(rec, e);
   return e;
@@ -513,7 +510,7 @@ function lookUp(rc: RenderCache, gateway: Gateway, tenants: Tenant[], alloc: All
     const key = keys.get(t.name)!;
     const rec = fromIdx?.get(t.name, key);
     if (rec) {
-      hits.set(t.name, indexedEntry(rc.cache, rec, t.file));
+      hits.set(t.name, indexedEntry(rc.cache, rec, t.name, t.file));
       continue;
     }
     // Plan (lean) keeps the entries for its other side; a build joins each into its files and lets it go.
@@ -622,7 +619,7 @@ function renderReusing(target: Target, input: TargetInput, reuse: Reuse, wholeOf
       if ('sections' in part) into.push(...part.sections);
       else if (reuse.sections) into.push(...hit!.sections(target.name, i));
       // Its lines as one section: the bundle joins them into the file's text and takes its digest from the entry.
-      else into.push(typeof part.text === 'string' ? { tenant: t.name, text: part.text } : new LazySection(t.name, part.text));
+      else into.push(typeof part.text === 'string' ? { tenant: t.name, text: part.text } : part.text);
       if (!modes.has(part.path)) modes.set(part.path, part.mode);
     });
   }

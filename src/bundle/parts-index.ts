@@ -6,16 +6,35 @@ import { Cache, codeDigest, keyOf } from '../util/cache';
 /** A part as a `parts` entry's line 1 lists it: path, mode (null: 0644), slot, length of its text, newlines in it. */
 export type PartHead = [string, number | null, number, number, number];
 
-/** One tenant's record: its render key, digest, summary file's sha256 and its parts per target (TARGETS order). */
-export interface IndexRecord {
+/** What the index records of a tenant: its render key, digest, summary file's sha256 and its parts per target. */
+export interface TenantParts {
   key: string;
   digest: string;
   summarySha: string;
   targets: Record<string, PartHead[]>;
 }
 
-/** A record as the entry holds it: the parts' paths are numbers into the index's `paths`. */
-type Stored = [string, string, string, Array<Array<[number, number | null, number, number, number]>>];
+/** A part as the index holds it: its path a number into the index's `paths`. */
+export type StoredPart = [number, number | null, number, number, number];
+
+/** A tenant's record as read (checked, not copied): its parts per target in TARGETS order, paths by number. */
+export interface IndexRecord {
+  key: string;
+  digest: string;
+  summarySha: string;
+  parts: StoredPart[][];
+  paths: string[];
+}
+
+/** The record's parts with their paths (for writing the index again). */
+export function headsOf(r: IndexRecord): Record<string, PartHead[]> {
+  const out: Record<string, PartHead[]> = {};
+  TARGETS.forEach((x, i) => (out[x.name] = r.parts[i].map(([n, mode, slot, len, lines]) => [r.paths[n], mode, slot, len, lines])));
+  return out;
+}
+
+/** A record as the entry holds it. */
+type Stored = [string, string, string, StoredPart[][]];
 
 interface Body {
   targets: string[];
@@ -50,21 +69,16 @@ export class PartsIndex {
     if (known) return known;
     const [, digest, summarySha, parts] = s;
     if (typeof digest !== 'string' || typeof summarySha !== 'string' || !/^[0-9a-f]{64}$/.test(summarySha) || !Array.isArray(parts) || parts.length !== TARGETS.length) return undefined;
-    const targets: Record<string, PartHead[]> = {};
-    for (let i = 0; i < TARGETS.length; i++) {
-      const list = parts[i];
+    const paths = this.body.paths;
+    for (const list of parts) {
       if (!Array.isArray(list)) return undefined;
-      const out: PartHead[] = [];
       for (const p of list) {
         if (!Array.isArray(p) || p.length !== 5) return undefined;
         const [n, mode, slot, len, lines] = p;
-        const path = Number.isInteger(n) ? this.body.paths[n] : undefined;
-        if (path === undefined || (mode !== null && !Number.isInteger(mode)) || ![slot, len, lines].every((x) => Number.isInteger(x) && x >= 0) || lines > len) return undefined;
-        out.push([path, mode, slot, len, lines]);
+        if (!Number.isInteger(n) || n < 0 || n >= paths.length || (mode !== null && !Number.isInteger(mode)) || !(Number.isInteger(slot) && slot >= 0 && Number.isInteger(len) && len >= 0 && Number.isInteger(lines) && lines >= 0 && lines <= len)) return undefined;
       }
-      targets[TARGETS[i].name] = out;
     }
-    const r: IndexRecord = { key, digest, summarySha, targets };
+    const r: IndexRecord = { key, digest, summarySha, parts, paths };
     records.set(s, r);
     return r;
   }
@@ -85,7 +99,7 @@ export class PartsIndex {
 const records = new WeakMap<Stored, IndexRecord>();
 
 /** Writes a gateway's index of exactly these records (tenant name, record), in the order given. */
-export function writeIndex(cache: Cache, gateway: string, recs: Array<[string, IndexRecord]>): void {
+export function writeIndex(cache: Cache, gateway: string, recs: Array<[string, TenantParts]>): void {
   const paths = new Map<string, number>();
   const num = (p: string) => {
     let n = paths.get(p);
