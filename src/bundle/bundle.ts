@@ -505,7 +505,7 @@ function lookUp(rc: RenderCache, gateway: Gateway, tenants: Tenant[], alloc: All
     if (!tKey) return undefined;
     keys.set(t.name, keyOf('render', codeDigest(), gwKey, tKey, JSON.stringify(alloc.tenants[t.name] ?? null)));
   }
-  const index = rc.index ? PartsIndex.read(rc.cache, gateway.name) : undefined;
+  const index = rc.index ? PartsIndex.read(rc.cache, gateway.name, lean) : undefined;
   // Plan without sections takes a tenant the index holds under its key from there: no entry read unless a diff shows its texts.
   const fromIdx = rc.index?.read && lean && !sections ? index : undefined;
   const hits = new Map<string, RenderEntry>();

@@ -55,7 +55,7 @@ export function compile(loaded: Loaded, prev?: Allocations, opts: CompileOptions
 export { allocateLocked } from './locked';
 export type { LockOutcome } from './locked';
 
-/** Plan's side built now rewrites a gateway's parts index when more of its records than this are stale. */
+/** Build and plan's side built now rewrite a gateway's parts index when more of its records than this are stale. */
 const INDEX_STALE = 64;
 
 /** The rest of compile() once the files are validated (the bench times the two apart). */
@@ -68,9 +68,10 @@ export function compileValidated(v: Validated, prev: Allocations = v.lock, opts:
   const { alloc, changes } = locked;
   const model = v.model;
   const wanted = opts.gateways;
-  // The parts index is written by build and plan's side built now (plan only when many records are stale: a
-  // one-tenant change finds its few tenants in their entries), never by plan's base side.
-  const index = { read: !!opts.lean && opts.partsIndex !== false, ...(opts.base ? {} : { rewrite: opts.lean ? INDEX_STALE : 0 }) };
+  // The parts index is written by build and plan's side built now when it is missing or many of its records are stale
+  // (a one-tenant change finds its few tenants in their entries; rewriting 10,000 records for it is not worth it),
+  // never by plan's base side.
+  const index = { read: !!opts.lean && opts.partsIndex !== false, ...(opts.base ? {} : { rewrite: INDEX_STALE }) };
   const rc = opts.cache && v.fileKeys ? { cache: opts.cache, fileKeys: v.fileKeys, index, ...(v.whole ? { whole: v.whole } : {}) } : undefined;
   opts.progress?.(`rendering ${model.gateways.length} gateway bundle${model.gateways.length === 1 ? '' : 's'}`);
   const bundles = bundleAll(model, alloc, !!opts.keepRendered, opts.source ?? null, rc, !!opts.lean).filter((b) => !wanted || wanted.includes(b.gateway));

@@ -50,15 +50,18 @@ interface Body {
 export class PartsIndex {
   private constructor(private readonly body: Body) {}
 
-  /** The gateway's index, or undefined when there is none or it is not one (a miss, never used). */
-  static read(cache: Cache, gateway: string): PartsIndex | undefined {
+  /**
+   * The gateway's index, or undefined when there is none or it is not one (a miss, never used). `keep`: kept for the
+   * run (plan's other side reads it too); build only counts its stale records and lets it go.
+   */
+  static read(cache: Cache, gateway: string, keep = true): PartsIndex | undefined {
     return cache.getWith<PartsIndex>(KIND, indexKey(gateway), (text) => {
       const b = JSON.parse(text) as Body;
       if (b === null || typeof b !== 'object' || !Array.isArray(b.paths) || !b.paths.every((p) => typeof p === 'string')) return undefined;
       if (!Array.isArray(b.targets) || b.targets.join('\0') !== TARGETS.map((x) => x.name).join('\0')) return undefined;
       if (b.tenants === null || typeof b.tenants !== 'object' || Array.isArray(b.tenants)) return undefined;
       return new PartsIndex(b);
-    });
+    }, keep);
   }
 
   /** The tenant's record when it was made under `key`, else undefined. The same object for the same record (plan's two sides share it). */
