@@ -15,6 +15,8 @@ import { Cache, sha256 } from '../src/util/cache';
 import { validate } from '../src/validate';
 import { readTree, replaceTree, TreeIndex, TreeRecord } from '../src/bundle/write';
 import { allRules } from '../src/validate/rules';
+import { Piece, segmentsOf } from '../src/bundle/bundle';
+import { generateTempRepo, tenantName } from '../bench/generate';
 
 const env: NodeJS.ProcessEnv = { ...process.env };
 delete env.S2SGW_CACHE_DIR;
@@ -651,6 +653,89 @@ test('the rule-ready index: a one-tenant change re-runs the cross-tenant rules o
   const rowStale = run();
   assert.ok(rowStale.seen.includes('woodgrove'), 'a stale row is a change');
   assert.equal(rowStale.diagnostics, plain(), 'stale row');
+});
+
+test('plan takes unchanged tenants from the parts index and reads their texts only where a diff shows them; a damaged index or entry is never used', async () => {
+  const repo = generateTempRepo({ tenants: 40 });
+  temps.push(repo.dir);
+  const dir = repo.dir;
+  const cacheDir = tempDir();
+  fs.writeFileSync(path.join(dir, '.gitignore'), 'out/\n');
+  assert.is((await cli(['build', '--config', dir, '--out', path.join(dir, 'out')], dir, env)).code, 0);
+  git(dir, 'init', '-q');
+  git(dir, 'add', '-A');
+  git(dir, 'commit', '-qm', 'base');
+  // CI on the base commit fills the cache (build writes the parts index), then a pull request changes one tenant.
+  assert.is((await cli(['build', '--config', dir, '--out', path.join(dir, 'out'), '--cache-dir', cacheDir], dir, env)).code, 0);
+  edit(dir, `tenants/${tenantName(20)}.yaml`, '{ to: 10.2.0.0/16, metric: 100 }', '{ to: 10.2.0.0/16, metric: 90 }');
+  const args = ['plan', '--config', dir, '--against', 'HEAD', '--format', 'json'];
+  const plain = await cli(args, dir, env);
+  assert.is(plain.code, 3);
+  const folder = path.join(cacheDir, 'v1', 'partsindex');
+  const [index] = fs.readdirSync(folder).flatMap((d) => fs.readdirSync(path.join(folder, d)).map((n) => path.join(folder, d, n)));
+  const written = fs.readFileSync(index, 'utf8');
+  const parts = path.join(cacheDir, 'v1', 'parts');
+  const entries = fs.readdirSync(parts).flatMap((d) => fs.readdirSync(path.join(parts, d)).map((n) => path.join(parts, d, n)));
+  const entryTexts = entries.map((e) => fs.readFileSync(e, 'utf8'));
+  // Pieces in a lean compile (plan's side built now): how many tenants' parts came from the index.
+  const fromIndex = () => {
+    const c = compile(loadConfig(dir), undefined, { cache: new Cache(cacheDir, assert.unreachable), lean: true });
+    return new Set(c.bundles.flatMap((b) => b.files.flatMap((f) => segmentsOf(f) ?? [])).filter((s) => s instanceof Piece)).size;
+  };
+  // Counts the pieces whose text a cached plan reads.
+  const text = Object.getOwnPropertyDescriptor(Piece.prototype, 'text')!;
+  let reads = 0;
+  Object.defineProperty(Piece.prototype, 'text', { ...text, get(this: Piece) { reads++; return text.get!.call(this); } });
+  const cached = async (what: string) => {
+    reads = 0;
+    assert.equal(await cli([...args, '--cache-dir', cacheDir], dir, env), plain, what);
+    return reads;
+  };
+  try {
+    // Every unchanged tenant's parts (8 to 10 each), none of the changed one's.
+    const all = fromIndex();
+    assert.ok(all >= 39 * 8, `the unchanged tenants come from the index: ${all} pieces`);
+    const read = await cached('index as written');
+    // A few tenants' parts around the change, in each of the files it touches; not the 39 others'.
+    assert.ok(read > 0 && read < 60, `${read} pieces read`);
+    const damages: Array<[string, () => void]> = [
+      ['truncated', () => fs.writeFileSync(index, written.slice(0, Math.floor(written.length / 2)))],
+      ['garbage', () => fs.writeFileSync(index, Buffer.from([0xff, 0x00, 0x13, 0x37, 0x0a, 0x7b]))],
+      ['another s2sgw version', () => fs.writeFileSync(index, written.replace(/^(\S+) (\S+) /, '$1 0.0.0-other '))],
+      ['payload changed, checksum not', () => fs.writeFileSync(index, `${written} `)],
+    ];
+    for (const [what, damage] of damages) {
+      damage();
+      assert.is(fromIndex(), 0, `${what}: not used`);
+      await cached(what);
+      // Rebuilt by the next build (of the work tree: the changed tenant's record too).
+      assert.is((await cli(['build', '--config', dir, '--out', path.join(dir, 'out2'), '--cache-dir', cacheDir], dir, env)).code, 0);
+      assert.is(fromIndex(), all + all / 39, `${what}: rebuilt`);
+      fs.writeFileSync(index, written);
+    }
+    // Two tenants' records swapped, under a right checksum: neither is under its own render key, so both are read from their entries.
+    const nl = written.indexOf('\n');
+    const body = JSON.parse(written.slice(nl + 1));
+    const [x, y] = [tenantName(3), tenantName(30)];
+    [body.tenants[x], body.tenants[y]] = [body.tenants[y], body.tenants[x]];
+    new Cache(cacheDir, assert.unreachable).putText('partsindex', path.basename(index, '.json'), JSON.stringify(body));
+    const swapped = fromIndex();
+    assert.ok(swapped > 0 && swapped < all - 10, `swapped records: ${swapped} of ${all} pieces`);
+    await cached('swapped records');
+    fs.writeFileSync(index, written);
+    // The index as written, but the entries it points at gone or cut short: the pieces a diff reads cannot be had, and
+    // plan runs again from the entries (which render what they miss).
+    for (const [what, damage] of [
+      ['entries removed', (e: string) => fs.rmSync(e)],
+      ['entries cut short', (e: string, i: number) => fs.writeFileSync(e, entryTexts[i].slice(0, -10))],
+    ] as Array<[string, (e: string, i: number) => void]>) {
+      entries.forEach(damage);
+      await cached(what);
+      entries.forEach((e, i) => fs.writeFileSync(e, entryTexts[i]));
+    }
+  } finally {
+    Object.defineProperty(Piece.prototype, 'text', text);
+  }
 });
 
 test.run();

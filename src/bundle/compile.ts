@@ -33,6 +33,11 @@ export interface CompileOptions {
   lean?: boolean;
   /** Plan's base side: the cache is read, validate's pack of the work tree's tenants is not rewritten (ValidateOptions.readOnlyPack), no lock text is made (plan diffs the lock files' own bytes). */
   base?: boolean;
+  /**
+   * Plan (`lean`) takes unchanged tenants from the gateway's parts index (src/bundle/parts-index.ts), reading their
+   * texts only where a diff shows them; false: from their `parts` entries (plan's run again after a StaleCache).
+   */
+  partsIndex?: boolean;
   /** Told each phase as it starts (the command line shows it on a terminal); no effect on the result. */
   progress?: (phase: string) => void;
 }
@@ -50,6 +55,9 @@ export function compile(loaded: Loaded, prev?: Allocations, opts: CompileOptions
 export { allocateLocked } from './locked';
 export type { LockOutcome } from './locked';
 
+/** Build and plan's side built now rewrite a gateway's parts index when more of its records than this are stale. */
+const INDEX_STALE = 64;
+
 /** The rest of compile() once the files are validated (the bench times the two apart). */
 export function compileValidated(v: Validated, prev: Allocations = v.lock, opts: CompileOptions = {}): Compiled {
   const base: Compiled = { model: v.model, diagnostics: v.diagnostics, ok: v.ok, lockChanges: [], bundles: [] };
@@ -60,7 +68,11 @@ export function compileValidated(v: Validated, prev: Allocations = v.lock, opts:
   const { alloc, changes } = locked;
   const model = v.model;
   const wanted = opts.gateways;
-  const rc = opts.cache && v.fileKeys ? { cache: opts.cache, fileKeys: v.fileKeys, ...(v.whole ? { whole: v.whole } : {}) } : undefined;
+  // The parts index is written by build and plan's side built now when it is missing or many of its records are stale
+  // (a one-tenant change finds its few tenants in their entries; rewriting 10,000 records for it is not worth it),
+  // never by plan's base side.
+  const index = { read: !!opts.lean && opts.partsIndex !== false, ...(opts.base ? {} : { rewrite: INDEX_STALE }) };
+  const rc = opts.cache && v.fileKeys ? { cache: opts.cache, fileKeys: v.fileKeys, index, ...(v.whole ? { whole: v.whole } : {}) } : undefined;
   opts.progress?.(`rendering ${model.gateways.length} gateway bundle${model.gateways.length === 1 ? '' : 's'}`);
   const bundles = bundleAll(model, alloc, !!opts.keepRendered, opts.source ?? null, rc, !!opts.lean).filter((b) => !wanted || wanted.includes(b.gateway));
   return { ...base, ok: !hasErrors(v.diagnostics), alloc, ...(opts.base ? {} : { lockText: formatLock(alloc) }), lockChanges: changes, bundles };

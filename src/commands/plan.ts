@@ -5,9 +5,11 @@ import { loadConfig, loadFiles } from '../model/load';
 import { compile, CompileOptions } from '../bundle/compile';
 import type { Loaded } from '../model/load';
 import type { Diagnostic } from '../model/diagnostics';
+import { StaleCache } from '../bundle/bundle';
 import type { Bundle } from '../bundle/bundle';
 import { openCache } from '../util/cache';
 import { assemblePlan, readBundles, BaseBundle } from '../plan/plan';
+import type { Plan } from '../plan/plan';
 import { changesAtLeast, planJson, planMarkdown, planText } from '../plan/plan-format';
 import { CHANGE_CLASSES, ChangeClass } from '../plan/change-class';
 import { filesAt, sourceOf } from '../model/git';
@@ -39,51 +41,20 @@ export const command: Command = {
   async run({ values }, io) {
     const format = formatOption(values, ['text', 'json', 'markdown']);
     const dir = configDir(values, io);
-    const against = values.against as string; // required: the parser refuses to run without it
     const failOn = values['fail-on'] as string | undefined;
     const bar = progressLine(io, 'plan');
-    bar.step('loading the config repository');
-    const loaded = loadConfig(dir);
-    const lockBefore = typeof loaded.lock === 'number' ? undefined : loaded.lock?.toString();
-    // The side built now records the work tree's commit (dirty when its inputs, or the lock this build writes, differ).
-    const source = sourceOf(dir);
-    // One cache for both sides: the base side of a one-tenant change is all hits, both in this run and the next.
-    const cache = openCache(values, io.env, io.cwd, io.err);
-    // The work tree's bytes, kept before validate lets them go: the base side takes every blob Git has with the same id from here.
-    const have = new Map<string, Buffer>();
-    for (const f of loaded.files) if (Buffer.isBuffer(f.pending)) have.set(f.path, f.pending);
-    if (Buffer.isBuffer(loaded.lock)) have.set('allocations.lock.yaml', loaded.lock);
-    const now = thisSide(loaded, { source, cache, lean: true, locked: !!values.locked, progress: (p) => bar.step(`this side: ${p}`) });
-
-    if (now.ok && source && !source.dirty && now.lockText !== lockBefore) for (const b of now.bundles) b.manifest.source = { ...source, dirty: true };
-    if (!now.ok) {
-      bar.done();
-      printDiagnostics(now.diagnostics, format === 'json' ? 'json' : 'text', loaded.files, io, loaded.lock);
-      return EXIT.findings;
+    let made: Made;
+    try {
+      made = planOnce(values, io, dir, bar, true);
+    } catch (e) {
+      // A part the parts index promised could not be read as promised (an entry gone or damaged since): again from the entries.
+      if (!(e instanceof StaleCache)) throw e;
+      made = planOnce(values, io, dir, bar, false);
     }
-    const only = values.gateway as string[] | undefined;
-    let base: BaseBundle[];
-    let label = against;
-    let baseLock = lockBefore;
-    const asDir = path.resolve(io.cwd, against);
-    if (fs.existsSync(asDir) && fs.statSync(asDir).isDirectory()) {
-      bar.step(`reading the bundles in ${against}`);
-      base = readBundles(asDir);
-    } else {
-      bar.step(`reading ${against} from Git`);
-      const ref = filesAt(dir, against, have);
-      label = `${against} (${ref.commit.slice(0, 12)})`;
-      baseLock = Buffer.isBuffer(ref.lock) ? ref.lock.toString() : undefined;
-      base = baseSide(loadFiles(dir, ref.inputs, ref.lock), { source: { commit: ref.commit, dirty: false }, cache, lean: true, base: true, progress: (p) => bar.step(`${against}: ${p}`) }, (findings) => {
-        bar.done();
-        io.err(`s2sgw plan: note: ${against} itself does not validate (${findings} finding${findings === 1 ? '' : 's'}); everything is shown as new\n`);
-      });
-    }
-    // Both sides are bundles now: the entries the cache kept for the other side (the models' entities) can go.
-    cache?.forget();
-    bar.step('comparing');
-    const plan = assemblePlan(label, base, now.bundles, { changes: now.lockChanges, before: baseLock ?? '', after: now.lockText }, only, signatureKey, now.rollout);
+    if ('exit' in made) return made.exit;
+    const plan = made.plan;
     bar.done();
+    if (made.note) io.err(made.note);
     if (format === 'json') io.out(planJson(plan));
     else if (format === 'markdown') io.out(planMarkdown(plan));
     else io.out(planText(plan, io.color));
@@ -97,6 +68,60 @@ export const command: Command = {
     return plan.changed ? EXIT.changes : EXIT.ok;
   },
 };
+
+type Made = { exit: number } | { plan: Plan; note?: string };
+
+/**
+ * Both sides and the plan; `partsIndex`: unchanged tenants from the parts index (their texts read only where a diff
+ * shows them, so a StaleCache may come out of assemblePlan). Writes nothing to stdout; the findings of a side built
+ * now that does not validate are printed here.
+ */
+function planOnce(values: Record<string, unknown>, io: Parameters<Command['run']>[1], dir: string, bar: ReturnType<typeof progressLine>, partsIndex: boolean): Made {
+  const format = formatOption(values, ['text', 'json', 'markdown']);
+  const against = values.against as string;
+  bar.step('loading the config repository');
+  const loaded = loadConfig(dir);
+  const lockBefore = typeof loaded.lock === 'number' ? undefined : loaded.lock?.toString();
+  // The side built now records the work tree's commit (dirty when its inputs, or the lock this build writes, differ).
+  const source = sourceOf(dir);
+  // One cache for both sides: the base side of a one-tenant change is all hits, both in this run and the next.
+  const cache = openCache(values, io.env, io.cwd, io.err);
+  // The work tree's bytes, kept before validate lets them go: the base side takes every blob Git has with the same id from here.
+  const have = new Map<string, Buffer>();
+  for (const f of loaded.files) if (Buffer.isBuffer(f.pending)) have.set(f.path, f.pending);
+  if (Buffer.isBuffer(loaded.lock)) have.set('allocations.lock.yaml', loaded.lock);
+  const now = thisSide(loaded, { source, cache, lean: true, partsIndex, locked: !!values.locked, progress: (p) => bar.step(`this side: ${p}`) });
+
+  if (now.ok && source && !source.dirty && now.lockText !== lockBefore) for (const b of now.bundles) b.manifest.source = { ...source, dirty: true };
+  if (!now.ok) {
+    bar.done();
+    printDiagnostics(now.diagnostics, format === 'json' ? 'json' : 'text', loaded.files, io, loaded.lock);
+    return { exit: EXIT.findings };
+  }
+  const only = values.gateway as string[] | undefined;
+  let base: BaseBundle[];
+  let label = against;
+  let baseLock = lockBefore;
+  let note: string | undefined;
+  const asDir = path.resolve(io.cwd, against);
+  if (fs.existsSync(asDir) && fs.statSync(asDir).isDirectory()) {
+    bar.step(`reading the bundles in ${against}`);
+    base = readBundles(asDir);
+  } else {
+    bar.step(`reading ${against} from Git`);
+    const ref = filesAt(dir, against, have);
+    label = `${against} (${ref.commit.slice(0, 12)})`;
+    baseLock = Buffer.isBuffer(ref.lock) ? ref.lock.toString() : undefined;
+    base = baseSide(loadFiles(dir, ref.inputs, ref.lock), { source: { commit: ref.commit, dirty: false }, cache, lean: true, partsIndex, base: true, progress: (p) => bar.step(`${against}: ${p}`) }, (findings) => {
+      note = `s2sgw plan: note: ${against} itself does not validate (${findings} finding${findings === 1 ? '' : 's'}); everything is shown as new\n`;
+    });
+  }
+  // Both sides are bundles now: the entries the cache kept for the other side (the models' entities) can go.
+  cache?.forget();
+  bar.step('comparing');
+  const plan = assemblePlan(label, base, now.bundles, { changes: now.lockChanges, before: baseLock ?? '', after: now.lockText }, only, signatureKey, now.rollout);
+  return { plan, ...(note ? { note } : {}) };
+}
 
 /**
  * The side built now, with only what the plan needs of it: the model (every tenant's entity) is not

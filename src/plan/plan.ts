@@ -5,7 +5,8 @@ import * as path from 'node:path';
 import { formatPatch, lineDiff, structuredPatch } from 'diff';
 import type { StructuredPatch } from 'diff';
 import type { Bundle, BundleFile, Manifest } from '../bundle/bundle';
-import { parseManifest, segmentsOf } from '../bundle/bundle';
+import { newlines, parseManifest, segmentText, segmentsOf } from '../bundle/bundle';
+import type { Segment } from '../bundle/bundle';
 import { MANIFEST, SUMMARIES, summaryPath } from '../bundle/bundle';
 import { impact, GatewayImpact } from './impact';
 import { readTree } from '../bundle/write';
@@ -228,16 +229,16 @@ function sourceOf(b: BaseBundle | undefined, signedWith: (armored: string) => st
  * pieces from a little before the first one that differs: the same cut and line count as trimCommon of the joined
  * texts, without joining or scanning the common start char by char. Undefined when the texts are equal.
  */
-export function trimCommonPieces(a: string[], b: string[], margin = CONTEXT + 1): { a: string; b: string; skipped: number } | undefined {
+export function trimCommonPieces(a: Segment[], b: Segment[], margin = CONTEXT + 1): { a: string; b: string; skipped: number } | undefined {
   const n = Math.min(a.length, b.length);
   let k = 0;
-  while (k < n && a[k] === b[k]) k++;
+  while (k < n && same(a[k], b[k])) k++;
   if (k === a.length && k === b.length) return undefined;
   // Back far enough that trimCommon's walk to the line start and `margin` lines further back stays inside the window.
   let j = k;
   for (let lines = 0; j > 0 && lines < margin + 3; ) lines += count(a[--j]);
-  const x = a.slice(j).join('');
-  const y = b.slice(j).join('');
+  const x = a.slice(j).map(segmentText).join('');
+  const y = b.slice(j).map(segmentText).join('');
   if (x === y) return undefined;
   let skipped = 0;
   for (let i = 0; i < j; i++) skipped += count(a[i]);
@@ -246,11 +247,20 @@ export function trimCommonPieces(a: string[], b: string[], margin = CONTEXT + 1)
   return { a: t.a, b: t.b, skipped: skipped + t.skipped };
 }
 
-/** Newlines in s. */
-function count(s: string): number {
-  let n = 0;
-  for (let i = s.indexOf('\n'); i >= 0; i = s.indexOf('\n', i + 1)) n++;
-  return n;
+/**
+ * Whether two segments hold the same text: equal strings or the same Piece (both sides took the tenant from one cache
+ * record) without reading it; else their texts, read when their lengths are equal (a tenant rendered on one side and
+ * taken from the cache on the other, at the edge of a change).
+ */
+function same(x: Segment, y: Segment): boolean {
+  if (x === y) return true;
+  if (typeof x === 'string' && typeof y === 'string') return false;
+  return x.length === y.length && segmentText(x) === segmentText(y);
+}
+
+/** Newlines in a segment (a Piece knows its own without being read). */
+function count(s: Segment): number {
+  return typeof s === 'string' ? newlines(s) : s.lines;
 }
 
 /**
@@ -258,12 +268,12 @@ function count(s: string): number {
  * they start with): their texts are then the start of the whole texts, the same from the first difference to past
  * the last. The same lists when there is nothing to drop.
  */
-export function withoutCommonEnd(a: string[], b: string[]): [string[], string[]] {
+export function withoutCommonEnd(a: Segment[], b: Segment[]): [Segment[], Segment[]] {
   const n = Math.min(a.length, b.length);
   let k = 0;
-  while (k < n && a[k] === b[k]) k++;
+  while (k < n && same(a[k], b[k])) k++;
   let m = 0;
-  while (m < n - k && a[a.length - 1 - m] === b[b.length - 1 - m]) m++;
+  while (m < n - k && same(a[a.length - 1 - m], b[b.length - 1 - m])) m++;
   // Keep back some of the common end: its first TAIL + 2 lines.
   let keep = 0;
   for (let lines = 0; keep < m && lines < TAIL + 2; keep++) lines += count(a[a.length - m + keep]);
@@ -272,7 +282,7 @@ export function withoutCommonEnd(a: string[], b: string[]): [string[], string[]]
 }
 
 /** The patch of two files made of pieces (undefined when their texts are equal): exactly wholePatch of their texts. */
-export function piecesPatch(name: string, sx: string[], sy: string[]): string | undefined {
+export function piecesPatch(name: string, sx: Segment[], sy: Segment[]): string | undefined {
   // The pieces both end with, less a few: only the window from the first difference to a little past the last is joined.
   const [ex, ey] = withoutCommonEnd(sx, sy);
   const t = trimCommonPieces(ex, ey);
