@@ -4,7 +4,7 @@ import type { Gateway, Model } from '../model/model';
 import { tenantsOn } from '../model/model';
 import type { Allocations } from '../model/lock';
 import { TARGETS } from '../targets';
-import { RenderedFile, Section, Target, TargetInput, text } from '../targets/target';
+import { RenderedFile, Section, Target, TargetInput, flat, text } from '../targets/target';
 import type { Tenant } from '../model/model';
 import { Cache, codeDigest, keyOf, restoreFile } from '../util/cache';
 import type { Place } from '../model/diagnostics';
@@ -125,7 +125,9 @@ export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations
     );
   // Each tenant's summary is its own file (see SUMMARIES): a one-tenant change rewrites one small file, not the manifest's 26 MB.
   // A cached tenant's comes as the file's text and sha256 (parsed only when asked for: plan reads the changed tenants' only).
-  const summaries = new Map<string, TenantSummary>();
+  // Kept as their files' texts only: the objects were 40 MB at 10,000 tenants (the texts 26 MB), and the manifest's
+  // summary of a tenant is asked for only when plan or apply finds it changed (parsed then, see lazySummary).
+  const summaries = new Map<string, string>();
   const known = new Map<string, string>();
   for (const t of tenants) {
     const hit = reuse?.hits.get(t.name);
@@ -133,9 +135,9 @@ export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations
       files.push({ path: summaryPath(t.name), content: hit.summaryText, mode: 0o644 });
       known.set(summaryPath(t.name), hit.summarySha);
     } else {
-      const summary = summarize(wholeOf(t), gateway, alloc);
+      const summary = summaryText(summarize(wholeOf(t), gateway, alloc));
       summaries.set(t.name, summary);
-      files.push({ path: summaryPath(t.name), content: summaryText(summary), mode: 0o644 });
+      files.push({ path: summaryPath(t.name), content: summary, mode: 0o644 });
     }
   }
   const digests = new Map(tenants.map((t) => [t.name, reuse?.hits.get(t.name)?.digest ?? combine(perTenant.get(t.name))]));
@@ -145,7 +147,7 @@ export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations
     const e = { digest: digests.get(t.name)!, file: t.file, connections: t.connections.map((c) => c.interface).sort() } as Manifest['tenants'][string];
     const hit = reuse?.hits.get(t.name);
     if (hit) summaryFrom(e, hit);
-    else e.summary = summaries.get(t.name)!;
+    else lazySummary(e, summaries.get(t.name)!);
     return e;
   };
   const manifest: Manifest = {
@@ -168,6 +170,12 @@ export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations
  */
 function summaryFrom(e: Manifest['tenants'][string], hit: RenderEntry): void {
   Object.defineProperty(e, 'summary', { enumerable: true, get: () => hit.summary() });
+}
+
+/** A rendered tenant's manifest summary, parsed from its file's text when first read (made out here, as summaryFrom). */
+function lazySummary(e: Manifest['tenants'][string], text: string): void {
+  let parsed: TenantSummary | undefined;
+  Object.defineProperty(e, 'summary', { enumerable: true, get: () => (parsed ??= JSON.parse(text) as TenantSummary) });
 }
 
 /** Records another source in a rendered bundle's manifest (build: the lock it writes is not the commit's). */
@@ -306,13 +314,9 @@ function entryOf(targets: Record<string, CachedPart[]>, summaryText: string, sum
   return { targets, summaryText, summarySha, summary: () => (parsed ??= JSON.parse(summaryText) as TenantSummary), digest, sections };
 }
 
-const summaryTexts = new WeakMap<TenantSummary, string>();
-
-/** summaries/<tenant>.json; once per summary object (plan's two sides share a cached tenant's). */
+/** summaries/<tenant>.json's text. */
 function summaryText(s: TenantSummary): string {
-  let text = summaryTexts.get(s);
-  if (text === undefined) summaryTexts.set(s, (text = JSON.stringify(s) + '\n'));
-  return text;
+  return flat(JSON.stringify(s) + '\n');
 }
 
 /** A missed tenant's parts, per target as rendered: line 1's and line 2's JSON text and the texts. */
@@ -377,9 +381,9 @@ function sectionsAddUp(e: RenderEntry): boolean {
 /** The entries' kind (their folder): `render` held them as one JSON document before. */
 const RENDER = 'parts';
 
-function store(cache: Cache, reuse: Reuse, summaries: Map<string, TenantSummary>, digests: Map<string, string>): void {
+function store(cache: Cache, reuse: Reuse, summaries: Map<string, string>, digests: Map<string, string>): void {
   for (const [name, f] of reuse.fresh) {
-    const summary = summaryText(summaries.get(name)!);
+    const summary = summaries.get(name)!;
     const head = `{"digest":${JSON.stringify(digests.get(name)!)},"summarySha":${JSON.stringify(sha256(summary))},"targets":{${f.head.join(',')}}}`;
     cache.putText(RENDER, reuse.keys.get(name)!, `${head}\n{${f.meta.join(',')}}\n${summary}${f.texts.join('')}`);
   }
