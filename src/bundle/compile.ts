@@ -33,6 +33,8 @@ export interface CompileOptions {
   lean?: boolean;
   /** Plan's base side: the cache is read, validate's pack of the work tree's tenants is not rewritten (ValidateOptions.readOnlyPack), no lock text is made (plan diffs the lock files' own bytes). */
   base?: boolean;
+  /** With `lean`: the other side's bundles of a plan, whose texts equal pieces are taken from (bundleAll's `like`). */
+  like?: Bundle[];
   /** Told each phase as it starts (the command line shows it on a terminal); no effect on the result. */
   progress?: (phase: string) => void;
 }
@@ -62,6 +64,6 @@ export function compileValidated(v: Validated, prev: Allocations = v.lock, opts:
   const wanted = opts.gateways;
   const rc = opts.cache && v.fileKeys ? { cache: opts.cache, fileKeys: v.fileKeys, ...(v.whole ? { whole: v.whole } : {}) } : undefined;
   opts.progress?.(`rendering ${model.gateways.length} gateway bundle${model.gateways.length === 1 ? '' : 's'}`);
-  const bundles = bundleAll(model, alloc, !!opts.keepRendered, opts.source ?? null, rc, !!opts.lean).filter((b) => !wanted || wanted.includes(b.gateway));
+  const bundles = bundleAll(model, alloc, !!opts.keepRendered, opts.source ?? null, rc, !!opts.lean, opts.like).filter((b) => !wanted || wanted.includes(b.gateway));
   return { ...base, ok: !hasErrors(v.diagnostics), alloc, ...(opts.base ? {} : { lockText: formatLock(alloc) }), lockChanges: changes, bundles };
 }

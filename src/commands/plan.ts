@@ -74,7 +74,8 @@ export const command: Command = {
       const ref = filesAt(dir, against, have);
       label = `${against} (${ref.commit.slice(0, 12)})`;
       baseLock = Buffer.isBuffer(ref.lock) ? ref.lock.toString() : undefined;
-      base = baseSide(loadFiles(dir, ref.inputs, ref.lock), { source: { commit: ref.commit, dirty: false }, cache, lean: true, base: true, progress: (p) => bar.step(`${against}: ${p}`) }, (findings) => {
+      // Without a cache the base side's unchanged lines are this side's strings (like), not a second copy of them.
+      base = baseSide(loadFiles(dir, ref.inputs, ref.lock), { source: { commit: ref.commit, dirty: false }, cache, lean: true, base: true, ...(cache ? {} : { like: now.bundles }), progress: (p) => bar.step(`${against}: ${p}`) }, (findings) => {
         bar.done();
         io.err(`s2sgw plan: note: ${against} itself does not validate (${findings} finding${findings === 1 ? '' : 's'}); everything is shown as new\n`);
       });
