@@ -72,6 +72,8 @@ export const command: Command = {
     } else {
       bar.step(`reading ${against} from Git`);
       const ref = filesAt(dir, against, have);
+      // The base side's inputs hold the Buffers it takes; each goes once its file is parsed (21 MB at 10,000 tenants).
+      have.clear();
       label = `${against} (${ref.commit.slice(0, 12)})`;
       baseLock = Buffer.isBuffer(ref.lock) ? ref.lock.toString() : undefined;
       // Without a cache the base side's unchanged lines are this side's strings (like), not a second copy of them.
