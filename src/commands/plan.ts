@@ -43,7 +43,7 @@ export const command: Command = {
     const failOn = values['fail-on'] as string | undefined;
     const bar = progressLine(io, 'plan');
     bar.step('loading the config repository');
-    const loaded = loadConfig(dir);
+    let loaded: Loaded | undefined = loadConfig(dir);
     const lockBefore = typeof loaded.lock === 'number' ? undefined : loaded.lock?.toString();
     // The side built now records the work tree's commit (dirty when its inputs, or the lock this build writes, differ).
     const source = sourceOf(dir);
@@ -61,6 +61,8 @@ export const command: Command = {
       printDiagnostics(now.diagnostics, format === 'json' ? 'json' : 'text', loaded.files, io, loaded.lock);
       return EXIT.findings;
     }
+    // This side's source files (their texts and line tables, 30 MB at 10,000 tenants) are not read past here.
+    loaded = undefined;
     const only = values.gateway as string[] | undefined;
     let base: BaseBundle[];
     let label = against;
