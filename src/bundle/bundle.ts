@@ -4,7 +4,7 @@ import type { Gateway, Model } from '../model/model';
 import { tenantsOn } from '../model/model';
 import type { Allocations } from '../model/lock';
 import { TARGETS } from '../targets';
-import { RenderedFile, Section, Target, TargetInput, text } from '../targets/target';
+import { RenderedFile, Section, Target, TargetInput, flat, text } from '../targets/target';
 import type { Tenant } from '../model/model';
 import { Cache, codeDigest, keyOf, restoreFile } from '../util/cache';
 import type { Place } from '../model/diagnostics';
@@ -110,6 +110,24 @@ class LazyFile implements BundleFile {
   }
 }
 
+/**
+ * A lean file's pieces, each one equal to a piece of the other side's file of that path (`theirs`) replaced by that
+ * piece: plan's second side then holds pointers to the first side's texts, not a second copy of every unchanged
+ * tenant's lines (a whole bundle, over 100 MB at 10,000 tenants). Equal strings either way: the diff is the same.
+ */
+function shared(texts: Segment[], theirs: BundleFile | undefined): Segment[] {
+  const pieces = theirs && segmentsOf(theirs);
+  if (!pieces) return texts;
+  // Cached pieces (Piece) are shared by both sides already; only texts rendered on both sides are looked up.
+  const known = new Map<string, string>();
+  for (const p of pieces) if (typeof p === 'string') known.set(p, p);
+  for (let i = 0; i < texts.length; i++) {
+    const t = texts[i];
+    if (typeof t === 'string') texts[i] = known.get(t) ?? t;
+  }
+  return texts;
+}
+
 /** The pieces a file's text is joined of, when it was made for plan (`lean`); undefined for any other file. */
 export function segmentsOf(f: BundleFile): Segment[] | undefined {
   return f instanceof JoinedFile ? f.segments : undefined;
@@ -149,8 +167,9 @@ export interface RenderCache {
  * `lean` (plan): the files' texts are joined only when read, no manifest.json is made and the manifest lists only the
  * summaries' hashes (plan shows neither the manifest nor the other hashes; it compares summaries by theirs).
  */
-export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations, keepRendered = false, source: BundleSource | null = null, rc?: RenderCache, lean = false): Bundle {
+export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations, keepRendered = false, source: BundleSource | null = null, rc?: RenderCache, lean = false, like?: Bundle): Bundle {
   const wholeOf = rc?.whole ?? ((t: Tenant) => t);
+  const other = like && new Map(like.files.map((f) => [f.path, f]));
   const reuse = rc ? lookUp(rc, gateway, tenantsOn(model, gateway.name), alloc, keepRendered, lean) : undefined;
   // Without the render cache's entries every tenant is rendered, from its whole entity.
   const tenants = reuse || !rc?.whole ? tenantsOn(model, gateway.name) : tenantsOn(model, gateway.name).map(wholeOf);
@@ -163,7 +182,7 @@ export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations
   for (const target of TARGETS) {
     const input = { model, gateway, tenants, alloc };
     for (const f of reuse ? renderReusing(target, input, reuse, wholeOf) : target.render(input)) {
-      files.push(lean ? new JoinedFile(f.path, f.sections.map(segmentOf), f.mode ?? 0o644) : { path: f.path, content: text(f), mode: f.mode ?? 0o644 });
+      files.push(lean ? new JoinedFile(f.path, shared(f.sections.map(segmentOf), other?.get(f.path)), f.mode ?? 0o644) : { path: f.path, content: text(f), mode: f.mode ?? 0o644 });
       const byTenant = new Map<string, ReturnType<typeof createHash>>();
       // Made at the first gateway section: most files of a 10,000-tenant gateway are one tenant's (swanctl/conf.d/).
       let gw: ReturnType<typeof createHash> | undefined;
@@ -202,7 +221,9 @@ export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations
     );
   // Each tenant's summary is its own file (see SUMMARIES): a one-tenant change rewrites one small file, not the manifest's 26 MB.
   // A cached tenant's comes as the file's text and sha256 (parsed only when asked for: plan reads the changed tenants' only).
-  const summaries = new Map<string, TenantSummary>();
+  // Kept as their files' texts only: the objects were 40 MB at 10,000 tenants (the texts 26 MB), and the manifest's
+  // summary of a tenant is asked for only when plan or apply finds it changed (parsed then, see lazySummary).
+  const summaries = new Map<string, string>();
   const known = new Map<string, string>();
   for (const t of tenants) {
     const hit = reuse?.hits.get(t.name);
@@ -210,9 +231,11 @@ export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations
       files.push(lean ? summaryFile(t.name, hit) : { path: summaryPath(t.name), content: hit.summaryText, mode: 0o644 });
       known.set(summaryPath(t.name), hit.summarySha);
     } else {
-      const summary = summarize(wholeOf(t), gateway, alloc);
+      const made = summaryText(summarize(wholeOf(t), gateway, alloc));
+      const theirs = other?.get(summaryPath(t.name))?.content;
+      const summary = theirs === made ? theirs : made;
       summaries.set(t.name, summary);
-      files.push({ path: summaryPath(t.name), content: summaryText(summary), mode: 0o644 });
+      files.push({ path: summaryPath(t.name), content: summary, mode: 0o644 });
     }
   }
   const digests = new Map(tenants.map((t) => [t.name, reuse?.hits.get(t.name)?.digest ?? combine(perTenant.get(t.name))]));
@@ -225,7 +248,7 @@ export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations
     const e = { digest: digests.get(t.name)!, file: t.file, connections: t.connections.map((c) => c.interface).sort() } as Manifest['tenants'][string];
     const hit = reuse?.hits.get(t.name);
     if (hit) summaryFrom(e, hit);
-    else e.summary = summaries.get(t.name)!;
+    else lazySummary(e, summaries.get(t.name)!);
     return e;
   };
   const manifest: Manifest = {
@@ -266,6 +289,12 @@ function summaryFrom(e: Manifest['tenants'][string], hit: RenderEntry): void {
   Object.defineProperty(e, 'summary', { enumerable: true, get: () => hit.summary() });
 }
 
+/** A rendered tenant's manifest summary, parsed from its file's text when first read (made out here, as summaryFrom). */
+function lazySummary(e: Manifest['tenants'][string], text: string): void {
+  let parsed: TenantSummary | undefined;
+  Object.defineProperty(e, 'summary', { enumerable: true, get: () => (parsed ??= JSON.parse(text) as TenantSummary) });
+}
+
 /** Records another source in a rendered bundle's manifest (build: the lock it writes is not the commit's). */
 export function setSource(b: Bundle, source: BundleSource | null): void {
   b.manifest.source = source;
@@ -273,9 +302,10 @@ export function setSource(b: Bundle, source: BundleSource | null): void {
   f.content = formatManifest(b.manifest);
 }
 
-/** Every gateway's bundle, by gateway name order. */
-export function bundleAll(model: Model, alloc: Allocations, keepRendered = false, source: BundleSource | null = null, rc?: RenderCache, lean = false): Bundle[] {
-  return [...model.gateways].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map((g) => bundleGateway(model, g, alloc, keepRendered, source, rc, lean));
+/** Every gateway's bundle, by gateway name order; `like`: the other side's bundles of a plan (see shared()). */
+export function bundleAll(model: Model, alloc: Allocations, keepRendered = false, source: BundleSource | null = null, rc?: RenderCache, lean = false, like?: Bundle[]): Bundle[] {
+  const likeOf = like && new Map(like.map((b) => [b.gateway, b]));
+  return [...model.gateways].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map((g) => bundleGateway(model, g, alloc, keepRendered, source, rc, lean, likeOf?.get(g.name)));
 }
 
 /*
@@ -457,13 +487,9 @@ function indexedEntry(cache: Cache, rec: IndexRecord, tenant: string, file: stri
   return e;
 }
 
-const summaryTexts = new WeakMap<TenantSummary, string>();
-
-/** summaries/<tenant>.json; once per summary object (plan's two sides share a cached tenant's). */
+/** summaries/<tenant>.json's text. */
 function summaryText(s: TenantSummary): string {
-  let text = summaryTexts.get(s);
-  if (text === undefined) summaryTexts.set(s, (text = JSON.stringify(s) + '\n'));
-  return text;
+  return flat(JSON.stringify(s) + '\n');
 }
 
 /** A missed tenant's parts, per target as rendered: line 1's and line 2's JSON text and the texts. */
@@ -545,10 +571,10 @@ function sectionsAddUp(e: RenderEntry): boolean {
 const RENDER = 'parts';
 
 /** Writes each missed tenant's `parts` entry; gives the sha256 of each one's summaries/ file. */
-function store(cache: Cache, reuse: Reuse, summaries: Map<string, TenantSummary>, digests: Map<string, string>): Map<string, string> {
+function store(cache: Cache, reuse: Reuse, summaries: Map<string, string>, digests: Map<string, string>): Map<string, string> {
   const shas = new Map<string, string>();
   for (const [name, f] of reuse.fresh) {
-    const summary = summaryText(summaries.get(name)!);
+    const summary = summaries.get(name)!;
     const sha = sha256(summary);
     shas.set(name, sha);
     const head = `{"digest":${JSON.stringify(digests.get(name)!)},"summarySha":${JSON.stringify(sha)},"targets":{${f.head.join(',')}}}`;

@@ -38,6 +38,8 @@ export interface CompileOptions {
    * texts only where a diff shows them; false: from their `parts` entries (plan's run again after a StaleCache).
    */
   partsIndex?: boolean;
+  /** With `lean`: the other side's bundles of a plan, whose texts equal pieces are taken from (bundleAll's `like`). */
+  like?: Bundle[];
   /** Told each phase as it starts (the command line shows it on a terminal); no effect on the result. */
   progress?: (phase: string) => void;
 }
@@ -74,6 +76,6 @@ export function compileValidated(v: Validated, prev: Allocations = v.lock, opts:
   const index = { read: !!opts.lean && opts.partsIndex !== false, ...(opts.base ? {} : { rewrite: INDEX_STALE }) };
   const rc = opts.cache && v.fileKeys ? { cache: opts.cache, fileKeys: v.fileKeys, index, ...(v.whole ? { whole: v.whole } : {}) } : undefined;
   opts.progress?.(`rendering ${model.gateways.length} gateway bundle${model.gateways.length === 1 ? '' : 's'}`);
-  const bundles = bundleAll(model, alloc, !!opts.keepRendered, opts.source ?? null, rc, !!opts.lean).filter((b) => !wanted || wanted.includes(b.gateway));
+  const bundles = bundleAll(model, alloc, !!opts.keepRendered, opts.source ?? null, rc, !!opts.lean, opts.like).filter((b) => !wanted || wanted.includes(b.gateway));
   return { ...base, ok: !hasErrors(v.diagnostics), alloc, ...(opts.base ? {} : { lockText: formatLock(alloc) }), lockChanges: changes, bundles };
 }

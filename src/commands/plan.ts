@@ -80,7 +80,7 @@ function planOnce(values: Record<string, unknown>, io: Parameters<Command['run']
   const format = formatOption(values, ['text', 'json', 'markdown']);
   const against = values.against as string;
   bar.step('loading the config repository');
-  const loaded = loadConfig(dir);
+  let loaded: Loaded | undefined = loadConfig(dir);
   const lockBefore = typeof loaded.lock === 'number' ? undefined : loaded.lock?.toString();
   // The side built now records the work tree's commit (dirty when its inputs, or the lock this build writes, differ).
   const source = sourceOf(dir);
@@ -98,6 +98,8 @@ function planOnce(values: Record<string, unknown>, io: Parameters<Command['run']
     printDiagnostics(now.diagnostics, format === 'json' ? 'json' : 'text', loaded.files, io, loaded.lock);
     return { exit: EXIT.findings };
   }
+  // This side's source files (their texts and line tables, 30 MB at 10,000 tenants) are not read past here.
+  loaded = undefined;
   const only = values.gateway as string[] | undefined;
   let base: BaseBundle[];
   let label = against;
@@ -110,9 +112,12 @@ function planOnce(values: Record<string, unknown>, io: Parameters<Command['run']
   } else {
     bar.step(`reading ${against} from Git`);
     const ref = filesAt(dir, against, have);
+    // The base side's inputs hold the Buffers it takes; each goes once its file is parsed (21 MB at 10,000 tenants).
+    have.clear();
     label = `${against} (${ref.commit.slice(0, 12)})`;
     baseLock = Buffer.isBuffer(ref.lock) ? ref.lock.toString() : undefined;
-    base = baseSide(loadFiles(dir, ref.inputs, ref.lock), { source: { commit: ref.commit, dirty: false }, cache, lean: true, partsIndex, base: true, progress: (p) => bar.step(`${against}: ${p}`) }, (findings) => {
+    // Without a cache the base side's unchanged lines are this side's strings (like), not a second copy of them.
+    base = baseSide(loadFiles(dir, ref.inputs, ref.lock), { source: { commit: ref.commit, dirty: false }, cache, lean: true, partsIndex, base: true, ...(cache ? {} : { like: now.bundles }), progress: (p) => bar.step(`${against}: ${p}`) }, (findings) => {
       note = `s2sgw plan: note: ${against} itself does not validate (${findings} finding${findings === 1 ? '' : 's'}); everything is shown as new\n`;
     });
   }
