@@ -12,7 +12,7 @@ import { filesAt } from '../src/model/git';
 import { readLock } from '../src/model/lock';
 import { compile } from '../src/bundle/compile';
 import { Cache, sha256 } from '../src/util/cache';
-import { validate } from '../src/validate';
+import { crossIndexRuns, validate } from '../src/validate';
 import { readTree, replaceTree, TreeIndex, TreeRecord } from '../src/bundle/write';
 import { allRules } from '../src/validate/rules';
 import { Piece, segmentsOf } from '../src/bundle/bundle';
@@ -735,6 +735,50 @@ test('plan takes unchanged tenants from the parts index and reads their texts on
     }
   } finally {
     Object.defineProperty(Piece.prototype, 'text', text);
+  }
+});
+
+test("plan's two sides take the rules that see every tenant from validate's rule-ready index, with an uncached run's output: a conflict the change makes, one it resolves, one the base holds", async () => {
+  // Each case: the base commit, validate with the cache there (it writes the index), the change, optionally validate
+  // again (the index then holds the side built now, and plan's base side is the change), and plan in every format.
+  const cases: Array<{ name: string; base: (dir: string) => void; change: (dir: string) => void; validateAfter: boolean; code: number }> = [
+    { name: 'a change meeting no one', base: (d) => addFabrikam(d, 'vlan: 4002'), change: (d) => edit(d, 'tenants/contoso.yaml', /metric: 100/, 'metric: 90'), validateAfter: false, code: 3 },
+    // contoso takes woodgrove's VLAN: the side built now does not validate, its findings name both files.
+    { name: 'a conflict the change makes', base: (d) => addFabrikam(d, 'vlan: 4002'), change: (d) => edit(d, 'tenants/contoso.yaml', 'vlan: 4000', 'vlan: 4001'), validateAfter: false, code: 1 },
+    { name: 'a conflict the change makes, validated first', base: (d) => addFabrikam(d, 'vlan: 4002'), change: (d) => edit(d, 'tenants/contoso.yaml', 'vlan: 4000', 'vlan: 4001'), validateAfter: true, code: 1 },
+    // The base holds fabrikam and woodgrove on one VLAN; the change moves fabrikam: the base side does not validate.
+    { name: 'a conflict the change resolves', base: (d) => addFabrikam(d, 'vlan: 4001'), change: (d) => edit(d, 'tenants/fabrikam.yaml', 'vlan: 4001', 'vlan: 4002'), validateAfter: false, code: 3 },
+    { name: 'a conflict the change resolves, validated first', base: (d) => addFabrikam(d, 'vlan: 4001'), change: (d) => edit(d, 'tenants/fabrikam.yaml', 'vlan: 4001', 'vlan: 4002'), validateAfter: true, code: 3 },
+  ];
+  for (const c of cases) {
+    const dir = tempCopy(ROOT);
+    const cacheDir = tempDir();
+    c.base(dir);
+    git(dir, 'init', '-q');
+    git(dir, 'add', '-A');
+    git(dir, 'commit', '-qm', 'base');
+    await cli(['validate', '--config', dir, '--cache-dir', cacheDir], dir, env);
+    c.change(dir);
+    if (c.validateAfter) await cli(['validate', '--config', dir, '--cache-dir', cacheDir], dir, env);
+    // Without the `rules` entries (the findings for exactly one set of files; validate's whole run at the base wrote
+    // one the base side would hit) both sides go through the index.
+    assert.ok(fs.existsSync(path.join(cacheDir, 'v1', 'rules')));
+    fs.rmSync(path.join(cacheDir, 'v1', 'rules'), { recursive: true, force: true });
+    for (const format of ['text', 'json', 'markdown']) {
+      const args = ['plan', '--config', dir, '--against', 'HEAD', '--format', format];
+      const before = crossIndexRuns.count;
+      const cached = await cli([...args, '--cache-dir', cacheDir], dir, env);
+      const runs = crossIndexRuns.count - before;
+      // The first plan writes each side's `rules` entry (the findings for exactly these files): the next ones hit it.
+      if (format === 'text') assert.is(runs, c.code === 1 ? 1 : 2, `${c.name}: both sides through the index (the base side only when the side built now validates)`);
+      const before2 = crossIndexRuns.count;
+      const plain = await cli(args, dir, env);
+      assert.is(crossIndexRuns.count, before2, 'no index without a cache');
+      assert.equal(cached, plain, `${c.name} (${format})`);
+      assert.is(plain.code, c.code, `${c.name} (${format}): exit code`);
+      if (c.code === 1) assert.ok(/duplicate-vlan/.test(plain.out + plain.err), `${c.name}: the conflict is reported`);
+      if (c.name.includes('resolves')) assert.ok(/itself does not validate/.test(plain.err), `${c.name}: the base side's conflict is found`);
+    }
   }
 });
 

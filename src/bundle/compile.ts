@@ -38,6 +38,11 @@ export interface CompileOptions {
    * texts only where a diff shows them; false: from their `parts` entries (plan's run again after a StaleCache).
    */
   partsIndex?: boolean;
+  /**
+   * With a cache: the rules that see every tenant through the rule-ready index of the last `s2sgw validate`
+   * (ValidateOptions.indexRules), over the change's component only; plan's two sides.
+   */
+  indexRules?: boolean;
   /** With `lean`: the other side's bundles of a plan, whose texts equal pieces are taken from (bundleAll's `like`). */
   like?: Bundle[];
   /** Told each phase as it starts (the command line shows it on a terminal); no effect on the result. */
@@ -50,7 +55,8 @@ export function compile(loaded: Loaded, prev?: Allocations, opts: CompileOptions
   // With a cache (and no sections wanted: build --check reads the whole model), unchanged tenants are their summaries
   // in the model, not their whole entities (most of a warm run's memory at 10,000 tenants): the render cache has their
   // texts, and the few tenants it misses are rendered from their whole entities (RenderCache.whole).
-  return compileValidated(validate(loaded, opts.cache, { summaries: !!opts.cache && !opts.keepRendered, ...(opts.base ? { readOnlyPack: true } : {}) }), prev, opts);
+  const summaries = !!opts.cache && !opts.keepRendered;
+  return compileValidated(validate(loaded, opts.cache, { summaries, ...(opts.base ? { readOnlyPack: true } : {}), ...(summaries && opts.indexRules ? { indexRules: true } : {}) }), prev, opts);
 }
 
 // allocateLocked lives in locked.ts so that `validate --locked` loads it without the targets and templates.

@@ -90,7 +90,7 @@ function planOnce(values: Record<string, unknown>, io: Parameters<Command['run']
   const have = new Map<string, Buffer>();
   for (const f of loaded.files) if (Buffer.isBuffer(f.pending)) have.set(f.path, f.pending);
   if (Buffer.isBuffer(loaded.lock)) have.set('allocations.lock.yaml', loaded.lock);
-  const now = thisSide(loaded, { source, cache, lean: true, partsIndex, locked: !!values.locked, progress: (p) => bar.step(`this side: ${p}`) });
+  const now = thisSide(loaded, { source, cache, lean: true, partsIndex, indexRules: true, locked: !!values.locked, progress: (p) => bar.step(`this side: ${p}`) });
 
   if (now.ok && source && !source.dirty && now.lockText !== lockBefore) for (const b of now.bundles) b.manifest.source = { ...source, dirty: true };
   if (!now.ok) {
@@ -117,7 +117,7 @@ function planOnce(values: Record<string, unknown>, io: Parameters<Command['run']
     label = `${against} (${ref.commit.slice(0, 12)})`;
     baseLock = Buffer.isBuffer(ref.lock) ? ref.lock.toString() : undefined;
     // Without a cache the base side's unchanged lines are this side's strings (like), not a second copy of them.
-    base = baseSide(loadFiles(dir, ref.inputs, ref.lock), { source: { commit: ref.commit, dirty: false }, cache, lean: true, partsIndex, base: true, ...(cache ? {} : { like: now.bundles }), progress: (p) => bar.step(`${against}: ${p}`) }, (findings) => {
+    base = baseSide(loadFiles(dir, ref.inputs, ref.lock), { source: { commit: ref.commit, dirty: false }, cache, lean: true, partsIndex, indexRules: true, base: true, ...(cache ? {} : { like: now.bundles }), progress: (p) => bar.step(`${against}: ${p}`) }, (findings) => {
       note = `s2sgw plan: note: ${against} itself does not validate (${findings} finding${findings === 1 ? '' : 's'}); everything is shown as new\n`;
     });
   }

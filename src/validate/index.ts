@@ -69,6 +69,12 @@ export interface ValidateOptions {
    * tenants, and `counts` counts them all: for `s2sgw validate`, which prints findings and counts.
    */
   index?: boolean;
+  /**
+   * With `summaries`, for a caller that needs the whole model (build, plan): the rules that see every tenant take the
+   * findings the rule-ready index holds and run over the change's component only (read, never written; see
+   * crossIndexed()). The model and every other finding are the whole run's.
+   */
+  indexRules?: boolean;
 }
 
 /** What rules() found apart, for the index: the findings of the rules that see every tenant, and each tenant's own. */
@@ -97,12 +103,13 @@ export function validate(loaded: Loaded, cache?: Cache, opts: ValidateOptions = 
   const fileKeys = cache ? new Map<string, string>() : undefined;
   const entries = new Map<string, Entry>();
   const pack = cache && opts.summaries ? new Pack(cache) : undefined;
-  const ids = index ? new Map<string, string>() : undefined;
+  const crossIndex = !!cache && !!opts.summaries && !!opts.indexRules && !index;
+  const ids = index || crossIndex ? new Map<string, string>() : undefined;
   for (const f of loaded.files) take({ model, found, fileKeys, entries, pack, cache, ids }, f);
   const stems = new Set(loaded.files.filter((f) => f.kind === 'tenant').map((f) => f.stem));
   const lock = pack ? checkLockCached(cache!, loaded.lock, model, stems) : checkLock(loaded.lock, model, stems);
   const collect: Collected | undefined = index ? { cross: [], own: new Map() } : undefined;
-  const diagnostics = sortDiagnostics([...found, ...rules(model, loaded, fileKeys, cache, entries, collect), ...lock.diagnostics]);
+  const diagnostics = sortDiagnostics([...found, ...rules(model, loaded, fileKeys, cache, entries, collect, crossIndex ? ids : undefined), ...lock.diagnostics]);
   if (collect) writeIndex(cache!, loaded, fileKeys!, ids!, entries, model, collect);
   for (const [file, e] of entries) if (e.dirty && !e.packed) cache!.put('file', e.key, e.entry, file);
   if (pack && !opts.readOnlyPack) {
@@ -201,44 +208,8 @@ function indexed(loaded: Loaded, cache: Cache): Validated | undefined {
     if (t.name !== old[1] || t.gateways.join('\0') !== old[2]) return undefined;
     fresh.set(t.file, [ids.get(t.file) ?? '', t.name, old[2], ownersOf(t), tokens(t)]);
   }
-  // Which findings touch whom.
-  const findingsOf = new Map<string, number[]>();
-  state.cross.forEach(([, files], i) => files.forEach((file) => findingsOf.get(file)?.push(i) ?? findingsOf.set(file, [i])));
-  // The component: rounds over every tenant's tokens for the ones the last round reached (one round, mostly).
-  const component = new Set<string>(changed);
-  const wanted = new Set<string>();
-  let reached = [...changed];
-  while (reached.length) {
-    if (component.size > INDEX_COMPONENT) return undefined;
-    const tokensNow: string[] = [];
-    const add = (list: string) => {
-      for (const tok of list.split('\n')) {
-        if (wanted.has(tok)) continue;
-        wanted.add(tok);
-        tokensNow.push(tok);
-      }
-    };
-    const more: string[] = [];
-    const reach = (file: string) => {
-      if (component.has(file) || !Object.hasOwn(state.tenants, file)) return;
-      component.add(file);
-      more.push(file);
-    };
-    for (const file of reached) {
-      add(state.tenants[file][4]);
-      const now = fresh.get(file);
-      if (now) add(now[4]);
-      for (const i of findingsOf.get(file) ?? []) for (const other of state.cross[i][1]) reach(other);
-    }
-    if (tokensNow.length) {
-      for (const [file, r] of Object.entries(state.tenants)) {
-        if (component.has(file)) continue;
-        if (tokensNow.some((tok) => holds(r[4], tok))) reach(file);
-      }
-    }
-    // A changed tenant's new tokens are in no row of the index: the changed tenants are all in the component already.
-    reached = more;
-  }
+  const component = componentOf(state, changed, fresh);
+  if (!component) return undefined;
   // The component's unchanged tenants: summaries from the pack (else their `file` entries, else parsed; their findings
   // are the index's, so what taking them finds is dropped).
   const members: Taking = { ...ctx, found: [], pack: new Pack(cache) };
@@ -296,6 +267,93 @@ function indexed(loaded: Loaded, cache: Cache): Validated | undefined {
   }
   return { model, diagnostics, ok: !hasErrors(diagnostics), lock: lock.lock, counts: { tenants: tenantFiles.length, gateways: model.gateways.length } };
 }
+
+/**
+ * The change's component: the changed tenants, every tenant that shares a token with one of them (its old or new
+ * claims) or a finding of the index, and so on; undefined when it grows past INDEX_COMPONENT. `fresh`: the changed
+ * tenants' lines as they are now.
+ */
+function componentOf(state: IndexState, changed: Set<string>, fresh: Map<string, IndexedTenant>): Set<string> | undefined {
+  // Which findings touch whom.
+  const findingsOf = new Map<string, number[]>();
+  state.cross.forEach(([, files], i) => files.forEach((file) => findingsOf.get(file)?.push(i) ?? findingsOf.set(file, [i])));
+  // Rounds over every tenant's tokens for the ones the last round reached (one round, mostly).
+  const component = new Set<string>(changed);
+  const wanted = new Set<string>();
+  let reached = [...changed];
+  while (reached.length) {
+    if (component.size > INDEX_COMPONENT) return undefined;
+    const tokensNow: string[] = [];
+    const add = (list: string) => {
+      for (const tok of list.split('\n')) {
+        if (wanted.has(tok)) continue;
+        wanted.add(tok);
+        tokensNow.push(tok);
+      }
+    };
+    const more: string[] = [];
+    const reach = (file: string) => {
+      if (component.has(file) || !Object.hasOwn(state.tenants, file)) return;
+      component.add(file);
+      more.push(file);
+    };
+    for (const file of reached) {
+      add(state.tenants[file][4]);
+      const now = fresh.get(file);
+      if (now) add(now[4]);
+      for (const i of findingsOf.get(file) ?? []) for (const other of state.cross[i][1]) reach(other);
+    }
+    if (tokensNow.length) {
+      for (const [file, r] of Object.entries(state.tenants)) {
+        if (component.has(file)) continue;
+        if (tokensNow.some((tok) => holds(r[4], tok))) reach(file);
+      }
+    }
+    // A changed tenant's new tokens are in no row of the index: the changed tenants are all in the component already.
+    reached = more;
+  }
+  return component.size > INDEX_COMPONENT ? undefined : component;
+}
+
+/**
+ * The findings of the rules that see every tenant for a whole model (build and plan need every tenant's summary, so
+ * they read the pack anyway) through the rule-ready index, read and never written: the index's findings that do not
+ * touch the change's component, and the rules' findings over the gateways and the component that do (as indexed()
+ * makes them). Undefined when the index cannot be used (none for this code and these gateway files, damaged, a file
+ * not keyed or not valid, tenant files added or removed, a changed tenant renamed or moved, too many changes): then
+ * the rules run over the whole model.
+ */
+function crossIndexed(cache: Cache, loaded: Loaded, model: Model, fileKeys: Map<string, string>, ids: Map<string, string>): Diagnostic[] | undefined {
+  const tenantFiles = loaded.files.filter((f) => f.kind === 'tenant');
+  if (model.tenants.length !== tenantFiles.length || model.gateways.length !== loaded.files.length - tenantFiles.length) return undefined;
+  if (loaded.files.some((f) => !fileKeys.has(f.path) || !ids.has(f.path))) return undefined;
+  // Kept for the run: plan's other side reads the same index (the gateway files seldom change).
+  const state = cache.getWith<IndexState>('index', indexKey(loaded, fileKeys), (body) => asIndex(JSON.parse(body)));
+  if (!state || Object.keys(state.tenants).length !== tenantFiles.length) return undefined;
+  const changed = new Set<string>();
+  const fresh = new Map<string, IndexedTenant>();
+  for (const t of model.tenants) {
+    const r = Object.hasOwn(state.tenants, t.file) ? state.tenants[t.file] : undefined;
+    if (!r) return undefined;
+    const id = ids.get(t.file)!;
+    if (r[0] === id) continue;
+    changed.add(t.file);
+    // Names and gateways stay: secret-scope reads the names on each gateway.
+    if (changed.size > INDEX_CHANGES || t.name !== r[1] || t.gateways.join('\0') !== r[2]) return undefined;
+    fresh.set(t.file, [id, t.name, r[2], ownersOf(t), tokens(t)]);
+  }
+  const component = componentOf(state, changed, fresh);
+  if (!component) return undefined;
+  crossIndexRuns.count++;
+  const touches = (d: Diagnostic) => touched(d).some((file) => component.has(file));
+  const kept = state.cross.filter(([d]) => !touches(d)).map(([d]) => d);
+  if (!component.size) return kept;
+  // In file order (the model's), so "already tenant X's" names the same first claim as over every tenant.
+  return [...kept, ...runModelRules({ ...model, tenants: model.tenants.filter((t) => component.has(t.file)) }).filter(touches)];
+}
+
+/** How many whole-model runs took the rules that see every tenant from the index (tests: the path is not dead). */
+export const crossIndexRuns = { count: 0 };
 
 interface Taking {
   model: Model;
@@ -392,9 +450,10 @@ function holdsInlineSecret(entity: Gateway | Tenant): boolean {
 /**
  * The rules' findings. Cross-tenant rules see every tenant, so with a cache their findings are
  * kept under a key of every file's key: the same set of files (plan's base side after CI checked
- * that commit, or plan right after validate) gives them without running a rule.
+ * that commit, or plan right after validate) gives them without running a rule; `ids` (indexRules): else through
+ * the rule-ready index when there is one.
  */
-function rules(model: Model, loaded: Loaded, fileKeys: Map<string, string> | undefined, cache: Cache | undefined, entries: Map<string, Entry>, collect?: Collected): Diagnostic[] {
+function rules(model: Model, loaded: Loaded, fileKeys: Map<string, string> | undefined, cache: Cache | undefined, entries: Map<string, Entry>, collect?: Collected, ids?: Map<string, string>): Diagnostic[] {
   if (!cache || !fileKeys || loaded.files.some((f) => !fileKeys.has(f.path))) return runRules(model);
   const key = keyOf('rules', codeDigest(), ...loaded.files.flatMap((f) => [f.path, fileKeys.get(f.path)!]));
   // Making the rule-ready index needs each tenant's findings apart: not from the `rules` entry.
@@ -403,7 +462,8 @@ function rules(model: Model, loaded: Loaded, fileKeys: Map<string, string> | und
   // Another set of files: the rules that see every tenant run over the model, and the tenant-scope rules' findings
   // come with each tenant's file entry, made with the same gateway files (else they run on that tenant and are kept there).
   const gateways = keyOf('gateways', ...loaded.files.filter((f) => f.kind === 'gateway').flatMap((f) => [f.path, fileKeys.get(f.path)!]));
-  const found = runModelRules(model);
+  // `ids` (ValidateOptions.indexRules): through the rule-ready index when it holds these gateway files and this code.
+  const found = (ids && crossIndexed(cache, loaded, model, fileKeys, ids)) || runModelRules(model);
   if (collect) collect.cross = [...found];
   for (const t of model.tenants) {
     const e = entries.get(t.file);
