@@ -187,6 +187,28 @@ test('plan --against HEAD~1 reports the second commit and leaves the work tree a
   edit(dir, 'tenants/woodgrove.yaml', 'metric: 80 }', 'metric: 70 }');
   assert.equal(filesAt(dir, 'HEAD', disk()), filesAt(dir, 'HEAD'));
   await metric('70');
+  // A file Git holds unchanged (Known: its id from Git's index, its bytes read when asked for) with the blob's id stays
+  // unread: a lazy input whose bytes, when asked for, are the blob's; read after an edit, the blob comes from Git.
+  let reads = 0;
+  const contosoPath = path.join(dir, 'tenants/contoso.yaml');
+  const known = new Map([['tenants/contoso.yaml', { id: `sha1:${git('hash-object', 'tenants/contoso.yaml').trim()}`, read: () => (reads++, fs.readFileSync(contosoPath)) }]]);
+  const full = filesAt(dir, 'HEAD');
+  const blob = full.inputs.find((i) => i.path === 'tenants/contoso.yaml')!.bytes as Buffer;
+  const lazy = () => filesAt(dir, 'HEAD', known).inputs.find((i) => i.path === 'tenants/contoso.yaml')!;
+  const first = lazy();
+  const second = lazy();
+  assert.ok(first.lazy && first.lazy.id === known.get('tenants/contoso.yaml')!.id, 'kept by its id, unread');
+  assert.is(reads, 0);
+  assert.ok(blob.equals(first.lazy!.read() as Buffer), 'its bytes are the blob');
+  assert.is(reads, 1);
+  edit(dir, 'tenants/contoso.yaml', 'metric: 100 }', 'metric: 99 }');
+  assert.ok(blob.equals(second.lazy!.read() as Buffer), 'changed since: the blob from Git, not the work tree');
+  assert.equal(filesAt(dir, 'HEAD', known).inputs.map((i) => i.path), full.inputs.map((i) => i.path));
+  // Under another id than the blob's: read from Git at once, the work tree's file never.
+  const readsBefore = reads;
+  const other = filesAt(dir, 'HEAD', new Map([['tenants/contoso.yaml', { id: 'sha1:0000000000000000000000000000000000000000', read: () => (reads++, fs.readFileSync(contosoPath)) }]])).inputs.find((i) => i.path === 'tenants/contoso.yaml')!;
+  assert.ok(other.lazy === undefined && blob.equals(other.bytes as Buffer), 'another id: the blob from Git');
+  assert.is(reads, readsBefore);
 });
 
 test('plan: usage errors exit 2', async () => {

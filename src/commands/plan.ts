@@ -12,7 +12,7 @@ import { assemblePlan, readBundles, BaseBundle } from '../plan/plan';
 import type { Plan } from '../plan/plan';
 import { changesAtLeast, planJson, planMarkdown, planText } from '../plan/plan-format';
 import { CHANGE_CLASSES, ChangeClass } from '../plan/change-class';
-import { filesAt, sourceOf } from '../model/git';
+import { filesAt, Known, sourceOf } from '../model/git';
 import { signatureKey } from '../apply/signature';
 import { Command, EXIT, configDir, formatOption, printDiagnostics, progressLine } from './common';
 import { CACHE_DIR, CACHE_HELP, CONFIG, GATEWAYS, format as formatOpt } from '../util/options';
@@ -79,16 +79,22 @@ type Made = { exit: number } | { plan: Plan; note?: string };
 function planOnce(values: Record<string, unknown>, io: Parameters<Command['run']>[1], dir: string, bar: ReturnType<typeof progressLine>, partsIndex: boolean): Made {
   const format = formatOption(values, ['text', 'json', 'markdown']);
   const against = values.against as string;
+  // One cache for both sides: the base side of a one-tenant change is all hits, both in this run and the next.
+  const cache = openCache(values, io.env, io.cwd, io.err);
   bar.step('loading the config repository');
-  let loaded: Loaded | undefined = loadConfig(dir);
+  // With a cache, the files Git holds unchanged are keyed by their object ids and not read (LoadOptions.git), as validate does.
+  let loaded: Loaded | undefined = loadConfig(dir, { git: !!cache });
   const lockBefore = typeof loaded.lock === 'number' ? undefined : loaded.lock?.toString();
   // The side built now records the work tree's commit (dirty when its inputs, or the lock this build writes, differ).
   const source = sourceOf(dir);
-  // One cache for both sides: the base side of a one-tenant change is all hits, both in this run and the next.
-  const cache = openCache(values, io.env, io.cwd, io.err);
-  // The work tree's bytes, kept before validate lets them go: the base side takes every blob Git has with the same id from here.
-  const have = new Map<string, Buffer>();
-  for (const f of loaded.files) if (Buffer.isBuffer(f.pending)) have.set(f.path, f.pending);
+  // The work tree's bytes, kept before validate lets them go: the base side takes every blob Git has with the same id
+  // from here; a file Git holds unchanged, by its id and its read (filesAt's Known), still unread.
+  const have = new Map<string, Buffer | Known>();
+  for (const f of loaded.files) {
+    const lazy = f.id !== undefined ? Object.getOwnPropertyDescriptor(f, 'pending')?.get : undefined;
+    if (lazy) have.set(f.path, { id: f.id!, read: lazy as () => Buffer | number });
+    else if (Buffer.isBuffer(f.pending)) have.set(f.path, f.pending);
+  }
   if (Buffer.isBuffer(loaded.lock)) have.set('allocations.lock.yaml', loaded.lock);
   const now = thisSide(loaded, { source, cache, lean: true, partsIndex, indexRules: true, locked: !!values.locked, progress: (p) => bar.step(`this side: ${p}`) });
 

@@ -30,9 +30,11 @@ export function blobId(bytes: Buffer, algorithm: 'sha1' | 'sha256'): string {
  * The gateways/, tenants/ and lock files of the config folder `dir` at `ref` (dir may be a subfolder of the repository).
  * `have`: bytes already read (the work tree's files by the same relative path). A blob whose object id is the id of
  * those bytes is those bytes, so only the blobs that differ are read from Git: a one-tenant change reads one blob of
- * 10,000, not 20 MB through `git cat-file`.
+ * 10,000, not 20 MB through `git cat-file`. A `have` that is a file Git holds unchanged (`Known`: its content id from
+ * Git's index, its bytes read when asked for) with the blob's id is the blob, and stays unread: its input is lazy
+ * too (its bytes, when asked for, are checked against the blob's id and taken from Git if they differ by then).
  */
-export function filesAt(dir: string, ref: string, have?: Map<string, Buffer>): RefFiles {
+export function filesAt(dir: string, ref: string, have?: Map<string, Buffer | Known>): RefFiles {
   const rev = git(dir, ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`]);
   if (rev.code !== 0) throw new UsageError(`--against ${ref} is neither a folder nor a commit of the repository at ${dir}`, 'pass a folder of built bundles (e.g. out/) or a Git ref such as origin/main or HEAD~1');
   const commit = rev.out.toString().trim();
@@ -51,12 +53,19 @@ export function filesAt(dir: string, ref: string, have?: Map<string, Buffer>): R
   // Git's index says which work-tree files are still the blob it hashed (cleanFiles: stat data to the nanosecond, as
   // validate and build key them); any other file's bytes are hashed. Not `git diff`: it compares whole seconds and
   // missed a same-size edit whose mtime was put back (test/cache.test.ts).
-  const clean = have?.size ? cleanFiles(dir) : undefined;
+  // Files given as Known were found clean by the caller, its Buffers changed: no need to ask Git again.
+  const clean = have?.size && [...have.values()].every((b) => Buffer.isBuffer(b)) ? cleanFiles(dir) : undefined;
   // A symlink's blob is never taken from a file of the same name on disk (that file was read as a regular file, or refused).
-  const blobs: Array<Buffer | undefined> = entries.map((e) => {
+  const known = new Map<number, Known>();
+  const blobs: Array<Buffer | undefined> = entries.map((e, i) => {
     const b = e.mode !== '120000' ? have?.get(e.path) : undefined;
-    if (!b || b.length !== e.size) return undefined;
     const algorithm = e.sha.length === 64 ? 'sha256' : 'sha1';
+    if (b && !Buffer.isBuffer(b)) {
+      if (b.id !== `${algorithm}:${e.sha}` || e.size > MAX_FILE_BYTES || e.path === 'allocations.lock.yaml') return undefined;
+      known.set(i, b);
+      return EMPTY;
+    }
+    if (!b || b.length !== e.size) return undefined;
     const id = clean?.get(e.path);
     return (id !== undefined ? id === `${algorithm}:${e.sha}` : blobId(b, algorithm) === e.sha) ? b : undefined;
   });
@@ -82,9 +91,35 @@ export function filesAt(dir: string, ref: string, have?: Map<string, Buffer>): R
     const bytes = blob.length > MAX_FILE_BYTES ? blob.length : blob;
     if (rel === 'allocations.lock.yaml') lock = refused ? { refused } : blob.length > MAX_LOCK_BYTES ? blob.length : blob;
     const m = /^(gateways|tenants)\/[^/]+\.ya?ml$/.exec(rel);
-    if (m) inputs.push({ path: rel, kind: m[1] === 'gateways' ? 'gateway' : 'tenant', bytes, ...(refused ? { refused } : {}) });
+    if (!m) return;
+    const kind = m[1] === 'gateways' ? 'gateway' : 'tenant';
+    const k = known.get(i);
+    if (k) {
+      // The work tree's file, read only when asked for, and then only if it still is the blob.
+      const algorithm = e.sha.length === 64 ? 'sha256' : 'sha1';
+      const read = () => {
+        const b = k.read();
+        return Buffer.isBuffer(b) && b.length === e.size && blobId(b, algorithm) === e.sha ? b : catBlob(dir, e.sha);
+      };
+      inputs.push({ path: rel, kind, bytes: 0, lazy: { id: k.id, read } });
+    } else inputs.push({ path: rel, kind, bytes, ...(refused ? { refused } : {}) });
   });
   return { commit, inputs, lock };
+}
+
+/** A work-tree file Git's index holds unchanged: its content id (`sha1:<blob id>`) and how to read its bytes. */
+export interface Known {
+  id: string;
+  read: () => Buffer | number;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** One blob's bytes from Git. */
+function catBlob(dir: string, sha: string): Buffer {
+  const r = git(dir, ['cat-file', 'blob', sha]);
+  if (r.code !== 0) throw new UsageError(`cannot read blob ${sha} from Git: ${r.err.trim()}`, 'check the repository');
+  return r.out;
 }
 
 /** The inputs build reads, relative to the config folder: what makes a source "dirty" when it differs from HEAD. */
