@@ -503,8 +503,15 @@ function whole(loaded: Loaded, cache: Cache, file: string, key: string): Tenant 
   return one.tenants[0];
 }
 
-/** A file's cache key: its path, kind and content id under this compiler. */
-const fileKey = (f: SourceFile, id: string) => keyOf('file', codeDigest(), f.kind, f.path, id);
+/** A file's cache key: its path, kind and content id under this compiler; worked out once a process (plan asks for each file on both sides). */
+function fileKey(f: SourceFile, id: string): string {
+  const at = `${f.kind}\0${f.path}\0${id}`;
+  let key = fileKeyMemo.get(at);
+  if (key === undefined) fileKeyMemo.set(at, (key = keyOf('file', codeDigest(), f.kind, f.path, id)));
+  return key;
+}
+
+const fileKeyMemo = new Map<string, string>();
 
 /**
  * Bytes' content id as Git names them (`sha1:<blob id>`; `sha256:` when `like` is a sha256 id): a file read from disk

@@ -37,6 +37,8 @@ const shardNumbers = new Map<string, number>();
 
 interface Shard {
   records: Record<string, Stored>;
+  /** `records` is the cache's object for the run (plan's other side reads it too): copied before the first set(). */
+  shared: boolean;
   /** Whether a record was set (or the shard was missing): the shard is written. */
   dirty: boolean;
   /** Records read in this run, their summaries unpacked and file names put back. */
@@ -69,7 +71,7 @@ export class Pack {
         const v = JSON.parse(body) as unknown;
         return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, Stored>) : undefined;
       });
-      shard = { records: records ? { ...records } : {}, dirty: !records, read: new Map() };
+      shard = { records: records ?? {}, shared: !!records, dirty: !records, read: new Map() };
       this.shards.set(n, shard);
     }
     return shard;
@@ -103,6 +105,10 @@ export class Pack {
 
   set(file: string, record: PackRecord): void {
     const { shard } = this.shardOf(file);
+    if (shard.shared) {
+      shard.records = { ...shard.records };
+      shard.shared = false;
+    }
     shard.records[file] = { key: record.key, diagnostics: record.diagnostics, summary: pack(record.entity), ...(record.rules ? { rules: record.rules } : {}) };
     shard.read.set(file, record);
     shard.dirty = true;
