@@ -18,7 +18,9 @@
 #   S2SGW_LAB_MEM      guest memory in MiB (default 512; 1536 when the checks name ha: its two extra gateways)
 #   S2SGW_LAB_PACKAGE  the Debian package whose /usr/bin/s2sgw the gateway runs (default dist/pkg/s2sgw_<v>_<arch>.deb,
 #                      built when missing or older than dist/; `none`: the checkout's dist/ instead)
-#   S2SGW_MBB_PEER_MS  passed to the guest's gateway apply (the hitless check's peer-initiated rekey, docs/changes.md)
+#   S2SGW_LAB_REKEY=gateway  the hitless check's phase (1) with the gateway initiating the rekey (apply's default, 1 to 4
+#                      pings lost under emulation) instead of `apply --peer-first` and the site's peer-config --rekey steps
+#   S2SGW_MBB_PEER_MS  passed to the guest's gateway applies (the old spelling of apply --peer-first, in ms)
 set -uo pipefail
 lab=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$lab")
@@ -106,7 +108,7 @@ timeout -k 5 "$timeout" qemu-system-x86_64 \
   -nodefaults -display none -no-reboot -serial "file:$run/console.log" \
   -device virtio-rng-pci \
   -kernel "$kdir/boot/vmlinuz-$kver" -initrd "$run/initrd.gz" \
-  -append "console=ttyS0 quiet panic=-1 s2sgw.kver=$kver s2sgw.kmods=$kdir s2sgw.main=$lab/guest/main.sh s2sgw.lab=$lab s2sgw.scenario=$scenario s2sgw.checks=${S2SGW_LAB_CHECKS:-all} s2sgw.dist=$repo/$dist$pkg_arg${S2SGW_MBB_PEER_MS:+ s2sgw.mbb_peer_ms=$S2SGW_MBB_PEER_MS}" \
+  -append "console=ttyS0 quiet panic=-1 s2sgw.kver=$kver s2sgw.kmods=$kdir s2sgw.main=$lab/guest/main.sh s2sgw.lab=$lab s2sgw.scenario=$scenario s2sgw.checks=${S2SGW_LAB_CHECKS:-all} s2sgw.dist=$repo/$dist$pkg_arg${S2SGW_MBB_PEER_MS:+ s2sgw.mbb_peer_ms=$S2SGW_MBB_PEER_MS}${S2SGW_LAB_REKEY:+ s2sgw.rekey=$S2SGW_LAB_REKEY}" \
   -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
   -virtfs "local,path=$run,mount_tag=labrun,security_model=none"
 qemu_rc=$?

@@ -429,6 +429,8 @@ test('a rekey-class change with the peer first: the peer initiates the new IKE_S
     // Load held, (the peer initiates), load as released, end the old IKE_SA, unload the old name: no initiate here.
     assert.equal(r.log, ['--load-conn site~2', '--load-conn site~2', `--terminate --ike-id ${old.id} --force`, '--unload-conn site']);
     assert.match(said.join('\n'), /site rekeyed make-before-break \(now loaded as site~2, initiated by the peer\)/);
+    // The line the site's admin waits for (peer-config --rekey), said when the peer's turn starts, before the rest.
+    assert.is(said[0], '  reload-strongswan: site: new proposals loaded held as site~2; waiting 10 s for the peer to initiate its new connection, then to delete its old CHILD_SA (--peer-first)');
     const now = (await gw.listSas()).map((s) => ({ name: s.name, ike: `${s.section['encr-alg']}-${s.section['encr-keysize']}`, kids: Object.values((s.section['child-sas'] ?? {}) as Record<string, Record<string, string>>).map((k) => `${k.state} ${k['encr-alg']}-${k['encr-keysize']}`) }));
     assert.equal(now, [{ name: 'site~2', ike: 'AES_CBC-128', kids: ['INSTALLED AES_GCM_16-128'] }]);
     assert.equal(await gw.getConns(), ['site~2']);

@@ -277,4 +277,71 @@ test('peer-config --format libreswan refuses an EAP connection: libreswan has no
   assert.match(r.err, /libreswan has no EAP client/);
 });
 
+test('peer-config --rekey: the site\'s steps for a proposal change per `connect` (golden text, JSON), never a secret', async () => {
+  process.env.FABRIKAM_DAL_PSK = 'a-secret-value-that-must-not-print';
+  process.env.FABRIKAM_AUS_PSK = 'another-secret-value-that-must-not-print';
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 's2sgw-peer-rekey-'));
+  try {
+    // IfFe1: on-demand (the gateway's apply --peer-first holds for the site); IfFe2: respond-only; IfFe3 made `always`.
+    const repo = path.join(dir, 'repo');
+    fs.cpSync(NAT, repo, { recursive: true });
+    const f = path.join(repo, 'tenants', fs.readdirSync(path.join(repo, 'tenants')).find((n) => fs.readFileSync(path.join(repo, 'tenants', n), 'utf8').includes('IfFe3'))!);
+    const y = fs.readFileSync(f, 'utf8');
+    const edited = y.replace(/(  - interface: IfFe3[^\n]*\n)/, '$1    connect: always\n');
+    assert.is.not(edited, y);
+    fs.writeFileSync(f, edited);
+    const table: Array<{ c: string; connect: string; peerFirst: boolean; has: RegExp[]; hasNot: RegExp[] }> = [
+      {
+        c: 'IfFe1',
+        connect: 'on-demand',
+        peerFirst: true,
+        has: [/^#     swanctl --load-conns$/m, /^#     swanctl --list-sas --ike IfFe1$/m, /^#     swanctl --initiate --ike IfFe1 --child IfFe1 --timeout 30$/m, /^#     swanctl --terminate --child-id OLD_CHILD_SA_ID --timeout 10$/m, /--peer-first SECONDS/, /waiting N s for the peer/],
+        hasNot: [/--terminate --ike-id/],
+      },
+      { c: 'IfFe2', connect: 'respond-only', peerFirst: false, has: [/loaded in place/, /--child-id OLD_CHILD_SA_ID --timeout 10\n#     swanctl --terminate --ike-id OLD_IKE_SA_ID\n/], hasNot: [/--peer-first/] },
+      { c: 'IfFe3', connect: 'always', peerFirst: false, has: [/the gateway initiates the new connection itself/, /--peer-first does not apply/], hasNot: [/swanctl --initiate/, /--child-id/] },
+    ];
+    for (const t of table) {
+      const r = await cli(['peer-config', '--config', repo, '--tenant', 'fabrikam', '--connection', t.c, '--rekey']);
+      assert.is(r.code, 0, r.err);
+      assert.match(r.out, new RegExp(`^# Proposal change \\(rekey class\\) of fabrikam/${t.c} on gateway gw1: the site's side`));
+      assert.match(r.out, new RegExp(`^# connect: ${t.connect}`, 'm'));
+      for (const re of t.has) assert.match(r.out, re, `${t.c}: ${re}`);
+      for (const re of t.hasNot) assert.not.match(r.out, re, `${t.c}: ${re}`);
+      assert.not.match(r.out, /secret-value-that-must-not-print/);
+      // The new connection follows the steps: peer-config's own output, unchanged.
+      const plain = JSON.parse((await cli(['peer-config', '--config', repo, '--tenant', 'fabrikam', '--connection', t.c, '--format', 'json'])).out).swanctl as string;
+      assert.ok(r.out.endsWith(`# ---- the new connection (your swanctl.conf) ----\n${plain}`), t.c);
+      const golden = path.join(FIXTURES, 'peer', 'rekey', `${t.c}.txt`);
+      if (UPDATE) {
+        fs.mkdirSync(path.dirname(golden), { recursive: true });
+        fs.writeFileSync(golden, r.out);
+      } else assert.fixture(r.out, fs.readFileSync(golden, 'utf8'), t.c);
+      const j = await cli(['peer-config', '--config', repo, '--tenant', 'fabrikam', '--connection', t.c, '--rekey', '--format', 'json']);
+      assert.is(j.code, 0, j.err);
+      const o = JSON.parse(j.out);
+      assert.equal([o.version, o.tenant, o.connection, o.gateway, o.connect, o.peerFirst], [1, 'fabrikam', t.c, 'gw1', t.connect, t.peerFirst]);
+      assert.is(o.swanctl, plain);
+      assert.ok(o.steps.length >= 3 && o.steps.every((s: { who: string; what: string; commands: string[] }) => ['site', 'gateway'].includes(s.who) && s.what && Array.isArray(s.commands)));
+      assert.equal(o.steps[0].commands, ['swanctl --load-conns']);
+      assert.not.match(j.out, /secret-value-that-must-not-print/);
+    }
+    // Refused: with --psk-rotation, --out or --format libreswan (exit 2, a hint).
+    for (const [extra, re] of [
+      [['--psk-rotation'], /--rekey and --psk-rotation are two procedures/],
+      [['--out', path.join(dir, 'o')], /--rekey prints the steps .* it takes no --out/],
+      [['--format', 'libreswan'], /--rekey: the peer-initiated steps are written for strongSwan sites/],
+    ] as Array<[string[], RegExp]>) {
+      const r = await cli(['peer-config', '--config', repo, '--tenant', 'fabrikam', '--connection', 'IfFe1', '--rekey', ...extra]);
+      assert.is(r.code, 2, `${extra.join(' ')}: ${r.err}`);
+      assert.match(r.err, re);
+    }
+    const pair = await cli(['peer-config', '--config', PAIR, '--tenant', 'contoso', '--connection', 'IfCe1', '--rekey']);
+    assert.is(pair.code, 2, pair.err);
+    assert.match(pair.err, /contoso is an HA pair/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test.run();

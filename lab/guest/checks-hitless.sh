@@ -54,32 +54,34 @@ c_sas() {
   } | sort | tr '\n' ' '
 }
 
-# site_initiates_new: as the site's admin does for a rekey-class change (docs/apply.md): once the gateway holds
-# Contoso NY's connection under its other name (the apply's make-before-break, waiting for the peer), the site
-# initiates its new connection (peer-config's, loaded before the apply), so that the gateway is the responder of the
-# new CHILD_SA. In the background; its output in logs/swanctl-cny-initiate.log.
-# gw_holds FROM NAME: the gateway's charon logged loading NAME after line FROM of its log (cheaper than swanctl).
-gw_holds() { tail -n +"$1" "$LOGS/charon-gw.log" | grep -qE "(added|replaced|updated) vici connection: $2\$"; }
+# site_initiates_new: the site's admin's steps for a rekey-class change (peer-config --rekey, docs/changes.md), with
+# the gateway's apply run with --peer-first: peer-config's new connection is loaded first (site_reload); once the
+# apply says it holds Contoso NY's new connection under its other name and waits for the peer (the line the gateway's
+# operator passes on), the site initiates its new connection, so that the gateway is the responder of the new
+# CHILD_SA, and then deletes its old CHILD_SA (not the IKE_SA): the gateway, that DELETE's responder, ends its old
+# CHILD_SA (moving its traffic to the new one) before it answers, and the site drops the old inbound SA only on that
+# answer. (An IKE_SA DELETE's responder answers first and ends its CHILD_SAs after its updown hook has run: ~1.3 s
+# under emulation, while it still sends on the old SA.) The gateway ends the old IKE_SA after. In the background;
+# its output in logs/swanctl-cny-initiate.log.
+# gw_waits FROM: the gateway's apply said, after line FROM of its log, that it waits for the peer (--peer-first).
+gw_waits() { tail -n +"$1" "$APPLY_LOG" | grep -qE 'IfCe1: new proposals loaded held as IfCe1(~2)?; waiting [0-9]+ s for the peer'; }
 site_initiates_new() {
-  local target; [ "$(contoso_conn)" = IfCe1 ] && target='IfCe1~2' || target=IfCe1
-  local from; from=$(($(wc -l < "$LOGS/charon-gw.log") + 1))
-  # Then, once its new CHILD_SA is up, the site deletes its old CHILD_SA (not the IKE_SA): the gateway, that DELETE's
-  # responder, ends its old CHILD_SA (moving its traffic to the new one) before it answers, and the site drops the old
-  # inbound SA only on that answer. (An IKE_SA DELETE's responder answers first and ends its CHILD_SAs after its updown
-  # hook has run: ~1.3 s under emulation, while it still sends on the old SA.) The gateway ends the old IKE_SA after.
+  local from; from=$(($(wc -l < "$APPLY_LOG") + 1))
+  # The old CHILD_SA's unique id, as peer-config --rekey says: `swanctl --list-sas`, the number after its name.
   local old; old=$(swan cny --list-sas --ike IfCe1 2> /dev/null | grep -oE '^IfCe1: #[0-9]+' | head -n 1 | cut -d'#' -f2)
   local child; child=$(swan cny --list-sas --ike-id "$old" 2> /dev/null | grep -oE '^ +IfCe1: #[0-9]+, reqid' | head -n 1 | grep -oE '#[0-9]+' | cut -c2-)
-  ( wait_until 60 gw_holds "$from" "$target" && swan cny --initiate --ike IfCe1 --child IfCe1 --timeout 30 \
+  ( wait_until 60 gw_waits "$from" && swan cny --initiate --ike IfCe1 --child IfCe1 --timeout 30 \
       && swan cny --terminate --child-id "$child" --timeout 10 ) > "$LOGS/swanctl-cny-initiate.log" 2>&1 &
   HL_SITE_PID=$!
 }
 
-# hl_phase NAME BUNDLE STRICT MOVE PEER: pings through every tunnel around one apply of BUNDLE; STRICT=1: Contoso NY's
+# hl_phase NAME BUNDLE STRICT MOVE PEER [APPLY ARGS...]: pings through every tunnel around one apply of BUNDLE; STRICT=1: Contoso NY's
 # tunnel must lose none either, STRICT=N (N > 1): at most N; MOVE=1: Contoso NY must move to a second IKE_SA under its other name, MOVE=0: its
 # IKE_SA and CHILD_SAs must stay exactly as they were; PEER=1: the site initiates the new IKE_SA (site_initiates_new).
 # Prints one line per tunnel with its counts (checks report).
 hl_phase() {
   local name=$1 bundle=$2 strict=$3 move=${4:-1} peer=${5:-0} t
+  shift 5 2> /dev/null || shift $#
   local spis0; spis0=$(w_spis)
   local c0; c0=$(contoso_conn)
   local cs0; cs0=$(c_sas)
@@ -97,7 +99,7 @@ hl_phase() {
   for t in $HL_TUNNELS; do wait_until 10 hl_over "${t%%:*}" 10; done
   local from; from=$(($(wc -l < "$APPLY_LOG") + 1))
   [ "$peer" = 1 ] && site_initiates_new
-  apply_bundle "hitless: $name: s2sgw apply" "$bundle"
+  apply_bundle "hitless: $name: s2sgw apply${*:+ $*}" "$bundle" "$@"
   [ "$peer" = 1 ] && { wait "$HL_SITE_PID" 2> /dev/null; note "hitless: $name: the site's swanctl --initiate of its new connection: $(grep -cE 'IKE_SA .* established|CHILD_SA .* established' "$LOGS/swanctl-cny-initiate.log") established line(s), $(grep -oE 'initiate (completed successfully|failed.*)' "$LOGS/swanctl-cny-initiate.log" | head -n 1)"; }
   local mbb; mbb=$(tail -n +"$from" "$APPLY_LOG" | grep -oE "IfCe1 (replaced|rekeyed) make-before-break[^)]*\)|IfCe1's new credentials proved by a childless IKE_SA[^(]*" | tail -n 1)
   for t in $HL_TUNNELS; do
@@ -146,11 +148,19 @@ check_hitless() {
   local base=$OUT/peers/IfCe1.json
   cp "$base" /tmp/IfCe1-base.json
 
-  # (1) Proposals (rekey): the site takes the new proposals first (peer-config's connection for bundle-h1). (With
-  # S2SGW_MBB_PEER_MS set for the gateway's apply, PEER=1 has the site initiate the new connection instead and then
-  # delete its old CHILD_SA: the experiment of docs/changes.md, which must lose none.)
-  site_reload IfCe1 "$OUT/peers/IfCe1-h1.json"
-  hl_phase "(1) proposal change (rekey)" "$OUT/bundle-h1/gw1" "$([ -n "${S2SGW_MBB_PEER_MS:-}" ] && echo 1 || echo 10)" 1 "${S2SGW_MBB_PEER_MS:+1}"
+  # (1) Proposals (rekey): the site takes the new proposals first (peer-config's connection for bundle-h1). By
+  # default the supported lossless way (docs/changes.md): the gateway's apply with --peer-first holds the new
+  # connection, the site initiates it and then deletes its old CHILD_SA (peer-config --rekey's steps), and the phase
+  # must lose none. S2SGW_LAB_REKEY=gateway measures apply's default instead (the gateway initiates: at most 10).
+  if [ "${S2SGW_LAB_REKEY:-}" = gateway ]; then
+    site_reload IfCe1 "$OUT/peers/IfCe1-h1.json"
+    hl_phase "(1) proposal change (rekey), the gateway initiating" "$OUT/bundle-h1/gw1" 10 1 0
+  else
+    local steps; steps=$(grep -cE 'swanctl --initiate --ike IfCe1 --child IfCe1|swanctl --terminate --child-id' "$OUT/peers/IfCe1-rekey.txt" 2> /dev/null || true)
+    check "hitless: (1) peer-config --rekey names the site's initiate and its old CHILD_SA's terminate" "${steps:-0} line(s) in peers/IfCe1-rekey.txt" test "${steps:-0}" -ge 2
+    site_reload IfCe1 "$OUT/peers/IfCe1-h1.json"
+    hl_phase "(1) proposal change (rekey), the peer first" "$OUT/bundle-h1/gw1" 1 1 1 --peer-first 30
+  fi
   local prop; prop=$(swan gw --list-sas --ike "$(contoso_conn)" 2> /dev/null | grep -oE 'AES_GCM_16-128[^ ]*|ECP_256' | sort -u | tr '\n' ' ')
   check "hitless: (1) Contoso NY's SAs use the new proposals" "${prop:-none of AES_GCM_16-128, ECP_256}" test -n "$prop"
 

@@ -11,8 +11,10 @@ for arg in $(cat /proc/cmdline); do
     s2sgw.checks=*) export CHECKS=${arg#*=} ;;
     s2sgw.dist=*) export DIST=${arg#*=} ;;
     s2sgw.pkg=*) export PKG=${arg#*=} ;;
-    # S2SGW_MBB_PEER_MS on the host (the hitless check's experiment, docs/changes.md): for the gateway's apply.
+    # S2SGW_MBB_PEER_MS on the host (apply --peer-first's old spelling, in ms): for the gateway's applies.
     s2sgw.mbb_peer_ms=*) export S2SGW_MBB_PEER_MS=${arg#*=} ;;
+    # S2SGW_LAB_REKEY=gateway on the host: the hitless check's phase (1) without --peer-first (lab/run.sh).
+    s2sgw.rekey=*) export S2SGW_LAB_REKEY=${arg#*=} ;;
   esac
 done
 

@@ -64,6 +64,9 @@ for v in h1 h2 h3; do
 done
 s2sgw peer-config --config "$run/config-h1" --tenant contoso --connection IfCe1 --psk-rotation > "$run/peers/IfCe1-rotation.txt" \
   || { echo "prepare: s2sgw peer-config --psk-rotation failed" >&2; exit 1; }
+# The site's steps for (1), the proposal change (the gateway's apply --peer-first waits for them).
+s2sgw peer-config --config "$run/config-h1" --tenant contoso --connection IfCe1 --rekey > "$run/peers/IfCe1-rekey.txt" \
+  || { echo "prepare: s2sgw peer-config --rekey failed" >&2; exit 1; }
 
 cp -r "$run/config" "$run/config-removal"
 rm "$run/config-removal/tenants/woodgrove.yaml"

@@ -42,6 +42,11 @@ export interface ApplyRequest {
   lockWaitMs?: number;
   /** Releases kept on the host after the commit (current, previous and an unconfirmed one always are). */
   keep?: number;
+  /**
+   * `--peer-first`: for a rekey-class change of a connection the gateway starts, how long (ms) the peer has to initiate
+   * the new connection before the gateway does (StepContext.peerFirstMs; 0 or unset: at once). Not for a rollback.
+   */
+  peerFirstMs?: number;
   say: (line: string) => void;
 }
 
@@ -96,7 +101,7 @@ async function step<T>(runner: Runner, journal: JournalWriter | undefined, name:
   }
 }
 
-function context(runner: Runner, l: Layout, from: Release | null, to: Release | null, full: boolean, say: (s: string) => void): StepContext {
+function context(runner: Runner, l: Layout, from: Release | null, to: Release | null, full: boolean, say: (s: string) => void, peerFirstMs = 0): StepContext {
   const live = runner.dryRun ? liveContents(l, runner, to) : undefined;
   return {
     runner,
@@ -106,6 +111,7 @@ function context(runner: Runner, l: Layout, from: Release | null, to: Release | 
     cs: changeSet(from, to),
     full,
     say,
+    peerFirstMs,
     liveExists: (host) => (live ? live.get(host)?.content !== undefined || !!live.get(host)?.link : fs.existsSync(runner.host(host))),
     proven: {},
   };
@@ -303,13 +309,13 @@ async function switchFiles(runner: Runner, l: Layout, op: Journal['op'], to: Rel
 }
 
 /** Switches from the current release to `to` with a journal; undoes it on any failure. */
-async function switchRelease(runner: Runner, l: Layout, op: Journal['op'], to: Release | null, full: boolean, confirmSeconds: number | undefined, say: (s: string) => void, opened?: Release | null, keep?: number): Promise<Outcome> {
+async function switchRelease(runner: Runner, l: Layout, op: Journal['op'], to: Release | null, full: boolean, confirmSeconds: number | undefined, say: (s: string) => void, opened?: Release | null, keep?: number, peerFirstMs = 0): Promise<Outcome> {
   const state = readState(l);
   // The current release as the caller already opened it (its manifest is tens of MB at 10,000 tenants).
   const from = opened && opened.name === state.current ? opened : openRelease(l, state.current);
   // apply appends to the history; a rollback goes back to the target's last entry (or appends one it no longer holds).
   const history = historyTo(state.history, to?.name ?? null, op === 'apply' ? 'apply' : op, op !== 'apply');
-  const ctx = timed(runner, 'compare', () => context(runner, l, from, to, full || !from, say));
+  const ctx = timed(runner, 'compare', () => context(runner, l, from, to, full || !from, say, peerFirstMs));
   const cs = ctx.cs;
   // Host objects of the same names that s2sgw did not make: refused before the journal starts, so nothing changed.
   await step(runner, undefined, 'ownership', () => checkOwnership(ctx));
@@ -432,7 +438,7 @@ export async function apply(runner: Runner, req: ApplyRequest): Promise<Outcome>
         say('already applied: nothing to do');
         return done({ code: 0, release: release.name });
       }
-      return done(await switchRelease(runner, l, 'apply', release, !!req.full, req.confirmSeconds, say, current, req.keep));
+      return done(await switchRelease(runner, l, 'apply', release, !!req.full, req.confirmSeconds, say, current, req.keep, req.peerFirstMs));
     } catch (e) {
       return { code: 1, error: asStepError(e, runner.step) };
     }

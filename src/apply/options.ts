@@ -54,6 +54,27 @@ export function lockWaitMs(values: Record<string, unknown>): number | undefined 
   return Number(v) * 1000;
 }
 
+/** The longest `apply --peer-first` (an hour): a wait the operator meant in seconds, not milliseconds. */
+export const PEER_FIRST_MAX_SECONDS = 3600;
+
+/**
+ * `apply --peer-first SECONDS` in milliseconds (0: off, the default): for a rekey-class change (new IKE or ESP
+ * proposals or lifetimes) of a connection the gateway starts, how long the peer has to initiate the new connection
+ * before the gateway does (docs/changes.md). Without the option, the old spelling S2SGW_MBB_PEER_MS (milliseconds)
+ * from the environment; an empty one is unset.
+ */
+export function peerFirstMs(values: Record<string, unknown>, env: NodeJS.ProcessEnv): number {
+  const v = values['peer-first'] as string | undefined;
+  if (v !== undefined) {
+    if (!/^\d+$/.test(v) || Number(v) > PEER_FIRST_MAX_SECONDS) throw new UsageError(`--peer-first takes the seconds the peer has to initiate a rekey-class change (0 to ${PEER_FIRST_MAX_SECONDS}; 0: off), got ${JSON.stringify(v)}`);
+    return Number(v) * 1000;
+  }
+  const e = env.S2SGW_MBB_PEER_MS;
+  if (e === undefined || e === '') return 0;
+  if (!/^\d+$/.test(e) || Number(e) > PEER_FIRST_MAX_SECONDS * 1000) throw new UsageError(`S2SGW_MBB_PEER_MS (the old spelling of --peer-first, in milliseconds) must be a whole number from 0 to ${PEER_FIRST_MAX_SECONDS * 1000}, got ${JSON.stringify(e)}`);
+  return Number(e);
+}
+
 /** Prints an outcome's failure (step, tool message, tenant line) and returns the exit code. */
 export function finish(out: Outcome, io: OptionsIo, what: string): number {
   if (out.error) {

@@ -144,7 +144,8 @@ export async function openSandbox(opts: { frr?: boolean; charon?: boolean; libip
 
 /** A tenant of a fixture bundle: enough for a manifest entry with a summary the plan's impact can compare. */
 export interface FixtureTenant {
-  connections: Record<string, { destination: string; auth: string; ifId: number }>;
+  /** `ike`/`esp`: the summary's proposals and lifetime (default aes256gcm16-prfsha384-ecp384 8h, aes256gcm16-ecp384 1h). */
+  connections: Record<string, { destination: string; auth: string; ifId: number; ike?: { proposals: string[]; lifetime: string }; esp?: { proposals: string[]; lifetime: string } }>;
   network: string;
   table: number;
 }
@@ -196,13 +197,14 @@ export function fixtureBundle(src: string, out: string): void {
           name,
           {
             line: 10 + i,
+            lines: Object.fromEntries(['auth', 'destination', 'source', 'rate', 'ike', 'esp', 'dpd', 'connect'].map((k) => [k, 10 + i])),
             ifId: c.ifId,
             auth: c.auth,
             destination: c.destination,
             source: '10.99.0.1',
             connect: 'on-demand',
-            ike: { proposals: ['aes256gcm16-prfsha384-ecp384'], lifetime: '8h' },
-            esp: { proposals: ['aes256gcm16-ecp384'], lifetime: '1h' },
+            ike: c.ike ?? { proposals: ['aes256gcm16-prfsha384-ecp384'], lifetime: '8h' },
+            esp: c.esp ?? { proposals: ['aes256gcm16-ecp384'], lifetime: '1h' },
             dpd: '30s',
             rate: { txKbps: 5120, rxKbps: 5120 },
             routes: [],

@@ -51,6 +51,12 @@ export interface StepContext {
   /** Whether a live file exists once `to` is current (a dry run answers without having switched). */
   liveExists: (host: string) => boolean;
   /**
+   * `apply --peer-first` in ms (0: off): a rekey-class change of a connection the gateway starts gives the peer that
+   * long to initiate the new connection (applySwanPlan's peerFirstMs). The forward switch of an apply only: a rollback
+   * does not wait for a peer.
+   */
+  peerFirstMs?: number;
+  /**
    * What this switch's steps proved about the host, for health (one object shared by every step's view of the
    * context): `nftTable`, an `nft -f` of the table went through (its transaction names the table, so the table is there);
    * `frrWhole`, reload-frr reloaded the whole frr.conf (so remove-frr has only the removed VRFs' `no vrf` left to send).
@@ -362,12 +368,6 @@ async function frrRemove(ctx: StepContext): Promise<boolean> {
 
 /** How long a replaced connection's new IKE_SA has to come up (initiated, or by the peer for responder-only ones). */
 const MBB_DEADLINE_MS = Number(process.env.S2SGW_MBB_DEADLINE_MS) || 30_000;
-/**
- * A rekey-class make-before-break: how long the peer has to initiate the new IKE_SA before the gateway does
- * (docs/apply.md, docs/changes.md). Off by default: measured in the lab it closed the IKE_AUTH window but lost more
- * at the old IKE_SA's DELETE (14 pings against 1 to 4), until the gateway's traffic moves before that DELETE.
- */
-const MBB_PEER_MS = Math.max(0, Number(process.env.S2SGW_MBB_PEER_MS) || 0);
 /** Per VICI socket: the connection whose make-before-break failed in this process, left as it was for the rollback. */
 const mbbLeft = new Map<string, Set<string>>();
 
@@ -394,7 +394,7 @@ async function swanIncremental(ctx: StepContext, from: Release, to: Release): Pr
     // Replaced connections whose section is the same (only their PSK changed): their sections, for make-before-break.
     const loads = new Set(plan.load.map((l) => l.name));
     const same = connectionSections(to, terminate.filter((n) => !loads.has(n)), runner.host('/etc/swanctl'));
-    await applySwanPlan(client, plan, terminate, (argv, fn) => runner.call(argv, fn), { mbb: { deadlineMs: MBB_DEADLINE_MS }, rekey, peerFirstMs: MBB_PEER_MS, sectionOf: (n) => same.get(n), say: ctx.say });
+    await applySwanPlan(client, plan, terminate, (argv, fn) => runner.call(argv, fn), { mbb: { deadlineMs: MBB_DEADLINE_MS }, rekey, peerFirstMs: ctx.peerFirstMs ?? 0, sectionOf: (n) => same.get(n), say: ctx.say });
   } catch (e) {
     if (e instanceof StepError) throw e;
     if (e instanceof MbbError) {

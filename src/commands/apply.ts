@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { UsageError } from '../util/usage';
 import { Command, formatOption, note } from './common';
 import { apply } from '../apply/engine';
-import { HOST_OPTIONS, OUTCOME_FORMAT, OUTCOME_JSON, finish, finishJson, lockWaitMs, runnerFrom, sayer } from '../apply/options';
+import { HOST_OPTIONS, OUTCOME_FORMAT, OUTCOME_JSON, finish, finishJson, lockWaitMs, peerFirstMs, runnerFrom, sayer } from '../apply/options';
 import { drain, hasHaTenants } from '../apply/ha';
 import { AUDIT_OPTIONS, outcomeOf, whoRuns, writeAudit } from '../apply/audit';
 import { manifestHead, Provenance } from '../apply/trust';
@@ -30,13 +30,14 @@ export const command: Command = {
     confirm: { type: 'string', value: 'SECONDS', description: 'roll back unless `s2sgw confirm` runs within SECONDS (like netplan try)', example: '--confirm 120' },
     full: { type: 'boolean', description: 'reload everything, not only what changed' },
     keep: { type: 'string', value: 'N', default: '5', description: 'how many releases to keep for rollback (at least 1)' },
+    'peer-first': { type: 'string', value: 'SECONDS', default: '0', description: 'for a rekey-class change (new IKE/ESP proposals or lifetimes) of a connection the gateway starts: hold its new connection and give the peer SECONDS to initiate it, then to delete its old CHILD_SA (lossless; the site\'s steps: peer-config --rekey); after that the gateway initiates. 0: the gateway initiates at once (docs/changes.md). Old spelling: S2SGW_MBB_PEER_MS (ms)', example: '--peer-first 120' },
     drain: { type: 'string', value: 'SECONDS', description: 'for a gateway of an HA pair: move its HA tenants to the partner first (waiting at most SECONDS), apply, then move them back (docs/ha.md)', example: '--drain 30' },
     ...OUTCOME_FORMAT,
     ...AUDIT_OPTIONS,
     ...HOST_OPTIONS,
   },
   json: OUTCOME_JSON,
-  examples: ['s2sgw apply --bundle out/gw1 --confirm 120', 's2sgw apply --bundle out/gw1 --dry-run', 's2sgw apply --bundle out/gw1 --format json'],
+  examples: ['s2sgw apply --bundle out/gw1 --confirm 120', 's2sgw apply --bundle out/gw1 --dry-run', 's2sgw apply --bundle out/gw1 --peer-first 120', 's2sgw apply --bundle out/gw1 --format json'],
   async run({ values }, io) {
     const json = formatOption(values, ['text', 'json']) === 'json';
     const messages: string[] = [];
@@ -49,6 +50,7 @@ export const command: Command = {
     if (gateway !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(gateway)) throw new UsageError(`--gateway takes a gateway name, got ${JSON.stringify(gateway)}`);
     const dr = values.drain as string | undefined;
     if (dr !== undefined && !/^[1-9]\d*$/.test(dr)) throw new UsageError(`--drain takes the seconds to wait for the partner, got ${dr}`);
+    const peerFirst = peerFirstMs(values, io.env);
     const who = whoRuns(io.env, values.actor as string | undefined);
     const runner = runnerFrom(values, io);
     runner.dryRun = !!values['dry-run'];
@@ -73,6 +75,7 @@ export const command: Command = {
       full: !!values.full,
       confirmSeconds: c === undefined ? undefined : Number(c),
       lockWaitMs: lockWaitMs(values),
+      ...(peerFirst ? { peerFirstMs: peerFirst } : {}),
       ...(k !== undefined ? { keep: Number(k) } : {}),
       // Progress to stderr; a dry run's plan is the output, so stdout.
       say: sayer(io, json, messages, runner.dryRun),

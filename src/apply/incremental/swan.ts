@@ -166,6 +166,8 @@ export interface MbbOptions {
   settleMs?: number;
   /** Told who initiated the new IKE_SA (`peer`, or `us` after the peer's turn passed, or without one). */
   initiatedBy?: (by: 'peer' | 'us') => void;
+  /** Told when the peer's turn starts (the new name is loaded held under `target`): the site's admin initiates now. */
+  waiting?: (target: string) => void;
 }
 
 /** A make-before-break that did not complete: the old connection and its SAs were left running. */
@@ -349,6 +351,7 @@ export async function makeBeforeBreak(c: ViciClient, name: string, section: Map<
   if (peerFirst) {
     // The peer's turn: it initiates the new IKE_SA (its new connection, peer-config's) while this end only responds.
     const until = Date.now() + opts.peerFirstMs!;
+    opts.waiting?.(target);
     byPeer = up(await ikeSas(c, target), want);
     while (!byPeer && Date.now() < until) {
       await sleep(opts.pollMs ?? 250);
@@ -571,13 +574,25 @@ export async function applySwanPlan(client: ViciClient | undefined, plan: SwanPl
       const old = (await ikeSas(client, name)).find((s) => s.state === 'ESTABLISHED');
       if (old) {
         let by = '';
-        const o = ends.has(l.name) ? opts.mbb : { ...opts.mbb, peerFirstMs: opts.peerFirstMs, initiatedBy: (w: 'peer' | 'us') => (by = w === 'peer' ? ', initiated by the peer' : opts.peerFirstMs ? `, initiated here: the peer did not within ${Math.round(opts.peerFirstMs / 1000)} s` : '') };
+        const secs = Math.round((opts.peerFirstMs ?? 0) / 1000);
+        const o = ends.has(l.name)
+          ? opts.mbb
+          : {
+              ...opts.mbb,
+              peerFirstMs: opts.peerFirstMs,
+              initiatedBy: (w: 'peer' | 'us') => (by = w === 'peer' ? ', initiated by the peer' : opts.peerFirstMs ? `, initiated here: the peer did not within ${secs} s` : ''),
+              // The line the site's admin waits for (peer-config --rekey): now the site initiates its new connection.
+              waiting: (target: string) => opts.say?.(`  reload-strongswan: ${l.name}: new proposals loaded held as ${target}; waiting ${secs} s for the peer to initiate its new connection, then to delete its old CHILD_SA (--peer-first)`),
+            };
         const now = await makeBeforeBreak(client, l.name, l.section, old, call, o);
         opts.say?.(`  reload-strongswan: ${l.name} ${ends.has(l.name) ? 'replaced' : 'rekeyed'} make-before-break (now loaded as ${now}${by})`);
         ends.delete(l.name);
         continue;
       }
     }
+    // A dry run (no charon to ask whether its IKE_SA is up) says what the peer's turn would be.
+    if (!client && rekeyed && opts.mbb && opts.peerFirstMs && !ends.has(l.name) && childrenOf(l.section).every((k) => k.trap))
+      opts.say?.(`  reload-strongswan: ${l.name}: new proposals; if its IKE_SA is up: make-before-break, the peer given ${Math.round(opts.peerFirstMs / 1000)} s to initiate its new connection (--peer-first)`);
     await call(['vici', '--load-conn', name], () => c().loadConn(name, sectionFor(name, l.section)));
   }
   // Replaced with the same section (a new PSK, loaded above): make-before-break under the alternate name as well.
