@@ -238,7 +238,10 @@ test('a PSK rotation (the section unchanged, only the secret): proved by a child
     await peer.loadShared({ id: 'k', type: 'IKE', data: NEW, owners: [GW, PEER, 'gw.example'] });
     const r = recorder();
     const said: string[] = [];
-    await applySwanPlan(gw, plan, ['site'], r.call, { mbb: { deadlineMs: 10_000 }, sectionOf: (n) => (n === 'site' ? gwConn() : undefined), say: (l) => said.push(l) });
+    // (Once seen failing in CI under load 9-10, the childless IKE_SA not coming up: what apply said and ran is kept in the message.)
+    await applySwanPlan(gw, plan, ['site'], r.call, { mbb: { deadlineMs: 10_000 }, sectionOf: (n) => (n === 'site' ? gwConn() : undefined), say: (l) => said.push(l) }).catch((e: Error) => {
+      throw new Error(`${e.message}\napply said:\n${said.join('\n')}\nit ran:\n${r.log.join('\n')}`);
+    });
     // Secrets first, then a second IKE_SA without children (it authenticates with the new PSK at both ends), which ends.
     assert.equal(r.log.slice(0, 3), ['--load-shared k', '--load-conn site~2', '--initiate --ike site~2']);
     assert.match(r.log[3], /^--terminate --ike-id \d+ --force$/);
