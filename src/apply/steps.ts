@@ -14,7 +14,7 @@ import { tenantLinkDeletes, connectionLinkDeletes } from '../targets/links/view'
 import { loadedConnections } from '../targets/strongswan/host';
 import { parseNftErrors } from '../targets/nftables/check';
 import { parseReloadDiff } from '../targets/frr/check';
-import { FrrPlan, frrPlan, vtyshComplaints, vtyshFileBody, vtyshScript } from './incremental/frr';
+import { FrrPlan, frrPlan, removedVrf, vtyshComplaints, vtyshFileBody, vtyshScript } from './incremental/frr';
 import { FRR_MARKER, headOf, NFT_MARKER, oldSections, sectionOf } from './incremental/sections';
 import { NftPlan, nftPlan } from './incremental/nft';
 import { alternateOf, applySwanPlan, baseName, connectionSections, firstLoadRequests, LoadRequest, MbbError, settleAlternates, SwanPlan, swanPlan } from './incremental/swan';
@@ -38,6 +38,9 @@ export const KEEPALIVED_PID = '/run/keepalived.pid';
 export const KEEPALIVED_CHILD_PIDS = { vrrp: '/run/vrrp.pid', checkers: '/run/checkers.pid' } as const;
 /** The most argv bytes an incremental vtysh -c sequence may take (Linux allows 2 MiB of argv and environment). */
 const FRR_ARGV_MAX = 512 * 1024;
+
+/** Whether a vtysh sequence is past FRR_ARGV_MAX (each command with its `-c` and quoting). */
+const tooLong = (script: string[]) => script.reduce((n, c) => n + c.length + 4, 0) > FRR_ARGV_MAX;
 
 export interface StepContext {
   runner: Runner;
@@ -311,7 +314,7 @@ async function frrIncremental(ctx: StepContext): Promise<boolean> {
   // The tenants whose lines this step sends (a removed tenant's wait for remove-frr).
   const sent = plan.tenants.filter((t) => !plan.removed.includes(t));
   // One argv carries the whole sequence; past a few hundred KiB (many tenants at once) frr-reload.py is the better tool.
-  if (script.reduce((n, c) => n + c.length + 4, 0) > FRR_ARGV_MAX) {
+  if (tooLong(script)) {
     ctx.say(`  reload-frr: ${plan.commands.length} commands for ${sent.length} tenants: reloading the whole file`);
     return false;
   }
@@ -351,11 +354,11 @@ async function frrRemove(ctx: StepContext): Promise<boolean> {
   if (!a || !b) return false;
   const plan = memo('frr', a, b, ctx.cs.touched, () => frrPlanOf(ctx.from!, ctx.to!, a, b, ctx.cs.touched));
   if (plan.headChanged) return false;
-  const cmds = ctx.proven?.frrWhole ? plan.removals.filter((c) => c.context.length === 0 && /^no vrf /.test(c.command)) : plan.removals;
+  const cmds = ctx.proven?.frrWhole ? plan.removals.filter((c) => removedVrf(c) !== undefined) : plan.removals;
   if (!cmds.length) return false;
   const script = vtyshScript(cmds);
   const what = plan.removed.length ? `the removed tenants ${plan.removed.join(', ')}` : `\`no vrf\` for ${plan.vrfRemovals.join(', ')}`;
-  if (script.reduce((n, c) => n + c.length + 4, 0) > FRR_ARGV_MAX) {
+  if (tooLong(script)) {
     ctx.say(`  remove-frr: ${cmds.length} commands for ${what}: reloading the whole file`);
     return frrReloadFull(ctx);
   }

@@ -187,7 +187,7 @@ export interface FrrPlan {
 }
 
 /** The `no vrf NAME` of a top-level VRF block, or undefined. */
-const removedVrf = (c: FrrCommand) => (c.context.length === 0 ? /^no vrf (\S+)$/.exec(c.command)?.[1] : undefined);
+export const removedVrf = (c: FrrCommand) => (c.context.length === 0 ? /^no vrf (\S+)$/.exec(c.command)?.[1] : undefined);
 
 /**
  * The incremental plan between two frr.conf files for the tenants the change set touched (others are equal by their
