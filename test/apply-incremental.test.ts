@@ -436,18 +436,35 @@ test('stage hard-links the files a change leaves alone; check looks at the chang
     assert.not.match(part, /^! tenant t[13]: /m);
     assert.match(part, /^hostname gw1$/m);
 
-    // A nft line nft refuses in the changed tenant: refused at check, the host unchanged.
+    // A nft line nft refuses in the changed tenant. No `nft -c` of the delta before the switch (a second read of the
+    // whole ruleset): reload-nftables' `nft -f` is refused, all-or-nothing, then the whole file's too; the apply
+    // fails naming nft's error and the tenant line, rolls back, and the host is as it was. The rollback leaves the
+    // nft table alone (nft took nothing) instead of loading the old release's delta, which nft would refuse in turn.
     const before = await snapshot(sb);
     const bad = build('stage-bad', CHANGES.find((c) => c.name === 'filter rule added')!.edit);
     tamper(bad, 'nftables/s2sgw.nft', (t) => t.replace(/(add chain inet s2sgw inbound_t2i\n)/, '$1add rule inet s2sgw inbound_t2i iifname "t2e1" tcp dport 22 counter bogus\n'));
     const runner = new Runner(sb.runner({ skip: SKIP }));
-    const out = await apply(runner, { bundle: bad, env: ENV, say: () => undefined });
+    const said: string[] = [];
+    const out = await apply(runner, { bundle: bad, env: ENV, say: (s) => said.push(s) });
     assert.is(out.code, 1);
-    assert.is(out.error!.step, 'check');
-    assert.match(out.error!.tool!, /nft -c rejected nftables\/s2sgw\.nft/);
+    assert.is(out.error!.step, 'reload-nftables');
+    assert.is(out.error!.message, 'nft -f nftables/s2sgw.nft exited 1');
+    assert.match(out.error!.tool!, /bogus/);
     assert.match(out.error!.where ?? '', /tenant t2, connection t2e1/);
-    assert.ok(runner.log.some((e) => e.argv.join(' ').includes('check-incremental.nft')), 'the delta was checked first');
+    assert.is(out.rolledBackTo, path.basename(r1));
+    const nfts = runner.log.filter((e) => e.argv[0] === 'nft');
+    assert.not.ok(nfts.some((e) => e.argv.includes('-c')), `no nft -c of the delta: ${JSON.stringify(nfts.map((e) => e.argv))}`);
+    // Forward: the delta, then the whole file (both refused); the rollback runs no nft at all.
+    assert.equal(nfts.map((e) => `${e.step} ${path.basename(e.argv.at(-1)!)}`), ['reload-nftables incremental.nft', 'reload-nftables s2sgw.nft']);
+    assert.match(said.join('\n'), /reload-nftables: left alone \(the failed switch did not change it\)/);
     assert.equal(await snapshot(sb), before);
+    // The journal is finished (the rollback completed) and the state names the release the host runs.
+    assert.not.ok(fs.existsSync(path.join(sb.root, 'var/lib/s2sgw/journal.json')), 'no journal left');
+    assert.is(JSON.parse(fs.readFileSync(path.join(sb.root, 'var/lib/s2sgw/state.json'), 'utf8')).current, path.basename(r1));
+    // The next good apply goes through incrementally.
+    const good = build('stage-good', CHANGES.find((c) => c.name === 'filter rule added')!.edit);
+    const ok = await run(sb, good);
+    assert.ok(ok.log.some((e) => e.step === 'reload-nftables' && e.argv.at(-1)!.endsWith('incremental.nft')), 'the good change loads incrementally');
   } finally {
     await sb.close();
   }

@@ -117,20 +117,27 @@ function context(runner: Runner, l: Layout, from: Release | null, to: Release | 
   };
 }
 
-/** The ordered switch: live files, then every reload step, then the health check. Throws the first failure. */
-async function reloadAll(ctx: StepContext, journal: JournalWriter | undefined, withHealth: boolean): Promise<void> {
+/**
+ * The ordered switch: live files, then every reload step, then the health check. Throws the first failure.
+ * `leaveAlone`: owners whose steps do not run (a rollback's: what the failed switch proved it never changed).
+ */
+async function reloadAll(ctx: StepContext, journal: JournalWriter | undefined, withHealth: boolean, leaveAlone: ReadonlySet<string> = new Set()): Promise<void> {
   const { runner, say } = ctx;
   const changed = await step(runner, journal, 'switch', () => (runner.dryRun ? [] : switchTo(ctx.l, runner, ctx.to, ctx.full ? undefined : ctx.cs.fileChanged)));
   if (runner.dryRun) say(`  switch: ${ctx.l.current} -> ${ctx.to ? `releases/${ctx.to.name}` : '(none)'}; the live links into it switch with it, the other live files rewritten by rename`);
   else if (changed.length) say(`  switch: ${changed.join(', ')}`);
   for (let i = 0; i < STEPS.length; i++) {
     const s = STEPS[i];
+    if (leaveAlone.has(s.owner)) {
+      say(`  ${s.name}: left alone (the failed switch did not change it)`);
+      continue;
+    }
     if (runner.skipped(s.owner)) {
       if (runner.dryRun) say(`  ${s.name}: skipped (--skip ${s.owner})`);
       continue;
     }
     const next = STEPS[i + 1];
-    if (next?.alongsidePrevious && !runner.skipped(next.owner) && !runner.dryRun) {
+    if (next?.alongsidePrevious && !runner.skipped(next.owner) && !leaveAlone.has(next.owner) && !runner.dryRun) {
       await together(ctx, journal, [next, s]);
       i++;
       continue;
@@ -200,16 +207,17 @@ function armConfirm(l: Layout, runner: Runner, release: string | null, previous:
 
 /**
  * Goes back to journal.from after a failure or a crash: the same ordered reload, aimed at the old release.
- * `full` after a crash, when nobody knows which steps ran.
+ * `full` after a crash, when nobody knows which steps ran. `leaveAlone`: owners the failed switch left as they were
+ * (nftables when nft refused its transactions: each `nft -f` is all-or-nothing), whose steps the rollback skips.
  */
-async function revert(runner: Runner, l: Layout, journal: JournalWriter, full: boolean, say: (s: string) => void, filesOnly = false): Promise<void> {
+async function revert(runner: Runner, l: Layout, journal: JournalWriter, full: boolean, say: (s: string) => void, filesOnly = false, leaveAlone?: ReadonlySet<string>): Promise<void> {
   const j = journal.j;
   if (j.phase !== 'reverting') journal.phase('reverting');
   const from = openRelease(l, j.to);
   const to = openRelease(l, j.from);
   say(`rolling back to ${to ? `release ${to.name.slice(0, 12)}` : 'the host as it was before s2sgw'}${filesOnly ? ' (files only: the daemons start from them)' : full ? ' (full reload)' : ''}`);
   if (filesOnly) await step(runner, journal, 'switch', () => switchTo(l, runner, to));
-  else await reloadAll(context(runner, l, from, to, full, say), journal, false);
+  else await reloadAll(context(runner, l, from, to, full, say), journal, false, leaveAlone);
   // Back where it started: the state file still names j.from as current unless the crash came after commit.
   const s = readState(l);
   writeState(l, { current: j.from, history: s.current === j.from ? s.history : historyTo(s.history, j.from, 'recover', true) });
@@ -341,7 +349,9 @@ async function switchRelease(runner: Runner, l: Layout, op: Journal['op'], to: R
     say(`failed: ${describeError(err)}`);
     journal.phase('reverting', `${err.step}: ${err.message}`);
     try {
-      await revert(runner, l, journal, false, say);
+      // nft refused both its transactions: the table never changed, and loading the old release's delta (which
+      // deletes what was never added) would be refused in turn and fall back to the whole file: seconds, for nothing.
+      await revert(runner, l, journal, false, say, false, ctx.proven?.nftRefused ? new Set(['nftables']) : undefined);
     } catch (e2) {
       const err2 = asStepError(e2, runner.step);
       return { code: 1, error: new StepError(err.step, `${err.message}; the rollback failed too at ${err2.step}: ${err2.message} (the journal is kept: the next s2sgw apply or rollback finishes it)`, [err.tool, err2.tool].filter(Boolean).join('\n'), err.where) };
