@@ -296,6 +296,10 @@ test('incremental apply equals a full reload on real charon, FRR and nft, for ea
         if (ch.expect[what]) assert.ok(steps.some((e) => e.step === step || (what === 'frr' && e.step === 'remove-frr')), `${ch.name}: ${step} did not run`);
       }
       if (!ch.expect.swan) assert.not.ok(steps.some((e) => e.step === 'reload-strongswan'), `${ch.name}: charon was told something`);
+      // health asks FRR whether it answers (`vtysh -c 'show version'`) only when no vtysh sequence went through in this switch.
+      const frrSent = steps.some((e) => ['reload-frr', 'remove-frr'].includes(e.step) && e.argv[0] === 'vtysh');
+      const asked = inc.log.some((e) => e.step === 'health' && e.argv[0] === 'vtysh' && e.argv.includes('show version'));
+      assert.is(asked, !frrSent, `${ch.name}: health's vtysh (reload-frr/remove-frr sent a sequence: ${frrSent})`);
       // A removed tenant's FRR lines all go in remove-frr, the last step (after remove-links deleted the kernel VRF;
       // FRR refuses to delete an active VRF): one vtysh run, its routes and BGP instance first, `no vrf` last.
       const vtyshRuns = steps.filter((e) => e.argv[0] === 'vtysh');

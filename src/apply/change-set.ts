@@ -2,7 +2,7 @@
 import { hasSummary, Manifest, tenantNames } from '../bundle/manifest';
 import { impact, GatewayImpact } from '../plan/impact';
 import type { Release } from './release';
-import { readReleaseBytes, SECRETS_CONF } from './release';
+import { sameReleaseFile, SECRETS_CONF } from './release';
 import type { Text } from './incremental/sections';
 
 export interface ChangeSet {
@@ -31,12 +31,6 @@ export interface ChangeSet {
 
 type T = Manifest['tenants'][string];
 
-/** Whether two releases' copies of a file (absent counts) hold the same bytes; compared as bytes, 4 MB of secrets at 10,000 tenants. */
-function sameBytes(a: Release | null, b: Release | null, p: string): boolean {
-  const x = readReleaseBytes(a, p);
-  const y = readReleaseBytes(b, p);
-  return x === undefined || y === undefined ? x === y : x.equals(y);
-}
 
 function devicesOf(name: string, t: T | undefined): string[] {
   if (!t) return [];
@@ -120,7 +114,7 @@ export function changeSet(from: Release | null, to: Release | null): ChangeSet {
       return (allDevices ??= new Set(names.flatMap((n) => [...devicesOf(n, a[n]), ...devicesOf(n, b[n])])));
     },
     fileChanged: (p) => fa[p]?.sha256 !== fb[p]?.sha256,
-    secretsChanged: !sameBytes(from, to, SECRETS_CONF),
+    secretsChanged: !sameReleaseFile(from, to, SECRETS_CONF),
     impact: imp,
   };
 }

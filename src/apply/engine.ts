@@ -422,7 +422,7 @@ export async function apply(runner: Runner, req: ApplyRequest): Promise<Outcome>
       const bundle = await step(runner, undefined, 'verify', () => verifyBundle(path.resolve(req.bundle), { reuse: openCurrent, allowExtra: [SIGNATURE], manifestBytes: accepted.manifestBytes }));
       const current = opened as Release | null;
       if (bundle.manifest.gateway !== accepted.gateway) throw new StepError('verify', `manifest.json says gateway ${bundle.manifest.gateway} in its body but ${accepted.gateway} in its head`);
-      // check's nft -c runs in its own process while this one resolves secrets and stages.
+      // The incremental nft transaction, planned from the verified bytes (reload-nftables' nft -f is its check).
       const early = req.full ? undefined : timed(runner, 'plan-nft', () => startNftCheck(runner, l, current, bundle, (p) => contentOf(bundle, p)));
       // Without an incremental transaction (a first apply, --full), the whole file's nft -c: seconds at thousands of tenants.
       const earlyWhole = req.full || !current ? timed(runner, 'plan-nft', () => startNftCheckWhole(runner, l, bundle, (p) => contentOf(bundle, p))) : undefined;

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import type { Runner } from './runner';
 import { layout, currentLink, readState } from './layout';
 import { openRelease } from './release';
-import { DRAIN_FILE, stateFile } from '../targets/keepalived/view';
+import { DRAIN_FILE, stateFile } from '../targets/keepalived/paths';
 import { listName, STANDBY_PREPEND } from '../targets/frr/view';
 import { familyOf } from '../model/formats';
 import type { TenantSummary } from '../model/summary';

@@ -66,10 +66,12 @@ export class JournalWriter {
    * back with a full reload; the phase decides, and phases are written durably): the marks are for the operator
    * (`status`, the recovery message). So a mark's rename is not followed by the folder's fsync: after a crash the
    * journal is this version or an earlier one, whole either way (two fsyncs per mark were a tenth of a one-tenant apply).
+   * A "done" is written with the next mark or phase, not on its own: after a crash between two steps the journal
+   * names the last step begun, as after a crash inside it, and recovery does the same (one write per step, not two).
    */
   mark(step: string, at: 'begin' | 'done'): void {
     this.j.steps.push({ step, at, t: new Date().toISOString() });
-    this.flush(false);
+    if (at === 'begin') this.flush(false);
   }
 
   phase(p: Phase, reason?: string): void {

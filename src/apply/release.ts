@@ -872,6 +872,22 @@ export function readReleaseBytes(r: Release | null, rel: string): Buffer | undef
   }
 }
 
+/**
+ * Whether two releases' copies of a file (absent counts) hold the same bytes. A file held as text (secrets.conf: the
+ * current release's as the secrets step read it, the new one's as stage wrote it) is compared as text, not turned
+ * back into 4.5 MB Buffers first.
+ */
+export function sameReleaseFile(a: Release | null, b: Release | null, rel: string): boolean {
+  if (CACHED.has(rel)) {
+    // Strings compare by content (a flat one-byte string's is a memcmp); absent is undefined on either side. stage
+    // writes the file from a string of ids and base64 values, so equal text is equal bytes.
+    return readReleaseFile(a, rel) === readReleaseFile(b, rel);
+  }
+  const x = readReleaseBytes(a, rel);
+  const y = readReleaseBytes(b, rel);
+  return x === undefined || y === undefined ? x === y : x.equals(y);
+}
+
 /** A release's file as text, or undefined when there is no release or no such file. */
 export function readReleaseFile(r: Release | null, rel: string): string | undefined {
   if (!r) return undefined;

@@ -5,7 +5,7 @@ import { currentLink, layout, readPending, readState } from './layout';
 import { openRelease } from './release';
 import { readJournal } from './journal';
 import { readIfExists } from './fsx';
-import { stateFile } from '../targets/keepalived/view';
+import { stateFile } from '../targets/keepalived/paths';
 import { isDrained } from './ha';
 import type { TenantSummary } from '../model/summary';
 

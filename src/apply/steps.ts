@@ -10,7 +10,7 @@ import type { Layout } from './layout';
 import { Release, releasePath } from './release';
 import { ChangeSet, touchedLines, whereIs } from './change-set';
 import { BATCH_ORDER } from '../targets/links/batches';
-import { tenantLinkDeletes, connectionLinkDeletes } from '../targets/links/view';
+import type * as LinksView from '../targets/links/view';
 import { loadedConnections } from '../targets/strongswan/host';
 import { parseNftErrors } from '../targets/nftables/check';
 import { parseReloadDiff } from '../targets/frr/check';
@@ -19,7 +19,7 @@ import { FRR_MARKER, headOf, NFT_MARKER, oldSections, sectionOf } from './increm
 import { NftPlan, nftPlan } from './incremental/nft';
 import { alternateOf, applySwanPlan, baseName, connectionSections, firstLoadRequests, LoadRequest, MbbError, settleAlternates, SwanPlan, swanPlan } from './incremental/swan';
 import { ViciClient, ViciCommandError } from '../vici';
-import { DRAIN_FILE, HA_STATE_DIR, LISTENER_PID, LISTENER_SCRIPT } from '../targets/keepalived/view';
+import { DRAIN_FILE, HA_STATE_DIR, LISTENER_PID, LISTENER_SCRIPT } from '../targets/keepalived/paths';
 import { embedded } from '../util/embedded';
 import type { RunResult } from '../util/exec';
 
@@ -64,9 +64,10 @@ export interface StepContext {
    * context): `nftTable`, an `nft -f` of the table went through (its transaction names the table, so the table is there);
    * `frrWhole`, reload-frr reloaded the whole frr.conf (so remove-frr has only the removed VRFs' `no vrf` left to send);
    * `nftRefused`, nft refused reload-nftables' transactions (the incremental one and the whole file): each `nft -f` is
-   * all-or-nothing, so the table is as it was and the rollback leaves it alone.
+   * all-or-nothing, so the table is as it was and the rollback leaves it alone; `frrAnswers`, a vtysh sequence or
+   * frr-reload.py went through in this switch (FRR answered: health does not start vtysh again to ask).
    */
-  proven?: { nftTable?: boolean; frrWhole?: boolean; nftRefused?: boolean };
+  proven?: { nftTable?: boolean; frrWhole?: boolean; nftRefused?: boolean; frrAnswers?: boolean };
 }
 
 export interface Step {
@@ -126,7 +127,7 @@ async function frrReloadFull(ctx: StepContext): Promise<boolean> {
     residue = [...d.delete.map((c) => `- ${[...c.context, c.line].map((x) => x.trim()).join(' / ')}`), ...d.add.map((c) => `+ ${[...c.context, c.line].map((x) => x.trim()).join(' / ')}`)].filter(
       (x) => !/^[-+] (no )?hostname /.test(x) && !/frr version/.test(x),
     );
-    if (t.code === 0 && !residue.length) return true;
+    if (t.code === 0 && !residue.length) return frrAnswered(ctx);
   }
   throw new StepError(ctx.runner.step, 'FRR\'s running configuration still differs from frr.conf after frr-reload.py', residue.join('\n'), residue[0] ? whereIs(ctx.to, residue[0]) : undefined);
 }
@@ -324,9 +325,15 @@ async function frrIncremental(ctx: StepContext): Promise<boolean> {
   }
   const r = await vtyshSequence(ctx, 'frr-incremental.conf', script);
   const complaints = vtyshComplaints(r.stdout + r.stderr);
-  if (r.code === 0 && !complaints.length) return true;
+  if (r.code === 0 && !complaints.length) return frrAnswered(ctx);
   ctx.say(`  reload-frr: vtysh refused the incremental commands for ${sent.join(', ')} (${complaints[0] ?? `exit ${r.code}`}); reloading the whole file`);
   return false;
+}
+
+/** FRR's daemons took a vtysh sequence (or frr-reload.py's) in this switch: they answer (health need not ask). */
+function frrAnswered(ctx: StepContext): true {
+  if (ctx.proven && !ctx.runner.dryRun) ctx.proven.frrAnswers = true;
+  return true;
 }
 
 /**
@@ -368,7 +375,7 @@ async function frrRemove(ctx: StepContext): Promise<boolean> {
   }
   const r = await vtyshSequence(ctx, 'frr-remove.conf', script);
   const complaints = vtyshComplaints(r.stdout + r.stderr);
-  if (r.code === 0 && !complaints.length) return true;
+  if (r.code === 0 && !complaints.length) return frrAnswered(ctx);
   ctx.say(`  remove-frr: vtysh refused the commands for ${what} (${complaints[0] ?? `exit ${r.code}`}); reloading the whole file`);
   return frrReloadFull(ctx);
 }
@@ -465,6 +472,9 @@ function linkWork(ctx: StepContext): LinkWork {
     if (!f || (!ctx.full && !cs.fileChanged(b.path) && !cs.recreate.length)) continue;
     batches.push({ tool: b.tool, lines: touchedLines(fs.readFileSync(f), cs, ctx.full) });
   }
+  if (!cs.removedConnections.length && !cs.removed.length && !cs.recreate.length) return { recreate: [], batches, removals: [] };
+  // Loaded when a device goes: the links view brings the model with it (module loading is a tenth of a small apply).
+  const { tenantLinkDeletes, connectionLinkDeletes } = require('../targets/links/view') as typeof LinksView;
   const removals: string[] = [...cs.removedConnections.flatMap(connectionLinkDeletes)];
   for (const t of cs.removed) {
     const m = ctx.from?.manifest.tenants[t];
@@ -905,7 +915,9 @@ export async function health(ctx: StepContext): Promise<void> {
       }
       return problems;
     });
-  if (!runner.skipped('frr') && file(to, FRR_FILE))
+  // A vtysh sequence went through moments ago in this switch (reload-frr, remove-frr): FRR answers, and `vtysh -c
+  // 'show version'` would start vtysh again (it connects to every daemon) to learn the same.
+  if (!runner.skipped('frr') && file(to, FRR_FILE) && !ctx.proven?.frrAnswers)
     checks.push(async () => {
       const r = await runner.run('vtysh', [...vtysh(runner), '-c', 'show version']);
       return r.code !== 0 ? [`FRR does not answer (vtysh ${vtysh(runner).join(' ')}): ${(r.stderr || r.stdout).trim()}`] : [];

@@ -6,7 +6,7 @@ import { UsageError } from '../util/usage';
 import { Command, formatOption, note } from './common';
 import { apply } from '../apply/engine';
 import { HOST_OPTIONS, OUTCOME_FORMAT, OUTCOME_JSON, finish, finishJson, lockWaitMs, peerFirstMs, runnerFrom, sayer } from '../apply/options';
-import { drain, hasHaTenants } from '../apply/ha';
+import type * as Ha from '../apply/ha';
 import { AUDIT_OPTIONS, outcomeOf, whoRuns, writeAudit } from '../apply/audit';
 import { manifestHead, Provenance } from '../apply/trust';
 
@@ -57,6 +57,8 @@ export const command: Command = {
     // A rolling change across an HA pair (docs/ha.md): move this gateway's HA tenants to the partner first, and back
     // once the apply (and its health check) is done or rolled back. A host with no release or no HA tenant skips it.
     let drained = false;
+    // Loaded for --drain only: the HA module brings FRR's view and the model with it.
+    const { drain, hasHaTenants } = dr !== undefined ? (require('../apply/ha') as typeof Ha) : ({} as typeof Ha);
     if (dr !== undefined && !runner.dryRun && hasHaTenants(runner)) {
       const d = await drain(runner, true, Number(dr), (l) => io.err(l + '\n'));
       drained = true;

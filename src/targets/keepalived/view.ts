@@ -3,26 +3,14 @@
 import type { Gateway, Tenant } from '../../model/model';
 import { haRole, virtualAddresses } from '../../model/model';
 import { childName, connectionName, selectorPairs } from '../strongswan/view';
+import { DRAIN_FILE, HA_STATE_DIR, LISTENER_PID, LISTENER_SCRIPT, NOTIFY_FIFO, stateFile, TUNNELS_MARK } from './paths';
+
+// The host paths live in ./paths (apply reads them without loading the model this view needs).
+export { HA_STATE_DIR, NOTIFY_FIFO, LISTENER_PID, LISTENER_SCRIPT, TUNNELS_MARK, DRAIN_FILE, stateFile } from './paths';
 
 /** The file in the bundle (/etc/keepalived/keepalived.conf on the host). */
 export const KEEPALIVED_CONF = 'keepalived/keepalived.conf';
 
-/** Where keepalived's notify commands write each tenant's VRRP state (MASTER, BACKUP, FAULT): status/plan/drain read it. */
-export const HA_STATE_DIR = '/run/s2sgw/ha';
-/**
- * The resident listener (docs/ha.md, "The notify listener"): keepalived writes each state change as a line
- * (`INSTANCE "NAME" STATE PRIORITY`) to NOTIFY_FIFO and starts LISTENER_SCRIPT once, with that FIFO's name as its last
- * argument. apply writes the script (it names the s2sgw that applied and charon's VICI socket) and creates the FIFO's
- * folder before it starts keepalived. The listener talks to charon over VICI (unix socket connects) and keeps an
- * `ip -batch` open, so a state change costs no program start; while its pid (LISTENER_PID) lives, the notify commands only write the state.
- */
-export const NOTIFY_FIFO = '/run/s2sgw/ha/notify.fifo';
-export const LISTENER_PID = '/run/s2sgw/ha/listener.pid';
-export const LISTENER_SCRIPT = '/var/lib/s2sgw/ha/listen';
-/** The marker of the comment line that carries an instance's tunnels (JSON) for the listener. */
-export const TUNNELS_MARK = '# s2sgw-ha-tunnels ';
-/** The gateway's drain file: "1" lowers every instance's priority by DRAIN_WEIGHT (keepalived track_file), "0" restores it. */
-export const DRAIN_FILE = '/var/lib/s2sgw/ha/drain';
 /** Priorities: the first gateway of the pair is active while up; drained it falls below the standby. */
 export const PRIORITY = { active: 150, standby: 100 } as const;
 export const DRAIN_WEIGHT = -60;
@@ -80,10 +68,6 @@ export interface InstanceView {
   advertInt: string;
   virtual: string[];
   notify: Array<{ event: string; command: string }>;
-}
-
-export function stateFile(tenant: string): string {
-  return `${HA_STATE_DIR}/${tenant}.state`;
 }
 
 /** The instance of a tenant on a gateway, or undefined when the tenant has no HA role there. */
