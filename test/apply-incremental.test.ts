@@ -465,6 +465,19 @@ test('stage hard-links the files a change leaves alone; check looks at the chang
     // The journal is finished (the rollback completed) and the state names the release the host runs.
     assert.not.ok(fs.existsSync(path.join(sb.root, 'var/lib/s2sgw/journal.json')), 'no journal left');
     assert.is(JSON.parse(fs.readFileSync(path.join(sb.root, 'var/lib/s2sgw/state.json'), 'utf8')).current, path.basename(r1));
+    // A bad nft line in a tenant added with its FRR lines and connections: reload-frr and reload-strongswan (beside
+    // reload-nftables) acted before nft refused; the rollback takes them back out, and FRR, charon and nft are as before.
+    const badAdd = build('stage-bad-add', CHANGES.find((c) => c.name === 'tenant added')!.edit);
+    tamper(badAdd, 'nftables/s2sgw.nft', (t) => t.replace(/(add chain inet s2sgw inbound_t4i\n)/, '$1add rule inet s2sgw inbound_t4i iifname "t4e1" counter bogus\n'));
+    const runner2 = new Runner(sb.runner({ skip: SKIP }));
+    const said2: string[] = [];
+    const out2 = await apply(runner2, { bundle: badAdd, env: ENV, say: (x) => said2.push(x) });
+    assert.is(out2.code, 1, said2.join('\n'));
+    assert.is(out2.error!.step, 'reload-nftables');
+    assert.match(out2.error!.where ?? '', /tenant t4, connection t4e1/);
+    assert.ok(runner2.log.some((e) => e.step === 'reload-frr' && e.argv[0] === 'vtysh'), 'reload-frr sent the added tenant\'s lines');
+    assert.ok(runner2.log.some((e) => e.step === 'reload-strongswan' && /load-conn/.test(e.argv.join(' '))), 'charon was given the added tenant\'s connections');
+    assert.equal(await snapshot(sb), before, said2.join('\n'));
     // The next good apply goes through incrementally.
     const good = build('stage-good', CHANGES.find((c) => c.name === 'filter rule added')!.edit);
     const ok = await run(sb, good);
