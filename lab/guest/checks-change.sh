@@ -94,7 +94,7 @@ snapshot() {
   part live-files bash -c 'cat /etc/frr/frr.conf /etc/swanctl/conf.d/s2sgw.conf /etc/sysctl.d/90-s2sgw.conf /etc/strongswan.d/s2sgw.conf'
 }
 
-# (10) Faults: a bundle nft rejects is refused with the host unchanged; an apply killed with SIGKILL
+# (10) Faults: a bundle nft rejects fails and rolls back, the host unchanged; an apply killed with SIGKILL
 # mid-way is finished or rolled back by the next apply.
 check_faults() {
   local before after

@@ -73,7 +73,8 @@ rm "$run/config-removal/tenants/woodgrove.yaml"
 build "$run/config-removal" "$run/bundle-removal"
 
 # A bundle a real tool rejects: the change bundle with one nft rule misspelt, its manifest updated so the
-# bundle itself verifies (as if the compiler had a bug). apply's check step runs nft -c and must refuse it.
+# bundle itself verifies (as if the compiler had a bug). apply's reload-nftables (nft -f, all-or-nothing) must
+# refuse it, and the switch roll back.
 cp -r "$run/bundle-change" "$run/bundle-rejected"
 nft=$run/bundle-rejected/gw1/nftables/s2sgw.nft
 grep -q 'counter drop comment "tenants/contoso.yaml' "$nft" || { echo "prepare: no Contoso drop rule to break in $nft" >&2; exit 1; }
