@@ -39,13 +39,14 @@ apply_steps() {
 log_lines() { [ -f "$COMMANDS_LOG" ] && wc -l < "$COMMANDS_LOG" || echo 0; }
 
 # apply_bundle NAME BUNDLE [ARGS...]: one apply, reported as a PASS/FAIL line NAME with its time and steps.
-# Sets APPLY_RC.
+# Sets APPLY_RC; its output also in $APPLY_LOG.last (what a check greps must be this apply's, not an earlier one's).
 apply_bundle() {
   local name=$1 bundle=$2; shift 2
-  local mark t0 t
-  mark=$(($(log_lines) + 1)) t0=$(now)
+  local mark t0 t start
+  mark=$(($(log_lines) + 1)) t0=$(now) start=$(($( [ -f "$APPLY_LOG" ] && wc -l < "$APPLY_LOG" || echo 0) + 1))
   gw_s2sgw apply --bundle "$bundle" "$@"
   APPLY_RC=$?
+  tail -n +"$start" "$APPLY_LOG" > "$APPLY_LOG.last"
   t=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }')
   if [ "$APPLY_RC" = 0 ]; then
     pass "$name" "exit 0 in ${t}s; commands per step: $(apply_steps "$mark")"
