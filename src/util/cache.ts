@@ -35,14 +35,19 @@ export class Cache {
 
   /**
    * The entry's payload, or undefined when it is missing or not exactly what `key` names.
-   * `file`: the source file the payload's places are in (see put()).
+   * `file`: the source file the payload's places are in (see put()); `keep`: as getWith's.
    */
-  get<T>(kind: string, key: string, file?: string): T | undefined {
-    return this.getWith<T>(kind, key, (body) => {
-      const value = JSON.parse(body) as T;
-      if (file !== undefined) restoreFile(value, file);
-      return value;
-    });
+  get<T>(kind: string, key: string, file?: string, keep = true): T | undefined {
+    return this.getWith<T>(
+      kind,
+      key,
+      (body) => {
+        const value = JSON.parse(body) as T;
+        if (file !== undefined) restoreFile(value, file);
+        return value;
+      },
+      keep,
+    );
   }
 
   /**
