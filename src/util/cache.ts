@@ -1,4 +1,5 @@
 // The work cache (--cache-dir): per-tenant results of validate and render, content-addressed, reused between runs.
+import { repackPlaces } from './places';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
@@ -150,7 +151,11 @@ export function restoreFile(v: unknown, file: string): void {
   for (const k in o) {
     const x = o[k];
     if (k === 'file' && x === 0) o.file = file;
-    else if (x !== null && typeof x === 'object') restoreFile(x, file);
+    else if (x !== null && typeof x === 'object') {
+      restoreFile(x, file);
+      // An origin's keys' places, packed as the model packs them (src/util/places.ts).
+      if (k === 'keys' && Array.isArray(o.path) && !Array.isArray(x)) o.keys = repackPlaces(x as Record<string, unknown>);
+    }
   }
 }
 
