@@ -1,7 +1,7 @@
 // Packed keys' places (src/util/places.ts): every way the model reads an origin's keys gives what the plain record gave.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { packPlaces, repackPlaces, Span } from '../src/util/places';
+import { packPlaces, repackPlaces, sharedPath, Span } from '../src/util/places';
 import { restoreFile } from '../src/util/cache';
 
 const FILE = 'tenants/a.yaml';
@@ -42,14 +42,15 @@ test('a name every object has keeps the record plain', () => {
   assert.equal(r.toJSON, span(1, 1, 1));
 });
 
-test("a cache entry's origin comes back packed, equal to the model's; anything else stays as it was", () => {
+test("a cache entry's origin comes back packed and with the shared path, equal to the model's; anything else stays as it was", () => {
   const names = ['interface', 'destination'];
   const spans = [span(3, 5, 4), span(4, 18, 9)];
-  const origin = { file: FILE, line: 2, col: 3, length: 10, path: ['connections', 0], keys: packPlaces(FILE, names, spans) };
+  const origin = { file: FILE, line: 2, col: 3, length: 10, path: sharedPath(['connections', 0]), keys: packPlaces(FILE, names, spans) };
   const back = JSON.parse(JSON.stringify(origin, (k, v) => (k === 'file' && v === FILE ? 0 : v)));
   restoreFile(back, FILE);
   assert.equal(back, origin);
   assert.is(Object.getPrototypeOf(back.keys), Object.getPrototypeOf(origin.keys));
+  assert.is(back.path, origin.path, 'the path is the one array of that path');
   const odd = { a: { file: FILE, line: 1, col: 1, length: 1, extra: 1 } };
   assert.is(repackPlaces(odd), odd);
   const two = { a: span(1, 1, 1), b: { ...span(1, 1, 1), file: 'other.yaml' } };

@@ -1,5 +1,5 @@
 // The work cache (--cache-dir): per-tenant results of validate and render, content-addressed, reused between runs.
-import { repackPlaces } from './places';
+import { repackPlaces, sharedPath } from './places';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
@@ -153,8 +153,9 @@ export function restoreFile(v: unknown, file: string): void {
     if (k === 'file' && x === 0) o.file = file;
     else if (x !== null && typeof x === 'object') {
       restoreFile(x, file);
-      // An origin's keys' places, packed as the model packs them (src/util/places.ts).
+      // An origin's keys' places, packed, and its path shared, as the model has them (src/util/places.ts).
       if (k === 'keys' && Array.isArray(o.path) && !Array.isArray(x)) o.keys = repackPlaces(x as Record<string, unknown>);
+      else if (k === 'path' && Array.isArray(x) && typeof o.line === 'number' && x.every((e) => typeof e === 'string' || typeof e === 'number')) o.path = sharedPath(x);
     }
   }
 }
