@@ -1,11 +1,12 @@
 // Packed keys' places (src/util/places.ts): every way the model reads an origin's keys gives what the plain record gave.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { packPlaces, repackPlaces, sharedPath, Span } from '../src/util/places';
+import { packPlaces as packNumbers, repackPlaces, sharedPath, Span } from '../src/util/places';
 import { restoreFile } from '../src/util/cache';
 
 const FILE = 'tenants/a.yaml';
 const span = (line: number, col: number, length: number): Span => ({ file: FILE, line, col, length });
+const packPlaces = (file: string, names: string[], spans: Span[]) => packNumbers(file, names, spans.flatMap((x) => [x.line, x.col, x.length]));
 
 function plain(names: string[], spans: Span[]): Record<string, Span> {
   return Object.fromEntries(names.map((n, i) => [n, spans[i]]));

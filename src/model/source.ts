@@ -139,21 +139,22 @@ export function keyPlaces(file: SourceFile, path: Path): Record<string, Span> | 
   const node = f?.value;
   if (!yaml().isMap(node)) return undefined;
   const names: string[] = [];
-  const spans: Span[] = [];
+  // line, col, length of each name's span, as packPlaces takes them (no object per span).
+  const numbers: number[] = [];
   for (const pair of node.items as Pair[]) {
     if (!yaml().isScalar(pair.key)) continue;
     const n = (pair.value as Node | null)?.range ? (pair.value as Node) : (pair.key as Node);
     const range = n.range;
     if (!range) continue;
     const name = String(pair.key.value);
-    const span = spanAt(file, range[0], Math.max(1, Math.min(range[1], nextLineBreak(file.text, range[0])) - range[0]));
-    const i = names.indexOf(name);
-    if (i >= 0) spans[i] = span;
-    else {
-      names.push(name);
-      spans.push(span);
-    }
+    const { line, col } = file.lineCounter.linePos(range[0]);
+    const length = Math.max(1, Math.min(range[1], nextLineBreak(file.text, range[0])) - range[0]);
+    let i = names.indexOf(name);
+    if (i < 0) i = names.push(name) - 1;
+    numbers[3 * i] = line;
+    numbers[3 * i + 1] = col;
+    numbers[3 * i + 2] = length;
   }
-  return packPlaces(file.path, names, spans) as Record<string, Span>;
+  return packPlaces(file.path, names, numbers) as Record<string, Span>;
 }
 

@@ -22,20 +22,19 @@ const keyClasses = new Map<string, new (file: string, data: string) => Record<st
 const RESERVED = new Set(['toJSON', 'constructor', '__proto__', 'hasOwnProperty', 'valueOf', 'toString', 'isPrototypeOf', 'propertyIsEnumerable', 'toLocaleString']);
 
 /**
- * The record of `names` to `spans` (all in `file`), packed: each value is made when read, and equal to the span given.
- * A name that would shadow what every object has keeps the record plain.
+ * The record of `names` to their spans in `file` (`numbers`: line, col and length of each name's, in order), packed: each
+ * value is made when read. A name that would shadow what every object has keeps the record plain.
  */
-export function packPlaces(file: string, names: string[], spans: Span[]): Record<string, Span> {
-  if (names.some((n) => RESERVED.has(n))) return Object.fromEntries(names.map((n, i) => [n, spans[i]]));
-  const codes: number[] = [];
-  for (const sp of spans) {
-    varint(codes, sp.line);
-    varint(codes, sp.col);
-    varint(codes, sp.length);
+export function packPlaces(file: string, names: string[], numbers: number[]): Record<string, Span> {
+  let sig = '';
+  for (const n of names) {
+    if (RESERVED.has(n)) return Object.fromEntries(names.map((x, i) => [x, { file, line: numbers[3 * i], col: numbers[3 * i + 1], length: numbers[3 * i + 2] }]));
+    sig += n + '\0';
   }
+  const codes: number[] = [];
+  for (const n of numbers) varint(codes, n);
   // One flat string (`+=` would leave a rope of pieces).
-  const data = String.fromCharCode(...codes);
-  const sig = names.join('\0');
+  const data = String.fromCharCode.apply(null, codes);
   let K = keyClasses.get(sig);
   if (!K) keyClasses.set(sig, (K = keyClass(names)));
   return new K(file, data);
@@ -80,21 +79,19 @@ function keyClass(names: string[]): new (file: string, data: string) => Record<s
 /** The i-th span of packed data. */
 function spanOf(file: string, data: string, i: number): Span {
   let at = 0;
-  const read = (): number => {
+  const out = [0, 0, 0];
+  for (let k = 0; k < i * 3 + 3; k++) {
     let n = 0;
     let scale = 1;
     for (;;) {
       const c = data.charCodeAt(at++);
       n += (c & 127) * scale;
-      if (c < 128) return n;
+      if (c < 128) break;
       scale *= 128;
     }
-  };
-  for (let k = 0; k < i * 3; k++) read();
-  const line = read();
-  const col = read();
-  const length = read();
-  return { file, line, col, length };
+    if (k >= i * 3) out[k - i * 3] = n;
+  }
+  return { file, line: out[0], col: out[1], length: out[2] };
 }
 
 /**
@@ -103,7 +100,7 @@ function spanOf(file: string, data: string, i: number): Span {
  */
 export function repackPlaces(v: Record<string, unknown>): Record<string, unknown> {
   const names: string[] = [];
-  const spans: Span[] = [];
+  const numbers: number[] = [];
   let file: string | undefined;
   for (const k in v) {
     const x = v[k] as Record<string, unknown> | null;
@@ -114,9 +111,9 @@ export function repackPlaces(v: Record<string, unknown>): Record<string, unknown
     if (![x.line, x.col, x.length].every((n) => Number.isSafeInteger(n) && (n as number) >= 0)) return v;
     file = x.file;
     names.push(k);
-    spans.push(x as unknown as Span);
+    numbers.push(x.line as number, x.col as number, x.length as number);
   }
-  return file === undefined ? v : packPlaces(file, names, spans);
+  return file === undefined ? v : packPlaces(file, names, numbers);
 }
 
 /**
