@@ -168,7 +168,16 @@ export interface RenderCache {
  * summaries' hashes (plan shows neither the manifest nor the other hashes; it compares summaries by theirs).
  */
 export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations, keepRendered = false, source: BundleSource | null = null, rc?: RenderCache, lean = false, like?: Bundle): Bundle {
-  const wholeOf = rc?.whole ?? ((t: Tenant) => t);
+  // Each missed tenant's whole entity, read once for every target and let go before the cache entries are written.
+  const wholes = new Map<Tenant, Tenant>();
+  const whole = rc?.whole;
+  const wholeOf = whole
+    ? (t: Tenant): Tenant => {
+        let w = wholes.get(t);
+        if (!w) wholes.set(t, (w = whole(t)));
+        return w;
+      }
+    : (t: Tenant) => t;
   const other = like && new Map(like.files.map((f) => [f.path, f]));
   const reuse = rc ? lookUp(rc, gateway, tenantsOn(model, gateway.name), alloc, keepRendered, lean) : undefined;
   // Without the render cache's entries every tenant is rendered, from its whole entity.
@@ -182,7 +191,14 @@ export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations
   for (const target of TARGETS) {
     const input = { model, gateway, tenants, alloc };
     for (const f of reuse ? renderReusing(target, input, reuse, wholeOf) : target.render(input)) {
-      files.push(lean ? new JoinedFile(f.path, shared(f.sections.map(segmentOf), other?.get(f.path)), f.mode ?? 0o644) : { path: f.path, content: text(f), mode: f.mode ?? 0o644 });
+      const file: BundleFile = lean ? new JoinedFile(f.path, shared(f.sections.map(segmentOf), other?.get(f.path)), f.mode ?? 0o644) : { path: f.path, content: text(f), mode: f.mode ?? 0o644 };
+      files.push(file);
+      const cuts = reuse?.slices?.get(f.path);
+      if (cuts) {
+        // Slices of the file's text, which the bundle holds until it is written: no second copy of these lines.
+        for (const c of cuts) c.texts[c.at] = file.content.slice(c.start, c.start + c.length);
+        reuse!.slices!.delete(f.path);
+      }
       const byTenant = new Map<string, ReturnType<typeof createHash>>();
       // Made at the first gateway section: most files of a 10,000-tenant gateway are one tenant's (swanctl/conf.d/).
       let gw: ReturnType<typeof createHash> | undefined;
@@ -238,6 +254,7 @@ export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations
       files.push({ path: summaryPath(t.name), content: summary, mode: 0o644 });
     }
   }
+  wholes.clear();
   const digests = new Map(tenants.map((t) => [t.name, reuse?.hits.get(t.name)?.digest ?? combine(perTenant.get(t.name))]));
   if (reuse) {
     const shas = store(rc!.cache, reuse, summaries, digests);
@@ -520,6 +537,19 @@ interface Reuse {
   release: boolean;
   /** Write the gateway's parts index at the end (it is missing or too stale). */
   rewriteIndex: boolean;
+  /**
+   * Not lean (build): a missed tenant's part texts in `fresh` are cut from its file's joined text once that is made
+   * (`slices`), not joined a second time: a filling build held every tenant's lines twice until it wrote the entries.
+   */
+  slices?: Map<string, Slice[]>;
+}
+
+/** Where a missed tenant's part lies in its file's text, and where in its Fresh texts it goes. */
+interface Slice {
+  texts: string[];
+  at: number;
+  start: number;
+  length: number;
 }
 
 function lookUp(rc: RenderCache, gateway: Gateway, tenants: Tenant[], alloc: Allocations, sections: boolean, lean: boolean): Reuse | undefined {
@@ -555,7 +585,7 @@ function lookUp(rc: RenderCache, gateway: Gateway, tenants: Tenant[], alloc: All
   }
   const rewrite = rc.index?.rewrite;
   const rewriteIndex = rewrite !== undefined && (!index || index.stale(keys) > rewrite);
-  return { keys, hits, fresh: new Map(), tenants, sections, release: !lean && !sections, rewriteIndex };
+  return { keys, hits, fresh: new Map(), tenants, sections, release: !lean && !sections, rewriteIndex, ...(lean ? {} : { slices: new Map() }) };
 }
 
 function sectionsAddUp(e: RenderEntry): boolean {
@@ -574,6 +604,10 @@ const RENDER = 'parts';
 function store(cache: Cache, reuse: Reuse, summaries: Map<string, string>, digests: Map<string, string>): Map<string, string> {
   const shas = new Map<string, string>();
   for (const [name, f] of reuse.fresh) {
+    // Every text is there (a build's are cut from its files' texts: see Reuse.slices).
+    let k = 0;
+    for (const heads of Object.values(f.parts)) for (const h of heads) if (f.texts[k++]?.length !== h[3]) throw new Error(`parts of ${name}: a text is not its part's`);
+    if (k !== f.texts.length) throw new Error(`parts of ${name}: more texts than parts`);
     const summary = summaries.get(name)!;
     const sha = sha256(summary);
     shas.set(name, sha);
@@ -622,17 +656,35 @@ function renderReusing(target: Target, input: TargetInput, reuse: Reuse, wholeOf
     }
     skeleton.set(f.path, { ...(f.mode !== undefined ? { mode: f.mode } : {}), gateway });
   }
+  // The first section of each missed tenant's part, when its text is to be cut from the file's (Reuse.slices).
+  const firsts = new Map<Section, Slice>();
   for (const t of missed) {
     let r = reuse.fresh.get(t.name);
     if (!r) reuse.fresh.set(t.name, (r = { head: [], meta: [], texts: [], parts: {} }));
     const parts = own.get(t.name) ?? [];
     const name = JSON.stringify(target.name);
-    const texts = parts.map((p) => p.sections.map((x) => x.text).join(''));
-    const heads = parts.map((p, i): PartHead => [p.path, p.mode ?? null, p.slot, texts[i].length, newlines(texts[i])]);
+    const heads: PartHead[] = [];
+    for (const p of parts) {
+      if (reuse.slices) {
+        // Its text is cut from the file's once that is joined (see Reuse.slices); until then, its place in r.texts.
+        let length = 0;
+        let lines = 0;
+        for (const x of p.sections) {
+          length += x.text.length;
+          lines += newlines(x.text);
+        }
+        heads.push([p.path, p.mode ?? null, p.slot, length, lines]);
+        firsts.set(p.sections[0], { texts: r.texts, at: r.texts.length, start: -1, length });
+        r.texts.push('');
+      } else {
+        const text = p.sections.map((x) => x.text).join('');
+        heads.push([p.path, p.mode ?? null, p.slot, text.length, newlines(text)]);
+        r.texts.push(text);
+      }
+    }
     r.parts[target.name] = heads;
     r.head.push(`${name}:${JSON.stringify(heads)}`);
     r.meta.push(`${name}:${Cache.json(parts.map((p) => p.sections.map((x) => [x.tenant ?? null, x.origin ?? null, x.text.length])), t.file)}`);
-    r.texts.push(...texts);
   }
   // Put every tenant's parts (cached or fresh) into its file's slots, in tenant order.
   const slots = new Map<string, Section[][]>();
@@ -666,6 +718,19 @@ function renderReusing(target: Target, input: TargetInput, reuse: Reuse, wholeOf
     for (let k = 0; k <= gateway.length; k++) {
       if (file[k]) sections.push(...file[k]);
       if (k < gateway.length) sections.push(gateway[k]);
+    }
+    if (firsts.size) {
+      const cuts: Slice[] = [];
+      let off = 0;
+      for (const x of sections) {
+        const cut = firsts.get(x);
+        if (cut && cut.start < 0) {
+          cut.start = off;
+          cuts.push(cut);
+        }
+        off += x.text.length;
+      }
+      if (cuts.length) reuse.slices!.set(p, cuts);
     }
     out.push({ path: p, sections, ...(mode !== undefined ? { mode } : {}) });
   }

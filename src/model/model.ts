@@ -1,5 +1,6 @@
 // Model phase: one typed model of the whole config repository, built from schema-valid files.
 // Every entity keeps its origin (file, YAML path, 1-based line/col) so later phases report at the source.
+import { sharedPath } from '../util/places';
 import type { Diagnostic, Place } from './diagnostics';
 import { SourceFile, locate, keyPlaces, Path, Span } from './source';
 import { familyOf, isIp, canonical, Family } from './formats';
@@ -170,30 +171,19 @@ type Raw = any;
 /** Place of a path in a model entity's file. */
 export function at(model: Model, origin: { file: string; path: Path; keys?: Origin['keys'] } & Partial<Place> & { length?: number }, ...more: Path): Place & { length: number } {
   if (more.length === 0 && origin.line !== undefined) return { file: origin.file, line: origin.line, col: origin.col ?? 1, length: origin.length ?? 0 };
-  if (more.length === 1 && origin.keys?.[String(more[0])]) return origin.keys[String(more[0])];
+  // A packed record makes the span when read (src/util/places.ts): read once.
+  const own = more.length === 1 ? origin.keys?.[String(more[0])] : undefined;
+  if (own) return own;
   const src = model.sources.get(origin.file);
   if (src) return locate(src, [...origin.path, ...more]);
   return { file: origin.file, line: origin.line ?? 1, col: origin.col ?? 1, length: origin.length ?? 0 };
-}
-
-/**
- * One array per distinct path, shared by every entity at it: a tenant has about 23 origins and every tenant the same
- * few paths, so at 10,000 tenants the copies were 20 MB of the model. Never changed after this (read by at() and locate()).
- */
-const paths = new Map<string, Path>();
-
-function shared(path: Path): Path {
-  const key = JSON.stringify(path);
-  let p = paths.get(key);
-  if (!p) paths.set(key, (p = path));
-  return p;
 }
 
 function origin(file: SourceFile, path: Path): Origin {
   const p = locate(file, path);
   const keys = keyPlaces(file, path);
   // One literal shape for every origin (see spanAt): a conditional spread would fork V8's hidden classes.
-  return { file: p.file, line: p.line, col: p.col, length: p.length, path: shared(path), keys };
+  return { file: p.file, line: p.line, col: p.col, length: p.length, path: sharedPath(path), keys };
 }
 
 function route(file: SourceFile, path: Path, r: Raw): Route {

@@ -1,4 +1,5 @@
 // A loaded YAML file: its text, its yaml Document (with node ranges) and the LineCounter that turns offsets into places.
+import { packPlaces } from '../util/places';
 import type { Document, LineCounter, Node, Pair } from 'yaml';
 import type { Place } from './diagnostics';
 
@@ -137,13 +138,23 @@ export function keyPlaces(file: SourceFile, path: Path): Record<string, Span> | 
   const f = find(file, path);
   const node = f?.value;
   if (!yaml().isMap(node)) return undefined;
-  const out: Record<string, Span> = {};
+  const names: string[] = [];
+  // line, col, length of each name's span, as packPlaces takes them (no object per span).
+  const numbers: number[] = [];
   for (const pair of node.items as Pair[]) {
     if (!yaml().isScalar(pair.key)) continue;
     const n = (pair.value as Node | null)?.range ? (pair.value as Node) : (pair.key as Node);
     const range = n.range;
     if (!range) continue;
-    out[String(pair.key.value)] = spanAt(file, range[0], Math.max(1, Math.min(range[1], nextLineBreak(file.text, range[0])) - range[0]));
+    const name = String(pair.key.value);
+    const { line, col } = file.lineCounter.linePos(range[0]);
+    const length = Math.max(1, Math.min(range[1], nextLineBreak(file.text, range[0])) - range[0]);
+    let i = names.indexOf(name);
+    if (i < 0) i = names.push(name) - 1;
+    numbers[3 * i] = line;
+    numbers[3 * i + 1] = col;
+    numbers[3 * i + 2] = length;
   }
-  return out;
+  return packPlaces(file.path, names, numbers) as Record<string, Span>;
 }
+

@@ -1,4 +1,5 @@
 // The work cache (--cache-dir): per-tenant results of validate and render, content-addressed, reused between runs.
+import { repackPlaces, sharedPath } from './places';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
@@ -35,14 +36,19 @@ export class Cache {
 
   /**
    * The entry's payload, or undefined when it is missing or not exactly what `key` names.
-   * `file`: the source file the payload's places are in (see put()).
+   * `file`: the source file the payload's places are in (see put()); `keep`: as getWith's.
    */
-  get<T>(kind: string, key: string, file?: string): T | undefined {
-    return this.getWith<T>(kind, key, (body) => {
-      const value = JSON.parse(body) as T;
-      if (file !== undefined) restoreFile(value, file);
-      return value;
-    });
+  get<T>(kind: string, key: string, file?: string, keep = true): T | undefined {
+    return this.getWith<T>(
+      kind,
+      key,
+      (body) => {
+        const value = JSON.parse(body) as T;
+        if (file !== undefined) restoreFile(value, file);
+        return value;
+      },
+      keep,
+    );
   }
 
   /**
@@ -145,7 +151,12 @@ export function restoreFile(v: unknown, file: string): void {
   for (const k in o) {
     const x = o[k];
     if (k === 'file' && x === 0) o.file = file;
-    else if (x !== null && typeof x === 'object') restoreFile(x, file);
+    else if (x !== null && typeof x === 'object') {
+      restoreFile(x, file);
+      // An origin's keys' places, packed, and its path shared, as the model has them (src/util/places.ts).
+      if (k === 'keys' && Array.isArray(o.path) && !Array.isArray(x)) o.keys = repackPlaces(x as Record<string, unknown>);
+      else if (k === 'path' && Array.isArray(x) && typeof o.line === 'number' && x.every((e) => typeof e === 'string' || typeof e === 'number')) o.path = sharedPath(x);
+    }
   }
 }
 

@@ -123,7 +123,7 @@ export function validate(loaded: Loaded, cache?: Cache, opts: ValidateOptions = 
   const packed = new Map([...entries].filter(([, e]) => e.packed).map(([file, e]) => [file, e.key]));
   const wholeOf = (t: Tenant): Tenant => {
     const key = packed.get(t.file);
-    return key === undefined ? t : whole(loaded, cache!, t.file, key);
+    return key === undefined ? t : whole(loaded, cache!, t.file, key, false);
   };
   return { model, diagnostics, ok: !hasErrors(diagnostics), lock: lock.lock, ...(fileKeys ? { fileKeys } : {}), ...(pack ? { whole: wholeOf } : {}), ...(index ? { counts: { tenants: model.tenants.length, gateways: model.gateways.length } } : {}) };
 }
@@ -489,10 +489,11 @@ function rules(model: Model, loaded: Loaded, fileKeys: Map<string, string> | und
 
 /**
  * The whole entity of a tenant file read from the pack: its `file` entry, else parsed again from its text (a fresh
- * model of the one file). Only when the gateway files changed since its record was made.
+ * model of the one file). Only when the gateway files changed since its record was made, or for the bundle (`Validated.whole`):
+ * then `keep` is false, the bundle keeps each tenant's for one gateway's render only (10,000 entities are 80-100 MB).
  */
-function whole(loaded: Loaded, cache: Cache, file: string, key: string): Tenant {
-  const hit = cache.get<FileEntry>('file', key, file);
+function whole(loaded: Loaded, cache: Cache, file: string, key: string, keep = true): Tenant {
+  const hit = cache.get<FileEntry>('file', key, file, keep);
   if (hit && hit.kind === 'tenant' && hit.entity && (hit.entity as Tenant).file === file) return hit.entity as Tenant;
   const f = loaded.files.find((x) => x.path === file)!;
   const copy: SourceFile = { path: f.path, kind: f.kind, stem: f.stem, text: '', lineCounter: new LineCounter(), pending: Buffer.from(f.text, 'utf8') };

@@ -67,7 +67,12 @@ type Packed = any[];
 /** An origin as a list: line, col, length, path, then each kept key's name, line, col and length (the file is the record's). */
 function packOrigin(o: Origin): Packed {
   const out: Packed = [o.line, o.col, o.length ?? 0, o.path];
-  for (const [k, s] of Object.entries(o.keys ?? {})) out.push(k, s.line, s.col, s.length);
+  // for...in: a model origin's keys are getters of a packed record (keyPlaces in src/model/source.ts).
+  const keys = o.keys ?? {};
+  for (const k in keys) {
+    const s = keys[k];
+    out.push(k, s.line, s.col, s.length);
+  }
   return out;
 }
 
