@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { deriveManifest, Manifest, parseManifest, SUMMARIES, summaryPath } from '../bundle/manifest';
+import { deriveManifest, FilePart, isParts, Manifest, parseManifest, SUMMARIES, summaryPath } from '../bundle/manifest';
 import type { TenantSummary } from '../model/summary';
 import { formatSecrets, parseRefs, refsSecretsDir, refToken, SecretKind } from '../targets/strongswan/secrets';
 import { headOf, NFT_MARKER, sectionSpan } from './incremental/sections';
@@ -86,7 +86,19 @@ export interface VerifiedBundle {
    * Every listed file. `content` is read and hashed, except for a file the host's current release holds
    * with the same sha256 and mode (`reused`): stage links that copy, so the bundle's is never needed.
    */
-  files: Array<{ path: string; content?: Buffer; mode: number; reused?: string }>;
+  files: Array<{ path: string; content?: Buffer; mode: number; reused?: string; pieces?: Piece[] }>;
+}
+
+/**
+ * A run of a file verified part by part (see PiecedFile): `len` bytes that are the current release's copy from byte
+ * `at` on (parts it holds with the same length and sha256), or `bytes` read from the bundle and hashed. `parts`: the
+ * manifest's parts the run is made of, to check the release's bytes against when they are read.
+ */
+interface Piece {
+  len: number;
+  at?: number;
+  bytes?: Buffer;
+  parts: FilePart[];
 }
 
 /** A release on the host (a folder under releases/), or null for the host as it was before s2sgw. */
@@ -152,6 +164,90 @@ class ReusedFile {
   }
 }
 
+/**
+ * A large file (listed with its parts, see partsOf) the current release holds in another version: only the parts the
+ * release does not hold were read from the bundle and hashed; the others are the release's (already verified when it
+ * was staged), checked against their sha256 again when they are read (loadContent, stage).
+ */
+class PiecedFile {
+  content?: Buffer;
+  constructor(
+    readonly path: string,
+    readonly mode: number,
+    readonly pieces: Piece[],
+    private readonly from: Release,
+  ) {}
+  /** The current release's copy the unchanged runs are read from. */
+  get reused(): string {
+    return releasePath(this.from, this.path);
+  }
+}
+
+/** Reads `len` bytes at `pos` of `fd` into `buf` at `off`; false at a short file. */
+function readAt(fd: number, buf: Buffer, off: number, len: number, pos: number): boolean {
+  while (len > 0) {
+    const n = fs.readSync(fd, buf, off, len, pos);
+    if (n <= 0) return false;
+    off += n;
+    pos += n;
+    len -= n;
+  }
+  return true;
+}
+
+/**
+ * Verifies bundle file `p` part by part against the current release's version `was` (both listed with parts): each
+ * part the release holds (same length and sha256) is taken from it, every other part is read from the bundle at its
+ * place and hashed. Undefined (verify reads the file whole) when either has no parts or when most of its bytes changed.
+ */
+function piecewise(p: string, mode: number, want: FileEntry, was: FileEntry | undefined, from: Release, file: string, problems: string[]): PiecedFile | undefined {
+  if (!was || !isParts(want.parts) || !isParts(was.parts)) return undefined;
+  const held = new Map<string, number>();
+  let at = 0;
+  for (const [len, sha] of was.parts) {
+    const k = `${len}:${sha}`;
+    if (!held.has(k)) held.set(k, at);
+    at += len;
+  }
+  let total = 0;
+  let fresh = 0;
+  for (const [len, sha] of want.parts) {
+    total += len;
+    if (!held.has(`${len}:${sha}`)) fresh += len;
+  }
+  if (fresh * 2 > total) return undefined;
+  const fd = fs.openSync(file, 'r');
+  try {
+    const size = fs.fstatSync(fd).size;
+    if (size !== total) {
+      problems.push(`${p}: ${size} bytes, not the ${total} of the manifest's parts`);
+      return new PiecedFile(p, mode, [], from);
+    }
+    const pieces: Piece[] = [];
+    let pos = 0;
+    for (const part of want.parts) {
+      const [len, sha] = part;
+      const o = held.get(`${len}:${sha}`);
+      const last = pieces[pieces.length - 1];
+      if (o !== undefined) {
+        if (last?.at !== undefined && last.at + last.len === o) {
+          last.len += len;
+          last.parts.push(part);
+        } else pieces.push({ len, at: o, parts: [part] });
+      } else {
+        const bytes = Buffer.allocUnsafe(len);
+        const got = readAt(fd, bytes, 0, len, pos) ? sha256(bytes) : '';
+        if (got !== sha) problems.push(`${p}: sha256 ${got.slice(0, 12) || '(short file)'}… of its ${len} bytes at ${pos} does not match the manifest's part ${sha.slice(0, 12)}…`);
+        pieces.push({ len, bytes, parts: [part] });
+      }
+      pos += len;
+    }
+    return new PiecedFile(p, mode, pieces, from);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 const modeOf = new Map<string, number>();
 
 /** A path as a manifest may list it: relative, no empty, `.` or `..` part. */
@@ -206,6 +302,13 @@ export function verifyBundle(dir: string, opts: { allowExtra?: string[]; reuse?:
       files.push(new ReusedFile(p, mode, reusing!));
       continue;
     }
+    // A large file (the nft ruleset, frr.conf, tc and links batches: 60 MB at 10,000 tenants) the current release holds
+    // in another version: only the parts a change touched are read and hashed.
+    const pieced = reusing && piecewise(p, mode, want, reuse![p], reusing, releasePath(at, p), mismatch);
+    if (pieced) {
+      files.push(pieced);
+      continue;
+    }
     const content = fs.readFileSync(releasePath(at, p));
     const got = sha256(content);
     if (got !== want.sha256) mismatch.push(`${p}: sha256 ${got.slice(0, 12)}… does not match the manifest's ${String(want.sha256).slice(0, 12)}…`);
@@ -235,6 +338,38 @@ export function contentOf(b: VerifiedBundle, rel: string): Buffer | undefined {
   return f && loadContent(b, f);
 }
 
+/**
+ * A pieced file's bytes: its runs read from the current release's copy (`file`), each of their parts checked against
+ * its sha256, and the parts verify read from the bundle. Undefined when the copy is gone or a part does not match.
+ */
+function assemble(file: string, pieces: Piece[]): Buffer | undefined {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    const out = Buffer.allocUnsafe(pieces.reduce((n, x) => n + x.len, 0));
+    let pos = 0;
+    for (const x of pieces) {
+      if (x.bytes) x.bytes.copy(out, pos);
+      else {
+        if (!readAt(fd, out, pos, x.len, x.at!)) return undefined;
+        let o = pos;
+        for (const [len, sha] of x.parts) {
+          if (sha256(out.subarray(o, o + len)) !== sha) return undefined;
+          o += len;
+        }
+      }
+      pos += x.len;
+    }
+    return out;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** A verified bundle's files by path, made on the first lookup (summaries are looked up by tenant, up to 10,000). */
 const filesByPath = new WeakMap<VerifiedBundle, Map<string, VerifiedBundle['files'][number]>>();
 
@@ -247,12 +382,16 @@ function fileOf(b: VerifiedBundle, rel: string): VerifiedBundle['files'][number]
 function loadContent(b: VerifiedBundle, f: VerifiedBundle['files'][number]): Buffer {
   const rel = f.path;
   if (f.content) return f.content;
-  try {
-    const c = fs.readFileSync(f.reused!);
-    if (sha256(c) === b.manifest.files[rel].sha256) return (f.content = c);
-  } catch {
-    /* the release was pruned or damaged: the bundle's copy below */
-  }
+  if (f.pieces) {
+    const c = assemble(f.reused!, f.pieces);
+    if (c) return (f.content = c);
+  } else
+    try {
+      const c = fs.readFileSync(f.reused!);
+      if (sha256(c) === b.manifest.files[rel].sha256) return (f.content = c);
+    } catch {
+      /* the release was pruned or damaged: the bundle's copy below */
+    }
   const c = fs.readFileSync(path.join(b.dir, ...rel.split('/')));
   if (sha256(c) !== b.manifest.files[rel].sha256) throw new StepError('verify', `${rel}: sha256 does not match the manifest`);
   return (f.content = c);
@@ -620,32 +759,105 @@ async function writeNewAsync(file: string, content: string | Buffer, mode: numbe
   }
 }
 
+/** At most this many bytes of a pieced file's unchanged runs are read and written at once. */
+const COPY_SLICE = 1 << 20;
+
+/** Writes the first `len` bytes of `b` at the file's position (a write may take fewer bytes than it was given). */
+async function writeAll(fh: fs.promises.FileHandle, b: Buffer, len: number): Promise<void> {
+  for (let o = 0; o < len; ) o += (await fh.write(b, o, len - o)).bytesWritten;
+}
+
 /**
- * Makes every file staging wrote durable before the release is renamed into place: one syncfs(2) of the file system
- * holding them (`sync -f`, coreutils), else (no `sync`, or it failed) an fsync of each file.
+ * Writes a pieced file (it must not exist): the parts verify read from the bundle as they are, the unchanged runs read
+ * from the current release's copy through one buffer, each part checked against its sha256 before it is written
+ * (so a damaged release copy never reaches a new release). Throws at the first part that does not match.
  */
-async function syncFiles(files: string[]): Promise<void> {
-  if (!files.length) return;
-  const ok = await new Promise<boolean>((resolve) => {
-    // Not the apply's environment: it holds the PSKs, and handing 30,000 variables to a child took 2-3 s of the stage
-    // at 10,000 tenants (node reads each from the process's environment, a linear search each).
-    const c = spawn('sync', ['-f', files[0]], { stdio: 'ignore', env: childEnv() });
-    c.on('error', () => resolve(false));
-    c.on('close', (code) => resolve(code === 0));
-  });
-  if (ok) return;
-  const left = [...files];
-  const pool = async () => {
-    for (let f = left.pop(); f !== undefined; f = left.pop()) {
-      const fh = await fs.promises.open(f, 'r');
-      try {
-        await fh.sync();
-      } finally {
-        await fh.close();
+async function writePieced(file: string, f: PiecedFile): Promise<void> {
+  const src = await fs.promises.open(f.reused, 'r');
+  try {
+    const fh = await fs.promises.open(file, 'wx', f.mode);
+    try {
+      const buf = Buffer.allocUnsafe(COPY_SLICE);
+      for (const x of f.pieces) {
+        if (x.bytes) {
+          await writeAll(fh, x.bytes, x.bytes.length);
+          continue;
+        }
+        let at = x.at!;
+        for (let i = 0; i < x.parts.length; ) {
+          // Whole parts up to COPY_SLICE bytes (a part is at most 128 KiB).
+          let len = 0;
+          let j = i;
+          while (j < x.parts.length && (j === i || len + x.parts[j][0] <= COPY_SLICE)) len += x.parts[j++][0];
+          const slice = len <= COPY_SLICE ? buf : Buffer.allocUnsafe(len);
+          for (let got = 0; got < len; ) {
+            const { bytesRead } = await src.read(slice, got, len - got, at + got);
+            if (bytesRead <= 0) throw new Error(`${f.reused}: shorter than its manifest's parts`);
+            got += bytesRead;
+          }
+          for (let o = 0; i < j; i++) {
+            const [n, sha] = x.parts[i];
+            if (sha256(slice.subarray(o, o + n)) !== sha) throw new Error(`${f.reused}: a part does not match its sha256`);
+            o += n;
+          }
+          await writeAll(fh, slice, len);
+          at += len;
+        }
       }
+      await fh.chmod(f.mode);
+    } finally {
+      await fh.close();
     }
+  } finally {
+    await src.close();
+  }
+}
+
+/**
+ * Up to this many written files are made durable by an fsync each (16 in flight, then one of each folder they are
+ * in); more (a first apply, `--full` of a new bundle: 20,000 files) by one syncfs(2) of their file system. syncfs
+ * flushes every dirty page of the file system, not only stage's: the bundle copied to the host just before (80 MB at
+ * 10,000 tenants), other programs' writes. A one-tenant change writes a shard of about N/64 connection files and
+ * summaries and the changed gateway-wide files, and its `sync -f` took 0.2-1.4 s of a 10,000-tenant apply waiting on
+ * writes that were not its own.
+ */
+export const stageSync = { fsyncMax: 1024 };
+
+/**
+ * Makes every file staging wrote durable before the release is renamed into place: an fsync of each file and of
+ * the folders they are in (few files: stageSync.fsyncMax), or one syncfs(2) of the file system holding them
+ * (`sync -f`, coreutils), else (no `sync`, or it failed) an fsync of each.
+ */
+async function syncFiles(files: string[], dirs: Iterable<string> = []): Promise<void> {
+  if (!files.length) return;
+  const few = files.length <= stageSync.fsyncMax;
+  const ok =
+    !few &&
+    (await new Promise<boolean>((resolve) => {
+      // Not the apply's environment: it holds the PSKs, and handing 30,000 variables to a child took 2-3 s of the stage
+      // at 10,000 tenants (node reads each from the process's environment, a linear search each).
+      const c = spawn('sync', ['-f', files[0]], { stdio: 'ignore', env: childEnv() });
+      c.on('error', () => resolve(false));
+      c.on('close', (code) => resolve(code === 0));
+    }));
+  if (ok) return;
+  // Files first, then their folders (the new names in them): a folder synced before a file is created in it would not hold it.
+  const fsyncAll = async (list: string[]) => {
+    const left = [...list];
+    const pool = async () => {
+      for (let f = left.pop(); f !== undefined; f = left.pop()) {
+        const fh = await fs.promises.open(f, 'r');
+        try {
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(STAGE_PARALLEL, left.length) }, pool));
   };
-  await Promise.all(Array.from({ length: Math.min(STAGE_PARALLEL, left.length) }, pool));
+  await fsyncAll(files);
+  await fsyncAll([...new Set([...files.map((f) => path.dirname(f)), ...dirs])]);
 }
 
 /**
@@ -663,6 +875,8 @@ export interface Staging {
   renames: Array<[string, string]>;
   /** The files written (not linked): synced once by stage() before the renames. */
   written: string[];
+  /** The folders made (their entries: written files, links, shard symlinks), synced with the files when they are few. */
+  dirs: Set<string>;
 }
 
 /**
@@ -674,9 +888,9 @@ export function beginStage(b: VerifiedBundle, l: Layout, runner: Runner, reuse?:
   fs.mkdirSync(l.releases, { recursive: true, mode: 0o700 });
   if (fs.existsSync(path.join(l.releases, b.digest))) return undefined;
   const tmp = path.join(l.releases, `.stage-${randomBytes(4).toString('hex')}`);
-  const st: Staging = { tmp, done: Promise.resolve(), made: [], renames: [], written: [] };
   // Folders made so far: 10,000 files in a handful of folders need a handful of mkdirs, not 10,000.
   const dirs = new Set<string>();
+  const st: Staging = { tmp, done: Promise.resolve(), made: [], renames: [], written: [], dirs };
   const mkdir = (d: string) => {
     if (dirs.has(d)) return;
     fs.mkdirSync(d, { recursive: true, mode: 0o700 });
@@ -699,6 +913,16 @@ export function beginStage(b: VerifiedBundle, l: Layout, runner: Runner, reuse?:
           /* written below */
         }
       }
+      // A pieced file's unchanged runs are copied from the current release's copy, their parts checked on the way;
+      // a part that does not match (the release's copy damaged) leaves it to loadContent (the bundle's copy, checked whole).
+      if (f instanceof PiecedFile && !f.content)
+        try {
+          await writePieced(at, f);
+          st.written.push(at);
+          return;
+        } catch {
+          await fs.promises.rm(at, { force: true });
+        }
       await writeNewAsync(at, loadContent(b, f), f.mode);
       st.written.push(at);
     });
@@ -800,7 +1024,7 @@ export async function stage(b: VerifiedBundle, secrets: string, l: Layout, runne
   try {
     await st!.done;
     if (st!.error) throw st!.error;
-    await syncFiles(st!.written);
+    await syncFiles(st!.written, st!.dirs);
     runner.diskFull('stage');
     const conf = path.join(tmp, ...SECRETS_CONF.split('/'));
     writeNewSynced(conf, secrets, 0o600);

@@ -11,7 +11,7 @@ import type { Place } from '../model/diagnostics';
 import type { TenantSummary } from '../model/summary';
 import { VERSION } from '../util/version';
 import { summarize } from '../model/summary';
-import { BundleSource, formatManifest, Manifest, MANIFEST, summaryPath } from './manifest';
+import { BundleSource, formatManifest, Manifest, MANIFEST, PARTS_MIN, partsOf, summaryPath } from './manifest';
 import { IndexRecord, PartHead, PartsIndex, TenantParts, headsOf, writeIndex } from './parts-index';
 
 // manifest.json's format lives in manifest.ts (apply reads it without loading the compiler).
@@ -275,11 +275,22 @@ export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations
     ...(gateway.rollout ? { rollout: { wave: gateway.rollout.wave } } : {}),
     gatewayDigest: combine(gatewayParts),
     tenants: Object.fromEntries(tenants.map((t) => [t.name, entry(t)])),
-    files: Object.fromEntries(files.filter((f) => !lean || !(f instanceof JoinedFile)).map((f) => [f.path, { sha256: known.get(f.path) ?? sha256(f.content), mode: f.mode.toString(8).padStart(4, '0') }])),
+    files: Object.fromEntries(files.filter((f) => !lean || !(f instanceof JoinedFile)).map((f) => [f.path, fileEntry(f, known.get(f.path), lean)])),
   };
   if (!lean) files.push({ path: MANIFEST, content: formatManifest(manifest), mode: 0o644 });
   files.sort(byPath);
   return { gateway: gateway.name, files, ...(keepRendered ? { rendered: kept } : {}), manifest };
+}
+
+/** A file's manifest entry: its sha256 and mode, and (not for plan's lean bundles) its parts when it is large. */
+function fileEntry(f: BundleFile, sha: string | undefined, lean: boolean): Manifest['files'][string] {
+  const mode = f.mode.toString(8).padStart(4, '0');
+  if (sha !== undefined) return { sha256: sha, mode };
+  const c = f.content;
+  // A string of PARTS_MIN UTF-16 units is at least PARTS_MIN bytes: only those are encoded to be measured.
+  if (lean || c.length < PARTS_MIN) return { sha256: sha256(c), mode };
+  const b = Buffer.from(c, 'utf8');
+  return { sha256: createHash('sha256').update(b).digest('hex'), mode, parts: partsOf(b) };
 }
 
 /** A section's text as a segment of a plan's file: a cached tenant's Piece as it is (read only if diffed). */

@@ -1,5 +1,6 @@
 // manifest.json: its shape, how build writes it and how apply and plan read it. No dependency on the compiler,
 // so `s2sgw apply` on a gateway host does not load the YAML parser, the templates or the targets.
+import { createHash } from 'node:crypto';
 import type { TenantSummary } from '../model/summary';
 
 export const MANIFEST = 'manifest.json';
@@ -34,7 +35,73 @@ export interface Manifest {
   gatewayDigest: string;
   /** `summary` is read from summaries/<tenant>.json (or the entry itself, in older manifests) when first asked for. */
   tenants: Record<string, { digest: string; file: string; connections: string[]; summary: TenantSummary }>;
-  files: Record<string, { sha256: string; mode: string }>;
+  /**
+   * `parts` (files of PARTS_MIN bytes or more: the gateway-wide nft ruleset, frr.conf, tc and links batches): the file
+   * cut into content-defined parts (partsOf), each as [length, sha256]; absent in manifests written before parts.
+   */
+  files: Record<string, { sha256: string; mode: string; parts?: FilePart[] }>;
+}
+
+/** A part of a file as the manifest lists it: its length in bytes and the sha256 of those bytes. */
+export type FilePart = [number, string];
+
+/**
+ * A file of at least this many bytes is listed with its parts too: apply verifies and stages such a file from the
+ * current release's parts and only the parts a change touched (a one-tenant change at 10,000 tenants rewrote 60 MB
+ * of gateway-wide files, read, hashed, written and synced whole).
+ */
+export const PARTS_MIN = 1 << 20;
+/**
+ * A part is at least PART_MIN bytes (the last one excepted), at most PART_MAX, about PART_MIN + 16 KiB on average: the
+ * first PART_MIN bytes of a part are not looked at (but for the hash's last 32), so cutting a 24 MB file costs a
+ * quarter of a pass over its bytes.
+ */
+const PART_MIN = 48 << 10;
+const PART_MAX = 256 << 10;
+/** The bytes the gear hash is over: a byte's bit leaves the 32-bit hash 32 bytes later. */
+const WINDOW = 32;
+
+/** The gear hash's table: 256 fixed pseudo-random words (xorshift32 from a fixed seed, so every build cuts alike). */
+const GEAR = (() => {
+  const g = new Int32Array(256);
+  let x = 0x9e3779b9;
+  for (let i = 0; i < 256; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    g[i] = x;
+  }
+  return g;
+})();
+
+/**
+ * A file's content-defined parts (a gear hash, as FastCDC): a part ends after a byte where the hash of the 32 bytes up
+ * to it has its top 14 bits clear, PART_MIN bytes into the part at the earliest, PART_MAX at the latest. Where a part
+ * ends depends on those 32 bytes only, not on what came before them: a change (a tenant's section added, changed or
+ * removed) changes the parts it falls in and no other, wherever it is in the file.
+ */
+export function partsOf(b: Buffer): FilePart[] {
+  const out: FilePart[] = [];
+  const n = b.length;
+  for (let start = 0; start < n; ) {
+    let end = Math.min(n, start + PART_MAX);
+    let h = 0;
+    for (let i = start + PART_MIN - WINDOW; i < end; i++) {
+      h = ((h << 1) + GEAR[b[i]]) | 0;
+      if (h >>> 18 === 0 && i >= start + PART_MIN - 1) {
+        end = i + 1;
+        break;
+      }
+    }
+    out.push([end - start, createHash('sha256').update(b.subarray(start, end)).digest('hex')]);
+    start = end;
+  }
+  return out;
+}
+
+/** Whether `x` is a list of parts as partsOf makes them (read from a manifest: checked before it is trusted). */
+export function isParts(x: unknown): x is FilePart[] {
+  return Array.isArray(x) && x.every((p) => Array.isArray(p) && p.length === 2 && Number.isSafeInteger(p[0]) && p[0] > 0 && typeof p[1] === 'string' && /^[0-9a-f]{64}$/.test(p[1]));
 }
 
 /**
