@@ -92,16 +92,13 @@ export interface TreeIndex {
 
 /** Whether `p` is a regular file with exactly `f`'s mode and bytes (size first: most changed files differ in it). */
 function sameFile(p: string, f: BundleFile, known?: Known): boolean {
-  let st: fs.BigIntStats;
-  try {
-    st = fs.lstatSync(p, { bigint: true });
-  } catch {
-    return false;
-  }
-  if (!st.isFile() || Number(st.mode & 0o7777n) !== f.mode || st.size !== BigInt(Buffer.byteLength(f.content)) || st.nlink !== 1n) return false;
+  const st = fs.lstatSync(p, { bigint: true, throwIfNoEntry: false });
+  if (!st || !st.isFile() || Number(st.mode & 0o7777n) !== f.mode || st.nlink !== 1n) return false;
   const rec = known && Object.hasOwn(known.records, f.path) ? known.records[f.path] : undefined;
   const sha = known?.shas.get(f.path);
+  // The record first: equal sha256s are equal sizes too, and the new file's text is not touched (measuring a 20 MB text's UTF-8 length is a scan of it).
   if (rec && sha && st.ctimeNs < known!.since && st.mtimeNs < known!.since && rec[0] === String(st.ino) && rec[1] === String(st.size) && rec[2] === String(st.mtimeNs) && rec[3] === String(st.ctimeNs)) return rec[4] === sha;
+  if (st.size !== BigInt(Buffer.byteLength(f.content))) return false;
   try {
     return fs.readFileSync(p, 'utf8') === f.content;
   } catch {
