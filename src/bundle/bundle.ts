@@ -552,11 +552,12 @@ interface Kept {
   rec: IndexRecord;
   /** Where each of its parts (in the record's order) began in its file as the last build wrote it. */
   at: number[];
+  /** Its `parts` entry, read only if a file of the old tree cannot be (OldRun) or its summary is asked for. */
+  lazy: LazyEntry;
 }
 
 /** A kept tenant's entry: its digest and summary's sha256 from the index record; no texts (its parts are OldRuns). */
-function keptEntry(cache: Cache, rec: IndexRecord, file: string): RenderEntry {
-  const lazy = new LazyEntry(cache, rec, file);
+function keptEntry(lazy: LazyEntry, rec: IndexRecord): RenderEntry {
   return {
     targets: {},
     get summaryText() {
@@ -578,8 +579,8 @@ function keptEntry(cache: Cache, rec: IndexRecord, file: string): RenderEntry {
  * Build: the parts of kept tenants that follow one another in a file as the last build wrote it, one section whose
  * text is that run of the file (read when asked for: a file whose sha256 the previous tree gives is not joined).
  * Its tenant is the first one's; the others are in `members` (tenant, number among its parts, among this target's,
- * where it began in the old file), four values each. A file no longer as recorded, or a run whose newlines are not
- * its parts', is a StaleCache: build makes its bundles again from the `parts` entries.
+ * where it began in the old file), four values each. When the file is no longer as recorded (edited, removed) or the
+ * run's newlines are not its parts', its text is its members' parts read from their `parts` entries.
  */
 class OldRun implements Section {
   private read?: string;
@@ -589,6 +590,8 @@ class OldRun implements Section {
   constructor(
     readonly tenant: string,
     private readonly previous: PreviousTree,
+    private readonly kept: Map<string, Kept>,
+    private readonly target: string,
     readonly path: string,
     readonly start: number,
   ) {
@@ -604,8 +607,16 @@ class OldRun implements Section {
   get text(): string {
     if (this.read !== undefined) return this.read;
     const t = this.previous.slice(this.path, this.start, this.end - this.start);
-    if (t === undefined || newlines(t) !== this.lines) throw new StaleCache(`${this.path} as the last build wrote it`);
-    return (this.read = t);
+    if (t !== undefined && newlines(t) === this.lines) return (this.read = t);
+    // From the entries (a StaleCache if one cannot be read as its index record says: build starts again from them).
+    const texts: string[] = [];
+    const ms = this.members;
+    for (let j = 0; j < ms.length; j += 4) {
+      const part = this.kept.get(ms[j] as string)!.lazy.entry().targets[this.target]?.[ms[j + 2] as number];
+      if (typeof part?.text !== 'string') throw new StaleCache(`${ms[j] as string}: ${this.target} part ${ms[j + 2] as number}`);
+      texts.push(part.text);
+    }
+    return (this.read = texts.join(''));
   }
 }
 
@@ -678,8 +689,9 @@ function lookUp(rc: RenderCache, gateway: Gateway, tenants: Tenant[], alloc: All
     const was = previous && index!.get(t.name, key);
     const at = was ? previous!.offsets(t.name, key, was.parts.reduce((n, list) => n + list.length, 0)) : undefined;
     if (was && at) {
-      kept.set(t.name, { rec: was, at });
-      hits.set(t.name, keptEntry(rc.cache, was, t.file));
+      const lazy = new LazyEntry(rc.cache, was, t.file);
+      kept.set(t.name, { rec: was, at, lazy });
+      hits.set(t.name, keptEntry(lazy, was));
       rc.cache.hits++;
       continue;
     }
@@ -805,7 +817,7 @@ function renderReusing(target: Target, input: TargetInput, reuse: Reuse, wholeOf
         const last = into.length ? into[into.length - 1] : undefined;
         if (last instanceof OldRun && last.path === p && last.end === at) last.add(t.name, base + i, i, length, lines);
         else {
-          const run = new OldRun(t.name, reuse.previous!, p, at);
+          const run = new OldRun(t.name, reuse.previous!, reuse.kept!, target.name, p, at);
           run.add(t.name, base + i, i, length, lines);
           into.push(run);
         }

@@ -189,6 +189,8 @@ function treeStore(cache: Cache, target: string): TreeStore {
   };
   return {
     previous() {
+      // No tree there (a CI job's fresh checkout with a kept cache folder): nothing to take out of it.
+      if (!fs.existsSync(target)) return undefined;
       const l = load();
       return l ? (previous ??= new PreviousTree(target, l.entry.files, l.since, l.entry.tenants)) : undefined;
     },
