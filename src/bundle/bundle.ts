@@ -792,10 +792,11 @@ function renderReusing(target: Target, input: TargetInput, reuse: Reuse, wholeOf
   const slots = new Map<string, Section[][]>();
   const modes = new Map<string, number | undefined>();
   for (const [p, sk] of skeleton) modes.set(p, sk.mode);
-  // Build: per file and slot, each part put there but a kept tenant's, four values each (Mark); per file, how many parts.
+  // Build: per file and slot, each part put there but a kept tenant's, four values each (Mark).
   const marks = reuse.offsets ? new Map<string, Mark[][]>() : undefined;
-  const count = new Map<string, number>();
   const ti = TARGETS.indexOf(target);
+  // Kept tenants' files by their number in the parts index's paths (every record of one index shares its list).
+  const byNumber: Array<Section[][] | undefined> = [];
   // Plain loops, no closure per tenant: this runs for every part of 10,000 tenants on each side of a plan.
   for (const t of input.tenants) {
     const base = reuse.counts?.get(t.name) ?? 0;
@@ -807,10 +808,14 @@ function renderReusing(target: Target, input: TargetInput, reuse: Reuse, wholeOf
       for (let i = 0; i < list.length; i++) {
         const [n, mode, slot, length, lines] = list[i];
         const p = kept.rec.paths[n];
-        let file = slots.get(p);
+        let file = byNumber[n];
         if (!file) {
-          slots.set(p, (file = []));
-          if (!modes.has(p)) modes.set(p, mode ?? undefined);
+          file = slots.get(p);
+          if (!file) {
+            slots.set(p, (file = []));
+            if (!modes.has(p)) modes.set(p, mode ?? undefined);
+          }
+          byNumber[n] = file;
         }
         const into = (file[slot] ??= []);
         const at = kept.at[base + i];
@@ -821,7 +826,6 @@ function renderReusing(target: Target, input: TargetInput, reuse: Reuse, wholeOf
           run.add(t.name, base + i, i, length, lines);
           into.push(run);
         }
-        count.set(p, (count.get(p) ?? 0) + 1);
       }
       continue;
     }
@@ -847,7 +851,6 @@ function renderReusing(target: Target, input: TargetInput, reuse: Reuse, wholeOf
         let m = marks.get(part.path);
         if (!m) marks.set(part.path, (m = []));
         (m[part.slot] ??= []).push(t.name, base + i, i, into.length - before);
-        count.set(part.path, (count.get(part.path) ?? 0) + 1);
       }
     }
   }
@@ -857,7 +860,7 @@ function renderReusing(target: Target, input: TargetInput, reuse: Reuse, wholeOf
     const file = slots.get(p) ?? [];
     const sections: Section[] = [];
     if (marks) {
-      const recipe = layOut(target.name, p, mode, gateway, file, marks.get(p) ?? [], (count.get(p) ?? 0) <= RECIPE_PARTS, reuse, sections);
+      const recipe = layOut(target.name, p, mode, gateway, file, marks.get(p) ?? [], reuse, sections);
       if (recipe !== undefined) reuse.recipes!.set(p, recipe);
     } else
       for (let k = 0; k <= gateway.length; k++) {
@@ -880,12 +883,17 @@ const RECIPE_PARTS = 16;
 
 /**
  * Build: puts a file's sections in order into `sections`, records where each tenant part in it begins (reuse.offsets),
- * and gives its recipe (Layout) when `withRecipe`: the digest of its path, mode, target, gateway sections' texts and,
+ * and gives its recipe (Layout) when it has at most RECIPE_PARTS tenant parts: the digest of its path, mode, target, gateway sections' texts and,
  * in their order, each tenant part's tenant, render key and number. A tenant's parts are a function of its render key
  * (the render cache's premise), so two files of one recipe hold the same bytes.
  */
-function layOut(target: string, p: string, mode: number | undefined, gateway: Section[], file: Section[][], marks: Mark[][], withRecipe: boolean, reuse: Reuse, sections: Section[]): string | undefined {
-  const made = withRecipe ? [`${p}\0${mode ?? 'default'}\0${target}\n`] : undefined;
+function layOut(target: string, p: string, mode: number | undefined, gateway: Section[], file: Section[][], marks: Mark[][], reuse: Reuse, sections: Section[]): string | undefined {
+  let parts = 0;
+  for (let k = 0; k < file.length; k++) {
+    parts += (marks[k]?.length ?? 0) / 4;
+    for (const s of file[k] ?? []) if (s instanceof OldRun) parts += s.members.length / 4;
+  }
+  const made = parts <= RECIPE_PARTS ? [`${p}\0${mode ?? 'default'}\0${target}\n`] : undefined;
   const offsets = reuse.offsets!;
   const place = (tenant: string, flat: number, off: number) => {
     let at = offsets.get(tenant);
