@@ -26,7 +26,12 @@ export const command: Command = {
     ...GATEWAYS,
     locked: { type: 'boolean', description: 'fail instead of allocating: every id must already be in allocations.lock.yaml (CI)' },
     check: { type: 'boolean', description: 'also check each bundle with the real tools (nft -c, vtysh --dryrun, swanctl parser, netplan)' },
-    ...CACHE_DIR,
+    // Build's own words: it also keeps what it wrote to out/ there (src/bundle/write.ts, PreviousTree).
+    'cache-dir': {
+      ...CACHE_DIR['cache-dir'],
+      description:
+        "keep each tenant's checked model and rendered sections in DIR between runs (also S2SGW_CACHE_DIR), and what this build wrote to out/<gateway>/: the next build takes unchanged tenants' texts and files from there when out/ is still as written; output is the same with or without it",
+    },
     ...formatOpt(['text', 'json', 'github']),
   },
   json: `{
