@@ -124,9 +124,10 @@ function asRecorded(st: fs.BigIntStats, rec: TreeRecord, since: bigint): boolean
 /**
  * What the last build recorded of out/<gateway>/ (its TreeIndex): the recipe and sha256 of each file, and where each
  * tenant's parts begin in the files it wrote (`tenants`: name -> [render key, offset, offset, ...] in the order of the
- * tenant's parts in its `parts` entry; offsets in UTF-16 code units, as JavaScript indexes the file's text). A warm build takes an unchanged tenant's part of a gateway-wide file out of
- * the file as written there (read once, and only when its lstat data are still its record's) instead of reading
- * the tenant's `parts` entry, and the sha256 of a file made of the same recipe from its record.
+ * tenant's parts in its `parts` entry; offsets in UTF-16 code units, as JavaScript indexes the file's text). A warm
+ * build takes an unchanged tenant's part of a gateway-wide file out of the file as written there (read once, and only
+ * when its lstat data are still its record's) instead of reading the tenant's `parts` entry, and the sha256 of a file
+ * made of the same recipe from its record.
  */
 export class PreviousTree {
   private readonly texts = new Map<string, string | null>();
@@ -159,6 +160,12 @@ export class PreviousTree {
     let t = this.texts.get(file);
     if (t === undefined) this.texts.set(file, (t = this.read(file)));
     return t !== null && at + length <= t.length ? t.slice(at, at + length) : undefined;
+  }
+
+  /** Whether `at` is a line's start in the file last written at `file` as slice() read it. */
+  lineStart(file: string, at: number): boolean {
+    const t = this.texts.get(file);
+    return at === 0 || (typeof t === 'string' && t.charCodeAt(at - 1) === 10);
   }
 
   /** Lets go of the files' texts read (a later slice() reads the file again). */
