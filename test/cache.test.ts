@@ -13,7 +13,7 @@ import { readLock } from '../src/model/lock';
 import { compile } from '../src/bundle/compile';
 import { Cache, sha256 } from '../src/util/cache';
 import { crossIndexRuns, validate } from '../src/validate';
-import { readTree, replaceTree, TreeIndex, TreeRecord } from '../src/bundle/write';
+import { PreviousTree, readTree, replaceTree, TreeIndex, TreeRecord } from '../src/bundle/write';
 import { allRules } from '../src/validate/rules';
 import { Piece, segmentsOf } from '../src/bundle/bundle';
 import { generateTempRepo, tenantName } from '../bench/generate';
@@ -306,6 +306,129 @@ test('a tree index: a recorded file is not read; edited by hand with the same si
   assert.is(ino('a.conf'), before.a, 'an unchanged recorded file is linked');
   assert.is.not(ino('b.conf'), before.b, 'a file edited by hand (same size, same mtime) is written again');
   assert.is.not(ino('c.conf'), before.c, 'a recorded file is compared by its record, not read');
+});
+
+test("a warm build takes unchanged tenants out of the tree the last build wrote: the bytes of a build without the cache after every edit and every damage", async () => {
+  const repo = generateTempRepo({ tenants: 40 });
+  temps.push(repo.dir);
+  const dir = repo.dir;
+  const cacheDir = tempDir();
+  const out = path.join(dir, 'out');
+  const plainOut = path.join(dir, 'out-plain');
+  const gw = path.join(out, 'gw1');
+  fs.writeFileSync(path.join(dir, '.gitignore'), 'out/\nout-plain/\n');
+  assert.is((await cli(['build', '--config', dir, '--out', plainOut], dir, env)).code, 0);
+  git(dir, 'init', '-q');
+  git(dir, 'add', '-A');
+  git(dir, 'commit', '-qm', 'base');
+  // Counts the runs of old files a build reads and the files whose sha256 it takes from the tree's records.
+  const slice = PreviousTree.prototype.slice;
+  const shaOf = PreviousTree.prototype.shaOf;
+  let sliced = 0;
+  let known = 0;
+  PreviousTree.prototype.slice = function (this: PreviousTree, ...a: Parameters<PreviousTree['slice']>) {
+    sliced++;
+    return slice.apply(this, a);
+  };
+  PreviousTree.prototype.shaOf = function (this: PreviousTree, ...a: Parameters<PreviousTree['shaOf']>) {
+    const r = shaOf.apply(this, a);
+    if (r !== undefined) known++;
+    return r;
+  };
+  const lock = path.join(dir, 'allocations.lock.yaml');
+  const tree = () => {
+    const folder = path.join(cacheDir, 'v1', 'tree');
+    return fs.readdirSync(folder).flatMap((d) => fs.readdirSync(path.join(folder, d)).map((n) => path.join(folder, d, n)));
+  };
+  /** A build without the cache and one with it into the kept out/: the same bytes, modes and lock. `kept`: the old tree was used. */
+  const same = async (step: string, kept: boolean) => {
+    const before = fs.readFileSync(lock, 'utf8');
+    fs.rmSync(plainOut, { recursive: true, force: true });
+    const plain = await cli(['build', '--config', dir, '--out', plainOut], dir, env);
+    assert.is(plain.code, 0, `${step}: ${plain.err}`);
+    const lockPlain = fs.readFileSync(lock, 'utf8');
+    fs.writeFileSync(lock, before);
+    sliced = known = 0;
+    const cached = await cli(['build', '--config', dir, '--out', out, '--cache-dir', cacheDir], dir, env);
+    assert.is(cached.code, 0, `${step}: ${cached.err}`);
+    assert.is(fs.readFileSync(lock, 'utf8'), lockPlain, `${step}: lock`);
+    assert.equal(readTree(gw), readTree(path.join(plainOut, 'gw1')), `${step}: bundle (bytes and modes)`);
+    assert.equal(fs.readdirSync(out), ['gw1'], `${step}: no staged or old tree left behind`);
+    if (kept) {
+      assert.ok(sliced > 0, `${step}: gateway-wide files made of the old files' runs`);
+      // Each unchanged tenant's swanctl/conf.d/ file at least.
+      assert.ok(known >= 35, `${step}: ${known} files' sha256s from their recipes`);
+    }
+  };
+  const t = (i: number) => `tenants/${tenantName(i)}.yaml`;
+  const removed = fs.readFileSync(path.join(dir, t(7)), 'utf8');
+  const steps: Array<[string, boolean, () => void]> = [
+    ['first build with the cache', false, () => undefined],
+    ['nothing changed', true, () => undefined],
+    ['change a tenant', true, () => edit(dir, t(20), '{ to: 10.2.0.0/16, metric: 100 }', '{ to: 10.2.0.0/16, metric: 90 }')],
+    ['change the first and the last tenant', true, () => {
+      edit(dir, t(1), '{ to: 10.2.0.0/16, metric: 100 }', '{ to: 10.2.0.0/16, metric: 90 }');
+      edit(dir, t(40), '{ to: 10.2.0.0/16, metric: 100 }', '{ to: 10.2.0.0/16, metric: 90 }');
+    }],
+    ['remove a tenant', true, () => fs.rmSync(path.join(dir, t(7)))],
+    ['add it back', true, () => fs.writeFileSync(path.join(dir, t(7)), removed)],
+    ['bump the lock', true, () => edit(dir, 'allocations.lock.yaml', /next:\n  table: \d+/, 'next:\n  table: 1500')],
+    // A file of out/ edited by hand to the same size with its mtime put back: not as recorded, never read as the old
+    // tree (its runs are read from the tenants' entries).
+    ['a gateway-wide file edited by hand, a tenant changed', true, () => {
+      const p = path.join(gw, 'frr', 'frr.conf');
+      const st = fs.statSync(p);
+      fs.writeFileSync(p, fs.readFileSync(p, 'utf8').replace('exit-vrf', 'EXIT-VRF'));
+      fs.utimesSync(p, st.atime, st.mtime);
+      edit(dir, t(20), '{ to: 10.2.0.0/16, metric: 90 }', '{ to: 10.2.0.0/16, metric: 80 }');
+    }],
+    ['a one-tenant file and a summary removed from out/', true, () => {
+      fs.rmSync(path.join(gw, 'swanctl', 'conf.d', `${tenantName(3)}.conf`));
+      fs.rmSync(path.join(gw, 'summaries', `${tenantName(4)}.json`));
+    }],
+    ['a file of out/ cut short, a tenant changed', true, () => {
+      const p = path.join(gw, 'nftables', 's2sgw.nft');
+      fs.writeFileSync(p, fs.readFileSync(p, 'utf8').slice(0, 1000));
+      edit(dir, t(20), '{ to: 10.2.0.0/16, metric: 80 }', '{ to: 10.2.0.0/16, metric: 70 }');
+    }],
+    // Kept tenants' texts come from out/; their parts entries are read only for a file that cannot be linked: gone
+    // too, build starts again without the old tree (StaleCache) and renders what it misses.
+    ['no parts entries, a one-tenant file removed from out/', false, () => {
+      fs.rmSync(path.join(cacheDir, 'v1', 'parts'), { recursive: true, force: true });
+      fs.rmSync(path.join(gw, 'swanctl', 'conf.d', `${tenantName(5)}.conf`));
+    }],
+    ['out/ removed', false, () => fs.rmSync(out, { recursive: true, force: true })],
+    ['the tree entry cut short', false, () => {
+      for (const e of tree()) fs.writeFileSync(e, fs.readFileSync(e, 'utf8').slice(0, 200));
+    }],
+    ['a build after it', true, () => undefined],
+    // Two tenants' layouts swapped under a right checksum: neither is under its own render key, so neither is kept.
+    ['two tenants swapped in the tree entry', true, () => {
+      const [e] = tree();
+      const text = fs.readFileSync(e, 'utf8');
+      const body = JSON.parse(text.slice(text.indexOf('\n') + 1));
+      const [x, y] = [tenantName(11), tenantName(30)];
+      [body.tenants[x], body.tenants[y]] = [body.tenants[y], body.tenants[x]];
+      new Cache(cacheDir, assert.unreachable).putText('tree', path.basename(e, '.json'), JSON.stringify(body));
+      // Its mtime is the records' "since": set back to what it was, so that the files are not all racy.
+      fs.utimesSync(e, fs.statSync(e).atime, fs.statSync(e).mtime);
+    }],
+    ['the parts index removed', false, () => fs.rmSync(path.join(cacheDir, 'v1', 'partsindex'), { recursive: true, force: true })],
+    ['a build after it', true, () => undefined],
+    // Every tenant's render key changes (at 40 tenants the parts index is not written again for it: INDEX_STALE).
+    ['change the gateway file', false, () => edit(dir, 'gateways/gw1.yaml', 'dpd: 30s', 'dpd: 20s')],
+  ];
+  try {
+    for (const [name, kept, change] of steps) {
+      change();
+      await same(name, kept);
+      git(dir, 'add', '-A');
+      git(dir, 'commit', '-qm', name, '--allow-empty');
+    }
+  } finally {
+    PreviousTree.prototype.slice = slice;
+    PreviousTree.prototype.shaOf = shaOf;
+  }
 });
 
 test('after a one-tenant change the tenant-scope rules run on that tenant only; a gateway change runs them on every tenant', () => {

@@ -6,13 +6,14 @@ import type { Allocations } from '../model/lock';
 import { TARGETS } from '../targets';
 import { RenderedFile, Section, Target, TargetInput, flat, text } from '../targets/target';
 import type { Tenant } from '../model/model';
-import { Cache, codeDigest, keyOf, restoreFile } from '../util/cache';
+import { Cache, codeDigest, keyOf, restoreFile, sha256 as digestOf } from '../util/cache';
 import type { Place } from '../model/diagnostics';
 import type { TenantSummary } from '../model/summary';
 import { VERSION } from '../util/version';
 import { summarize } from '../model/summary';
 import { BundleSource, formatManifest, Manifest, MANIFEST, PARTS_MIN, partsOf, summaryPath } from './manifest';
 import { IndexRecord, PartHead, PartsIndex, TenantParts, headsOf, writeIndex } from './parts-index';
+import type { PreviousTree, TenantLayout } from './write';
 
 // manifest.json's format lives in manifest.ts (apply reads it without loading the compiler).
 export { formatManifest, parseManifest, sameEntryText, MANIFEST, SUMMARIES, summaryPath } from './manifest';
@@ -97,6 +98,27 @@ class JoinedFile implements BundleFile {
   }
 }
 
+/**
+ * A file of a build with a cache: its sections' texts joined when first read, then only the text is kept. A file whose
+ * sha256 the previous tree gives (the same recipe) is joined only if it is written (not linked from the old tree).
+ */
+class BuiltFile implements BundleFile {
+  private joined?: string;
+  constructor(
+    readonly path: string,
+    private segments: Array<string | OldRun> | undefined,
+    readonly mode: number,
+  ) {}
+
+  get content(): string {
+    if (this.joined === undefined) {
+      this.joined = this.segments!.map((x) => (typeof x === 'string' ? x : x.text)).join('');
+      this.segments = undefined;
+    }
+    return this.joined;
+  }
+}
+
 /** A file whose text is read when first asked for (a cached tenant's summaries/ file in plan, which shows none of them). */
 class LazyFile implements BundleFile {
   constructor(
@@ -160,6 +182,27 @@ export interface RenderCache {
    * again when it is missing or more than this many of its records are stale; undefined: never (plan's base side).
    */
   index?: { read: boolean; rewrite?: number };
+  /**
+   * Build: what the last build recorded of out/<gateway>/ (src/bundle/write.ts). A tenant the parts index and the
+   * previous tree both hold under its render key is taken from the index, its texts out of the files as written there.
+   */
+  previous?: (gateway: string) => PreviousTree | undefined;
+}
+
+/**
+ * What a build with a cache records of a bundle for the next one (PreviousTree): each tenant's render key and where
+ * its parts begin in their files (in its entry's order of parts), and each target file's recipe.
+ */
+export interface Layout {
+  tenants: Record<string, TenantLayout>;
+  recipes: Map<string, string>;
+}
+
+const layouts = new WeakMap<Bundle, Layout>();
+
+/** The layout of a bundle a build made with a cache (see Layout); undefined for any other. */
+export function layoutOf(b: Bundle): Layout | undefined {
+  return layouts.get(b);
 }
 
 /**
@@ -188,10 +231,23 @@ export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations
   // (joined into the file's text) before the next renders: at 10,000 tenants they are hundreds of MB.
   const perTenant = new Map<string, Map<string, string>>();
   const gatewayParts = new Map<string, string>();
+  // Files whose sha256 is known without hashing their text: cached tenants' summaries, files of a recipe the previous tree holds.
+  const known = new Map<string, string>();
   for (const target of TARGETS) {
     const input = { model, gateway, tenants, alloc };
     for (const f of reuse ? renderReusing(target, input, reuse, wholeOf) : target.render(input)) {
-      const file: BundleFile = lean ? new JoinedFile(f.path, shared(f.sections.map(segmentOf), other?.get(f.path)), f.mode ?? 0o644) : { path: f.path, content: text(f), mode: f.mode ?? 0o644 };
+      const recipe = reuse?.recipes?.get(f.path);
+      // A file of PARTS_MIN bytes or more is hashed as it is made: its manifest entry lists its parts too.
+      const was = recipe === undefined ? undefined : reuse!.previous?.shaOf(f.path, recipe, PARTS_MIN);
+      if (was !== undefined) known.set(f.path, was);
+      let file: BundleFile;
+      if (lean) file = new JoinedFile(f.path, shared(f.sections.map(segmentOf), other?.get(f.path)), f.mode ?? 0o644);
+      else if (reuse?.previous) {
+        const b = new BuiltFile(f.path, f.sections.map((x) => (x instanceof OldRun ? x : x.text)), f.mode ?? 0o644);
+        // Joined now unless the previous tree gives its sha256: the sections go as the next target renders.
+        if (was === undefined) void b.content;
+        file = b;
+      } else file = { path: f.path, content: text(f), mode: f.mode ?? 0o644 };
       files.push(file);
       const cuts = reuse?.slices?.get(f.path);
       if (cuts) {
@@ -199,7 +255,8 @@ export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations
         for (const c of cuts) c.texts[c.at] = file.content.slice(c.start, c.start + c.length);
         reuse!.slices!.delete(f.path);
       }
-      const byTenant = new Map<string, ReturnType<typeof createHash>>();
+      // Made at the first section to hash: most files of a warm build are one kept tenant's (its digest is the entry's).
+      let byTenant: Map<string, ReturnType<typeof createHash>> | undefined;
       // Made at the first gateway section: most files of a 10,000-tenant gateway are one tenant's (swanctl/conf.d/).
       let gw: ReturnType<typeof createHash> | undefined;
       for (const s of f.sections) {
@@ -208,13 +265,14 @@ export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations
           continue;
         }
         // A cached tenant's digest comes with its sections.
-        if (s instanceof Piece || reuse?.hits.has(s.tenant)) continue;
+        if (s instanceof Piece || s instanceof OldRun || reuse?.hits.has(s.tenant)) continue;
+        byTenant ??= new Map();
         let h = byTenant.get(s.tenant);
         if (!h) byTenant.set(s.tenant, (h = createHash('sha256')));
         h.update(s.text);
       }
       gatewayParts.set(f.path, gw ? gw.digest('hex') : EMPTY_SHA256);
-      for (const [t, h] of byTenant) {
+      for (const [t, h] of byTenant ?? []) {
         let m = perTenant.get(t);
         if (!m) perTenant.set(t, (m = new Map()));
         m.set(f.path, h.digest('hex'));
@@ -240,11 +298,11 @@ export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations
   // Kept as their files' texts only: the objects were 40 MB at 10,000 tenants (the texts 26 MB), and the manifest's
   // summary of a tenant is asked for only when plan or apply finds it changed (parsed then, see lazySummary).
   const summaries = new Map<string, string>();
-  const known = new Map<string, string>();
   for (const t of tenants) {
     const hit = reuse?.hits.get(t.name);
     if (hit) {
-      files.push(lean ? summaryFile(t.name, hit) : { path: summaryPath(t.name), content: hit.summaryText, mode: 0o644 });
+      // A build with the previous tree links the file from there (its sha256 is the entry's): its text is read only if not.
+      files.push(lean || reuse?.previous ? summaryFile(t.name, hit) : { path: summaryPath(t.name), content: hit.summaryText, mode: 0o644 });
       known.set(summaryPath(t.name), hit.summarySha);
     } else {
       const made = summaryText(summarize(wholeOf(t), gateway, alloc));
@@ -279,7 +337,10 @@ export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations
   };
   if (!lean) files.push({ path: MANIFEST, content: formatManifest(manifest), mode: 0o644 });
   files.sort(byPath);
-  return { gateway: gateway.name, files, ...(keepRendered ? { rendered: kept } : {}), manifest };
+  reuse?.previous?.release();
+  const made: Bundle = { gateway: gateway.name, files, ...(keepRendered ? { rendered: kept } : {}), manifest };
+  if (reuse?.offsets) layouts.set(made, { tenants: Object.fromEntries(tenants.map((t) => [t.name, [reuse.keys.get(t.name)!, ...(reuse.offsets!.get(t.name) ?? [])]])), recipes: reuse.recipes! });
+  return made;
 }
 
 /** A file's manifest entry: its sha256 and mode, and (not for plan's lean bundles) its parts when it is large. */
@@ -515,6 +576,85 @@ function indexedEntry(cache: Cache, rec: IndexRecord, tenant: string, file: stri
   return e;
 }
 
+/**
+ * Build: an unchanged tenant taken from the parts index and the previous tree (Reuse.kept): its parts are put into
+ * their files as runs of the files the last build wrote (OldRun), its summary read from its entry only if asked for.
+ */
+interface Kept {
+  rec: IndexRecord;
+  /** Where each of its parts (in the record's order) began in its file as the last build wrote it. */
+  at: number[];
+  /** Its `parts` entry, read only if a file of the old tree cannot be (OldRun) or its summary is asked for. */
+  lazy: LazyEntry;
+}
+
+/** A kept tenant's entry: its digest and summary's sha256 from the index record; no texts (its parts are OldRuns). */
+function keptEntry(lazy: LazyEntry, rec: IndexRecord): RenderEntry {
+  return {
+    targets: {},
+    get summaryText() {
+      return lazy.entry().summaryText;
+    },
+    summarySha: rec.summarySha,
+    summary: () => lazy.entry().summary(),
+    digest: rec.digest,
+    sections: () => {
+      throw new Error('read without its sections');
+    },
+    get head() {
+      return headsOf(rec);
+    },
+  };
+}
+
+/**
+ * Build: the parts of kept tenants that follow one another in a file as the last build wrote it, one section whose
+ * text is that run of the file (read when asked for: a file whose sha256 the previous tree gives is not joined).
+ * Its tenant is the first one's; the others are in `members` (tenant, number among its parts, among this target's,
+ * where it began in the old file), four values each. When the file is no longer as recorded (edited, removed) or the
+ * run's newlines are not its parts', its text is its members' parts read from their `parts` entries.
+ */
+class OldRun implements Section {
+  private read?: string;
+  end: number;
+  lines = 0;
+  readonly members: Array<string | number> = [];
+  constructor(
+    readonly tenant: string,
+    private readonly previous: PreviousTree,
+    private readonly kept: Map<string, Kept>,
+    private readonly target: string,
+    readonly path: string,
+    readonly start: number,
+  ) {
+    this.end = start;
+  }
+
+  add(tenant: string, flat: number, i: number, length: number, lines: number): void {
+    this.members.push(tenant, flat, i, this.end);
+    this.end += length;
+    this.lines += lines;
+  }
+
+  get text(): string {
+    if (this.read !== undefined) return this.read;
+    const t = this.previous.slice(this.path, this.start, this.end - this.start);
+    // Whole lines of the old file (every part of the targets' is), else as many newlines as its parts have: counting
+    // them in every run was 60 MB scanned by a warm build at 10,000 tenants.
+    const lines = t !== undefined && ((this.previous.lineStart(this.path, this.start) && (t === '' || t.charCodeAt(t.length - 1) === 10)) || newlines(t) === this.lines);
+    if (lines) return (this.read = t!);
+    // From the entries (a StaleCache if one cannot be read as its index record says: build starts again from them).
+    const texts: string[] = [];
+    const ms = this.members;
+    for (let j = 0; j < ms.length; j += 4) {
+      const part = this.kept.get(ms[j] as string)!.lazy.entry().targets[this.target]?.[ms[j + 2] as number];
+      if (typeof part?.text !== 'string') throw new StaleCache(`${ms[j] as string}: ${this.target} part ${ms[j + 2] as number}`);
+      texts.push(part.text);
+    }
+    return (this.read = texts.join(''));
+  }
+}
+
 /** summaries/<tenant>.json's text. */
 function summaryText(s: TenantSummary): string {
   return flat(JSON.stringify(s) + '\n');
@@ -553,6 +693,14 @@ interface Reuse {
    * (`slices`), not joined a second time: a filling build held every tenant's lines twice until it wrote the entries.
    */
   slices?: Map<string, Slice[]>;
+  /** Build: the tree the last build wrote (RenderCache.previous), and the tenants taken from it (Kept; also in `hits`). */
+  previous?: PreviousTree;
+  kept?: Map<string, Kept>;
+  /** Build: per tenant, where its parts begin in their files (Layout), filled target by target; how many it has so far. */
+  offsets?: Map<string, number[]>;
+  counts?: Map<string, number>;
+  /** Build: each target file's recipe (Layout). */
+  recipes?: Map<string, string>;
 }
 
 /** Where a missed tenant's part lies in its file's text, and where in its Fresh texts it goes. */
@@ -575,12 +723,24 @@ function lookUp(rc: RenderCache, gateway: Gateway, tenants: Tenant[], alloc: All
   const index = rc.index ? PartsIndex.read(rc.cache, gateway.name, lean) : undefined;
   // Plan without sections takes a tenant the index holds under its key from there: no entry read unless a diff shows its texts.
   const fromIdx = rc.index?.read && lean && !sections ? index : undefined;
+  // A build takes a tenant the index and the previous tree both hold under its key from there: its texts out of the old files.
+  const previous = !lean && !sections && index ? rc.previous?.(gateway.name) : undefined;
+  const kept = new Map<string, Kept>();
   const hits = new Map<string, RenderEntry>();
   for (const t of tenants) {
     const key = keys.get(t.name)!;
     const rec = fromIdx?.get(t.name, key);
     if (rec) {
       hits.set(t.name, indexedEntry(rc.cache, rec, t.name, t.file));
+      continue;
+    }
+    const was = previous && index!.get(t.name, key);
+    const at = was ? previous!.offsets(t.name, key, was.parts.reduce((n, list) => n + list.length, 0)) : undefined;
+    if (was && at) {
+      const lazy = new LazyEntry(rc.cache, was, t.file);
+      kept.set(t.name, { rec: was, at, lazy });
+      hits.set(t.name, keptEntry(lazy, was));
+      rc.cache.hits++;
       continue;
     }
     // Plan (lean) keeps the entries for its other side; a build joins each into its files and lets it go.
@@ -596,7 +756,8 @@ function lookUp(rc: RenderCache, gateway: Gateway, tenants: Tenant[], alloc: All
   }
   const rewrite = rc.index?.rewrite;
   const rewriteIndex = rewrite !== undefined && (!index || index.stale(keys) > rewrite);
-  return { keys, hits, fresh: new Map(), tenants, sections, release: !lean && !sections, rewriteIndex, ...(lean ? {} : { slices: new Map() }) };
+  const track = lean ? {} : { offsets: new Map<string, number[]>(), counts: new Map<string, number>(), recipes: new Map<string, string>(), slices: new Map<string, Slice[]>() };
+  return { keys, hits, fresh: new Map(), tenants, sections, release: !lean && !sections, rewriteIndex, ...(previous ? { previous, kept } : {}), ...track };
 }
 
 function sectionsAddUp(e: RenderEntry): boolean {
@@ -701,11 +862,47 @@ function renderReusing(target: Target, input: TargetInput, reuse: Reuse, wholeOf
   const slots = new Map<string, Section[][]>();
   const modes = new Map<string, number | undefined>();
   for (const [p, sk] of skeleton) modes.set(p, sk.mode);
+  // Build: per file and slot, each part put there but a kept tenant's, four values each (Mark).
+  const marks = reuse.offsets ? new Map<string, Mark[][]>() : undefined;
+  const ti = TARGETS.indexOf(target);
+  // Kept tenants' files by their number in the parts index's paths (every record of one index shares its list).
+  const byNumber: Array<Section[][] | undefined> = [];
   // Plain loops, no closure per tenant: this runs for every part of 10,000 tenants on each side of a plan.
   for (const t of input.tenants) {
+    const base = reuse.counts?.get(t.name) ?? 0;
+    const kept = reuse.kept?.get(t.name);
+    if (kept) {
+      // Its parts as runs of the files the last build wrote: a part that begins where the slot's last run ends extends it.
+      const list = kept.rec.parts[ti];
+      reuse.counts!.set(t.name, base + list.length);
+      for (let i = 0; i < list.length; i++) {
+        const [n, mode, slot, length, lines] = list[i];
+        const p = kept.rec.paths[n];
+        let file = byNumber[n];
+        if (!file) {
+          file = slots.get(p);
+          if (!file) {
+            slots.set(p, (file = []));
+            if (!modes.has(p)) modes.set(p, mode ?? undefined);
+          }
+          byNumber[n] = file;
+        }
+        const into = (file[slot] ??= []);
+        const at = kept.at[base + i];
+        const last = into.length ? into[into.length - 1] : undefined;
+        if (last instanceof OldRun && last.path === p && last.end === at) last.add(t.name, base + i, i, length, lines);
+        else {
+          const run = new OldRun(t.name, reuse.previous!, reuse.kept!, target.name, p, at);
+          run.add(t.name, base + i, i, length, lines);
+          into.push(run);
+        }
+      }
+      continue;
+    }
     const hit = reuse.hits.get(t.name);
     const parts: Array<Part | CachedPart> | undefined = hit ? hit.targets[target.name] : own.get(t.name);
     if (!parts) continue;
+    reuse.counts?.set(t.name, base + parts.length);
     for (let i = 0; i < parts.length; i++) {
       const part = parts[i];
       let file = slots.get(part.path);
@@ -714,11 +911,17 @@ function renderReusing(target: Target, input: TargetInput, reuse: Reuse, wholeOf
         if (!modes.has(part.path)) modes.set(part.path, part.mode);
       }
       const into = (file[part.slot] ??= []);
+      const before = into.length;
       if (part instanceof Piece) into.push(part);
       else if ('sections' in part) into.push(...part.sections);
       else if (reuse.sections) into.push(...hit!.sections(target.name, i));
       // Its lines as one section: the bundle joins them into the file's text and takes its digest from the entry.
       else into.push({ tenant: t.name, text: part.text });
+      if (marks) {
+        let m = marks.get(part.path);
+        if (!m) marks.set(part.path, (m = []));
+        (m[part.slot] ??= []).push(t.name, base + i, i, into.length - before);
+      }
     }
   }
   const out: RenderedFile[] = [];
@@ -726,24 +929,101 @@ function renderReusing(target: Target, input: TargetInput, reuse: Reuse, wholeOf
     const gateway = skeleton.get(p)?.gateway ?? [];
     const file = slots.get(p) ?? [];
     const sections: Section[] = [];
-    for (let k = 0; k <= gateway.length; k++) {
-      if (file[k]) sections.push(...file[k]);
-      if (k < gateway.length) sections.push(gateway[k]);
-    }
+    if (marks) {
+      const recipe = layOut(target.name, p, mode, gateway, file, marks.get(p) ?? [], reuse, sections);
+      if (recipe !== undefined) reuse.recipes!.set(p, recipe);
+    } else
+      for (let k = 0; k <= gateway.length; k++) {
+        if (file[k]) sections.push(...file[k]);
+        if (k < gateway.length) sections.push(gateway[k]);
+      }
     if (firsts.size) {
+      // Only a file holding a missed tenant's part is measured: its text is joined anyway (a kept tenant's old run is
+      // read only then, never for the thousands of one-tenant files a warm build links).
       const cuts: Slice[] = [];
-      let off = 0;
       for (const x of sections) {
         const cut = firsts.get(x);
-        if (cut && cut.start < 0) {
-          cut.start = off;
-          cuts.push(cut);
-        }
-        off += x.text.length;
+        if (cut && cut.start < 0) cuts.push(cut);
       }
-      if (cuts.length) reuse.slices!.set(p, cuts);
+      if (cuts.length) {
+        let off = 0;
+        for (const x of sections) {
+          const cut = firsts.get(x);
+          if (cut && cut.start < 0) cut.start = off;
+          off += x.text.length;
+        }
+        reuse.slices!.set(p, cuts);
+      }
     }
     out.push({ path: p, sections, ...(mode !== undefined ? { mode } : {}) });
   }
   return out;
+}
+
+/** A tenant part put into a file's slot, as four values in a row: tenant, its number among the tenant's parts (all targets), among this target's, how many sections. */
+type Mark = string | number;
+
+/**
+ * A file with more tenant parts than this has no recipe: it is joined and hashed. Its recipe would name thousands of
+ * parts (a gateway-wide file: one of any tenant's changes changes it), a one-tenant file's names one.
+ */
+const RECIPE_PARTS = 16;
+
+/**
+ * Build: puts a file's sections in order into `sections`, records where each tenant part in it begins (reuse.offsets),
+ * and gives its recipe (Layout) when it has at most RECIPE_PARTS tenant parts: the digest of its path, mode, target, gateway sections' texts and,
+ * in their order, each tenant part's tenant, render key and number. A tenant's parts are a function of its render key
+ * (the render cache's premise), so two files of one recipe hold the same bytes.
+ */
+function layOut(target: string, p: string, mode: number | undefined, gateway: Section[], file: Section[][], marks: Mark[][], reuse: Reuse, sections: Section[]): string | undefined {
+  let parts = 0;
+  for (let k = 0; k < file.length; k++) {
+    parts += (marks[k]?.length ?? 0) / 4;
+    for (const s of file[k] ?? []) if (s instanceof OldRun) parts += s.members.length / 4;
+  }
+  const made = parts <= RECIPE_PARTS ? [`${p}\0${mode ?? 'default'}\0${target}\n`] : undefined;
+  const offsets = reuse.offsets!;
+  const place = (tenant: string, flat: number, off: number) => {
+    let at = offsets.get(tenant);
+    if (!at) offsets.set(tenant, (at = []));
+    at[flat] = off;
+  };
+  let off = 0;
+  for (let k = 0; k <= gateway.length; k++) {
+    const slot = file[k];
+    const m = marks[k];
+    let x = 0;
+    for (let n = 0; slot && n < slot.length; ) {
+      const s = slot[n];
+      if (s instanceof OldRun) {
+        // Its members where they were, moved by as much as the run moved.
+        const ms = s.members;
+        for (let j = 0; j < ms.length; j += 4) {
+          place(ms[j] as string, ms[j + 1] as number, off + (ms[j + 3] as number) - s.start);
+          made?.push(`t${ms[j] as string}\0${reuse.keys.get(ms[j] as string)!}\0${ms[j + 2] as number}\n`);
+        }
+        off += s.end - s.start;
+        sections.push(s);
+        n++;
+        continue;
+      }
+      // A part of its mark's tenant: its sections one after the other.
+      const tenant = m![x] as string;
+      place(tenant, m![x + 1] as number, off);
+      made?.push(`t${tenant}\0${reuse.keys.get(tenant)!}\0${m![x + 2] as number}\n`);
+      for (let j = m![x + 3] as number; j > 0; j--) {
+        const t = slot[n++];
+        off += t instanceof Piece ? t.length : t.text.length;
+        sections.push(t);
+      }
+      x += 4;
+    }
+    if (k < gateway.length) {
+      const g = gateway[k].text;
+      off += g.length;
+      made?.push(`g${g.length}\n`, g);
+      sections.push(gateway[k]);
+    }
+  }
+  return made && digestOf(made.join(''));
 }

@@ -7,6 +7,7 @@ import { Bundle, BundleSource, bundleAll } from './bundle';
 import type { Cache } from '../util/cache';
 import { validate, Validated } from '../validate';
 import type { Model } from '../model/model';
+import type { PreviousTree } from './write';
 
 export interface Compiled {
   model: Model;
@@ -45,6 +46,12 @@ export interface CompileOptions {
   indexRules?: boolean;
   /** With `lean`: the other side's bundles of a plan, whose texts equal pieces are taken from (bundleAll's `like`). */
   like?: Bundle[];
+  /**
+   * Build with a cache: what the last build recorded of out/<gateway>/ (src/bundle/write.ts): unchanged tenants come
+   * from the parts index, their texts out of the files written there (RenderCache.previous). Not with `partsIndex: false`
+   * (build's run again after a StaleCache).
+   */
+  previous?: (gateway: string) => PreviousTree | undefined;
   /** Told each phase as it starts (the command line shows it on a terminal); no effect on the result. */
   progress?: (phase: string) => void;
 }
@@ -80,7 +87,8 @@ export function compileValidated(v: Validated, prev: Allocations = v.lock, opts:
   // (a one-tenant change finds its few tenants in their entries; rewriting 10,000 records for it is not worth it),
   // never by plan's base side.
   const index = { read: !!opts.lean && opts.partsIndex !== false, ...(opts.base ? {} : { rewrite: INDEX_STALE }) };
-  const rc = opts.cache && v.fileKeys ? { cache: opts.cache, fileKeys: v.fileKeys, index, ...(v.whole ? { whole: v.whole } : {}) } : undefined;
+  const previous = opts.partsIndex !== false ? opts.previous : undefined;
+  const rc = opts.cache && v.fileKeys ? { cache: opts.cache, fileKeys: v.fileKeys, index, ...(v.whole ? { whole: v.whole } : {}), ...(previous ? { previous } : {}) } : undefined;
   opts.progress?.(`rendering ${model.gateways.length} gateway bundle${model.gateways.length === 1 ? '' : 's'}`);
   const bundles = bundleAll(model, alloc, !!opts.keepRendered, opts.source ?? null, rc, !!opts.lean, opts.like).filter((b) => !wanted || wanted.includes(b.gateway));
   return { ...base, ok: !hasErrors(v.diagnostics), alloc, ...(opts.base ? {} : { lockText: formatLock(alloc) }), lockChanges: changes, bundles };

@@ -2,6 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { sha256 } from '../util/cache';
 import type { BundleFile } from './bundle';
 
 /** Writes a file by writing a temporary sibling and renaming it over the target. */
@@ -75,8 +76,13 @@ export interface Known {
   shas: Map<string, string>;
 }
 
-/** A file as written: inode, size, mtime and ctime in ns (as decimal strings), its sha256. */
-export type TreeRecord = [string, string, string, string, string];
+/**
+ * A file as written: inode, size, mtime and ctime in ns (as decimal strings), its sha256, and (build with a cache) its
+ * recipe: a digest of what its text was made of (bundle.ts: its gateway sections' texts and the render key, target and
+ * number of each tenant part in it), which gives the next build the sha256 of a file made of the same without making
+ * its text.
+ */
+export type TreeRecord = [string, string, string, string, string] | [string, string, string, string, string, string];
 
 /**
  * Where replaceTree() keeps a tree's records between builds (build: the work cache, entry kind `tree`). Safe as a
@@ -92,20 +98,98 @@ export interface TreeIndex {
 
 /** Whether `p` is a regular file with exactly `f`'s mode and bytes (size first: most changed files differ in it). */
 function sameFile(p: string, f: BundleFile, known?: Known): boolean {
-  let st: fs.BigIntStats;
-  try {
-    st = fs.lstatSync(p, { bigint: true });
-  } catch {
-    return false;
-  }
-  if (!st.isFile() || Number(st.mode & 0o7777n) !== f.mode || st.size !== BigInt(Buffer.byteLength(f.content)) || st.nlink !== 1n) return false;
+  const st = fs.lstatSync(p, { bigint: true, throwIfNoEntry: false });
+  if (!st || !st.isFile() || Number(st.mode & 0o7777n) !== f.mode || st.nlink !== 1n) return false;
   const rec = known && Object.hasOwn(known.records, f.path) ? known.records[f.path] : undefined;
   const sha = known?.shas.get(f.path);
-  if (rec && sha && st.ctimeNs < known!.since && st.mtimeNs < known!.since && rec[0] === String(st.ino) && rec[1] === String(st.size) && rec[2] === String(st.mtimeNs) && rec[3] === String(st.ctimeNs)) return rec[4] === sha;
+  // The record first: equal sha256s are equal sizes too, and the new file's text is not made or touched (measuring a
+  // 20 MB text's UTF-8 length is a scan of it; a file build took as its record's is joined only if it is written).
+  if (rec && sha && asRecorded(st, rec, known!.since)) return rec[4] === sha;
+  if (st.size !== BigInt(Buffer.byteLength(f.content))) return false;
   try {
     return fs.readFileSync(p, 'utf8') === f.content;
   } catch {
     return false;
+  }
+}
+
+/** A tenant in a tree's layout: its render key, then where each of its parts began in its file. */
+export type TenantLayout = Array<string | number>;
+
+/** Whether a file's lstat data are still exactly its record's, and older than the record (not "racy"): it holds the recorded bytes. */
+function asRecorded(st: fs.BigIntStats, rec: TreeRecord, since: bigint): boolean {
+  return st.isFile() && st.ctimeNs < since && st.mtimeNs < since && rec[0] === String(st.ino) && rec[1] === String(st.size) && rec[2] === String(st.mtimeNs) && rec[3] === String(st.ctimeNs);
+}
+
+/**
+ * What the last build recorded of out/<gateway>/ (its TreeIndex): the recipe and sha256 of each file, and where each
+ * tenant's parts begin in the files it wrote (`tenants`: name -> [render key, offset, offset, ...] in the order of the
+ * tenant's parts in its `parts` entry; offsets in UTF-16 code units, as JavaScript indexes the file's text). A warm
+ * build takes an unchanged tenant's part of a gateway-wide file out of the file as written there (read once, and only
+ * when its lstat data are still its record's) instead of reading the tenant's `parts` entry, and the sha256 of a file
+ * made of the same recipe from its record.
+ */
+export class PreviousTree {
+  private readonly texts = new Map<string, string | null>();
+  constructor(
+    readonly dir: string,
+    private readonly records: Record<string, TreeRecord>,
+    private readonly since: bigint,
+    private readonly tenants: Record<string, TenantLayout>,
+  ) {}
+
+  /** The sha256 of the file last written at `file` when it was made of exactly `recipe` (and was under `below` bytes, when given). */
+  shaOf(file: string, recipe: string, below?: number): string | undefined {
+    const r = Object.hasOwn(this.records, file) ? this.records[file] : undefined;
+    if (below !== undefined && !(Number(r?.[1]) < below)) return undefined;
+    return r && r[5] === recipe ? r[4] : undefined;
+  }
+
+  /** Where the tenant's parts began in the files last written, when they were written under render key `key` and are `count`. */
+  offsets(tenant: string, key: string, count: number): number[] | undefined {
+    const s = Object.hasOwn(this.tenants, tenant) ? this.tenants[tenant] : undefined;
+    if (!Array.isArray(s) || s.length !== count + 1 || s[0] !== key) return undefined;
+    for (let i = 1; i <= count; i++) if (!Number.isInteger(s[i]) || (s[i] as number) < 0) return undefined;
+    return s.slice(1) as number[];
+  }
+
+  /**
+   * `length` characters of the file last written at `file` from `at`: undefined when the file is not exactly as
+   * recorded (gone, edited, replaced; checked by fstat of the descriptor it was read from) or too short.
+   */
+  slice(file: string, at: number, length: number): string | undefined {
+    let t = this.texts.get(file);
+    if (t === undefined) this.texts.set(file, (t = this.read(file)));
+    return t !== null && at + length <= t.length ? t.slice(at, at + length) : undefined;
+  }
+
+  /** Whether `at` is a line's start in the file last written at `file` as slice() read it. */
+  lineStart(file: string, at: number): boolean {
+    const t = this.texts.get(file);
+    return at === 0 || (typeof t === 'string' && t.charCodeAt(at - 1) === 10);
+  }
+
+  /** Lets go of the files' texts read (a later slice() reads the file again). */
+  release(): void {
+    this.texts.clear();
+  }
+
+  private read(file: string): string | null {
+    const rec = Object.hasOwn(this.records, file) ? this.records[file] : undefined;
+    if (!rec) return null;
+    let fd: number | undefined;
+    try {
+      fd = fs.openSync(path.join(this.dir, ...file.split('/')), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+      const bytes = fs.readFileSync(fd);
+      // After the read: a write while it ran changed the mtime and ctime. A file not exactly as recorded (changed in
+      // the clock tick of the record, say, as a small tree's files are) is used only if it hashes to its record's sha256.
+      const as = asRecorded(fs.fstatSync(fd, { bigint: true }), rec, this.since) && String(bytes.length) === rec[1];
+      return as || sha256(bytes) === rec[4] ? bytes.toString('utf8') : null;
+    } catch {
+      return null;
+    } finally {
+      if (fd !== undefined) fs.closeSync(fd);
+    }
   }
 }
 
@@ -114,7 +198,7 @@ function sameFile(p: string, f: BundleFile, known?: Known): boolean {
  * beside it (unchanged files hard-linked from the old one, see writeTreeReusing), then swapped
  * in with two renames, so a reader sees the old tree or the new one.
  */
-export function replaceTree(target: string, files: BundleFile[], index?: { tree: TreeIndex; shas: Map<string, string> }): void {
+export function replaceTree(target: string, files: BundleFile[], index?: { tree: TreeIndex; shas: Map<string, string>; recipes?: Map<string, string> }): void {
   const parent = path.dirname(target);
   fs.mkdirSync(parent, { recursive: true });
   const tag = randomBytes(4).toString('hex');
@@ -129,7 +213,7 @@ export function replaceTree(target: string, files: BundleFile[], index?: { tree:
     fs.renameSync(staged, target);
   } finally {
     fs.rmSync(staged, { recursive: true, force: true });
-    fs.rmSync(old, { recursive: true, force: true });
+    removeTree(old);
   }
   // Recorded once the old tree is gone: removing it changed the ctime of every file the two trees shared.
   if (index) {
@@ -139,12 +223,34 @@ export function replaceTree(target: string, files: BundleFile[], index?: { tree:
       if (!sha) continue;
       try {
         const st = fs.lstatSync(path.join(target, ...f.path.split('/')), { bigint: true });
-        records[f.path] = [String(st.ino), String(st.size), String(st.mtimeNs), String(st.ctimeNs), sha];
+        const recipe = index.recipes?.get(f.path);
+        records[f.path] = recipe === undefined ? [String(st.ino), String(st.size), String(st.mtimeNs), String(st.ctimeNs), sha] : [String(st.ino), String(st.size), String(st.mtimeNs), String(st.ctimeNs), sha, recipe];
       } catch {
         // Gone already (another writer): no record, so it is read next time.
       }
     }
     index.tree.save(records);
+  }
+}
+
+/**
+ * Removes a folder s2sgw wrote (files and folders only), like fs.rmSync(dir, { recursive: true, force: true }) but from
+ * the types readdir gives: node's own lstat()s every entry first (20,000 of them for a 10,000-tenant tree). Anything
+ * else, or a failure, is left to fs.rmSync.
+ */
+function removeTree(dir: string): void {
+  try {
+    const walk = (d: string) => {
+      for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+        const p = path.join(d, e.name);
+        if (e.isDirectory()) walk(p);
+        else fs.unlinkSync(p);
+      }
+      fs.rmdirSync(d);
+    };
+    walk(dir);
+  } catch {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -8,9 +8,9 @@ import { compile } from '../bundle/compile';
 import { sourceOf } from '../model/git';
 import { Cache, keyOf, openCache } from '../util/cache';
 import { checkBundle } from '../bundle/check';
-import { MANIFEST, setSource } from '../bundle/bundle';
+import { Bundle, Layout, MANIFEST, StaleCache, layoutOf, setSource } from '../bundle/bundle';
 import { hasErrors, sortDiagnostics } from '../model/diagnostics';
-import { replaceTree, writeFileAtomic, TreeIndex, TreeRecord } from '../bundle/write';
+import { PreviousTree, replaceTree, writeFileAtomic, TenantLayout, TreeIndex, TreeRecord } from '../bundle/write';
 import { Command, EXIT, Io, configDir, formatOption, note, printDiagnostics, progressLine } from './common';
 import { toJson } from '../model/format';
 import type { LockChange } from '../model/lock';
@@ -26,7 +26,12 @@ export const command: Command = {
     ...GATEWAYS,
     locked: { type: 'boolean', description: 'fail instead of allocating: every id must already be in allocations.lock.yaml (CI)' },
     check: { type: 'boolean', description: 'also check each bundle with the real tools (nft -c, vtysh --dryrun, swanctl parser, netplan)' },
-    ...CACHE_DIR,
+    // Build's own words: it also keeps what it wrote to out/ there (src/bundle/write.ts, PreviousTree).
+    'cache-dir': {
+      ...CACHE_DIR['cache-dir'],
+      description:
+        "keep each tenant's checked model and rendered sections in DIR between runs (also S2SGW_CACHE_DIR), and what this build wrote to out/<gateway>/: the next build takes unchanged tenants' texts and files from there when out/ is still as written; output is the same with or without it",
+    },
     ...formatOpt(['text', 'json', 'github']),
   },
   json: `{
@@ -45,15 +50,35 @@ export const command: Command = {
     bar.step('loading the config repository');
     const cache = openCache(values, io.env, io.cwd, io.err);
     // With a cache, the files Git holds unchanged are keyed by their object ids and not read (LoadOptions.git).
-    const loaded = loadConfig(dir, { git: !!cache });
+    let loaded = loadConfig(dir, { git: !!cache });
     const gateways = values.gateway as string[] | undefined;
     // The lock is read with the tenant files and checked as strictly (src/validate/lock-check.ts).
     // Read before build writes the lock: a lock this build changes is not the commit's either (dirty below).
     const source = sourceOf(dir);
     const lockPath = path.join(dir, LOCK_FILE);
     const oldLock = loaded.lock === undefined ? undefined : loaded.lock.toString();
-    const result = compile(loaded, undefined, { locked: !!values.locked, gateways, keepRendered: !!values.check, source, cache, progress: bar.step });
-    if (source && !source.dirty && result.ok && result.lockText !== oldLock) for (const b of result.bundles) setSource(b, { ...source, dirty: true });
+    // With a cache, what the last build recorded of each out/<gateway>/ (TreeStore): unchanged tenants' texts come out of its files.
+    const trees = new Map<string, TreeStore>();
+    const treeOf = (gateway: string) => {
+      const target = path.join(outDir, gateway);
+      let t = trees.get(target);
+      if (!t) trees.set(target, (t = treeStore(cache!, target)));
+      return t;
+    };
+    // `partsIndex` false: again from the `parts` entries, after a part the index promised could not be read (StaleCache).
+    const compileOnce = (partsIndex: boolean) => {
+      const r = compile(loaded, undefined, { locked: !!values.locked, gateways, keepRendered: !!values.check, source, cache, progress: bar.step, ...(cache ? { partsIndex, previous: (g: string) => treeOf(g).previous() } : {}) });
+      if (source && !source.dirty && r.ok && r.lockText !== oldLock) for (const b of r.bundles) setSource(b, { ...source, dirty: true });
+      return r;
+    };
+    let result;
+    try {
+      result = compileOnce(true);
+    } catch (e) {
+      if (!(e instanceof StaleCache)) throw e;
+      loaded = loadConfig(dir, { git: !!cache });
+      result = compileOnce(false);
+    }
     let diags = result.diagnostics;
     if (result.ok && gateways) {
       const unknown = gateways.filter((g) => !result.bundles.some((b) => b.gateway === g));
@@ -81,11 +106,23 @@ export const command: Command = {
     }
     // Lock first: a bundle must never refer to ids the committed lock does not hold.
     if (result.lockText !== oldLock && !values.locked) writeFileAtomic(lockPath, result.lockText!);
-    for (const [i, b] of result.bundles.entries()) {
-      bar.step(`writing ${b.gateway} (${i + 1}/${result.bundles.length})`);
-      const target = path.join(outDir, b.gateway);
-      // With a cache, the tree's files as written are recorded there: a file that is still exactly so is not read again (TreeIndex).
-      replaceTree(target, b.files, cache ? { tree: treeIndex(cache, target), shas: new Map(Object.entries(b.manifest.files).map(([p, e]) => [p, e.sha256])) } : undefined);
+    const writeAll = (bundles: Bundle[]) => {
+      for (const [i, b] of bundles.entries()) {
+        bar.step(`writing ${b.gateway} (${i + 1}/${bundles.length})`);
+        const target = path.join(outDir, b.gateway);
+        // With a cache, the tree's files as written are recorded there: a file that is still exactly so is not read again (TreeIndex).
+        const layout = layoutOf(b);
+        replaceTree(target, b.files, cache ? { tree: treeOf(b.gateway).index(layout), shas: new Map(Object.entries(b.manifest.files).map(([p, e]) => [p, e.sha256])), ...(layout ? { recipes: layout.recipes } : {}) } : undefined);
+      }
+    };
+    try {
+      writeAll(result.bundles);
+    } catch (e) {
+      // A file whose text was left to be joined at its write needed a part that can no longer be read: made again
+      // from the entries (the same bundles; the lock written above is the one they were made with) and written.
+      if (!(e instanceof StaleCache)) throw e;
+      loaded = loadConfig(dir, { git: !!cache });
+      writeAll(compileOnce(false).bundles);
     }
     bar.done();
     if (!gateways) removeStale(outDir, result.bundles.map((b) => b.gateway), io);
@@ -122,20 +159,57 @@ export function lockSummary(changes: LockChange[], io: Io): void {
   io.err(`${LOCK_FILE}: ${parts.length ? `allocated ids for ${parts.join(' and ')}` : ''}${retired ? `${parts.length ? '; ' : ''}retired ${retired}` : ''} (--verbose lists each; \`s2sgw plan\` shows them)\n`);
 }
 
-/** A built tree's records in the work cache (entry kind `tree`, keyed by the tree's absolute path); see TreeIndex. */
-function treeIndex(cache: Cache, target: string): TreeIndex {
+/** A built tree's entry as stored: its files' records (TreeRecord) and the layout of its bundle (Layout.tenants). */
+interface TreeEntry {
+  format: 2;
+  files: Record<string, TreeRecord>;
+  tenants: Record<string, TenantLayout>;
+}
+
+interface TreeStore {
+  /** The previous build's tree, for this build's bundle (PreviousTree). */
+  previous(): PreviousTree | undefined;
+  /** Its records for replaceTree; what it saves holds this bundle's layout. */
+  index(layout: Layout | undefined): TreeIndex;
+}
+
+/**
+ * A built tree's records in the work cache (entry kind `tree`, keyed by the tree's absolute path), read once a run;
+ * see TreeIndex and PreviousTree. An entry of another shape (an older format's) is not used.
+ */
+function treeStore(cache: Cache, target: string): TreeStore {
   const key = keyOf('tree', path.resolve(target));
+  let got: { entry: TreeEntry; since: bigint } | null | undefined;
+  let previous: PreviousTree | undefined;
+  const load = () => {
+    if (got !== undefined) return got ?? undefined;
+    const entry = cache.getWith<TreeEntry>('tree', key, (body) => {
+      const v = JSON.parse(body) as TreeEntry;
+      const isMap = (x: unknown) => x !== null && typeof x === 'object' && !Array.isArray(x);
+      return isMap(v) && v.format === 2 && isMap(v.files) && isMap(v.tenants) ? v : undefined;
+    }, false);
+    const since = entry ? cache.writtenAt('tree', key) : undefined;
+    got = entry && since !== undefined ? { entry, since } : null;
+    return got ?? undefined;
+  };
   return {
-    load() {
-      const records = cache.getWith<Record<string, TreeRecord>>('tree', key, (body) => {
-        const v = JSON.parse(body) as unknown;
-        return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, TreeRecord>) : undefined;
-      }, false);
-      const since = records ? cache.writtenAt('tree', key) : undefined;
-      return records && since !== undefined ? { records, since } : undefined;
+    previous() {
+      // No tree there (a CI job's fresh checkout with a kept cache folder): nothing to take out of it.
+      if (!fs.existsSync(target)) return undefined;
+      const l = load();
+      return l ? (previous ??= new PreviousTree(target, l.entry.files, l.since, l.entry.tenants)) : undefined;
     },
-    save(records) {
-      cache.putText('tree', key, JSON.stringify(records));
+    index(layout) {
+      return {
+        load() {
+          const l = load();
+          return l ? { records: l.entry.files, since: l.since } : undefined;
+        },
+        save(records) {
+          const entry: TreeEntry = { format: 2, files: records, tenants: layout?.tenants ?? {} };
+          cache.putText('tree', key, JSON.stringify(entry));
+        },
+      };
     },
   };
 }
