@@ -557,21 +557,7 @@ function indexedEntry(cache: Cache, rec: IndexRecord, tenant: string, file: stri
   TARGETS.forEach((x, k) => {
     targets[x.name] = rec.parts[k].map(([n, mode, slot, len, lines], i) => new Piece(tenant, lazy, x.name, i, rec.paths[n], mode, slot, len, lines));
   });
-  const e: RenderEntry = {
-    targets,
-    get summaryText() {
-      return lazy.entry().summaryText;
-    },
-    summarySha: rec.summarySha,
-    summary: () => lazy.entry().summary(),
-    digest: rec.digest,
-    sections: () => {
-      throw new Error('read without its sections');
-    },
-    get head() {
-      return headsOf(rec);
-    },
-  };
+  const e = recordEntry(lazy, rec, targets);
   fromIndex.set(rec, e);
   return e;
 }
@@ -590,8 +576,13 @@ interface Kept {
 
 /** A kept tenant's entry: its digest and summary's sha256 from the index record; no texts (its parts are OldRuns). */
 function keptEntry(lazy: LazyEntry, rec: IndexRecord): RenderEntry {
+  return recordEntry(lazy, rec, {});
+}
+
+/** An entry made of an index record: its digest and summary's sha256 from the record, the rest read from its entry when asked for. */
+function recordEntry(lazy: LazyEntry, rec: IndexRecord, targets: Record<string, CachedPart[]>): RenderEntry {
   return {
-    targets: {},
+    targets,
     get summaryText() {
       return lazy.entry().summaryText;
     },
