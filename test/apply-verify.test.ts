@@ -1,5 +1,6 @@
-// verify against the current release: the shortcut (an unchanged file is taken from the release, not read) refuses a
-// tampered changed file, a missing unchanged one and an extra one with the same diagnostics as a whole verify.
+// verify against the current release: the shortcut (an unchanged file is taken from the release, neither read nor
+// looked for) refuses a damaged changed file with the same diagnostics as a whole verify, and never uses the bundle's
+// copy of an unchanged one nor a file the manifest does not list.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -8,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { FIXTURES } from './helpers';
 import { fixtureBundle } from '../src/apply/sandbox';
 import { StepError } from '../src/apply/runner';
-import { verifyBundle } from '../src/apply/release';
+import { contentOf, verifyBundle } from '../src/apply/release';
 import { parseManifest } from '../src/bundle/manifest';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 's2sgw-apply-verify-'));
@@ -26,7 +27,7 @@ function refused(fn: () => unknown): string {
   return '';
 }
 
-test('against a release: a tampered changed file, a missing unchanged one and an extra one are refused as without it', () => {
+test('against a release: a damaged file under a differing line is refused as without it; under an identical line it is never used', () => {
   const rel = path.join(tmp, 'v1');
   fixtureBundle(path.join(FIXTURES, 'apply', 'v1'), rel);
   const current = { name: 'current', dir: rel, manifest: parseManifest(fs.readFileSync(path.join(rel, 'manifest.json'))), flat: true };
@@ -36,18 +37,70 @@ test('against a release: a tampered changed file, a missing unchanged one and an
   const changed = v.files.filter((f) => f.content).map((f) => f.path);
   const unchanged = v.files.filter((f) => !f.content).map((f) => f.path);
   assert.ok(changed.length > 0 && unchanged.length > 0, 'v1 -> v2 changes some files and keeps others');
-  // A changed file is read and hashed: tampering with it after signing is caught.
+  const re = (p: string) => p.replace(/[.]/g, '\\.');
+  // A changed file is read and hashed: tampering with it after signing is caught, with or without a release.
   fs.appendFileSync(path.join(b, changed[0]), '# tampered\n');
-  assert.match(refused(() => verifyBundle(b, { reuse: current })), new RegExp(`^${changed[0].replace(/[.]/g, '\\.')}: sha256 .* does not match the manifest's`, 'm'));
+  for (const reuse of [current, undefined]) assert.match(refused(() => verifyBundle(b, { reuse })), new RegExp(`^${re(changed[0])}: sha256 .* does not match the manifest's`, 'm'));
   fixtureBundle(path.join(FIXTURES, 'apply', 'v2'), b);
-  // An unchanged file the bundle lacks is missing, as without a release.
-  fs.rmSync(path.join(b, unchanged[0]));
-  assert.match(refused(() => verifyBundle(b, { reuse: current })), new RegExp(`^${unchanged[0].replace(/[.]/g, '\\.')}: listed in the manifest but missing$`, 'm'));
-  assert.match(refused(() => verifyBundle(b)), new RegExp(`^${unchanged[0].replace(/[.]/g, '\\.')}: listed in the manifest but missing$`, 'm'));
+  // A changed file that is missing, or a symlink (even to the right bytes), or behind a symlinked folder.
+  fs.rmSync(path.join(b, changed[0]));
+  for (const reuse of [current, undefined]) assert.match(refused(() => verifyBundle(b, { reuse })), new RegExp(`^${re(changed[0])}: listed in the manifest but missing$`, 'm'));
+  fs.symlinkSync(path.join(FIXTURES, 'apply', 'v2', changed[0]), path.join(b, changed[0]));
+  for (const reuse of [current, undefined]) assert.match(refused(() => verifyBundle(b, { reuse })), new RegExp(`^${re(changed[0])}: not a regular file`, 'm'));
   fixtureBundle(path.join(FIXTURES, 'apply', 'v2'), b);
-  // An extra file among the per-tenant files the release shares.
+  const nested = changed.find((p) => p.includes('/'));
+  assert.ok(nested, 'a changed file in a folder');
+  const folder = nested!.slice(0, nested!.indexOf('/'));
+  fs.renameSync(path.join(b, folder), path.join(tmp, 'moved'));
+  fs.symlinkSync(path.join(tmp, 'moved'), path.join(b, folder));
+  for (const reuse of [current, undefined]) {
+    const tool = refused(() => verifyBundle(b, { reuse }));
+    assert.match(tool, new RegExp(`^${re(folder)}: not a regular file`, 'm'));
+    assert.match(tool, new RegExp(`^${re(nested!)}: listed in the manifest but missing$`, 'm'));
+  }
+  fs.rmSync(path.join(tmp, 'moved'), { recursive: true });
+  fixtureBundle(path.join(FIXTURES, 'apply', 'v2'), b);
+  // An unchanged file (its line the same as the release's) is the release's copy: the bundle's is never read, so
+  // damage to it (tampered, missing, a symlink) changes nothing verify hands on. Without a release it is refused.
+  const damages: Array<[string, (f: string) => void, RegExp]> = [
+    ['tampered', (f) => fs.appendFileSync(f, '# tampered\n'), /: sha256 .* does not match/],
+    ['a symlink', (f) => (fs.rmSync(f), fs.symlinkSync('/etc/passwd', f)), /: not a regular file/],
+    ['missing', (f) => fs.rmSync(f), /: listed in the manifest but missing$/],
+  ];
+  for (const [what, damage, without] of damages) {
+    for (const p of unchanged) damage(path.join(b, ...p.split('/')));
+    const w = verifyBundle(b, { reuse: current });
+    for (const p of unchanged) {
+      const f = w.files.find((x) => x.path === p);
+      assert.ok(f && !f.content && f.reused === path.join(rel, ...p.split('/')), `${p} (${what}) is the release's copy`);
+      assert.equal(contentOf(w, p), fs.readFileSync(path.join(rel, ...p.split('/'))), `${p}'s bytes are the release's`);
+    }
+    const tool = refused(() => verifyBundle(b));
+    for (const p of unchanged) assert.match(tool, new RegExp(`^${re(p)}${without.source}`, 'm'));
+    fixtureBundle(path.join(FIXTURES, 'apply', 'v2'), b);
+  }
+  // A file the manifest does not list is never handed on (so never staged); against a release it is not looked
+  // for, and without one (a first apply, s2sgw sign) it is refused.
   fs.writeFileSync(path.join(b, 'swanctl/conf.d/extra.conf'), 'connections {}\n');
-  assert.match(refused(() => verifyBundle(b, { reuse: current })), /^swanctl\/conf\.d\/extra\.conf: not in the manifest \(an extra file\)$/m);
+  assert.not.ok(verifyBundle(b, { reuse: current }).files.some((f) => f.path === 'swanctl/conf.d/extra.conf'));
+  assert.match(refused(() => verifyBundle(b)), /^swanctl\/conf\.d\/extra\.conf: not in the manifest \(an extra file\)$/m);
+});
+
+test('against a release: a listed path that is not plain is refused, never looked up', () => {
+  const rel = path.join(tmp, 'v1p');
+  fixtureBundle(path.join(FIXTURES, 'apply', 'v1'), rel);
+  const current = { name: 'current', dir: rel, manifest: parseManifest(fs.readFileSync(path.join(rel, 'manifest.json'))), flat: true };
+  const b = path.join(tmp, 'v1q');
+  fixtureBundle(path.join(FIXTURES, 'apply', 'v1'), b);
+  const m = JSON.parse(fs.readFileSync(path.join(b, 'manifest.json'), 'utf8'));
+  for (const p of ['../v1p/manifest.json', 'a//b', '/abs']) m.files[p] = { sha256: '0'.repeat(64), mode: '0644' };
+  fs.writeFileSync(path.join(b, 'manifest.json'), JSON.stringify(m, null, 2) + '\n');
+  const tool = refused(() => verifyBundle(b, { reuse: current }));
+  for (const p of ['../v1p/manifest.json', 'a//b', '/abs']) {
+    assert.ok(tool.includes(`${p}: listed in the manifest but missing`), p);
+    assert.ok(tool.includes(`${p}: not a plain relative path`), p);
+  }
+  assert.not.match(tool, /does not match/);
 });
 
 test.run();
