@@ -9,8 +9,9 @@ import * as assert from 'uvu/assert';
 import { FIXTURES } from './helpers';
 import { fixtureBundle } from '../src/apply/sandbox';
 import { StepError } from '../src/apply/runner';
-import { contentOf, verifyBundle } from '../src/apply/release';
-import { parseManifest } from '../src/bundle/manifest';
+import { contentOf, openRelease, Release, verifyBundle } from '../src/apply/release';
+import type { Layout } from '../src/apply/layout';
+import { formatManifest, parseManifest } from '../src/bundle/manifest';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 's2sgw-apply-verify-'));
 test.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -101,6 +102,40 @@ test('against a release: a listed path that is not plain is refused, never looke
     assert.ok(tool.includes(`${p}: not a plain relative path`), p);
   }
   assert.not.match(tool, /does not match/);
+});
+
+test('against a release opened as apply opens it (its manifest derived from the bundle\'s): an unchanged entry is one object in both, a changed file is read', () => {
+  const releases = path.join(tmp, 'releases');
+  const rel = path.join(releases, 'cur');
+  const b = path.join(tmp, 'v2d');
+  // Both manifests in build's layout (one entry a line), which deriveManifest lines up.
+  const fixture = (src: string, out: string) => {
+    fixtureBundle(path.join(FIXTURES, 'apply', src), out);
+    const file = path.join(out, 'manifest.json');
+    fs.writeFileSync(file, formatManifest(parseManifest(fs.readFileSync(file))));
+  };
+  fixture('v1', rel);
+  fixture('v2', b);
+  const verify = () => {
+    const bytes = fs.readFileSync(path.join(b, 'manifest.json'));
+    let opened: Release | null = null;
+    const v = verifyBundle(b, { manifestBytes: bytes, reuse: (m) => (opened = openRelease({ releases } as Layout, 'cur', false, { bytes, manifest: m })) });
+    return { v, opened: opened! };
+  };
+  const { v, opened } = verify();
+  const changed = v.files.filter((f) => f.content).map((f) => f.path);
+  const unchanged = v.files.filter((f) => !f.content).map((f) => f.path);
+  assert.ok(changed.length > 0 && unchanged.length > 0);
+  for (const p of unchanged) assert.ok(opened.manifest.files[p] === v.manifest.files[p], `${p}: one entry object`);
+  for (const p of changed) assert.ok(opened.manifest.files[p] !== v.manifest.files[p], `${p}: its own entry`);
+  for (const p of changed) assert.equal(contentOf(v, p), fs.readFileSync(path.join(b, ...p.split('/'))));
+  // Damage under a differing line is refused; under an identical line the bundle's copy is never used.
+  fs.appendFileSync(path.join(b, changed[0]), '# tampered\n');
+  assert.match(refused(() => verify()), new RegExp(`^${changed[0].replace(/[.]/g, '\\.')}: sha256 .* does not match the manifest's`, 'm'));
+  fixture('v2', b);
+  for (const p of unchanged) fs.appendFileSync(path.join(b, p), '# tampered\n');
+  const w = verify().v;
+  for (const p of unchanged) assert.equal(contentOf(w, p), fs.readFileSync(path.join(rel, ...p.split('/'))), `${p}: the release's bytes`);
 });
 
 test.run();

@@ -165,7 +165,16 @@ test('deriveManifest makes a manifest from another and the lines they differ in:
       assert.ok(got, what);
       const want = parseManifest(bytes);
       assert.equal(plain(got!), plain(want), what);
+      // An entry is one object in both only where its line is the same (verify and the change set take it as unchanged
+      // by that alone); where the lines line up (the same bytes: every one) it is.
+      for (const p of Object.keys(want.files)) {
+        const same = !!like.files[p] && JSON.stringify(like.files[p]) === JSON.stringify(want.files[p]);
+        if (got!.files[p] === like.files[p] || from === to) assert.is(got!.files[p] === like.files[p] && same, true, `${what}: ${p} shared only if its line is the same`);
+      }
       for (const n of Object.keys(want.tenants)) {
+        const same = !!like.tenants[n] && sameEntryText(like.tenants[n], want.tenants[n]) && JSON.stringify(like.files[summaryPath(n)]) === JSON.stringify(want.files[summaryPath(n)]);
+        if (got!.tenants[n] === like.tenants[n] || from === to) assert.is(got!.tenants[n] === like.tenants[n] && same, true, `${what}: ${n} shared only if its lines are the same`);
+        if (same && got!.tenants[n] === like.tenants[n]) assert.ok(sameSummary(got!, like, n) && sameEntryText(got!.tenants[n], like.tenants[n]), `${what}: ${n} the same by identity`);
         assert.is(sameSummary(got!, want, n), !!want.files[summaryPath(n)], `${what}: ${n}'s summary sha256`);
         // A tenant whose line or summary differs reads its summary from this release; the others' are the same bytes.
         if (!sameSummary(like, want, n) || !sameEntryText(like.tenants[n] ?? {}, want.tenants[n])) assert.equal(got!.tenants[n].summary, { from: 'own' }, `${what}: ${n}`);

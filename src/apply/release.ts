@@ -283,6 +283,7 @@ const modeOf = new Map<string, number>();
 /** A manifest entry's mode as a number (each of the few modes parsed once). */
 function modeFor(want: FileEntry): number {
   const m = want.mode ?? '0644';
+  if (m === '0644') return 0o644;
   let mode = modeOf.get(m);
   if (mode === undefined) modeOf.set(m, (mode = parseInt(m, 8) & 0o777));
   return mode;
@@ -352,20 +353,25 @@ export function verifyBundle(dir: string, opts: { allowExtra?: string[]; reuse?:
     // bundle's is never read nor looked for (as its bytes never were); every other listed file must be a
     // regular file at a plain path, read and hashed. A file the manifest does not list is never staged.
     const kinds = new Map<string, 'dir' | 'odd' | 'missing'>();
-    for (const p in manifest.files) {
-      if (p === MANIFEST || opts.allowExtra?.includes(p)) continue;
-      const want = manifest.files[p];
+    const listed = manifest.files;
+    const skip = [MANIFEST, ...(opts.allowExtra ?? [])];
+    // Object.keys, not for-in: for-in over 20,000 keys of a dictionary checks each is still there.
+    const keys = Object.keys(listed);
+    for (let i = 0; i < keys.length; i++) {
+      const p = keys[i];
+      const want = listed[p];
       if (!want) {
         // Listed without an entry: as walk finds it, an extra file when it is there.
-        (PLAIN_PATH.test(p) && plainFile(dir, p, kinds, odd) ? extra : missing).push(p);
+        if (!skip.includes(p)) (PLAIN_PATH.test(p) && plainFile(dir, p, kinds, odd) ? extra : missing).push(p);
         continue;
       }
       // An entry whose line is the same bytes in both manifests is one object in both (deriveManifest shares it).
       const was = reuse![p];
       if (was === want || sameFile(was, want)) {
-        files.push(new ReusedFile(p, modeFor(want), reusing));
+        if (!skip.includes(p)) files.push(new ReusedFile(p, modeFor(want), reusing));
         continue;
       }
+      if (skip.includes(p)) continue;
       const found = PLAIN_PATH.test(p) ? plainFile(dir, p, kinds, odd) : false;
       if (found) check(p, want);
       else missing.push(p);
