@@ -87,7 +87,7 @@ test('against a release: a damaged file under a differing line is refused as wit
   assert.match(refused(() => verifyBundle(b)), /^swanctl\/conf\.d\/extra\.conf: not in the manifest \(an extra file\)$/m);
 });
 
-test('against a release: a listed path that is not plain is refused, never looked up', () => {
+test('against a release: a listed path that is not plain is refused, never looked up; odd entries as without it', () => {
   const rel = path.join(tmp, 'v1p');
   fixtureBundle(path.join(FIXTURES, 'apply', 'v1'), rel);
   const current = { name: 'current', dir: rel, manifest: parseManifest(fs.readFileSync(path.join(rel, 'manifest.json'))), flat: true };
@@ -95,13 +95,24 @@ test('against a release: a listed path that is not plain is refused, never looke
   fixtureBundle(path.join(FIXTURES, 'apply', 'v1'), b);
   const m = JSON.parse(fs.readFileSync(path.join(b, 'manifest.json'), 'utf8'));
   for (const p of ['../v1p/manifest.json', 'a//b', '/abs']) m.files[p] = { sha256: '0'.repeat(64), mode: '0644' };
+  // Entries that are null: an extra file where there is one, else missing; the signature listed but absent: missing.
+  fs.writeFileSync(path.join(b, 'null.conf'), 'x\n');
+  m.files['null.conf'] = null;
+  m.files['gone.conf'] = null;
+  m.files['manifest.json.sig'] = { sha256: '0'.repeat(64), mode: '0644' };
   fs.writeFileSync(path.join(b, 'manifest.json'), JSON.stringify(m, null, 2) + '\n');
-  const tool = refused(() => verifyBundle(b, { reuse: current }));
-  for (const p of ['../v1p/manifest.json', 'a//b', '/abs']) {
-    assert.ok(tool.includes(`${p}: listed in the manifest but missing`), p);
-    assert.ok(tool.includes(`${p}: not a plain relative path`), p);
+  const tools = [current, undefined].map((reuse) => refused(() => verifyBundle(b, { reuse, allowExtra: ['manifest.json.sig'] })));
+  for (const tool of tools) {
+    for (const p of ['../v1p/manifest.json', 'a//b', '/abs']) {
+      assert.ok(tool.includes(`${p}: listed in the manifest but missing`), p);
+      assert.ok(tool.includes(`${p}: not a plain relative path`), p);
+    }
+    assert.match(tool, /^null\.conf: not in the manifest \(an extra file\)$/m);
+    assert.match(tool, /^gone\.conf: listed in the manifest but missing$/m);
+    assert.match(tool, /^manifest\.json\.sig: listed in the manifest but missing$/m);
+    assert.not.match(tool, /does not match/);
   }
-  assert.not.match(tool, /does not match/);
+  assert.is(tools[0], tools[1], 'the same diagnostics with and without the release');
 });
 
 test('against a release opened as apply opens it (its manifest derived from the bundle\'s): an unchanged entry is one object in both, a changed file is read', () => {

@@ -360,21 +360,20 @@ export function verifyBundle(dir: string, opts: { allowExtra?: string[]; reuse?:
     for (let i = 0; i < keys.length; i++) {
       const p = keys[i];
       const want = listed[p];
-      if (!want) {
-        // Listed without an entry: as walk finds it, an extra file when it is there.
-        if (!skip.includes(p)) (PLAIN_PATH.test(p) && plainFile(dir, p, kinds, odd) ? extra : missing).push(p);
-        continue;
-      }
       // An entry whose line is the same bytes in both manifests is one object in both (deriveManifest shares it).
       const was = reuse![p];
-      if (was === want || sameFile(was, want)) {
-        if (!skip.includes(p)) files.push(new ReusedFile(p, modeFor(want), reusing));
+      const skipped = skip.includes(p);
+      if (want && !skipped && (was === want || sameFile(was, want))) {
+        files.push(new ReusedFile(p, modeFor(want), reusing));
         continue;
       }
-      if (skip.includes(p)) continue;
-      const found = PLAIN_PATH.test(p) ? plainFile(dir, p, kinds, odd) : false;
-      if (found) check(p, want);
-      else missing.push(p);
+      const found = PLAIN_PATH.test(p) && plainFile(dir, p, kinds, odd);
+      // manifest.json and the signature are not checked against the manifest (walk skips them too); an entry that is
+      // not there (null) makes its file, as walk finds it, an extra one.
+      if (!found) missing.push(p);
+      else if (skipped) continue;
+      else if (want) check(p, want);
+      else extra.push(p);
     }
   } else {
     const walked = walk(dir, opts.release);
