@@ -93,8 +93,12 @@ test('switch: a damaged or missing stamp record only costs a comparison; another
   }
   assert.ok(r2.manifest.files['frr/frr.conf'].sha256 !== r1.manifest.files['frr/frr.conf'].sha256, 'the fixture changes frr.conf');
   // A stamp of r1's bytes does not stand for r2's: r2's frr.conf is written.
+  // Copied from the release's file by the kernel (its bytes are not held here), with the live file's mode.
   assert.ok(switchTo(l, runner, r2).includes(FRR));
   assert.equal(fs.readFileSync(live), fs.readFileSync(path.join(r2.dir, 'frr/frr.conf')));
+  assert.is(fs.statSync(live).mode & 0o777, 0o640);
+  assert.is(fs.readdirSync(path.dirname(live)).filter((n) => n.endsWith('.tmp')).length, 0, 'no temporary copy left');
+  assert.not.ok(reads(() => switchTo(l, runner, r2)).read.includes(live), 'stamped when copied');
   assert.ok(switchTo(l, runner, r1).includes(FRR));
   assert.equal(fs.readFileSync(live), fs.readFileSync(path.join(r1.dir, 'frr/frr.conf')));
   // No release: the host as it was (no frr.conf before s2sgw), and no stamp left for it.

@@ -2,7 +2,7 @@
 // `current`, so that one rename switches them all at once; those read by other users (FRR, networkd) are written by rename.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { readBytesIfExists, readIfExists, removeDurable, symlinkAtomic, writeDurable, writeHint } from './fsx';
+import { copyDurable, readBytesIfExists, readIfExists, removeDurable, symlinkAtomic, writeDurable, writeHint } from './fsx';
 import type { Layout } from './layout';
 import type { Release } from './release';
 import { releasePath, SECRETS_CONF, SWANCTL_PRIVATE } from './release';
@@ -90,6 +90,9 @@ interface LiveWant {
   sha?: string;
   /** The bytes (undefined: the file should be absent); read only when asked: frr.conf is 14 MB at 10,000 tenants. */
   load: () => string | Buffer | undefined;
+  /** The release's copy (with `sha`), and its bytes when this process holds them (verify read them). */
+  file?: string;
+  held?: () => Buffer | undefined;
 }
 
 function liveWants(l: Layout, r: Runner, release: Release | null): Map<string, LiveWant> {
@@ -108,7 +111,9 @@ function liveWants(l: Layout, r: Runner, release: Release | null): Map<string, L
     const entry = release && f.bundle ? release.manifest.files[f.bundle] : undefined;
     if (release && f.bundle && entry) {
       const bundle = f.bundle;
-      out.set(f.host, { mode: f.mode, bundle, sha: entry.sha256, load: () => release.read?.(bundle) ?? fs.readFileSync(releasePath(release, bundle)) });
+      const file = releasePath(release, bundle);
+      const held = () => release.read?.(bundle);
+      out.set(f.host, { mode: f.mode, bundle, sha: entry.sha256, file, held, load: () => held() ?? fs.readFileSync(file) });
       continue;
     }
     const generated = release && f.generate ? f.generate({ root: r.root, current: l.current, release }) : undefined;
@@ -209,10 +214,15 @@ export function switchTo(l: Layout, r: Runner, release: Release | null, fileChan
         continue;
       }
     }
-    if (!loaded) content = want.load();
-    if (content === undefined) removeDurable(p);
-    else writeDurable(p, content, want.mode);
-    stamp(host, p, content === undefined ? undefined : want.sha);
+    // Bytes not read to compare, and not held: the kernel copies the release's file.
+    const copy = !loaded && want.file && !want.held?.() ? want.file : undefined;
+    if (copy) copyDurable(copy, p, want.mode);
+    else {
+      if (!loaded) content = want.load();
+      if (content === undefined) removeDurable(p);
+      else writeDurable(p, content, want.mode);
+    }
+    stamp(host, p, copy || content !== undefined ? want.sha : undefined);
     changed.push(host);
   }
   // Not synced: a stamp lost in a crash (or torn: read as none) only means one more comparison.
