@@ -144,20 +144,59 @@ function selfCpu(): number {
 }
 
 /**
- * The one-tenant change as an operator runs it: `s2sgw apply` in its own process (node start-up, module loading,
+ * What the command is: the Debian package's single executable (scripts/bundle.js: the CLI bundled into one script
+ * and run from node's single-executable blob with its V8 code cache), which /usr/bin/s2sgw runs on a gateway, built
+ * once into the scratch folder; or, with S2SGW_BENCH_COMMAND=npm or when it cannot be built, bin/s2sgw.js (the npm
+ * package's entry, which loads its 51 modules from dist/ and compiles them on every start).
+ */
+interface Command {
+  what: string;
+  argv: (prof: string[]) => string[];
+  /** Options node takes from the environment here (a single executable refuses --cpu-prof there). */
+  env: (lifetime: string) => NodeJS.ProcessEnv;
+}
+
+let commandCache: Command | undefined;
+
+function commandOf(scratch: string, log: (s: string) => void): Command {
+  if (commandCache) return commandCache;
+  const root = path.resolve(__dirname, '..', '..');
+  const bin = path.join(root, 'bin', 's2sgw.js');
+  const npm: Command = { what: 'node -r lifetime.js bin/s2sgw.js', argv: (prof) => [process.execPath, ...prof, bin], env: (lifetime) => ({ NODE_OPTIONS: `-r ${lifetime}` }) };
+  if (process.env.S2SGW_BENCH_COMMAND === 'npm') return (commandCache = npm);
+  const out = path.join(scratch, 'apply-executable');
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, [path.join(root, 'scripts', 'bundle.js'), out], { encoding: 'utf8', env: { ...process.env, S2SGW_DIST: path.relative(root, path.resolve(__dirname, '..')) } });
+  if (r.status !== 0) {
+    log(`apply: the single executable could not be built (${(r.stderr || r.stdout).trim().split('\n').pop()}): the command is bin/s2sgw.js`);
+    return (commandCache = { ...npm, what: `${npm.what} (the single executable could not be built)` });
+  }
+  log(`apply: built the single executable in ${fmtInt(performance.now() - t0)} ms`);
+  const exe = path.join(out, 's2sgw');
+  const script = path.join(out, 's2sgw.js');
+  return (commandCache = {
+    what: 'the package\'s single executable, as /usr/bin/s2sgw runs it (scripts/bundle.js; with S2SGW_BENCH_PROF_DIR its script under node --cpu-prof, without the code cache)',
+    // A single executable sees its own path as argv[1]; node running the bundled script sees the script's.
+    argv: (prof) => (prof.length ? [process.execPath, ...prof, script] : [exe]),
+    env: (lifetime) => ({ NODE_OPTIONS: `-r ${lifetime}` }),
+  });
+}
+
+/**
+ * The one-tenant change as an operator runs it: `s2sgw apply` in its own process (start-up, module loading,
  * a cold JIT, the PSKs in its environment), timed from outside; its step times from the line it prints.
  */
-function commandApply(sb: Sandbox, h: Host, bundle: string, skip: string[]): { ms: number; lifetime: number; printed: string; cpu: number } {
+function commandApply(sb: Sandbox, h: Host, bundle: string, skip: string[], cmd: Command): { ms: number; lifetime: number; printed: string; cpu: number } {
   const o = sb.runner({ skip });
-  const bin = path.resolve(__dirname, '..', '..', 'bin', 's2sgw.js');
   // S2SGW_BENCH_PROF_DIR: each command writes a V8 CPU profile there (node --cpu-prof), to see where a class's time goes.
   const prof = process.env.S2SGW_BENCH_PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', process.env.S2SGW_BENCH_PROF_DIR] : [];
-  const args: string[] = [...prof, '-r', path.join(__dirname, 'lifetime.js'), bin, 'apply', '--bundle', bundle, '--root', o.root ?? '', '--netns', o.netns ?? '', '--vici', o.vici ?? '', '--skip', skip.join(','), '--lock-wait', '5'];
+  const [exe, ...pre] = cmd.argv(prof);
+  const args: string[] = [...pre, 'apply', '--bundle', bundle, '--root', o.root ?? '', '--netns', o.netns ?? '', '--vici', o.vici ?? '', '--skip', skip.join(','), '--lock-wait', '5'];
   const c0 = cpuMark(sb.ns);
   const t0 = performance.now();
-  // GLIBC_TUNABLES: what bin/s2sgw.js's first line sets when the command is run as an executable (huge pages for
+  // GLIBC_TUNABLES: what /usr/bin/s2sgw (and bin/s2sgw.js's first line) sets for the command (huge pages for
   // malloc's big blocks: far fewer page faults for the 60-100 MB of files apply reads at 10,000 tenants).
-  const r = spawnSync(process.execPath, args, { env: { PATH: process.env.PATH, HOME: process.env.HOME, GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1', ...h.env }, encoding: 'utf8' });
+  const r = spawnSync(exe, args, { env: { PATH: process.env.PATH, HOME: process.env.HOME, GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1', ...cmd.env(path.join(__dirname, 'lifetime.js')), ...h.env }, encoding: 'utf8' });
   const ms = performance.now() - t0;
   const cpu = cpuMark(sb.ns) - c0;
   if (r.status !== 0) throw new Error(`s2sgw apply exited ${r.status}:\n${r.stderr}${r.stdout}`);
@@ -266,7 +305,7 @@ export const bench: Bench = {
       full = await timedApply(sb, h, h.b, skipMain, { full: true });
       log(`apply: full reload ${fmtInt(full.total)} ms`);
       await settle(log);
-      command = commandApply(sb, h, h.c, skipMain);
+      command = commandApply(sb, h, h.c, skipMain, commandOf(ctx.scratch, log));
       log(`apply: the command, one more tenant changed: ${fmtInt(command.ms)} ms (the process itself ${fmtInt(command.lifetime)} ms); it printed: ${command.printed}`);
       // The change classes, each as the command an operator runs, then the floor of its own nft transaction.
       classes = classChanges(h.dir, n, ctx.scratch, log, h.cache);
@@ -274,7 +313,7 @@ export const bench: Bench = {
       for (const k of classes) {
         await settle(log, Math.min(5000, SETTLE_MS));
         const b0 = cpuStat();
-        const cmd = commandApply(sb, h, k.bundle, skipMain);
+        const cmd = commandApply(sb, h, k.bundle, skipMain, commandOf(ctx.scratch, log));
         const busy = busySince(b0);
         const nft = nftFloor(sb, prev, k.bundle, k.tenant, ctx.scratch);
         classRuns.set(k.cls, { cmd, nft, busy });
@@ -392,7 +431,7 @@ export const bench: Bench = {
       goals.push({ name: `first apply / swanctl --load-all of the same files at ${fmtInt(n)} tenants`, value: loadAll ? first.total / loadAll.ms : undefined, limit: 1.3, unit: 'x', missing: 'strongswan skipped (S2SGW_BENCH_APPLY_SKIP)', ...(loadAll ? { cpuValue: first.cpu / loadAll.cpu } : {}) });
       const load1 = os.loadavg();
       const cnotes = [
-        `each class is the \`s2sgw apply\` command in its own process (node -r lifetime.js bin/s2sgw.js apply, PSKs of ${fmtInt(3 * (n + 1))} connections in its environment) on the charon + nft host of ${fmtInt(n)} tenants, one class after the other; FRR's steps of the same class (reload-frr, remove-frr) are timed on the FRR host of ${fmtInt(nf)} tenants and added (+frr)`,
+        `each class is the \`s2sgw apply\` command in its own process (${commandOf(ctx.scratch, log).what}, with -r lifetime.js in NODE_OPTIONS; PSKs of ${fmtInt(3 * (n + 1))} connections in its environment) on the charon + nft host of ${fmtInt(n)} tenants, one class after the other; FRR's steps of the same class (reload-frr, remove-frr) are timed on the FRR host of ${fmtInt(nf)} tenants and added (+frr)`,
         'CPU ms: the command and every program it ran (its reaped children) plus charon in the namespace, from /proc (10 ms ticks); +frr (CPU): FRR\'s daemons and vtysh during the class\'s apply on the FRR host; the floor\'s CPU likewise (the program, the namespace\'s daemons, and this process for the VICI calls): the CPU ratio is the steadier figure on a shared machine',
         `first apply's CPU: this process, every program it ran and charon; the floor's: swanctl and the fresh charon. The first apply's also holds nft's two reads of the whole ruleset (check's nft -c, started before stage, and reload-nftables' nft -f beside charon's load), which overlap in wall time`,
         `first apply's steps: ${[...first.steps].sort((x, y) => y[1] - x[1]).slice(0, 6).map(([st, ms]) => `${st} ${fmtInt(ms)}`).join(', ')} ms`,

@@ -10,7 +10,7 @@ import { writeTree } from '../src/bundle/write';
 import { LOCK_FILE } from '../src/model/lock';
 import { gatewayYaml, generateRepo, tenantYaml } from '../bench/generate';
 import { openSandbox, Sandbox } from '../src/apply/sandbox';
-import { LogEntry, Runner } from '../src/apply/runner';
+import { LogEntry, parseFaults, Runner } from '../src/apply/runner';
 import { apply, describeError } from '../src/apply/engine';
 import { ViciClient } from '../src/vici';
 import { frrCommands, frrPlan, vtyshScript } from '../src/apply/incremental/frr';
@@ -361,6 +361,34 @@ test('a host that drifted from its release: each incremental step falls back to 
     const s2 = await snapshot(sb);
     for (const k of Object.keys(s1)) assert.fixture(s1[k], s2[k], `${k} after the fallback differs from the full reload`);
     assert.not.match(s1.frr + s1.conns + s1.nft, /t3/);
+  } finally {
+    await sb.close();
+  }
+});
+
+test('health: a switch that leaves s2sgw.nft alone probes the nft table beside the reload steps; a table deleted by hand still fails health', async () => {
+  const sb = await openSandbox({ frr: true });
+  try {
+    const b0 = build('probe-base');
+    await run(sb, b0);
+    const bv = build('probe-metric', CHANGES.find((x) => x.name === 'route metric changed')!.edit);
+    // reload-frr held up for 1.5 s: the probe, started right after the switch, is done (and logged) before reload-frr's vtysh.
+    const slow = new Runner(sb.runner({ skip: SKIP, faults: parseFaults('pause@reload-frr:1500') }));
+    const said0: string[] = [];
+    assert.is((await apply(slow, { bundle: bv, env: ENV, say: (x) => said0.push(x) })).code, 0, said0.join('\n'));
+    assert.not.ok(slow.log.some((e) => e.step === 'reload-nftables'), 'the change leaves s2sgw.nft alone');
+    const probes = slow.log.flatMap((e, i) => (e.step === 'health' && e.argv[0] === 'nft' ? [i] : []));
+    assert.is(probes.length, 1, "health's nft probe ran once, under health");
+    const vtysh = slow.log.findIndex((e) => e.step === 'reload-frr' && e.argv[0] === 'vtysh');
+    assert.ok(vtysh >= 0 && probes[0] < vtysh, `the probe ran beside reload-frr: ${slow.log.map((e) => `${e.step}: ${e.argv[0]}`).join(', ')}`);
+    await run(sb, b0);
+    assert.is(sb.sh('nft', ['delete', 'table', 'inet', 's2sgw']).code, 0);
+    const runner = new Runner(sb.runner({ skip: SKIP }));
+    const said: string[] = [];
+    const out = await apply(runner, { bundle: bv, env: ENV, say: (x) => said.push(x) });
+    assert.is(out.code, 1, said.join('\n'));
+    assert.is(out.error?.step, 'health');
+    assert.match(out.error?.tool ?? '', /nft has no table inet s2sgw/);
   } finally {
     await sb.close();
   }

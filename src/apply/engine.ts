@@ -7,7 +7,7 @@ import { Runner, StepError } from './runner';
 import { acquire, HostLock } from './host-lock';
 import { HistoryEntry, historyTo, Layout, layout, Pending, readPending, readState, writeState } from './layout';
 import { Journal, JournalWriter, readJournal } from './journal';
-import { checkOwnership, checkRelease, digestTouched, health, startNftCheck, startNftCheckWhole, Step, STEPS, StepContext } from './steps';
+import { checkOwnership, checkRelease, digestTouched, health, startNftCheck, startNftCheckWhole, startNftProbe, Step, STEPS, StepContext } from './steps';
 import { changeSet } from './change-set';
 import { abortStage, beginStage, checkPrivateKey, contentOf, openRelease, PriorSecrets, pruneReleases, readReleaseFile, Release, resolveSecrets, SECRETS_CONF, SECRETS_REFS, stage, VerifiedBundle, verifyBundle } from './release';
 import { liveContents, switchTo } from './live';
@@ -126,6 +126,7 @@ async function reloadAll(ctx: StepContext, journal: JournalWriter | undefined, w
   const changed = await step(runner, journal, 'switch', () => (runner.dryRun ? [] : switchTo(ctx.l, runner, ctx.to, ctx.full ? undefined : ctx.cs.fileChanged)));
   if (runner.dryRun) say(`  switch: ${ctx.l.current} -> ${ctx.to ? `releases/${ctx.to.name}` : '(none)'}; the live links into it switch with it, the other live files rewritten by rename`);
   else if (changed.length) say(`  switch: ${changed.join(', ')}`);
+  if (withHealth) startNftProbe(ctx);
   for (let i = 0; i < STEPS.length; i++) {
     const s = STEPS[i];
     if (leaveAlone.has(s.owner)) {

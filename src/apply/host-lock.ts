@@ -1,8 +1,8 @@
-// The host-wide apply lock: flock(2) on a file under the root's state folder, held by a small util-linux `flock`
-// helper whose stdin is a pipe from apply. A file lock belongs to the inode, so it is one per root whatever the
-// network namespace (the abstract socket used before existed once per namespace: two applies in two netns both ran).
-// When apply dies, even by SIGKILL, the kernel closes the pipe, the helper's `cat` sees the end of its input and
-// exits, and the kernel drops the lock with the helper's last file descriptor: no lock goes stale.
+// The host-wide apply lock: flock(2) on a file under the root's state folder, taken by util-linux `flock` on the
+// open file description apply hands it (its fd 3) and kept by apply's own descriptor. A file lock belongs to the inode,
+// so it is one per root whatever the network namespace (the abstract socket used before existed once per namespace:
+// two applies in two netns both ran). When apply dies, even by SIGKILL, the kernel closes its descriptor and drops
+// the lock: no lock goes stale.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
@@ -39,26 +39,25 @@ export function readHolder(file: string): Holder | undefined {
 /** flock's exit code when the lock is busy past the wait (`--conflict-exit-code`). */
 const BUSY = 75;
 
-/** Starts the helper; resolves with it once it holds the lock, or undefined when the lock stayed busy for waitMs. */
-function takeFlock(file: string, waitMs: number): Promise<import('node:child_process').ChildProcess | undefined> {
+/**
+ * Locks `fd` (this process's open lock file): flock(1) locks the open file description it inherits as its fd 3 and
+ * exits, and the lock stays with that description, held by this process until it closes the fd or ends, however it
+ * ends. One program run, none left running (a `sh -c 'echo held; exec cat'` holding it cost two more).
+ * Resolves true once held, false when the lock stayed busy for waitMs.
+ */
+function takeFlock(fd: number, file: string, waitMs: number): Promise<boolean> {
   const wait = waitMs > 0 ? ['--timeout', (waitMs / 1000).toFixed(3)] : ['--nonblock'];
-  // `echo held` tells apply the lock is taken; `exec cat` then holds the lock until apply's end of the pipe closes.
-  const p = spawn(which('flock') ?? 'flock', ['--exclusive', ...wait, '--conflict-exit-code', String(BUSY), file, 'sh', '-c', 'echo held; exec cat >/dev/null'], {
-    stdio: ['pipe', 'pipe', 'pipe'],
+  const p = spawn(which('flock') ?? 'flock', ['--exclusive', ...wait, '--conflict-exit-code', String(BUSY), '3'], {
+    stdio: ['ignore', 'ignore', 'pipe', fd],
     env: childEnv(),
   });
   return new Promise((resolve, reject) => {
-    let out = '';
     let err = '';
-    p.stdout!.on('data', (d) => {
-      out += d;
-      if (out.includes('held\n')) resolve(p);
-    });
     p.stderr!.on('data', (d) => (err += d));
     p.on('error', (e) => reject(new StepError('lock', `cannot run flock (util-linux) for the host lock: ${e.message}`)));
     p.on('close', (code) => {
-      if (out.includes('held\n')) return;
-      if (code === BUSY) resolve(undefined);
+      if (code === 0) resolve(true);
+      else if (code === BUSY) resolve(false);
       else reject(new StepError('lock', `flock ${file} exited ${code}`, err.trim()));
     });
   });
@@ -71,25 +70,26 @@ function takeFlock(file: string, waitMs: number): Promise<import('node:child_pro
 export async function acquire(root: string, command: string, waitMs: number): Promise<HostLock> {
   const file = lockPath(root);
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  fs.closeSync(fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600));
-  const p = await takeFlock(file, waitMs);
-  if (!p) {
+  // Opened close-on-exec (node's default): no program apply runs inherits the lock.
+  const fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600);
+  let held = false;
+  try {
+    held = await takeFlock(fd, file, waitMs);
+  } finally {
+    if (!held) fs.closeSync(fd);
+  }
+  if (!held) {
     const holder = readHolder(file);
     const who = holder ? `pid ${holder.pid} (${holder.command}, since ${holder.since})` : 'another process';
     throw new StepError('lock', `another s2sgw holds the host lock for ${root}: ${who}; waited ${Math.round(waitMs / 1000)} s`);
   }
   const me: Holder = { pid: process.pid, command, since: new Date().toISOString() };
   fs.writeFileSync(file, JSON.stringify(me) + '\n', { mode: 0o600 });
-  // The helper must not keep node running; its pipe still closes when this process ends, however it ends.
-  p.unref();
-  for (const s of [p.stdin, p.stdout, p.stderr] as Array<{ unref?: () => void } | null>) s?.unref?.();
-  const gone = new Promise<void>((r) => (p.exitCode !== null || p.signalCode !== null ? r() : p.once('close', () => r())));
+  let open = true;
   return {
     release: async () => {
-      p.ref();
-      (p.stdout as unknown as { ref?: () => void }).ref?.();
-      p.stdin!.end();
-      await gone;
+      if (open) fs.closeSync(fd);
+      open = false;
     },
   };
 }

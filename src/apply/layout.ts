@@ -18,6 +18,8 @@ export interface Layout {
   /** The last apply's result, time and duration (for `s2sgw metrics`). */
   lastApply: string;
   baseline: string;
+  /** What switch last wrote to each live file it copies (live.ts: the manifest's sha256 and the file's stat then). */
+  liveStamps: string;
   tmp: string;
 }
 
@@ -33,6 +35,7 @@ export function layout(r: Pick<Runner, 'host'>): Layout {
     pending: path.join(s, 'pending-confirm.json'),
     lastApply: path.join(s, 'last-apply.json'),
     baseline: path.join(s, 'baseline'),
+    liveStamps: path.join(s, 'live-stamps.json'),
     tmp: path.join(s, 'tmp'),
   };
 }

@@ -2,7 +2,7 @@
 // `current`, so that one rename switches them all at once; those read by other users (FRR, networkd) are written by rename.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { readBytesIfExists, readIfExists, removeDurable, symlinkAtomic, writeDurable } from './fsx';
+import { copyDurable, readBytesIfExists, readIfExists, removeDurable, symlinkAtomic, writeDurable, writeHint } from './fsx';
 import type { Layout } from './layout';
 import type { Release } from './release';
 import { releasePath, SECRETS_CONF, SWANCTL_PRIVATE } from './release';
@@ -81,26 +81,79 @@ function ensureBaseline(l: Layout, r: Runner): Baseline & { held?: Map<string, s
   return b;
 }
 
-/** What each live file should hold with `release` current (undefined: absent), or the link into `current` it should be. */
-export function liveContents(l: Layout, r: Runner, release: Release | null): Map<string, { content?: string | Buffer; mode: number; bundle?: string; link?: string }> {
+/** What a live file should hold with a release current: its bytes when asked (`load`), or the link into `current`. */
+interface LiveWant {
+  mode: number;
+  bundle?: string;
+  link?: string;
+  /** The manifest's sha256 of the bytes `load` gives: the release's copy of `bundle` (not generated nor the baseline's). */
+  sha?: string;
+  /** The bytes (undefined: the file should be absent); read only when asked: frr.conf is 14 MB at 10,000 tenants. */
+  load: () => string | Buffer | undefined;
+  /** The release's copy (with `sha`), and its bytes when this process holds them (verify read them). */
+  file?: string;
+  held?: () => Buffer | undefined;
+}
+
+function liveWants(l: Layout, r: Runner, release: Release | null): Map<string, LiveWant> {
   const baseline = ensureBaseline(l, r);
-  const out = new Map<string, { content?: string | Buffer; mode: number; bundle?: string; link?: string }>();
+  const out = new Map<string, LiveWant>();
+  const fromBaseline = (host: string) => (baseline.existed[host] ? baseline.held?.get(host) ?? readIfExists(baselineCopy(l, host)) : undefined);
   for (const f of LIVE) {
-    let content: string | Buffer | undefined;
     const link = f.link && release && f.bundle && release.manifest.files[f.bundle] ? linkTarget(l, r, f.host, f.bundle) : undefined;
     if (link) {
       // Read through the link: its bytes are not needed (netplan's file grows with the tenants).
-      out.set(f.host, { mode: f.mode, bundle: f.bundle, link });
+      out.set(f.host, { mode: f.mode, bundle: f.bundle, link, load: () => undefined });
       continue;
     }
     // Bytes, not text: frr.conf is 14 MB at 10,000 tenants and is only compared and copied. The bytes verify read
     // are used when the release has them (the same bytes, already checked against the manifest).
-    if (release && f.bundle && release.manifest.files[f.bundle]) content = release.read?.(f.bundle) ?? fs.readFileSync(releasePath(release, f.bundle));
-    else if (release && f.generate) content = f.generate({ root: r.root, current: l.current, release });
-    if (content === undefined && baseline.existed[f.host]) content = baseline.held?.get(f.host) ?? readIfExists(baselineCopy(l, f.host));
-    out.set(f.host, { content, mode: f.mode, bundle: f.bundle });
+    const entry = release && f.bundle ? release.manifest.files[f.bundle] : undefined;
+    if (release && f.bundle && entry) {
+      const bundle = f.bundle;
+      const file = releasePath(release, bundle);
+      const held = () => release.read?.(bundle);
+      out.set(f.host, { mode: f.mode, bundle, sha: entry.sha256, file, held, load: () => held() ?? fs.readFileSync(file) });
+      continue;
+    }
+    const generated = release && f.generate ? f.generate({ root: r.root, current: l.current, release }) : undefined;
+    out.set(f.host, { mode: f.mode, bundle: f.bundle, load: () => generated ?? fromBaseline(f.host) });
   }
   return out;
+}
+
+/** What each live file should hold with `release` current (undefined: absent), or the link into `current` it should be. */
+export function liveContents(l: Layout, r: Runner, release: Release | null): Map<string, { content?: string | Buffer; mode: number; bundle?: string; link?: string }> {
+  const out = new Map<string, { content?: string | Buffer; mode: number; bundle?: string; link?: string }>();
+  for (const [host, w] of liveWants(l, r, release)) out.set(host, w.link ? { mode: w.mode, bundle: w.bundle, link: w.link } : { content: w.load(), mode: w.mode, bundle: w.bundle });
+  return out;
+}
+
+/**
+ * Live files switch wrote, by host path: the manifest's sha256 of what it wrote and the file's stat right after
+ * (device, inode, size, modification and change times in nanoseconds). A live file whose stat is still that one holds
+ * those bytes: any write to it, in place or by rename, changes its inode or its change time (which no one can set
+ * back). So an unchanged frr.conf (14 MB at 10,000 tenants) is neither read nor compared with the release's copy to
+ * put back a hand edit; a file whose stat moved is compared as before. Lost or damaged: every file is compared.
+ */
+type Stamps = Record<string, { sha: string; stat: string }>;
+
+function statStamp(p: string): string | undefined {
+  try {
+    const s = fs.lstatSync(p, { bigint: true });
+    return s.isFile() ? `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}` : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function readStamps(l: Layout): Stamps {
+  try {
+    const v = JSON.parse(fs.readFileSync(l.liveStamps, 'utf8')) as unknown;
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Stamps) : {};
+  } catch {
+    return {};
+  }
 }
 
 /** The relative symlink from a live path to its file in `current` (relative: the same under any --root). */
@@ -125,7 +178,16 @@ export function switchTo(l: Layout, r: Runner, release: Release | null, fileChan
   const changed: string[] = [];
   if (release) symlinkAtomic(path.join('releases', release.name), l.current);
   else removeDurable(l.current);
-  for (const [host, want] of liveContents(l, r, release)) {
+  const stamps = readStamps(l);
+  let stamped = false;
+  // `st`: the file's stat, taken before it was read and compared (a file changed meanwhile is not stamped).
+  const stamp = (host: string, p: string, sha: string | undefined, st = sha ? statStamp(p) : undefined) => {
+    if (st && sha) stamps[host] = { sha, stat: st };
+    else if (!stamps[host]) return;
+    else delete stamps[host];
+    stamped = true;
+  };
+  for (const [host, want] of liveWants(l, r, release)) {
     const p = r.host(host);
     if (want.link) {
       if (readLinkIfAny(p) === want.link) continue;
@@ -134,17 +196,37 @@ export function switchTo(l: Layout, r: Runner, release: Release | null, fileChan
       continue;
     }
     // A file the new release changed is written without reading what the host holds (frr.conf: 14 MB at 10,000
-    // tenants); an unchanged one is compared, so a hand-edited live file is put back.
+    // tenants); an unchanged one is compared, so a hand-edited live file is put back: by its stamp when switch wrote
+    // it and its stat has not moved since, else byte for byte.
     // A link left from a release that had the file is replaced, whatever it points at.
-    if (readLinkIfAny(p) === undefined && !(want.bundle && want.content !== undefined && fileChanged?.(want.bundle))) {
+    let content: string | Buffer | undefined;
+    let loaded = false;
+    if (readLinkIfAny(p) === undefined && !(want.sha && fileChanged?.(want.bundle!))) {
+      const was = stamps[host];
+      const before = statStamp(p);
+      if (want.sha && was && was.sha === want.sha && was.stat === before) continue;
       const have = readBytesIfExists(p);
-      const content = typeof want.content === 'string' ? Buffer.from(want.content) : want.content;
-      if (have === content || (have && content && have.equals(content))) continue;
+      content = want.load();
+      loaded = true;
+      const bytes = typeof content === 'string' ? Buffer.from(content) : content;
+      if (have === bytes || (have && bytes && have.equals(bytes))) {
+        if (want.sha && before !== undefined && statStamp(p) === before) stamp(host, p, want.sha, before);
+        continue;
+      }
     }
-    if (want.content === undefined) removeDurable(p);
-    else writeDurable(p, want.content, want.mode);
+    // Bytes not read to compare, and not held: the kernel copies the release's file.
+    const copy = !loaded && want.file && !want.held?.() ? want.file : undefined;
+    if (copy) copyDurable(copy, p, want.mode);
+    else {
+      if (!loaded) content = want.load();
+      if (content === undefined) removeDurable(p);
+      else writeDurable(p, content, want.mode);
+    }
+    stamp(host, p, copy || content !== undefined ? want.sha : undefined);
     changed.push(host);
   }
+  // Not synced: a stamp lost in a crash (or torn: read as none) only means one more comparison.
+  if (stamped) writeHint(l.liveStamps, JSON.stringify(stamps) + '\n');
   changed.push(...linkPrivateKey(r, release));
   return changed;
 }
