@@ -127,7 +127,7 @@ function planOnce(values: Record<string, unknown>, io: Parameters<Command['run']
     have.clear();
     label = `${against} (${ref.commit.slice(0, 12)})`;
     baseLock = Buffer.isBuffer(ref.lock) ? ref.lock.toString() : undefined;
-    // Without a cache the base side's unchanged lines are this side's strings (like), not a second copy of them.
+    // Without a cache the base side's unchanged pieces are this side's StoredTexts (like), not a second copy of them.
     base = baseSide(loadFiles(dir, ref.inputs, ref.lock), { source: { commit: ref.commit, dirty: false }, cache, lean: true, partsIndex, indexRules: true, base: true, ...(cache ? {} : { like: now.bundles }), progress: (p) => bar.step(`${against}: ${p}`) }, store, (findings) => {
       note = `s2sgw plan: note: ${against} itself does not validate (${findings} finding${findings === 1 ? '' : 's'}); everything is shown as new\n`;
     });
