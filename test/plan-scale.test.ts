@@ -5,7 +5,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { generateTempRepo, tenantName } from '../bench/generate';
 import { cli } from './helpers';
-import { cutEnd, piecesPatch, searches, trimCommon, trimCommonPieces, wholePatch } from '../src/plan/plan';
+import { cutEnd, diffFiles, piecesPatch, searches, trimCommon, trimCommonPieces, wholePatch } from '../src/plan/plan';
+import { loadConfig } from '../src/model/load';
+import { compile } from '../src/bundle/compile';
+import { compileStored } from '../src/plan/side';
+import { StoredFile, TextStore, piecesOf } from '../src/plan/store';
 
 /** A copy of `a` with `edits` random edits: a piece inserted, removed or replaced, or two pieces joined (the same text split in other pieces). */
 function edited(a: string[], edits: number, rnd: (n: number) => number, piece: () => string): string[] {
@@ -97,6 +101,63 @@ test('a one-tenant change among 300 tenants: only that tenant in the impact and 
     assert.is((await cli(['build', '--config', repo.dir, '--out', after])).code, 0);
     const conf = (d: string) => fs.readFileSync(path.join(d, 'gw1', 'frr', 'frr.conf'), 'utf8');
     assert.is(gw.files[0].patch, wholePatch('gw1/frr/frr.conf', conf(path.join(repo.dir, 'out')), conf(after)));
+  } finally {
+    fs.rmSync(repo.dir, { recursive: true, force: true });
+  }
+});
+
+test('a text store gives back every text it took, across chunks, a lone surrogate and non-ASCII included', () => {
+  const store = new TextStore();
+  const texts: string[] = [];
+  for (let i = 0; i < 3000; i++) texts.push(`line ${i} ${'x'.repeat(i % 97)}\n${i % 500 === 0 ? 'tunnel é ü 🛰\n' : ''}`);
+  texts.push('half \ud800 of a pair\n', '', 'y'.repeat(200_000) + '\n');
+  const stored = texts.map((t) => store.add(t));
+  // Read out of order, before and after the last chunk is sealed.
+  for (const i of [texts.length - 1, 0, 1500, texts.length - 3, 7]) assert.is(stored[i].text, texts[i]);
+  store.seal();
+  stored.forEach((s, i) => {
+    assert.is(s.text, texts[i]);
+    assert.is(s.length, texts[i].length);
+    assert.is(s.lines, texts[i].split('\n').length - 1);
+  });
+  assert.ok(store.bytes < texts.join('').length / 4, `${store.bytes} bytes`);
+});
+
+test("plan's stored sides: the manifests and texts of compile's lean bundles; the second side holds the first's pieces where they are equal", () => {
+  const repo = generateTempRepo({ tenants: 40 });
+  try {
+    const lean = (dir: string) => compile(loadConfig(dir), undefined, { lean: true, base: true });
+    const before = lean(repo.dir);
+    const store = new TextStore();
+    const a = compileStored(loadConfig(repo.dir), store, { base: true });
+    const victim = tenantName(17);
+    const f = path.join(repo.dir, 'tenants', `${victim}.yaml`);
+    fs.writeFileSync(f, fs.readFileSync(f, 'utf8').replace('{ to: 10.2.0.0/16, metric: 100 }', '{ to: 10.2.0.0/16, metric: 90 }'));
+    const after = lean(repo.dir);
+    const b = compileStored(loadConfig(repo.dir), store, { base: true, like: a.bundles });
+    for (const [x, y] of [[before, a], [after, b]] as const) {
+      assert.ok(x.ok && y.ok);
+      assert.is(y.bundles.length, x.bundles.length);
+      x.bundles.forEach((bx, i) => {
+        const by = y.bundles[i];
+        assert.equal(JSON.parse(JSON.stringify(by.manifest)), JSON.parse(JSON.stringify(bx.manifest)));
+        assert.equal(by.files.map((q) => [q.path, q.mode, q.content]), bx.files.map((q) => [q.path, q.mode, q.content]));
+      });
+    }
+    // The changed tenant's pieces are the second side's own; every other piece is the first side's object.
+    let own = 0;
+    let shared = 0;
+    b.bundles[0].files.forEach((file, i) => {
+      const pa = piecesOf(a.bundles[0].files[i]);
+      const pb = piecesOf(file);
+      if (!pa || !pb) return;
+      assert.ok(file instanceof StoredFile);
+      pb.forEach((p, k) => (p === pa[k] ? shared++ : own++));
+    });
+    assert.ok(own >= 1 && own <= 4, `${own} pieces stored again`);
+    assert.ok(shared > 40 * 5, `${shared} shared`);
+    // And the diff of the stored sides is the diff of compile's.
+    assert.equal(diffFiles('gw1', a.bundles[0].files, b.bundles[0].files), diffFiles('gw1', before.bundles[0].files, after.bundles[0].files));
   } finally {
     fs.rmSync(repo.dir, { recursive: true, force: true });
   }

@@ -1018,3 +1018,93 @@ function layOut(target: string, p: string, mode: number | undefined, gateway: Se
   }
   return made && digestOf(made.join(''));
 }
+
+/**
+ * Where bundleGatewayTo keeps what it renders: each target file as its sections' texts, each tenant's summaries/ file
+ * as its text. Plan without a cache keeps them compressed (src/plan/store.ts) as each target renders, so that neither
+ * side's texts are held as strings next to a model (docs/architecture.md, "Memory at scale").
+ */
+export interface BundleSink {
+  /** A target's file: its sections' texts in order (a file plan reads through its pieces, see src/plan/store.ts). */
+  file(path: string, texts: string[], mode: number): BundleFile;
+  /** summaries/<tenant>.json as made (`text`); `read` gives the text again (the manifest's summary is parsed from it when asked for). */
+  summary(path: string, text: string): { file: BundleFile; read: () => string };
+}
+
+/**
+ * What bundleGateway makes with `lean` and no render cache (plan without --cache-dir), its files kept by `sink`: the
+ * same manifest (tenant digests, gateway digest, the summaries' sha256s) and the same files' texts. A target's sections
+ * go to the sink as soon as the target has rendered, so at most one target's texts are strings at a time.
+ */
+export function bundleGatewayTo(model: Model, gateway: Gateway, alloc: Allocations, source: BundleSource | null, sink: BundleSink): Bundle {
+  const tenants = tenantsOn(model, gateway.name);
+  const files: BundleFile[] = [];
+  const perTenant = new Map<string, Map<string, string>>();
+  const gatewayParts = new Map<string, string>();
+  for (const target of TARGETS) {
+    for (const f of target.render({ model, gateway, tenants, alloc })) {
+      let byTenant: Map<string, ReturnType<typeof createHash>> | undefined;
+      let gw: ReturnType<typeof createHash> | undefined;
+      for (const s of f.sections) {
+        if (s.tenant === undefined) {
+          (gw ??= createHash('sha256')).update(s.text);
+          continue;
+        }
+        byTenant ??= new Map();
+        let h = byTenant.get(s.tenant);
+        if (!h) byTenant.set(s.tenant, (h = createHash('sha256')));
+        h.update(s.text);
+      }
+      gatewayParts.set(f.path, gw ? gw.digest('hex') : EMPTY_SHA256);
+      for (const [t, h] of byTenant ?? []) {
+        let m = perTenant.get(t);
+        if (!m) perTenant.set(t, (m = new Map()));
+        m.set(f.path, h.digest('hex'));
+      }
+      files.push(sink.file(f.path, f.sections.map((s) => s.text), f.mode ?? 0o644));
+    }
+  }
+  const reads = new Map<string, () => string>();
+  const shas = new Map<string, string>();
+  for (const t of tenants) {
+    const made = summaryText(summarize(t, gateway, alloc));
+    const p = summaryPath(t.name);
+    const kept = sink.summary(p, made);
+    files.push(kept.file);
+    reads.set(t.name, kept.read);
+    shas.set(p, sha256(made));
+  }
+  const byPath = (a: { path: string }, b: { path: string }) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+  files.sort(byPath);
+  const entry = (t: Tenant): Manifest['tenants'][string] => {
+    const e = { digest: combineDigests(perTenant.get(t.name)), file: t.file, connections: t.connections.map((c) => c.interface).sort() } as Manifest['tenants'][string];
+    readSummary(e, reads.get(t.name)!);
+    return e;
+  };
+  const manifest: Manifest = {
+    compiler: `s2sgw ${VERSION}`,
+    gateway: gateway.name,
+    source,
+    ...(gateway.rollout ? { rollout: { wave: gateway.rollout.wave } } : {}),
+    gatewayDigest: combineDigests(gatewayParts),
+    tenants: Object.fromEntries(tenants.map((t) => [t.name, entry(t)])),
+    files: Object.fromEntries([...shas.keys()].sort().map((p) => [p, { sha256: shas.get(p)!, mode: '0644' }])),
+  };
+  return { gateway: gateway.name, files, manifest };
+}
+
+/** bundleGateway's digest over (path, part digest) pairs in path order. */
+function combineDigests(parts: Map<string, string> | undefined): string {
+  return sha256(
+    [...(parts ?? new Map<string, string>()).entries()]
+      .sort((a, b) => (a[0] < b[0] ? -1 : 1))
+      .map(([p, d]) => `${p}\0${d}\n`)
+      .join(''),
+  );
+}
+
+/** A manifest summary parsed from `read()` when first asked for (made out here, as lazySummary). */
+function readSummary(e: Manifest['tenants'][string], read: () => string): void {
+  let parsed: TenantSummary | undefined;
+  Object.defineProperty(e, 'summary', { enumerable: true, get: () => (parsed ??= JSON.parse(read()) as TenantSummary) });
+}

@@ -14,6 +14,8 @@ import { changesAtLeast, planJson, planMarkdown, planText } from '../plan/plan-f
 import { CHANGE_CLASSES, ChangeClass } from '../plan/change-class';
 import { filesAt, Known, sourceOf } from '../model/git';
 import { signatureKey } from '../apply/signature';
+import { compileStored, StoredOptions } from '../plan/side';
+import { TextStore } from '../plan/store';
 import { Command, EXIT, configDir, formatOption, printDiagnostics, progressLine } from './common';
 import { CACHE_DIR, CACHE_HELP, CONFIG, GATEWAYS, format as formatOpt } from '../util/options';
 
@@ -96,7 +98,10 @@ function planOnce(values: Record<string, unknown>, io: Parameters<Command['run']
     else if (Buffer.isBuffer(f.pending)) have.set(f.path, f.pending);
   }
   if (Buffer.isBuffer(loaded.lock)) have.set('allocations.lock.yaml', loaded.lock);
-  const now = thisSide(loaded, { source, cache, lean: true, partsIndex, indexRules: true, locked: !!values.locked, progress: (p) => bar.step(`this side: ${p}`) });
+  // Without a cache both sides keep their files' texts compressed in one store as each target renders (src/plan/store.ts):
+  // neither side's texts stand as strings next to the other side's model.
+  const store = cache ? undefined : new TextStore();
+  const now = thisSide(loaded, { source, cache, lean: true, partsIndex, indexRules: true, locked: !!values.locked, progress: (p) => bar.step(`this side: ${p}`) }, store);
 
   if (now.ok && source && !source.dirty && now.lockText !== lockBefore) for (const b of now.bundles) b.manifest.source = { ...source, dirty: true };
   if (!now.ok) {
@@ -122,8 +127,8 @@ function planOnce(values: Record<string, unknown>, io: Parameters<Command['run']
     have.clear();
     label = `${against} (${ref.commit.slice(0, 12)})`;
     baseLock = Buffer.isBuffer(ref.lock) ? ref.lock.toString() : undefined;
-    // Without a cache the base side's unchanged lines are this side's strings (like), not a second copy of them.
-    base = baseSide(loadFiles(dir, ref.inputs, ref.lock), { source: { commit: ref.commit, dirty: false }, cache, lean: true, partsIndex, indexRules: true, base: true, ...(cache ? {} : { like: now.bundles }), progress: (p) => bar.step(`${against}: ${p}`) }, (findings) => {
+    // Without a cache the base side's unchanged pieces are this side's StoredTexts (like), not a second copy of them.
+    base = baseSide(loadFiles(dir, ref.inputs, ref.lock), { source: { commit: ref.commit, dirty: false }, cache, lean: true, partsIndex, indexRules: true, base: true, ...(cache ? {} : { like: now.bundles }), progress: (p) => bar.step(`${against}: ${p}`) }, store, (findings) => {
       note = `s2sgw plan: note: ${against} itself does not validate (${findings} finding${findings === 1 ? '' : 's'}); everything is shown as new\n`;
     });
   }
@@ -138,16 +143,21 @@ function planOnce(values: Record<string, unknown>, io: Parameters<Command['run']
  * The side built now, with only what the plan needs of it: the model (every tenant's entity) is not
  * kept past this call, so it can go once the other side is made (see cache.forget()).
  */
-function thisSide(loaded: Loaded, opts: CompileOptions): { ok: false; diagnostics: Diagnostic[] } | { ok: true; bundles: Bundle[]; lockText?: string; lockChanges: string[]; rollout: Record<string, { wave: number }> } {
-  const now = compile(loaded, undefined, opts);
+function thisSide(loaded: Loaded, opts: CompileOptions, store?: TextStore): { ok: false; diagnostics: Diagnostic[] } | { ok: true; bundles: Bundle[]; lockText?: string; lockChanges: string[]; rollout: Record<string, { wave: number }> } {
+  const now = store ? compileStored(loaded, store, storedOptions(opts)) : compile(loaded, undefined, opts);
   if (!now.ok) return { ok: false, diagnostics: now.diagnostics };
   const rollout = Object.fromEntries(now.model.gateways.filter((g) => g.rollout).map((g) => [g.name, { wave: g.rollout!.wave }]));
   return { ok: true, bundles: now.bundles, ...(now.lockText !== undefined ? { lockText: now.lockText } : {}), lockChanges: now.lockChanges.map((c) => c.what), rollout };
 }
 
 /** The base side's bundles (its model goes when this returns); `failed` is told how many findings when it does not validate. */
-function baseSide(loaded: Loaded, opts: CompileOptions, failed: (findings: number) => void): BaseBundle[] {
-  const old = compile(loaded, undefined, opts);
+function baseSide(loaded: Loaded, opts: CompileOptions, store: TextStore | undefined, failed: (findings: number) => void): BaseBundle[] {
+  const old = store ? compileStored(loaded, store, storedOptions(opts)) : compile(loaded, undefined, opts);
   if (!old.ok) failed(old.diagnostics.length);
   return old.bundles.map((b) => ({ gateway: b.gateway, files: b.files, manifest: b.manifest }));
+}
+
+/** What compileStored takes of a side's compile options (the cache's and lean's do not apply to it). */
+function storedOptions(opts: CompileOptions): StoredOptions {
+  return { locked: !!opts.locked, source: opts.source ?? null, base: !!opts.base, ...(opts.like ? { like: opts.like } : {}), ...(opts.progress ? { progress: opts.progress } : {}) };
 }

@@ -5,8 +5,8 @@ import * as path from 'node:path';
 import { formatPatch, lineDiff, structuredPatch } from 'diff';
 import type { StructuredPatch } from 'diff';
 import type { Bundle, BundleFile, Manifest } from '../bundle/bundle';
-import { newlines, parseManifest, segmentText, segmentsOf } from '../bundle/bundle';
-import type { Segment } from '../bundle/bundle';
+import { newlines, parseManifest } from '../bundle/bundle';
+import { PlanSegment, pieceText, piecesOf } from './store';
 import { MANIFEST, SUMMARIES, summaryPath } from '../bundle/bundle';
 import { impact, GatewayImpact } from './impact';
 import { readTree } from '../bundle/write';
@@ -225,11 +225,11 @@ function sourceOf(b: BaseBundle | undefined, signedWith: (armored: string) => st
 }
 
 /**
- * trimCommon of two files made of pieces (segmentsOf: gateway sections and each tenant's part), joining only the
+ * trimCommon of two files made of pieces (piecesOf: gateway sections and each tenant's part), joining only the
  * pieces from a little before the first one that differs: the same cut and line count as trimCommon of the joined
  * texts, without joining or scanning the common start char by char. Undefined when the texts are equal.
  */
-export function trimCommonPieces(a: Segment[], b: Segment[], margin = CONTEXT + 1): { a: string; b: string; skipped: number } | undefined {
+export function trimCommonPieces(a: PlanSegment[], b: PlanSegment[], margin = CONTEXT + 1): { a: string; b: string; skipped: number } | undefined {
   const n = Math.min(a.length, b.length);
   let k = 0;
   while (k < n && same(a[k], b[k])) k++;
@@ -237,8 +237,8 @@ export function trimCommonPieces(a: Segment[], b: Segment[], margin = CONTEXT + 
   // Back far enough that trimCommon's walk to the line start and `margin` lines further back stays inside the window.
   let j = k;
   for (let lines = 0; j > 0 && lines < margin + 3; ) lines += count(a[--j]);
-  const x = a.slice(j).map(segmentText).join('');
-  const y = b.slice(j).map(segmentText).join('');
+  const x = a.slice(j).map(pieceText).join('');
+  const y = b.slice(j).map(pieceText).join('');
   if (x === y) return undefined;
   let skipped = 0;
   for (let i = 0; i < j; i++) skipped += count(a[i]);
@@ -252,14 +252,14 @@ export function trimCommonPieces(a: Segment[], b: Segment[], margin = CONTEXT + 
  * record) without reading it; else their texts, read when their lengths are equal (a tenant rendered on one side and
  * taken from the cache on the other, at the edge of a change).
  */
-function same(x: Segment, y: Segment): boolean {
+function same(x: PlanSegment, y: PlanSegment): boolean {
   if (x === y) return true;
   if (typeof x === 'string' && typeof y === 'string') return false;
-  return x.length === y.length && segmentText(x) === segmentText(y);
+  return x.length === y.length && pieceText(x) === pieceText(y);
 }
 
 /** Newlines in a segment (a Piece knows its own without being read). */
-function count(s: Segment): number {
+function count(s: PlanSegment): number {
   return typeof s === 'string' ? newlines(s) : s.lines;
 }
 
@@ -268,7 +268,7 @@ function count(s: Segment): number {
  * they start with): their texts are then the start of the whole texts, the same from the first difference to past
  * the last. The same lists when there is nothing to drop.
  */
-export function withoutCommonEnd(a: Segment[], b: Segment[]): [Segment[], Segment[]] {
+export function withoutCommonEnd(a: PlanSegment[], b: PlanSegment[]): [PlanSegment[], PlanSegment[]] {
   const n = Math.min(a.length, b.length);
   let k = 0;
   while (k < n && same(a[k], b[k])) k++;
@@ -282,7 +282,7 @@ export function withoutCommonEnd(a: Segment[], b: Segment[]): [Segment[], Segmen
 }
 
 /** The patch of two files made of pieces (undefined when their texts are equal): exactly wholePatch of their texts. */
-export function piecesPatch(name: string, sx: Segment[], sy: Segment[]): string | undefined {
+export function piecesPatch(name: string, sx: PlanSegment[], sy: PlanSegment[]): string | undefined {
   // The pieces both end with, less a few: only the window from the first difference to a little past the last is joined.
   const [ex, ey] = withoutCommonEnd(sx, sy);
   const t = trimCommonPieces(ex, ey);
@@ -303,8 +303,8 @@ export function diffFiles(gateway: string, before: BundleFile[], after: BundleFi
   for (const p of [...new Set([...a.keys(), ...b.keys()])].sort()) {
     const fx = a.get(p);
     const fy = b.get(p);
-    const sx = fx && segmentsOf(fx);
-    const sy = fy && segmentsOf(fy);
+    const sx = fx && piecesOf(fx);
+    const sy = fy && piecesOf(fy);
     const name = `${gateway}/${p}`;
     if (sx && sy) {
       const d = piecesPatch(name, sx, sy);
