@@ -119,6 +119,31 @@ class BuiltFile implements BundleFile {
   }
 }
 
+/**
+ * Build: where each file of a bundle goes as soon as it is made (src/bundle/write.ts, StagedTree), its text then let
+ * go: the bundle holds its files' paths, modes and manifest entries, not 100 MB of texts at 10,000 tenants. Not
+ * manifest.json (build may set its source after; it writes that one itself).
+ */
+export interface FileSink {
+  /** Writes `f`, whose sha256 is `sha` (or links the old tree's file of that sha256). */
+  put(f: BundleFile, sha: string): void;
+  /** The text of a file put, read back. */
+  read(path: string): string;
+}
+
+/** A file put into a FileSink: its text is read back from there when asked for. */
+class SunkFile implements BundleFile {
+  constructor(
+    readonly path: string,
+    private readonly sink: FileSink,
+    readonly mode: number,
+  ) {}
+
+  get content(): string {
+    return this.sink.read(this.path);
+  }
+}
+
 /** A file whose text is read when first asked for (a cached tenant's summaries/ file in plan, which shows none of them). */
 class LazyFile implements BundleFile {
   constructor(
@@ -210,7 +235,7 @@ export function layoutOf(b: Bundle): Layout | undefined {
  * `lean` (plan): the files' texts are joined only when read, no manifest.json is made and the manifest lists only the
  * summaries' hashes (plan shows neither the manifest nor the other hashes; it compares summaries by theirs).
  */
-export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations, keepRendered = false, source: BundleSource | null = null, rc?: RenderCache, lean = false, like?: Bundle): Bundle {
+export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations, keepRendered = false, source: BundleSource | null = null, rc?: RenderCache, lean = false, like?: Bundle, sink?: FileSink): Bundle {
   // Each missed tenant's whole entity, read once for every target and let go before the cache entries are written.
   const wholes = new Map<Tenant, Tenant>();
   const whole = rc?.whole;
@@ -233,6 +258,14 @@ export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations
   const gatewayParts = new Map<string, string>();
   // Files whose sha256 is known without hashing their text: cached tenants' summaries, files of a recipe the previous tree holds.
   const known = new Map<string, string>();
+  // With a sink: each file's manifest entry, made as it is put there (its text is then let go).
+  const entries = new Map<string, Manifest['files'][string]>();
+  const sunk = (f: BundleFile): BundleFile => {
+    const e = fileEntry(f, known.get(f.path), false);
+    entries.set(f.path, e);
+    sink!.put(f, e.sha256);
+    return new SunkFile(f.path, sink!, f.mode);
+  };
   for (const target of TARGETS) {
     const input = { model, gateway, tenants, alloc };
     for (const f of reuse ? renderReusing(target, input, reuse, wholeOf) : target.render(input)) {
@@ -248,11 +281,12 @@ export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations
         if (was === undefined) void b.content;
         file = b;
       } else file = { path: f.path, content: text(f), mode: f.mode ?? 0o644 };
-      files.push(file);
       const cuts = reuse?.slices?.get(f.path);
       if (cuts) {
-        // Slices of the file's text, which the bundle holds until it is written: no second copy of these lines.
-        for (const c of cuts) c.texts[c.at] = file.content.slice(c.start, c.start + c.length);
+        // Slices of the file's text, which the bundle holds until it is written: no second copy of these lines. With a
+        // sink the file's text goes now: copies.
+        const c0 = file.content;
+        for (const c of cuts) c.texts[c.at] = sink ? unshared(c0.slice(c.start, c.start + c.length)) : c0.slice(c.start, c.start + c.length);
         reuse!.slices!.delete(f.path);
       }
       // Made at the first section to hash: most files of a warm build are one kept tenant's (its digest is the entry's).
@@ -277,6 +311,7 @@ export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations
         if (!m) perTenant.set(t, (m = new Map()));
         m.set(f.path, h.digest('hex'));
       }
+      files.push(sink ? sunk(file) : file);
       if (keepRendered) kept.push(f);
     }
     // Without plan's other side to share them, the cached tenants' texts of this target are in its files now.
@@ -302,14 +337,17 @@ export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations
     const hit = reuse?.hits.get(t.name);
     if (hit) {
       // A build with the previous tree links the file from there (its sha256 is the entry's): its text is read only if not.
-      files.push(lean || reuse?.previous ? summaryFile(t.name, hit) : { path: summaryPath(t.name), content: hit.summaryText, mode: 0o644 });
       known.set(summaryPath(t.name), hit.summarySha);
+      const f = lean || reuse?.previous ? summaryFile(t.name, hit) : { path: summaryPath(t.name), content: hit.summaryText, mode: 0o644 };
+      files.push(sink ? sunk(f) : f);
     } else {
       const made = summaryText(summarize(wholeOf(t), gateway, alloc));
       const theirs = other?.get(summaryPath(t.name))?.content;
       const summary = theirs === made ? theirs : made;
-      summaries.set(t.name, summary);
-      files.push({ path: summaryPath(t.name), content: summary, mode: 0o644 });
+      const f = { path: summaryPath(t.name), content: summary, mode: 0o644 };
+      // The text stays for the tenant's cache entry and its manifest summary; with a sink and no entries to write, only the file holds it.
+      if (!sink || reuse) summaries.set(t.name, summary);
+      files.push(sink ? sunk(f) : f);
     }
   }
   wholes.clear();
@@ -323,7 +361,7 @@ export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations
     const e = { digest: digests.get(t.name)!, file: t.file, connections: t.connections.map((c) => c.interface).sort() } as Manifest['tenants'][string];
     const hit = reuse?.hits.get(t.name);
     if (hit) summaryFrom(e, hit);
-    else lazySummary(e, summaries.get(t.name)!);
+    else lazySummary(e, summaries.get(t.name) ?? summaryReader(sink!, t.name));
     return e;
   };
   const manifest: Manifest = {
@@ -333,7 +371,7 @@ export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations
     ...(gateway.rollout ? { rollout: { wave: gateway.rollout.wave } } : {}),
     gatewayDigest: combine(gatewayParts),
     tenants: Object.fromEntries(tenants.map((t) => [t.name, entry(t)])),
-    files: Object.fromEntries(files.filter((f) => !lean || !(f instanceof JoinedFile)).map((f) => [f.path, fileEntry(f, known.get(f.path), lean)])),
+    files: Object.fromEntries(files.filter((f) => !lean || !(f instanceof JoinedFile)).map((f) => [f.path, entries.get(f.path) ?? fileEntry(f, known.get(f.path), lean)])),
   };
   if (!lean) files.push({ path: MANIFEST, content: formatManifest(manifest), mode: 0o644 });
   files.sort(byPath);
@@ -379,9 +417,14 @@ function summaryFrom(e: Manifest['tenants'][string], hit: RenderEntry): void {
 }
 
 /** A rendered tenant's manifest summary, parsed from its file's text when first read (made out here, as summaryFrom). */
-function lazySummary(e: Manifest['tenants'][string], text: string): void {
+function lazySummary(e: Manifest['tenants'][string], text: string | (() => string)): void {
   let parsed: TenantSummary | undefined;
-  Object.defineProperty(e, 'summary', { enumerable: true, get: () => (parsed ??= JSON.parse(text) as TenantSummary) });
+  Object.defineProperty(e, 'summary', { enumerable: true, get: () => (parsed ??= JSON.parse(typeof text === 'string' ? text : text()) as TenantSummary) });
+}
+
+/** A tenant's summaries/ file's text, read back from the sink it was put into. */
+function summaryReader(sink: FileSink, tenant: string): () => string {
+  return () => sink.read(summaryPath(tenant));
 }
 
 /** Records another source in a rendered bundle's manifest (build: the lock it writes is not the commit's). */
@@ -391,10 +434,13 @@ export function setSource(b: Bundle, source: BundleSource | null): void {
   f.content = formatManifest(b.manifest);
 }
 
-/** Every gateway's bundle, by gateway name order; `like`: the other side's bundles of a plan (see shared()). */
-export function bundleAll(model: Model, alloc: Allocations, keepRendered = false, source: BundleSource | null = null, rc?: RenderCache, lean = false, like?: Bundle[]): Bundle[] {
+/**
+ * Every gateway's bundle, by gateway name order; `like`: the other side's bundles of a plan (see shared()); `sink`:
+ * build's, where a gateway's files go as they are made (none: kept in memory).
+ */
+export function bundleAll(model: Model, alloc: Allocations, keepRendered = false, source: BundleSource | null = null, rc?: RenderCache, lean = false, like?: Bundle[], sink?: (gateway: string) => FileSink | undefined): Bundle[] {
   const likeOf = like && new Map(like.map((b) => [b.gateway, b]));
-  return [...model.gateways].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map((g) => bundleGateway(model, g, alloc, keepRendered, source, rc, lean, likeOf?.get(g.name)));
+  return [...model.gateways].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map((g) => bundleGateway(model, g, alloc, keepRendered, source, rc, lean, likeOf?.get(g.name), sink?.(g.name)));
 }
 
 /*

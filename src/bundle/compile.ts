@@ -3,7 +3,7 @@ import { Diagnostic, hasErrors, sortDiagnostics } from '../model/diagnostics';
 import { allocateLocked } from './locked';
 import type { Loaded } from '../model/load';
 import { Allocations, LockChange, formatLock } from '../model/lock';
-import { Bundle, BundleSource, bundleAll } from './bundle';
+import { Bundle, BundleSource, FileSink, bundleAll } from './bundle';
 import type { Cache } from '../util/cache';
 import { validate, Validated } from '../validate';
 import type { Model } from '../model/model';
@@ -52,6 +52,11 @@ export interface CompileOptions {
    * (build's run again after a StaleCache).
    */
   previous?: (gateway: string) => PreviousTree | undefined;
+  /**
+   * Build: where each gateway's files are written as they are made (a StagedTree of src/bundle/write.ts), their texts
+   * then let go (FileSink); undefined for a gateway: kept in memory. The bundles' files read their texts back from there.
+   */
+  stage?: (gateway: string) => FileSink | undefined;
   /** Told each phase as it starts (the command line shows it on a terminal); no effect on the result. */
   progress?: (phase: string) => void;
 }
@@ -90,6 +95,6 @@ export function compileValidated(v: Validated, prev: Allocations = v.lock, opts:
   const previous = opts.partsIndex !== false ? opts.previous : undefined;
   const rc = opts.cache && v.fileKeys ? { cache: opts.cache, fileKeys: v.fileKeys, index, ...(v.whole ? { whole: v.whole } : {}), ...(previous ? { previous } : {}) } : undefined;
   opts.progress?.(`rendering ${model.gateways.length} gateway bundle${model.gateways.length === 1 ? '' : 's'}`);
-  const bundles = bundleAll(model, alloc, !!opts.keepRendered, opts.source ?? null, rc, !!opts.lean, opts.like).filter((b) => !wanted || wanted.includes(b.gateway));
+  const bundles = bundleAll(model, alloc, !!opts.keepRendered, opts.source ?? null, rc, !!opts.lean, opts.like, opts.stage).filter((b) => !wanted || wanted.includes(b.gateway));
   return { ...base, ok: !hasErrors(v.diagnostics), alloc, ...(opts.base ? {} : { lockText: formatLock(alloc) }), lockChanges: changes, bundles };
 }
