@@ -6,7 +6,7 @@ import type { Allocations } from '../model/lock';
 import { TARGETS } from '../targets';
 import { RenderedFile, Section, Target, TargetInput, flat, text } from '../targets/target';
 import type { Tenant } from '../model/model';
-import { Cache, codeDigest, keyOf, restoreFile, sha256 as digestOf } from '../util/cache';
+import { Cache, Spill, codeDigest, keyOf, restoreFile, sha256 as digestOf } from '../util/cache';
 import type { Place } from '../model/diagnostics';
 import type { TenantSummary } from '../model/summary';
 import { VERSION } from '../util/version';
@@ -236,6 +236,17 @@ export function layoutOf(b: Bundle): Layout | undefined {
  * summaries' hashes (plan shows neither the manifest nor the other hashes; it compares summaries by theirs).
  */
 export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations, keepRendered = false, source: BundleSource | null = null, rc?: RenderCache, lean = false, like?: Bundle, sink?: FileSink): Bundle {
+  // A build that writes its files as they are made (sink) writes a missed tenant's texts for its `parts` entry to a
+  // scratch file as each target renders, too (Reuse.spill), and makes the entry of them at the end.
+  const spill = rc && sink && !lean ? rc.cache.spill() : undefined;
+  try {
+    return bundleOne(model, gateway, alloc, keepRendered, source, rc, lean, like, sink, spill);
+  } finally {
+    spill?.close();
+  }
+}
+
+function bundleOne(model: Model, gateway: Gateway, alloc: Allocations, keepRendered: boolean, source: BundleSource | null, rc: RenderCache | undefined, lean: boolean, like: Bundle | undefined, sink: FileSink | undefined, spill: Spill | undefined): Bundle {
   // Each missed tenant's whole entity, read once for every target and let go before the cache entries are written.
   const wholes = new Map<Tenant, Tenant>();
   const whole = rc?.whole;
@@ -247,7 +258,7 @@ export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations
       }
     : (t: Tenant) => t;
   const other = like && new Map(like.files.map((f) => [f.path, f]));
-  const reuse = rc ? lookUp(rc, gateway, tenantsOn(model, gateway.name), alloc, keepRendered, lean) : undefined;
+  const reuse = rc ? lookUp(rc, gateway, tenantsOn(model, gateway.name), alloc, keepRendered, lean, spill) : undefined;
   // Without the render cache's entries every tenant is rendered, from its whole entity.
   const tenants = reuse || !rc?.whole ? tenantsOn(model, gateway.name) : tenantsOn(model, gateway.name).map(wholeOf);
   const files: BundleFile[] = [];
@@ -345,15 +356,18 @@ export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations
       const theirs = other?.get(summaryPath(t.name))?.content;
       const summary = theirs === made ? theirs : made;
       const f = { path: summaryPath(t.name), content: summary, mode: 0o644 };
-      // The text stays for the tenant's cache entry and its manifest summary; with a sink and no entries to write, only the file holds it.
-      if (!sink || reuse) summaries.set(t.name, summary);
+      // The text stays for the tenant's cache entry and its manifest summary; with a sink only the file holds it (and
+      // the spill, for the entry).
+      const fresh = reuse?.spill && reuse.fresh.get(t.name);
+      if (fresh) fresh.summary = [reuse!.spill!.append(summary), Buffer.byteLength(summary)];
+      else if (!sink || reuse) summaries.set(t.name, summary);
       files.push(sink ? sunk(f) : f);
     }
   }
   wholes.clear();
   const digests = new Map(tenants.map((t) => [t.name, reuse?.hits.get(t.name)?.digest ?? combine(perTenant.get(t.name))]));
   if (reuse) {
-    const shas = store(rc!.cache, reuse, summaries, digests);
+    const shas = store(rc!.cache, reuse, summaries, digests, (tenant) => entries.get(summaryPath(tenant))?.sha256);
     if (reuse.rewriteIndex) writeIndex(rc!.cache, gateway.name, tenants.map((t) => [t.name, recordOf(t.name, reuse, digests, shas)]));
   }
   files.sort(byPath);
@@ -702,6 +716,12 @@ interface Fresh {
   head: string[];
   meta: string[];
   texts: string[];
+  /**
+   * With a spill (Reuse.spill), `meta` and `texts` stay empty: per target, where its line 2 JSON followed by its parts'
+   * texts was appended, and the two's lengths in bytes (three numbers each); where its summary's text was.
+   */
+  spilled?: number[];
+  summary?: [number, number];
   /** Line 1's parts per target, for the parts index. */
   parts: Record<string, PartHead[]>;
 }
@@ -728,8 +748,15 @@ interface Reuse {
   /**
    * Not lean (build): a missed tenant's part texts in `fresh` are cut from its file's joined text once that is made
    * (`slices`), not joined a second time: a filling build held every tenant's lines twice until it wrote the entries.
+   * Not with a spill.
    */
   slices?: Map<string, Slice[]>;
+  /**
+   * Build writing its files as they are made: a missed tenant's line 2 and texts are appended to this scratch file as
+   * each target renders (Fresh.spilled), its summary too, and its entry is made of them at the end: with the files'
+   * texts let go, holding them for the entries was most of a filling build's memory (10,000 tenants: 140 MB).
+   */
+  spill?: Spill;
   /** Build: the tree the last build wrote (RenderCache.previous), and the tenants taken from it (Kept; also in `hits`). */
   previous?: PreviousTree;
   kept?: Map<string, Kept>;
@@ -748,7 +775,7 @@ interface Slice {
   length: number;
 }
 
-function lookUp(rc: RenderCache, gateway: Gateway, tenants: Tenant[], alloc: Allocations, sections: boolean, lean: boolean): Reuse | undefined {
+function lookUp(rc: RenderCache, gateway: Gateway, tenants: Tenant[], alloc: Allocations, sections: boolean, lean: boolean, spill?: Spill): Reuse | undefined {
   const gwKey = rc.fileKeys.get(gateway.origin.file);
   if (!gwKey) return undefined;
   const keys = new Map<string, string>();
@@ -793,7 +820,7 @@ function lookUp(rc: RenderCache, gateway: Gateway, tenants: Tenant[], alloc: All
   }
   const rewrite = rc.index?.rewrite;
   const rewriteIndex = rewrite !== undefined && (!index || index.stale(keys) > rewrite);
-  const track = lean ? {} : { offsets: new Map<string, number[]>(), counts: new Map<string, number>(), recipes: new Map<string, string>(), slices: new Map<string, Slice[]>() };
+  const track = lean ? {} : { offsets: new Map<string, number[]>(), counts: new Map<string, number>(), recipes: new Map<string, string>(), ...(spill ? { spill } : { slices: new Map<string, Slice[]>() }) };
   return { keys, hits, fresh: new Map(), tenants, sections, release: !lean && !sections, rewriteIndex, ...(previous ? { previous, kept } : {}), ...track };
 }
 
@@ -809,10 +836,32 @@ function sectionsAddUp(e: RenderEntry): boolean {
 /** The entries' kind (their folder): `render` held them as one JSON document before. */
 const RENDER = 'parts';
 
-/** Writes each missed tenant's `parts` entry; gives the sha256 of each one's summaries/ file. */
-function store(cache: Cache, reuse: Reuse, summaries: Map<string, string>, digests: Map<string, string>): Map<string, string> {
+/**
+ * Writes each missed tenant's `parts` entry; gives the sha256 of each one's summaries/ file (`summarySha`: of a file
+ * put into a sink, whose text is in the spill).
+ */
+function store(cache: Cache, reuse: Reuse, summaries: Map<string, string>, digests: Map<string, string>, summarySha: (tenant: string) => string | undefined): Map<string, string> {
   const shas = new Map<string, string>();
+  const spill = reuse.spill;
   for (const [name, f] of reuse.fresh) {
+    if (spill && f.spilled && f.summary) {
+      const sha = summarySha(name)!;
+      shas.set(name, sha);
+      // Nothing to make the entry of after a failed write (the cache is off then: nothing is stored).
+      if (spill.failed || !cache.writing) continue;
+      const head = `{"digest":${JSON.stringify(digests.get(name)!)},"summarySha":${JSON.stringify(sha)},"targets":{${f.head.join(',')}}}`;
+      const metas: Buffer[] = [Buffer.from(`${head}\n{`)];
+      const texts: Buffer[] = [];
+      for (let k = 0; k < f.spilled.length; k += 3) {
+        const b = spill.read(f.spilled[k], f.spilled[k + 1] + f.spilled[k + 2]);
+        if (k) metas.push(COMMA);
+        metas.push(b.subarray(0, f.spilled[k + 1]));
+        texts.push(b.subarray(f.spilled[k + 1]));
+      }
+      metas.push(CLOSE, spill.read(f.summary[0], f.summary[1]));
+      cache.putText(RENDER, reuse.keys.get(name)!, Buffer.concat([...metas, ...texts]));
+      continue;
+    }
     // Every text is there (a build's are cut from its files' texts: see Reuse.slices).
     let k = 0;
     for (const heads of Object.values(f.parts)) for (const h of heads) if (f.texts[k++]?.length !== h[3]) throw new Error(`parts of ${name}: a text is not its part's`);
@@ -825,6 +874,9 @@ function store(cache: Cache, reuse: Reuse, summaries: Map<string, string>, diges
   }
   return shas;
 }
+
+const COMMA = Buffer.from(',');
+const CLOSE = Buffer.from('}\n');
 
 /** A target's files as target.render(input) gives them, rendering only the tenants the cache misses (and witnesses). */
 function renderReusing(target: Target, input: TargetInput, reuse: Reuse, wholeOf: (t: Tenant) => Tenant): RenderedFile[] {
@@ -873,6 +925,22 @@ function renderReusing(target: Target, input: TargetInput, reuse: Reuse, wholeOf
     const parts = own.get(t.name) ?? [];
     const name = JSON.stringify(target.name);
     const heads: PartHead[] = [];
+    if (reuse.spill) {
+      // Line 2's JSON and the texts, one after the other (store() splits them by their lengths in bytes).
+      const meta = `${name}:${Cache.json(parts.map((p) => p.sections.map((x) => [x.tenant ?? null, x.origin ?? null, x.text.length])), t.file)}`;
+      let texts = '';
+      for (const p of parts) {
+        const text = p.sections.map((x) => x.text).join('');
+        heads.push([p.path, p.mode ?? null, p.slot, text.length, newlines(text)]);
+        texts += text;
+      }
+      const metaBytes = Buffer.byteLength(meta);
+      const textBytes = Buffer.byteLength(texts);
+      (r.spilled ??= []).push(reuse.spill.append(meta + texts, metaBytes + textBytes), metaBytes, textBytes);
+      r.parts[target.name] = heads;
+      r.head.push(`${name}:${JSON.stringify(heads)}`);
+      continue;
+    }
     for (const p of parts) {
       if (reuse.slices) {
         // Its text is cut from the file's once that is joined (see Reuse.slices); until then, its place in r.texts.
