@@ -125,8 +125,8 @@ class BuiltFile implements BundleFile {
  * manifest.json (build may set its source after; it writes that one itself).
  */
 export interface FileSink {
-  /** Writes `f`, whose sha256 is `sha` (or links the old tree's file of that sha256). */
-  put(f: BundleFile, sha: string): void;
+  /** Writes `f`, whose sha256 is `sha` (or links the old tree's file of that sha256); `bytes`: its text's, when made. */
+  put(f: BundleFile, sha: string, bytes?: Buffer): void;
   /** The text of a file put, read back. */
   read(path: string): string;
 }
@@ -272,9 +272,11 @@ function bundleOne(model: Model, gateway: Gateway, alloc: Allocations, keepRende
   // With a sink: each file's manifest entry, made as it is put there (its text is then let go).
   const entries = new Map<string, Manifest['files'][string]>();
   const sunk = (f: BundleFile): BundleFile => {
-    const e = fileEntry(f, known.get(f.path), false);
+    // A large file's bytes, made to be hashed, are what is written (no second copy of 20 MB: glibc keeps such blocks).
+    const made: { bytes?: Buffer } = {};
+    const e = fileEntry(f, known.get(f.path), false, made);
     entries.set(f.path, e);
-    sink!.put(f, e.sha256);
+    sink!.put(f, e.sha256, made.bytes);
     return new SunkFile(f.path, sink!, f.mode);
   };
   for (const target of TARGETS) {
@@ -395,14 +397,15 @@ function bundleOne(model: Model, gateway: Gateway, alloc: Allocations, keepRende
   return made;
 }
 
-/** A file's manifest entry: its sha256 and mode, and (not for plan's lean bundles) its parts when it is large. */
-function fileEntry(f: BundleFile, sha: string | undefined, lean: boolean): Manifest['files'][string] {
+/** A file's manifest entry: its sha256 and mode, and (not for plan's lean bundles) its parts when it is large (its bytes then in `made`). */
+function fileEntry(f: BundleFile, sha: string | undefined, lean: boolean, made?: { bytes?: Buffer }): Manifest['files'][string] {
   const mode = f.mode.toString(8).padStart(4, '0');
   if (sha !== undefined) return { sha256: sha, mode };
   const c = f.content;
   // A string of PARTS_MIN UTF-16 units is at least PARTS_MIN bytes: only those are encoded to be measured.
   if (lean || c.length < PARTS_MIN) return { sha256: sha256(c), mode };
   const b = Buffer.from(c, 'utf8');
+  if (made) made.bytes = b;
   return { sha256: createHash('sha256').update(b).digest('hex'), mode, parts: partsOf(b) };
 }
 

@@ -46,7 +46,7 @@ export function writeTreeReusing(dir: string, files: BundleFile[], from: string,
 }
 
 /** Writes `f` into `dir` (its folder made once, `made`), or links it from `from` when that holds the same file (see writeTreeReusing); whether it linked. */
-function putFile(dir: string, made: Set<string>, f: BundleFile, from: string | undefined, known: Omit<Known, 'shas'> | undefined, sha: string | undefined): boolean {
+function putFile(dir: string, made: Set<string>, f: BundleFile, from: string | undefined, known: Omit<Known, 'shas'> | undefined, sha: string | undefined, bytes?: Buffer): boolean {
   const parts = f.path.split('/');
   const p = path.join(dir, ...parts);
   const sub = path.dirname(p);
@@ -54,7 +54,7 @@ function putFile(dir: string, made: Set<string>, f: BundleFile, from: string | u
     fs.mkdirSync(sub, { recursive: true });
     made.add(sub);
   }
-  if (from !== undefined && sameFile(path.join(from, ...parts), f, known, sha)) {
+  if (from !== undefined && sameFile(path.join(from, ...parts), f, known, sha, bytes)) {
     try {
       fs.linkSync(path.join(from, ...parts), p);
       return true;
@@ -62,7 +62,7 @@ function putFile(dir: string, made: Set<string>, f: BundleFile, from: string | u
       // A file system without hard links (or a race with another writer): write it.
     }
   }
-  fs.writeFileSync(p, f.content, { mode: f.mode });
+  fs.writeFileSync(p, bytes ?? f.content, { mode: f.mode });
   fs.chmodSync(p, f.mode);
   return false;
 }
@@ -99,17 +99,17 @@ export interface TreeIndex {
   save(records: Record<string, TreeRecord>): void;
 }
 
-/** Whether `p` is a regular file with exactly `f`'s mode and bytes (size first: most changed files differ in it); `sha`: `f`'s sha256. */
-function sameFile(p: string, f: BundleFile, known: Omit<Known, 'shas'> | undefined, sha: string | undefined): boolean {
+/** Whether `p` is a regular file with exactly `f`'s mode and bytes (size first: most changed files differ in it); `sha`: `f`'s sha256, `bytes`: its text's, when made. */
+function sameFile(p: string, f: BundleFile, known: Omit<Known, 'shas'> | undefined, sha: string | undefined, bytes?: Buffer): boolean {
   const st = fs.lstatSync(p, { bigint: true, throwIfNoEntry: false });
   if (!st || !st.isFile() || Number(st.mode & 0o7777n) !== f.mode || st.nlink !== 1n) return false;
   const rec = known && Object.hasOwn(known.records, f.path) ? known.records[f.path] : undefined;
   // The record first: equal sha256s are equal sizes too, and the new file's text is not made or touched (measuring a
   // 20 MB text's UTF-8 length is a scan of it; a file build took as its record's is joined only if it is written).
   if (rec && sha && asRecorded(st, rec, known!.since)) return rec[4] === sha;
-  if (st.size !== BigInt(Buffer.byteLength(f.content))) return false;
+  if (st.size !== BigInt(bytes ? bytes.length : Buffer.byteLength(f.content))) return false;
   try {
-    return fs.readFileSync(p, 'utf8') === f.content;
+    return bytes ? fs.readFileSync(p).equals(bytes) : fs.readFileSync(p, 'utf8') === f.content;
   } catch {
     return false;
   }
@@ -235,8 +235,11 @@ export class StagedTree {
     this.old = path.join(parent, `.${path.basename(target)}.old-${tag}`);
   }
 
-  /** Writes `f` into the staged tree (or links it from the old tree); `sha`: its sha256, when known (to compare by the old tree's record). */
-  put(f: BundleFile, sha?: string): void {
+  /**
+   * Writes `f` into the staged tree (or links it from the old tree); `sha`: its sha256, when known (to compare by the
+   * old tree's record); `bytes`: its text's UTF-8 bytes, when already made (written as they are, not encoded again).
+   */
+  put(f: BundleFile, sha?: string, bytes?: Buffer): void {
     if (this.from === undefined) {
       fs.mkdirSync(path.dirname(this.target), { recursive: true });
       fs.mkdirSync(this.staged, { recursive: true, mode: 0o755 });
@@ -245,7 +248,7 @@ export class StagedTree {
       this.from = fs.existsSync(this.target) && fs.lstatSync(this.target).isDirectory() ? this.target : null;
       this.known = (this.from !== null && this.tree?.load()) || null;
     }
-    putFile(this.staged, this.made, f, this.from ?? undefined, this.known ?? undefined, sha);
+    putFile(this.staged, this.made, f, this.from ?? undefined, this.known ?? undefined, sha, bytes);
   }
 
   /** The text of a file put, read back from where it is now (the staged tree, or the target once committed). */
