@@ -67,7 +67,10 @@ export function compile(loaded: Loaded, prev?: Allocations, opts: CompileOptions
   // With a cache (and no sections wanted: build --check reads the whole model), unchanged tenants are their summaries
   // in the model, not their whole entities (most of a warm run's memory at 10,000 tenants): the render cache has their
   // texts, and the few tenants it misses are rendered from their whole entities (RenderCache.whole).
-  const summaries = !!opts.cache && !opts.keepRendered;
+  // Not for a build when the cache holds no rendered parts at all (a cache being filled): every tenant then misses and
+  // is rendered from its whole entity, and a model of summaries would be held beside them. Plan (lean) keeps its
+  // summaries: its rules come from validate's index over them (indexRules).
+  const summaries = !!opts.cache && !opts.keepRendered && (!!opts.lean || opts.cache.holds('parts'));
   return compileValidated(validate(loaded, opts.cache, { summaries, ...(opts.base ? { readOnlyPack: true } : {}), ...(summaries && opts.indexRules ? { indexRules: true } : {}) }), prev, opts);
 }
 

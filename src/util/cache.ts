@@ -140,6 +140,15 @@ export class Cache {
     }
   }
 
+  /** Whether the folder holds any entry of `kind` (of this or another version's code): a filling run finds none. */
+  holds(kind: string): boolean {
+    try {
+      return fs.readdirSync(path.join(this.dir, `v${FORMAT}`, kind)).length > 0;
+    } catch {
+      return false;
+    }
+  }
+
   /** Whether entries are still written (a write that failed turned that off for the run). */
   get writing(): boolean {
     return this.writable;
