@@ -11,7 +11,7 @@ import { cleanFiles } from '../src/model/clean';
 import { filesAt } from '../src/model/git';
 import { readLock } from '../src/model/lock';
 import { compile } from '../src/bundle/compile';
-import { Cache, sha256 } from '../src/util/cache';
+import { Cache, Spill, sha256 } from '../src/util/cache';
 import { crossIndexRuns, validate } from '../src/validate';
 import { PreviousTree, readTree, replaceTree, TreeIndex, TreeRecord } from '../src/bundle/write';
 import { allRules } from '../src/validate/rules';
@@ -354,6 +354,7 @@ test("a warm build takes unchanged tenants out of the tree the last build wrote:
     assert.is(fs.readFileSync(lock, 'utf8'), lockPlain, `${step}: lock`);
     assert.equal(readTree(gw), readTree(path.join(plainOut, 'gw1')), `${step}: bundle (bytes and modes)`);
     assert.equal(fs.readdirSync(out), ['gw1'], `${step}: no staged or old tree left behind`);
+    assert.equal(fs.readdirSync(path.join(cacheDir, 'v1')).filter((n) => n.startsWith('.')), [], `${step}: no spill file left behind`);
     if (kept) {
       assert.ok(sliced > 0, `${step}: gateway-wide files made of the old files' runs`);
       // Each unchanged tenant's swanctl/conf.d/ file at least.
@@ -903,6 +904,27 @@ test("plan's two sides take the rules that see every tenant from validate's rule
       if (c.name.includes('resolves')) assert.ok(/itself does not validate/.test(plain.err), `${c.name}: the base side's conflict is found`);
     }
   }
+});
+
+test('a Spill gives back what was appended by its byte offsets, across its writes, and removes its file', () => {
+  const dir = tempDir();
+  const failed: unknown[] = [];
+  const spill = new Spill(path.join(dir, 'v1', '.spill-test.tmp'), (e) => failed.push(e));
+  const texts = ['plain\n', 'naïve café ✓\n', 'x'.repeat(3 << 20), '', 'tail \u{1F600}\n'];
+  const at = texts.map((t) => spill.append(t));
+  assert.ok(fs.existsSync(path.join(dir, 'v1', '.spill-test.tmp')), 'written once more than a chunk is pending');
+  // Read back out of order, some from the file and some still pending.
+  for (const i of [4, 1, 2, 0, 3]) assert.ok(spill.read(at[i], Buffer.byteLength(texts[i])).toString('utf8') === texts[i], `text ${i}`);
+  spill.close();
+  assert.not.ok(fs.existsSync(path.join(dir, 'v1', '.spill-test.tmp')), 'removed');
+  assert.equal(failed, []);
+  // A folder that cannot be written: the spill fails (the cache turns off), nothing is thrown.
+  const blocked = path.join(dir, 'file');
+  fs.writeFileSync(blocked, '');
+  const bad = new Spill(path.join(blocked, 'v1', '.spill-test.tmp'), (e) => failed.push(e));
+  bad.append('y'.repeat(2 << 20));
+  assert.ok(bad.failed && failed.length === 1, 'failed once');
+  bad.close();
 });
 
 test.run();

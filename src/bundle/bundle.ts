@@ -6,7 +6,7 @@ import type { Allocations } from '../model/lock';
 import { TARGETS } from '../targets';
 import { RenderedFile, Section, Target, TargetInput, flat, text } from '../targets/target';
 import type { Tenant } from '../model/model';
-import { Cache, codeDigest, keyOf, restoreFile, sha256 as digestOf } from '../util/cache';
+import { Cache, Spill, codeDigest, keyOf, restoreFile, sha256 as digestOf } from '../util/cache';
 import type { Place } from '../model/diagnostics';
 import type { TenantSummary } from '../model/summary';
 import { VERSION } from '../util/version';
@@ -119,6 +119,31 @@ class BuiltFile implements BundleFile {
   }
 }
 
+/**
+ * Build: where each file of a bundle goes as soon as it is made (src/bundle/write.ts, StagedTree), its text then let
+ * go: the bundle holds its files' paths, modes and manifest entries, not 100 MB of texts at 10,000 tenants. Not
+ * manifest.json (build may set its source after; it writes that one itself).
+ */
+export interface FileSink {
+  /** Writes `f`, whose sha256 is `sha` (or links the old tree's file of that sha256); `bytes`: its text's, when made. */
+  put(f: BundleFile, sha: string, bytes?: Buffer): void;
+  /** The text of a file put, read back. */
+  read(path: string): string;
+}
+
+/** A file put into a FileSink: its text is read back from there when asked for. */
+class SunkFile implements BundleFile {
+  constructor(
+    readonly path: string,
+    private readonly sink: FileSink,
+    readonly mode: number,
+  ) {}
+
+  get content(): string {
+    return this.sink.read(this.path);
+  }
+}
+
 /** A file whose text is read when first asked for (a cached tenant's summaries/ file in plan, which shows none of them). */
 class LazyFile implements BundleFile {
   constructor(
@@ -210,7 +235,18 @@ export function layoutOf(b: Bundle): Layout | undefined {
  * `lean` (plan): the files' texts are joined only when read, no manifest.json is made and the manifest lists only the
  * summaries' hashes (plan shows neither the manifest nor the other hashes; it compares summaries by theirs).
  */
-export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations, keepRendered = false, source: BundleSource | null = null, rc?: RenderCache, lean = false, like?: Bundle): Bundle {
+export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations, keepRendered = false, source: BundleSource | null = null, rc?: RenderCache, lean = false, like?: Bundle, sink?: FileSink): Bundle {
+  // A build that writes its files as they are made (sink) writes a missed tenant's texts for its `parts` entry to a
+  // scratch file as each target renders, too (Reuse.spill), and makes the entry of them at the end.
+  const spill = rc && sink && !lean ? rc.cache.spill() : undefined;
+  try {
+    return bundleOne(model, gateway, alloc, keepRendered, source, rc, lean, like, sink, spill);
+  } finally {
+    spill?.close();
+  }
+}
+
+function bundleOne(model: Model, gateway: Gateway, alloc: Allocations, keepRendered: boolean, source: BundleSource | null, rc: RenderCache | undefined, lean: boolean, like: Bundle | undefined, sink: FileSink | undefined, spill: Spill | undefined): Bundle {
   // Each missed tenant's whole entity, read once for every target and let go before the cache entries are written.
   const wholes = new Map<Tenant, Tenant>();
   const whole = rc?.whole;
@@ -222,7 +258,7 @@ export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations
       }
     : (t: Tenant) => t;
   const other = like && new Map(like.files.map((f) => [f.path, f]));
-  const reuse = rc ? lookUp(rc, gateway, tenantsOn(model, gateway.name), alloc, keepRendered, lean) : undefined;
+  const reuse = rc ? lookUp(rc, gateway, tenantsOn(model, gateway.name), alloc, keepRendered, lean, spill) : undefined;
   // Without the render cache's entries every tenant is rendered, from its whole entity.
   const tenants = reuse || !rc?.whole ? tenantsOn(model, gateway.name) : tenantsOn(model, gateway.name).map(wholeOf);
   const files: BundleFile[] = [];
@@ -233,6 +269,16 @@ export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations
   const gatewayParts = new Map<string, string>();
   // Files whose sha256 is known without hashing their text: cached tenants' summaries, files of a recipe the previous tree holds.
   const known = new Map<string, string>();
+  // With a sink: each file's manifest entry, made as it is put there (its text is then let go).
+  const entries = new Map<string, Manifest['files'][string]>();
+  const sunk = (f: BundleFile): BundleFile => {
+    // A large file's bytes, made to be hashed, are what is written (no second copy of 20 MB: glibc keeps such blocks).
+    const made: { bytes?: Buffer } = {};
+    const e = fileEntry(f, known.get(f.path), false, made);
+    entries.set(f.path, e);
+    sink!.put(f, e.sha256, made.bytes);
+    return new SunkFile(f.path, sink!, f.mode);
+  };
   for (const target of TARGETS) {
     const input = { model, gateway, tenants, alloc };
     for (const f of reuse ? renderReusing(target, input, reuse, wholeOf) : target.render(input)) {
@@ -248,11 +294,12 @@ export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations
         if (was === undefined) void b.content;
         file = b;
       } else file = { path: f.path, content: text(f), mode: f.mode ?? 0o644 };
-      files.push(file);
       const cuts = reuse?.slices?.get(f.path);
       if (cuts) {
-        // Slices of the file's text, which the bundle holds until it is written: no second copy of these lines.
-        for (const c of cuts) c.texts[c.at] = file.content.slice(c.start, c.start + c.length);
+        // Slices of the file's text, which the bundle holds until it is written: no second copy of these lines. With a
+        // sink the file's text goes now: copies.
+        const c0 = file.content;
+        for (const c of cuts) c.texts[c.at] = sink ? unshared(c0.slice(c.start, c.start + c.length)) : c0.slice(c.start, c.start + c.length);
         reuse!.slices!.delete(f.path);
       }
       // Made at the first section to hash: most files of a warm build are one kept tenant's (its digest is the entry's).
@@ -277,6 +324,7 @@ export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations
         if (!m) perTenant.set(t, (m = new Map()));
         m.set(f.path, h.digest('hex'));
       }
+      files.push(sink ? sunk(file) : file);
       if (keepRendered) kept.push(f);
     }
     // Without plan's other side to share them, the cached tenants' texts of this target are in its files now.
@@ -302,20 +350,26 @@ export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations
     const hit = reuse?.hits.get(t.name);
     if (hit) {
       // A build with the previous tree links the file from there (its sha256 is the entry's): its text is read only if not.
-      files.push(lean || reuse?.previous ? summaryFile(t.name, hit) : { path: summaryPath(t.name), content: hit.summaryText, mode: 0o644 });
       known.set(summaryPath(t.name), hit.summarySha);
+      const f = lean || reuse?.previous ? summaryFile(t.name, hit) : { path: summaryPath(t.name), content: hit.summaryText, mode: 0o644 };
+      files.push(sink ? sunk(f) : f);
     } else {
       const made = summaryText(summarize(wholeOf(t), gateway, alloc));
       const theirs = other?.get(summaryPath(t.name))?.content;
       const summary = theirs === made ? theirs : made;
-      summaries.set(t.name, summary);
-      files.push({ path: summaryPath(t.name), content: summary, mode: 0o644 });
+      const f = { path: summaryPath(t.name), content: summary, mode: 0o644 };
+      // The text stays for the tenant's cache entry and its manifest summary; with a sink only the file holds it (and
+      // the spill, for the entry).
+      const fresh = reuse?.spill && reuse.fresh.get(t.name);
+      if (fresh) fresh.summary = [reuse!.spill!.append(summary), Buffer.byteLength(summary)];
+      else if (!sink || reuse) summaries.set(t.name, summary);
+      files.push(sink ? sunk(f) : f);
     }
   }
   wholes.clear();
   const digests = new Map(tenants.map((t) => [t.name, reuse?.hits.get(t.name)?.digest ?? combine(perTenant.get(t.name))]));
   if (reuse) {
-    const shas = store(rc!.cache, reuse, summaries, digests);
+    const shas = store(rc!.cache, reuse, summaries, digests, (tenant) => entries.get(summaryPath(tenant))?.sha256);
     if (reuse.rewriteIndex) writeIndex(rc!.cache, gateway.name, tenants.map((t) => [t.name, recordOf(t.name, reuse, digests, shas)]));
   }
   files.sort(byPath);
@@ -323,7 +377,7 @@ export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations
     const e = { digest: digests.get(t.name)!, file: t.file, connections: t.connections.map((c) => c.interface).sort() } as Manifest['tenants'][string];
     const hit = reuse?.hits.get(t.name);
     if (hit) summaryFrom(e, hit);
-    else lazySummary(e, summaries.get(t.name)!);
+    else lazySummary(e, summaries.get(t.name) ?? summaryReader(sink!, t.name));
     return e;
   };
   const manifest: Manifest = {
@@ -333,7 +387,7 @@ export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations
     ...(gateway.rollout ? { rollout: { wave: gateway.rollout.wave } } : {}),
     gatewayDigest: combine(gatewayParts),
     tenants: Object.fromEntries(tenants.map((t) => [t.name, entry(t)])),
-    files: Object.fromEntries(files.filter((f) => !lean || !(f instanceof JoinedFile)).map((f) => [f.path, fileEntry(f, known.get(f.path), lean)])),
+    files: Object.fromEntries(files.filter((f) => !lean || !(f instanceof JoinedFile)).map((f) => [f.path, entries.get(f.path) ?? fileEntry(f, known.get(f.path), lean)])),
   };
   if (!lean) files.push({ path: MANIFEST, content: formatManifest(manifest), mode: 0o644 });
   files.sort(byPath);
@@ -343,14 +397,15 @@ export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations
   return made;
 }
 
-/** A file's manifest entry: its sha256 and mode, and (not for plan's lean bundles) its parts when it is large. */
-function fileEntry(f: BundleFile, sha: string | undefined, lean: boolean): Manifest['files'][string] {
+/** A file's manifest entry: its sha256 and mode, and (not for plan's lean bundles) its parts when it is large (its bytes then in `made`). */
+function fileEntry(f: BundleFile, sha: string | undefined, lean: boolean, made?: { bytes?: Buffer }): Manifest['files'][string] {
   const mode = f.mode.toString(8).padStart(4, '0');
   if (sha !== undefined) return { sha256: sha, mode };
   const c = f.content;
   // A string of PARTS_MIN UTF-16 units is at least PARTS_MIN bytes: only those are encoded to be measured.
   if (lean || c.length < PARTS_MIN) return { sha256: sha256(c), mode };
   const b = Buffer.from(c, 'utf8');
+  if (made) made.bytes = b;
   return { sha256: createHash('sha256').update(b).digest('hex'), mode, parts: partsOf(b) };
 }
 
@@ -379,9 +434,14 @@ function summaryFrom(e: Manifest['tenants'][string], hit: RenderEntry): void {
 }
 
 /** A rendered tenant's manifest summary, parsed from its file's text when first read (made out here, as summaryFrom). */
-function lazySummary(e: Manifest['tenants'][string], text: string): void {
+function lazySummary(e: Manifest['tenants'][string], text: string | (() => string)): void {
   let parsed: TenantSummary | undefined;
-  Object.defineProperty(e, 'summary', { enumerable: true, get: () => (parsed ??= JSON.parse(text) as TenantSummary) });
+  Object.defineProperty(e, 'summary', { enumerable: true, get: () => (parsed ??= JSON.parse(typeof text === 'string' ? text : text()) as TenantSummary) });
+}
+
+/** A tenant's summaries/ file's text, read back from the sink it was put into. */
+function summaryReader(sink: FileSink, tenant: string): () => string {
+  return () => sink.read(summaryPath(tenant));
 }
 
 /** Records another source in a rendered bundle's manifest (build: the lock it writes is not the commit's). */
@@ -391,10 +451,13 @@ export function setSource(b: Bundle, source: BundleSource | null): void {
   f.content = formatManifest(b.manifest);
 }
 
-/** Every gateway's bundle, by gateway name order; `like`: the other side's bundles of a plan (see shared()). */
-export function bundleAll(model: Model, alloc: Allocations, keepRendered = false, source: BundleSource | null = null, rc?: RenderCache, lean = false, like?: Bundle[]): Bundle[] {
+/**
+ * Every gateway's bundle, by gateway name order; `like`: the other side's bundles of a plan (see shared()); `sink`:
+ * build's, where a gateway's files go as they are made (none: kept in memory).
+ */
+export function bundleAll(model: Model, alloc: Allocations, keepRendered = false, source: BundleSource | null = null, rc?: RenderCache, lean = false, like?: Bundle[], sink?: (gateway: string) => FileSink | undefined): Bundle[] {
   const likeOf = like && new Map(like.map((b) => [b.gateway, b]));
-  return [...model.gateways].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map((g) => bundleGateway(model, g, alloc, keepRendered, source, rc, lean, likeOf?.get(g.name)));
+  return [...model.gateways].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map((g) => bundleGateway(model, g, alloc, keepRendered, source, rc, lean, likeOf?.get(g.name), sink?.(g.name)));
 }
 
 /*
@@ -656,6 +719,12 @@ interface Fresh {
   head: string[];
   meta: string[];
   texts: string[];
+  /**
+   * With a spill (Reuse.spill), `meta` and `texts` stay empty: per target, where its line 2 JSON followed by its parts'
+   * texts was appended, and the two's lengths in bytes (three numbers each); where its summary's text was.
+   */
+  spilled?: number[];
+  summary?: [number, number];
   /** Line 1's parts per target, for the parts index. */
   parts: Record<string, PartHead[]>;
 }
@@ -682,8 +751,15 @@ interface Reuse {
   /**
    * Not lean (build): a missed tenant's part texts in `fresh` are cut from its file's joined text once that is made
    * (`slices`), not joined a second time: a filling build held every tenant's lines twice until it wrote the entries.
+   * Not with a spill.
    */
   slices?: Map<string, Slice[]>;
+  /**
+   * Build writing its files as they are made: a missed tenant's line 2 and texts are appended to this scratch file as
+   * each target renders (Fresh.spilled), its summary too, and its entry is made of them at the end: with the files'
+   * texts let go, holding them for the entries was most of a filling build's memory (10,000 tenants: 140 MB).
+   */
+  spill?: Spill;
   /** Build: the tree the last build wrote (RenderCache.previous), and the tenants taken from it (Kept; also in `hits`). */
   previous?: PreviousTree;
   kept?: Map<string, Kept>;
@@ -702,7 +778,7 @@ interface Slice {
   length: number;
 }
 
-function lookUp(rc: RenderCache, gateway: Gateway, tenants: Tenant[], alloc: Allocations, sections: boolean, lean: boolean): Reuse | undefined {
+function lookUp(rc: RenderCache, gateway: Gateway, tenants: Tenant[], alloc: Allocations, sections: boolean, lean: boolean, spill?: Spill): Reuse | undefined {
   const gwKey = rc.fileKeys.get(gateway.origin.file);
   if (!gwKey) return undefined;
   const keys = new Map<string, string>();
@@ -747,7 +823,7 @@ function lookUp(rc: RenderCache, gateway: Gateway, tenants: Tenant[], alloc: All
   }
   const rewrite = rc.index?.rewrite;
   const rewriteIndex = rewrite !== undefined && (!index || index.stale(keys) > rewrite);
-  const track = lean ? {} : { offsets: new Map<string, number[]>(), counts: new Map<string, number>(), recipes: new Map<string, string>(), slices: new Map<string, Slice[]>() };
+  const track = lean ? {} : { offsets: new Map<string, number[]>(), counts: new Map<string, number>(), recipes: new Map<string, string>(), ...(spill ? { spill } : { slices: new Map<string, Slice[]>() }) };
   return { keys, hits, fresh: new Map(), tenants, sections, release: !lean && !sections, rewriteIndex, ...(previous ? { previous, kept } : {}), ...track };
 }
 
@@ -763,10 +839,32 @@ function sectionsAddUp(e: RenderEntry): boolean {
 /** The entries' kind (their folder): `render` held them as one JSON document before. */
 const RENDER = 'parts';
 
-/** Writes each missed tenant's `parts` entry; gives the sha256 of each one's summaries/ file. */
-function store(cache: Cache, reuse: Reuse, summaries: Map<string, string>, digests: Map<string, string>): Map<string, string> {
+/**
+ * Writes each missed tenant's `parts` entry; gives the sha256 of each one's summaries/ file (`summarySha`: of a file
+ * put into a sink, whose text is in the spill).
+ */
+function store(cache: Cache, reuse: Reuse, summaries: Map<string, string>, digests: Map<string, string>, summarySha: (tenant: string) => string | undefined): Map<string, string> {
   const shas = new Map<string, string>();
+  const spill = reuse.spill;
   for (const [name, f] of reuse.fresh) {
+    if (spill && f.spilled && f.summary) {
+      const sha = summarySha(name)!;
+      shas.set(name, sha);
+      // Nothing to make the entry of after a failed write (the cache is off then: nothing is stored).
+      if (spill.failed || !cache.writing) continue;
+      const head = `{"digest":${JSON.stringify(digests.get(name)!)},"summarySha":${JSON.stringify(sha)},"targets":{${f.head.join(',')}}}`;
+      const metas: Buffer[] = [Buffer.from(`${head}\n{`)];
+      const texts: Buffer[] = [];
+      for (let k = 0; k < f.spilled.length; k += 3) {
+        const b = spill.read(f.spilled[k], f.spilled[k + 1] + f.spilled[k + 2]);
+        if (k) metas.push(COMMA);
+        metas.push(b.subarray(0, f.spilled[k + 1]));
+        texts.push(b.subarray(f.spilled[k + 1]));
+      }
+      metas.push(CLOSE, spill.read(f.summary[0], f.summary[1]));
+      cache.putText(RENDER, reuse.keys.get(name)!, Buffer.concat([...metas, ...texts]));
+      continue;
+    }
     // Every text is there (a build's are cut from its files' texts: see Reuse.slices).
     let k = 0;
     for (const heads of Object.values(f.parts)) for (const h of heads) if (f.texts[k++]?.length !== h[3]) throw new Error(`parts of ${name}: a text is not its part's`);
@@ -779,6 +877,9 @@ function store(cache: Cache, reuse: Reuse, summaries: Map<string, string>, diges
   }
   return shas;
 }
+
+const COMMA = Buffer.from(',');
+const CLOSE = Buffer.from('}\n');
 
 /** A target's files as target.render(input) gives them, rendering only the tenants the cache misses (and witnesses). */
 function renderReusing(target: Target, input: TargetInput, reuse: Reuse, wholeOf: (t: Tenant) => Tenant): RenderedFile[] {
@@ -827,6 +928,22 @@ function renderReusing(target: Target, input: TargetInput, reuse: Reuse, wholeOf
     const parts = own.get(t.name) ?? [];
     const name = JSON.stringify(target.name);
     const heads: PartHead[] = [];
+    if (reuse.spill) {
+      // Line 2's JSON and the texts, one after the other (store() splits them by their lengths in bytes).
+      const meta = `${name}:${Cache.json(parts.map((p) => p.sections.map((x) => [x.tenant ?? null, x.origin ?? null, x.text.length])), t.file)}`;
+      let texts = '';
+      for (const p of parts) {
+        const text = p.sections.map((x) => x.text).join('');
+        heads.push([p.path, p.mode ?? null, p.slot, text.length, newlines(text)]);
+        texts += text;
+      }
+      const metaBytes = Buffer.byteLength(meta);
+      const textBytes = Buffer.byteLength(texts);
+      (r.spilled ??= []).push(reuse.spill.append(meta + texts, metaBytes + textBytes), metaBytes, textBytes);
+      r.parts[target.name] = heads;
+      r.head.push(`${name}:${JSON.stringify(heads)}`);
+      continue;
+    }
     for (const p of parts) {
       if (reuse.slices) {
         // Its text is cut from the file's once that is joined (see Reuse.slices); until then, its place in r.texts.

@@ -3,7 +3,7 @@ import { Diagnostic, hasErrors, sortDiagnostics } from '../model/diagnostics';
 import { allocateLocked } from './locked';
 import type { Loaded } from '../model/load';
 import { Allocations, LockChange, formatLock } from '../model/lock';
-import { Bundle, BundleSource, bundleAll } from './bundle';
+import { Bundle, BundleSource, FileSink, bundleAll } from './bundle';
 import type { Cache } from '../util/cache';
 import { validate, Validated } from '../validate';
 import type { Model } from '../model/model';
@@ -52,6 +52,11 @@ export interface CompileOptions {
    * (build's run again after a StaleCache).
    */
   previous?: (gateway: string) => PreviousTree | undefined;
+  /**
+   * Build: where each gateway's files are written as they are made (a StagedTree of src/bundle/write.ts), their texts
+   * then let go (FileSink); undefined for a gateway: kept in memory. The bundles' files read their texts back from there.
+   */
+  stage?: (gateway: string) => FileSink | undefined;
   /** Told each phase as it starts (the command line shows it on a terminal); no effect on the result. */
   progress?: (phase: string) => void;
 }
@@ -62,7 +67,10 @@ export function compile(loaded: Loaded, prev?: Allocations, opts: CompileOptions
   // With a cache (and no sections wanted: build --check reads the whole model), unchanged tenants are their summaries
   // in the model, not their whole entities (most of a warm run's memory at 10,000 tenants): the render cache has their
   // texts, and the few tenants it misses are rendered from their whole entities (RenderCache.whole).
-  const summaries = !!opts.cache && !opts.keepRendered;
+  // Not for a build when the cache holds no rendered parts at all (a cache being filled): every tenant then misses and
+  // is rendered from its whole entity, and a model of summaries would be held beside them. Plan (lean) keeps its
+  // summaries: its rules come from validate's index over them (indexRules).
+  const summaries = !!opts.cache && !opts.keepRendered && (!!opts.lean || opts.cache.holds('parts'));
   return compileValidated(validate(loaded, opts.cache, { summaries, ...(opts.base ? { readOnlyPack: true } : {}), ...(summaries && opts.indexRules ? { indexRules: true } : {}) }), prev, opts);
 }
 
@@ -90,6 +98,6 @@ export function compileValidated(v: Validated, prev: Allocations = v.lock, opts:
   const previous = opts.partsIndex !== false ? opts.previous : undefined;
   const rc = opts.cache && v.fileKeys ? { cache: opts.cache, fileKeys: v.fileKeys, index, ...(v.whole ? { whole: v.whole } : {}), ...(previous ? { previous } : {}) } : undefined;
   opts.progress?.(`rendering ${model.gateways.length} gateway bundle${model.gateways.length === 1 ? '' : 's'}`);
-  const bundles = bundleAll(model, alloc, !!opts.keepRendered, opts.source ?? null, rc, !!opts.lean, opts.like).filter((b) => !wanted || wanted.includes(b.gateway));
+  const bundles = bundleAll(model, alloc, !!opts.keepRendered, opts.source ?? null, rc, !!opts.lean, opts.like, opts.stage).filter((b) => !wanted || wanted.includes(b.gateway));
   return { ...base, ok: !hasErrors(v.diagnostics), alloc, ...(opts.base ? {} : { lockText: formatLock(alloc) }), lockChanges: changes, bundles };
 }

@@ -41,27 +41,30 @@ export function writeTreeReusing(dir: string, files: BundleFile[], from: string,
   fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
   const made = new Set<string>();
   let linked = 0;
-  for (const f of files) {
-    const parts = f.path.split('/');
-    const p = path.join(dir, ...parts);
-    const sub = path.dirname(p);
-    if (!made.has(sub)) {
-      fs.mkdirSync(sub, { recursive: true });
-      made.add(sub);
-    }
-    if (sameFile(path.join(from, ...parts), f, known)) {
-      try {
-        fs.linkSync(path.join(from, ...parts), p);
-        linked++;
-        continue;
-      } catch {
-        // A file system without hard links (or a race with another writer): write it.
-      }
-    }
-    fs.writeFileSync(p, f.content, { mode: f.mode });
-    fs.chmodSync(p, f.mode);
-  }
+  for (const f of files) if (putFile(dir, made, f, from, known, known?.shas.get(f.path))) linked++;
   return linked;
+}
+
+/** Writes `f` into `dir` (its folder made once, `made`), or links it from `from` when that holds the same file (see writeTreeReusing); whether it linked. */
+function putFile(dir: string, made: Set<string>, f: BundleFile, from: string | undefined, known: Omit<Known, 'shas'> | undefined, sha: string | undefined, bytes?: Buffer): boolean {
+  const parts = f.path.split('/');
+  const p = path.join(dir, ...parts);
+  const sub = path.dirname(p);
+  if (!made.has(sub)) {
+    fs.mkdirSync(sub, { recursive: true });
+    made.add(sub);
+  }
+  if (from !== undefined && sameFile(path.join(from, ...parts), f, known, sha, bytes)) {
+    try {
+      fs.linkSync(path.join(from, ...parts), p);
+      return true;
+    } catch {
+      // A file system without hard links (or a race with another writer): write it.
+    }
+  }
+  fs.writeFileSync(p, bytes ?? f.content, { mode: f.mode });
+  fs.chmodSync(p, f.mode);
+  return false;
 }
 
 /**
@@ -96,18 +99,17 @@ export interface TreeIndex {
   save(records: Record<string, TreeRecord>): void;
 }
 
-/** Whether `p` is a regular file with exactly `f`'s mode and bytes (size first: most changed files differ in it). */
-function sameFile(p: string, f: BundleFile, known?: Known): boolean {
+/** Whether `p` is a regular file with exactly `f`'s mode and bytes (size first: most changed files differ in it); `sha`: `f`'s sha256, `bytes`: its text's, when made. */
+function sameFile(p: string, f: BundleFile, known: Omit<Known, 'shas'> | undefined, sha: string | undefined, bytes?: Buffer): boolean {
   const st = fs.lstatSync(p, { bigint: true, throwIfNoEntry: false });
   if (!st || !st.isFile() || Number(st.mode & 0o7777n) !== f.mode || st.nlink !== 1n) return false;
   const rec = known && Object.hasOwn(known.records, f.path) ? known.records[f.path] : undefined;
-  const sha = known?.shas.get(f.path);
   // The record first: equal sha256s are equal sizes too, and the new file's text is not made or touched (measuring a
   // 20 MB text's UTF-8 length is a scan of it; a file build took as its record's is joined only if it is written).
   if (rec && sha && asRecorded(st, rec, known!.since)) return rec[4] === sha;
-  if (st.size !== BigInt(Buffer.byteLength(f.content))) return false;
+  if (st.size !== BigInt(bytes ? bytes.length : Buffer.byteLength(f.content))) return false;
   try {
-    return fs.readFileSync(p, 'utf8') === f.content;
+    return bytes ? fs.readFileSync(p).equals(bytes) : fs.readFileSync(p, 'utf8') === f.content;
   } catch {
     return false;
   }
@@ -199,37 +201,96 @@ export class PreviousTree {
  * in with two renames, so a reader sees the old tree or the new one.
  */
 export function replaceTree(target: string, files: BundleFile[], index?: { tree: TreeIndex; shas: Map<string, string>; recipes?: Map<string, string> }): void {
-  const parent = path.dirname(target);
-  fs.mkdirSync(parent, { recursive: true });
-  const tag = randomBytes(4).toString('hex');
-  const staged = path.join(parent, `.${path.basename(target)}.new-${tag}`);
-  const old = path.join(parent, `.${path.basename(target)}.old-${tag}`);
+  const t = new StagedTree(target, index?.tree);
   try {
-    const loaded = index?.tree.load();
-    const known = loaded && index ? { ...loaded, shas: index.shas } : undefined;
-    if (fs.existsSync(target) && fs.lstatSync(target).isDirectory()) writeTreeReusing(staged, files, target, known);
-    else writeTree(staged, files);
-    if (fs.existsSync(target)) fs.renameSync(target, old);
-    fs.renameSync(staged, target);
+    for (const f of files) t.put(f, index?.shas.get(f.path));
+    t.commit(index ? { shas: index.shas, ...(index.recipes ? { recipes: index.recipes } : {}), save: (records) => index.tree.save(records) } : undefined);
   } finally {
-    fs.rmSync(staged, { recursive: true, force: true });
-    removeTree(old);
+    t.abort();
   }
-  // Recorded once the old tree is gone: removing it changed the ctime of every file the two trees shared.
-  if (index) {
-    const records: Record<string, TreeRecord> = {};
-    for (const f of files) {
-      const sha = index.shas.get(f.path);
-      if (!sha) continue;
-      try {
-        const st = fs.lstatSync(path.join(target, ...f.path.split('/')), { bigint: true });
-        const recipe = index.recipes?.get(f.path);
-        records[f.path] = recipe === undefined ? [String(st.ino), String(st.size), String(st.mtimeNs), String(st.ctimeNs), sha] : [String(st.ino), String(st.size), String(st.mtimeNs), String(st.ctimeNs), sha, recipe];
-      } catch {
-        // Gone already (another writer): no record, so it is read next time.
-      }
+}
+
+/**
+ * A tree written beside `target` file by file, then swapped in (replaceTree, and build as it renders: each file is
+ * written as soon as it is made and its text let go, instead of holding a whole bundle's texts, over 100 MB at 10,000
+ * tenants, until the write). A file the old tree holds with the same bytes and mode is linked from there (see
+ * writeTreeReusing; by its record in `tree` when given). Until commit() nothing is visible at `target`; abort()
+ * removes what was staged (a no-op after commit()).
+ */
+export class StagedTree {
+  readonly staged: string;
+  private readonly old: string;
+  private readonly made = new Set<string>();
+  private from?: string | null;
+  private known?: Omit<Known, 'shas'> | null;
+  private committed = false;
+
+  constructor(
+    readonly target: string,
+    private readonly tree?: TreeIndex,
+  ) {
+    const parent = path.dirname(target);
+    const tag = randomBytes(4).toString('hex');
+    this.staged = path.join(parent, `.${path.basename(target)}.new-${tag}`);
+    this.old = path.join(parent, `.${path.basename(target)}.old-${tag}`);
+  }
+
+  /**
+   * Writes `f` into the staged tree (or links it from the old tree); `sha`: its sha256, when known (to compare by the
+   * old tree's record); `bytes`: its text's UTF-8 bytes, when already made (written as they are, not encoded again).
+   */
+  put(f: BundleFile, sha?: string, bytes?: Buffer): void {
+    if (this.from === undefined) {
+      fs.mkdirSync(path.dirname(this.target), { recursive: true });
+      fs.mkdirSync(this.staged, { recursive: true, mode: 0o755 });
+      this.made.add(this.staged);
+      // No old tree (or not a folder): every file is written.
+      this.from = fs.existsSync(this.target) && fs.lstatSync(this.target).isDirectory() ? this.target : null;
+      this.known = (this.from !== null && this.tree?.load()) || null;
     }
-    index.tree.save(records);
+    putFile(this.staged, this.made, f, this.from ?? undefined, this.known ?? undefined, sha, bytes);
+  }
+
+  /** The text of a file put, read back from where it is now (the staged tree, or the target once committed). */
+  read(file: string): string {
+    return fs.readFileSync(path.join(this.committed ? this.target : this.staged, ...file.split('/')), 'utf8');
+  }
+
+  /**
+   * Swaps the staged tree in (the old one removed) and, with `index`, records each file with a sha256 in `shas`
+   * (TreeIndex.save; with its recipe when given).
+   */
+  commit(index?: { shas: Map<string, string>; recipes?: Map<string, string>; save: TreeIndex['save'] }): void {
+    if (this.from === undefined) {
+      fs.mkdirSync(path.dirname(this.target), { recursive: true });
+      fs.mkdirSync(this.staged, { recursive: true, mode: 0o755 });
+    }
+    try {
+      if (fs.existsSync(this.target)) fs.renameSync(this.target, this.old);
+      fs.renameSync(this.staged, this.target);
+      this.committed = true;
+    } finally {
+      removeTree(this.old);
+    }
+    // Recorded once the old tree is gone: removing it changed the ctime of every file the two trees shared.
+    if (index) {
+      const records: Record<string, TreeRecord> = {};
+      for (const [file, sha] of index.shas) {
+        try {
+          const st = fs.lstatSync(path.join(this.target, ...file.split('/')), { bigint: true });
+          const recipe = index.recipes?.get(file);
+          records[file] = recipe === undefined ? [String(st.ino), String(st.size), String(st.mtimeNs), String(st.ctimeNs), sha] : [String(st.ino), String(st.size), String(st.mtimeNs), String(st.ctimeNs), sha, recipe];
+        } catch {
+          // Gone already (another writer): no record, so it is read next time.
+        }
+      }
+      index.save(records);
+    }
+  }
+
+  /** Removes the staged tree unless it was committed. */
+  abort(): void {
+    if (!this.committed) fs.rmSync(this.staged, { recursive: true, force: true });
   }
 }
 

@@ -10,7 +10,7 @@ import { Cache, keyOf, openCache } from '../util/cache';
 import { checkBundle } from '../bundle/check';
 import { Bundle, Layout, MANIFEST, StaleCache, layoutOf, setSource } from '../bundle/bundle';
 import { hasErrors, sortDiagnostics } from '../model/diagnostics';
-import { PreviousTree, replaceTree, writeFileAtomic, TenantLayout, TreeIndex, TreeRecord } from '../bundle/write';
+import { PreviousTree, StagedTree, replaceTree, writeFileAtomic, TenantLayout, TreeIndex, TreeRecord } from '../bundle/write';
 import { Command, EXIT, Io, configDir, formatOption, note, printDiagnostics, progressLine } from './common';
 import { toJson } from '../model/format';
 import type { LockChange } from '../model/lock';
@@ -65,76 +65,100 @@ export const command: Command = {
       if (!t) trees.set(target, (t = treeStore(cache!, target)));
       return t;
     };
+    // Each wanted gateway's tree is written beside out/<gateway>/ as it renders (its texts let go file by file), and
+    // swapped in below; not with --check, whose checks need the bundles' texts anyway. Removed unless swapped in.
+    const stages = new Map<string, StagedTree>();
+    const stage = (g: string) => {
+      if (gateways && !gateways.includes(g)) return undefined;
+      let t = stages.get(g);
+      if (!t) stages.set(g, (t = new StagedTree(path.join(outDir, g), cache ? treeOf(g).index(undefined) : undefined)));
+      return t;
+    };
+    const dropStages = () => {
+      for (const t of stages.values()) t.abort();
+      stages.clear();
+    };
     // `partsIndex` false: again from the `parts` entries, after a part the index promised could not be read (StaleCache).
     const compileOnce = (partsIndex: boolean) => {
-      const r = compile(loaded, undefined, { locked: !!values.locked, gateways, keepRendered: !!values.check, source, cache, progress: bar.step, ...(cache ? { partsIndex, previous: (g: string) => treeOf(g).previous() } : {}) });
+      dropStages();
+      const r = compile(loaded, undefined, { locked: !!values.locked, gateways, keepRendered: !!values.check, source, cache, progress: bar.step, ...(values.check ? {} : { stage }), ...(cache ? { partsIndex, previous: (g: string) => treeOf(g).previous() } : {}) });
       if (source && !source.dirty && r.ok && r.lockText !== oldLock) for (const b of r.bundles) setSource(b, { ...source, dirty: true });
       return r;
     };
-    let result;
     try {
-      result = compileOnce(true);
-    } catch (e) {
-      if (!(e instanceof StaleCache)) throw e;
-      loaded = loadConfig(dir, { git: !!cache });
-      result = compileOnce(false);
-    }
-    let diags = result.diagnostics;
-    if (result.ok && gateways) {
-      const unknown = gateways.filter((g) => !result.bundles.some((b) => b.gateway === g));
-      if (unknown.length) {
-        io.err(`s2sgw build: no gateway named ${unknown.join(', ')} (have: ${result.model.gateways.map((g) => g.name).join(', ') || 'none'})\n`);
-        return EXIT.usage;
+      let result;
+      try {
+        result = compileOnce(true);
+      } catch (e) {
+        if (!(e instanceof StaleCache)) throw e;
+        loaded = loadConfig(dir, { git: !!cache });
+        result = compileOnce(false);
       }
-    }
-    if (result.ok && values.check) {
-      for (const [i, b] of result.bundles.entries()) {
-        bar.step(`checking ${b.gateway} with the real tools (${i + 1}/${result.bundles.length})`);
-        diags = [...diags, ...(await checkBundle(b, result.model))];
+      let diags = result.diagnostics;
+      if (result.ok && gateways) {
+        const unknown = gateways.filter((g) => !result.bundles.some((b) => b.gateway === g));
+        if (unknown.length) {
+          io.err(`s2sgw build: no gateway named ${unknown.join(', ')} (have: ${result.model.gateways.map((g) => g.name).join(', ') || 'none'})\n`);
+          return EXIT.usage;
+        }
       }
-      diags = sortDiagnostics(diags);
-    }
-    bar.done();
-    const failed = !result.ok || hasErrors(diags);
-    if (format === 'json') {
-      const bundles = failed ? [] : result.bundles.map((b) => ({ gateway: b.gateway, files: b.files.length, tenants: Object.keys(b.manifest.tenants).length, checked: !!values.check }));
-      io.out(JSON.stringify({ version: 1, ok: !failed, ...toJson(diags), bundles, lock: { changes: failed ? [] : result.lockChanges.map((c) => c.what) } }, null, 2) + '\n');
-    } else printDiagnostics(diags, format, loaded.files, io, loaded.lock);
-    if (failed) {
-      if (format === 'text') io.err('build: nothing written\n');
-      return EXIT.findings;
-    }
-    // Lock first: a bundle must never refer to ids the committed lock does not hold.
-    if (result.lockText !== oldLock && !values.locked) writeFileAtomic(lockPath, result.lockText!);
-    const writeAll = (bundles: Bundle[]) => {
-      for (const [i, b] of bundles.entries()) {
-        bar.step(`writing ${b.gateway} (${i + 1}/${bundles.length})`);
-        const target = path.join(outDir, b.gateway);
-        // With a cache, the tree's files as written are recorded there: a file that is still exactly so is not read again (TreeIndex).
-        const layout = layoutOf(b);
-        replaceTree(target, b.files, cache ? { tree: treeOf(b.gateway).index(layout), shas: new Map(Object.entries(b.manifest.files).map(([p, e]) => [p, e.sha256])), ...(layout ? { recipes: layout.recipes } : {}) } : undefined);
+      if (result.ok && values.check) {
+        for (const [i, b] of result.bundles.entries()) {
+          bar.step(`checking ${b.gateway} with the real tools (${i + 1}/${result.bundles.length})`);
+          diags = [...diags, ...(await checkBundle(b, result.model))];
+        }
+        diags = sortDiagnostics(diags);
       }
-    };
-    try {
-      writeAll(result.bundles);
-    } catch (e) {
-      // A file whose text was left to be joined at its write needed a part that can no longer be read: made again
-      // from the entries (the same bundles; the lock written above is the one they were made with) and written.
-      if (!(e instanceof StaleCache)) throw e;
-      loaded = loadConfig(dir, { git: !!cache });
-      writeAll(compileOnce(false).bundles);
-    }
-    bar.done();
-    if (!gateways) removeStale(outDir, result.bundles.map((b) => b.gateway), io);
-    if (format === 'text') {
-      for (const b of result.bundles) {
-        const n = Object.keys(b.manifest.tenants).length;
-        const rel = path.relative(io.cwd, path.join(outDir, b.gateway));
-        note(io, `built ${rel.startsWith('..') ? path.join(outDir, b.gateway) : rel}/: ${b.files.length} files, ${n} tenant${n === 1 ? '' : 's'}${values.check ? ', checked with the real tools' : ''}\n`);
+      bar.done();
+      const failed = !result.ok || hasErrors(diags);
+      if (format === 'json') {
+        const bundles = failed ? [] : result.bundles.map((b) => ({ gateway: b.gateway, files: b.files.length, tenants: Object.keys(b.manifest.tenants).length, checked: !!values.check }));
+        io.out(JSON.stringify({ version: 1, ok: !failed, ...toJson(diags), bundles, lock: { changes: failed ? [] : result.lockChanges.map((c) => c.what) } }, null, 2) + '\n');
+      } else printDiagnostics(diags, format, loaded.files, io, loaded.lock);
+      if (failed) {
+        if (format === 'text') io.err('build: nothing written\n');
+        return EXIT.findings;
       }
-      lockSummary(result.lockChanges, io);
+      // Lock first: a bundle must never refer to ids the committed lock does not hold.
+      if (result.lockText !== oldLock && !values.locked) writeFileAtomic(lockPath, result.lockText!);
+      const writeAll = (bundles: Bundle[]) => {
+        for (const [i, b] of bundles.entries()) {
+          bar.step(`writing ${b.gateway} (${i + 1}/${bundles.length})`);
+          const target = path.join(outDir, b.gateway);
+          // With a cache, the tree's files as written are recorded there: a file that is still exactly so is not read again (TreeIndex).
+          const layout = layoutOf(b);
+          const shas = new Map(Object.entries(b.manifest.files).map(([p, e]) => [p, e.sha256]));
+          const staged = stages.get(b.gateway);
+          if (staged) {
+            // Every file but the manifest is there already (its source may have changed since: setSource).
+            staged.put(b.files.find((f) => f.path === MANIFEST)!);
+            staged.commit(cache ? { shas, ...(layout ? { recipes: layout.recipes } : {}), save: (records) => treeOf(b.gateway).index(layout).save(records) } : undefined);
+          } else replaceTree(target, b.files, cache ? { tree: treeOf(b.gateway).index(layout), shas, ...(layout ? { recipes: layout.recipes } : {}) } : undefined);
+        }
+      };
+      try {
+        writeAll(result.bundles);
+      } catch (e) {
+        // A file whose text was left to be joined at its write needed a part that can no longer be read: made again
+        // from the entries (the same bundles; the lock written above is the one they were made with) and written.
+        if (!(e instanceof StaleCache)) throw e;
+        loaded = loadConfig(dir, { git: !!cache });
+        writeAll(compileOnce(false).bundles);
+      }
+      bar.done();
+      if (!gateways) removeStale(outDir, result.bundles.map((b) => b.gateway), io);
+      if (format === 'text') {
+        for (const b of result.bundles) {
+          const n = Object.keys(b.manifest.tenants).length;
+          const rel = path.relative(io.cwd, path.join(outDir, b.gateway));
+          note(io, `built ${rel.startsWith('..') ? path.join(outDir, b.gateway) : rel}/: ${b.files.length} files, ${n} tenant${n === 1 ? '' : 's'}${values.check ? ', checked with the real tools' : ''}\n`);
+        }
+        lockSummary(result.lockChanges, io);
+      }
+      return EXIT.ok;
+    } finally {
+      dropStages();
     }
-    return EXIT.ok;
   },
 };
 

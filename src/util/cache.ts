@@ -120,25 +120,129 @@ export class Cache {
    * Stores a payload already serialized by json() (atomically); a failure turns the cache off with
    * one warning. Not kept in memory: a run reads back only what it did not just make.
    */
-  putText(kind: string, key: string, body: string): void {
+  putText(kind: string, key: string, body: string | Buffer): void {
     if (!this.writable) return;
     const file = this.file(kind, key);
     const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
     try {
       fs.mkdirSync(path.dirname(file), { recursive: true });
-      fs.writeFileSync(tmp, `${MAGIC} ${VERSION} ${key} ${sha256(body)}\n${body}`);
+      const head = `${MAGIC} ${VERSION} ${key} ${sha256(body)}\n`;
+      // A body given as its UTF-8 bytes (build's parts entries, read back from a Spill) is written as it is.
+      fs.writeFileSync(tmp, typeof body === 'string' ? head + body : Buffer.concat([Buffer.from(head), body]));
       fs.renameSync(tmp, file);
     } catch (e) {
-      this.writable = false;
+      this.off(e);
       try {
         fs.rmSync(tmp, { force: true });
       } catch {
         // Nothing was written, or the folder is gone: either way no entry is left half-written under its name.
       }
-      this.warn(`s2sgw: warning: cannot write the cache folder ${this.dir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); going on without caching\n`);
     }
   }
+
+  /** Whether the folder holds any entry of `kind` (of this or another version's code): a filling run finds none. */
+  holds(kind: string): boolean {
+    try {
+      return fs.readdirSync(path.join(this.dir, `v${FORMAT}`, kind)).length > 0;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Whether entries are still written (a write that failed turned that off for the run). */
+  get writing(): boolean {
+    return this.writable;
+  }
+
+  /**
+   * A scratch file in the cache folder (made at the first write) for texts a run writes into entries later (Spill),
+   * or undefined when the cache is off. A failure to write it turns the cache off, as a failed put does.
+   */
+  spill(): Spill | undefined {
+    if (!this.writable) return undefined;
+    return new Spill(path.join(this.dir, `v${FORMAT}`, `.spill-${randomBytes(4).toString('hex')}.tmp`), (e) => this.off(e));
+  }
+
+  private off(e: unknown): void {
+    if (!this.writable) return;
+    this.writable = false;
+    this.warn(`s2sgw: warning: cannot write the cache folder ${this.dir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); going on without caching\n`);
+  }
 }
+
+/**
+ * A scratch file that texts are appended to and read back from by their byte offsets: build writes a missed tenant's
+ * rendered parts there as each target renders and makes its `parts` entry of them at the end, instead of holding
+ * 10,000 tenants' texts (over 100 MB) until then. Appends are buffered; a failure (disk full) turns the cache off
+ * (`failed`), and what was appended is then not asked for. Removed by close().
+ */
+export class Spill {
+  private fd: number | undefined;
+  private size = 0;
+  private pending: string[] = [];
+  private pendingBytes = 0;
+  failed = false;
+
+  constructor(
+    readonly file: string,
+    private readonly fail: (e: unknown) => void,
+  ) {}
+
+  /** Appends `s`; gives the byte offset it begins at (its length in bytes is Buffer.byteLength(s)). */
+  append(s: string, bytes = Buffer.byteLength(s)): number {
+    const at = this.size + this.pendingBytes;
+    if (this.failed) return at;
+    this.pending.push(s);
+    this.pendingBytes += bytes;
+    if (this.pendingBytes >= SPILL_CHUNK) this.flush();
+    return at;
+  }
+
+  /** `length` bytes from `at` (appended before, and not `failed`). */
+  read(at: number, length: number): Buffer {
+    if (at + length > this.size) this.flush();
+    const b = Buffer.allocUnsafe(length);
+    let got = 0;
+    while (got < length) {
+      const n = fs.readSync(this.fd!, b, got, length - got, at + got);
+      if (n === 0) throw new Error(`${this.file}: short read`);
+      got += n;
+    }
+    return b;
+  }
+
+  /** Removes the file (when it was made); the Spill is not used after. */
+  close(): void {
+    this.pending = [];
+    this.failed = true;
+    if (this.fd === undefined) return;
+    fs.closeSync(this.fd);
+    this.fd = undefined;
+    fs.rmSync(this.file, { force: true });
+  }
+
+  private flush(): void {
+    if (!this.pending.length || this.failed) return;
+    try {
+      if (this.fd === undefined) {
+        fs.mkdirSync(path.dirname(this.file), { recursive: true });
+        this.fd = fs.openSync(this.file, 'wx+', 0o600);
+      }
+      const b = Buffer.from(this.pending.join(''), 'utf8');
+      let done = 0;
+      while (done < b.length) done += fs.writeSync(this.fd!, b, done, b.length - done, this.size + done);
+      this.size += b.length;
+    } catch (e) {
+      this.failed = true;
+      this.fail(e);
+    }
+    this.pending = [];
+    this.pendingBytes = 0;
+  }
+}
+
+/** A Spill writes when this many bytes are pending. */
+const SPILL_CHUNK = 1 << 20;
 
 /** Puts `file` back where put() wrote `"file":0` (in place: same key order, so the same object shapes as a fresh run). */
 export function restoreFile(v: unknown, file: string): void {
