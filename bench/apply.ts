@@ -13,6 +13,8 @@ import { writeTree } from '../src/bundle/write';
 import { Cache } from '../src/util/cache';
 import { openSandbox, Sandbox } from '../src/apply/sandbox';
 import { Runner } from '../src/apply/runner';
+import { CONF_D } from '../src/apply/release';
+import { SUMMARIES } from '../src/bundle/manifest';
 import { apply, describeError } from '../src/apply/engine';
 import { frrPlan } from '../src/apply/incremental/frr';
 import { nftPlan } from '../src/apply/incremental/nft';
@@ -135,6 +137,59 @@ function firstOnly(first: Run, loadAll: { ms: number; cpu: number; out: string }
     `machine: ${os.cpus().length} cores, load average ${load0.map((x) => x.toFixed(1)).join(' ')} at the start and ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} at the end`,
   ];
   return { title: 'apply: the first apply vs swanctl --load-all of the same files (S2SGW_BENCH_APPLY_ONLY=first)', table, goals, notes };
+}
+
+/**
+ * S2SGW_BENCH_APPLY_AB=EXE: each change class's command run alternately as this tree's single executable and as EXE
+ * (another tree's, e.g. scripts/bundle.js OUT of main), S2SGW_BENCH_APPLY_AB_RUNS times each (3), CPU ms of the
+ * command and its children: before/after side by side in one window. Before each measured apply the host is put
+ * back on the bundle before the class (unmeasured) and the class's release and the shards no release uses are
+ * removed, so every measured apply stages anew, as the first apply of that bundle does.
+ */
+const AB = process.env.S2SGW_BENCH_APPLY_AB;
+
+async function sideBySide(sb: Sandbox, h: Host, skip: string[], mine: Command, scratch: string, n: number, log: (s: string) => void, load0: number[]): Promise<Report> {
+  const other: Command = { what: AB!, argv: () => [AB!], env: mine.env };
+  const runs = Number(process.env.S2SGW_BENCH_APPLY_AB_RUNS ?? 3);
+  commandApply(sb, h, h.c, skip, mine);
+  const classes = classChanges(h.dir, n, scratch, log, h.cache);
+  const state = path.join(sb.runner().root ?? '/', 'var/lib/s2sgw');
+  const releases = path.join(state, 'releases');
+  const clean = (keep: Set<string>) => {
+    for (const r of fs.readdirSync(releases)) if (!keep.has(r)) fs.rmSync(path.join(releases, r), { recursive: true, force: true });
+    const used = new Set<string>();
+    for (const r of fs.readdirSync(releases)) {
+      for (const d of [path.join(releases, r, CONF_D), path.join(releases, r, SUMMARIES)]) {
+        if (!fs.existsSync(d)) continue;
+        for (const e of fs.readdirSync(d)) {
+          const t = path.join(d, e);
+          if (fs.lstatSync(t).isSymbolicLink()) used.add(path.basename(fs.readlinkSync(t)));
+        }
+      }
+    }
+    const shards = path.join(state, 'shards');
+    if (fs.existsSync(shards)) for (const s of fs.readdirSync(shards)) if (!used.has(s)) fs.rmSync(path.join(shards, s), { recursive: true, force: true });
+  };
+  const table = [['class', 'this tree, CPU ms (runs)', `${path.basename(path.dirname(AB!))}/${path.basename(AB!)}, CPU ms (runs)`, 'this / other']];
+  let prev = h.c;
+  for (const k of classes) {
+    const got: Record<'mine' | 'other', number[]> = { mine: [], other: [] };
+    for (let i = 0; i < runs; i++) {
+      for (const which of (i % 2 ? ['other', 'mine'] : ['mine', 'other']) as Array<'mine' | 'other'>) {
+        commandApply(sb, h, prev, skip, mine);
+        clean(new Set([fs.readlinkSync(path.join(state, 'current')).split('/').pop()!]));
+        const r = commandApply(sb, h, k.bundle, skip, which === 'mine' ? mine : other);
+        got[which].push(r.cpu);
+        log(`apply ab: ${k.label} ${which} CPU ${fmtInt(r.cpu)} ms, ${fmtInt(r.ms)} ms; ${r.printed}`);
+      }
+    }
+    const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+    const show = (xs: number[]) => `${fmtInt(med(xs))} (${xs.map(fmtInt).join(', ')})`;
+    table.push([k.label, show(got.mine), show(got.other), `${(med(got.mine) / med(got.other)).toFixed(2)}x`]);
+    prev = k.bundle;
+  }
+  const notes = [`machine: ${os.cpus().length} cores, load average ${load0.map((x) => x.toFixed(1)).join(' ')} at the start and ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} at the end`];
+  return { title: `apply: each class's command, this tree (${mine.what}) against ${AB} alternately (S2SGW_BENCH_APPLY_AB), ${fmtInt(n)} tenants`, table, notes };
 }
 
 /** This process's own CPU time in ms (the in-process apply's JavaScript). */
@@ -296,6 +351,7 @@ export const bench: Bench = {
         }
       }
       if (FIRST_ONLY) return firstOnly(first, loadAll, load0);
+      if (AB) return await sideBySide(sb, h, skipMain, commandOf(ctx.scratch, log), ctx.scratch, n, log, load0);
       // The selection of tc and link lines cannot run on this kernel: a dry run times the work without the tools.
       await settle(log);
       dry = await timedApply(sb, h, h.b, ['vrf', 'sysctl', 'frr', ...extraSkip], { dryRun: true });
