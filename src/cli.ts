@@ -41,9 +41,7 @@ const HOST_COMMANDS = new Set(['apply', 'rollback', 'confirm', 'status', 'releas
 
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
   const [name, ...rest] = argv;
-  const heap = require('./util/heap') as typeof Heap;
-  if (!HOST_COMMANDS.has(name)) heap.boundHeapGrowth();
-  else heap.growYoungGenerationFast();
+  if (!HOST_COMMANDS.has(name)) (require('./util/heap') as typeof Heap).boundHeapGrowth();
   if (!name || name === '--help' || name === '-h' || (name === 'help' && rest.length === 0)) {
     io.out(help());
     return name ? EXIT.ok : EXIT.usage;

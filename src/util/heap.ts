@@ -17,22 +17,3 @@ export function boundHeapGrowth(): void {
   done = true;
   v8.setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
 }
-
-/**
- * How many times V8 grows the young generation at once when what survives a scavenge fills it (V8's default 2).
- * A host command parses the bundle's 4 MB manifest into 30,000 objects that all stay live: with doubling, the
- * young generation grows 1, 2, 4, 8, 16 MB and each scavenge on the way copies them again; with 16 it goes from
- * 1 MB to its maximum (16 MB) in one step. V8 reads the flag each time it grows the space and clamps the result
- * to the maximum, so setting it while the process runs changes only that factor (`--min-semi-space-size`, which
- * would size the space from the start, is read once when the heap is made and cannot go in NODE_OPTIONS).
- */
-export const HOST_SEMI_SPACE_GROWTH = 16;
-
-let hostDone = false;
-
-/** The young-generation policy of a host command (apply, rollback, ...); call it once, early. */
-export function growYoungGenerationFast(): void {
-  if (hostDone) return;
-  hostDone = true;
-  v8.setFlagsFromString(`--semi-space-growth-factor=${HOST_SEMI_SPACE_GROWTH}`);
-}
