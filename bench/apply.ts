@@ -249,8 +249,9 @@ function commandApply(sb: Sandbox, h: Host, bundle: string, skip: string[], cmd:
   const args: string[] = [...pre, 'apply', '--bundle', bundle, '--root', o.root ?? '', '--netns', o.netns ?? '', '--vici', o.vici ?? '', '--skip', skip.join(','), '--lock-wait', '5'];
   const c0 = cpuMark(sb.ns);
   const t0 = performance.now();
-  // GLIBC_TUNABLES: what /usr/bin/s2sgw (and bin/s2sgw.js's first line) sets for the command (huge pages for
-  // malloc's big blocks: far fewer page faults for the 60-100 MB of files apply reads at 10,000 tenants).
+  // GLIBC_TUNABLES: what /usr/bin/s2sgw sets for the command (huge pages for malloc's big blocks: far fewer page
+  // faults for the 60-100 MB of files apply reads at 10,000 tenants); bin/s2sgw.js's first line also fixes
+  // glibc.malloc.mmap_threshold (for the compiling commands' RSS; apply's big files are mapped either way).
   const r = spawnSync(exe, args, { env: { PATH: process.env.PATH, HOME: process.env.HOME, GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1', ...cmd.env(path.join(__dirname, 'lifetime.js')), ...h.env }, encoding: 'utf8' });
   const ms = performance.now() - t0;
   const cpu = cpuMark(sb.ns) - c0;

@@ -19,14 +19,21 @@ interface Run {
   out: string;
 }
 
-/** One whole process (node start included), with its CPU time and peak RSS. */
+/**
+ * One whole process (node start included), with its CPU time and peak RSS. bin/s2sgw.js is run as `npx s2sgw` runs
+ * it, through its first line (`env -S GLIBC_TUNABLES=... node`: glibc's malloc settings change the peak RSS by
+ * 50-100 MB), the stats hook given to node through NODE_OPTIONS; another script runs under this bench's node.
+ */
 function run(script: string, args: string[], cwd: string, scratch: string): Run {
   const stats = path.join(scratch, 'stats.json');
   fs.rmSync(stats, { force: true });
   const env: NodeJS.ProcessEnv = { ...process.env, S2SGW_BENCH_STATS: stats };
   delete env.S2SGW_CACHE_DIR;
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, ['--require', HOOK, script, ...args], { cwd, env, encoding: 'utf8', maxBuffer: 1 << 30 });
+  const asUsers = script === BIN;
+  if (asUsers) env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ''} --require ${JSON.stringify(HOOK)}`.trim();
+  const argv = asUsers ? [script, ...args] : [process.execPath, '--require', HOOK, script, ...args];
+  const r = spawnSync(argv[0], argv.slice(1), { cwd, env, encoding: 'utf8', maxBuffer: 1 << 30 });
   const ms = performance.now() - t0;
   const s = JSON.parse(fs.readFileSync(stats, 'utf8')) as { cpuMs: number; maxRssKb: number };
   return { ms, cpuMs: s.cpuMs, rssKb: s.maxRssKb, code: r.status ?? 1, out: r.stdout + r.stderr };
