@@ -302,28 +302,8 @@ function bundleOne(model: Model, gateway: Gateway, alloc: Allocations, keepRende
         for (const c of cuts) c.texts[c.at] = sink ? unshared(c0.slice(c.start, c.start + c.length)) : c0.slice(c.start, c.start + c.length);
         reuse!.slices!.delete(f.path);
       }
-      // Made at the first section to hash: most files of a warm build are one kept tenant's (its digest is the entry's).
-      let byTenant: Map<string, ReturnType<typeof createHash>> | undefined;
-      // Made at the first gateway section: most files of a 10,000-tenant gateway are one tenant's (swanctl/conf.d/).
-      let gw: ReturnType<typeof createHash> | undefined;
-      for (const s of f.sections) {
-        if (s.tenant === undefined) {
-          (gw ??= createHash('sha256')).update(s.text);
-          continue;
-        }
-        // A cached tenant's digest comes with its sections.
-        if (s instanceof Piece || s instanceof OldRun || reuse?.hits.has(s.tenant)) continue;
-        byTenant ??= new Map();
-        let h = byTenant.get(s.tenant);
-        if (!h) byTenant.set(s.tenant, (h = createHash('sha256')));
-        h.update(s.text);
-      }
-      gatewayParts.set(f.path, gw ? gw.digest('hex') : EMPTY_SHA256);
-      for (const [t, h] of byTenant ?? []) {
-        let m = perTenant.get(t);
-        if (!m) perTenant.set(t, (m = new Map()));
-        m.set(f.path, h.digest('hex'));
-      }
+      // A cached tenant's digest comes with its sections.
+      digestFile(f, gatewayParts, perTenant, (s) => s instanceof Piece || s instanceof OldRun || !!reuse?.hits.has(s.tenant!));
       files.push(sink ? sunk(file) : file);
       if (keepRendered) kept.push(f);
     }
@@ -333,14 +313,6 @@ function bundleOne(model: Model, gateway: Gateway, alloc: Allocations, keepRende
   const byPath = (a: { path: string }, b: { path: string }) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
   files.sort(byPath);
   kept.sort(byPath);
-  /** A digest over (path, part digest) pairs in path order. */
-  const combine = (parts: Map<string, string> | undefined) =>
-    sha256(
-      [...(parts ?? new Map<string, string>()).entries()]
-        .sort((a, b) => (a[0] < b[0] ? -1 : 1))
-        .map(([p, d]) => `${p}\0${d}\n`)
-        .join(''),
-    );
   // Each tenant's summary is its own file (see SUMMARIES): a one-tenant change rewrites one small file, not the manifest's 26 MB.
   // A cached tenant's comes as the file's text and sha256 (parsed only when asked for: plan reads the changed tenants' only).
   // Kept as their files' texts only: the objects were 40 MB at 10,000 tenants (the texts 26 MB), and the manifest's
@@ -367,7 +339,7 @@ function bundleOne(model: Model, gateway: Gateway, alloc: Allocations, keepRende
     }
   }
   wholes.clear();
-  const digests = new Map(tenants.map((t) => [t.name, reuse?.hits.get(t.name)?.digest ?? combine(perTenant.get(t.name))]));
+  const digests = new Map(tenants.map((t) => [t.name, reuse?.hits.get(t.name)?.digest ?? combineDigests(perTenant.get(t.name))]));
   if (reuse) {
     const shas = store(rc!.cache, reuse, summaries, digests, (tenant) => entries.get(summaryPath(tenant))?.sha256);
     if (reuse.rewriteIndex) writeIndex(rc!.cache, gateway.name, tenants.map((t) => [t.name, recordOf(t.name, reuse, digests, shas)]));
@@ -385,7 +357,7 @@ function bundleOne(model: Model, gateway: Gateway, alloc: Allocations, keepRende
     gateway: gateway.name,
     source,
     ...(gateway.rollout ? { rollout: { wave: gateway.rollout.wave } } : {}),
-    gatewayDigest: combine(gatewayParts),
+    gatewayDigest: combineDigests(gatewayParts),
     tenants: Object.fromEntries(tenants.map((t) => [t.name, entry(t)])),
     files: Object.fromEntries(files.filter((f) => !lean || !(f instanceof JoinedFile)).map((f) => [f.path, entries.get(f.path) ?? fileEntry(f, known.get(f.path), lean)])),
   };
@@ -1160,24 +1132,7 @@ export function bundleGatewayTo(model: Model, gateway: Gateway, alloc: Allocatio
   const gatewayParts = new Map<string, string>();
   for (const target of TARGETS) {
     for (const f of target.render({ model, gateway, tenants, alloc })) {
-      let byTenant: Map<string, ReturnType<typeof createHash>> | undefined;
-      let gw: ReturnType<typeof createHash> | undefined;
-      for (const s of f.sections) {
-        if (s.tenant === undefined) {
-          (gw ??= createHash('sha256')).update(s.text);
-          continue;
-        }
-        byTenant ??= new Map();
-        let h = byTenant.get(s.tenant);
-        if (!h) byTenant.set(s.tenant, (h = createHash('sha256')));
-        h.update(s.text);
-      }
-      gatewayParts.set(f.path, gw ? gw.digest('hex') : EMPTY_SHA256);
-      for (const [t, h] of byTenant ?? []) {
-        let m = perTenant.get(t);
-        if (!m) perTenant.set(t, (m = new Map()));
-        m.set(f.path, h.digest('hex'));
-      }
+      digestFile(f, gatewayParts, perTenant);
       files.push(sink.file(f.path, f.sections.map((s) => s.text), f.mode ?? 0o644));
     }
   }
@@ -1195,7 +1150,7 @@ export function bundleGatewayTo(model: Model, gateway: Gateway, alloc: Allocatio
   files.sort(byPath);
   const entry = (t: Tenant): Manifest['tenants'][string] => {
     const e = { digest: combineDigests(perTenant.get(t.name)), file: t.file, connections: t.connections.map((c) => c.interface).sort() } as Manifest['tenants'][string];
-    readSummary(e, reads.get(t.name)!);
+    lazySummary(e, reads.get(t.name)!);
     return e;
   };
   const manifest: Manifest = {
@@ -1210,7 +1165,35 @@ export function bundleGatewayTo(model: Model, gateway: Gateway, alloc: Allocatio
   return { gateway: gateway.name, files, manifest };
 }
 
-/** bundleGateway's digest over (path, part digest) pairs in path order. */
+/**
+ * Hashes a rendered file's sections: the gateway's into `gatewayParts`, each tenant's (but those `skip` says come
+ * with their digest) into `perTenant`, under the file's path.
+ */
+function digestFile(f: RenderedFile, gatewayParts: Map<string, string>, perTenant: Map<string, Map<string, string>>, skip?: (s: Section) => boolean): void {
+  // Made at the first section to hash: most files of a warm build are one kept tenant's (its digest is the entry's).
+  let byTenant: Map<string, ReturnType<typeof createHash>> | undefined;
+  // Made at the first gateway section: most files of a 10,000-tenant gateway are one tenant's (swanctl/conf.d/).
+  let gw: ReturnType<typeof createHash> | undefined;
+  for (const s of f.sections) {
+    if (s.tenant === undefined) {
+      (gw ??= createHash('sha256')).update(s.text);
+      continue;
+    }
+    if (skip?.(s)) continue;
+    byTenant ??= new Map();
+    let h = byTenant.get(s.tenant);
+    if (!h) byTenant.set(s.tenant, (h = createHash('sha256')));
+    h.update(s.text);
+  }
+  gatewayParts.set(f.path, gw ? gw.digest('hex') : EMPTY_SHA256);
+  for (const [t, h] of byTenant ?? []) {
+    let m = perTenant.get(t);
+    if (!m) perTenant.set(t, (m = new Map()));
+    m.set(f.path, h.digest('hex'));
+  }
+}
+
+/** A digest over (path, part digest) pairs in path order: a tenant's over its files, the gateway's over its sections. */
 function combineDigests(parts: Map<string, string> | undefined): string {
   return sha256(
     [...(parts ?? new Map<string, string>()).entries()]
@@ -1218,10 +1201,4 @@ function combineDigests(parts: Map<string, string> | undefined): string {
       .map(([p, d]) => `${p}\0${d}\n`)
       .join(''),
   );
-}
-
-/** A manifest summary parsed from `read()` when first asked for (made out here, as lazySummary). */
-function readSummary(e: Manifest['tenants'][string], read: () => string): void {
-  let parsed: TenantSummary | undefined;
-  Object.defineProperty(e, 'summary', { enumerable: true, get: () => (parsed ??= JSON.parse(read()) as TenantSummary) });
 }
