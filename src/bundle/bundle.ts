@@ -310,7 +310,6 @@ function bundleOne(model: Model, gateway: Gateway, alloc: Allocations, keepRende
     // Without plan's other side to share them, the cached tenants' texts of this target are in its files now.
     if (reuse?.release) for (const hit of reuse.hits.values()) delete hit.targets[target.name];
   }
-  const byPath = (a: { path: string }, b: { path: string }) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
   files.sort(byPath);
   kept.sort(byPath);
   // Each tenant's summary is its own file (see SUMMARIES): a one-tenant change rewrites one small file, not the manifest's 26 MB.
@@ -346,21 +345,19 @@ function bundleOne(model: Model, gateway: Gateway, alloc: Allocations, keepRende
   }
   files.sort(byPath);
   const entry = (t: Tenant): Manifest['tenants'][string] => {
-    const e = { digest: digests.get(t.name)!, file: t.file, connections: t.connections.map((c) => c.interface).sort() } as Manifest['tenants'][string];
+    const e = tenantEntry(t, digests.get(t.name)!);
     const hit = reuse?.hits.get(t.name);
     if (hit) summaryFrom(e, hit);
     else lazySummary(e, summaries.get(t.name) ?? summaryReader(sink!, t.name));
     return e;
   };
-  const manifest: Manifest = {
-    compiler: `s2sgw ${VERSION}`,
-    gateway: gateway.name,
+  const manifest = manifestOf(
+    gateway,
     source,
-    ...(gateway.rollout ? { rollout: { wave: gateway.rollout.wave } } : {}),
-    gatewayDigest: combineDigests(gatewayParts),
-    tenants: Object.fromEntries(tenants.map((t) => [t.name, entry(t)])),
-    files: Object.fromEntries(files.filter((f) => !lean || !(f instanceof JoinedFile)).map((f) => [f.path, entries.get(f.path) ?? fileEntry(f, known.get(f.path), lean)])),
-  };
+    combineDigests(gatewayParts),
+    Object.fromEntries(tenants.map((t) => [t.name, entry(t)])),
+    Object.fromEntries(files.filter((f) => !lean || !(f instanceof JoinedFile)).map((f) => [f.path, entries.get(f.path) ?? fileEntry(f, known.get(f.path), lean)])),
+  );
   if (!lean) files.push({ path: MANIFEST, content: formatManifest(manifest), mode: 0o644 });
   files.sort(byPath);
   reuse?.previous?.release();
@@ -1146,23 +1143,35 @@ export function bundleGatewayTo(model: Model, gateway: Gateway, alloc: Allocatio
     reads.set(t.name, kept.read);
     shas.set(p, sha256(made));
   }
-  const byPath = (a: { path: string }, b: { path: string }) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
   files.sort(byPath);
   const entry = (t: Tenant): Manifest['tenants'][string] => {
-    const e = { digest: combineDigests(perTenant.get(t.name)), file: t.file, connections: t.connections.map((c) => c.interface).sort() } as Manifest['tenants'][string];
+    const e = tenantEntry(t, combineDigests(perTenant.get(t.name)));
     lazySummary(e, reads.get(t.name)!);
     return e;
   };
-  const manifest: Manifest = {
+  const manifest = manifestOf(gateway, source, combineDigests(gatewayParts), Object.fromEntries(tenants.map((t) => [t.name, entry(t)])), Object.fromEntries([...shas.keys()].sort().map((p) => [p, { sha256: shas.get(p)!, mode: '0644' }])));
+  return { gateway: gateway.name, files, manifest };
+}
+
+/** Files (and rendered files) in path order, as a bundle lists them. */
+const byPath = (a: { path: string }, b: { path: string }) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+
+/** A gateway's manifest (bundleGateway and plan's bundleGatewayTo make the same). */
+function manifestOf(gateway: Gateway, source: BundleSource | null, gatewayDigest: string, tenants: Manifest['tenants'], files: Manifest['files']): Manifest {
+  return {
     compiler: `s2sgw ${VERSION}`,
     gateway: gateway.name,
     source,
     ...(gateway.rollout ? { rollout: { wave: gateway.rollout.wave } } : {}),
-    gatewayDigest: combineDigests(gatewayParts),
-    tenants: Object.fromEntries(tenants.map((t) => [t.name, entry(t)])),
-    files: Object.fromEntries([...shas.keys()].sort().map((p) => [p, { sha256: shas.get(p)!, mode: '0644' }])),
+    gatewayDigest,
+    tenants,
+    files,
   };
-  return { gateway: gateway.name, files, manifest };
+}
+
+/** A tenant's manifest entry without its summary (each maker attaches that lazily). */
+function tenantEntry(t: Tenant, digest: string): Manifest['tenants'][string] {
+  return { digest, file: t.file, connections: t.connections.map((c) => c.interface).sort() } as Manifest['tenants'][string];
 }
 
 /**
