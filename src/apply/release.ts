@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { deriveManifest, differingFiles, FilePart, isParts, Manifest, parseManifest, SUMMARIES, summaryPath } from '../bundle/manifest';
+import { deriveManifest, FilePart, isParts, Manifest, parseManifest, SUMMARIES, summaryPath } from '../bundle/manifest';
 import type { TenantSummary } from '../model/summary';
 import { formatSecrets, parseRefs, refsSecretsDir, refToken, SecretKind } from '../targets/strongswan/secrets';
 import { headOf, NFT_MARKER, sectionSpan } from './incremental/sections';
@@ -357,19 +357,12 @@ export function verifyBundle(dir: string, opts: { allowExtra?: string[]; reuse?:
     const skip = [MANIFEST, ...(opts.allowExtra ?? [])];
     // Object.keys, not for-in: for-in over 20,000 keys of a dictionary checks each is still there.
     const keys = Object.keys(listed);
-    const values = Object.values(listed);
-    // An entry whose line is the same bytes in both manifests is one object in both (deriveManifest shares it): a
-    // release manifest derived from this one says which files' lines differ, and no other is looked up in it.
-    const differ = differingFiles(reusing.manifest, manifest);
     for (let i = 0; i < keys.length; i++) {
       const p = keys[i];
-      const want = values[i];
-      const skipped = skip.includes(p);
-      if (want && !skipped && differ && !differ.has(p)) {
-        files.push(new ReusedFile(p, modeFor(want), reusing));
-        continue;
-      }
+      const want = listed[p];
+      // An entry whose line is the same bytes in both manifests is one object in both (deriveManifest shares it).
       const was = reuse![p];
+      const skipped = skip.includes(p);
       if (want && !skipped && (was === want || sameFile(was, want))) {
         files.push(new ReusedFile(p, modeFor(want), reusing));
         continue;
