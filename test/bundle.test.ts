@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ROOT, changedLines, cli, compileDir, readFiles, tempCopy } from './helpers';
 import { Bundle, formatManifest, parseManifest, sameEntryText, summaryPath } from '../src/bundle/bundle';
-import { deriveManifest, sameSummary } from '../src/bundle/manifest';
+import { deriveManifest, Manifest, sameSummary } from '../src/bundle/manifest';
 
 function byPath(b: Bundle): Map<string, string> {
   return new Map(b.files.map((f) => [f.path, f.content]));
@@ -194,6 +194,33 @@ test('deriveManifest makes a manifest from another and the lines they differ in:
   assert.is(deriveManifest(pretty(moved), pretty(base), parseManifest(pretty(base))), undefined, 'a sha256 line inside an entry');
   // A manifest in another layout is not derived.
   assert.is(deriveManifest(Buffer.from(JSON.stringify(base)), Buffer.from(formatManifest(base)), parseManifest(formatManifest(base))), undefined);
+});
+
+test('deriveManifest leaves a manifest that lists __proto__ to the caller\'s parse (assigning that key sets the prototype)', () => {
+  const c = compileDir(ROOT);
+  assert.ok(c.ok);
+  const m = c.bundles[0].manifest;
+  // JSON.parse makes `__proto__` an own property like any other key; so does defineProperty.
+  const own = <T>(o: Record<string, T>, v: T) => Object.defineProperty({ ...o }, '__proto__', { value: v, enumerable: true, writable: true, configurable: true });
+  const file = (sha: string) => ({ ...m, files: own(m.files, { sha256: sha, mode: '0644' }) });
+  const tenant = (digest: string) => ({ ...m, tenants: own(m.tenants, { ...m.tenants[Object.keys(m.tenants)[0]], digest }) });
+  const cases: Array<[string, Manifest, Manifest]> = [
+    ['a file, the same line in both', file('x'), file('x')],
+    ['a file, its line changed', file('x'), file('y')],
+    ['a file, only in the other', m, file('y')],
+    ['a file, only in this one', file('x'), m],
+    ['a tenant, the same line in both', tenant('d'), tenant('d')],
+    ['a tenant, only in this one', tenant('d'), m],
+  ];
+  for (const [what, from, to] of cases) {
+    const bytes = Buffer.from(formatManifest(from));
+    const likeBytes = Buffer.from(formatManifest(to));
+    assert.match(`${bytes}${likeBytes}`, /^ {4}"__proto__": /m, what);
+    assert.is(deriveManifest(bytes, likeBytes, parseManifest(likeBytes)), undefined, what);
+    // What the caller falls back to keeps it an own entry.
+    const parsed = parseManifest(bytes);
+    assert.ok(Object.getPrototypeOf(parsed.files) === Object.prototype && Object.getPrototypeOf(parsed.tenants) === Object.prototype, what);
+  }
 });
 
 test.run();

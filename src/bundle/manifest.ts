@@ -356,6 +356,8 @@ export function deriveManifest(bytes: Buffer, likeBytes: Buffer, like: Manifest,
   try {
     // The head (compiler, gateway, source, rollout, gatewayDigest) is this manifest's own, parsed alone.
     const head = JSON.parse(`${a.toString('utf8', 0, la.head)}\n  "tenants": {},\n  "files": {}\n}`) as Manifest;
+    // A key `__proto__` (JSON.parse makes it an own property) would set the copy's prototype when assigned: parsed.
+    if (Object.hasOwn(like.files, PROTO) || Object.hasOwn(like.tenants, PROTO)) return undefined;
     const files = copyOf(like.files);
     const raw = copyOf(like.tenants);
     const redo = new Set<string>();
@@ -364,6 +366,7 @@ export function deriveManifest(bytes: Buffer, likeBytes: Buffer, like: Manifest,
       const line = x.toString('utf8', s, e).replace(/,\s*$/, '');
       const kv = Object.entries(JSON.parse(`{${line}}`) as Record<string, unknown>);
       if (kv.length !== 1) throw new Error('not one entry');
+      if (kv[0][0] === PROTO) throw new Error('a __proto__ entry');
       return kv[0];
     };
     const note = (k: string, blk: Block) => {
@@ -402,6 +405,9 @@ export function deriveManifest(bytes: Buffer, likeBytes: Buffer, like: Manifest,
     return undefined;
   }
 }
+
+/** The one key an assignment does not make a property of a plain object. */
+const PROTO = '__proto__';
 
 /** A copy of a manifest's block (a for-in loop: at 10,000 tenants a third of the time Object.assign took for the tenants'). */
 function copyOf<T>(o: Record<string, T>): Record<string, T> {
