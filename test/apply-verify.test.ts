@@ -149,4 +149,39 @@ test('against a release opened as apply opens it (its manifest derived from the 
   for (const p of unchanged) assert.equal(contentOf(w, p), fs.readFileSync(path.join(rel, ...p.split('/'))), `${p}: the release's bytes`);
 });
 
+test('against a release opened as apply opens it, a bundle whose manifest is laid out otherwise (indented JSON): the release is parsed whole, a damaged changed file is refused, the bundle\'s copy of an unchanged one never used', () => {
+  const releases = path.join(tmp, 'releases-indented');
+  const rel = path.join(releases, 'cur');
+  const b = path.join(tmp, 'v2i');
+  const fixture = (src: string, out: string, layout: (m: ReturnType<typeof parseManifest>) => string) => {
+    fixtureBundle(path.join(FIXTURES, 'apply', src), out);
+    const file = path.join(out, 'manifest.json');
+    fs.writeFileSync(file, layout(parseManifest(fs.readFileSync(file))));
+  };
+  // The release in build's layout, the bundle reformatted: no line of an entry lines up (deriveManifest gives up).
+  const indented = (m: ReturnType<typeof parseManifest>) => `${JSON.stringify(JSON.parse(formatManifest(m)), null, 2)}\n`;
+  fixture('v1', rel, formatManifest);
+  fixture('v2', b, indented);
+  const verify = () => {
+    const bytes = fs.readFileSync(path.join(b, 'manifest.json'));
+    let opened: Release | null = null;
+    const v = verifyBundle(b, { manifestBytes: bytes, reuse: (m) => (opened = openRelease({ releases } as Layout, 'cur', false, { bytes, manifest: m })) });
+    return { v, opened: opened! };
+  };
+  const { v, opened } = verify();
+  // Parsed whole: the release's entries are its own objects, equal to a parse of its bytes.
+  const whole = parseManifest(fs.readFileSync(path.join(rel, 'manifest.json')));
+  assert.equal(JSON.parse(JSON.stringify(opened.manifest.files)), JSON.parse(JSON.stringify(whole.files)));
+  for (const p of Object.keys(v.manifest.files)) assert.ok(opened.manifest.files[p] !== v.manifest.files[p], `${p}: not shared`);
+  const changed = v.files.filter((f) => f.content).map((f) => f.path);
+  const unchanged = v.files.filter((f) => !f.content).map((f) => f.path);
+  assert.ok(changed.length > 0 && unchanged.length > 0);
+  fs.appendFileSync(path.join(b, changed[0]), '# tampered\n');
+  assert.match(refused(() => verify()), new RegExp(`^${changed[0].replace(/[.]/g, '\\.')}: sha256 .* does not match the manifest's`, 'm'));
+  fixture('v2', b, indented);
+  for (const p of unchanged) fs.appendFileSync(path.join(b, p), '# tampered\n');
+  const w = verify().v;
+  for (const p of unchanged) assert.equal(contentOf(w, p), fs.readFileSync(path.join(rel, ...p.split('/'))), `${p}: the release's bytes`);
+});
+
 test.run();
