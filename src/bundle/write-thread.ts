@@ -65,7 +65,7 @@ export class WriteThread {
    */
   constructor(
     private inline = 64,
-    private readonly maxPending = 32 << 20,
+    private readonly maxPending = 8 << 20,
     private readonly batchBytes = 256 << 10,
   ) {}
 
