@@ -117,6 +117,27 @@ test('a writer whose first files are written in line starts its thread only past
   assert.is(fs.readFileSync(path.join(root, 'after'), 'utf8'), 'x', 'in line once closed');
 });
 
+test('files larger than what may be in flight, their bytes moved to the thread, are written whole, and the writer goes on after them', () => {
+  const root = tempDir();
+  // 64 KiB in flight at most; each file 100 KiB or more (a Buffer of its own, moved, not copied), with small ones between.
+  const w = new WriteThread(0, 64 << 10, 16 << 10);
+  const want = new Map<string, Buffer>();
+  try {
+    for (let i = 0; i < 12; i++) {
+      const big = Buffer.from(`${i}`.repeat(100_000 + i));
+      assert.is(big.byteOffset, 0);
+      want.set(`big${i}`, Buffer.from(big));
+      w.write(path.join(root, `big${i}`), big, 0o644);
+      w.write(path.join(root, `small${i}`), `small ${i}\n`, 0o644);
+      want.set(`small${i}`, Buffer.from(`small ${i}\n`));
+    }
+    w.drain();
+  } finally {
+    w.close();
+  }
+  for (const [name, bytes] of want) assert.ok(fs.readFileSync(path.join(root, name)).equals(bytes), name);
+});
+
 test.after(() => {
   for (const d of temps) fs.rmSync(d, { recursive: true, force: true });
 });

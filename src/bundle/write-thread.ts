@@ -137,8 +137,9 @@ export class WriteThread {
     if (!this.batch.length || !this.worker) return;
     while (this.pendingSize > 0 && this.pendingSize + this.batchSize > this.maxPending && !this.failed()) this.waitFor(this.acked + 1);
     this.check();
-    this.port!.postMessage(this.batch, this.transfer);
+    // Sizes first: a transferred buffer is empty once posted.
     for (const [, d] of this.batch) this.sizes.push(d.length);
+    this.port!.postMessage(this.batch, this.transfer);
     this.posted += this.batch.length;
     this.pendingSize += this.batchSize;
     this.batch = [];
