@@ -40,7 +40,7 @@ test('a bundle staged through the thread (every file on it, small batches) is th
     const plain = new StagedTree(path.join(root, 'plain', b.gateway));
     try {
       for (const f of b.files) {
-        // Large files come with their bytes (made to be hashed): moved to the worker; a Buffer slice is copied.
+        // Large files come with their bytes (made to be hashed): written in line.
         t.put(f, undefined, f.content.length > 1000 ? Buffer.from(f.content) : undefined);
         plain.put(f);
       }
@@ -117,17 +117,24 @@ test('a writer whose first files are written in line starts its thread only past
   assert.is(fs.readFileSync(path.join(root, 'after'), 'utf8'), 'x', 'in line once closed');
 });
 
-test('files larger than what may be in flight, their bytes moved to the thread, are written whole, and the writer goes on after them', () => {
+test('files larger than what may be in flight go alone and whole; large ones and bytes are written in line; the writer goes on after them', () => {
   const root = tempDir();
-  // 64 KiB in flight at most; each file 100 KiB or more (a Buffer of its own, moved, not copied), with small ones between.
+  // 64 KiB in flight at most; texts of 100 KiB (each sent alone), buffers of their own, 1 MiB texts, small texts between.
   const w = new WriteThread(0, 64 << 10, 16 << 10);
   const want = new Map<string, Buffer>();
   try {
     for (let i = 0; i < 12; i++) {
-      const big = Buffer.from(`${i}`.repeat(100_000 + i));
-      assert.is(big.byteOffset, 0);
-      want.set(`big${i}`, Buffer.from(big));
-      w.write(path.join(root, `big${i}`), big, 0o644);
+      const text = `${i}`.repeat(100_000 + i);
+      w.write(path.join(root, `text${i}`), text, 0o644);
+      want.set(`text${i}`, Buffer.from(text));
+      const big = Buffer.from(`b${i}`.repeat(50_000));
+      want.set(`bytes${i}`, Buffer.from(big));
+      w.write(path.join(root, `bytes${i}`), big, 0o644);
+      if (i % 4 === 0) {
+        const large = `L${i}`.repeat(1 << 19);
+        w.write(path.join(root, `large${i}`), large, 0o644);
+        want.set(`large${i}`, Buffer.from(large));
+      }
       w.write(path.join(root, `small${i}`), `small ${i}\n`, 0o644);
       want.set(`small${i}`, Buffer.from(`small ${i}\n`));
     }
@@ -135,6 +142,7 @@ test('files larger than what may be in flight, their bytes moved to the thread, 
   } finally {
     w.close();
   }
+  assert.equal(fs.readdirSync(root).sort(), [...want.keys()].sort());
   for (const [name, bytes] of want) assert.ok(fs.readFileSync(path.join(root, name)).equals(bytes), name);
 });
 

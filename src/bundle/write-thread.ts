@@ -28,18 +28,21 @@ port.on('message', (batch) => {
 });
 `;
 
+/** A text this long (UTF-16 units) or longer is written in line (see WriteThread.write). */
+const LARGE = 1 << 20;
+
 /** How long drain() waits without any file written before it takes the worker for dead. */
 const STALL_MS = 120_000;
 
 /**
- * Files written on a worker thread, in the order given, each file's folder made before it is given (write()). The
+ * Files written on a worker thread (small ones: see write()), each file's folder made before it is given. The
  * main thread posts a file's text and goes on; drain() waits until every file given is on disk (and throws the first
- * write's failure), so a tree is renamed into place only once whole. Files are sent in batches of BATCH_BYTES, and at
- * most MAX_PENDING bytes wait to be written (the texts in flight, not a whole bundle's, at 10,000 tenants). A
+ * write's failure), so a tree is renamed into place only once whole. Files are sent in batches (`batchBytes`), and at
+ * most `maxPending` wait to be written (the texts in flight, not a whole bundle's, at 10,000 tenants). A
  * writer that has been given fewer than `inline` files writes them itself: a small bundle is not worth a thread.
  *
  * Why: creating a file on ext4 costs about 0.2 ms of system time (2,000 files a 1,000-tenant build); on its own
- * thread that time overlaps the rendering of the files after it (docs/architecture.md, "Writing out/").
+ * thread that time overlaps the rendering of the files after it (docs/architecture.md, "The cold build's own costs cut").
  */
 export class WriteThread {
   private worker?: Worker;
@@ -54,9 +57,8 @@ export class WriteThread {
   /** Files known written (acked), and the size of those sent and not yet known written. */
   private acked = 0;
   private pendingSize = 0;
-  private batch: Array<[string, string | Uint8Array, number]> = [];
+  private batch: Array<[string, string, number]> = [];
   private batchSize = 0;
-  private transfer: ArrayBuffer[] = [];
   private given = 0;
 
   /**
@@ -69,24 +71,21 @@ export class WriteThread {
     private readonly batchBytes = 256 << 10,
   ) {}
 
-  /** Writes `data` to `file` (a new file; its folder exists), now or on the worker; a failure is thrown here or by drain(). */
+  /**
+   * Writes `data` to `file` (a new file; its folder exists), now or on the worker; a failure is thrown here or by
+   * drain(). A large file (bytes given, or a text of LARGE units) is written here: what costs is its bytes, not its
+   * create, and a copy on the worker's heap (or a buffer moved there, freed only when its heap is collected) added
+   * 60 MB to a 10,000-tenant build's peak RSS.
+   */
   write(file: string, data: string | Buffer, mode: number): void {
-    if (this.given++ < this.inline || !this.start()) {
+    if (this.given++ < this.inline || typeof data !== 'string' || data.length >= LARGE || !this.start()) {
       fs.writeFileSync(file, data, { mode });
       fs.chmodSync(file, mode);
       return;
     }
     this.check();
-    let payload: string | Uint8Array = data;
-    if (typeof data !== 'string') {
-      // A large file's bytes, made to be hashed: moved to the worker, not copied, when they are a whole ArrayBuffer.
-      if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer) {
-        payload = new Uint8Array(data.buffer);
-        this.transfer.push(data.buffer);
-      } else payload = new Uint8Array(data);
-    }
-    this.batch.push([file, payload, mode]);
-    this.batchSize += payload.length;
+    this.batch.push([file, data, mode]);
+    this.batchSize += data.length;
     if (this.batchSize >= this.batchBytes) this.flush();
   }
 
@@ -116,7 +115,7 @@ export class WriteThread {
       this.state = new Int32Array(new SharedArrayBuffer(8));
       const work = new MessageChannel();
       const errors = new MessageChannel();
-      this.worker = new Worker(WORKER, { eval: true, workerData: { state: this.state, errors: errors.port2, port: work.port2 }, transferList: [errors.port2, work.port2], stdout: false, stderr: false });
+      this.worker = new Worker(WORKER, { eval: true, workerData: { state: this.state, errors: errors.port2, port: work.port2 }, transferList: [errors.port2, work.port2], stdout: false, stderr: false, resourceLimits: { maxYoungGenerationSizeMb: 2 } });
       this.port = work.port1;
       this.errors = errors.port1;
     } catch {
@@ -137,14 +136,12 @@ export class WriteThread {
     if (!this.batch.length || !this.worker) return;
     while (this.pendingSize > 0 && this.pendingSize + this.batchSize > this.maxPending && !this.failed()) this.waitFor(this.acked + 1);
     this.check();
-    // Sizes first: a transferred buffer is empty once posted.
     for (const [, d] of this.batch) this.sizes.push(d.length);
-    this.port!.postMessage(this.batch, this.transfer);
+    this.port!.postMessage(this.batch);
     this.posted += this.batch.length;
     this.pendingSize += this.batchSize;
     this.batch = [];
     this.batchSize = 0;
-    this.transfer = [];
   }
 
   /** Blocks until at least `count` files are written or one failed, and counts those written. */
