@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { sha256 } from '../util/cache';
 import type { BundleFile } from './bundle';
+import type { WriteThread } from './write-thread';
 
 /** Writes a file by writing a temporary sibling and renaming it over the target. */
 export function writeFileAtomic(file: string, content: string | Buffer, mode = 0o644): void {
@@ -46,7 +47,7 @@ export function writeTreeReusing(dir: string, files: BundleFile[], from: string,
 }
 
 /** Writes `f` into `dir` (its folder made once, `made`), or links it from `from` when that holds the same file (see writeTreeReusing); whether it linked. */
-function putFile(dir: string, made: Set<string>, f: BundleFile, from: string | undefined, known: Omit<Known, 'shas'> | undefined, sha: string | undefined, bytes?: Buffer): boolean {
+function putFile(dir: string, made: Set<string>, f: BundleFile, from: string | undefined, known: Omit<Known, 'shas'> | undefined, sha: string | undefined, bytes?: Buffer, writer?: WriteThread): boolean {
   const parts = f.path.split('/');
   const p = path.join(dir, ...parts);
   const sub = path.dirname(p);
@@ -62,8 +63,11 @@ function putFile(dir: string, made: Set<string>, f: BundleFile, from: string | u
       // A file system without hard links (or a race with another writer): write it.
     }
   }
-  fs.writeFileSync(p, bytes ?? f.content, { mode: f.mode });
-  fs.chmodSync(p, f.mode);
+  if (writer) writer.write(p, bytes ?? f.content, f.mode);
+  else {
+    fs.writeFileSync(p, bytes ?? f.content, { mode: f.mode });
+    fs.chmodSync(p, f.mode);
+  }
   return false;
 }
 
@@ -215,7 +219,8 @@ export function replaceTree(target: string, files: BundleFile[], index?: { tree:
  * written as soon as it is made and its text let go, instead of holding a whole bundle's texts, over 100 MB at 10,000
  * tenants, until the write). A file the old tree holds with the same bytes and mode is linked from there (see
  * writeTreeReusing; by its record in `tree` when given). Until commit() nothing is visible at `target`; abort()
- * removes what was staged (a no-op after commit()).
+ * removes what was staged (a no-op after commit()). With a `writer`, files are written on its thread while the caller
+ * goes on; commit() waits until every one is on disk before the swap, abort() before it removes the staged tree.
  */
 export class StagedTree {
   readonly staged: string;
@@ -228,6 +233,7 @@ export class StagedTree {
   constructor(
     readonly target: string,
     private readonly tree?: TreeIndex,
+    private readonly writer?: WriteThread,
   ) {
     const parent = path.dirname(target);
     const tag = randomBytes(4).toString('hex');
@@ -248,11 +254,12 @@ export class StagedTree {
       this.from = fs.existsSync(this.target) && fs.lstatSync(this.target).isDirectory() ? this.target : null;
       this.known = (this.from !== null && this.tree?.load()) || null;
     }
-    putFile(this.staged, this.made, f, this.from ?? undefined, this.known ?? undefined, sha, bytes);
+    putFile(this.staged, this.made, f, this.from ?? undefined, this.known ?? undefined, sha, bytes, this.writer);
   }
 
   /** The text of a file put, read back from where it is now (the staged tree, or the target once committed). */
   read(file: string): string {
+    if (!this.committed) this.writer?.drain();
     return fs.readFileSync(path.join(this.committed ? this.target : this.staged, ...file.split('/')), 'utf8');
   }
 
@@ -265,6 +272,8 @@ export class StagedTree {
       fs.mkdirSync(path.dirname(this.target), { recursive: true });
       fs.mkdirSync(this.staged, { recursive: true, mode: 0o755 });
     }
+    // Whole before it is swapped in: every file written (a write's failure is thrown here, and abort() removes the rest).
+    this.writer?.drain();
     try {
       if (fs.existsSync(this.target)) fs.renameSync(this.target, this.old);
       fs.renameSync(this.staged, this.target);
@@ -290,7 +299,14 @@ export class StagedTree {
 
   /** Removes the staged tree unless it was committed. */
   abort(): void {
-    if (!this.committed) fs.rmSync(this.staged, { recursive: true, force: true });
+    if (this.committed) return;
+    try {
+      // No write lands in the staged tree after it is removed.
+      this.writer?.drain();
+    } catch {
+      // A failed write: the thread writes nothing after it.
+    }
+    fs.rmSync(this.staged, { recursive: true, force: true });
   }
 }
 

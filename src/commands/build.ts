@@ -11,6 +11,7 @@ import { checkBundle } from '../bundle/check';
 import { Bundle, Layout, MANIFEST, StaleCache, layoutOf, setSource } from '../bundle/bundle';
 import { hasErrors, sortDiagnostics } from '../model/diagnostics';
 import { PreviousTree, StagedTree, replaceTree, writeFileAtomic, TenantLayout, TreeIndex, TreeRecord } from '../bundle/write';
+import { WriteThread } from '../bundle/write-thread';
 import { Command, EXIT, Io, configDir, formatOption, note, printDiagnostics, progressLine } from './common';
 import { toJson } from '../model/format';
 import type { LockChange } from '../model/lock';
@@ -67,11 +68,13 @@ export const command: Command = {
     };
     // Each wanted gateway's tree is written beside out/<gateway>/ as it renders (its texts let go file by file), and
     // swapped in below; not with --check, whose checks need the bundles' texts anyway. Removed unless swapped in.
+    // The files are written on a thread of their own (WriteThread) while the next ones render.
     const stages = new Map<string, StagedTree>();
+    const writer = new WriteThread();
     const stage = (g: string) => {
       if (gateways && !gateways.includes(g)) return undefined;
       let t = stages.get(g);
-      if (!t) stages.set(g, (t = new StagedTree(path.join(outDir, g), cache ? treeOf(g).index(undefined) : undefined)));
+      if (!t) stages.set(g, (t = new StagedTree(path.join(outDir, g), cache ? treeOf(g).index(undefined) : undefined, writer)));
       return t;
     };
     const dropStages = () => {
@@ -158,6 +161,7 @@ export const command: Command = {
       return EXIT.ok;
     } finally {
       dropStages();
+      writer.close();
     }
   },
 };

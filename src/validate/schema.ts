@@ -1,27 +1,25 @@
 // Schema phase: checks each file against schema/*.schema.json with ajv and turns ajv's errors into
 // sentences a network engineer understands, placed at the offending YAML node.
-import Ajv2020, { ErrorObject } from 'ajv/dist/2020';
+import type { ErrorObject } from 'ajv/dist/2020';
 import { closest, distance } from 'fastest-levenshtein';
-import gatewaySchema from '../../schema/gateway.schema.json';
-import tenantSchema from '../../schema/tenant.schema.json';
 import { Diagnostic, error } from '../model/diagnostics';
 import { SourceFile, locate, Path } from '../model/source';
-import { FORMATS, hostBitsClear, isInterfaceAddress, networkOf } from '../model/formats';
+import { hostBitsClear, isInterfaceAddress, networkOf } from '../model/formats';
 import { unknownKeyword } from '../model/algorithms';
 
-type Validator = ReturnType<Ajv2020['compile']>;
+/** An ajv validator: whether `data` is valid, and (when not) its errors. */
+type Validator = ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
+
 let compiled: { gateway: Validator; tenant: Validator } | undefined;
 
+/**
+ * The validators of schema/gateway.schema.json and schema/tenant.schema.json, as ajv compiles them with SCHEMA_OPTIONS
+ * and the FORMATS of src/model/formats.ts, compiled ahead into src/validate/schema-code.ts (scripts/schema-code.js;
+ * test/schema-code.test.ts keeps it current): compiling them cost every process about 0.1 s of CPU, and ajv's compiler
+ * as many modules again to load.
+ */
 function validators(): { gateway: Validator; tenant: Validator } {
-  if (compiled) return compiled;
-  // validateSchema: false: our two schemas are checked against ajv's meta-schema by test/validate.test.ts, not on every
-  // run (compiling the meta-schema cost each process about 150 ms, a warm cached run's largest fixed cost after node's start).
-  const ajv = new Ajv2020({ allErrors: true, verbose: true, strict: true, strictTuples: false, validateSchema: false });
-  for (const [name, fn] of Object.entries(FORMATS)) ajv.addFormat(name, { type: 'string', validate: fn });
-  ajv.addSchema(gatewaySchema, 'gateway.schema.json');
-  ajv.addSchema(tenantSchema, 'tenant.schema.json');
-  compiled = { gateway: ajv.getSchema('gateway.schema.json')!, tenant: ajv.getSchema('tenant.schema.json')! };
-  return compiled;
+  return (compiled ??= require('./schema-code') as { gateway: Validator; tenant: Validator });
 }
 
 /** Validates every parsed file; files without data (YAML errors) are skipped, they have their diagnostics already. */
