@@ -516,16 +516,40 @@ export interface ApplySwanOptions {
 /**
  * The sections of `names` in release `rel` (the files under swanctl/conf.d/ that name them, parsed): what a replace
  * of a connection whose section is unchanged loads under its alternate name. Names no file holds are left out.
+ *
+ * With tenant entries in the manifest, only the names a tenant of the release lists are looked for, first in that
+ * tenant's own file (`swanctl/conf.d/TENANT.conf`, as src/targets/strongswan/view.ts names it): the names apply asks
+ * for are the change set's terminations, and a removed tenant's connections are among them with no section anywhere.
+ * Looking for those read every connection file of the release (10,000 at 10,000 tenants: 0.2-0.3 s of the remove's
+ * reload-strongswan) to find nothing. A name its tenant's file does not hold is looked for in every file, as before.
  */
 export function connectionSections(rel: Release, names: string[], swanctlDir: string): Map<string, Map<string, ViciInputElement>> {
   const out = new Map<string, Map<string, ViciInputElement>>();
   if (!names.length) return out;
-  for (const f of Object.keys(rel.manifest.files).filter((p) => p.startsWith(CONF_DIR)).sort()) {
-    const text = read(rel, f);
-    if (text === undefined || !names.some((n) => !out.has(n) && text.includes(`${n} {`))) continue;
-    for (const [n, c] of conns(text, f, swanctlDir)) if (names.includes(n)) out.set(n, c.section);
-    if (out.size === names.length) break;
+  let wanted = names;
+  const first: string[] = [];
+  const tenants = rel.manifest.tenants as Release['manifest']['tenants'] | undefined;
+  if (tenants) {
+    const asked = new Set(names);
+    wanted = [];
+    for (const t in tenants) {
+      const mine = tenants[t]?.connections?.filter((c) => asked.has(c)) ?? [];
+      if (!mine.length) continue;
+      wanted.push(...mine);
+      if (Object.hasOwn(rel.manifest.files, `${CONF_DIR}${t}.conf`)) first.push(`${CONF_DIR}${t}.conf`);
+    }
+    if (!wanted.length) return out;
   }
+  const look = (files: string[]) => {
+    for (const f of files) {
+      const text = read(rel, f);
+      if (text === undefined || !wanted.some((n) => !out.has(n) && text.includes(`${n} {`))) continue;
+      for (const [n, c] of conns(text, f, swanctlDir)) if (wanted.includes(n) && !out.has(n)) out.set(n, c.section);
+      if (wanted.every((n) => out.has(n))) return;
+    }
+  };
+  look(first.sort());
+  if (!wanted.every((n) => out.has(n))) look(Object.keys(rel.manifest.files).filter((p) => p.startsWith(CONF_DIR)).sort());
   return out;
 }
 
