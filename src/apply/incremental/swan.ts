@@ -53,6 +53,7 @@ function secretBlocks(text: string): Map<string, string> | undefined {
 }
 
 const BLOCK_END = '\n  }\n';
+const CHUNK = 4096;
 
 /**
  * The parts of two secrets.conf texts that differ, widened to whole blocks, each as a secrets.conf of its own:
@@ -61,9 +62,13 @@ const BLOCK_END = '\n  }\n';
  */
 export function differingSecrets(a: string, b: string): [string, string] {
   const n = Math.min(a.length, b.length);
+  // The common prefix and suffix, 4 KB slices compared whole (string equality, in C++) and then character by character
+  // within the first slice that differs: a character loop over 3.4 MB (30,000 secrets) took 35 ms in a one-shot apply.
   let p = 0;
+  while (p + CHUNK <= n && a.slice(p, p + CHUNK) === b.slice(p, p + CHUNK)) p += CHUNK;
   while (p < n && a.charCodeAt(p) === b.charCodeAt(p)) p++;
   let q = 0;
+  while (q + CHUNK <= n - p && a.slice(a.length - q - CHUNK, a.length - q) === b.slice(b.length - q - CHUNK, b.length - q)) q += CHUNK;
   while (q < n - p && a.charCodeAt(a.length - 1 - q) === b.charCodeAt(b.length - 1 - q)) q++;
   const lineStart = a.lastIndexOf('\n', p - 1) + 1;
   const before = lineStart >= 5 ? a.lastIndexOf(BLOCK_END, lineStart - 5) : -1;
