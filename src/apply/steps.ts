@@ -632,9 +632,9 @@ async function swanRefusals(ctx: StepContext): Promise<Refusal[]> {
     let client: ViciClient | undefined;
     try {
       client = await ViciClient.connect(runner.vici, { timeoutMs: 10_000 });
-      // A few new connections (an added tenant): charon is asked about those names only, not for its 6,000 (at
-      // 2,000 tenants) connection names. Shared secrets have no such query: get-shared lists their ids.
-      if (added.size <= 20) for (const n of added.keys()) conns.push(...(await client.listConns({ ike: n })).map((x) => x.name).filter((x) => x === n));
+      // A few new connections (an added tenant): charon is asked about those names only (in one exchange), not for its
+      // 6,000 (at 2,000 tenants) connection names. Shared secrets have no such query: get-shared lists their ids.
+      if (added.size <= 20) for (const [n, found] of await client.listConnsEach([...added.keys()])) conns.push(...found.map((x) => x.name).filter((x) => x === n));
       else conns = await client.getConns();
       shared = await client.getShared();
     } catch {
