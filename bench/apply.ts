@@ -19,7 +19,7 @@ import { apply, describeError } from '../src/apply/engine';
 import { frrPlan } from '../src/apply/incremental/frr';
 import { nftPlan } from '../src/apply/incremental/nft';
 import { FRR_FILE, NFT_FILE } from '../src/apply/steps';
-import { ClassChange, classChanges, Cost, cpuMark, loadAllFloor, medianCost, nftFloor, nodeFloor, viciFloor, vtyshFloor } from './classes';
+import { ClassChange, classChanges, Cost, cpuMark, daemonCpu, loadAllFloor, medianCost, nftFloor, nodeFloor, viciFloor, vtyshFloor } from './classes';
 
 /** FRR's load time grows faster than its file (100 tenants 7 s, 300 over 60 s in frr/check.ts): the FRR host is smaller. */
 const FRR_TENANTS = Number(process.env.S2SGW_BENCH_FRR_TENANTS ?? 200);
@@ -331,7 +331,7 @@ export const bench: Bench = {
     let command: { ms: number; lifetime: number; printed: string; cpu: number };
     let loadAll: { ms: number; cpu: number; out: string } | undefined;
     let classes: ClassChange[] = [];
-    const classRuns = new Map<string, { cmd: ReturnType<typeof commandApply>; nft?: Cost; busy: number }>();
+    const classRuns = new Map<string, { cmd: ReturnType<typeof commandApply>; nft?: Cost; busy: number; idle: number; daemon: number }>();
     let node: Cost = { ms: NaN, cpu: NaN };
     let vici: Cost = { ms: NaN, cpu: NaN };
     const load0 = os.loadavg();
@@ -339,7 +339,8 @@ export const bench: Bench = {
       log(`apply: first apply of ${fmtInt(n)} tenants (a full load; swanctl --load-all takes minutes at 10,000)`);
       first = await timedApply(sb, h, h.a, skipMain);
       log(`apply: first apply ${fmtInt(first.total)} ms, CPU ${fmtInt(first.cpu)} ms`);
-      if (!extraSkip.includes('strongswan')) {
+      // (The side-by-side mode uses no floor: it skips the minutes of this one.)
+      if (!extraSkip.includes('strongswan') && !AB) {
         // The first apply's floor: charon's own load of the same connection files, into a fresh charon of its own sandbox.
         await settle(log);
         const fresh = await openSandbox({ frr: false });
@@ -369,12 +370,18 @@ export const bench: Bench = {
       let prev = h.c;
       for (const k of classes) {
         await settle(log, Math.min(5000, SETTLE_MS));
+        // charon's own CPU in the 2 s before the command (what it spends unasked) and during it.
+        const d0 = daemonCpu(sb.ns);
+        await new Promise((r) => setTimeout(r, 2000));
+        const d1 = daemonCpu(sb.ns);
         const b0 = cpuStat();
         const cmd = commandApply(sb, h, k.bundle, skipMain, commandOf(ctx.scratch, log));
         const busy = busySince(b0);
+        const daemon = daemonCpu(sb.ns) - d1;
+        const idle = (d1 - d0) / 2;
         const nft = nftFloor(sb, prev, k.bundle, k.tenant, ctx.scratch);
-        classRuns.set(k.cls, { cmd, nft, busy });
-        log(`apply: ${k.label} (${k.tenant}): ${fmtInt(cmd.ms)} ms, CPU ${fmtInt(cmd.cpu)} ms, machine busy ${(busy * 100).toFixed(0)} %; ${cmd.printed}; nft -f floor ${nft === undefined ? 'none' : `${fmtMs(nft.ms)} ms, CPU ${fmtMs(nft.cpu)}`} ms`);
+        classRuns.set(k.cls, { cmd, nft, busy, idle, daemon });
+        log(`apply: ${k.label} (${k.tenant}): ${fmtInt(cmd.ms)} ms, CPU ${fmtInt(cmd.cpu)} ms (charon ${fmtInt(daemon)}; unasked before it ${fmtInt(idle)} ms/s), machine busy ${(busy * 100).toFixed(0)} %; ${cmd.printed}; nft -f floor ${nft === undefined ? 'none' : `${fmtMs(nft.ms)} ms, CPU ${fmtMs(nft.cpu)}`} ms`);
         prev = k.bundle;
       }
       const rp = classes.find((k) => k.cls === 'replace')!;
@@ -470,7 +477,7 @@ export const bench: Bench = {
     /** Issue 18's table: each change class's whole command next to the floor and the full reload, measured above. */
     function classReport(): Report {
       const fullReload = full.total + frrFull;
-      const t = [['change class', 'command ms', 'CPU ms', '+frr ms', '(CPU)', '= apply', 'node', 'nft -f', 'vici', 'vtysh', '= floor', '(CPU)', 'apply/floor', '(CPU)', 'full/apply', 'busy', 'the command printed; frr steps']];
+      const t = [['change class', 'command ms', 'CPU ms', '+frr ms', '(CPU)', '= apply', 'node', 'nft -f', 'vici', 'vtysh', '= floor', '(CPU)', 'apply/floor', '(CPU)', 'full/apply', 'busy', 'charon CPU', '(idle/s)', 'the command printed; frr steps']];
       const goals: Goal[] = [];
       for (const k of classes) {
         const r = classRuns.get(k.cls)!;
@@ -479,12 +486,12 @@ export const bench: Bench = {
         const applyCpu = r.cmd.cpu + fr.cpu;
         const floor = node.ms + (r.nft?.ms ?? 0) + vici.ms + vtysh.ms;
         const floorCpu = node.cpu + (r.nft?.cpu ?? 0) + vici.cpu + vtysh.cpu;
-        t.push([`${k.label} (${k.tenant})`, fmtMs(r.cmd.ms), fmtMs(r.cmd.cpu), fmtMs(fr.ms), fmtMs(fr.cpu), fmtMs(applyMs), fmtMs(node.ms), r.nft === undefined ? 'none' : fmtMs(r.nft.ms), fmtMs(vici.ms), fmtMs(vtysh.ms), fmtMs(floor), fmtMs(floorCpu), `${(applyMs / floor).toFixed(2)}x`, `${(applyCpu / floorCpu).toFixed(2)}x`, `${fmtInt(fullReload / applyMs)}x`, `${(r.busy * 100).toFixed(0)} %`, `${r.cmd.printed.replace(/^done in \d+ ms /, '')}; frr: ${fr.what || 'nothing'}`]);
+        t.push([`${k.label} (${k.tenant})`, fmtMs(r.cmd.ms), fmtMs(r.cmd.cpu), fmtMs(fr.ms), fmtMs(fr.cpu), fmtMs(applyMs), fmtMs(node.ms), r.nft === undefined ? 'none' : fmtMs(r.nft.ms), fmtMs(vici.ms), fmtMs(vtysh.ms), fmtMs(floor), fmtMs(floorCpu), `${(applyMs / floor).toFixed(2)}x`, `${(applyCpu / floorCpu).toFixed(2)}x`, `${fmtInt(fullReload / applyMs)}x`, `${(r.busy * 100).toFixed(0)} %`, fmtInt(r.daemon), fmtInt(r.idle), `${r.cmd.printed.replace(/^done in \d+ ms /, '')}; frr: ${fr.what || 'nothing'}`]);
         goals.push({ name: `${k.label}: whole apply / floor at ${fmtInt(n)} tenants`, value: applyMs / floor, limit: 3, unit: 'x', cpuValue: applyCpu / floorCpu });
         goals.push({ name: `${k.label}: whole apply / full reload`, value: applyMs / fullReload, limit: 1 / 50, unit: 'x' });
       }
-      if (loadAll) t.push(['first apply (full load, in process)', fmtMs(first.total), fmtMs(first.cpu), '', '', fmtMs(first.total), '', '', '', '', fmtMs(loadAll.ms), fmtMs(loadAll.cpu), `${(first.total / loadAll.ms).toFixed(2)}x`, `${(first.cpu / loadAll.cpu).toFixed(2)}x`, '', '', `floor: swanctl --load-all of the same files into a fresh charon (${loadAll.out})`]);
-      t.push(['full reload (--full, in process)', fmtMs(full.total), '', fmtMs(frrFull), '', fmtMs(fullReload), '', '', '', '', '', '', '', '', '', '', `charon + nft at ${fmtInt(n)}, reload-frr at ${fmtInt(nf)}`]);
+      if (loadAll) t.push(['first apply (full load, in process)', fmtMs(first.total), fmtMs(first.cpu), '', '', fmtMs(first.total), '', '', '', '', fmtMs(loadAll.ms), fmtMs(loadAll.cpu), `${(first.total / loadAll.ms).toFixed(2)}x`, `${(first.cpu / loadAll.cpu).toFixed(2)}x`, '', '', '', '', `floor: swanctl --load-all of the same files into a fresh charon (${loadAll.out})`]);
+      t.push(['full reload (--full, in process)', fmtMs(full.total), '', fmtMs(frrFull), '', fmtMs(fullReload), '', '', '', '', '', '', '', '', '', '', '', '', `charon + nft at ${fmtInt(n)}, reload-frr at ${fmtInt(nf)}`]);
       goals.push({ name: `first apply / swanctl --load-all of the same files at ${fmtInt(n)} tenants`, value: loadAll ? first.total / loadAll.ms : undefined, limit: 1.3, unit: 'x', missing: 'strongswan skipped (S2SGW_BENCH_APPLY_SKIP)', ...(loadAll ? { cpuValue: first.cpu / loadAll.cpu } : {}) });
       const load1 = os.loadavg();
       const cnotes = [

@@ -90,6 +90,22 @@ export function cpuMark(ns: string): number {
   return t * 10; // USER_HZ is 100 on Linux
 }
 
+/** CPU time in ms of the namespace's daemons alone (charon, FRR), from /proc: what they spend whoever asked. */
+export function daemonCpu(ns: string): number {
+  let t = 0;
+  const pids = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+  for (const p of pids) {
+    try {
+      const stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      t += Number(f[11]) + Number(f[12]); // utime stime (fields 14, 15)
+    } catch {
+      /* gone */
+    }
+  }
+  return t * 10;
+}
+
 /** A floor's wall time and CPU time (the program it ran, the namespace's daemons and this process), in ms. */
 export interface Cost {
   ms: number;

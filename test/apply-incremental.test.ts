@@ -194,6 +194,37 @@ test('differingSecrets: only the blocks that differ (and at most a neighbour), f
   }
 });
 
+test('differingSecrets: files larger than its 4 KB slices give what a character-by-character comparison gives', () => {
+  const blk = (i: number, v = '') => `  ike-t${i}e1 {\n    id-1 = "192.0.2.1"\n    secret = "0s${i}${v}"\n  }\n`;
+  const file = (ids: number[], changed = -1) => `secrets {\n${ids.map((i) => blk(i, i === changed ? 'x' : '')).join('')}}\n`;
+  // The former comparison: the common prefix and suffix character by character, widened to whole blocks.
+  const reference = (a: string, b: string): [string, string] => {
+    const n = Math.min(a.length, b.length);
+    let p = 0;
+    while (p < n && a[p] === b[p]) p++;
+    let q = 0;
+    while (q < n - p && a[a.length - 1 - q] === b[b.length - 1 - q]) q++;
+    const END = '\n  }\n';
+    const ls = a.lastIndexOf('\n', p - 1) + 1;
+    const before = ls >= 5 ? a.lastIndexOf(END, ls - 5) : -1;
+    const start = before < 0 ? a.indexOf('\n') + 1 : before + END.length;
+    const after = a.indexOf(END, a.length - q);
+    const fromEnd = after < 0 ? 0 : a.length - (after + END.length);
+    const part = (t: string) => `secrets {\n${t.slice(start, Math.max(start, t.length - fromEnd))}`;
+    return [part(a), part(b)];
+  };
+  const all = Array.from({ length: 600 }, (_, i) => i + 1);
+  const cases: Array<[string, string]> = [[file(all), file(all)]];
+  for (const at of [1, 2, 87, 88, 89, 300, 512, 599, 600]) {
+    cases.push([file(all), file(all, at)], [file(all), file(all.filter((i) => i !== at))], [file(all.filter((i) => i !== at)), file(all)]);
+  }
+  cases.push([file(all), file([...all, 601, 602])], [file(all), file(all.slice(0, 10))], [file([]), file(all)]);
+  for (const [a, b] of cases) {
+    assert.ok(a.length > 4096 || b.length > 4096);
+    assert.equal(differingSecrets(a, b), reference(a, b));
+  }
+});
+
 test('frr commands: a distance change is `no` old then the new route; a removed neighbor is one `no ... remote-as`; an AS change replaces in place', () => {
   const a = 'vrf t\n ip route 10.1.0.0/16 e1 100\nexit-vrf\nrouter bgp 1 vrf t\n neighbor 10.1.0.1 remote-as 2\n neighbor 10.2.0.1 remote-as 3\n neighbor 10.2.0.1 timers connect 5\n !\n address-family ipv4 unicast\n  neighbor 10.1.0.1 activate\n  neighbor 10.2.0.1 activate\n exit-address-family\nexit\n';
   const b = 'vrf t\n ip route 10.1.0.0/16 e1 150\nexit-vrf\nrouter bgp 1 vrf t\n neighbor 10.1.0.1 remote-as 4\n !\n address-family ipv4 unicast\n  neighbor 10.1.0.1 activate\n exit-address-family\nexit\n';

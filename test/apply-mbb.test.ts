@@ -300,6 +300,25 @@ test('connectionSections: the sections of the named connections from the release
   }
 });
 
+test('connectionSections: with tenant entries, only the names a tenant lists, from its own file first', () => {
+  const block = (n: string, addr: string) => `  ${n} {\n    version = 2\n    remote_addrs = ${addr}\n  }\n`;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mbb-rel-'));
+  try {
+    fs.mkdirSync(path.join(dir, 'swanctl/conf.d'), { recursive: true });
+    // t lists a and b; b lives in u's file (moved there); x is in a file but no tenant lists it (a removed tenant's).
+    fs.writeFileSync(path.join(dir, 'swanctl/conf.d/t.conf'), `connections {\n${block('a', '192.0.2.1')}}\n`);
+    fs.writeFileSync(path.join(dir, 'swanctl/conf.d/u.conf'), `connections {\n${block('b', '192.0.2.2')}${block('x', '192.0.2.3')}}\n`);
+    const files = { 'swanctl/conf.d/t.conf': { sha256: 'x' }, 'swanctl/conf.d/u.conf': { sha256: 'y' } };
+    const rel = { name: 'r', dir, flat: true, manifest: { files, tenants: { t: { digest: 'd', file: 'tenants/t.yaml', connections: ['a', 'b'] }, u: { digest: 'e', file: 'tenants/u.yaml', connections: [] } } } };
+    const got = connectionSections(rel as never, ['a', 'b', 'x'], '/etc/swanctl');
+    assert.equal([...got.keys()].sort(), ['a', 'b']);
+    assert.equal(got.get('b')?.get('remote_addrs'), ['192.0.2.2']);
+    assert.is(connectionSections(rel as never, ['x', 'gone'], '/etc/swanctl').size, 0);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('withReqids: each child pinned to its old CHILD_SA\'s reqid, unless the section sets one or none is installed', () => {
   const s = gwConn();
   const pinned = withReqids(s, [{ name: 'c', state: 'INSTALLED', reqid: '7' }]);

@@ -49,6 +49,23 @@ test('round trip: nested sections, lists, empty list, empty value, UTF-8', () =>
   assert.equal(decode(encode(tree)), tree);
 });
 
+test('round trip: values short and long, ASCII and not, in sections and lists, decode as UTF-8 strings', () => {
+  const long = 'x'.repeat(64);
+  const tree: ViciSection = {
+    ascii: 'ike-t10000e3',
+    at64: long,
+    at65: long + 'y',
+    umlaut64: 'ä'.repeat(32),
+    mixed: `${'a'.repeat(63)}é`,
+    control: '\u0000\u0001\u007f',
+    l: ['ike-t1e1', 'ä', long + '✓', '\u007f', ''],
+  };
+  assert.equal(decode(encode(tree)), tree);
+  // Latin-1 bytes that are not UTF-8 decode as UTF-8 does (replacement characters), not as Latin-1.
+  const bad = Buffer.from([3, 1, 0x6b, 0, 2, 0xe9, 0x41]);
+  assert.equal(decode(bad), { k: Buffer.from([0xe9, 0x41]).toString('utf8') });
+});
+
 test('round trip: Buffers survive byte for byte with raw decoding', () => {
   const blob = Buffer.from([0, 255, 10, 13, 0x80, 0xc3]);
   const msg = decode(encode({ data: blob, certs: [blob, Buffer.alloc(0)] }), { raw: true });

@@ -245,6 +245,27 @@ test('concurrent calls on one connection: loads, lists and versions interleaved 
   });
 });
 
+test('listConnsEach: each name\'s connections in one exchange, in step with the calls before and after it', async () => {
+  await withCharon(async ({ vici }) => {
+    const conns = connectionsToVici(parseSwanctlConf(manyConns(5)));
+    for (const c of conns) await vici.loadConn(c.name, c.section);
+    const got = await vici.listConnsEach(['T0003', 'nope', 'T0001', 'T0003~2']);
+    assert.equal([...got.keys()], ['T0003', 'nope', 'T0001', 'T0003~2']);
+    assert.equal(names(got.get('T0003')!), ['T0003']);
+    assert.equal(names(got.get('T0001')!), ['T0001']);
+    assert.equal(got.get('nope'), []);
+    assert.equal(got.get('T0003~2'), []);
+    // The section is the one list-conns gives.
+    assert.equal(got.get('T0001')![0].section, (await vici.listConns({ ike: 'T0001' }))[0].section);
+    assert.equal((await vici.listConnsEach([])).size, 0);
+    // The connection is left as it was: no list-conn event of that exchange is taken for a later call's.
+    const [a, v, b] = await Promise.all([vici.listConnsEach(['T0002', 'T0004']), vici.version(), vici.listConns({ ike: 'T0000' })]);
+    assert.equal([...a].map(([n, l]) => [n, names(l)]), [['T0002', ['T0002']], ['T0004', ['T0004']]]);
+    assert.is(v.daemon, 'charon-systemd');
+    assert.equal(names(b), ['T0000']);
+  });
+});
+
 // ---- equivalence with swanctl's own translation ----
 
 /** The rendered strongSwan files of the full fixture, written as a swanctl folder, with certificates made by pki. */

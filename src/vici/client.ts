@@ -440,6 +440,56 @@ export class ViciClient {
     return named((await this.streamed('list-conns', 'list-conn', { ike: filter.ike }, opts)).events);
   }
 
+  /**
+   * list-conns for each of `names` (its `ike` filter), in one exchange: one event registration, the requests sent back
+   * to back, each one's list-conn events taken until its response (charon answers a connection's requests in order,
+   * each request's events before its response), one unregistration. 3 round trips for any number of names, where
+   * listConns makes 3 each; charon still looks through all its connections for each name (the filter is no index,
+   * about 6 ms at 30,000), but sends back only the matches. The connections found, by name asked for.
+   */
+  listConnsEach(names: string[], opts?: CallOptions): Promise<Map<string, NamedSection[]>> {
+    let requests: Buffer[];
+    try {
+      requests = names.map((n) => encode({ ike: n }));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.exclusive(`list-conns of ${names.length} names (list-conn events)`, opts, async () => {
+      const out = new Map<string, NamedSection[]>();
+      if (!names.length) return out;
+      let refused: ViciCommandError | undefined;
+      await this.eventRegistration(PacketType.EVENT_REGISTER, 'list-conn');
+      try {
+        for (const message of requests) this.send({ type: PacketType.CMD_REQUEST, name: 'list-conns', message });
+        for (let i = 0; i < names.length; ) {
+          const events: ViciSection[] = [];
+          for (;;) {
+            const p = await this.recv();
+            if (p.type === PacketType.EVENT) {
+              if (p.name === 'list-conn') events.push(decode(p.message ?? Buffer.alloc(0)));
+              continue;
+            }
+            if (p.type === PacketType.CMD_UNKNOWN) {
+              const e = new ViciUnknownCommandError('list-conns');
+              // The requests still unanswered would be taken for answers of later calls: the stream is closed.
+              this.fail(new ViciClosedError(e.message, e));
+              throw e;
+            }
+            if (p.type !== PacketType.CMD_RESPONSE) this.desync(p, 'list-conns');
+            // A refusal is thrown once every request is answered (the stream stays in step for the next call).
+            refused ??= ViciClient.failure('list-conns', decode(p.message ?? Buffer.alloc(0)));
+            break;
+          }
+          out.set(names[i++], named(events));
+        }
+        if (refused) throw refused;
+      } finally {
+        if (!this.dead) await this.eventRegistration(PacketType.EVENT_UNREGISTER, 'list-conn');
+      }
+      return out;
+    });
+  }
+
   /** Active IKE_SAs with their CHILD_SAs (list-sa events); `noblock` skips SAs that are busy. */
   async listSas(filter: { ike?: string; ikeId?: number; noblock?: boolean } = {}, opts?: CallOptions): Promise<NamedSection[]> {
     const msg = { ike: filter.ike, 'ike-id': filter.ikeId, noblock: filter.noblock ? 'yes' : undefined };
