@@ -10,6 +10,7 @@ import { Cache, Spill, codeDigest, keyOf, restoreFile, sha256 as digestOf } from
 import type { Place } from '../model/diagnostics';
 import type { TenantSummary } from '../model/summary';
 import { VERSION } from '../util/version';
+import { newlines } from '../util/text-store';
 import { summarize } from '../model/summary';
 import { BundleSource, formatManifest, Manifest, MANIFEST, PARTS_MIN, partsOf, summaryPath } from './manifest';
 import { IndexRecord, PartHead, PartsIndex, TenantParts, headsOf, writeIndex } from './parts-index';
@@ -73,12 +74,7 @@ export class Piece implements Section {
 /** The text of a segment (reading a Piece). */
 export const segmentText = (s: Segment): string => (typeof s === 'string' ? s : s.text);
 
-/** Newlines in s. */
-export function newlines(s: string): number {
-  let n = 0;
-  for (let i = s.indexOf('\n'); i >= 0; i = s.indexOf('\n', i + 1)) n++;
-  return n;
-}
+export { newlines };
 
 /**
  * A file whose text is its sections' texts joined when first read: plan compares most files
