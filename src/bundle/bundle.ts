@@ -1124,7 +1124,9 @@ export function bundleGatewayTo(model: Model, gateway: Gateway, alloc: Allocatio
   const perTenant = new Map<string, Map<string, string>>();
   const gatewayParts = new Map<string, string>();
   for (const target of TARGETS) {
-    for (const f of target.render({ model, gateway, tenants, alloc })) {
+    // One file at a time where the target can (strongSwan's 10,000 tenant files): each goes to the sink and is let go.
+    const input = { model, gateway, tenants, alloc };
+    for (const f of target.renderEach?.(input) ?? target.render(input)) {
       digestFile(f, gatewayParts, perTenant);
       files.push(sink.file(f.path, f.sections.map((s) => s.text), f.mode ?? 0o644));
     }
