@@ -277,7 +277,8 @@ function bundleOne(model: Model, gateway: Gateway, alloc: Allocations, keepRende
   };
   for (const target of TARGETS) {
     const input = { model, gateway, tenants, alloc };
-    for (const f of reuse ? renderReusing(target, input, reuse, wholeOf) : target.render(input)) {
+    // Without the render cache, one file at a time where the target can (see bundleGatewayTo).
+    for (const f of reuse ? renderReusing(target, input, reuse, wholeOf) : target.renderEach?.(input) ?? target.render(input)) {
       const recipe = reuse?.recipes?.get(f.path);
       // A file of PARTS_MIN bytes or more is hashed as it is made: its manifest entry lists its parts too.
       const was = recipe === undefined ? undefined : reuse!.previous?.shaOf(f.path, recipe, PARTS_MIN);
