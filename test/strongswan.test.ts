@@ -10,7 +10,7 @@ import { allocate, emptyLock } from '../src/model/lock';
 import { Model, tenantsOn } from '../src/model/model';
 import type { CheckInput, RenderedFile, TargetInput } from '../src/targets/target';
 import { text } from '../src/targets/target';
-import { render } from '../src/targets/strongswan';
+import { render, renderEach } from '../src/targets/strongswan';
 import { checkLoaded, missingTraps } from '../src/targets/strongswan/check';
 import { parseRefs, refsLine, refsSecretsDir, secretsConf } from '../src/targets/strongswan/secrets';
 import { q } from '../src/targets/strongswan/view';
@@ -385,6 +385,21 @@ test('a broken updown hook is a finding at its rendered line (sh -n)', async () 
     diagnostics.map((d) => `${d.code} ${d.file}:${d.line} ${d.message.split(':')[0]}`),
     ['strongswan/check out/gw1/swanctl/updown.sh:54 sh -n rejected swanctl/updown.sh'],
   );
+});
+
+test('renderEach gives render()\'s files in order, each tenant\'s made only when asked for', () => {
+  const input = inputOf(modelOf(FULL));
+  const whole = render(input);
+  assert.equal([...renderEach(input)], whole);
+  assert.ok(input.tenants.length > 1, 'the scenario has several tenants');
+  // A tenant after the first with no ids allocated: render() fails, renderEach's first file is made without its view.
+  const [first, ...rest] = [...input.tenants].sort((a, b) => (a.name < b.name ? -1 : 1)).map((t) => t.name);
+  const alloc = { ...input.alloc, tenants: Object.fromEntries(Object.entries(input.alloc.tenants).filter(([t]) => t !== rest[0])) };
+  assert.throws(() => render({ ...input, alloc }), /no if_id allocated/);
+  const it = renderEach({ ...input, alloc })[Symbol.iterator]();
+  assert.is(it.next().value?.path, whole[0].path);
+  assert.ok(whole[0].path.includes(first), whole[0].path);
+  assert.throws(() => it.next(), /no if_id allocated/);
 });
 
 test.run();

@@ -10,6 +10,7 @@ import { Cache, Spill, codeDigest, keyOf, restoreFile, sha256 as digestOf } from
 import type { Place } from '../model/diagnostics';
 import type { TenantSummary } from '../model/summary';
 import { VERSION } from '../util/version';
+import { newlines } from '../util/text-store';
 import { summarize } from '../model/summary';
 import { BundleSource, formatManifest, Manifest, MANIFEST, PARTS_MIN, partsOf, summaryPath } from './manifest';
 import { IndexRecord, PartHead, PartsIndex, TenantParts, headsOf, writeIndex } from './parts-index';
@@ -73,12 +74,7 @@ export class Piece implements Section {
 /** The text of a segment (reading a Piece). */
 export const segmentText = (s: Segment): string => (typeof s === 'string' ? s : s.text);
 
-/** Newlines in s. */
-export function newlines(s: string): number {
-  let n = 0;
-  for (let i = s.indexOf('\n'); i >= 0; i = s.indexOf('\n', i + 1)) n++;
-  return n;
-}
+export { newlines };
 
 /**
  * A file whose text is its sections' texts joined when first read: plan compares most files
@@ -281,7 +277,8 @@ function bundleOne(model: Model, gateway: Gateway, alloc: Allocations, keepRende
   };
   for (const target of TARGETS) {
     const input = { model, gateway, tenants, alloc };
-    for (const f of reuse ? renderReusing(target, input, reuse, wholeOf) : target.render(input)) {
+    // Without the render cache, one file at a time where the target can (see bundleGatewayTo).
+    for (const f of reuse ? renderReusing(target, input, reuse, wholeOf) : target.renderEach?.(input) ?? target.render(input)) {
       const recipe = reuse?.recipes?.get(f.path);
       // A file of PARTS_MIN bytes or more is hashed as it is made: its manifest entry lists its parts too.
       const was = recipe === undefined ? undefined : reuse!.previous?.shaOf(f.path, recipe, PARTS_MIN);
@@ -1128,7 +1125,9 @@ export function bundleGatewayTo(model: Model, gateway: Gateway, alloc: Allocatio
   const perTenant = new Map<string, Map<string, string>>();
   const gatewayParts = new Map<string, string>();
   for (const target of TARGETS) {
-    for (const f of target.render({ model, gateway, tenants, alloc })) {
+    // One file at a time where the target can (strongSwan's 10,000 tenant files): each goes to the sink and is let go.
+    const input = { model, gateway, tenants, alloc };
+    for (const f of target.renderEach?.(input) ?? target.render(input)) {
       digestFile(f, gatewayParts, perTenant);
       files.push(sink.file(f.path, f.sections.map((s) => s.text), f.mode ?? 0o644));
     }

@@ -8,6 +8,8 @@ import type { Cache } from '../util/cache';
 import { validate, Validated } from '../validate';
 import type { Model } from '../model/model';
 import type { PreviousTree } from './write';
+import { stowTexts } from '../model/source';
+import { TextStore } from '../util/text-store';
 
 export interface Compiled {
   model: Model;
@@ -90,6 +92,9 @@ export function compileValidated(v: Validated, prev: Allocations = v.lock, opts:
   if (!locked.ok) return { ...base, ok: false, diagnostics: sortDiagnostics([...v.diagnostics, locked.diagnostic]), ...(locked.alloc ? { alloc: locked.alloc } : {}), lockChanges: locked.changes };
   const { alloc, changes } = locked;
   const model = v.model;
+  // The findings are settled: the sources' texts go into a compressed store until a code frame or late place reads one.
+  const stowed = new TextStore();
+  stowTexts(model.sources.values(), (t) => stowed.add(t));
   const wanted = opts.gateways;
   // The parts index is written by build and plan's side built now when it is missing or many of its records are stale
   // (a one-tenant change finds its few tenants in their entries; rewriting 10,000 records for it is not worth it),

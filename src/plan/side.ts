@@ -8,6 +8,7 @@ import { allocateLocked } from '../bundle/locked';
 import { Bundle, BundleSource, bundleGatewayTo } from '../bundle/bundle';
 import { validate } from '../validate';
 import { TextStore, storingSink } from './store';
+import { stowTexts } from '../model/source';
 
 export interface StoredSide {
   model: Model;
@@ -44,6 +45,8 @@ export function compileStored(loaded: Loaded, store: TextStore, opts: StoredOpti
   const locked = allocateLocked(model, v.lock, !!opts.locked);
   if (!locked.ok) return { ...side, ok: false, diagnostics: sortDiagnostics([...v.diagnostics, locked.diagnostic]), lockChanges: locked.changes };
   const { alloc, changes } = locked;
+  // The findings are settled: the sources' texts go into the store too until a code frame or late place reads one.
+  stowTexts(model.sources.values(), (t) => store.add(t));
   opts.progress?.(`rendering ${model.gateways.length} gateway bundle${model.gateways.length === 1 ? '' : 's'}`);
   const likeOf = opts.like && new Map(opts.like.map((b) => [b.gateway, b]));
   const bundles = [...model.gateways]

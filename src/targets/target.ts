@@ -50,6 +50,8 @@ export interface Target {
   /** Kebab-case; equals the folder under src/targets/. */
   name: string;
   render(input: TargetInput): RenderedFile[];
+  /** render()'s files made one at a time as they are asked for (a target with many files), the same files in the same order. */
+  renderEach?(input: TargetInput): Iterable<RenderedFile>;
   /**
    * What about a tenant this target's gateway sections depend on, if anything (default: nothing).
    * The work cache renders the gateway sections from a few tenants, one per distinct value, so a

@@ -251,21 +251,23 @@ function updownView(t: Tenant, conns: Connection[], alloc: Allocations): TenantV
   };
 }
 
+/** One tenant's view on a gateway. Pure; connections in name order. */
+export function tenantView(t: Tenant, gw: Gateway, alloc: Allocations): TenantView {
+  if (!TENANT_NAME.test(t.name)) throw new Error(`tenant name ${JSON.stringify(t.name)} is not a VRF name`);
+  const conns = [...t.connections].sort((a, b) => byString(a.interface, b.interface));
+  return {
+    tenant: t,
+    file: comment(t.file),
+    connections: conns.map((c) => connView(t, c, gw, alloc)),
+    refs: conns.map((c) => refs(c, effective(c, gw).source)).filter((l): l is string => l !== null),
+    updown: updownView(t, conns, alloc),
+  };
+}
+
+/** Tenants in name order, as the views list them. */
+export const byName = (tenants: Tenant[]): Tenant[] => [...tenants].sort((a, b) => byString(a.name, b.name));
+
 /** The whole view of one gateway. Pure; tenants and connections in name order. */
 export function toView(gw: Gateway, tenants: Tenant[], alloc: Allocations): GatewayView {
-  const sorted = [...tenants].sort((a, b) => byString(a.name, b.name));
-  return {
-    gatewayFile: gw.origin.file,
-    tenants: sorted.map((t) => {
-      if (!TENANT_NAME.test(t.name)) throw new Error(`tenant name ${JSON.stringify(t.name)} is not a VRF name`);
-      const conns = [...t.connections].sort((a, b) => byString(a.interface, b.interface));
-      return {
-        tenant: t,
-        file: comment(t.file),
-        connections: conns.map((c) => connView(t, c, gw, alloc)),
-        refs: conns.map((c) => refs(c, effective(c, gw).source)).filter((l): l is string => l !== null),
-        updown: updownView(t, conns, alloc),
-      };
-    }),
-  };
+  return { gatewayFile: gw.origin.file, tenants: byName(tenants).map((t) => tenantView(t, gw, alloc)) };
 }
