@@ -250,14 +250,14 @@ async function nftFull(ctx: StepContext): Promise<boolean> {
 export interface Src {
   sha: string;
   read: () => Buffer;
-  patched?: PatchedFile;
+  patched: () => PatchedFile | undefined;
 }
 
 /** `p` of release `r` (a folder under releases/, or a verified bundle through `read` and `patched`), or undefined when it has none. */
 export function src(r: Pick<Release, 'dir' | 'manifest' | 'flat' | 'patched'> | null, p: string, read?: (p: string) => Buffer | undefined, patched?: (p: string) => PatchedFile | undefined): Src | undefined {
   const f = r?.manifest.files[p];
   if (!r || !f) return undefined;
-  return { sha: f.sha256, read: () => read?.(p) ?? fs.readFileSync(releasePath(r, p)), patched: (patched ?? r.patched)?.(p) };
+  return { sha: f.sha256, read: () => read?.(p) ?? fs.readFileSync(releasePath(r, p)), patched: () => (patched ?? r.patched)?.(p) };
 }
 
 /**
@@ -285,7 +285,8 @@ function memo<T>(kind: string, a: Src, b: Src, touched: string[], make: () => T)
  */
 function planTexts(kind: string, file: string, m: Marker, from: Pick<Release, 'dir' | 'manifest' | 'flat'>, to: Pick<Release, 'manifest'>, a: Src, b: Src, touched: string[]): { old: Buffer; now: Buffer } {
   return memo(`${kind} texts`, a, b, touched, () => {
-    const cut = b.patched && changedSections(b.patched, m);
+    const patched = b.patched();
+    const cut = patched && changedSections(patched, m);
     if (cut) return cut;
     const now = b.read();
     const inNew = (t: string) => Object.hasOwn(to.manifest.tenants, t);
