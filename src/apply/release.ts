@@ -863,7 +863,8 @@ async function writeAll(fh: fs.promises.FileHandle, b: Buffer, len: number): Pro
 /**
  * Writes a pieced file (it must not exist): the parts verify read from the bundle as they are, the unchanged runs read
  * from the current release's copy through one buffer, each part checked against its sha256 before it is written
- * (so a damaged release copy never reaches a new release). Throws at the first part that does not match.
+ * (so a damaged release copy never reaches a new release), unless `trusted` (the copy's stamp holds: PartStamps).
+ * Throws at the first part that does not match.
  */
 async function writePieced(file: string, f: PiecedFile, trusted = false): Promise<void> {
   const src = await fs.promises.open(f.reused, 'r');
