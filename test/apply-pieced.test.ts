@@ -5,7 +5,6 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { FIXTURES } from './helpers';
@@ -172,49 +171,6 @@ test('a tampered unchanged part of the current release is caught: the bundle\'s 
   assert.instance(err, StepError);
   assert.match(String((err as StepError).message) + ((err as StepError).tool ?? ''), /sha256 does not match the manifest/);
   assert.not.ok(fs.existsSync(r2.dir));
-});
-
-test('stamps: stage vouches for the large files it wrote; a stamped copy\'s unchanged parts are copied without a second hash, one edited in place is checked', async () => {
-  const { runner, l, current, b } = await host('stamps');
-  const stamps = () => JSON.parse(fs.readFileSync(l.partStamps, 'utf8')) as Record<string, { sha: string; stat: string }>;
-  const file = releasePath(current, BIG);
-  assert.is(stamps()[`${current.name}/${BIG}`]?.sha, sha(v1), 'the first release\'s file is stamped');
-  assert.is(Object.keys(stamps()).filter((k) => !k.endsWith(BIG)).length, 0, 'only large files');
-  // Edited in place (the same inode, a new modification time): its stamp no longer holds, its parts are checked and the
-  // damaged one is not staged.
-  const mtime = fs.statSync(file, { bigint: true }).mtimeNs;
-  const fd = fs.openSync(file, 'r+');
-  fs.writeSync(fd, Buffer.from([v1[100] ^ 1]), 0, 1, 100);
-  fs.closeSync(fd);
-  const r2 = await stage(verifyBundle(b, { reuse: current }), 'secrets {\n}\n', l, runner, current);
-  assert.ok(fs.readFileSync(releasePath(r2, BIG)).equals(v2), 'checked: the bundle\'s bytes');
-  assert.is(stamps()[`${r2.name}/${BIG}`]?.sha, sha(v2), 'the new release\'s file is stamped');
-  fs.rmSync(r2.dir, { recursive: true });
-  // The same damage with its modification time put back (as only root could, who could as well change a hard-linked
-  // file, never read again): the stamp holds, and the unchanged parts are copied unhashed. This is the path a
-  // one-tenant change takes; the damage shows it was not hashed.
-  // (touch, for the nanoseconds: fs.utimes takes a double of seconds)
-  execFileSync('touch', ['-m', '-d', `@${mtime / 1_000_000_000n}.${String(mtime % 1_000_000_000n).padStart(9, '0')}`, file]);
-  const r3 = await stage(verifyBundle(b, { reuse: current }), 'secrets {\n}\n', l, runner, current);
-  const got = fs.readFileSync(releasePath(r3, BIG));
-  assert.is(got.length, v2.length);
-  assert.is(got[100], v1[100] ^ 1, 'copied from the stamped copy without hashing it');
-  // A hard link of a stamped file into the next release keeps the stamp; a pruned release's stamps go.
-  fs.rmSync(r3.dir, { recursive: true });
-  fs.writeFileSync(file, v1);
-  const r4 = await stage(verifyBundle(b, { reuse: current }), 'secrets {\n}\n', l, runner, current);
-  const c4 = openRelease(l, r4.name)!;
-  const again = path.join(tmp, 'stamps', 'c');
-  bundleWith(again, v2);
-  const m = JSON.parse(fs.readFileSync(path.join(again, 'manifest.json'), 'utf8'));
-  m.gateway_note = 'another release, the same big file';
-  fs.writeFileSync(path.join(again, 'manifest.json'), formatManifest({ ...m, source: { commit: 'c', dirty: false } }));
-  fs.writeFileSync(l.partStamps, JSON.stringify({ ...stamps(), ['gone/' + BIG]: { sha: sha(v2), stat: '1:2:3:4' } }));
-  const r5 = await stage(verifyBundle(again, { reuse: c4 }), 'secrets {\n}\n', l, runner, c4);
-  assert.is.not(r5.name, r4.name);
-  assert.is(fs.statSync(releasePath(r5, BIG)).ino, fs.statSync(releasePath(r4, BIG)).ino, 'linked');
-  assert.is(stamps()[`${r5.name}/${BIG}`]?.sha, sha(v2), 'the link is stamped');
-  assert.is(stamps()['gone/' + BIG], undefined, 'a pruned release\'s stamp is dropped');
 });
 
 test('a current release without parts (staged before them): the file is verified and staged whole', async () => {

@@ -20,8 +20,6 @@ export interface Layout {
   baseline: string;
   /** What switch last wrote to each live file it copies (live.ts: the manifest's sha256 and the file's stat then). */
   liveStamps: string;
-  /** The large release files stage wrote or vouched for (release.ts: the manifest's sha256 and the file's stat then). */
-  partStamps: string;
   tmp: string;
 }
 
@@ -38,7 +36,6 @@ export function layout(r: Pick<Runner, 'host'>): Layout {
     lastApply: path.join(s, 'last-apply.json'),
     baseline: path.join(s, 'baseline'),
     liveStamps: path.join(s, 'live-stamps.json'),
-    partStamps: path.join(s, 'part-stamps.json'),
     tmp: path.join(s, 'tmp'),
   };
 }

@@ -12,7 +12,7 @@ import { DEFAULT_SECRETS_DIR, envPrefix, MAX_SECRET_BYTES, ScopeIndex, scopeInde
 import { parsePrivateRefs } from '../targets/strongswan/host';
 import { StepError, Runner } from './runner';
 import { Layout, readPending, readState, writeState } from './layout';
-import { writeHint, writeNewSynced } from './fsx';
+import { writeNewSynced } from './fsx';
 import { childEnv } from '../util/env';
 
 export const MANIFEST = 'manifest.json';
@@ -863,10 +863,9 @@ async function writeAll(fh: fs.promises.FileHandle, b: Buffer, len: number): Pro
 /**
  * Writes a pieced file (it must not exist): the parts verify read from the bundle as they are, the unchanged runs read
  * from the current release's copy through one buffer, each part checked against its sha256 before it is written
- * (so a damaged release copy never reaches a new release), unless `trusted` (the copy's stamp holds: PartStamps).
- * Throws at the first part that does not match.
+ * (so a damaged release copy never reaches a new release). Throws at the first part that does not match.
  */
-async function writePieced(file: string, f: PiecedFile, trusted = false): Promise<void> {
+async function writePieced(file: string, f: PiecedFile): Promise<void> {
   const src = await fs.promises.open(f.reused, 'r');
   try {
     const fh = await fs.promises.open(file, 'wx', f.mode);
@@ -889,10 +888,9 @@ async function writePieced(file: string, f: PiecedFile, trusted = false): Promis
             if (bytesRead <= 0) throw new Error(`${f.reused}: shorter than its manifest's parts`);
             got += bytesRead;
           }
-          // A copy stamped as stage wrote it (see PartStamps) holds the bytes it was checked for then.
           for (let o = 0; i < j; i++) {
             const [n, sha] = x.parts[i];
-            if (!trusted && sha256(slice.subarray(o, o + n)) !== sha) throw new Error(`${f.reused}: a part does not match its sha256`);
+            if (sha256(slice.subarray(o, o + n)) !== sha) throw new Error(`${f.reused}: a part does not match its sha256`);
             o += n;
           }
           await writeAll(fh, slice, len);
@@ -906,45 +904,6 @@ async function writePieced(file: string, f: PiecedFile, trusted = false): Promis
   } finally {
     await src.close();
   }
-}
-
-/**
- * The large files (listed with parts) of the releases on the host that stage wrote from checked bytes, by
- * `<release>/<bundle path>`: the manifest's sha256 and the file's stat right after (device, inode, size, modification
- * time in ns). A file whose stat is still that one holds the bytes stage checked: a write to it, in place or by rename,
- * moves its inode, size or modification time (the change time would move too, but also when another release's hard
- * link to it comes or goes, as pruning does). Stage then copies the unchanged parts of a changed file from it
- * without hashing them again (a route metric at 10,000 tenants: 14 MB of frr.conf, 10-15 ms of CPU; a tenant added:
- * 60 MB); a file without a stamp, or whose stat moved, is checked part by part as before. A hard link of a stamped
- * file into the next release keeps its stamp. Not synced: a stamp lost in a crash (or torn: read as none) only means
- * the parts are hashed once more. Like a hard-linked file, whose bytes are never read again, a copy damaged without a
- * write (the disk's own fault) is not seen.
- */
-type PartStamps = Record<string, { sha: string; stat: string }>;
-
-function partStat(file: string): string | undefined {
-  try {
-    const s = fs.lstatSync(file, { bigint: true });
-    return s.isFile() ? `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}` : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function readPartStamps(l: Layout): PartStamps {
-  try {
-    const v = JSON.parse(fs.readFileSync(l.partStamps, 'utf8')) as unknown;
-    return v && typeof v === 'object' && !Array.isArray(v) ? (v as PartStamps) : {};
-  } catch {
-    return {};
-  }
-}
-
-/** Whether release `r`'s copy of `p` is still the file stage stamped, holding the bytes of the manifest's sha256. */
-function stamped(stamps: PartStamps, r: Release, p: string): boolean {
-  const s = stamps[`${r.name}/${p}`];
-  const sha = r.manifest.files[p]?.sha256;
-  return !!s && !!sha && s.sha === sha && s.stat === partStat(releasePath(r, p));
 }
 
 /**
@@ -1011,9 +970,6 @@ export interface Staging {
   written: string[];
   /** The folders made (their entries: written files, links, shard symlinks), synced with the files when they are few. */
   dirs: Set<string>;
-  /** Large files (listed with parts) placed from checked bytes or linked from a stamped copy: stamped once staged. */
-  vouched: Array<{ path: string; at: string; sha: string }>;
-  stamps: PartStamps;
 }
 
 /**
@@ -1027,8 +983,7 @@ export function beginStage(b: VerifiedBundle, l: Layout, runner: Runner, reuse?:
   const tmp = path.join(l.releases, `.stage-${randomBytes(4).toString('hex')}`);
   // Folders made so far: 10,000 files in a handful of folders need a handful of mkdirs, not 10,000.
   const dirs = new Set<string>();
-  const stamps = readPartStamps(l);
-  const st: Staging = { tmp, done: Promise.resolve(), made: [], renames: [], written: [], dirs, vouched: [], stamps };
+  const st: Staging = { tmp, done: Promise.resolve(), made: [], renames: [], written: [], dirs };
   const mkdir = (d: string) => {
     if (dirs.has(d)) return;
     fs.mkdirSync(d, { recursive: true, mode: 0o700 });
@@ -1040,38 +995,29 @@ export function beginStage(b: VerifiedBundle, l: Layout, runner: Runner, reuse?:
   const place = (f: VerifiedBundle['files'][number], at: string) => {
     mkdir(path.dirname(at));
     const canLink = !!reuse && sameFile(reuse.manifest.files[f.path], b.manifest.files[f.path]);
-    const large = isParts(b.manifest.files[f.path]?.parts);
-    // Whether the current release's copy is as stage wrote it (checked then): a link keeps the stamp, a copy of its
-    // unchanged parts needs no second hash. Asked before the link, which leaves the stat as it is.
-    const trusted = large && !!reuse && stamped(stamps, reuse, f.path);
-    const sha = b.manifest.files[f.path]?.sha256;
     jobs.push(async () => {
       runner.diskFull('stage');
       if (canLink) {
         try {
           // No lstat first: stage made the release's files with these modes, and a missing one fails the link.
           await fs.promises.link(releasePath(reuse!, f.path), at);
-          if (trusted) st.vouched.push({ path: f.path, at, sha });
           return;
         } catch {
           /* written below */
         }
       }
-      // A pieced file's unchanged runs are copied from the current release's copy, their parts checked on the way
-      // unless that copy is stamped; a part that does not match (the release's copy damaged) leaves it to loadContent
-      // (the bundle's copy, checked whole).
+      // A pieced file's unchanged runs are copied from the current release's copy, their parts checked on the way;
+      // a part that does not match (the release's copy damaged) leaves it to loadContent (the bundle's copy, checked whole).
       if (f instanceof PiecedFile && !f.content)
         try {
-          await writePieced(at, f, trusted);
+          await writePieced(at, f);
           st.written.push(at);
-          if (large) st.vouched.push({ path: f.path, at, sha });
           return;
         } catch {
           await fs.promises.rm(at, { force: true });
         }
       await writeNewAsync(at, loadContent(b, f), f.mode);
       st.written.push(at);
-      if (large) st.vouched.push({ path: f.path, at, sha });
     });
   };
   // A shard whose files the current release holds, every one and no other (none of its files is gone), is the current
@@ -1142,20 +1088,6 @@ export function beginStage(b: VerifiedBundle, l: Layout, runner: Runner, reuse?:
   return st;
 }
 
-/** The stamps of the releases still on the host, and of `name`'s large files as staging placed them. */
-function stampsFor(l: Layout, st: Staging, name: string): PartStamps {
-  const out: PartStamps = {};
-  for (const [k, v] of Object.entries(st.stamps)) {
-    const r = k.slice(0, k.indexOf('/'));
-    if (r && r !== name && fs.existsSync(path.join(l.releases, r))) out[k] = v;
-  }
-  for (const f of st.vouched) {
-    const stat = partStat(f.at);
-    if (stat) out[`${name}/${f.path}`] = { sha: f.sha, stat };
-  }
-  return out;
-}
-
 /** Undoes a staging that will not be finished (secrets could not be resolved): its folders go once its writes settle. */
 export async function abortStage(st: Staging | undefined): Promise<void> {
   if (!st) return;
@@ -1195,14 +1127,7 @@ export async function stage(b: VerifiedBundle, secrets: string, l: Layout, runne
       st!.made.splice(st!.made.indexOf(from), 1);
     }
     fs.chmodSync(tmp, 0o700);
-    // Stat'd before the folder's rename, which leaves its files' inodes and times alone.
-    const stamps = stampsFor(l, st!, name);
     fs.renameSync(tmp, path.join(l.releases, name));
-    try {
-      writeHint(l.partStamps, JSON.stringify(stamps) + '\n');
-    } catch {
-      /* a hint: without it the next stage hashes the parts it copies */
-    }
   } catch (e) {
     await abortStage(st);
     if (e instanceof StepError) throw e;
