@@ -11,7 +11,10 @@ import { FIXTURES } from './helpers';
 import { fixtureBundle } from '../src/apply/sandbox';
 import { Runner, StepError } from '../src/apply/runner';
 import { layout } from '../src/apply/layout';
-import { contentOf, openRelease, releasePath, stage, verifyBundle } from '../src/apply/release';
+import { contentOf, openRelease, patchedOf, releasePath, stage, verifyBundle } from '../src/apply/release';
+import { changedSections } from '../src/apply/incremental/patched';
+import { nftPlan } from '../src/apply/incremental/nft';
+import { NFT_MARKER } from '../src/apply/incremental/sections';
 import { formatManifest, partsOf, PARTS_MIN } from '../src/bundle/manifest';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 's2sgw-apply-pieced-'));
@@ -84,6 +87,24 @@ test('verify reads only the changed parts; the staged file is byte-identical to 
   const whole = await stage(verifyBundle(b), 'secrets {\n}\n', layout(other), other);
   assert.is(whole.name, r2.name);
   for (const p of [...Object.keys(v.manifest.files), 'manifest.json']) assert.ok(fs.readFileSync(releasePath(r2, p)).equals(fs.readFileSync(releasePath(whole, p))), p);
+});
+
+test('a plan reads the sections around the changed parts (patchedOf), not the whole file: the same nft plan, the file never assembled', async () => {
+  const { runner, l, current, b } = await host('patched');
+  const v = verifyBundle(b, { reuse: current });
+  const p = patchedOf(v, BIG);
+  assert.ok(p, 'pieced');
+  assert.is(p!.old, releasePath(current, BIG));
+  assert.is(patchedOf(v, 'manifest.json'), undefined);
+  const cut = changedSections(p!, NFT_MARKER);
+  assert.ok(cut && cut.now.length * 4 < v2.length, 'a small cut');
+  const touched = ['t9000a', 't17'];
+  assert.equal(nftPlan(cut!.old, cut!.now, touched), nftPlan(v1, v2, touched));
+  assert.ok(nftPlan(cut!.old, cut!.now, touched).script.includes('chain t9000a_in'));
+  assert.not.ok(v.files.find((x) => x.path === BIG)!.content, 'the whole file was not assembled');
+  // The staged release answers the same (check and the reload steps plan from it).
+  const r2 = await stage(v, 'secrets {\n}\n', l, runner, current);
+  assert.equal(changedSections(r2.patched!(BIG)!, NFT_MARKER), cut);
 });
 
 test('a tampered changed part of the bundle, or a file of another length, is refused', async () => {

@@ -9,7 +9,7 @@ import { HistoryEntry, historyTo, Layout, layout, Pending, readPending, readStat
 import { Journal, JournalWriter, readJournal } from './journal';
 import { checkOwnership, checkRelease, digestTouched, health, startNftCheck, startNftCheckWhole, startNftProbe, Step, STEPS, StepContext } from './steps';
 import { changeSet } from './change-set';
-import { abortStage, beginStage, checkPrivateKey, contentOf, openRelease, PriorSecrets, pruneReleases, readReleaseFile, Release, resolveSecrets, SECRETS_CONF, SECRETS_REFS, stage, VerifiedBundle, verifyBundle } from './release';
+import { abortStage, beginStage, checkPrivateKey, contentOf, openRelease, patchedOf, PriorSecrets, pruneReleases, readReleaseFile, Release, resolveSecrets, SECRETS_CONF, SECRETS_REFS, stage, VerifiedBundle, verifyBundle } from './release';
 import { liveContents, switchTo } from './live';
 import { PRIVATE_REFS_PATH } from '../targets/strongswan/host';
 import type { Manifest } from '../bundle/manifest';
@@ -424,7 +424,7 @@ export async function apply(runner: Runner, req: ApplyRequest): Promise<Outcome>
       const current = opened as Release | null;
       if (bundle.manifest.gateway !== accepted.gateway) throw new StepError('verify', `manifest.json says gateway ${bundle.manifest.gateway} in its body but ${accepted.gateway} in its head`);
       // The incremental nft transaction, planned from the verified bytes (reload-nftables' nft -f is its check).
-      const early = req.full ? undefined : timed(runner, 'plan-nft', () => startNftCheck(runner, l, current, bundle, (p) => contentOf(bundle, p)));
+      const early = req.full ? undefined : timed(runner, 'plan-nft', () => startNftCheck(runner, l, current, bundle, (p) => contentOf(bundle, p), (p) => patchedOf(bundle, p)));
       // Without an incremental transaction (a first apply, --full), the whole file's nft -c: seconds at thousands of tenants.
       const earlyWhole = req.full || !current ? timed(runner, 'plan-nft', () => startNftCheckWhole(runner, l, bundle, (p) => contentOf(bundle, p))) : undefined;
       // So does staging: libuv's threads write the bundle's files into a temporary release folder meanwhile.

@@ -7,6 +7,7 @@ import { deriveManifest, FilePart, isParts, Manifest, parseManifest, SUMMARIES, 
 import type { TenantSummary } from '../model/summary';
 import { formatSecrets, parseRefs, refsSecretsDir, refToken, SecretKind } from '../targets/strongswan/secrets';
 import { headOf, NFT_MARKER, sectionSpan } from './incremental/sections';
+import type { PatchedFile } from './incremental/patched';
 import { DEFAULT_SECRETS_DIR, envPrefix, MAX_SECRET_BYTES, ScopeIndex, scopeIndex, scopeRef, secretsDirProblem, secretText, secretValue, shownRef } from '../model/secret-scope';
 import { parsePrivateRefs } from '../targets/strongswan/host';
 import { StepError, Runner } from './runner';
@@ -110,6 +111,8 @@ export interface Release {
   flat?: boolean;
   /** A file's bytes as verify read them, when it did (the release just staged): saves reading it back. */
   read?: (p: string) => Buffer | undefined;
+  /** A large file verify took part by part (the release just staged): the current release's copy and the changed parts. */
+  patched?: (p: string) => PatchedFile | undefined;
 }
 
 type FileEntry = Manifest['files'][string];
@@ -175,7 +178,7 @@ class PiecedFile {
     readonly path: string,
     readonly mode: number,
     readonly pieces: Piece[],
-    private readonly from: Release,
+    readonly from: Release,
   ) {}
   /** The current release's copy the unchanged runs are read from. */
   get reused(): string {
@@ -455,6 +458,18 @@ function fileOf(b: VerifiedBundle, rel: string): VerifiedBundle['files'][number]
   let byPath = filesByPath.get(b);
   if (!byPath) filesByPath.set(b, (byPath = new Map(b.files.map((f) => [f.path, f]))));
   return byPath.get(rel);
+}
+
+/**
+ * Bundle file `rel` as verify took it part by part (see PiecedFile): the current release's copy, its parts as that
+ * release lists them, and the runs and changed parts the new file is made of. Undefined for any other file. A plan that
+ * needs only the changed tenant sections reads them from here (incremental/patched.ts), not the whole file.
+ */
+export function patchedOf(b: VerifiedBundle, rel: string): PatchedFile | undefined {
+  const f = fileOf(b, rel);
+  if (!(f instanceof PiecedFile) || !f.pieces.length) return undefined;
+  const oldParts = f.from.manifest.files[rel]?.parts;
+  return isParts(oldParts) ? { old: f.reused, oldParts, pieces: f.pieces } : undefined;
 }
 
 function loadContent(b: VerifiedBundle, f: VerifiedBundle['files'][number]): Buffer {
@@ -1120,7 +1135,7 @@ export async function stage(b: VerifiedBundle, secrets: string, l: Layout, runne
     throw new StepError('stage', `cannot stage the release in ${l.releases}${code === 'ENOSPC' ? ': the disk is full' : ''}`, (e as Error).message);
   }
   // The bytes verify (or a later read) already holds, without touching the disk.
-  return { name, dir: path.join(l.releases, name), manifest: b.manifest, read: (p) => fileOf(b, p)?.content };
+  return { name, dir: path.join(l.releases, name), manifest: b.manifest, read: (p) => fileOf(b, p)?.content, patched: (p) => patchedOf(b, p) };
 }
 
 /**

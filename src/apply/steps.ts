@@ -15,7 +15,8 @@ import { loadedConnections } from '../targets/strongswan/host';
 import { parseNftErrors } from '../targets/nftables/check';
 import { parseReloadDiff } from '../targets/frr/check';
 import { FrrPlan, frrPlan, removedVrf, vtyshComplaints, vtyshFileBody, vtyshScript } from './incremental/frr';
-import { FRR_MARKER, headOf, NFT_MARKER, oldSections, sectionOf } from './incremental/sections';
+import { FRR_MARKER, headOf, Marker, NFT_MARKER, oldSections, sectionOf } from './incremental/sections';
+import { changedSections, PatchedFile } from './incremental/patched';
 import { NftPlan, nftPlan } from './incremental/nft';
 import { alternateOf, applySwanPlan, baseName, connectionSections, firstLoadRequests, LoadRequest, MbbError, settleAlternates, SwanPlan, swanPlan } from './incremental/swan';
 import { ViciClient, ViciCommandError } from '../vici';
@@ -242,17 +243,21 @@ async function nftFull(ctx: StepContext): Promise<boolean> {
   return true;
 }
 
-/** A release's or a verified bundle's file: its sha256 as the manifest lists it, and its bytes on demand. */
+/**
+ * A release's or a verified bundle's file: its sha256 as the manifest lists it, its bytes on demand, and, for a large
+ * file verify took part by part, how it is the current release's copy with some parts changed (`patched`).
+ */
 export interface Src {
   sha: string;
   read: () => Buffer;
+  patched: () => PatchedFile | undefined;
 }
 
-/** `p` of release `r` (a folder under releases/, or a verified bundle through `read`), or undefined when it has none. */
-export function src(r: Pick<Release, 'dir' | 'manifest' | 'flat'> | null, p: string, read?: (p: string) => Buffer | undefined): Src | undefined {
+/** `p` of release `r` (a folder under releases/, or a verified bundle through `read` and `patched`), or undefined when it has none. */
+export function src(r: Pick<Release, 'dir' | 'manifest' | 'flat' | 'patched'> | null, p: string, read?: (p: string) => Buffer | undefined, patched?: (p: string) => PatchedFile | undefined): Src | undefined {
   const f = r?.manifest.files[p];
   if (!r || !f) return undefined;
-  return { sha: f.sha256, read: () => read?.(p) ?? fs.readFileSync(releasePath(r, p)) };
+  return { sha: f.sha256, read: () => read?.(p) ?? fs.readFileSync(releasePath(r, p)), patched: () => (patched ?? r.patched)?.(p) };
 }
 
 /**
@@ -264,30 +269,42 @@ const plans = new Map<string, unknown>();
 function memo<T>(kind: string, a: Src, b: Src, touched: string[], make: () => T): T {
   const key = [kind, a.sha, b.sha, ...touched].join('\0');
   if (!plans.has(key)) {
-    if (plans.size >= 4) plans.delete(plans.keys().next().value as string);
+    if (plans.size >= 8) plans.delete(plans.keys().next().value as string);
     plans.set(key, make());
   }
   return plans.get(key) as T;
 }
 
 /**
- * nftPlan between the old release's s2sgw.nft (`a`) and the new one (`b`), reading of the old file only its head and
- * the touched tenants' sections where that is safe (oldSections checks what it reads; anything else reads it whole):
- * the whole file is 24 MB at 10,000 tenants.
+ * What a plan between the old release's `file` (`a`) and the new one (`b`) reads, as texts headOf and sectionOf answer
+ * for as on the whole files: for a file verify took part by part, the head and the sections around the changed parts
+ * (changedSections: a one-tenant change reads a few parts, not the 24 MB s2sgw.nft or 14 MB frr.conf of 10,000
+ * tenants); otherwise the whole new file and, where that is safe, of the old file only its head and the touched
+ * tenants' sections (oldSections checks what it reads; anything else reads it whole). Memoized like the plans: check
+ * and the reload steps ask for the same two files.
  */
-function nftPlanOf(from: Pick<Release, 'dir' | 'manifest' | 'flat'>, to: Pick<Release, 'manifest'>, a: Src, b: Src, touched: string[]): NftPlan {
-  const now = b.read();
-  const inNew = (t: string) => Object.hasOwn(to.manifest.tenants, t);
-  const old = oldSections(releasePath(from, NFT_FILE), now, NFT_MARKER, touched, (t) => Object.hasOwn(from.manifest.tenants, t), () => Object.keys(to.manifest.tenants), inNew);
-  return nftPlan(old ?? a.read(), now, touched, inNew);
+function planTexts(kind: string, file: string, m: Marker, from: Pick<Release, 'dir' | 'manifest' | 'flat'>, to: Pick<Release, 'manifest'>, a: Src, b: Src, touched: string[]): { old: Buffer; now: Buffer } {
+  return memo(`${kind} texts`, a, b, touched, () => {
+    const patched = b.patched();
+    const cut = patched && changedSections(patched, m);
+    if (cut) return cut;
+    const now = b.read();
+    const inNew = (t: string) => Object.hasOwn(to.manifest.tenants, t);
+    const old = oldSections(releasePath(from, file), now, m, touched, (t) => Object.hasOwn(from.manifest.tenants, t), () => Object.keys(to.manifest.tenants), inNew);
+    return { old: old ?? a.read(), now };
+  });
 }
 
-/** frrPlan likewise, of the old frr.conf only its head and the touched tenants' sections where that is safe (14 MB at 10,000 tenants). */
+/** nftPlan between the old release's s2sgw.nft (`a`) and the new one (`b`), from what planTexts reads of them. */
+function nftPlanOf(from: Pick<Release, 'dir' | 'manifest' | 'flat'>, to: Pick<Release, 'manifest'>, a: Src, b: Src, touched: string[]): NftPlan {
+  const t = planTexts('nft', NFT_FILE, NFT_MARKER, from, to, a, b, touched);
+  return nftPlan(t.old, t.now, touched, (x) => Object.hasOwn(to.manifest.tenants, x));
+}
+
+/** frrPlan likewise, between the two frr.conf files (14 MB at 10,000 tenants). */
 function frrPlanOf(from: Pick<Release, 'dir' | 'manifest' | 'flat'>, to: Pick<Release, 'manifest'>, a: Src, b: Src, touched: string[]): FrrPlan {
-  const now = b.read();
-  const inNew = (t: string) => Object.hasOwn(to.manifest.tenants, t);
-  const old = oldSections(releasePath(from, FRR_FILE), now, FRR_MARKER, touched, (t) => Object.hasOwn(from.manifest.tenants, t), () => Object.keys(to.manifest.tenants), inNew);
-  return frrPlan(old ?? a.read(), now, touched, inNew);
+  const t = planTexts('frr', FRR_FILE, FRR_MARKER, from, to, a, b, touched);
+  return frrPlan(t.old, t.now, touched, (x) => Object.hasOwn(to.manifest.tenants, x));
 }
 
 /** Where apply writes the generated inputs of incremental reloads (the nft transaction); under the state folder, 0700. */
@@ -1064,7 +1081,7 @@ interface Checked {
  * `nft -f` checks it as it loads it, all-or-nothing, and a refusal there rolls the switch back with the table as it
  * was (test/apply-incremental.test.ts). A dry run still runs `nft -c` (echoed).
  */
-async function nftCheckDelta(runner: Runner, l: Layout, from: Release, to: Pick<Release, 'dir' | 'manifest'>, touched: string[], read?: (p: string) => Buffer | undefined): Promise<boolean> {
+async function nftCheckDelta(runner: Runner, l: Layout, from: Release, to: Pick<Release, 'dir' | 'manifest' | 'patched'>, touched: string[], read?: (p: string) => Buffer | undefined): Promise<boolean> {
   const a = src(from, NFT_FILE);
   const b = src(to, NFT_FILE, read);
   if (!a || !b) return false;
@@ -1085,9 +1102,9 @@ async function nftCheckDelta(runner: Runner, l: Layout, from: Release, to: Pick<
  * transaction is what reload-nftables later runs (the plan is keyed by the files' sha256). Resolves to false when
  * only the whole file can be checked (check then runs nft -c on it).
  */
-export function startNftCheck(runner: Runner, l: Layout, from: Release | null, bundle: Pick<Release, 'dir' | 'manifest'>, read: (p: string) => Buffer | undefined): Promise<boolean> | undefined {
+export function startNftCheck(runner: Runner, l: Layout, from: Release | null, bundle: Pick<Release, 'dir' | 'manifest'>, read: (p: string) => Buffer | undefined, patched?: (p: string) => PatchedFile | undefined): Promise<boolean> | undefined {
   if (!from || runner.dryRun || runner.skipped('nftables') || !bundle.manifest.files[NFT_FILE]) return undefined;
-  return nftCheckDelta(runner, l, from, bundle, digestTouched(from, bundle), read).catch(() => false);
+  return nftCheckDelta(runner, l, from, { ...bundle, patched }, digestTouched(from, bundle), read).catch(() => false);
 }
 
 /** `nft -c` of a whole nftables file, unless a line reaches outside s2sgw's table (then nothing is run). */
@@ -1131,9 +1148,10 @@ function frrCheckPart(from: Release, to: Release, touched: string[]): string | u
   const a = src(from, FRR_FILE);
   const b = src(to, FRR_FILE);
   if (!a || !b) return undefined;
-  const now = b.read();
-  const plan = memo('frr', a, b, touched, () => frrPlanOf(from, to, a, { sha: b.sha, read: () => now }, touched));
+  const plan = memo('frr', a, b, touched, () => frrPlanOf(from, to, a, b, touched));
   if (plan.headChanged) return undefined;
+  // The texts the plan was made from: the new file's head and at least the sections that differ, as in the whole file.
+  const now = planTexts('frr', FRR_FILE, FRR_MARKER, from, to, a, b, touched).now;
   return headOf(now, FRR_MARKER) + plan.tenants.map((t) => sectionOf(now, FRR_MARKER, t)).join('');
 }
 
