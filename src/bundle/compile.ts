@@ -85,24 +85,42 @@ const INDEX_STALE = 64;
 
 /** The rest of compile() once the files are validated (the bench times the two apart). */
 export function compileValidated(v: Validated, prev: Allocations = v.lock, opts: CompileOptions = {}): Compiled {
+  // The sources' texts go into a compressed store of their own until a code frame or late place reads one.
+  const stowed = new TextStore();
+  return allocateThenRender(v, prev, opts, (t) => stowed.add(t), (model, alloc) => {
+    const wanted = opts.gateways;
+    // The parts index is written by build and plan's side built now when it is missing or many of its records are stale
+    // (a one-tenant change finds its few tenants in their entries; rewriting 10,000 records for it is not worth it),
+    // never by plan's base side.
+    const index = { read: !!opts.lean && opts.partsIndex !== false, ...(opts.base ? {} : { rewrite: INDEX_STALE }) };
+    const previous = opts.partsIndex !== false ? opts.previous : undefined;
+    const rc = opts.cache && v.fileKeys ? { cache: opts.cache, fileKeys: v.fileKeys, index, ...(v.whole ? { whole: v.whole } : {}), ...(previous ? { previous } : {}) } : undefined;
+    return bundleAll(model, alloc, !!opts.keepRendered, opts.source ?? null, rc, !!opts.lean, opts.like, opts.stage).filter((b) => !wanted || wanted.includes(b.gateway));
+  });
+}
+
+/**
+ * What every compile does once validate has run, whatever keeps the files (compileValidated, and plan's side without a
+ * cache, src/plan/side.ts): allocate the ids under the lock, put the settled sources' texts away through `stow`, then
+ * render the bundles with `render`.
+ */
+export function allocateThenRender(
+  v: Validated,
+  prev: Allocations,
+  opts: Pick<CompileOptions, 'locked' | 'base' | 'progress'>,
+  stow: (text: string) => { readonly text: string },
+  render: (model: Model, alloc: Allocations) => Bundle[],
+): Compiled {
   const base: Compiled = { model: v.model, diagnostics: v.diagnostics, ok: v.ok, lockChanges: [], bundles: [] };
   if (!v.ok) return base;
-  opts.progress?.(`allocating ids for ${v.model.tenants.length} tenant${v.model.tenants.length === 1 ? '' : 's'}`);
-  const locked = allocateLocked(v.model, prev, !!opts.locked);
+  const model = v.model;
+  opts.progress?.(`allocating ids for ${model.tenants.length} tenant${model.tenants.length === 1 ? '' : 's'}`);
+  const locked = allocateLocked(model, prev, !!opts.locked);
   if (!locked.ok) return { ...base, ok: false, diagnostics: sortDiagnostics([...v.diagnostics, locked.diagnostic]), ...(locked.alloc ? { alloc: locked.alloc } : {}), lockChanges: locked.changes };
   const { alloc, changes } = locked;
-  const model = v.model;
-  // The findings are settled: the sources' texts go into a compressed store until a code frame or late place reads one.
-  const stowed = new TextStore();
-  stowTexts(model.sources.values(), (t) => stowed.add(t));
-  const wanted = opts.gateways;
-  // The parts index is written by build and plan's side built now when it is missing or many of its records are stale
-  // (a one-tenant change finds its few tenants in their entries; rewriting 10,000 records for it is not worth it),
-  // never by plan's base side.
-  const index = { read: !!opts.lean && opts.partsIndex !== false, ...(opts.base ? {} : { rewrite: INDEX_STALE }) };
-  const previous = opts.partsIndex !== false ? opts.previous : undefined;
-  const rc = opts.cache && v.fileKeys ? { cache: opts.cache, fileKeys: v.fileKeys, index, ...(v.whole ? { whole: v.whole } : {}), ...(previous ? { previous } : {}) } : undefined;
+  // The findings are settled: nothing reads a source's text again but a code frame or a late place.
+  stowTexts(model.sources.values(), stow);
   opts.progress?.(`rendering ${model.gateways.length} gateway bundle${model.gateways.length === 1 ? '' : 's'}`);
-  const bundles = bundleAll(model, alloc, !!opts.keepRendered, opts.source ?? null, rc, !!opts.lean, opts.like, opts.stage).filter((b) => !wanted || wanted.includes(b.gateway));
+  const bundles = render(model, alloc);
   return { ...base, ok: !hasErrors(v.diagnostics), alloc, ...(opts.base ? {} : { lockText: formatLock(alloc) }), lockChanges: changes, bundles };
 }

@@ -1,14 +1,13 @@
 // One side of a plan without a cache: compile()'s validate, allocate and render, its files kept compressed in a
 // TextStore as each target renders (src/plan/store.ts) rather than as a lean bundle's strings.
-import { Diagnostic, hasErrors, sortDiagnostics } from '../model/diagnostics';
+import type { Diagnostic } from '../model/diagnostics';
 import type { Loaded } from '../model/load';
-import { LockChange, formatLock } from '../model/lock';
+import type { LockChange } from '../model/lock';
 import type { Model } from '../model/model';
-import { allocateLocked } from '../bundle/locked';
 import { Bundle, BundleSource, bundleGatewayTo } from '../bundle/bundle';
+import { allocateThenRender } from '../bundle/compile';
 import { validate } from '../validate';
 import { TextStore, storingSink } from './store';
-import { stowTexts } from '../model/source';
 
 export interface StoredSide {
   model: Model;
@@ -38,20 +37,12 @@ export interface StoredOptions {
 export function compileStored(loaded: Loaded, store: TextStore, opts: StoredOptions = {}): StoredSide {
   opts.progress?.(`validating ${loaded.files.length} file${loaded.files.length === 1 ? '' : 's'}`);
   const v = validate(loaded, undefined, { summaries: false, ...(opts.base ? { readOnlyPack: true } : {}) });
-  const side: StoredSide = { model: v.model, diagnostics: v.diagnostics, ok: v.ok, lockChanges: [], bundles: [] };
-  if (!v.ok) return side;
-  const model = v.model;
-  opts.progress?.(`allocating ids for ${model.tenants.length} tenant${model.tenants.length === 1 ? '' : 's'}`);
-  const locked = allocateLocked(model, v.lock, !!opts.locked);
-  if (!locked.ok) return { ...side, ok: false, diagnostics: sortDiagnostics([...v.diagnostics, locked.diagnostic]), lockChanges: locked.changes };
-  const { alloc, changes } = locked;
-  // The findings are settled: the sources' texts go into the store too until a code frame or late place reads one.
-  stowTexts(model.sources.values(), (t) => store.add(t));
-  opts.progress?.(`rendering ${model.gateways.length} gateway bundle${model.gateways.length === 1 ? '' : 's'}`);
   const likeOf = opts.like && new Map(opts.like.map((b) => [b.gateway, b]));
-  const bundles = [...model.gateways]
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-    .map((g) => bundleGatewayTo(model, g, alloc, opts.source ?? null, storingSink(store, likeOf?.get(g.name))));
-  store.seal();
-  return { ...side, ok: !hasErrors(v.diagnostics), ...(opts.base ? {} : { lockText: formatLock(alloc) }), lockChanges: changes, bundles };
+  return allocateThenRender(v, v.lock, opts, (t) => store.add(t), (model, alloc) => {
+    const bundles = [...model.gateways]
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+      .map((g) => bundleGatewayTo(model, g, alloc, opts.source ?? null, storingSink(store, likeOf?.get(g.name))));
+    store.seal();
+    return bundles;
+  });
 }
