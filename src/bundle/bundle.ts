@@ -685,7 +685,6 @@ function summaryText(s: TenantSummary): string {
 
 /** A missed tenant's parts, per target as rendered: line 1's and line 2's JSON text and the texts. */
 interface Fresh {
-  head: string[];
   meta: string[];
   texts: string[];
   /**
@@ -821,7 +820,7 @@ function store(cache: Cache, reuse: Reuse, summaries: Map<string, string>, diges
       shas.set(name, sha);
       // Nothing to make the entry of after a failed write (the cache is off then: nothing is stored).
       if (spill.failed || !cache.writing) continue;
-      const head = `{"digest":${JSON.stringify(digests.get(name)!)},"summarySha":${JSON.stringify(sha)},"targets":{${f.head.join(',')}}}`;
+      const head = `{"digest":${JSON.stringify(digests.get(name)!)},"summarySha":${JSON.stringify(sha)},"targets":{${headOf(f)}}}`;
       const metas: Buffer[] = [Buffer.from(`${head}\n{`)];
       const texts: Buffer[] = [];
       // A run without line 2 JSON (renderFresh's part texts) or without texts adds only the other.
@@ -844,10 +843,20 @@ function store(cache: Cache, reuse: Reuse, summaries: Map<string, string>, diges
     const summary = summaries.get(name)!;
     const sha = sha256(summary);
     shas.set(name, sha);
-    const head = `{"digest":${JSON.stringify(digests.get(name)!)},"summarySha":${JSON.stringify(sha)},"targets":{${f.head.join(',')}}}`;
+    const head = `{"digest":${JSON.stringify(digests.get(name)!)},"summarySha":${JSON.stringify(sha)},"targets":{${headOf(f)}}}`;
     cache.putText(RENDER, reuse.keys.get(name)!, `${head}\n{${f.meta.join(',')}}\n${summary}${f.texts.join('')}`);
   }
   return shas;
+}
+
+/**
+ * A missed tenant's line 1 `targets` members, made from its parts when its entry is written (held as text per target
+ * until then, they were 10,000 tenants' second copy of their heads).
+ */
+function headOf(f: Fresh): string {
+  return Object.entries(f.parts)
+    .map(([name, heads]) => `${JSON.stringify(name)}:${JSON.stringify(heads)}`)
+    .join(',');
 }
 
 const COMMA = Buffer.from(',');
@@ -923,14 +932,13 @@ function* renderFresh(target: Target, renderEach: (input: TargetInput) => Iterab
     const bytes = Buffer.byteLength(meta);
     (r.spilled ??= []).push(spill.append(meta, bytes), bytes, 0);
     r.parts[target.name] = own;
-    r.head.push(`${name}:${JSON.stringify(own)}`);
   }
 }
 
 /** A missed tenant's Fresh, made when first asked for. */
 function freshOf(reuse: Reuse, tenant: string): Fresh {
   let r = reuse.fresh.get(tenant);
-  if (!r) reuse.fresh.set(tenant, (r = { head: [], meta: [], texts: [], parts: {} }));
+  if (!r) reuse.fresh.set(tenant, (r = { meta: [], texts: [], parts: {} }));
   return r;
 }
 
@@ -977,7 +985,7 @@ function renderReusing(target: Target, input: TargetInput, reuse: Reuse, wholeOf
   const firsts = new Map<Section, Slice>();
   for (const t of missed) {
     let r = reuse.fresh.get(t.name);
-    if (!r) reuse.fresh.set(t.name, (r = { head: [], meta: [], texts: [], parts: {} }));
+    if (!r) reuse.fresh.set(t.name, (r = { meta: [], texts: [], parts: {} }));
     const parts = own.get(t.name) ?? [];
     const name = JSON.stringify(target.name);
     const heads: PartHead[] = [];
@@ -994,7 +1002,6 @@ function renderReusing(target: Target, input: TargetInput, reuse: Reuse, wholeOf
       const textBytes = Buffer.byteLength(texts);
       (r.spilled ??= []).push(reuse.spill.append(meta + texts, metaBytes + textBytes), metaBytes, textBytes);
       r.parts[target.name] = heads;
-      r.head.push(`${name}:${JSON.stringify(heads)}`);
       continue;
     }
     for (const p of parts) {
@@ -1016,7 +1023,6 @@ function renderReusing(target: Target, input: TargetInput, reuse: Reuse, wholeOf
       }
     }
     r.parts[target.name] = heads;
-    r.head.push(`${name}:${JSON.stringify(heads)}`);
     r.meta.push(`${name}:${Cache.json(parts.map((p) => p.sections.map((x) => [x.tenant ?? null, x.origin ?? null, x.text.length])), t.file)}`);
   }
   // Put every tenant's parts (cached or fresh) into its file's slots, in tenant order.
