@@ -278,7 +278,10 @@ function bundleOne(model: Model, gateway: Gateway, alloc: Allocations, keepRende
   for (const target of TARGETS) {
     const input = { model, gateway, tenants, alloc };
     // Without the render cache, one file at a time where the target can (see bundleGatewayTo).
-    for (const f of reuse ? renderReusing(target, input, reuse, wholeOf) : target.renderEach?.(input) ?? target.render(input)) {
+    // A build filling the cache for this gateway (no tenant cached, a spill to write the entries' texts to) renders
+    // one file at a time too where the target can (renderFresh).
+    const each = reuse?.spill && !reuse.hits.size && target.renderEach ? renderFresh(target, target.renderEach.bind(target), input, reuse, wholeOf) : undefined;
+    for (const f of each ?? (reuse ? renderReusing(target, input, reuse, wholeOf) : target.renderEach?.(input) ?? target.render(input))) {
       const recipe = reuse?.recipes?.get(f.path);
       // A file of PARTS_MIN bytes or more is hashed as it is made: its manifest entry lists its parts too.
       const was = recipe === undefined ? undefined : reuse!.previous?.shaOf(f.path, recipe, PARTS_MIN);
@@ -682,7 +685,6 @@ function summaryText(s: TenantSummary): string {
 
 /** A missed tenant's parts, per target as rendered: line 1's and line 2's JSON text and the texts. */
 interface Fresh {
-  head: string[];
   meta: string[];
   texts: string[];
   /**
@@ -818,14 +820,17 @@ function store(cache: Cache, reuse: Reuse, summaries: Map<string, string>, diges
       shas.set(name, sha);
       // Nothing to make the entry of after a failed write (the cache is off then: nothing is stored).
       if (spill.failed || !cache.writing) continue;
-      const head = `{"digest":${JSON.stringify(digests.get(name)!)},"summarySha":${JSON.stringify(sha)},"targets":{${f.head.join(',')}}}`;
+      const head = `{"digest":${JSON.stringify(digests.get(name)!)},"summarySha":${JSON.stringify(sha)},"targets":{${headOf(f)}}}`;
       const metas: Buffer[] = [Buffer.from(`${head}\n{`)];
       const texts: Buffer[] = [];
+      // A run without line 2 JSON (renderFresh's part texts) or without texts adds only the other.
       for (let k = 0; k < f.spilled.length; k += 3) {
         const b = spill.read(f.spilled[k], f.spilled[k + 1] + f.spilled[k + 2]);
-        if (k) metas.push(COMMA);
-        metas.push(b.subarray(0, f.spilled[k + 1]));
-        texts.push(b.subarray(f.spilled[k + 1]));
+        if (f.spilled[k + 1]) {
+          if (metas.length > 1) metas.push(COMMA);
+          metas.push(b.subarray(0, f.spilled[k + 1]));
+        }
+        if (f.spilled[k + 2]) texts.push(b.subarray(f.spilled[k + 1]));
       }
       metas.push(CLOSE, spill.read(f.summary[0], f.summary[1]));
       cache.putText(RENDER, reuse.keys.get(name)!, Buffer.concat([...metas, ...texts]));
@@ -838,14 +843,104 @@ function store(cache: Cache, reuse: Reuse, summaries: Map<string, string>, diges
     const summary = summaries.get(name)!;
     const sha = sha256(summary);
     shas.set(name, sha);
-    const head = `{"digest":${JSON.stringify(digests.get(name)!)},"summarySha":${JSON.stringify(sha)},"targets":{${f.head.join(',')}}}`;
+    const head = `{"digest":${JSON.stringify(digests.get(name)!)},"summarySha":${JSON.stringify(sha)},"targets":{${headOf(f)}}}`;
     cache.putText(RENDER, reuse.keys.get(name)!, `${head}\n{${f.meta.join(',')}}\n${summary}${f.texts.join('')}`);
   }
   return shas;
 }
 
+/**
+ * A missed tenant's line 1 `targets` members, made from its parts when its entry is written (held as text per target
+ * until then, they were 10,000 tenants' second copy of their heads).
+ */
+function headOf(f: Fresh): string {
+  return Object.entries(f.parts)
+    .map(([name, heads]) => `${JSON.stringify(name)}:${JSON.stringify(heads)}`)
+    .join(',');
+}
+
 const COMMA = Buffer.from(',');
 const CLOSE = Buffer.from('}\n');
+
+/**
+ * renderReusing's files when every tenant is missed and the build spills (Reuse.spill), one file at a time as
+ * target.renderEach gives them: each file's tenant parts are appended to the spill and laid out (layOut) as it comes,
+ * so a filling build holds one file's sections at a time, not a target's for 10,000 tenants (the same files, parts,
+ * entries and layouts as renderReusing's: each slot's parts in tenant order, each tenant's parts numbered in the order
+ * they come). A tenant's texts go to the spill part by part (text-only runs, Fresh.spilled), its line 2 JSON for
+ * the target after the target's last file.
+ */
+function* renderFresh(target: Target, renderEach: (input: TargetInput) => Iterable<RenderedFile>, input: TargetInput, reuse: Reuse, wholeOf: (t: Tenant) => Tenant): Generator<RenderedFile> {
+  const spill = reuse.spill!;
+  const order = new Map(input.tenants.map((t, i) => [t.name, i]));
+  // Per tenant: its parts' heads and line 2 sections so far (this target's), and its parts' count before this target.
+  const heads = new Map<string, PartHead[]>();
+  const metas = new Map<string, unknown[][]>();
+  const bases = new Map<string, number>();
+  for (const t of input.tenants) {
+    heads.set(t.name, []);
+    metas.set(t.name, []);
+    bases.set(t.name, reuse.counts?.get(t.name) ?? 0);
+  }
+  for (const f of renderEach({ ...input, tenants: input.tenants.map(wholeOf) })) {
+    const gateway: Section[] = [];
+    const parts: Array<{ tenant: string; slot: number; sections: Section[] }> = [];
+    let part: (typeof parts)[number] | undefined;
+    for (const s of f.sections) {
+      if (s.tenant === undefined) {
+        gateway.push(s);
+        part = undefined;
+        continue;
+      }
+      if (!part || part.tenant !== s.tenant) parts.push((part = { tenant: s.tenant, slot: gateway.length, sections: [] }));
+      part.sections.push(s);
+    }
+    // Each slot's parts in tenant order (stable: one tenant's in the order they came), as renderReusing puts them.
+    const byOrder = parts.map((p, k) => [order.get(p.tenant)!, k] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    const file: Section[][] = [];
+    const marks: Mark[][] = [];
+    for (const [, k] of byOrder) {
+      const p = parts[k];
+      const own = heads.get(p.tenant)!;
+      const i = own.length;
+      let text = '';
+      for (const x of p.sections) text += x.text;
+      own.push([f.path, f.mode ?? null, p.slot, text.length, newlines(text)]);
+      metas.get(p.tenant)!.push(p.sections.map((x) => [x.tenant ?? null, x.origin ?? null, x.text.length]));
+      const bytes = Buffer.byteLength(text);
+      (freshOf(reuse, p.tenant).spilled ??= []).push(spill.append(text, bytes), 0, bytes);
+      (file[p.slot] ??= []).push(...p.sections);
+      (marks[p.slot] ??= []).push(p.tenant, bases.get(p.tenant)! + i, i, p.sections.length);
+    }
+    const sections: Section[] = [];
+    if (reuse.offsets) {
+      const recipe = layOut(target.name, f.path, f.mode, gateway, file, marks, reuse, sections);
+      if (recipe !== undefined) reuse.recipes!.set(f.path, recipe);
+    } else
+      for (let k = 0; k <= gateway.length; k++) {
+        if (file[k]) sections.push(...file[k]);
+        if (k < gateway.length) sections.push(gateway[k]);
+      }
+    yield { path: f.path, sections, ...(f.mode !== undefined ? { mode: f.mode } : {}) };
+  }
+  const name = JSON.stringify(target.name);
+  for (const t of input.tenants) {
+    const r = freshOf(reuse, t.name);
+    const own = heads.get(t.name)!;
+    if (own.length) reuse.counts?.set(t.name, bases.get(t.name)! + own.length);
+    const meta = `${name}:${Cache.json(metas.get(t.name), t.file)}`;
+    const bytes = Buffer.byteLength(meta);
+    (r.spilled ??= []).push(spill.append(meta, bytes), bytes, 0);
+    r.parts[target.name] = own;
+  }
+}
+
+/** A missed tenant's Fresh, made when first asked for. */
+function freshOf(reuse: Reuse, tenant: string): Fresh {
+  let r = reuse.fresh.get(tenant);
+  if (!r) reuse.fresh.set(tenant, (r = { meta: [], texts: [], parts: {} }));
+  return r;
+}
 
 /** A target's files as target.render(input) gives them, rendering only the tenants the cache misses (and witnesses). */
 function renderReusing(target: Target, input: TargetInput, reuse: Reuse, wholeOf: (t: Tenant) => Tenant): RenderedFile[] {
@@ -890,7 +985,7 @@ function renderReusing(target: Target, input: TargetInput, reuse: Reuse, wholeOf
   const firsts = new Map<Section, Slice>();
   for (const t of missed) {
     let r = reuse.fresh.get(t.name);
-    if (!r) reuse.fresh.set(t.name, (r = { head: [], meta: [], texts: [], parts: {} }));
+    if (!r) reuse.fresh.set(t.name, (r = { meta: [], texts: [], parts: {} }));
     const parts = own.get(t.name) ?? [];
     const name = JSON.stringify(target.name);
     const heads: PartHead[] = [];
@@ -907,7 +1002,6 @@ function renderReusing(target: Target, input: TargetInput, reuse: Reuse, wholeOf
       const textBytes = Buffer.byteLength(texts);
       (r.spilled ??= []).push(reuse.spill.append(meta + texts, metaBytes + textBytes), metaBytes, textBytes);
       r.parts[target.name] = heads;
-      r.head.push(`${name}:${JSON.stringify(heads)}`);
       continue;
     }
     for (const p of parts) {
@@ -929,7 +1023,6 @@ function renderReusing(target: Target, input: TargetInput, reuse: Reuse, wholeOf
       }
     }
     r.parts[target.name] = heads;
-    r.head.push(`${name}:${JSON.stringify(heads)}`);
     r.meta.push(`${name}:${Cache.json(parts.map((p) => p.sections.map((x) => [x.tenant ?? null, x.origin ?? null, x.text.length])), t.file)}`);
   }
   // Put every tenant's parts (cached or fresh) into its file's slots, in tenant order.
