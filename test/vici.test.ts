@@ -179,6 +179,20 @@ test('load-shared: get-shared lists its id, unload-shared removes it', async () 
   });
 });
 
+test('getSharedOf: exactly the TYPE-NAME ids of the names asked for, as getShared filtered would have them', async () => {
+  await withCharon(async ({ vici }) => {
+    const ids = ['ike-IfCe1', 'eap-IfCe1', 'xauth-IfGe1', 'ike-IfCe10', 'ike-fCe1', 'Ike-IfCe1', '-IfCe1', 'IfCe1', 'ike1-IfCe1', 'ike--IfCe1', 'ike-IfCe1-x', 'ike-IfDe1'];
+    for (const id of ids) await vici.loadShared({ id, type: 'IKE', data: 'x', owners: ['192.0.2.1'] });
+    const names = ['IfCe1', 'IfGe1', 'IfZz9', ''];
+    const want = (await vici.getShared()).filter((id) => names.includes(/^[a-z]+-(.+)$/.exec(id)?.[1] ?? '\n')).sort();
+    assert.equal(want, ['eap-IfCe1', 'ike-IfCe1', 'xauth-IfGe1']);
+    assert.equal(await vici.getSharedOf(names), want);
+    assert.equal(await vici.getSharedOf([]), []);
+    // The connection stays in step: the next request gets its own answer.
+    assert.equal((await vici.getShared()).length, ids.length);
+  });
+});
+
 test('unload-conn removes the connection and its trap policies; unloading it again is an error with errmsg', async () => {
   await withCharon(async ({ ns, vici }) => {
     const [c] = connectionsToVici(parseSwanctlConf(PSK_CONF));
