@@ -66,29 +66,6 @@ test('round trip: values short and long, ASCII and not, in sections and lists, d
   assert.equal(decode(bad), { k: Buffer.from([0xe9, 0x41]).toString('utf8') });
 });
 
-test('items of one list go to a visitor as byte ranges; the rest decodes as usual, malformed input still throws', () => {
-  const msg = encode({ keys: ['ike-a', 'é', ''], other: ['x'], s: { keys: ['y'] }, k: 'v' });
-  const seen: string[] = [];
-  const tree = decode(msg, { items: { list: 'keys', visit: (b, s, e) => seen.push(b.toString('utf8', s, e)) } });
-  assert.equal(seen, ['ike-a', 'é', '', 'y']);
-  assert.equal(tree, { keys: [], other: ['x'], s: { keys: [] }, k: 'v' });
-  // Cut anywhere: the visitor's decode throws where the plain one does (inside the list: always), and only there.
-  const outcome = (f: () => unknown): string => {
-    try {
-      f();
-      return 'ok';
-    } catch (e) {
-      return e instanceof ViciProtocolError ? 'protocol error' : String(e);
-    }
-  };
-  for (let cut = 1; cut < msg.length; cut++) {
-    const part = msg.subarray(0, cut);
-    const got = outcome(() => decode(part, { items: { list: 'keys', visit: () => undefined } }));
-    assert.is(got, outcome(() => decode(part)), `cut at ${cut}`);
-    if (cut < 23) assert.is(got, 'protocol error', `cut at ${cut}`);
-  }
-});
-
 test('round trip: Buffers survive byte for byte with raw decoding', () => {
   const blob = Buffer.from([0, 255, 10, 13, 0x80, 0xc3]);
   const msg = decode(encode({ data: blob, certs: [blob, Buffer.alloc(0)] }), { raw: true });

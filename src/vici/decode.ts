@@ -4,12 +4,6 @@ import { Element, MAX_SEGMENT, MESSAGE_PACKETS, NAMED_PACKETS, PACKET_NAMES, Pac
 export interface DecodeOptions {
   /** Keep values as Buffers (certificates, binary data); the default is UTF-8 strings. */
   raw?: boolean;
-  /**
-   * The items of the list `list` (at any depth) are not decoded: each is handed to `visit` as its byte range in `buf`
-   * (the list itself is decoded as empty). For a long list of which few items matter: get-shared's 30,000 ids,
-   * each a string otherwise. The message is checked as a whole all the same.
-   */
-  items?: { list: string; visit: (buf: Buffer, start: number, end: number) => void };
 }
 
 /** Sets an own property even for keys like "__proto__", so no message can reach an object's prototype. */
@@ -99,13 +93,7 @@ export function decode(buf: Buffer, opts: DecodeOptions = {}): ViciSection {
         break;
       case Element.LIST_ITEM:
         if (!list) throw new ViciProtocolError(`list item at offset ${at} outside a list`);
-        if (opts.items && listName === opts.items.list) {
-          need(2, 'value length');
-          const n = buf.readUInt16BE(pos);
-          need(2 + n, 'value');
-          pos += 2 + n;
-          opts.items.visit(buf, pos - n, pos);
-        } else list.push(opts.raw ? val(value()) : text());
+        list.push(opts.raw ? val(value()) : text());
         break;
       case Element.LIST_END:
         if (!list) throw new ViciProtocolError(`list end at offset ${at} without an open list`);
