@@ -179,6 +179,23 @@ test('load-shared: get-shared lists its id, unload-shared removes it', async () 
   });
 });
 
+test('getSharedOf: exactly the TYPE-NAME ids of the names asked for, as getShared filtered would have them', async () => {
+  await withCharon(async ({ vici }) => {
+    // The first loaded is charon's last in get-shared (followed by the list's end), the others by the next item.
+    const ids = ['ike-IfAa1', 'ike-IfCe1', 'eap-IfCe1', 'xauth-IfGe1', 'ike-IfCe10', 'ike-fCe1', 'Ike-IfCe1', '-IfCe1', 'IfCe1', 'ike1-IfCe1', 'ike--IfCe1', 'ike-IfCe1-x', 'ike-IfDe1', 'IfHh1', 'x-IfHh1-y'];
+    for (const id of ids) await vici.loadShared({ id, type: 'IKE', data: 'x', owners: ['192.0.2.1'] });
+    const all = await vici.getShared();
+    assert.is(all.length, ids.length);
+    const filtered = (names: string[]) => all.filter((id) => names.includes(/^[a-z]+-(.+)$/.exec(id)?.[1] ?? '\n')).sort();
+    assert.equal(filtered(['IfCe1', 'IfGe1', 'IfZz9', '']), ['eap-IfCe1', 'ike-IfCe1', 'xauth-IfGe1']);
+    for (const names of [['IfCe1', 'IfGe1', 'IfZz9', ''], ['IfAa1'], ['IfZz9'], ['IfCe'], ['IfHh1'], ['1-IfCe1'], ['fCe1'], ['IfCe1-x', 'IfDe1'], [], Array.from({ length: 25 }, (_, i) => `IfCe${i}`)]) {
+      assert.equal(await vici.getSharedOf(names), filtered(names), JSON.stringify(names));
+    }
+    // The connection stays in step: the next request gets its own answer.
+    assert.equal((await vici.getShared()).length, ids.length);
+  });
+});
+
 test('unload-conn removes the connection and its trap policies; unloading it again is an error with errmsg', async () => {
   await withCharon(async ({ ns, vici }) => {
     const [c] = connectionsToVici(parseSwanctlConf(PSK_CONF));

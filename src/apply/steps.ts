@@ -650,10 +650,11 @@ async function swanRefusals(ctx: StepContext): Promise<Refusal[]> {
     try {
       client = await ViciClient.connect(runner.vici, { timeoutMs: 10_000 });
       // A few new connections (an added tenant): charon is asked about those names only (in one exchange), not for its
-      // 6,000 (at 2,000 tenants) connection names. Shared secrets have no such query: get-shared lists their ids.
+      // 6,000 (at 2,000 tenants) connection names. Shared secrets have no such query (and load-shared of a held id
+      // replaces it silently): get-shared lists all their ids, and only those of the new connections' names are read.
       if (added.size <= 20) for (const [n, found] of await client.listConnsEach([...added.keys()])) conns.push(...found.map((x) => x.name).filter((x) => x === n));
       else conns = await client.getConns();
-      shared = await client.getShared();
+      shared = await client.getSharedOf(added.keys());
     } catch {
       // charon not answering is the health check's to report; nothing of its state can be taken over now.
       return [];
