@@ -115,6 +115,14 @@ test('against a release: a listed path that is not plain is refused, never looke
   assert.is(tools[0], tools[1], 'the same diagnostics with and without the release');
 });
 
+/** verifyBundle as apply calls it: the current release `releases`/cur opened from the bundle's manifest (deriveManifest). */
+function verifyOpened(b: string, releases: string) {
+  const bytes = fs.readFileSync(path.join(b, 'manifest.json'));
+  let opened: Release | null = null;
+  const v = verifyBundle(b, { manifestBytes: bytes, reuse: (m) => (opened = openRelease({ releases } as Layout, 'cur', false, { bytes, manifest: m })) });
+  return { v, opened: opened! };
+}
+
 test('against a release opened as apply opens it (its manifest derived from the bundle\'s): an unchanged entry is one object in both, a changed file is read', () => {
   const releases = path.join(tmp, 'releases');
   const rel = path.join(releases, 'cur');
@@ -127,12 +135,7 @@ test('against a release opened as apply opens it (its manifest derived from the 
   };
   fixture('v1', rel);
   fixture('v2', b);
-  const verify = () => {
-    const bytes = fs.readFileSync(path.join(b, 'manifest.json'));
-    let opened: Release | null = null;
-    const v = verifyBundle(b, { manifestBytes: bytes, reuse: (m) => (opened = openRelease({ releases } as Layout, 'cur', false, { bytes, manifest: m })) });
-    return { v, opened: opened! };
-  };
+  const verify = () => verifyOpened(b, releases);
   const { v, opened } = verify();
   const changed = v.files.filter((f) => f.content).map((f) => f.path);
   const unchanged = v.files.filter((f) => !f.content).map((f) => f.path);
@@ -162,12 +165,7 @@ test('against a release opened as apply opens it, a bundle whose manifest is lai
   const indented = (m: ReturnType<typeof parseManifest>) => `${JSON.stringify(JSON.parse(formatManifest(m)), null, 2)}\n`;
   fixture('v1', rel, formatManifest);
   fixture('v2', b, indented);
-  const verify = () => {
-    const bytes = fs.readFileSync(path.join(b, 'manifest.json'));
-    let opened: Release | null = null;
-    const v = verifyBundle(b, { manifestBytes: bytes, reuse: (m) => (opened = openRelease({ releases } as Layout, 'cur', false, { bytes, manifest: m })) });
-    return { v, opened: opened! };
-  };
+  const verify = () => verifyOpened(b, releases);
   const { v, opened } = verify();
   // Parsed whole: the release's entries are its own objects, equal to a parse of its bytes.
   const whole = parseManifest(fs.readFileSync(path.join(rel, 'manifest.json')));
