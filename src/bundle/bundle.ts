@@ -153,24 +153,6 @@ class LazyFile implements BundleFile {
   }
 }
 
-/**
- * A lean file's pieces, each one equal to a piece of the other side's file of that path (`theirs`) replaced by that
- * piece: plan's second side then holds pointers to the first side's texts, not a second copy of every unchanged
- * tenant's lines (a whole bundle, over 100 MB at 10,000 tenants). Equal strings either way: the diff is the same.
- */
-function shared(texts: Segment[], theirs: BundleFile | undefined): Segment[] {
-  const pieces = theirs && segmentsOf(theirs);
-  if (!pieces) return texts;
-  // Cached pieces (Piece) are shared by both sides already; only texts rendered on both sides are looked up.
-  const known = new Map<string, string>();
-  for (const p of pieces) if (typeof p === 'string') known.set(p, p);
-  for (let i = 0; i < texts.length; i++) {
-    const t = texts[i];
-    if (typeof t === 'string') texts[i] = known.get(t) ?? t;
-  }
-  return texts;
-}
-
 /** The pieces a file's text is joined of, when it was made for plan (`lean`); undefined for any other file. */
 export function segmentsOf(f: BundleFile): Segment[] | undefined {
   return f instanceof JoinedFile ? f.segments : undefined;
@@ -231,18 +213,18 @@ export function layoutOf(b: Bundle): Layout | undefined {
  * `lean` (plan): the files' texts are joined only when read, no manifest.json is made and the manifest lists only the
  * summaries' hashes (plan shows neither the manifest nor the other hashes; it compares summaries by theirs).
  */
-export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations, keepRendered = false, source: BundleSource | null = null, rc?: RenderCache, lean = false, like?: Bundle, sink?: FileSink): Bundle {
+export function bundleGateway(model: Model, gateway: Gateway, alloc: Allocations, keepRendered = false, source: BundleSource | null = null, rc?: RenderCache, lean = false, sink?: FileSink): Bundle {
   // A build that writes its files as they are made (sink) writes a missed tenant's texts for its `parts` entry to a
   // scratch file as each target renders, too (Reuse.spill), and makes the entry of them at the end.
   const spill = rc && sink && !lean ? rc.cache.spill() : undefined;
   try {
-    return bundleOne(model, gateway, alloc, keepRendered, source, rc, lean, like, sink, spill);
+    return bundleOne(model, gateway, alloc, keepRendered, source, rc, lean, sink, spill);
   } finally {
     spill?.close();
   }
 }
 
-function bundleOne(model: Model, gateway: Gateway, alloc: Allocations, keepRendered: boolean, source: BundleSource | null, rc: RenderCache | undefined, lean: boolean, like: Bundle | undefined, sink: FileSink | undefined, spill: Spill | undefined): Bundle {
+function bundleOne(model: Model, gateway: Gateway, alloc: Allocations, keepRendered: boolean, source: BundleSource | null, rc: RenderCache | undefined, lean: boolean, sink: FileSink | undefined, spill: Spill | undefined): Bundle {
   // Each missed tenant's whole entity, read once for every target and let go before the cache entries are written.
   const wholes = new Map<Tenant, Tenant>();
   const whole = rc?.whole;
@@ -253,7 +235,6 @@ function bundleOne(model: Model, gateway: Gateway, alloc: Allocations, keepRende
         return w;
       }
     : (t: Tenant) => t;
-  const other = like && new Map(like.files.map((f) => [f.path, f]));
   const reuse = rc ? lookUp(rc, gateway, tenantsOn(model, gateway.name), alloc, keepRendered, lean, spill) : undefined;
   // Without the render cache's entries every tenant is rendered, from its whole entity.
   const tenants = reuse || !rc?.whole ? tenantsOn(model, gateway.name) : tenantsOn(model, gateway.name).map(wholeOf);
@@ -287,7 +268,7 @@ function bundleOne(model: Model, gateway: Gateway, alloc: Allocations, keepRende
       const was = recipe === undefined ? undefined : reuse!.previous?.shaOf(f.path, recipe, PARTS_MIN);
       if (was !== undefined) known.set(f.path, was);
       let file: BundleFile;
-      if (lean) file = new JoinedFile(f.path, shared(f.sections.map(segmentOf), other?.get(f.path)), f.mode ?? 0o644);
+      if (lean) file = new JoinedFile(f.path, f.sections.map(segmentOf), f.mode ?? 0o644);
       else if (reuse?.previous) {
         const b = new BuiltFile(f.path, f.sections.map((x) => (x instanceof OldRun ? x : x.text)), f.mode ?? 0o644);
         // Joined now unless the previous tree gives its sha256: the sections go as the next target renders.
@@ -325,9 +306,7 @@ function bundleOne(model: Model, gateway: Gateway, alloc: Allocations, keepRende
       const f = lean || reuse?.previous ? summaryFile(t.name, hit) : { path: summaryPath(t.name), content: hit.summaryText, mode: 0o644 };
       files.push(sink ? sunk(f) : f);
     } else {
-      const made = summaryText(summarize(wholeOf(t), gateway, alloc));
-      const theirs = other?.get(summaryPath(t.name))?.content;
-      const summary = theirs === made ? theirs : made;
+      const summary = summaryText(summarize(wholeOf(t), gateway, alloc));
       const f = { path: summaryPath(t.name), content: summary, mode: 0o644 };
       // The text stays for the tenant's cache entry and its manifest summary; with a sink only the file holds it (and
       // the spill, for the entry).
@@ -421,12 +400,11 @@ export function setSource(b: Bundle, source: BundleSource | null): void {
 }
 
 /**
- * Every gateway's bundle, by gateway name order; `like`: the other side's bundles of a plan (see shared()); `sink`:
- * build's, where a gateway's files go as they are made (none: kept in memory).
+ * Every gateway's bundle, by gateway name order; `sink`: build's, where a gateway's files go as they are made (none:
+ * kept in memory).
  */
-export function bundleAll(model: Model, alloc: Allocations, keepRendered = false, source: BundleSource | null = null, rc?: RenderCache, lean = false, like?: Bundle[], sink?: (gateway: string) => FileSink | undefined): Bundle[] {
-  const likeOf = like && new Map(like.map((b) => [b.gateway, b]));
-  return [...model.gateways].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map((g) => bundleGateway(model, g, alloc, keepRendered, source, rc, lean, likeOf?.get(g.name), sink?.(g.name)));
+export function bundleAll(model: Model, alloc: Allocations, keepRendered = false, source: BundleSource | null = null, rc?: RenderCache, lean = false, sink?: (gateway: string) => FileSink | undefined): Bundle[] {
+  return [...model.gateways].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map((g) => bundleGateway(model, g, alloc, keepRendered, source, rc, lean, sink?.(g.name)));
 }
 
 /*

@@ -46,7 +46,7 @@ export interface CompileOptions {
    * (ValidateOptions.indexRules), over the change's component only; plan's two sides.
    */
   indexRules?: boolean;
-  /** With `lean`: the other side's bundles of a plan, whose texts equal pieces are taken from (bundleAll's `like`). */
+  /** Plan without a cache: the other side's bundles, whose equal pieces compileStored takes (StoredOptions.like). */
   like?: Bundle[];
   /**
    * Build with a cache: what the last build recorded of out/<gateway>/ (src/bundle/write.ts): unchanged tenants come
@@ -95,7 +95,7 @@ export function compileValidated(v: Validated, prev: Allocations = v.lock, opts:
     const index = { read: !!opts.lean && opts.partsIndex !== false, ...(opts.base ? {} : { rewrite: INDEX_STALE }) };
     const previous = opts.partsIndex !== false ? opts.previous : undefined;
     const rc = opts.cache && v.fileKeys ? { cache: opts.cache, fileKeys: v.fileKeys, index, ...(v.whole ? { whole: v.whole } : {}), ...(previous ? { previous } : {}) } : undefined;
-    return bundleAll(model, alloc, !!opts.keepRendered, opts.source ?? null, rc, !!opts.lean, opts.like, opts.stage).filter((b) => !wanted || wanted.includes(b.gateway));
+    return bundleAll(model, alloc, !!opts.keepRendered, opts.source ?? null, rc, !!opts.lean, opts.stage).filter((b) => !wanted || wanted.includes(b.gateway));
   });
 }
 
