@@ -341,7 +341,8 @@ async function until(f: () => Promise<boolean>, ms = 5000): Promise<boolean> {
 
 test('without an IKE_SA up, a replace is the plain load and terminate; a connection under its alternate is unloaded under it', async () => {
   await pair(async ({ gw }) => {
-    await gw.loadConn('site~2', sectionFor('site~2', gwConn()));
+    // start none: a connection that starts itself could be up before the plan runs (it raced, in a CI run).
+    await gw.loadConn('site~2', sectionFor('site~2', gwConn({ start: 'none' })));
     const r = recorder();
     await applySwanPlan(gw, { load: [{ name: 'site', section: gwConn({ start: 'none', localId: 'gw.example' }) }], unload: [], loadShared: [], unloadShared: [], files: [] }, ['site'], r.call, { mbb: { deadlineMs: 5000 } });
     assert.equal(r.log, ['--load-conn site~2', '--terminate --ike site~2 --force']);
