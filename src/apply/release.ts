@@ -8,6 +8,7 @@ import type { TenantSummary } from '../model/summary';
 import { formatSecrets, parseRefs, refsSecretsDir, refToken, SecretKind } from '../targets/strongswan/secrets';
 import { headOf, NFT_MARKER, sectionSpan } from './incremental/sections';
 import type { PatchedFile } from './incremental/patched';
+import { readAt } from '../util/read-at';
 import { DEFAULT_SECRETS_DIR, envPrefix, MAX_SECRET_BYTES, ScopeIndex, scopeIndex, scopeRef, secretsDirProblem, secretText, secretValue, shownRef } from '../model/secret-scope';
 import { parsePrivateRefs } from '../targets/strongswan/host';
 import { StepError, Runner } from './runner';
@@ -186,18 +187,6 @@ class PiecedFile {
   }
 }
 
-/** Reads `len` bytes at `pos` of `fd` into `buf` at `off`; false at a short file. */
-function readAt(fd: number, buf: Buffer, off: number, len: number, pos: number): boolean {
-  while (len > 0) {
-    const n = fs.readSync(fd, buf, off, len, pos);
-    if (n <= 0) return false;
-    off += n;
-    pos += n;
-    len -= n;
-  }
-  return true;
-}
-
 /**
  * Verifies bundle file `p` part by part against the current release's version `was` (both listed with parts): each
  * part the release holds (same length and sha256) is taken from it, every other part is read from the bundle at its
@@ -239,7 +228,7 @@ function piecewise(p: string, mode: number, want: FileEntry, was: FileEntry | un
         } else pieces.push({ len, at: o, parts: [part] });
       } else {
         const bytes = Buffer.allocUnsafe(len);
-        const got = readAt(fd, bytes, 0, len, pos) ? sha256(bytes) : '';
+        const got = readAt(fd, bytes, 0, len, pos) === len ? sha256(bytes) : '';
         if (got !== sha) problems.push(`${p}: sha256 ${got.slice(0, 12) || '(short file)'}… of its ${len} bytes at ${pos} does not match the manifest's part ${sha.slice(0, 12)}…`);
         pieces.push({ len, bytes, parts: [part] });
       }
@@ -436,7 +425,7 @@ function assemble(file: string, pieces: Piece[]): Buffer | undefined {
     for (const x of pieces) {
       if (x.bytes) x.bytes.copy(out, pos);
       else {
-        if (!readAt(fd, out, pos, x.len, x.at!)) return undefined;
+        if (readAt(fd, out, pos, x.len, x.at!) !== x.len) return undefined;
         let o = pos;
         for (const [len, sha] of x.parts) {
           if (sha256(out.subarray(o, o + len)) !== sha) return undefined;

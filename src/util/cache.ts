@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import * as crypto from 'node:crypto';
 import { VERSION } from './version';
+import { readAt } from './read-at';
 
 /** crypto.hash() (node 20.12 and later); older nodes take the Hash object. */
 const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
@@ -202,12 +203,7 @@ export class Spill {
   read(at: number, length: number): Buffer {
     if (at + length > this.size) this.flush();
     const b = Buffer.allocUnsafe(length);
-    let got = 0;
-    while (got < length) {
-      const n = fs.readSync(this.fd!, b, got, length - got, at + got);
-      if (n === 0) throw new Error(`${this.file}: short read`);
-      got += n;
-    }
+    if (readAt(this.fd!, b, 0, length, at) !== length) throw new Error(`${this.file}: short read`);
     return b;
   }
 

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import type { FilePart } from '../../bundle/manifest';
 import type { Marker } from './sections';
+import { readAt } from '../../util/read-at';
 
 /**
  * A new file as verify holds it part by part (a PiecedFile): runs of the current release's copy (`at`, `len`) and the
@@ -68,11 +69,7 @@ class PartReader {
     if (b) return b;
     const [len, sha] = this.parts[i];
     b = Buffer.allocUnsafe(len);
-    for (let got = 0; got < len; ) {
-      const n = fs.readSync(this.fd, b, got, len - got, this.starts[i] + got);
-      if (n <= 0) throw new Error('the release copy is shorter than its parts');
-      got += n;
-    }
+    if (readAt(this.fd, b, 0, len, this.starts[i]) !== len) throw new Error('the release copy is shorter than its parts');
     if (createHash('sha256').update(b).digest('hex') !== sha) throw new Error('a part of the release copy does not match its sha256');
     this.got.set(i, b);
     return b;

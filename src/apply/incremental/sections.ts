@@ -1,5 +1,6 @@
 // Finds one tenant's part of a rendered bundle file by the comment each tenant section opens with, without splitting the whole file.
 import * as fs from 'node:fs';
+import { readAt } from '../../util/read-at';
 
 /**
  * A bundle file's bytes or text. apply passes Buffers: decoding a 20 MB nft file to search it for one tenant
@@ -154,21 +155,15 @@ export function oldSections(file: string, now: Buffer, m: Marker, touched: strin
     const size = fs.fstatSync(fd).size;
     const oldHi = hi + size - now.length;
     if (oldHi < lo || oldHi > size) return undefined;
-    const readAt = (from: number, to: number): Buffer => {
+    const bytesAt = (from: number, to: number): Buffer => {
       const b = Buffer.allocUnsafe(Math.max(0, to - from));
-      let got = 0;
-      while (got < b.length) {
-        const n = fs.readSync(fd, b, got, b.length - got, from + got);
-        if (n === 0) break;
-        got += n;
-      }
-      return b.subarray(0, got);
+      return b.subarray(0, readAt(fd, b, 0, b.length, from));
     };
     // The head, and the marker that ends it.
-    const head = readAt(0, headEnd + prefix.length);
+    const head = bytesAt(0, headEnd + prefix.length);
     if (!head.equals(now.subarray(0, headEnd + prefix.length))) return undefined;
     // The window, with the line end before it and the marker after it (none at the file's end).
-    const buf = readAt(lo - 1, Math.min(size, oldHi + prefix.length));
+    const buf = bytesAt(lo - 1, Math.min(size, oldHi + prefix.length));
     if (buf[0] !== 10 || buf.length !== Math.min(size, oldHi + prefix.length) - (lo - 1)) return undefined;
     const window = buf.subarray(1, oldHi - lo + 1);
     if (window.length && (!window.subarray(0, prefix.length).equals(prefix) || window[window.length - 1] !== 10)) return undefined;
