@@ -11,6 +11,7 @@ import type { Place } from '../model/diagnostics';
 import type { TenantSummary } from '../model/summary';
 import { VERSION } from '../util/version';
 import { newlines } from '../util/text-store';
+import { unsliced } from '../util/unsliced';
 import { summarize } from '../model/summary';
 import { BundleSource, formatManifest, Manifest, MANIFEST, PARTS_MIN, partsOf, summaryPath } from './manifest';
 import { IndexRecord, PartHead, PartsIndex, TenantParts, headsOf, writeIndex } from './parts-index';
@@ -280,7 +281,7 @@ function bundleOne(model: Model, gateway: Gateway, alloc: Allocations, keepRende
         // Slices of the file's text, which the bundle holds until it is written: no second copy of these lines. With a
         // sink the file's text goes now: copies.
         const c0 = file.content;
-        for (const c of cuts) c.texts[c.at] = sink ? unshared(c0.slice(c.start, c.start + c.length)) : c0.slice(c.start, c.start + c.length);
+        for (const c of cuts) c.texts[c.at] = sink ? unsliced(c0.slice(c.start, c.start + c.length)) : c0.slice(c.start, c.start + c.length);
         reuse!.slices!.delete(f.path);
       }
       // A cached tenant's digest comes with its sections.
@@ -467,14 +468,6 @@ type Head = { digest: string; summarySha: string; targets: Record<string, PartHe
 type Meta = Record<string, Array<Array<[string | null, Place | null, number]>>>;
 
 /**
- * A copy of s that does not hold on to the string it was cut from (V8 keeps a slice's whole parent alive): a cached
- * tenant's texts outlive the entry's text, whose head and line 2 are a third of it.
- */
-function unshared(s: string): string {
-  return s.length < 13 ? s : (' ' + s).slice(1);
-}
-
-/**
  * Reads a render entry's text (see RenderEntry); undefined when it is not one. Its texts are copies: without
  * `withSections` (build --check, tests) the entry keeps nothing else of the text, line 2 is not read at all.
  */
@@ -486,7 +479,7 @@ function decodeEntry(body: string, file: string, withSections = true): RenderEnt
   const head = JSON.parse(body.slice(0, nl1)) as Head;
   if (typeof head?.digest !== 'string' || typeof head.summarySha !== 'string' || !/^[0-9a-f]{64}$/.test(head.summarySha) || head.targets === null || typeof head.targets !== 'object') return undefined;
   const metaText = withSections ? body.slice(nl1 + 1, nl2) : undefined;
-  const summaryText = unshared(body.slice(nl2 + 1, nl3 + 1));
+  const summaryText = unsliced(body.slice(nl2 + 1, nl3 + 1));
   if (summaryText[0] !== '{') return undefined;
   let at = nl3 + 1;
   const targets: Record<string, CachedPart[]> = {};
@@ -497,7 +490,7 @@ function decodeEntry(body: string, file: string, withSections = true): RenderEnt
     const list: CachedPart[] = [];
     for (const [path, mode, slot, len, lines] of parts) {
       if (typeof path !== 'string' || !Number.isInteger(slot) || !Number.isInteger(len) || len < 0 || at + len > body.length || !Number.isInteger(lines)) return undefined;
-      const text = unshared(body.slice(at, (at += len)));
+      const text = unsliced(body.slice(at, (at += len)));
       // The line count is what the parts index and plan's diffs go by: one that is not the text's is not this entry.
       if (newlines(text) !== lines) return undefined;
       list.push(mode === null ? { path, slot, text } : { path, mode, slot, text });

@@ -1,6 +1,7 @@
 // Model phase: one typed model of the whole config repository, built from schema-valid files.
 // Every entity keeps its origin (file, YAML path, 1-based line/col) so later phases report at the source.
 import { sharedPath } from '../util/places';
+import { unsliced } from '../util/unsliced';
 import type { Diagnostic, Place } from './diagnostics';
 import { SourceFile, locate, keyPlaces, Path, Span } from './source';
 import { familyOf, isIp, canonical, Family } from './formats';
@@ -196,7 +197,7 @@ function route(file: SourceFile, path: Path, r: Raw): Route {
  * an entity kept its file's whole text (about 25 MB at 10,000 tenants, after the sources let theirs go: stowTexts()).
  */
 function ownStrings(v: unknown): unknown {
-  if (typeof v === 'string') return v.length < 13 ? v : (' ' + v).slice(1);
+  if (typeof v === 'string') return unsliced(v);
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) v[i] = ownStrings(v[i]);
   } else if (v !== null && typeof v === 'object') {
