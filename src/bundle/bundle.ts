@@ -854,18 +854,7 @@ function* renderFresh(target: Target, renderEach: (input: TargetInput) => Iterab
     bases.set(t.name, reuse.counts?.get(t.name) ?? 0);
   }
   for (const f of renderEach({ ...input, tenants: input.tenants.map(wholeOf) })) {
-    const gateway: Section[] = [];
-    const parts: Array<{ tenant: string; slot: number; sections: Section[] }> = [];
-    let part: (typeof parts)[number] | undefined;
-    for (const s of f.sections) {
-      if (s.tenant === undefined) {
-        gateway.push(s);
-        part = undefined;
-        continue;
-      }
-      if (!part || part.tenant !== s.tenant) parts.push((part = { tenant: s.tenant, slot: gateway.length, sections: [] }));
-      part.sections.push(s);
-    }
+    const { gateway, parts } = splitFile(f);
     // Each slot's parts in tenant order (stable: one tenant's in the order they came), as renderReusing puts them.
     const byOrder = parts.map((p, k) => [order.get(p.tenant)!, k] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
     const file: Section[][] = [];
@@ -914,6 +903,26 @@ function freshOf(reuse: Reuse, tenant: string): Fresh {
 }
 
 /** A target's files as target.render(input) gives them, rendering only the tenants the cache misses (and witnesses). */
+/**
+ * A rendered file split into its gateway sections and its tenants' parts: each run of one tenant's sections, in the
+ * file's order, at its slot (how many gateway sections come before it).
+ */
+function splitFile(f: RenderedFile): { gateway: Section[]; parts: Array<{ tenant: string; slot: number; sections: Section[] }> } {
+  const gateway: Section[] = [];
+  const parts: Array<{ tenant: string; slot: number; sections: Section[] }> = [];
+  let part: (typeof parts)[number] | undefined;
+  for (const s of f.sections) {
+    if (s.tenant === undefined) {
+      gateway.push(s);
+      part = undefined;
+      continue;
+    }
+    if (!part || part.tenant !== s.tenant) parts.push((part = { tenant: s.tenant, slot: gateway.length, sections: [] }));
+    part.sections.push(s);
+  }
+  return { gateway, parts };
+}
+
 function renderReusing(target: Target, input: TargetInput, reuse: Reuse, wholeOf: (t: Tenant) => Tenant): RenderedFile[] {
   const missed = input.tenants.filter((t) => !reuse.hits.has(t.name));
   const facts = target.gatewayFacts ?? (() => '');
@@ -932,23 +941,11 @@ function renderReusing(target: Target, input: TargetInput, reuse: Reuse, wholeOf
   const skeleton = new Map<string, { mode?: number; gateway: Section[] }>();
   const own = new Map<string, Part[]>();
   for (const f of rendered) {
-    const gateway: Section[] = [];
-    let part: Part | undefined;
-    let partOf: string | undefined;
-    for (const s of f.sections) {
-      if (s.tenant === undefined) {
-        gateway.push(s);
-        part = undefined;
-        continue;
-      }
-      if (!part || partOf !== s.tenant) {
-        partOf = s.tenant;
-        part = { path: f.path, ...(f.mode !== undefined ? { mode: f.mode } : {}), slot: gateway.length, sections: [] };
-        let list = own.get(s.tenant);
-        if (!list) own.set(s.tenant, (list = []));
-        list.push(part);
-      }
-      part.sections.push(s);
+    const { gateway, parts } = splitFile(f);
+    for (const { tenant, slot, sections } of parts) {
+      let list = own.get(tenant);
+      if (!list) own.set(tenant, (list = []));
+      list.push({ path: f.path, ...(f.mode !== undefined ? { mode: f.mode } : {}), slot, sections });
     }
     skeleton.set(f.path, { ...(f.mode !== undefined ? { mode: f.mode } : {}), gateway });
   }
