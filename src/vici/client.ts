@@ -272,12 +272,17 @@ export class ViciClient {
 
   /** Sends one command and waits for its response; events named `event` on the way are passed to onEvent. */
   private async command(cmd: string, message: Buffer, event?: string, onEvent?: (m: ViciSection) => void): Promise<ViciSection> {
+    return decode(await this.response(cmd, message, event, onEvent));
+  }
+
+  /** command() with the response's message undecoded (getSharedOf searches it first). */
+  private async response(cmd: string, message: Buffer, event?: string, onEvent?: (m: ViciSection) => void): Promise<Buffer> {
     this.send({ type: PacketType.CMD_REQUEST, name: cmd, message });
     for (;;) {
       const p = await this.recv();
       switch (p.type) {
         case PacketType.CMD_RESPONSE:
-          return decode(p.message ?? Buffer.alloc(0));
+          return p.message ?? Buffer.alloc(0);
         case PacketType.CMD_UNKNOWN:
           throw new ViciUnknownCommandError(cmd);
         case PacketType.EVENT:
@@ -286,17 +291,6 @@ export class ViciClient {
         default:
           this.desync(p, `command ${cmd}`);
       }
-    }
-  }
-
-  /** Sends one command and returns its response's message undecoded (events on the way are passed over). */
-  private async response(cmd: string, message: Buffer): Promise<Buffer> {
-    this.send({ type: PacketType.CMD_REQUEST, name: cmd, message });
-    for (;;) {
-      const p = await this.recv();
-      if (p.type === PacketType.CMD_RESPONSE) return p.message ?? Buffer.alloc(0);
-      if (p.type === PacketType.CMD_UNKNOWN) throw new ViciUnknownCommandError(cmd);
-      if (p.type !== PacketType.EVENT) this.desync(p, `command ${cmd}`);
     }
   }
 
