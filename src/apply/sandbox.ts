@@ -26,6 +26,18 @@ function ipx(args: string[]): void {
   if (r.status !== 0) throw new Error(`ip ${args.join(' ')}: ${r.stderr.trim()}`);
 }
 
+/** With S2SGW_SANDBOX_LOGS=<dir>, a closing sandbox's charon.log is copied there (as <namespace>.log) before its root goes. */
+function keepLog(root: string, ns: string): void {
+  const dir = process.env.S2SGW_SANDBOX_LOGS;
+  if (!dir) return;
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.copyFileSync(path.join(root, 'charon.log'), path.join(dir, `${ns}.log`));
+  } catch {
+    /* no log */
+  }
+}
+
 async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
   const end = Date.now() + ms;
   while (Date.now() < end) {
@@ -76,6 +88,7 @@ export async function openSandbox(opts: { frr?: boolean; charon?: boolean; libip
       }
     }
     spawnSync(which('ip') ?? 'ip', ['netns', 'del', ns]);
+    keepLog(root, ns);
     if (pathspace) fs.rmSync(`/run/frr/${pathspace}`, { recursive: true, force: true });
     fs.rmSync(root, { recursive: true, force: true });
   };
@@ -92,7 +105,7 @@ export async function openSandbox(opts: { frr?: boolean; charon?: boolean; libip
           'charon {',
           '  load_modular = yes',
           '  install_routes = no',
-          `  filelog {\n    log {\n      path = ${path.join(root, 'charon.log')}\n      default = 1\n      flush_line = yes\n    }\n  }`,
+          `  filelog {\n    log {\n      path = ${path.join(root, 'charon.log')}\n      time_format = %H:%M:%S\n      time_add_ms = yes\n      default = ${process.env.S2SGW_SANDBOX_LOGLEVEL ?? 1}\n      flush_line = yes\n    }\n  }`,
           '  plugins {',
           '    include /etc/strongswan.d/charon/*.conf',
           `    vici {\n      socket = ${vici}\n    }`,

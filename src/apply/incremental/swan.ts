@@ -297,6 +297,8 @@ export function heldSection(section: Map<string, ViciInputElement>): Map<string,
   return out;
 }
 
+/** Whether an established IKE_SA among `sas` has the CHILD_SA `child` installed. */
+const installed = (sas: Ike[], child: string) => sas.some((s) => s.state === 'ESTABLISHED' && s.children.some((k) => k.name === child && k.state === 'INSTALLED'));
 const up = (sas: Ike[], want: string[]) => sas.find((s) => s.state === 'ESTABLISHED' && want.every((w) => s.children.some((k) => k.name === w && k.state === 'INSTALLED')));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -328,7 +330,8 @@ export async function makeBeforeBreak(c: ViciClient, name: string, section: Map<
   const full = withReqids(sectionFor(target, section), old.children ?? []);
   const undo = async () => {
     await call(['vici', '--unload-conn', target], () => c.unloadConn(target)).catch(() => undefined);
-    for (const s of await ikeSas(c, target).catch(() => [])) await call(['vici', '--terminate', '--ike-id', String(s.id), '--force'], () => c.terminate({ ikeId: s.id, force: true, timeout: -1 })).catch(() => undefined);
+    // (blocking: an IKE_SA a charon thread still holds, one just established, is ended too, not left up)
+    for (const s of await ikeSas(c, target, true).catch(() => [])) await call(['vici', '--terminate', '--ike-id', String(s.id), '--force'], () => c.terminate({ ikeId: s.id, force: true, timeout: -1 })).catch(() => undefined);
   };
   // Only for children that trap: their trap policies (the old CHILD_SA's reqid, no SPI) are what carries the traffic
   // onto a new CHILD_SA installed without policies of its own (`connect: always` ones: this end initiates, as before).
@@ -379,18 +382,25 @@ export async function makeBeforeBreak(c: ViciClient, name: string, section: Map<
   }
   const deadline = Date.now() + opts.deadlineMs;
   if (!byPeer && !started) {
-    try {
-      for (const k of kids.filter((x) => x.initiate)) {
-        const left = Math.max(1000, deadline - Date.now());
+    for (const k of kids.filter((x) => x.initiate)) {
+      const left = Math.max(1000, deadline - Date.now());
+      try {
         await call(['vici', '--initiate', '--ike', target, '--child', k.name], () => c.initiate({ ike: target, child: k.name, timeout: left }, { timeoutMs: left + 5000 }));
+      } catch (e) {
+        // A child with `start_action = start` (`connect: always`) is initiated by charon itself as load-conn loads it
+        // (a queued job, not awaited). When that CHILD_SA is installed before this initiate arrives, charon refuses a
+        // duplicate ("not establishing CHILD_SA c{5} due to existing duplicate {4}") and answers "establishing
+        // CHILD_SA 'c' failed" although the child is up: that is checked (blocking: the IKE_SA may still be held by
+        // the thread that installed it) before the initiate counts as failed.
+        if (installed(await ikeSas(c, target, true).catch(() => []), k.name)) continue;
+        await undo();
+        throw new MbbError(name, 'initiate', e instanceof ViciCommandError ? e.errmsg : (e as Error).message);
       }
-    } catch (e) {
-      await undo();
-      throw new MbbError(name, 'initiate', e instanceof ViciCommandError ? e.errmsg : (e as Error).message);
     }
   }
   // Responder-only children come up when the peer initiates: charon is asked until they do or the deadline passes.
-  let ok = byPeer ?? up(await ikeSas(c, target), want);
+  // (The first time blocking: an IKE_SA just established may still be held by the thread that installed its children.)
+  let ok = byPeer ?? up(await ikeSas(c, target, true), want);
   while (!ok && Date.now() < deadline) {
     await sleep(opts.pollMs ?? 250);
     ok = up(await ikeSas(c, target), want);
@@ -432,8 +442,11 @@ export async function proveCredentials(c: ViciClient, name: string, section: Map
   const target = alternateOf(old.name);
   const bare = new Map(sectionFor(target, section));
   bare.delete('children');
+  // Both listings blocking: right after the initiate returns, the IKE_AUTH thread may still hold the new IKE_SA, and a
+  // non-blocking list-sas skips it (seen: the prove then counted as failed, make-before-break moved the traffic
+  // instead, and the childless IKE_SA was not ended).
   const end = async () => {
-    for (const s of await ikeSas(c, target).catch(() => [])) await call(['vici', '--terminate', '--ike-id', String(s.id), '--force'], () => c.terminate({ ikeId: s.id, force: true, timeout: 10_000 }, { timeoutMs: 20_000 })).catch(() => undefined);
+    for (const s of await ikeSas(c, target, true).catch(() => [])) await call(['vici', '--terminate', '--ike-id', String(s.id), '--force'], () => c.terminate({ ikeId: s.id, force: true, timeout: 10_000 }, { timeoutMs: 20_000 })).catch(() => undefined);
     await call(['vici', '--unload-conn', target], () => c.unloadConn(target)).catch(() => undefined);
   };
   try {
@@ -444,7 +457,7 @@ export async function proveCredentials(c: ViciClient, name: string, section: Map
   try {
     const left = Math.max(1000, opts.deadlineMs);
     await call(['vici', '--initiate', '--ike', target], () => c.initiate({ ike: target, timeout: left }, { timeoutMs: left + 5000 }));
-    if (!(await ikeSas(c, target)).some((s) => s.state === 'ESTABLISHED')) throw new Error(`no IKE_SA of ${target} established`);
+    if (!(await ikeSas(c, target, true)).some((s) => s.state === 'ESTABLISHED')) throw new Error(`no IKE_SA of ${target} established`);
   } catch (e) {
     await end();
     throw new MbbError(name, 'initiate', e instanceof ViciCommandError ? e.errmsg : (e as Error).message);
