@@ -161,6 +161,29 @@ test('make-before-break: an identity change comes up under NAME~2 before the old
   });
 });
 
+test('make-before-break of a connection that starts itself: an initiate charon refuses as a duplicate of what the start action installed is no failure', async () => {
+  await pair(async ({ gw, peer }) => {
+    const old = await upUnder(gw, 'site');
+    const r = recorder();
+    // The initiate held back until load-conn's start action has site~2's CHILD_SA installed: charon refuses it then.
+    let refused = '';
+    const late: Call = async (argv, fn) => {
+      if (argv[1] !== '--initiate') return r.call(argv, fn);
+      const installed = async () => (await sas(gw)).some((s) => s.name === 'site~2' && s.state === 'ESTABLISHED' && s.spis.some((k) => k.startsWith('INSTALLED ')));
+      assert.ok(await until(installed, 30_000), 'the start action never brought site~2 up');
+      return r.call(argv, () => fn().catch((e: Error) => ((refused = e.message), Promise.reject(e))));
+    };
+    const plan: SwanPlan = { load: [{ name: 'site', section: gwConn({ localId: 'gw.example' }) }], unload: [], loadShared: [], unloadShared: [], files: [] };
+    await applySwanPlan(gw, plan, ['site'], late, { mbb: { deadlineMs: 15_000 } });
+    assert.match(refused, /establishing CHILD_SA 'c' failed/, 'charon accepted the late initiate: the case is not exercised');
+    assert.equal(r.log, ['--load-conn site~2', '--initiate --ike site~2 --child c', `--terminate --ike-id ${old.id} --force`, '--unload-conn site']);
+    const now = await sas(gw);
+    assert.equal(now.map((s) => [s.name, s.state]), [['site~2', 'ESTABLISHED']]);
+    assert.match(now[0].spis[0], /^INSTALLED /);
+    assert.is(String((await peer.listSas())[0].section['remote-id']), 'gw.example');
+  });
+});
+
 test('make-before-break: a new connection the peer refuses leaves the old IKE_SA and CHILD_SA exactly as they were', async () => {
   await pair(async ({ gw }) => {
     const old = await upUnder(gw, 'site');
