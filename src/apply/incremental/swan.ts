@@ -418,8 +418,9 @@ export async function makeBeforeBreak(c: ViciClient, name: string, section: Map<
     // that SA at once, while this end sends on it until its own updown hook has run and the SA is gone (the lab: ~1.3 s
     // under emulation, 14 lost); an IKE_SA DELETE from the peer as well (its responder answers first). Then the old
     // IKE_SA, with nothing left on it, is ended here.
+    // (blocking: an old IKE_SA a charon thread holds at that moment is not one that carries nothing, to be ended early)
     const carries = async () =>
-      (await c.listSas({ noblock: true })).some((s) => Number(s.section.uniqueid) === old.id && childSas(s.section).some((k) => k.state === 'INSTALLED'));
+      (await c.listSas({ ikeId: old.id })).some((s) => Number(s.section.uniqueid) === old.id && childSas(s.section).some((k) => k.state === 'INSTALLED'));
     while ((await carries()) && Date.now() < deadline) await sleep(Math.min(200, opts.pollMs ?? 200));
   }
   await endIke(c, call, old.id);
@@ -624,7 +625,9 @@ export async function applySwanPlan(client: ViciClient | undefined, plan: SwanPl
     const name = live(l.name);
     const rekeyed = !!opts.rekey?.has(l.name) && childrenOf(l.section).some((k) => k.initiate);
     if (client && opts.mbb && (ends.has(l.name) || rekeyed)) {
-      const old = (await ikeSas(client, name)).find((s) => s.state === 'ESTABLISHED');
+      // (blocking: an IKE_SA a charon thread holds at that moment, in a rekey or a DPD, is up; skipped, the replace would
+      // be the plain load-conn and terminate, break-before-make)
+      const old = (await ikeSas(client, name, true)).find((s) => s.state === 'ESTABLISHED');
       if (old) {
         let by = '';
         const secs = Math.round((opts.peerFirstMs ?? 0) / 1000);
@@ -653,7 +656,7 @@ export async function applySwanPlan(client: ViciClient | undefined, plan: SwanPl
   for (const n of [...ends]) {
     const section = client && opts.mbb && !loaded.has(n) ? opts.sectionOf?.(n) : undefined;
     if (!client || !opts.mbb || !section) continue;
-    const old = (await ikeSas(client, live(n))).find((s) => s.state === 'ESTABLISHED');
+    const old = (await ikeSas(client, live(n), true)).find((s) => s.state === 'ESTABLISHED');
     if (!old) continue;
     ends.delete(n);
     if (opts.prove !== false) {
