@@ -13,7 +13,7 @@ import { abortStage, beginStage, checkPrivateKey, contentOf, openRelease, patche
 import { liveContents, switchTo } from './live';
 import { PRIVATE_REFS_PATH } from '../targets/strongswan/host';
 import type { Manifest } from '../bundle/manifest';
-import { removeDurable, writeDurable } from './fsx';
+import { removeDurable, writeDurable, writeWhole } from './fsx';
 import { childEnv } from '../util/env';
 import { checkTrust, describeProvenance, Provenance, recordGateway } from './trust';
 import { SIGNATURE } from './signature';
@@ -483,7 +483,8 @@ export interface LastApply {
 function recordLastApply(l: Layout, started: Date, out: Outcome): void {
   const rec: LastApply = { result: out.code === 0 ? 'success' : 'failure', at: started.toISOString(), durationSeconds: (Date.now() - started.getTime()) / 1000, release: out.release ?? readState(l).current, ...(out.error ? { step: out.error.step } : {}) };
   try {
-    writeDurable(l.lastApply, JSON.stringify(rec, null, 2) + '\n', 0o600);
+    // Whole, not durable (the folder is not fsynced): after a power loss `s2sgw metrics` may report the apply before.
+    writeWhole(l.lastApply, JSON.stringify(rec, null, 2) + '\n', 0o600);
   } catch {
     /* bookkeeping for metrics only: never turns an apply's outcome around */
   }
