@@ -41,17 +41,27 @@ const HOST_COMMANDS = new Set(['apply', 'rollback', 'confirm', 'status', 'releas
 
 /**
  * The program: main() on the command line's arguments, its exit code the process's (bin/s2sgw.js, the single
- * executable). A host command's process ends as soon as main() returns (process.exit), not by node's natural exit,
- * which first tears the heap down (an apply at 10,000 tenants ends holding manifests and file bytes of hundreds of
- * MB: 90-150 ms of every apply command on a loaded 2-core VM, docs/apply.md). These commands await all they start
- * (what outlives them on purpose, the confirm timer and the trash's rm, runs detached), and stdout and stderr are
- * synchronous on Linux (files, pipes and terminals alike), so nothing written is lost.
+ * executable). A host command's process ends as soon as main() returns and its output is written (exitFlushed), not
+ * by node's natural exit, which first tears the heap down (an apply at 10,000 tenants ends holding manifests and file
+ * bytes of hundreds of MB: tens of ms of every apply command, docs/apply.md). These commands await all they start;
+ * what outlives them on purpose (the confirm timer, the trash's rm) runs detached.
  */
 export function run(argv: string[]): Promise<void> {
   return main(argv).then((code) => {
     process.exitCode = code;
-    if (HOST_COMMANDS.has(argv[0])) process.exit(code);
+    if (HOST_COMMANDS.has(argv[0])) return exitFlushed(code);
   });
+}
+
+/**
+ * process.exit(code) once stdout and stderr hold nothing unwritten: writes to a file or a terminal are synchronous,
+ * but a pipe's are not once the reader falls 64 KB behind (`status --format json | less`), and process.exit would cut
+ * them off. An empty write's callback runs after the writes queued before it.
+ */
+export async function exitFlushed(code: number): Promise<never> {
+  const flushed = (s: NodeJS.WriteStream) => new Promise<void>((resolve) => (s.writableLength ? s.write('', () => resolve()) : resolve()));
+  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+  process.exit(code);
 }
 
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
