@@ -9,4 +9,4 @@
 // validate, build and plan at 10,000 tenants peaked 30-50 MB lower with it (docs/architecture.md, "Memory at
 // scale"). apply's big files are 2 MB and more, mapped with huge pages either way.
 // Entry point: the compiled CLI lives in dist/ (built by `npm ci` through `prepare`).
-require('../dist/src/cli.js').main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
+require('../dist/src/cli.js').run(process.argv.slice(2));

@@ -49,7 +49,7 @@ embedded.listenerArgs = ['ha-listen'];
 const argv = process.argv.slice(2);
 if (argv[0] === 'confirm-timer') require(${JSON.stringify(rel(path.join(dist, 'src/apply/confirm-timer.js')))}).timerMain(argv[1] || '/');
 else if (argv[0] === 'ha-listen') require(${JSON.stringify(rel(path.join(dist, 'src/apply/ha-listen.js')))}).listenMain(argv.slice(1));
-else require(${JSON.stringify(rel(path.join(dist, 'src/cli.js')))}).main(argv).then((code) => { process.exitCode = code; });
+else require(${JSON.stringify(rel(path.join(dist, 'src/cli.js')))}).run(argv);
 `;
 
 fs.mkdirSync(out, { recursive: true });

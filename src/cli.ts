@@ -39,6 +39,31 @@ const commandHelp = (c: Command): string => (require('./commands/help') as typeo
 /** Commands on a gateway host: small live data, where a tight heap only means more collections (0.2 s of a one-tenant apply at 10,000 tenants). */
 const HOST_COMMANDS = new Set(['apply', 'rollback', 'confirm', 'status', 'releases', 'recover', 'metrics']);
 
+/**
+ * The program: main() on the command line's arguments, its exit code the process's (bin/s2sgw.js, the single
+ * executable). A host command's process ends as soon as main() returns and its output is written (exitFlushed), not
+ * by node's natural exit, which first tears the heap down (an apply at 10,000 tenants ends holding manifests and file
+ * bytes of hundreds of MB: tens of ms of every apply command, docs/apply.md). These commands await all they start;
+ * what outlives them on purpose (the confirm timer, the trash's rm) runs detached.
+ */
+export function run(argv: string[]): Promise<void> {
+  return main(argv).then((code) => {
+    process.exitCode = code;
+    if (HOST_COMMANDS.has(argv[0])) return exitFlushed(code);
+  });
+}
+
+/**
+ * process.exit(code) once stdout and stderr hold nothing unwritten: writes to a file or a terminal are synchronous,
+ * but a pipe's are not once the reader falls 64 KB behind (`status --format json | less`), and process.exit would cut
+ * them off. An empty write's callback runs after the writes queued before it.
+ */
+export async function exitFlushed(code: number): Promise<never> {
+  const flushed = (s: NodeJS.WriteStream) => new Promise<void>((resolve) => (s.writableLength ? s.write('', () => resolve()) : resolve()));
+  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+  process.exit(code);
+}
+
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
   const [name, ...rest] = argv;
   if (!HOST_COMMANDS.has(name)) (require('./util/heap') as typeof Heap).boundHeapGrowth();

@@ -1,7 +1,7 @@
 // The command line as a whole: the option table drives parsing, help, usage errors, the bash completion and docs/cli.md.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { commands, help } from '../src/cli';
@@ -12,6 +12,26 @@ import * as os from 'node:os';
 import { ROOT, UPDATE, cli, tempCopy } from './helpers';
 
 const DOC = path.join(ROOT, 'docs', 'cli.md');
+
+test('a host command exits at once, but only after a slow pipe reader got all its output (exitFlushed)', async () => {
+  // 4 MB on stdout (a pipe's buffer holds 64 KB), the reader starting late: process.exit alone would cut it short.
+  const code = `const { exitFlushed } = require(${JSON.stringify(path.resolve(__dirname, '..', 'src', 'cli.js'))}); process.stdout.write('x'.repeat(4 << 20)); process.stderr.write('e'.repeat(1 << 20)); exitFlushed(3);`;
+  const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout.pause();
+  child.stderr.pause();
+  let out = 0;
+  let err = 0;
+  child.stdout.on('data', (d: Buffer) => (out += d.length));
+  child.stderr.on('data', (d: Buffer) => (err += d.length));
+  setTimeout(() => {
+    child.stdout.resume();
+    child.stderr.resume();
+  }, 300);
+  const exit = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  assert.is(exit, 3);
+  assert.is(out, 4 << 20);
+  assert.is(err, 1 << 20);
+});
 
 test('every command has a summary and every option a description (and a value name when it takes one)', () => {
   const missing: string[] = [];

@@ -24,15 +24,18 @@ test('a large environment is read whole (values with = and spaces), and tools ge
 });
 
 test('a large environment answers lookups from its text, then (past a few dozen, or enumerated) from an object: the same answers', () => {
-  const extra: Record<string, string> = { ODD: 'a=b c', FIRST: 'x' };
+  // AxB: a name is looked up as itself, not as a pattern (A.B is not set).
+  const extra: Record<string, string> = { ODD: 'a=b c', FIRST: 'x', AxB: 'y' };
   for (let i = 0; i < 1500; i++) extra[`T${i}_SITE1_PSK`] = `secret-value-${i}-0123456789`;
   const code = `const env = e.environment(); const out = [];
     for (let i = 0; i < 200; i += 2) out.push(env['T' + i + '_SITE1_PSK'], Object.hasOwn(env, 'T' + (i + 1) + '_SITE1_PSK'), env['T' + i + '_SITE1'], 'constructor' in env, env.toString, env['ODD'], env['SITE1_PSK'], env['']);
+    out.push(env['A.B'], env['A.B=y'], env.AxB, env['T1_SITE1_PSK=secret-value-1']);
     out.push(Object.keys(env).length > 1500, env.FIRST, { ...env }.T7_SITE1_PSK);
     console.log(JSON.stringify(out))`;
   const got = inChild(extra, code) as unknown[];
   const want: unknown[] = [];
   for (let i = 0; i < 200; i += 2) want.push(`secret-value-${i}-0123456789`, true, null, false, null, 'a=b c', null, null);
+  want.push(null, null, 'y', null);
   want.push(true, 'x', 'secret-value-7-0123456789');
   assert.equal(got, want);
 });

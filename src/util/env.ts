@@ -26,12 +26,18 @@ export function environment(): NodeJS.ProcessEnv {
   return (large = lazyEnvironment(text));
 }
 
+/** /proc/self/environ's text, read once (1.4 MB at 30,000 variables; environment() and childEnv() both need it). */
+let environ: { text: string | undefined } | undefined;
+
 function environText(): string | undefined {
-  try {
-    return fs.readFileSync('/proc/self/environ', 'utf8');
-  } catch {
-    return undefined;
+  if (!environ) {
+    try {
+      environ = { text: fs.readFileSync('/proc/self/environ', 'utf8') };
+    } catch {
+      environ = { text: undefined };
+    }
   }
+  return environ.text;
 }
 
 /** Lookups answered from the text before the whole environment is made into an object. */
@@ -45,13 +51,11 @@ export function lazyEnvironment(text: string): NodeJS.ProcessEnv {
   const find = (name: string | symbol): string | undefined => {
     if (typeof name !== 'string') return undefined;
     if (all || ++lookups > LOOKUPS) return Object.hasOwn(whole(), name) ? all![name] : undefined;
-    // The first of a repeated name is the one getenv() returns; a value holds no NUL, a name no '='.
+    // The first of a repeated name is the one getenv() returns (the leftmost match); a value holds no NUL, a name no '='.
     if (!name || name.includes('=') || name.includes('\0')) return undefined;
-    const at = text.startsWith(`${name}=`) ? 0 : text.indexOf(`\0${name}=`) + 1;
-    if (at <= 0 && !text.startsWith(`${name}=`)) return undefined;
-    const from = at + name.length + 1;
-    const end = text.indexOf('\0', from);
-    return text.slice(from, end < 0 ? text.length : end);
+    // A regular expression, not indexOf('\0NAME='): V8's indexOf stops at every NUL (one per variable) to compare,
+    // 1-3 ms per name absent from 1.4 MB (apply looks up about ten: SUDO_USER, S2SGW_ACTOR, ...); the regex, 0.1 ms.
+    return new RegExp(`(?:^|\0)${name.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&')}=([^\0]*)`).exec(text)?.[1];
   };
   return new Proxy(Object.create(null) as NodeJS.ProcessEnv, {
     get: (_, k) => find(k),
