@@ -74,10 +74,15 @@ export class JournalWriter {
     if (at === 'begin') this.flush(false);
   }
 
-  phase(p: Phase, reason?: string): void {
+  /**
+   * A new phase, durably; with `folderSynced` false the folder's fsync is left to the caller's next durable write in
+   * the state folder (the commit's state.json: one folder fsync makes both renames durable, and a crash between the two
+   * leaves a pair recovery handles either way: docs/apply.md, "Crash safety").
+   */
+  phase(p: Phase, reason?: string, folderSynced = true): void {
     this.j.phase = p;
     if (reason !== undefined) this.j.reason = reason;
-    this.flush();
+    this.flush(folderSynced);
   }
 
   finish(): void {
