@@ -59,4 +59,25 @@ test('Syncs: writes renamed into place at once, synced by flush (a file removed 
   assert.equal(fs.readdirSync(path.dirname(a)).filter((n) => n.endsWith('.tmp')), []);
 });
 
+test('Syncs.copy: the file lands whole with its mode, is stamped through `placed`, and flush fails with a failed copy', async () => {
+  const s = new Syncs();
+  const from = path.join(dir, 'big.conf');
+  fs.writeFileSync(from, 'x'.repeat(1 << 20), { mode: 0o644 });
+  const live = path.join(dir, 'etc', 'frr.conf');
+  fs.mkdirSync(path.dirname(live), { recursive: true });
+  fs.writeFileSync(live, 'old\n');
+  let placed = 0;
+  s.copy(from, live, 0o640, () => placed++);
+  s.copy(path.join(dir, 'no-such-file'), path.join(dir, 'etc', 'other.conf'), 0o644);
+  await s.copied();
+  assert.equal(fs.readFileSync(live, 'utf8').length, 1 << 20);
+  assert.equal(fs.statSync(live).mode & 0o777, 0o640);
+  assert.equal(placed, 1);
+  assert.not.ok(fs.existsSync(path.join(dir, 'etc', 'other.conf')));
+  assert.equal(fs.readdirSync(path.dirname(live)).filter((n) => n.endsWith('.tmp')), [], 'no temporary file left, also of the failed copy');
+  let failed: unknown;
+  await s.flush().catch((e) => (failed = e));
+  assert.match(String((failed as Error)?.message), /ENOENT/);
+});
+
 test.run();

@@ -126,12 +126,13 @@ function context(runner: Runner, l: Layout, from: Release | null, to: Release | 
 async function reloadAll(ctx: StepContext, journal: JournalWriter | undefined, withHealth: boolean, leaveAlone: ReadonlySet<string> = new Set(), later?: Syncs): Promise<Promise<void>> {
   const { runner, say } = ctx;
   const changed = await step(runner, journal, 'switch', () => (runner.dryRun ? [] : switchTo(ctx.l, runner, ctx.to, ctx.full ? undefined : ctx.cs.fileChanged, later)));
+  // A live file still being copied (Syncs.copy) is awaited by the steps that read live files (FRR's).
+  if (later) ctx.liveReady = later.copied();
   const synced = later?.size ? later.flush() : Promise.resolve();
   // Awaited by the commit; a failure before it leaves the syncs to the rollback's own durable switch.
   synced.catch(() => undefined);
   if (runner.dryRun) say(`  switch: ${ctx.l.current} -> ${ctx.to ? `releases/${ctx.to.name}` : '(none)'}; the live links into it switch with it, the other live files rewritten by rename`);
   else if (changed.length) say(`  switch: ${changed.join(', ')}`);
-  if (withHealth) startNftProbe(ctx);
   for (let i = 0; i < STEPS.length; i++) {
     const s = STEPS[i];
     if (leaveAlone.has(s.owner)) {
@@ -340,6 +341,9 @@ async function switchRelease(runner: Runner, l: Layout, op: Journal['op'], to: R
   const history = historyTo(state.history, to?.name ?? null, op === 'apply' ? 'apply' : op, op !== 'apply');
   const ctx = timed(runner, 'compare', () => context(runner, l, from, to, full || !from, say, peerFirstMs));
   const cs = ctx.cs;
+  // health's nft probe, when this switch leaves s2sgw.nft as the host has it: from here on, beside ownership, the
+  // switch and the reload steps (its process start and nft's read were most of a hitless change's health step).
+  startNftProbe(ctx);
   // Host objects of the same names that s2sgw did not make: refused before the journal starts, so nothing changed.
   await step(runner, undefined, 'ownership', () => checkOwnership(ctx));
   const journal = runner.dryRun
@@ -348,9 +352,11 @@ async function switchRelease(runner: Runner, l: Layout, op: Journal['op'], to: R
   say(`${runner.dryRun ? 'would switch' : 'switching'} ${from ? from.name.slice(0, 12) : '(none)'} -> ${to ? to.name.slice(0, 12) : '(none)'}: ${cs.added.length} added, ${cs.changed.length} changed, ${cs.removed.length} removed, ${cs.untouched.length} untouched${ctx.full ? ' (full reload)' : ''}`);
   for (const t of cs.touched) say(`  tenant ${t}: ${cs.added.includes(t) ? 'added' : cs.removed.includes(t) ? 'removed' : 'changed'}`);
   if (cs.terminate.length) say(`  SAs to terminate: ${cs.terminate.join(', ')}`);
+  // The switch's copies and fsyncs, made beside the reload steps (a forward switch's; not a dry run's).
+  const later = journal ? new Syncs() : undefined;
   try {
     // The live files are on disk before the commit point: the switch's fsyncs, made meanwhile, are awaited first.
-    const synced = await reloadAll(ctx, journal, true, undefined, journal ? new Syncs() : undefined);
+    const synced = await reloadAll(ctx, journal, true, undefined, later);
     if (journal)
       await timedAwait(runner, 'commit', async () => {
         runner.step = 'commit';
@@ -361,6 +367,8 @@ async function switchRelease(runner: Runner, l: Layout, op: Journal['op'], to: R
   } catch (e) {
     const err = asStepError(e, runner.step);
     if (!journal) throw err;
+    // A live file still being copied lands before anything is written back over it.
+    await later?.copied();
     if (journal.j.phase === 'committed') {
       // Past the commit point the new release stands; only bookkeeping failed, and recover() finishes it.
       say(`after the commit: ${describeError(err)}; finishing the switch`);

@@ -26,6 +26,35 @@ function fsyncDir(dir: string): void {
 export class Syncs {
   private readonly files = new Set<string>();
   private readonly dirs = new Set<string>();
+  private readonly copies: Array<Promise<void>> = [];
+
+  /**
+   * copyDurable on libuv's threads: `from` copied to a temporary sibling of `file`, given `mode`, renamed over `file`
+   * (then `placed` is called), its sync recorded. What reads `file` awaits copied() first; flush() awaits it too and
+   * fails with the copy's error.
+   */
+  copy(from: string, file: string, mode: number, placed?: () => void): void {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(4).toString('hex')}.tmp`);
+    const done = (async () => {
+      try {
+        await fs.promises.copyFile(from, tmp, fs.constants.COPYFILE_EXCL);
+        await fs.promises.chmod(tmp, mode);
+        fs.renameSync(tmp, file);
+        this.file(file);
+        placed?.();
+      } finally {
+        await fs.promises.rm(tmp, { force: true });
+      }
+    })();
+    done.catch(() => undefined);
+    this.copies.push(done);
+  }
+
+  /** Settles when every copy started is in place or failed (never rejects). */
+  async copied(): Promise<void> {
+    await Promise.allSettled(this.copies);
+  }
 
   file(p: string): void {
     this.files.add(p);
@@ -37,11 +66,12 @@ export class Syncs {
   }
 
   get size(): number {
-    return this.files.size + this.dirs.size;
+    return this.files.size + this.dirs.size + this.copies.length;
   }
 
-  /** Syncs what was recorded; a file gone since (removed) is skipped, its folder's sync records that. */
+  /** Syncs what was recorded, once the copies are in place; a file gone since (removed) is skipped, its folder's sync records that. */
   async flush(): Promise<void> {
+    await Promise.all(this.copies);
     const files = [...this.files];
     const dirs = [...this.dirs];
     this.files.clear();

@@ -156,6 +156,14 @@ function readStamps(l: Layout): Stamps {
   }
 }
 
+/** A live file switch's copy put in place after switchTo returned (Syncs.copy): its stamp added to the record. */
+function stampLater(l: Layout, host: string, sha: string, stat: string | undefined): void {
+  if (!stat) return;
+  const stamps = readStamps(l);
+  stamps[host] = { sha, stat };
+  writeHint(l.liveStamps, JSON.stringify(stamps) + '\n');
+}
+
 /** The relative symlink from a live path to its file in `current` (relative: the same under any --root). */
 function linkTarget(l: Layout, r: Runner, host: string, bundle: string): string {
   return path.relative(path.dirname(r.host(host)), path.join(l.current, ...bundle.split('/')));
@@ -215,8 +223,16 @@ export function switchTo(l: Layout, r: Runner, release: Release | null, fileChan
         continue;
       }
     }
-    // Bytes not read to compare, and not held: the kernel copies the release's file.
+    // Bytes not read to compare, and not held: the kernel copies the release's file. In a forward apply on libuv's
+    // threads, beside the reload steps (frr.conf's 14 MB at 10,000 tenants: 5-20 ms); stamped once in place.
     const copy = !loaded && want.file && !want.held?.() ? want.file : undefined;
+    if (copy && later && want.sha) {
+      const sha = want.sha;
+      later.copy(copy, p, want.mode, () => stampLater(l, host, sha, statStamp(p)));
+      if (stamps[host]) stamp(host, p, undefined);
+      changed.push(host);
+      continue;
+    }
     if (copy) copyDurable(copy, p, want.mode, later);
     else {
       if (!loaded) content = want.load();

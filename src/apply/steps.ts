@@ -71,6 +71,11 @@ export interface StepContext {
   proven?: { nftTable?: boolean; frrWhole?: boolean; nftRefused?: boolean; frrAnswers?: boolean };
   /** health's nft probe when startNftProbe started it with the reload steps; health awaits it instead of running it. */
   nftProbe?: Promise<string[]>;
+  /**
+   * Settles when the live files the switch copies on libuv's threads (a forward apply's: Syncs.copy) are in place:
+   * awaited by the steps that read a live copy or ask whether it exists (FRR's: frr.conf). Unset: all are in place.
+   */
+  liveReady?: Promise<void>;
 }
 
 export interface Step {
@@ -378,7 +383,9 @@ async function vtyshSequence(ctx: StepContext, name: string, script: string[]): 
  * a `no vrf` of a VRF it does not have.
  */
 async function frrRemove(ctx: StepContext): Promise<boolean> {
-  if (ctx.full || !ctx.cs.fileChanged(FRR_FILE) || !ctx.liveExists('/etc/frr/frr.conf')) return false;
+  if (ctx.full || !ctx.cs.fileChanged(FRR_FILE)) return false;
+  await ctx.liveReady;
+  if (!ctx.liveExists('/etc/frr/frr.conf')) return false;
   const a = src(ctx.from, FRR_FILE);
   const b = src(ctx.to, FRR_FILE);
   if (!a || !b) return false;
@@ -427,7 +434,12 @@ async function swanIncremental(ctx: StepContext, from: Release, to: Release): Pr
     // Replaced connections whose section is the same (only their PSK changed): their sections, for make-before-break.
     const loads = new Set(plan.load.map((l) => l.name));
     const same = connectionSections(to, terminate.filter((n) => !loads.has(n)), runner.host('/etc/swanctl'));
-    await applySwanPlan(client, plan, terminate, (argv, fn) => runner.call(argv, fn), { mbb: { deadlineMs: MBB_DEADLINE_MS }, rekey, peerFirstMs: ctx.peerFirstMs ?? 0, sectionOf: (n) => same.get(n), say: ctx.say });
+    // A touched tenant's connection in the new release that none of them has in the release the host runs (a tenant's
+    // connections are in its digest: one that moved between tenants touches both) is new to charon.
+    const known = new Set(ctx.cs.touched.flatMap((t) => from.manifest.tenants[t]?.connections ?? []));
+    const added = new Set(ctx.cs.touched.flatMap((t) => to.manifest.tenants[t]?.connections ?? []).filter((c) => !known.has(c)));
+    const fresh = (n: string) => added.has(n);
+    await applySwanPlan(client, plan, terminate, (argv, fn) => runner.call(argv, fn), { mbb: { deadlineMs: MBB_DEADLINE_MS }, rekey, peerFirstMs: ctx.peerFirstMs ?? 0, sectionOf: (n) => same.get(n), fresh, say: ctx.say });
   } catch (e) {
     if (e instanceof StepError) throw e;
     if (e instanceof MbbError) {
@@ -734,9 +746,12 @@ export const STEPS: Step[] = [
     owner: 'frr',
     async run(ctx) {
       if (!ctx.full && !ctx.cs.fileChanged(FRR_FILE)) return false;
+      // The incremental sequence reads no live file: with the host's frr.conf there already (the switch's copy renames
+      // over it), it goes while that copy is still on its way. frr-reload.py reads the live file: it waits for it.
+      if (!ctx.full && ctx.liveExists('/etc/frr/frr.conf') && (await frrIncremental(ctx))) return true;
+      await ctx.liveReady;
       // No live file: nothing to load, unless FRR still runs what the old release wrote (a rollback to a host that had none).
       if (!ctx.liveExists('/etc/frr/frr.conf') && !file(ctx.from, FRR_FILE)) return false;
-      if (!ctx.full && ctx.liveExists('/etc/frr/frr.conf') && (await frrIncremental(ctx))) return true;
       if (ctx.proven) ctx.proven.frrWhole = true;
       return frrReloadFull(ctx);
     },
@@ -921,10 +936,11 @@ async function nftProbe(runner: Runner): Promise<string[]> {
 }
 
 /**
- * Starts health's nft probe right after the switch, beside the reload steps, when none of them will touch nft (an
- * incremental switch whose s2sgw.nft is the current release's: reload-nftables has nothing to send): what it asks, is
- * the table there, this switch does not change, so its answer is the same then as after the reloads, and its process
- * start (20-60 ms) no longer waits for them. Logged under the health step, as when health runs it.
+ * Starts health's nft probe as soon as the change set is known (before ownership and the switch), beside the steps,
+ * when none of them will touch nft (an incremental switch whose s2sgw.nft is the current release's: reload-nftables
+ * has nothing to send): what it asks, is the table there, this switch does not change, so its answer is the same
+ * then as after the reloads, and its process start and nft's read (20-120 ms on a loaded machine, through `ip netns
+ * exec` in the bench) no longer wait for them. Logged under the health step, as when health runs it.
  */
 export function startNftProbe(ctx: StepContext): void {
   const { runner, from, to } = ctx;
