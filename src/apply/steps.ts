@@ -915,17 +915,17 @@ function viciConns(runner: Runner): Promise<string[] | string> {
   return viciAsk(runner, ['vici', '--get-conns'], async (c) => (await c.getConns()).map(baseName));
 }
 
-/** Which of `names` charon holds (under the name or its alternate), by VICI list-conns, or its error text. */
+/**
+ * Which of `names` charon holds (under the name or its alternate), or its error text: one get-conns exchange searched
+ * for the names and their alternates (ViciClient.heldOf: one walk of charon's connections, where list-conns of each
+ * name, then of the alternates of those not found, walked them once a name: six walks for a removed tenant).
+ */
 async function viciHeld(runner: Runner, names: string[]): Promise<string[] | string> {
   if (!names.length) return [];
-  return viciAsk(runner, ['vici', '--list-conns', ...names], async (c) => {
+  return viciAsk(runner, ['vici', '--get-conns', ...names], async (c) => {
     // A connection lives under its name or its alternate (a make-before-break replaced it: src/apply/incremental/swan.ts).
-    // The names in one exchange, then the alternates of those not found in another (listConnsEach: 3 round trips each,
-    // where a list-conns per name made 3 per name: 18 for a removed tenant's three connections).
-    const has = async (ns: string[]) => new Set([...(await c.listConnsEach(ns))].filter(([n, found]) => found.some((x) => x.name === n)).map(([n]) => n));
-    const direct = await has(names);
-    const alt = await has(names.filter((n) => !direct.has(n)).map(alternateOf));
-    return names.filter((n) => direct.has(n) || alt.has(alternateOf(n)));
+    const held = await c.heldOf(names.flatMap((n) => [n, alternateOf(n)]));
+    return names.filter((n) => held.has(n) || held.has(alternateOf(n)));
   });
 }
 
