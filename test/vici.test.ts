@@ -283,6 +283,23 @@ test('listConnsEach: each name\'s connections in one exchange, in step with the 
   });
 });
 
+test('heldOf: which names charon holds, from one get-conns searched whole-item (a prefix or a longer name is no match)', async () => {
+  await withCharon(async ({ vici }) => {
+    const conns = connectionsToVici(parseSwanctlConf(manyConns(12)));
+    for (const c of conns) await vici.loadConn(c.name, c.section);
+    // T000 is a prefix of every name, T00010 longer than T0001: neither is held.
+    const held = await vici.heldOf(['T0003', 'T0003~2', 'T000', 'T00010', 'T0001', 'T0011', 'nope', 'T0003']);
+    assert.equal([...held].sort(), ['T0001', 'T0003', 'T0011']);
+    assert.equal([...(await vici.heldOf([]))], []);
+    await vici.unloadConn('T0003');
+    assert.equal([...(await vici.heldOf(['T0003', 'T0004']))], ['T0004']);
+    // The same answer as the decoded list, and the stream in step for the calls after it.
+    const all = new Set(await vici.getConns());
+    assert.equal([...(await vici.heldOf(conns.map((c) => c.name)))].sort(), conns.map((c) => c.name).filter((n) => all.has(n)).sort());
+    assert.is((await vici.version()).daemon, 'charon-systemd');
+  });
+});
+
 // ---- equivalence with swanctl's own translation ----
 
 /** The rendered strongSwan files of the full fixture, written as a swanctl folder, with certificates made by pki. */

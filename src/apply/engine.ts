@@ -9,11 +9,11 @@ import { HistoryEntry, historyTo, Layout, layout, Pending, readPending, readStat
 import { Journal, JournalWriter, readJournal } from './journal';
 import { checkOwnership, checkRelease, digestTouched, health, startNftCheck, startNftCheckWhole, startNftProbe, Step, STEPS, StepContext } from './steps';
 import { changeSet } from './change-set';
-import { abortStage, beginStage, checkPrivateKey, contentOf, openRelease, patchedOf, PriorSecrets, pruneReleases, readReleaseFile, Release, resolveSecrets, SECRETS_CONF, SECRETS_REFS, stage, VerifiedBundle, verifyBundle } from './release';
+import { abortStage, beginStage, checkPrivateKey, contentOf, openRelease, patchedOf, planPrune, PriorSecrets, pruneReleases, readReleaseFile, Release, resolveSecrets, SECRETS_CONF, SECRETS_REFS, stage, VerifiedBundle, verifyBundle } from './release';
 import { liveContents, switchTo } from './live';
 import { PRIVATE_REFS_PATH } from '../targets/strongswan/host';
 import type { Manifest } from '../bundle/manifest';
-import { removeDurable, writeDurable, writeWhole } from './fsx';
+import { removeDurable, Syncs, writeDurable, writeWhole } from './fsx';
 import { childEnv } from '../util/env';
 import { checkTrust, describeProvenance, Provenance, recordGateway } from './trust';
 import { SIGNATURE } from './signature';
@@ -120,13 +120,19 @@ function context(runner: Runner, l: Layout, from: Release | null, to: Release | 
 /**
  * The ordered switch: live files, then every reload step, then the health check. Throws the first failure.
  * `leaveAlone`: owners whose steps do not run (a rollback's: what the failed switch proved it never changed).
+ * `later`: the switch's fsyncs go there (a forward apply's: see Syncs); they run beside the reload steps, and the
+ * promise returned settles when they are done (the commit awaits it).
  */
-async function reloadAll(ctx: StepContext, journal: JournalWriter | undefined, withHealth: boolean, leaveAlone: ReadonlySet<string> = new Set()): Promise<void> {
+async function reloadAll(ctx: StepContext, journal: JournalWriter | undefined, withHealth: boolean, leaveAlone: ReadonlySet<string> = new Set(), later?: Syncs): Promise<Promise<void>> {
   const { runner, say } = ctx;
-  const changed = await step(runner, journal, 'switch', () => (runner.dryRun ? [] : switchTo(ctx.l, runner, ctx.to, ctx.full ? undefined : ctx.cs.fileChanged)));
+  const changed = await step(runner, journal, 'switch', () => (runner.dryRun ? [] : switchTo(ctx.l, runner, ctx.to, ctx.full ? undefined : ctx.cs.fileChanged, later)));
+  // A live file still being copied (Syncs.copy) is awaited by the steps that read live files (FRR's).
+  if (later) ctx.liveReady = later.copied();
+  const synced = later?.size ? later.flush() : Promise.resolve();
+  // Awaited by the commit; a failure before it leaves the syncs to the rollback's own durable switch.
+  synced.catch(() => undefined);
   if (runner.dryRun) say(`  switch: ${ctx.l.current} -> ${ctx.to ? `releases/${ctx.to.name}` : '(none)'}; the live links into it switch with it, the other live files rewritten by rename`);
   else if (changed.length) say(`  switch: ${changed.join(', ')}`);
-  if (withHealth) startNftProbe(ctx);
   for (let i = 0; i < STEPS.length; i++) {
     const s = STEPS[i];
     if (leaveAlone.has(s.owner)) {
@@ -149,6 +155,7 @@ async function reloadAll(ctx: StepContext, journal: JournalWriter | undefined, w
   }
   if (withHealth && !runner.dryRun) await step(runner, journal, 'health', () => health(ctx));
   else if (withHealth) say('  health: daemons answer, loaded connections = bundle, VRFs with their tables');
+  return synced;
 }
 
 /**
@@ -178,16 +185,24 @@ export function armTimer(l: Layout, runner: Runner): number | undefined {
   return child.pid;
 }
 
-/** The commit: the journal says committed, then state, then the pending confirm (and its timer), then the journal goes. */
+/**
+ * The commit: the journal says committed, then state, then the pending confirm (and its timer), then the journal goes.
+ * journal.json and state.json share a folder: the phase's rename is made durable by state.json's folder fsync (before
+ * it, a crash leaves the journal forward or committed with the state old or new: the first rolls back, the second
+ * finishes forward, both whole). The state written holds the history already pruned (planPrune), so pruning after
+ * it does not write the state file a second time.
+ */
 async function commit(l: Layout, runner: Runner, journal: JournalWriter, confirmSeconds: number | undefined): Promise<void> {
   const j = journal.j;
   runner.step = 'commit';
-  journal.phase('committed');
-  writeState(l, { current: j.to, history: committedHistory(l, j) });
+  journal.phase('committed', undefined, false);
+  const keep = j.keep ?? DEFAULT_KEEP;
+  const prune = planPrune(l, [j.to, j.from], keep, { current: j.to, history: committedHistory(l, j) });
+  writeState(l, { current: j.to, history: prune.history });
   // A crash from here on is finished forward by recover(): the new release passed its health check.
   await runner.point('commit');
   armConfirm(l, runner, j.to, j.from, confirmSeconds);
-  pruneReleases(l, [j.to, j.from], j.keep ?? DEFAULT_KEEP);
+  pruneReleases(l, [j.to, j.from], keep, prune);
   journal.finish();
 }
 
@@ -326,6 +341,9 @@ async function switchRelease(runner: Runner, l: Layout, op: Journal['op'], to: R
   const history = historyTo(state.history, to?.name ?? null, op === 'apply' ? 'apply' : op, op !== 'apply');
   const ctx = timed(runner, 'compare', () => context(runner, l, from, to, full || !from, say, peerFirstMs));
   const cs = ctx.cs;
+  // health's nft probe, when this switch leaves s2sgw.nft as the host has it: from here on, beside ownership, the
+  // switch and the reload steps (its process start and nft's read were most of a hitless change's health step).
+  startNftProbe(ctx);
   // Host objects of the same names that s2sgw did not make: refused before the journal starts, so nothing changed.
   await step(runner, undefined, 'ownership', () => checkOwnership(ctx));
   const journal = runner.dryRun
@@ -334,13 +352,23 @@ async function switchRelease(runner: Runner, l: Layout, op: Journal['op'], to: R
   say(`${runner.dryRun ? 'would switch' : 'switching'} ${from ? from.name.slice(0, 12) : '(none)'} -> ${to ? to.name.slice(0, 12) : '(none)'}: ${cs.added.length} added, ${cs.changed.length} changed, ${cs.removed.length} removed, ${cs.untouched.length} untouched${ctx.full ? ' (full reload)' : ''}`);
   for (const t of cs.touched) say(`  tenant ${t}: ${cs.added.includes(t) ? 'added' : cs.removed.includes(t) ? 'removed' : 'changed'}`);
   if (cs.terminate.length) say(`  SAs to terminate: ${cs.terminate.join(', ')}`);
+  // The switch's copies and fsyncs, made beside the reload steps (a forward switch's; not a dry run's).
+  const later = journal ? new Syncs() : undefined;
   try {
-    await reloadAll(ctx, journal, true);
-    if (journal) await timedAwait(runner, 'commit', () => commit(l, runner, journal, confirmSeconds));
+    // The live files are on disk before the commit point: the switch's fsyncs, made meanwhile, are awaited first.
+    const synced = await reloadAll(ctx, journal, true, undefined, later);
+    if (journal)
+      await timedAwait(runner, 'commit', async () => {
+        runner.step = 'commit';
+        await synced;
+        return commit(l, runner, journal, confirmSeconds);
+      });
     return { code: 0, release: to?.name ?? null };
   } catch (e) {
     const err = asStepError(e, runner.step);
     if (!journal) throw err;
+    // A live file still being copied lands before anything is written back over it.
+    await later?.copied();
     if (journal.j.phase === 'committed') {
       // Past the commit point the new release stands; only bookkeeping failed, and recover() finishes it.
       say(`after the commit: ${describeError(err)}; finishing the switch`);

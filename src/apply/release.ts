@@ -12,7 +12,7 @@ import { readAt } from '../util/read-at';
 import { DEFAULT_SECRETS_DIR, envPrefix, MAX_SECRET_BYTES, ScopeIndex, scopeIndex, scopeRef, secretsDirProblem, secretText, secretValue, shownRef } from '../model/secret-scope';
 import { parsePrivateRefs } from '../targets/strongswan/host';
 import { StepError, Runner } from './runner';
-import { Layout, readPending, readState, writeState } from './layout';
+import { Layout, readPending, readState, State, writeState } from './layout';
 import { writeNewSynced } from './fsx';
 import { childEnv } from '../util/env';
 
@@ -1227,12 +1227,23 @@ export function openRelease(l: Layout, name: string | null, verify = false, like
   return r;
 }
 
-/** Removes half-staged folders and releases other than the ones to keep (the newest `keep` by mtime stay too). */
-export function pruneReleases(l: Layout, protect: Array<string | null>, keep = 5): void {
-  if (!fs.existsSync(l.releases)) return;
-  const names = fs.readdirSync(l.releases);
-  for (const n of names) if (n.startsWith('.stage-')) fs.rmSync(path.join(l.releases, n), { recursive: true, force: true });
-  const state = readState(l);
+/** What pruneReleases removes: the releases to discard, and the history that names none of them. */
+export interface PrunePlan {
+  discard: string[];
+  history: State['history'];
+}
+
+/**
+ * The releases pruneReleases would discard with `state` as the host's (the commit plans with the state it is about to
+ * write, so that one durable write holds the pruned history), and that state's history without them.
+ */
+export function planPrune(l: Layout, protect: Array<string | null>, keep = 5, state: Pick<State, 'current' | 'history'> = readState(l)): PrunePlan {
+  let names: string[];
+  try {
+    names = fs.readdirSync(l.releases);
+  } catch {
+    return { discard: [], history: state.history.slice(-HISTORY_MAX) };
+  }
   // Never the current release, the one a plain rollback goes to, or one waiting for its confirm.
   const kept = new Set([...protect, state.current, state.history.at(-2)?.release, readPending(l)?.release].filter((n): n is string => !!n));
   // Newest first: the last time a release became current, or when it was staged.
@@ -1242,16 +1253,24 @@ export function pruneReleases(l: Layout, protect: Array<string | null>, keep = 5
     .filter((n) => !n.startsWith('.'))
     .map((n) => ({ n, t: Math.max(fs.statSync(path.join(l.releases, n)).mtimeMs, lastUsed.get(n) ?? 0) }))
     .sort((a, b) => b.t - a.t || (a.n < b.n ? -1 : 1));
-  const removed = new Set<string>();
-  const trash: string[] = [];
-  releases.slice(Math.max(keep, 1)).forEach(({ n }) => {
-    if (kept.has(n)) return;
-    trash.push(discard(l.releases, n));
-    removed.add(n);
-  });
+  const discard = releases.slice(Math.max(keep, 1)).map(({ n }) => n).filter((n) => !kept.has(n));
+  const gone = new Set(discard);
   // The history names only releases the host still holds (a rollback goes to one of them), and not without end.
-  const history = state.history.filter((h) => !removed.has(h.release)).slice(-HISTORY_MAX);
-  if (history.length !== state.history.length) writeState(l, { current: state.current, history });
+  return { discard, history: state.history.filter((h) => !gone.has(h.release)).slice(-HISTORY_MAX) };
+}
+
+/**
+ * Removes half-staged folders and releases other than the ones to keep (the newest `keep` by mtime stay too).
+ * With `planned` (planPrune's, whose history the caller wrote to the state file), those releases are discarded and
+ * the state file is left as it is.
+ */
+export function pruneReleases(l: Layout, protect: Array<string | null>, keep = 5, planned?: PrunePlan): void {
+  if (!fs.existsSync(l.releases)) return;
+  for (const n of fs.readdirSync(l.releases)) if (n.startsWith('.stage-')) fs.rmSync(path.join(l.releases, n), { recursive: true, force: true });
+  const state = planned ? undefined : readState(l);
+  const plan = planned ?? planPrune(l, protect, keep, state);
+  const trash = plan.discard.map((n) => discard(l.releases, n));
+  if (state && plan.history.length !== state.history.length) writeState(l, { current: state.current, history: plan.history });
   trash.push(...pruneShards(l));
   removeLater(l, trash);
 }

@@ -18,7 +18,7 @@ import { FrrPlan, frrPlan, removedVrf, vtyshComplaints, vtyshFileBody, vtyshScri
 import { FRR_MARKER, headOf, Marker, NFT_MARKER, oldSections, sectionOf } from './incremental/sections';
 import { changedSections, PatchedFile } from './incremental/patched';
 import { NftPlan, nftPlan } from './incremental/nft';
-import { alternateOf, applySwanPlan, baseName, connectionSections, firstLoadRequests, LoadRequest, MbbError, settleAlternates, SwanPlan, swanPlan } from './incremental/swan';
+import { alternateOf, applySwanPlan, baseName, changedSwanctl, connectionSections, firstLoadRequests, LoadRequest, MbbError, settleAlternates, SwanPlan, swanPlan } from './incremental/swan';
 import { ViciClient, ViciCommandError } from '../vici';
 import { DRAIN_FILE, HA_STATE_DIR, LISTENER_PID, LISTENER_SCRIPT } from '../targets/keepalived/paths';
 import { embedded } from '../util/embedded';
@@ -71,6 +71,11 @@ export interface StepContext {
   proven?: { nftTable?: boolean; frrWhole?: boolean; nftRefused?: boolean; frrAnswers?: boolean };
   /** health's nft probe when startNftProbe started it with the reload steps; health awaits it instead of running it. */
   nftProbe?: Promise<string[]>;
+  /**
+   * Settles when the live files the switch copies on libuv's threads (a forward apply's: Syncs.copy) are in place:
+   * awaited by the steps that read a live copy or ask whether it exists (FRR's: frr.conf). Unset: all are in place.
+   */
+  liveReady?: Promise<void>;
 }
 
 export interface Step {
@@ -378,7 +383,9 @@ async function vtyshSequence(ctx: StepContext, name: string, script: string[]): 
  * a `no vrf` of a VRF it does not have.
  */
 async function frrRemove(ctx: StepContext): Promise<boolean> {
-  if (ctx.full || !ctx.cs.fileChanged(FRR_FILE) || !ctx.liveExists('/etc/frr/frr.conf')) return false;
+  if (ctx.full || !ctx.cs.fileChanged(FRR_FILE)) return false;
+  await ctx.liveReady;
+  if (!ctx.liveExists('/etc/frr/frr.conf')) return false;
   const a = src(ctx.from, FRR_FILE);
   const b = src(ctx.to, FRR_FILE);
   if (!a || !b) return false;
@@ -424,10 +431,20 @@ async function swanIncremental(ctx: StepContext, from: Release, to: Release): Pr
     const terminate = left ? ctx.cs.terminate.filter((n) => !left.has(n)) : ctx.cs.terminate;
     // Proposal or lifetime changes take effect only in a new IKE_SA (see applySwanPlan): those go make-before-break too.
     const rekey = new Set((ctx.cs.impact?.tenants ?? []).flatMap((t) => t.changes.filter((c) => c.kind === 'connection' && c.action === 'rekeyed' && /proposals\/lifetime/.test(c.detail ?? '')).map((c) => c.subject)));
+    // The touched tenants' connections in the release the host runs and in the new one (the terminations are theirs).
+    const known = new Set(ctx.cs.touched.flatMap((t) => from.manifest.tenants[t]?.connections ?? []));
+    const kept = ctx.cs.touched.flatMap((t) => to.manifest.tenants[t]?.connections ?? []);
     // Replaced connections whose section is the same (only their PSK changed): their sections, for make-before-break.
+    // Only a connection the new release has can have one: a removed tenant's are not looked for (connectionSections
+    // walks the release's 10,000 tenants to find a name's: 36 ms of a remove's step, cold).
     const loads = new Set(plan.load.map((l) => l.name));
-    const same = connectionSections(to, terminate.filter((n) => !loads.has(n)), runner.host('/etc/swanctl'));
-    await applySwanPlan(client, plan, terminate, (argv, fn) => runner.call(argv, fn), { mbb: { deadlineMs: MBB_DEADLINE_MS }, rekey, peerFirstMs: ctx.peerFirstMs ?? 0, sectionOf: (n) => same.get(n), say: ctx.say });
+    const inNew = new Set(kept);
+    const same = connectionSections(to, terminate.filter((n) => !loads.has(n) && inNew.has(n)), runner.host('/etc/swanctl'), ctx.cs.touched);
+    // A touched tenant's connection in the new release that none of them has in the release the host runs (a tenant's
+    // connections are in its digest: one that moved between tenants touches both) is new to charon.
+    const added = new Set(kept.filter((c) => !known.has(c)));
+    const fresh = (n: string) => added.has(n);
+    await applySwanPlan(client, plan, terminate, (argv, fn) => runner.call(argv, fn), { mbb: { deadlineMs: MBB_DEADLINE_MS }, rekey, peerFirstMs: ctx.peerFirstMs ?? 0, sectionOf: (n) => same.get(n), fresh, say: ctx.say });
   } catch (e) {
     if (e instanceof StepError) throw e;
     if (e instanceof MbbError) {
@@ -734,9 +751,12 @@ export const STEPS: Step[] = [
     owner: 'frr',
     async run(ctx) {
       if (!ctx.full && !ctx.cs.fileChanged(FRR_FILE)) return false;
+      // The incremental sequence reads no live file: with the host's frr.conf there already (the switch's copy renames
+      // over it), it goes while that copy is still on its way. frr-reload.py reads the live file: it waits for it.
+      if (!ctx.full && ctx.liveExists('/etc/frr/frr.conf') && (await frrIncremental(ctx))) return true;
+      await ctx.liveReady;
       // No live file: nothing to load, unless FRR still runs what the old release wrote (a rollback to a host that had none).
       if (!ctx.liveExists('/etc/frr/frr.conf') && !file(ctx.from, FRR_FILE)) return false;
-      if (!ctx.full && ctx.liveExists('/etc/frr/frr.conf') && (await frrIncremental(ctx))) return true;
       if (ctx.proven) ctx.proven.frrWhole = true;
       return frrReloadFull(ctx);
     },
@@ -746,12 +766,9 @@ export const STEPS: Step[] = [
     owner: 'strongswan',
     async run(ctx) {
       const { cs, runner } = ctx;
-      // Any swanctl/ file changed: each manifest's paths walked once (40,000 at 10,000 tenants; a set and arrays of them
-      // took 15 ms of a change that leaves strongSwan alone).
-      const swanChanged = () => {
-        for (const files of [ctx.from?.manifest.files, ctx.to?.manifest.files]) if (files) for (const p in files) if (p.startsWith('swanctl/') && cs.fileChanged(p)) return true;
-        return false;
-      };
+      // Any swanctl/ file changed: each manifest's paths walked once, and the list kept for swanPlan (40,000 paths at
+      // 10,000 tenants; a set and arrays of them took 15 ms of a change that leaves strongSwan alone).
+      const swanChanged = () => changedSwanctl(ctx.from?.manifest.files ?? {}, ctx.to?.manifest.files ?? {}).length > 0;
       if (!ctx.full && !cs.secretsChanged && !swanChanged()) return false;
       if (ctx.full || cs.fileChanged('swanctl/strongswan.d/s2sgw.conf')) await runner.must('swanctl', ['--reload-settings', ...vicis(runner)]);
       // The gateway identity's key (linked into swanctl's private/ at the switch) reaches charon only through a credentials
@@ -898,17 +915,17 @@ function viciConns(runner: Runner): Promise<string[] | string> {
   return viciAsk(runner, ['vici', '--get-conns'], async (c) => (await c.getConns()).map(baseName));
 }
 
-/** Which of `names` charon holds (under the name or its alternate), by VICI list-conns, or its error text. */
+/**
+ * Which of `names` charon holds (under the name or its alternate), or its error text: one get-conns exchange searched
+ * for the names and their alternates (ViciClient.heldOf: one walk of charon's connections, where list-conns of each
+ * name, then of the alternates of those not found, walked them once a name: six walks for a removed tenant).
+ */
 async function viciHeld(runner: Runner, names: string[]): Promise<string[] | string> {
   if (!names.length) return [];
-  return viciAsk(runner, ['vici', '--list-conns', ...names], async (c) => {
+  return viciAsk(runner, ['vici', '--get-conns', ...names], async (c) => {
     // A connection lives under its name or its alternate (a make-before-break replaced it: src/apply/incremental/swan.ts).
-    // The names in one exchange, then the alternates of those not found in another (listConnsEach: 3 round trips each,
-    // where a list-conns per name made 3 per name: 18 for a removed tenant's three connections).
-    const has = async (ns: string[]) => new Set([...(await c.listConnsEach(ns))].filter(([n, found]) => found.some((x) => x.name === n)).map(([n]) => n));
-    const direct = await has(names);
-    const alt = await has(names.filter((n) => !direct.has(n)).map(alternateOf));
-    return names.filter((n) => direct.has(n) || alt.has(alternateOf(n)));
+    const held = await c.heldOf(names.flatMap((n) => [n, alternateOf(n)]));
+    return names.filter((n) => held.has(n) || held.has(alternateOf(n)));
   });
 }
 
@@ -921,10 +938,11 @@ async function nftProbe(runner: Runner): Promise<string[]> {
 }
 
 /**
- * Starts health's nft probe right after the switch, beside the reload steps, when none of them will touch nft (an
- * incremental switch whose s2sgw.nft is the current release's: reload-nftables has nothing to send): what it asks, is
- * the table there, this switch does not change, so its answer is the same then as after the reloads, and its process
- * start (20-60 ms) no longer waits for them. Logged under the health step, as when health runs it.
+ * Starts health's nft probe as soon as the change set is known (before ownership and the switch), beside the steps,
+ * when none of them will touch nft (an incremental switch whose s2sgw.nft is the current release's: reload-nftables
+ * has nothing to send): what it asks, is the table there, this switch does not change, so its answer is the same
+ * then as after the reloads, and its process start and nft's read (20-120 ms on a loaded machine, through `ip netns
+ * exec` in the bench) no longer wait for them. Logged under the health step, as when health runs it.
  */
 export function startNftProbe(ctx: StepContext): void {
   const { runner, from, to } = ctx;

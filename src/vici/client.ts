@@ -112,6 +112,8 @@ const DEFAULT_TIMEOUT_MS = 10_000;
 const GET_SHARED_SEARCHED = 20;
 /** How get-shared's response starts: the list `keys`. */
 const KEYS_LIST = Buffer.from([Element.LIST_START, 4, ...Buffer.from('keys')]);
+/** How get-conns' response starts: the list `conns`. */
+const CONNS_LIST = Buffer.from([Element.LIST_START, 5, ...Buffer.from('conns')]);
 const noop = (): void => undefined;
 
 /** The one key of a list-conn / list-sa event: its connection name and contents. */
@@ -442,6 +444,39 @@ export class ViciClient {
   /** Names of the connections loaded over VICI. */
   async getConns(opts?: CallOptions): Promise<string[]> {
     return list((await this.request('get-conns', {}, opts)).conns);
+  }
+
+  /**
+   * Which of `names` charon holds, by one get-conns exchange whose response is searched, not decoded: each name as a
+   * whole list item (its type byte and 16-bit length, then the name, then the next item's or the list's end byte).
+   * One walk of charon's connections (4-5 ms at 30,000, response 0.3 MB, searched in well under a millisecond) for
+   * any number of names, where list-conns walks them once per name (2.5-6 ms each) and decoding the 30,000 names
+   * cost a one-shot process 26-34 ms. A response not of get-conns' one-list form is decoded whole.
+   */
+  async heldOf(names: Iterable<string>, opts?: CallOptions): Promise<Set<string>> {
+    const wanted = [...new Set(names)];
+    const raw = await this.exclusive('get-conns', opts, () => this.response('get-conns', encode({})));
+    if (raw.subarray(0, CONNS_LIST.length).equals(CONNS_LIST) && raw[raw.length - 1] === Element.LIST_END) {
+      const out = new Set<string>();
+      for (const n of wanted) {
+        const b = Buffer.from(n, 'utf8');
+        if (!b.length || b.length > 0xffff) continue;
+        const item = Buffer.alloc(3 + b.length);
+        item[0] = Element.LIST_ITEM;
+        item.writeUInt16BE(b.length, 1);
+        b.copy(item, 3);
+        for (let i = raw.indexOf(item, CONNS_LIST.length); i >= 0; i = raw.indexOf(item, i + 1)) {
+          const next = raw[i + item.length];
+          if (next === Element.LIST_ITEM || next === Element.LIST_END) {
+            out.add(n);
+            break;
+          }
+        }
+      }
+      return out;
+    }
+    const held = new Set(list(ViciClient.checked('get-conns', decode(raw)).conns));
+    return new Set(wanted.filter((n) => held.has(n)));
   }
 
   /** Every loaded connection as charon describes it (list-conn events), in charon's order. */
