@@ -267,6 +267,46 @@ for (const c of OTHERS) {
   });
 }
 
+// An incremental add (a connection the current release does not have): charon was asked right after verify
+// (prefetchSwanOwnership), and the answer still refuses a secret or connection someone else loaded under its name.
+const withoutIfWe2 = () =>
+  variant('without-IfWe2', (d) => {
+    const conf = path.join(d, 'swanctl/conf.d/woodgrove.conf');
+    fs.writeFileSync(conf, fs.readFileSync(conf, 'utf8').replace(/ {2}IfWe2 \{[\s\S]*\n {2}\}\n(?=\}\n$)/, ''));
+    const refs = path.join(d, 'swanctl/secrets.refs');
+    fs.writeFileSync(refs, fs.readFileSync(refs, 'utf8').replace(/^IfWe2 .*\n/m, ''));
+    const t = path.join(d, 'tenants.json');
+    const j = JSON.parse(fs.readFileSync(t, 'utf8')) as Record<string, { connections: Record<string, unknown> }>;
+    delete j.woodgrove.connections.IfWe2;
+    fs.writeFileSync(t, JSON.stringify(j));
+  });
+for (const c of [
+  { name: 'shared secret', conf: 'secrets {\n  ike-IfWe2 {\n    id-1 = 192.0.2.202\n    secret = someone-elses-secret-0123456789\n  }\n}\n', what: '--load-creds' as const, message: 'charon already holds shared secret ike-IfWe2, which s2sgw did not load: refusing to replace it; the host was not changed' },
+  { name: 'connection', conf: 'connections {\n  IfWe2 {\n    remote_addrs = 192.0.2.202\n    children {\n      c {\n      }\n    }\n  }\n}\n', what: '--load-conns' as const, message: 'charon already holds connection IfWe2, which s2sgw did not load: refusing to replace it; the host was not changed' },
+]) {
+  test(`an added connection's name held by charon as a ${c.name} someone else loaded is refused over a current release`, async () => {
+    const sb = await openSandbox({ frr: false });
+    try {
+      prepareFixtureHost(sb);
+      const runner = () => new Runner(sb.runner({ skip: ['links', 'vrf', 'frr', 'tc'] }));
+      const said: string[] = [];
+      const before = withoutIfWe2();
+      const first = await apply(runner(), { bundle: before, env: FIXTURE_ENV, say: (x) => said.push(x) });
+      assert.is(first.code, 0, said.join('\n'));
+      swanctl(sb, c.conf, c.what);
+      const r = runner();
+      const out = await apply(r, { bundle: v1, env: FIXTURE_ENV, say: (x) => said.push(x) });
+      assert.is(out.code, 1, said.join('\n'));
+      assert.is(out.error!.step, 'ownership', describeError(out.error!));
+      assert.is(out.error!.message, c.message);
+      assert.is(out.error!.where, 'tenant woodgrove, connection IfWe2 (tenants/woodgrove.yaml:11)');
+      assert.ok(r.timings.some((t) => t.step === 'ownership'));
+    } finally {
+      await sb.close();
+    }
+  });
+}
+
 test('links apply creates carry its group from their first moment; the link add parent and kind options are not its devices', () => {
   assert.equal(markLinkAdds(['link add link eth1 name IfCi1 type vlan id 400', 'link set dev IfCi1 master contoso', 'link add name contoso type vrf table 1001']), [
     `link add link eth1 name IfCi1 group ${LINK_GROUP} type vlan id 400`,

@@ -7,7 +7,7 @@ import { Runner, StepError } from './runner';
 import { acquire, HostLock } from './host-lock';
 import { HistoryEntry, historyTo, Layout, layout, Pending, readPending, readState, writeState } from './layout';
 import { Journal, JournalWriter, readJournal } from './journal';
-import { checkOwnership, checkRelease, digestTouched, health, startNftCheck, startNftCheckWhole, startNftProbe, Step, STEPS, StepContext } from './steps';
+import { checkOwnership, checkRelease, digestTouched, health, prefetchSwanOwnership, startNftCheck, startNftCheckWhole, startNftProbe, Step, STEPS, StepContext, SwanOwnershipPrefetch } from './steps';
 import { changeSet } from './change-set';
 import { abortStage, beginStage, checkPrivateKey, contentOf, openRelease, patchedOf, PriorSecrets, pruneReleases, readReleaseFile, Release, resolveSecrets, SECRETS_CONF, SECRETS_REFS, stage, VerifiedBundle, verifyBundle } from './release';
 import { liveContents, switchTo } from './live';
@@ -318,13 +318,14 @@ async function switchFiles(runner: Runner, l: Layout, op: Journal['op'], to: Rel
 }
 
 /** Switches from the current release to `to` with a journal; undoes it on any failure. */
-async function switchRelease(runner: Runner, l: Layout, op: Journal['op'], to: Release | null, full: boolean, confirmSeconds: number | undefined, say: (s: string) => void, opened?: Release | null, keep?: number, peerFirstMs = 0): Promise<Outcome> {
+async function switchRelease(runner: Runner, l: Layout, op: Journal['op'], to: Release | null, full: boolean, confirmSeconds: number | undefined, say: (s: string) => void, opened?: Release | null, keep?: number, peerFirstMs = 0, swanPrefetch?: SwanOwnershipPrefetch): Promise<Outcome> {
   const state = readState(l);
   // The current release as the caller already opened it (its manifest is tens of MB at 10,000 tenants).
   const from = opened && opened.name === state.current ? opened : openRelease(l, state.current);
   // apply appends to the history; a rollback goes back to the target's last entry (or appends one it no longer holds).
   const history = historyTo(state.history, to?.name ?? null, op === 'apply' ? 'apply' : op, op !== 'apply');
   const ctx = timed(runner, 'compare', () => context(runner, l, from, to, full || !from, say, peerFirstMs));
+  if (from === opened) ctx.swanPrefetch = swanPrefetch;
   const cs = ctx.cs;
   // Host objects of the same names that s2sgw did not make: refused before the journal starts, so nothing changed.
   await step(runner, undefined, 'ownership', () => checkOwnership(ctx));
@@ -427,6 +428,8 @@ export async function apply(runner: Runner, req: ApplyRequest): Promise<Outcome>
       const early = req.full ? undefined : timed(runner, 'plan-nft', () => startNftCheck(runner, l, current, bundle, (p) => contentOf(bundle, p), (p) => patchedOf(bundle, p)));
       // Without an incremental transaction (a first apply, --full), the whole file's nft -c: seconds at thousands of tenants.
       const earlyWhole = req.full || !current ? timed(runner, 'plan-nft', () => startNftCheckWhole(runner, l, bundle, (p) => contentOf(bundle, p))) : undefined;
+      // And the ownership check's questions to charon about the bundle's new connections: charon answers meanwhile.
+      const swanPrefetch = prefetchSwanOwnership(runner, current?.manifest, bundle.manifest);
       // So does staging: libuv's threads write the bundle's files into a temporary release folder meanwhile.
       const staging = runner.dryRun ? undefined : beginStage(bundle, l, runner, current);
       let secrets: string;
@@ -449,7 +452,7 @@ export async function apply(runner: Runner, req: ApplyRequest): Promise<Outcome>
         say('already applied: nothing to do');
         return done({ code: 0, release: release.name });
       }
-      return done(await switchRelease(runner, l, 'apply', release, !!req.full, req.confirmSeconds, say, current, req.keep, req.peerFirstMs));
+      return done(await switchRelease(runner, l, 'apply', release, !!req.full, req.confirmSeconds, say, current, req.keep, req.peerFirstMs, swanPrefetch));
     } catch (e) {
       return { code: 1, error: asStepError(e, runner.step) };
     }
