@@ -13,6 +13,9 @@ import { FIXTURE_ENV, fingerprint, fixtureBundle, openSandbox, prepareFixtureHos
 import { Runner, parseFaults } from '../src/apply/runner';
 import { apply, describeError } from '../src/apply/engine';
 import { frrBlocksNaming, LINK_GROUP, lineDevices, markLinkAdds, nftOutsideOwnTable } from '../src/apply/owned';
+import { prefetchSwanOwnership } from '../src/apply/steps';
+import { parseManifest } from '../src/bundle/manifest';
+import * as net from 'node:net';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 's2sgw-apply-owned-'));
 process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -306,6 +309,29 @@ for (const c of [
     }
   });
 }
+
+test('the early questions to charon: only connections the current release\'s tenant entry lacks; an apply that ends first closes them (a charon that never answers)', async () => {
+  const m = (tenants: Record<string, string[]>) => parseManifest(JSON.stringify({ compiler: 'x', gateway: 'gw', gatewayDigest: 'd', tenants: Object.fromEntries(Object.entries(tenants).map(([t, c]) => [t, { digest: t + c.join(), file: `tenants/${t}.yaml`, connections: c }])), files: {} }));
+  const sock = path.join(tmp, 'mute.vici');
+  const held: net.Socket[] = [];
+  const server = net.createServer((c) => held.push(c));
+  await new Promise<void>((r) => server.listen(sock, r));
+  try {
+    const runner = new Runner({ vici: sock });
+    assert.is(prefetchSwanOwnership(runner, m({ a: ['A1'] }), m({ a: ['A1'] })), undefined);
+    assert.is(prefetchSwanOwnership(new Runner({ vici: sock, skip: ['strongswan'] }), undefined, m({ a: ['A1'] })), undefined);
+    const p = prefetchSwanOwnership(runner, m({ a: ['A1'], b: ['B1'] }), m({ a: ['A1', 'A2'], c: ['C1', 'C2'] }))!;
+    assert.equal([...p.names].sort(), ['A2', 'C1', 'C2']);
+    await new Promise((r) => setTimeout(r, 100));
+    const t0 = Date.now();
+    p.cancel();
+    assert.is(await p.held, undefined);
+    assert.ok(Date.now() - t0 < 1000, `settled ${Date.now() - t0} ms after cancel`);
+  } finally {
+    for (const c of held) c.destroy();
+    server.close();
+  }
+});
 
 test('links apply creates carry its group from their first moment; the link add parent and kind options are not its devices', () => {
   assert.equal(markLinkAdds(['link add link eth1 name IfCi1 type vlan id 400', 'link set dev IfCi1 master contoso', 'link add name contoso type vrf table 1001']), [

@@ -398,6 +398,7 @@ export async function apply(runner: Runner, req: ApplyRequest): Promise<Outcome>
   const l = layout(runner);
   const say = req.say;
   let prov: Provenance | undefined;
+  let swanPrefetch: SwanOwnershipPrefetch | undefined;
   const run = async (): Promise<Outcome> => {
     try {
       // Before anything changes (even a crashed apply's recovery): is the bundle for this host, signed by a key it trusts?
@@ -429,7 +430,7 @@ export async function apply(runner: Runner, req: ApplyRequest): Promise<Outcome>
       // Without an incremental transaction (a first apply, --full), the whole file's nft -c: seconds at thousands of tenants.
       const earlyWhole = req.full || !current ? timed(runner, 'plan-nft', () => startNftCheckWhole(runner, l, bundle, (p) => contentOf(bundle, p))) : undefined;
       // And the ownership check's questions to charon about the bundle's new connections: charon answers meanwhile.
-      const swanPrefetch = prefetchSwanOwnership(runner, current?.manifest, bundle.manifest);
+      swanPrefetch = prefetchSwanOwnership(runner, current?.manifest, bundle.manifest);
       // So does staging: libuv's threads write the bundle's files into a temporary release folder meanwhile.
       const staging = runner.dryRun ? undefined : beginStage(bundle, l, runner, current);
       let secrets: string;
@@ -455,6 +456,8 @@ export async function apply(runner: Runner, req: ApplyRequest): Promise<Outcome>
       return done(await switchRelease(runner, l, 'apply', release, !!req.full, req.confirmSeconds, say, current, req.keep, req.peerFirstMs, swanPrefetch));
     } catch (e) {
       return { code: 1, error: asStepError(e, runner.step) };
+    } finally {
+      swanPrefetch?.cancel();
     }
   };
   const withProvenance = (o: Outcome): Outcome => (prov ? { ...o, provenance: prov } : o);

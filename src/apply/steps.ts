@@ -646,20 +646,23 @@ interface SwanHeld {
 /**
  * Asks charon over VICI which of `names` it holds as connections (by name in one exchange for a few names, get-conns
  * for more than 20) and which shared secrets of their names (get-shared: VICI has no query for one secret id).
- * Undefined when charon does not answer (the health check's to report).
+ * Undefined when charon does not answer (the health check's to report). `early`: the prefetch's connection, which
+ * tries to connect for `connectMs` only and hands its client out (to be closed when the apply ends first).
  */
-async function swanHeld(runner: Runner, names: string[]): Promise<SwanHeld | undefined> {
+async function swanHeld(runner: Runner, names: string[], early?: { connectMs: number; opened: (c: ViciClient) => void }): Promise<SwanHeld | undefined> {
   let client: ViciClient | undefined;
+  const calls = { timeoutMs: 10_000 };
   try {
-    client = await ViciClient.connect(runner.vici, { timeoutMs: 10_000 });
+    client = await ViciClient.connect(runner.vici, { timeoutMs: early?.connectMs ?? calls.timeoutMs });
+    early?.opened(client);
     const conns: string[] = [];
     const want = new Set(names);
     // A few new connections (an added tenant): charon is asked about those names only (in one exchange), not for its
     // 30,000 (at 10,000 tenants) connection names. Shared secrets have no such query (and load-shared of a held id
     // replaces it silently): get-shared lists all their ids, and only those of the new connections' names are read.
-    if (names.length <= 20) for (const [n, found] of await client.listConnsEach(names)) conns.push(...found.map((x) => x.name).filter((x) => x === n));
-    else conns.push(...(await client.getConns()).filter((n) => want.has(n)));
-    return { conns, shared: await client.getSharedOf(names) };
+    if (names.length <= 20) for (const [n, found] of await client.listConnsEach(names, calls)) conns.push(...found.map((x) => x.name).filter((x) => x === n));
+    else conns.push(...(await client.getConns(calls)).filter((n) => want.has(n)));
+    return { conns, shared: await client.getSharedOf(names, calls) };
   } catch {
     return undefined;
   } finally {
@@ -671,6 +674,8 @@ async function swanHeld(runner: Runner, names: string[]): Promise<SwanHeld | und
 export interface SwanOwnershipPrefetch {
   names: ReadonlySet<string>;
   held: Promise<SwanHeld | undefined>;
+  /** Closes the connection if it is still open (the apply ended before the check): the process does not wait on charon. */
+  cancel(): void;
 }
 
 /**
@@ -693,7 +698,24 @@ export function prefetchSwanOwnership(runner: Runner, from: Manifest | undefined
     for (const c of y.connections) if (!x?.connections.includes(c)) names.add(c);
   }
   if (!names.size) return undefined;
-  return { names, held: swanHeld(runner, [...names]) };
+  let client: ViciClient | undefined;
+  let cancelled = false;
+  // One quick try to connect (charon is up on a host it holds connections on); the check itself waits for a starting charon.
+  const held = swanHeld(runner, [...names], {
+    connectMs: 200,
+    opened: (c) => {
+      client = c;
+      if (cancelled) void c.close();
+    },
+  });
+  return {
+    names,
+    held,
+    cancel: () => {
+      cancelled = true;
+      void client?.close();
+    },
+  };
 }
 
 /** strongSwan: charon holds no connection or shared secret, of a name a new connection would load, that s2sgw did not load. */
