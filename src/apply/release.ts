@@ -43,6 +43,27 @@ export function shardOf(name: string): string {
   return (h % SHARDS).toString().padStart(2, '0');
 }
 
+/**
+ * A bundle path's shard as one number, without a string made (beginStage asks for each of 20,000 files in a one-shot
+ * process): SHARDS * (its folder's index in SHARDED) + its shard, or -1 for a file that is not in a shard (sharded()).
+ */
+function shardKey(p: string): number {
+  for (let d = 0; d < SHARDED.length; d++) {
+    const dir = SHARDED[d];
+    if (!p.startsWith(dir)) continue;
+    if (p.length === dir.length || p.indexOf('/', dir.length) >= 0) return -1;
+    let h = 0x811c9dc5;
+    for (let i = dir.length; i < p.length; i++) h = Math.imul(h ^ p.charCodeAt(i), 0x01000193) >>> 0;
+    return d * SHARDS + (h % SHARDS);
+  }
+  return -1;
+}
+
+/** A shardKey's folder in a release: "swanctl/conf.d/07", "summaries/07". */
+function shardFolder(k: number): string {
+  return `${SHARDED[Math.floor(k / SHARDS)]}${(k % SHARDS).toString().padStart(2, '0')}`;
+}
+
 /** A file that lives in a shard: swanctl/conf.d/<name>.conf or summaries/<name>.json (no deeper folder): its folder and name. */
 function sharded(p: string): { dir: string; name: string } | undefined {
   const dir = SHARDED.find((d) => p.startsWith(d));
@@ -1010,31 +1031,32 @@ export function beginStage(b: VerifiedBundle, l: Layout, runner: Runner, reuse?:
   };
   // A shard whose files the current release holds, every one and no other (none of its files is gone), is the current
   // release's shard folder: its name is read from the link, not hashed again (20,000 files at 10,000 tenants).
-  const lost = new Set<string>();
+  // Shards (shardKey) with a file the current release holds and the bundle does not, or with a file it does not lend.
+  const changed = new Set<number>();
   if (reuse && !reuse.flat)
     for (const p in reuse.manifest.files) {
-      const n = b.manifest.files[p] ? undefined : sharded(p);
-      if (n) lost.add(`${n.dir}${shardOf(n.name)}`);
+      if (b.manifest.files[p]) continue;
+      const k = shardKey(p);
+      if (k >= 0) changed.add(k);
     }
-  const sameShard = (k: string, files: VerifiedBundle['files']): string | undefined => {
-    if (!reuse || reuse.flat || lost.has(k) || !files.every((f) => f instanceof ReusedFile)) return undefined;
+  const sameShard = (k: number): string | undefined => {
+    if (!reuse || reuse.flat || changed.has(k)) return undefined;
     try {
-      return path.basename(fs.readlinkSync(path.join(reuse.dir, ...k.split('/'))));
+      return path.basename(fs.readlinkSync(path.join(reuse.dir, ...shardFolder(k).split('/'))));
     } catch {
       return undefined;
     }
   };
   try {
     mkdir(tmp);
-    // By sharded folder and shard: "swanctl/conf.d/07", "summaries/07".
-    const shards = new Map<string, Array<VerifiedBundle['files'][number]>>();
+    // By shardKey: swanctl/conf.d/00-63, then summaries/00-63.
+    const shards: Array<Array<VerifiedBundle['files'][number]> | undefined> = [];
     for (const f of b.files) {
-      const n = sharded(f.path);
-      if (n === undefined) place(f, path.join(tmp, ...f.path.split('/')));
+      const k = shardKey(f.path);
+      if (k < 0) place(f, path.join(tmp, ...f.path.split('/')));
       else {
-        const k = `${n.dir}${shardOf(n.name)}`;
-        if (!shards.has(k)) shards.set(k, []);
-        shards.get(k)!.push(f);
+        (shards[k] ??= []).push(f);
+        if (!(f instanceof ReusedFile)) changed.add(k);
       }
     }
     jobs.push(async () => {
@@ -1042,8 +1064,10 @@ export function beginStage(b: VerifiedBundle, l: Layout, runner: Runner, reuse?:
       st.written.push(path.join(tmp, MANIFEST));
     });
     // Each shard folder is named by the digest of its files' names, sha256s and modes: one that exists holds them.
-    for (const [k, files] of [...shards].sort(([x], [y]) => (x < y ? -1 : 1))) {
-      const digest = sameShard(k, files) ?? createHash('sha256').update(files.map((f) => `${f.path}\0${b.manifest.files[f.path].sha256}\0${f.mode}\n`).join('')).digest('hex');
+    for (let k = 0; k < shards.length; k++) {
+      const files = shards[k];
+      if (!files) continue;
+      const digest = sameShard(k) ?? createHash('sha256').update(files.map((f) => `${f.path}\0${b.manifest.files[f.path].sha256}\0${f.mode}\n`).join('')).digest('hex');
       const dir = path.join(l.shards, digest);
       if (!fs.existsSync(dir)) {
         mkdir(l.shards);
@@ -1054,9 +1078,10 @@ export function beginStage(b: VerifiedBundle, l: Layout, runner: Runner, reuse?:
         st.renames.push([sd, dir]);
       }
       // releases/<r>/swanctl/conf.d/NN -> ../../../../shards/<digest>; releases/<r>/summaries/NN -> ../../../shards/<digest>.
-      const link = path.join(tmp, ...k.split('/'));
+      const folder = shardFolder(k).split('/');
+      const link = path.join(tmp, ...folder);
       mkdir(path.dirname(link));
-      fs.symlinkSync(path.join(...k.split('/').map(() => '..'), '..', 'shards', digest), link);
+      fs.symlinkSync(path.join(...folder.map(() => '..'), '..', 'shards', digest), link);
     }
     // The first failure stops the queue; `done` settles only when no write is in flight any more.
     const pool = async () => {
