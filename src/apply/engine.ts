@@ -425,12 +425,13 @@ export async function apply(runner: Runner, req: ApplyRequest): Promise<Outcome>
       const bundle = await step(runner, undefined, 'verify', () => verifyBundle(path.resolve(req.bundle), { reuse: openCurrent, allowExtra: [SIGNATURE], manifestBytes: accepted.manifestBytes }));
       const current = opened as Release | null;
       if (bundle.manifest.gateway !== accepted.gateway) throw new StepError('verify', `manifest.json says gateway ${bundle.manifest.gateway} in its body but ${accepted.gateway} in its head`);
+      // The ownership check's questions to charon about the bundle's new connections, first: charon answers while
+      // the nft transaction is planned, the secrets resolved and the release staged.
+      swanPrefetch = prefetchSwanOwnership(runner, current?.manifest, bundle.manifest);
       // The incremental nft transaction, planned from the verified bytes (reload-nftables' nft -f is its check).
       const early = req.full ? undefined : timed(runner, 'plan-nft', () => startNftCheck(runner, l, current, bundle, (p) => contentOf(bundle, p), (p) => patchedOf(bundle, p)));
       // Without an incremental transaction (a first apply, --full), the whole file's nft -c: seconds at thousands of tenants.
       const earlyWhole = req.full || !current ? timed(runner, 'plan-nft', () => startNftCheckWhole(runner, l, bundle, (p) => contentOf(bundle, p))) : undefined;
-      // And the ownership check's questions to charon about the bundle's new connections: charon answers meanwhile.
-      swanPrefetch = prefetchSwanOwnership(runner, current?.manifest, bundle.manifest);
       // So does staging: libuv's threads write the bundle's files into a temporary release folder meanwhile.
       const staging = runner.dryRun ? undefined : beginStage(bundle, l, runner, current);
       let secrets: string;
