@@ -690,7 +690,7 @@ export function prefetchSwanOwnership(runner: Runner, from: Manifest | undefined
   if (runner.skipped('strongswan') || runner.via?.length) return undefined;
   const a = from?.tenants ?? {};
   const names = new Set<string>();
-  for (const t in to.tenants) {
+  for (const t of Object.keys(to.tenants)) {
     const y = to.tenants[t];
     const x = a[t];
     // deriveManifest shares one entry where the tenant's line is the same bytes in both manifests.
