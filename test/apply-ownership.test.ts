@@ -16,6 +16,7 @@ import { frrBlocksNaming, LINK_GROUP, lineDevices, markLinkAdds, nftOutsideOwnTa
 import { prefetchSwanOwnership } from '../src/apply/steps';
 import { parseManifest } from '../src/bundle/manifest';
 import * as net from 'node:net';
+import { spawnSync } from 'node:child_process';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 's2sgw-apply-owned-'));
 process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -330,6 +331,28 @@ test('the early questions to charon: only connections the current release\'s ten
   } finally {
     for (const c of held) c.destroy();
     server.close();
+  }
+});
+
+test('the early questions to charon are answered though the main thread is busy for a while after they are asked (as verify\'s followers keep it)', async () => {
+  const sb = await openSandbox({ frr: false });
+  try {
+    swanctl(sb, 'secrets {\n  ike-Early2 {\n    id-1 = 192.0.2.203\n    secret = someone-elses-secret-0123456789\n  }\n}\n', '--load-creds');
+    // A one-shot process, as apply is: the questions asked, then 400 ms of synchronous work before the event loop turns
+    // (longer than any deadline a connection could be given for itself: its timer would fire before its callback ran).
+    const script = `
+      const { prefetchSwanOwnership } = require(${JSON.stringify(path.join(__dirname, '..', 'src', 'apply', 'steps.js'))});
+      const { Runner } = require(${JSON.stringify(path.join(__dirname, '..', 'src', 'apply', 'runner.js'))});
+      const { parseManifest } = require(${JSON.stringify(path.join(__dirname, '..', 'src', 'bundle', 'manifest.js'))});
+      const to = parseManifest(JSON.stringify({ compiler: 'x', gateway: 'gw', gatewayDigest: 'd', tenants: { e: { digest: 'e', file: 'tenants/e.yaml', connections: ['Early1', 'Early2'] } }, files: {} }));
+      const p = prefetchSwanOwnership(new Runner({ vici: ${JSON.stringify(sb.vici)} }), undefined, to);
+      for (const t0 = Date.now(); Date.now() - t0 < 400; );
+      p.held.then((h) => console.log(JSON.stringify(h)));`;
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 30_000 });
+    assert.is(r.status, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout), { conns: [], shared: ['ike-Early2'] });
+  } finally {
+    await sb.close();
   }
 });
 

@@ -647,22 +647,23 @@ interface SwanHeld {
  * Asks charon over VICI which of `names` it holds as connections (by name in one exchange for a few names, get-conns
  * for more than 20) and which shared secrets of their names (get-shared: VICI has no query for one secret id).
  * Undefined when charon does not answer (the health check's to report). `early`: the prefetch's connection, which
- * tries to connect for `connectMs` only and hands its client out (to be closed when the apply ends first).
+ * tries to connect once (no retry while charon starts) and hands its client out (to be closed when the apply ends
+ * first). Its deadlines are the check's: the apply's main thread is busy for a while after it starts (verify's
+ * followers, secrets), and a deadline timer that fires before the connection's callback runs would throw the answer away.
  */
-async function swanHeld(runner: Runner, names: string[], early?: { connectMs: number; opened: (c: ViciClient) => void }): Promise<SwanHeld | undefined> {
+async function swanHeld(runner: Runner, names: string[], early?: { opened: (c: ViciClient) => void }): Promise<SwanHeld | undefined> {
   let client: ViciClient | undefined;
-  const calls = { timeoutMs: 10_000 };
   try {
-    client = await ViciClient.connect(runner.vici, { timeoutMs: early?.connectMs ?? calls.timeoutMs });
+    client = await ViciClient.connect(runner.vici, { timeoutMs: 10_000, retry: !early });
     early?.opened(client);
     const conns: string[] = [];
     const want = new Set(names);
     // A few new connections (an added tenant): charon is asked about those names only (in one exchange), not for its
     // 30,000 (at 10,000 tenants) connection names. Shared secrets have no such query (and load-shared of a held id
     // replaces it silently): get-shared lists all their ids, and only those of the new connections' names are read.
-    if (names.length <= 20) for (const [n, found] of await client.listConnsEach(names, calls)) conns.push(...found.map((x) => x.name).filter((x) => x === n));
-    else conns.push(...(await client.getConns(calls)).filter((n) => want.has(n)));
-    return { conns, shared: await client.getSharedOf(names, calls) };
+    if (names.length <= 20) for (const [n, found] of await client.listConnsEach(names)) conns.push(...found.map((x) => x.name).filter((x) => x === n));
+    else conns.push(...(await client.getConns()).filter((n) => want.has(n)));
+    return { conns, shared: await client.getSharedOf(names) };
   } catch {
     return undefined;
   } finally {
@@ -700,9 +701,8 @@ export function prefetchSwanOwnership(runner: Runner, from: Manifest | undefined
   if (!names.size) return undefined;
   let client: ViciClient | undefined;
   let cancelled = false;
-  // One quick try to connect (charon is up on a host it holds connections on); the check itself waits for a starting charon.
+  // One try to connect (charon is up on a host it holds connections on); the check itself waits for a starting charon.
   const held = swanHeld(runner, [...names], {
-    connectMs: 200,
     opened: (c) => {
       client = c;
       if (cancelled) void c.close();
