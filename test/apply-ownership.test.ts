@@ -13,6 +13,10 @@ import { FIXTURE_ENV, fingerprint, fixtureBundle, openSandbox, prepareFixtureHos
 import { Runner, parseFaults } from '../src/apply/runner';
 import { apply, describeError } from '../src/apply/engine';
 import { frrBlocksNaming, LINK_GROUP, lineDevices, markLinkAdds, nftOutsideOwnTable } from '../src/apply/owned';
+import { prefetchSwanOwnership } from '../src/apply/steps';
+import { parseManifest } from '../src/bundle/manifest';
+import * as net from 'node:net';
+import { spawnSync } from 'node:child_process';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 's2sgw-apply-owned-'));
 process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -266,6 +270,91 @@ for (const c of OTHERS) {
     }
   });
 }
+
+// An incremental add (a connection the current release does not have): charon was asked right after verify
+// (prefetchSwanOwnership), and the answer still refuses a secret or connection someone else loaded under its name.
+const withoutIfWe2 = () =>
+  variant('without-IfWe2', (d) => {
+    const conf = path.join(d, 'swanctl/conf.d/woodgrove.conf');
+    fs.writeFileSync(conf, fs.readFileSync(conf, 'utf8').replace(/ {2}IfWe2 \{[\s\S]*\n {2}\}\n(?=\}\n$)/, ''));
+    const refs = path.join(d, 'swanctl/secrets.refs');
+    fs.writeFileSync(refs, fs.readFileSync(refs, 'utf8').replace(/^IfWe2 .*\n/m, ''));
+    const t = path.join(d, 'tenants.json');
+    const j = JSON.parse(fs.readFileSync(t, 'utf8')) as Record<string, { connections: Record<string, unknown> }>;
+    delete j.woodgrove.connections.IfWe2;
+    fs.writeFileSync(t, JSON.stringify(j));
+  });
+for (const c of [
+  { name: 'shared secret', conf: 'secrets {\n  ike-IfWe2 {\n    id-1 = 192.0.2.202\n    secret = someone-elses-secret-0123456789\n  }\n}\n', what: '--load-creds' as const, message: 'charon already holds shared secret ike-IfWe2, which s2sgw did not load: refusing to replace it; the host was not changed' },
+  { name: 'connection', conf: 'connections {\n  IfWe2 {\n    remote_addrs = 192.0.2.202\n    children {\n      c {\n      }\n    }\n  }\n}\n', what: '--load-conns' as const, message: 'charon already holds connection IfWe2, which s2sgw did not load: refusing to replace it; the host was not changed' },
+]) {
+  test(`an added connection's name held by charon as a ${c.name} someone else loaded is refused over a current release`, async () => {
+    const sb = await openSandbox({ frr: false });
+    try {
+      prepareFixtureHost(sb);
+      const runner = () => new Runner(sb.runner({ skip: ['links', 'vrf', 'frr', 'tc'] }));
+      const said: string[] = [];
+      const before = withoutIfWe2();
+      const first = await apply(runner(), { bundle: before, env: FIXTURE_ENV, say: (x) => said.push(x) });
+      assert.is(first.code, 0, said.join('\n'));
+      swanctl(sb, c.conf, c.what);
+      const r = runner();
+      const out = await apply(r, { bundle: v1, env: FIXTURE_ENV, say: (x) => said.push(x) });
+      assert.is(out.code, 1, said.join('\n'));
+      assert.is(out.error!.step, 'ownership', describeError(out.error!));
+      assert.is(out.error!.message, c.message);
+      assert.is(out.error!.where, 'tenant woodgrove, connection IfWe2 (tenants/woodgrove.yaml:11)');
+      assert.ok(r.timings.some((t) => t.step === 'ownership'));
+    } finally {
+      await sb.close();
+    }
+  });
+}
+
+test('the early questions to charon: only connections the current release\'s tenant entry lacks; an apply that ends first closes them (a charon that never answers)', async () => {
+  const m = (tenants: Record<string, string[]>) => parseManifest(JSON.stringify({ compiler: 'x', gateway: 'gw', gatewayDigest: 'd', tenants: Object.fromEntries(Object.entries(tenants).map(([t, c]) => [t, { digest: t + c.join(), file: `tenants/${t}.yaml`, connections: c }])), files: {} }));
+  const sock = path.join(tmp, 'mute.vici');
+  const held: net.Socket[] = [];
+  const server = net.createServer((c) => held.push(c));
+  await new Promise<void>((r) => server.listen(sock, r));
+  try {
+    const runner = new Runner({ vici: sock });
+    assert.is(prefetchSwanOwnership(runner, m({ a: ['A1'] }), m({ a: ['A1'] })), undefined);
+    assert.is(prefetchSwanOwnership(new Runner({ vici: sock, skip: ['strongswan'] }), undefined, m({ a: ['A1'] })), undefined);
+    const p = prefetchSwanOwnership(runner, m({ a: ['A1'], b: ['B1'] }), m({ a: ['A1', 'A2'], c: ['C1', 'C2'] }))!;
+    assert.equal([...p.names].sort(), ['A2', 'C1', 'C2']);
+    await new Promise((r) => setTimeout(r, 100));
+    const t0 = Date.now();
+    p.cancel();
+    assert.is(await p.held, undefined);
+    assert.ok(Date.now() - t0 < 1000, `settled ${Date.now() - t0} ms after cancel`);
+  } finally {
+    for (const c of held) c.destroy();
+    server.close();
+  }
+});
+
+test('the early questions to charon are answered though the main thread is busy for a while after they are asked (as verify\'s followers keep it)', async () => {
+  const sb = await openSandbox({ frr: false });
+  try {
+    swanctl(sb, 'secrets {\n  ike-Early2 {\n    id-1 = 192.0.2.203\n    secret = someone-elses-secret-0123456789\n  }\n}\n', '--load-creds');
+    // A one-shot process, as apply is: the questions asked, then 400 ms of synchronous work before the event loop turns
+    // (longer than any deadline a connection could be given for itself: its timer would fire before its callback ran).
+    const script = `
+      const { prefetchSwanOwnership } = require(${JSON.stringify(path.join(__dirname, '..', 'src', 'apply', 'steps.js'))});
+      const { Runner } = require(${JSON.stringify(path.join(__dirname, '..', 'src', 'apply', 'runner.js'))});
+      const { parseManifest } = require(${JSON.stringify(path.join(__dirname, '..', 'src', 'bundle', 'manifest.js'))});
+      const to = parseManifest(JSON.stringify({ compiler: 'x', gateway: 'gw', gatewayDigest: 'd', tenants: { e: { digest: 'e', file: 'tenants/e.yaml', connections: ['Early1', 'Early2'] } }, files: {} }));
+      const p = prefetchSwanOwnership(new Runner({ vici: ${JSON.stringify(sb.vici)} }), undefined, to);
+      for (const t0 = Date.now(); Date.now() - t0 < 400; );
+      p.held.then((h) => console.log(JSON.stringify(h)));`;
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 30_000 });
+    assert.is(r.status, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout), { conns: [], shared: ['ike-Early2'] });
+  } finally {
+    await sb.close();
+  }
+});
 
 test('links apply creates carry its group from their first moment; the link add parent and kind options are not its devices', () => {
   assert.equal(markLinkAdds(['link add link eth1 name IfCi1 type vlan id 400', 'link set dev IfCi1 master contoso', 'link add name contoso type vrf table 1001']), [

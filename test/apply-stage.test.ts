@@ -8,7 +8,7 @@ import { FIXTURES } from './helpers';
 import { fixtureBundle } from '../src/apply/sandbox';
 import { Runner } from '../src/apply/runner';
 import { layout } from '../src/apply/layout';
-import { stage, stageSync, verifyBundle } from '../src/apply/release';
+import { readReleaseFile, SECRETS_CONF, stage, stageSync, verifyBundle } from '../src/apply/release';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 's2sgw-apply-stage-'));
 test.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -60,6 +60,34 @@ test('stage: a few written files are synced one by one, without syncfs (which fl
   } finally {
     process.env.PATH = saved;
   }
+});
+
+test('stage: secrets.conf is the current release\'s file (a hard link) when it holds the same secrets, a new file (0600) when they differ', async () => {
+  const b1 = path.join(tmp, 'bundle-s1');
+  const b2 = path.join(tmp, 'bundle-s2');
+  fixtureBundle(path.join(FIXTURES, 'apply', 'v1'), b1);
+  fixtureBundle(path.join(FIXTURES, 'apply', 'v2'), b2);
+  const runner = new Runner({ root: path.join(tmp, 'root-secrets') });
+  const l = layout(runner);
+  const same = 'secrets {\n  ike-IfCe1 {\n    secret = 0sAAAA\n  }\n}\n';
+  const r1 = await stage(verifyBundle(b1), same, l, runner);
+  const conf = (r: { dir: string }) => path.join(r.dir, ...SECRETS_CONF.split('/'));
+  const r2 = await stage(verifyBundle(b2, { reuse: r1 }), same, l, runner, r1);
+  assert.is.not(r2.dir, r1.dir);
+  assert.is(fs.statSync(conf(r2)).ino, fs.statSync(conf(r1)).ino, 'the same secrets: one file');
+  assert.is(readReleaseFile(r2, SECRETS_CONF), same);
+  assert.is(readReleaseFile(r1, SECRETS_CONF), same);
+  // The same bundle with other secrets (a rotation) is a release of its own, its secrets.conf written anew.
+  const other = same.replace('0sAAAA', '0sBBBB');
+  const r3 = await stage(verifyBundle(b2, { reuse: r2 }), other, l, runner, r2);
+  assert.is(path.basename(r3.dir), `${path.basename(r2.dir)}.1`);
+  assert.is.not(fs.statSync(conf(r3)).ino, fs.statSync(conf(r2)).ino);
+  assert.is(fs.readFileSync(conf(r3), 'utf8'), other);
+  assert.is(fs.statSync(conf(r3)).mode & 0o777, 0o600);
+  assert.is(fs.readFileSync(conf(r2), 'utf8'), same, 'the current release\'s file is never written');
+  // A release whose secrets.conf is shared lives on when the other is removed (pruning removes a folder).
+  fs.rmSync(r1.dir, { recursive: true, force: true });
+  assert.is(fs.readFileSync(conf(r2), 'utf8'), same);
 });
 
 test.run();

@@ -7,7 +7,7 @@ import { Runner, StepError } from './runner';
 import { acquire, HostLock } from './host-lock';
 import { HistoryEntry, historyTo, Layout, layout, Pending, readPending, readState, writeState } from './layout';
 import { Journal, JournalWriter, readJournal } from './journal';
-import { checkOwnership, checkRelease, digestTouched, health, startNftCheck, startNftCheckWhole, startNftProbe, Step, STEPS, StepContext } from './steps';
+import { checkOwnership, checkRelease, digestTouched, health, prefetchSwanOwnership, startNftCheck, startNftCheckWhole, startNftProbe, Step, STEPS, StepContext, SwanOwnershipPrefetch } from './steps';
 import { changeSet } from './change-set';
 import { abortStage, beginStage, checkPrivateKey, contentOf, openRelease, patchedOf, planPrune, PriorSecrets, pruneReleases, readReleaseFile, Release, resolveSecrets, SECRETS_CONF, SECRETS_REFS, stage, VerifiedBundle, verifyBundle } from './release';
 import { liveContents, switchTo } from './live';
@@ -333,13 +333,14 @@ async function switchFiles(runner: Runner, l: Layout, op: Journal['op'], to: Rel
 }
 
 /** Switches from the current release to `to` with a journal; undoes it on any failure. */
-async function switchRelease(runner: Runner, l: Layout, op: Journal['op'], to: Release | null, full: boolean, confirmSeconds: number | undefined, say: (s: string) => void, opened?: Release | null, keep?: number, peerFirstMs = 0): Promise<Outcome> {
+async function switchRelease(runner: Runner, l: Layout, op: Journal['op'], to: Release | null, full: boolean, confirmSeconds: number | undefined, say: (s: string) => void, opened?: Release | null, keep?: number, peerFirstMs = 0, swanPrefetch?: SwanOwnershipPrefetch): Promise<Outcome> {
   const state = readState(l);
   // The current release as the caller already opened it (its manifest is tens of MB at 10,000 tenants).
   const from = opened && opened.name === state.current ? opened : openRelease(l, state.current);
   // apply appends to the history; a rollback goes back to the target's last entry (or appends one it no longer holds).
   const history = historyTo(state.history, to?.name ?? null, op === 'apply' ? 'apply' : op, op !== 'apply');
   const ctx = timed(runner, 'compare', () => context(runner, l, from, to, full || !from, say, peerFirstMs));
+  if (from === opened) ctx.swanPrefetch = swanPrefetch;
   const cs = ctx.cs;
   // health's nft probe, when this switch leaves s2sgw.nft as the host has it: from here on, beside ownership, the
   // switch and the reload steps (its process start and nft's read were most of a hitless change's health step).
@@ -425,6 +426,7 @@ export async function apply(runner: Runner, req: ApplyRequest): Promise<Outcome>
   const l = layout(runner);
   const say = req.say;
   let prov: Provenance | undefined;
+  let swanPrefetch: SwanOwnershipPrefetch | undefined;
   const run = async (): Promise<Outcome> => {
     try {
       // Before anything changes (even a crashed apply's recovery): is the bundle for this host, signed by a key it trusts?
@@ -451,6 +453,9 @@ export async function apply(runner: Runner, req: ApplyRequest): Promise<Outcome>
       const bundle = await step(runner, undefined, 'verify', () => verifyBundle(path.resolve(req.bundle), { reuse: openCurrent, allowExtra: [SIGNATURE], manifestBytes: accepted.manifestBytes }));
       const current = opened as Release | null;
       if (bundle.manifest.gateway !== accepted.gateway) throw new StepError('verify', `manifest.json says gateway ${bundle.manifest.gateway} in its body but ${accepted.gateway} in its head`);
+      // The ownership check's questions to charon about the bundle's new connections, first: charon answers while
+      // the nft transaction is planned, the secrets resolved and the release staged.
+      swanPrefetch = prefetchSwanOwnership(runner, current?.manifest, bundle.manifest);
       // The incremental nft transaction, planned from the verified bytes (reload-nftables' nft -f is its check).
       const early = req.full ? undefined : timed(runner, 'plan-nft', () => startNftCheck(runner, l, current, bundle, (p) => contentOf(bundle, p), (p) => patchedOf(bundle, p)));
       // Without an incremental transaction (a first apply, --full), the whole file's nft -c: seconds at thousands of tenants.
@@ -479,9 +484,11 @@ export async function apply(runner: Runner, req: ApplyRequest): Promise<Outcome>
         say('already applied: nothing to do');
         return done({ code: 0, release: release.name });
       }
-      return done(await switchRelease(runner, l, 'apply', release, !!req.full, req.confirmSeconds, say, current, req.keep, req.peerFirstMs));
+      return done(await switchRelease(runner, l, 'apply', release, !!req.full, req.confirmSeconds, say, current, req.keep, req.peerFirstMs, swanPrefetch));
     } catch (e) {
       return { code: 1, error: asStepError(e, runner.step) };
+    } finally {
+      swanPrefetch?.cancel();
     }
   };
   const withProvenance = (o: Outcome): Outcome => (prov ? { ...o, provenance: prov } : o);

@@ -13,7 +13,6 @@ import { DEFAULT_SECRETS_DIR, envPrefix, MAX_SECRET_BYTES, ScopeIndex, scopeInde
 import { parsePrivateRefs } from '../targets/strongswan/host';
 import { StepError, Runner } from './runner';
 import { Layout, readPending, readState, State, writeState } from './layout';
-import { writeNewSynced } from './fsx';
 import { childEnv } from '../util/env';
 
 export const MANIFEST = 'manifest.json';
@@ -42,6 +41,27 @@ export function shardOf(name: string): string {
   let h = 0x811c9dc5;
   for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193) >>> 0;
   return (h % SHARDS).toString().padStart(2, '0');
+}
+
+/**
+ * A bundle path's shard as one number, without a string made (beginStage asks for each of 20,000 files in a one-shot
+ * process): SHARDS * (its folder's index in SHARDED) + its shard, or -1 for a file that is not in a shard (sharded()).
+ */
+function shardKey(p: string): number {
+  for (let d = 0; d < SHARDED.length; d++) {
+    const dir = SHARDED[d];
+    if (!p.startsWith(dir)) continue;
+    if (p.length === dir.length || p.indexOf('/', dir.length) >= 0) return -1;
+    let h = 0x811c9dc5;
+    for (let i = dir.length; i < p.length; i++) h = Math.imul(h ^ p.charCodeAt(i), 0x01000193) >>> 0;
+    return d * SHARDS + (h % SHARDS);
+  }
+  return -1;
+}
+
+/** A shardKey's folder in a release: "swanctl/conf.d/07", "summaries/07". */
+function shardFolder(k: number): string {
+  return `${SHARDED[Math.floor(k / SHARDS)]}${(k % SHARDS).toString().padStart(2, '0')}`;
 }
 
 /** A file that lives in a shard: swanctl/conf.d/<name>.conf or summaries/<name>.json (no deeper folder): its folder and name. */
@@ -1011,31 +1031,32 @@ export function beginStage(b: VerifiedBundle, l: Layout, runner: Runner, reuse?:
   };
   // A shard whose files the current release holds, every one and no other (none of its files is gone), is the current
   // release's shard folder: its name is read from the link, not hashed again (20,000 files at 10,000 tenants).
-  const lost = new Set<string>();
+  // Shards (shardKey) with a file the current release holds and the bundle does not, or with a file it does not lend.
+  const changed = new Set<number>();
   if (reuse && !reuse.flat)
     for (const p in reuse.manifest.files) {
-      const n = b.manifest.files[p] ? undefined : sharded(p);
-      if (n) lost.add(`${n.dir}${shardOf(n.name)}`);
+      if (b.manifest.files[p]) continue;
+      const k = shardKey(p);
+      if (k >= 0) changed.add(k);
     }
-  const sameShard = (k: string, files: VerifiedBundle['files']): string | undefined => {
-    if (!reuse || reuse.flat || lost.has(k) || !files.every((f) => f instanceof ReusedFile)) return undefined;
+  const sameShard = (k: number): string | undefined => {
+    if (!reuse || reuse.flat || changed.has(k)) return undefined;
     try {
-      return path.basename(fs.readlinkSync(path.join(reuse.dir, ...k.split('/'))));
+      return path.basename(fs.readlinkSync(path.join(reuse.dir, ...shardFolder(k).split('/'))));
     } catch {
       return undefined;
     }
   };
   try {
     mkdir(tmp);
-    // By sharded folder and shard: "swanctl/conf.d/07", "summaries/07".
-    const shards = new Map<string, Array<VerifiedBundle['files'][number]>>();
+    // By shardKey: swanctl/conf.d/00-63, then summaries/00-63.
+    const shards: Array<Array<VerifiedBundle['files'][number]> | undefined> = [];
     for (const f of b.files) {
-      const n = sharded(f.path);
-      if (n === undefined) place(f, path.join(tmp, ...f.path.split('/')));
+      const k = shardKey(f.path);
+      if (k < 0) place(f, path.join(tmp, ...f.path.split('/')));
       else {
-        const k = `${n.dir}${shardOf(n.name)}`;
-        if (!shards.has(k)) shards.set(k, []);
-        shards.get(k)!.push(f);
+        (shards[k] ??= []).push(f);
+        if (!(f instanceof ReusedFile)) changed.add(k);
       }
     }
     jobs.push(async () => {
@@ -1043,8 +1064,10 @@ export function beginStage(b: VerifiedBundle, l: Layout, runner: Runner, reuse?:
       st.written.push(path.join(tmp, MANIFEST));
     });
     // Each shard folder is named by the digest of its files' names, sha256s and modes: one that exists holds them.
-    for (const [k, files] of [...shards].sort(([x], [y]) => (x < y ? -1 : 1))) {
-      const digest = sameShard(k, files) ?? createHash('sha256').update(files.map((f) => `${f.path}\0${b.manifest.files[f.path].sha256}\0${f.mode}\n`).join('')).digest('hex');
+    for (let k = 0; k < shards.length; k++) {
+      const files = shards[k];
+      if (!files) continue;
+      const digest = sameShard(k) ?? createHash('sha256').update(files.map((f) => `${f.path}\0${b.manifest.files[f.path].sha256}\0${f.mode}\n`).join('')).digest('hex');
       const dir = path.join(l.shards, digest);
       if (!fs.existsSync(dir)) {
         mkdir(l.shards);
@@ -1055,9 +1078,10 @@ export function beginStage(b: VerifiedBundle, l: Layout, runner: Runner, reuse?:
         st.renames.push([sd, dir]);
       }
       // releases/<r>/swanctl/conf.d/NN -> ../../../../shards/<digest>; releases/<r>/summaries/NN -> ../../../shards/<digest>.
-      const link = path.join(tmp, ...k.split('/'));
+      const folder = shardFolder(k).split('/');
+      const link = path.join(tmp, ...folder);
       mkdir(path.dirname(link));
-      fs.symlinkSync(path.join(...k.split('/').map(() => '..'), '..', 'shards', digest), link);
+      fs.symlinkSync(path.join(...folder.map(() => '..'), '..', 'shards', digest), link);
     }
     // The first failure stops the queue; `done` settles only when no write is in flight any more.
     const pool = async () => {
@@ -1085,6 +1109,26 @@ export async function abortStage(st: Staging | undefined): Promise<void> {
   for (const d of st.made) fs.rmSync(d, { recursive: true, force: true });
 }
 
+/** stage()'s secrets.conf in the staging folder: a hard link to the current release's when it holds the same text, else written (not synced: stage() syncs it with the rest). */
+async function placeSecrets(conf: string, secrets: string, st: Staging, reuse: Release | null | undefined): Promise<void> {
+  const dir = path.dirname(conf);
+  if (!st.dirs.has(dir)) {
+    await fs.promises.mkdir(dir, { recursive: true, mode: 0o700 });
+    st.dirs.add(dir);
+  }
+  // The current release's text as the secrets step read it (held, not read again); a release is never written in place.
+  if (reuse && readReleaseFile(reuse, SECRETS_CONF) === secrets) {
+    try {
+      await fs.promises.link(releasePath(reuse, SECRETS_CONF), conf);
+      return;
+    } catch {
+      /* written below */
+    }
+  }
+  await writeNewAsync(conf, secrets, 0o600);
+  st.written.push(conf);
+}
+
 /**
  * Stages a verified bundle as releases/<digest>/ (mode 0700; secrets.conf 0600): written under a temporary
  * name, then renamed, so a release folder is whole or absent. The same bundle with the same secrets reuses
@@ -1103,13 +1147,17 @@ export async function stage(b: VerifiedBundle, secrets: string, l: Layout, runne
     st = beginStage({ ...b, digest: name }, l, runner, reuse);
   }
   const tmp = st!.tmp;
+  const conf = path.join(tmp, ...SECRETS_CONF.split('/'));
+  // secrets.conf (4.5 MB at 10,000 tenants) is the current release's file when that holds these very secrets (a change
+  // that touches none: replace, rekey, hitless): hard-linked, not written and synced again. Otherwise it is written on
+  // libuv's threads while the bundle's last files are, and synced with them.
+  const confJob = st!.error ? Promise.resolve() : placeSecrets(conf, secrets, st!, reuse);
   try {
-    await st!.done;
+    const [, confError] = await Promise.all([st!.done, confJob.then(() => undefined, (e: unknown) => e ?? new Error('secrets.conf'))]);
     if (st!.error) throw st!.error;
+    if (confError) throw confError;
     await syncFiles(st!.written, st!.dirs);
     runner.diskFull('stage');
-    const conf = path.join(tmp, ...SECRETS_CONF.split('/'));
-    writeNewSynced(conf, secrets, 0o600);
     remember(conf, { text: secrets });
     for (const [from, to] of st!.renames) {
       fs.renameSync(from, to);

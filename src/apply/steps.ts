@@ -7,6 +7,7 @@ import { readIfExists } from './fsx';
 import { readState } from './layout';
 import { declaredDevices, describeLink, deviceOrigin, frrBlocksNaming, HostLink, hostLinks, isOwn, lineDevices, LINK_GROUP, markLinkAdds, NFT_OWN, nftOutsideOwnTable } from './owned';
 import type { Layout } from './layout';
+import type { Manifest } from '../bundle/manifest';
 import { Release, releasePath } from './release';
 import { ChangeSet, touchedLines, whereIs } from './change-set';
 import { BATCH_ORDER } from '../targets/links/batches';
@@ -76,6 +77,8 @@ export interface StepContext {
    * awaited by the steps that read a live copy or ask whether it exists (FRR's: frr.conf). Unset: all are in place.
    */
   liveReady?: Promise<void>;
+  /** The ownership check's questions to charon, asked right after verify (prefetchSwanOwnership). */
+  swanPrefetch?: SwanOwnershipPrefetch;
 }
 
 export interface Step {
@@ -651,6 +654,87 @@ async function frrRefusals(ctx: StepContext): Promise<Refusal[]> {
   }));
 }
 
+/** What charon holds of some connection names (for the ownership check): connections of those names, and every shared secret id of the form `TYPE-NAME`. */
+interface SwanHeld {
+  conns: string[];
+  shared: string[];
+}
+
+/**
+ * Asks charon over VICI which of `names` it holds as connections (by name in one exchange for a few names, get-conns
+ * for more than 20) and which shared secrets of their names (get-shared: VICI has no query for one secret id).
+ * Undefined when charon does not answer (the health check's to report). `early`: the prefetch's connection, which
+ * tries to connect once (no retry while charon starts) and hands its client out (to be closed when the apply ends
+ * first). Its deadlines are the check's: the apply's main thread is busy for a while after it starts (verify's
+ * followers, secrets), and a deadline timer that fires before the connection's callback runs would throw the answer away.
+ */
+async function swanHeld(runner: Runner, names: string[], early?: { opened: (c: ViciClient) => void }): Promise<SwanHeld | undefined> {
+  let client: ViciClient | undefined;
+  try {
+    client = await ViciClient.connect(runner.vici, { timeoutMs: 10_000, retry: !early });
+    early?.opened(client);
+    const conns: string[] = [];
+    const want = new Set(names);
+    // A few new connections (an added tenant): charon is asked about those names only (in one exchange), not for its
+    // 30,000 (at 10,000 tenants) connection names. Shared secrets have no such query (and load-shared of a held id
+    // replaces it silently): get-shared lists all their ids, and only those of the new connections' names are read.
+    if (names.length <= 20) for (const [n, found] of await client.listConnsEach(names)) conns.push(...found.map((x) => x.name).filter((x) => x === n));
+    else conns.push(...(await client.getConns()).filter((n) => want.has(n)));
+    return { conns, shared: await client.getSharedOf(names) };
+  } catch {
+    return undefined;
+  } finally {
+    await client?.close();
+  }
+}
+
+/** The ownership check's questions to charon, asked before the check (prefetchSwanOwnership): the names, and the answers. */
+export interface SwanOwnershipPrefetch {
+  names: ReadonlySet<string>;
+  held: Promise<SwanHeld | undefined>;
+  /** Closes the connection if it is still open (the apply ended before the check): the process does not wait on charon. */
+  cancel(): void;
+}
+
+/**
+ * The ownership check's questions to charon, asked early: right after verify, for every connection the bundle lists
+ * that the current release's entry of its tenant does not (a superset of what the check will need: it also leaves
+ * out a connection another touched tenant held). charon answers on its own core while apply resolves secrets and
+ * stages (at 10,000 tenants the exchanges took 60-140 ms of wall time, little of it either side's CPU), and the check
+ * uses the answers when they cover every name it needs; otherwise (or when charon did not answer) it asks again.
+ * Undefined when there is nothing to ask (no new connection) or the check would not ask charon over VICI.
+ */
+export function prefetchSwanOwnership(runner: Runner, from: Manifest | undefined, to: Manifest): SwanOwnershipPrefetch | undefined {
+  if (runner.skipped('strongswan') || runner.via?.length) return undefined;
+  const a = from?.tenants ?? {};
+  const names = new Set<string>();
+  for (const t of Object.keys(to.tenants)) {
+    const y = to.tenants[t];
+    const x = a[t];
+    // deriveManifest shares one entry where the tenant's line is the same bytes in both manifests.
+    if (x === y) continue;
+    for (const c of y.connections) if (!x?.connections.includes(c)) names.add(c);
+  }
+  if (!names.size) return undefined;
+  let client: ViciClient | undefined;
+  let cancelled = false;
+  // One try to connect (charon is up on a host it holds connections on); the check itself waits for a starting charon.
+  const held = swanHeld(runner, [...names], {
+    opened: (c) => {
+      client = c;
+      if (cancelled) void c.close();
+    },
+  });
+  return {
+    names,
+    held,
+    cancel: () => {
+      cancelled = true;
+      void client?.close();
+    },
+  };
+}
+
 /** strongSwan: charon holds no connection or shared secret, of a name a new connection would load, that s2sgw did not load. */
 async function swanRefusals(ctx: StepContext): Promise<Refusal[]> {
   const added = addedConnections(ctx);
@@ -663,21 +747,11 @@ async function swanRefusals(ctx: StepContext): Promise<Refusal[]> {
     if (r.code !== 0) return [];
     conns = loadedConnections(r.stdout);
   } else {
-    let client: ViciClient | undefined;
-    try {
-      client = await ViciClient.connect(runner.vici, { timeoutMs: 10_000 });
-      // A few new connections (an added tenant): charon is asked about those names only (in one exchange), not for its
-      // 6,000 (at 2,000 tenants) connection names. Shared secrets have no such query (and load-shared of a held id
-      // replaces it silently): get-shared lists all their ids, and only those of the new connections' names are read.
-      if (added.size <= 20) for (const [n, found] of await client.listConnsEach([...added.keys()])) conns.push(...found.map((x) => x.name).filter((x) => x === n));
-      else conns = await client.getConns();
-      shared = await client.getSharedOf(added.keys());
-    } catch {
-      // charon not answering is the health check's to report; nothing of its state can be taken over now.
-      return [];
-    } finally {
-      await client?.close();
-    }
+    const early = ctx.swanPrefetch && [...added.keys()].every((n) => ctx.swanPrefetch!.names.has(n)) ? await ctx.swanPrefetch.held : undefined;
+    // charon not answering is the health check's to report; nothing of its state can be taken over now.
+    const held = early ?? (await swanHeld(runner, [...added.keys()]));
+    if (!held) return [];
+    ({ conns, shared } = held);
   }
   const out: Refusal[] = [];
   for (const c of conns.filter((n) => added.has(n)).sort()) out.push({ message: `charon already holds connection ${c}, which s2sgw did not load: refusing to replace it`, detail: `connection ${c}: ${added.get(c)}`, where: added.get(c) });

@@ -60,6 +60,8 @@ export class ViciClosedError extends ViciError {
 export interface ConnectOptions {
   /** Deadline for connecting, and the default deadline of every call. Default 10 s. */
   timeoutMs?: number;
+  /** Retry a socket that is not there or not listening yet until the deadline (default); false: one try. */
+  retry?: boolean;
 }
 
 export interface CallOptions {
@@ -164,7 +166,7 @@ export class ViciClient {
         return await ViciClient.connectOnce(p, Math.max(1, deadline - Date.now()), timeoutMs);
       } catch (e) {
         const code = ((e as ViciClosedError).cause as NodeJS.ErrnoException | undefined)?.code;
-        if ((code !== 'ECONNREFUSED' && code !== 'ENOENT') || Date.now() + 20 >= deadline) throw e;
+        if ((code !== 'ECONNREFUSED' && code !== 'ENOENT') || opts.retry === false || Date.now() + 20 >= deadline) throw e;
         await new Promise((r) => setTimeout(r, 20));
       }
     }
