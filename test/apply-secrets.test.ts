@@ -183,6 +183,12 @@ test('against the current release only the touched tenants are resolved, to the 
   const v3: T = { ...v1, b: [['B1', 'env:B_2']], e: [['E1', 'env:E_2']] };
   const env3 = { ...env, E_2: GOOD + '-e2' };
   assert.is(resolveSecrets(refsOf(v3), env3, host, scopeOf(v3), prior(v1, ['b'])), full(v3, env3));
+  // The same secrets.refs (one string for both, as apply hands it when the bytes are equal): the touched tenant is
+  // resolved again (its variable's new value taken up), every other block kept; an edit outside it is not missed.
+  const same = refsOf(v1);
+  const envB = { ...env, B_1: GOOD + '-b1-new' };
+  assert.is(resolveSecrets(same, envB, host, scopeOf(v1), { ...prior(v1, ['b']), refs: same }), full(v1, envB));
+  assert.is.not(full(v1, envB), full(v1));
   // An added tenant a-b owns A_B_X, which untouched tenant a still names: refused as resolving everything refuses it.
   const v4: T = { ...v1, a: [['A1', 'env:A_1'], ['A2', 'env:A_B_X']] };
   const v5: T = { ...v4, 'a-b': [['AB1', 'env:A_B_X']] };

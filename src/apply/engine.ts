@@ -9,7 +9,7 @@ import { HistoryEntry, historyTo, Layout, layout, Pending, readPending, readStat
 import { Journal, JournalWriter, readJournal } from './journal';
 import { checkOwnership, checkRelease, digestTouched, health, prefetchSwanOwnership, startNftCheck, startNftCheckWhole, startNftProbe, Step, STEPS, StepContext, SwanOwnershipPrefetch } from './steps';
 import { changeSet } from './change-set';
-import { abortStage, beginStage, checkPrivateKey, contentOf, openRelease, patchedOf, planPrune, PriorSecrets, pruneReleases, readReleaseFile, Release, resolveSecrets, SECRETS_CONF, SECRETS_REFS, stage, VerifiedBundle, verifyBundle } from './release';
+import { abortStage, beginStage, checkPrivateKey, contentOf, openRelease, patchedOf, planPrune, PriorSecrets, pruneReleases, readReleaseBytes, readReleaseFile, Release, resolveSecrets, SECRETS_CONF, SECRETS_REFS, stage, VerifiedBundle, verifyBundle } from './release';
 import { liveContents, switchTo } from './live';
 import { PRIVATE_REFS_PATH } from '../targets/strongswan/host';
 import type { Manifest } from '../bundle/manifest';
@@ -394,9 +394,12 @@ async function switchRelease(runner: Runner, l: Layout, op: Journal['op'], to: R
  * The current release's resolved secrets, for resolving only the touched tenants' references (undefined: resolve
  * them all). Its secrets.conf is read from the state folder (root's alone, written by the apply that staged it).
  */
-function priorSecrets(current: Release | null, bundle: VerifiedBundle): PriorSecrets | undefined {
+function priorSecrets(current: Release | null, bundle: VerifiedBundle, newRefs?: Buffer, newText?: string): PriorSecrets | undefined {
   if (!current) return undefined;
-  const refs = readReleaseFile(current, SECRETS_REFS);
+  // The same bytes as the bundle's (a change that moves no secret reference): its text, not a second 2 MB decoded
+  // (10,000 tenants), and resolveSecrets sees one string and compares nothing outside the touched tenants' lines.
+  const bytes = readReleaseBytes(current, SECRETS_REFS);
+  const refs = bytes !== undefined && newRefs !== undefined && newText !== undefined && bytes.equals(newRefs) ? newText : bytes?.toString('utf8');
   const conf = readReleaseFile(current, SECRETS_CONF);
   if (refs === undefined || conf === undefined) return undefined;
   return { refs, conf, tenants: current.manifest.tenants, touched: digestTouched(current, bundle) };
@@ -468,7 +471,9 @@ export async function apply(runner: Runner, req: ApplyRequest): Promise<Outcome>
       try {
         secrets = await step(runner, undefined, 'secrets', () => {
           const key = checkPrivateKey(contentOf(bundle, PRIVATE_REFS_PATH)?.toString('utf8'), runner);
-          return resolveSecrets(contentOf(bundle, SECRETS_REFS)?.toString('utf8'), req.env, runner, { tenants: bundle.manifest.tenants, privateKey: key?.key }, req.full ? undefined : priorSecrets(current, bundle));
+          const refs = contentOf(bundle, SECRETS_REFS);
+          const text = refs?.toString('utf8');
+          return resolveSecrets(text, req.env, runner, { tenants: bundle.manifest.tenants, privateKey: key?.key }, req.full ? undefined : priorSecrets(current, bundle, refs, text));
         });
       } catch (e) {
         await abortStage(staging);
