@@ -189,6 +189,9 @@ test('against the current release only the touched tenants are resolved, to the 
   const envB = { ...env, B_1: GOOD + '-b1-new' };
   assert.is(resolveSecrets(same, envB, host, scopeOf(v1), { ...prior(v1, ['b']), refs: same }), full(v1, envB));
   assert.is.not(full(v1, envB), full(v1));
+  // Nothing moved: the very text resolving everything gives (the current release's kept whole).
+  assert.is(resolveSecrets(same, env, host, scopeOf(v1), { ...prior(v1, ['b', 'e']), refs: same }), full(v1));
+  assert.is(resolveSecrets(refsOf(v1), env, host, scopeOf(v1), prior(v1, ['a'])), full(v1));
   // An added tenant a-b owns A_B_X, which untouched tenant a still names: refused as resolving everything refuses it.
   const v4: T = { ...v1, a: [['A1', 'env:A_1'], ['A2', 'env:A_B_X']] };
   const v5: T = { ...v4, 'a-b': [['AB1', 'env:A_B_X']] };

@@ -825,6 +825,11 @@ function resolveTouched(refsText: string, dir: string, scope: SecretScope, prior
   });
   if (edits.some((e) => e.at < 0)) return undefined;
   edits.sort((x, y) => x.at - y.at || x.order - y.order);
+  // Each touched tenant's blocks resolved to the very text they had (a change that moves no secret: a route, a
+  // proposal): the current release's string itself. stage then links its file and compare finds the two the same
+  // string, where equal text joined from pieces was 4.5 MB (10,000 tenants) to copy flat and compare, twice.
+  const kept = edits.length % 2 === 0 && edits.every((e, k) => (k % 2 === 0 ? e.text === '' && e.end > e.at : edits[k - 1].end === e.at && e.end === e.at && conf.slice(edits[k - 1].at, e.at) === e.text));
+  if (kept) return conf;
   let out = '';
   let pos = 0;
   for (const e of edits) {
