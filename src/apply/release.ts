@@ -665,6 +665,22 @@ function sameOutside(a: string, as: Array<{ s: [number, number] }>, b: string, b
   return i === pa.length && j === pb.length;
 }
 
+/**
+ * Whether sorted `edits` leave `conf` as it is: each is a run taken out followed by an insertion, at the run's end, of
+ * the very text taken out. Anything else (adjacent runs sorted apart, a block moved or changed) says no, and the
+ * caller joins the pieces.
+ */
+function putsBack(conf: string, edits: ReadonlyArray<{ at: number; end: number; text: string }>): boolean {
+  if (edits.length % 2 !== 0) return false;
+  for (let k = 0; k < edits.length; k += 2) {
+    const cut = edits[k];
+    const put = edits[k + 1];
+    if (cut.text !== '' || cut.end <= cut.at) return false;
+    if (put.at !== cut.end || put.end !== put.at || conf.slice(cut.at, cut.end) !== put.text) return false;
+  }
+  return true;
+}
+
 type Resolve = (ref: string, kind: SecretKind, connection: string) => string | undefined;
 
 /** One reference's value on this host, checked (scope, then the host's file or variable), or undefined with its problem recorded. */
@@ -828,8 +844,7 @@ function resolveTouched(refsText: string, dir: string, scope: SecretScope, prior
   // Each touched tenant's blocks resolved to the very text they had (a change that moves no secret: a route, a
   // proposal): the current release's string itself. stage then links its file and compare finds the two the same
   // string, where equal text joined from pieces was 4.5 MB (10,000 tenants) to copy flat and compare, twice.
-  const kept = edits.length % 2 === 0 && edits.every((e, k) => (k % 2 === 0 ? e.text === '' && e.end > e.at : edits[k - 1].end === e.at && e.end === e.at && conf.slice(edits[k - 1].at, e.at) === e.text));
-  if (kept) return conf;
+  if (putsBack(conf, edits)) return conf;
   let out = '';
   let pos = 0;
   for (const e of edits) {
