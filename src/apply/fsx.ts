@@ -3,6 +3,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 
+/** A fresh temporary name beside `file` (hidden, random): written there, then renamed over `file`. */
+export function tmpSibling(file: string): string {
+  return path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(4).toString('hex')}.tmp`);
+}
+
 function fsyncDir(dir: string): void {
   let fd: number | undefined;
   try {
@@ -35,7 +40,7 @@ export class Syncs {
    */
   copy(from: string, file: string, mode: number, placed?: () => void): void {
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(4).toString('hex')}.tmp`);
+    const tmp = tmpSibling(file);
     const done = (async () => {
       try {
         await fs.promises.copyFile(from, tmp, fs.constants.COPYFILE_EXCL);
@@ -110,7 +115,7 @@ export function writeNewSynced(file: string, content: string | Buffer, mode: num
 export function writeDurable(file: string, content: string | Buffer, mode = 0o644, later?: Syncs): void {
   if (!later) return writeWhole(file, content, mode, true);
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(4).toString('hex')}.tmp`);
+  const tmp = tmpSibling(file);
   try {
     writeNewSynced(tmp, content, mode, false);
     fs.renameSync(tmp, file);
@@ -128,7 +133,7 @@ export function writeDurable(file: string, content: string | Buffer, mode = 0o64
  */
 export function writeWhole(file: string, content: string | Buffer, mode = 0o644, durable = false): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(4).toString('hex')}.tmp`);
+  const tmp = tmpSibling(file);
   try {
     writeNewSynced(tmp, content, mode);
     fs.renameSync(tmp, file);
@@ -144,7 +149,7 @@ export function writeWhole(file: string, content: string | Buffer, mode = 0o644,
  */
 export function copyDurable(from: string, file: string, mode = 0o644, later?: Syncs): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(4).toString('hex')}.tmp`);
+  const tmp = tmpSibling(file);
   try {
     fs.copyFileSync(from, tmp, fs.constants.COPYFILE_EXCL);
     const fd = fs.openSync(tmp, 'r+');
@@ -167,7 +172,7 @@ export function copyDurable(from: string, file: string, mode = 0o644, later?: Sy
  * (read back as unreadable, so as none) costs work but never a wrong answer (live.ts's stamps).
  */
 export function writeHint(file: string, content: string, mode = 0o600): void {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(4).toString('hex')}.tmp`);
+  const tmp = tmpSibling(file);
   try {
     fs.writeFileSync(tmp, content, { mode, flag: 'wx' });
     fs.renameSync(tmp, file);
@@ -179,7 +184,7 @@ export function writeHint(file: string, content: string, mode = 0o600): void {
 /** Points symlink `link` at `target` atomically (a new symlink renamed over the old one); the folder synced, or recorded in `later`. */
 export function symlinkAtomic(target: string, link: string, later?: Syncs): void {
   fs.mkdirSync(path.dirname(link), { recursive: true });
-  const tmp = path.join(path.dirname(link), `.${path.basename(link)}.${randomBytes(4).toString('hex')}.tmp`);
+  const tmp = tmpSibling(link);
   try {
     fs.symlinkSync(target, tmp);
     fs.renameSync(tmp, link);

@@ -1,8 +1,6 @@
 // The apply journal: one durable file recording each step before and after it, so an apply after a crash knows what to finish.
 import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { readIfExists, removeDurable, writeWhole } from './fsx';
+import { readIfExists, removeDurable, tmpSibling, writeWhole } from './fsx';
 import type { Layout } from './layout';
 
 /**
@@ -86,7 +84,7 @@ export class JournalWriter {
   private flushLater(): void {
     const gen = ++this.gen;
     const file = this.l.journal;
-    const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(4).toString('hex')}.tmp`);
+    const tmp = tmpSibling(file);
     let fd: number;
     try {
       fd = fs.openSync(tmp, 'wx', 0o600);
